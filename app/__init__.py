@@ -1,0 +1,1 @@
+"""Open Coordinated Access System (CAS) API."""

@@ -1,0 +1,158 @@
+"""The ``cas`` command: serve, migrate, bootstrap, seed, write the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import Settings, get_settings
+from app.db import (
+    PROJECT_ROOT,
+    create_engine,
+    create_sessionmaker,
+    resolve_database_url,
+    upgrade_database,
+)
+
+cli = typer.Typer(help="Coordinated Access System API", no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database commands", no_args_is_help=True)
+outbox_cli = typer.Typer(help="Email outbox commands", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(outbox_cli, name="outbox")
+
+
+def _prepared_settings() -> Settings:
+    """Settings with the database resolved (embedded server started) and migrated."""
+    settings = get_settings()
+    url = resolve_database_url(settings)
+    upgrade_database(url)
+    return settings.model_copy(update={"database_url": url})
+
+
+async def _with_session(settings: Settings, work):  # type: ignore[no-untyped-def]
+    engine = create_engine(settings.database_url or "", settings, pool=False)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def _seed_demo(settings: Settings) -> None:
+    from app.services.demo import DEMO_LOGINS, seed_demo
+
+    seeded = asyncio.run(_with_session(settings, lambda s: seed_demo(s, settings.demo_password)))
+    state = "created" if seeded.created else "already present"
+    typer.echo(
+        f"Demo CoC {seeded.coc.code} ({state}). Demo logins, password '{settings.demo_password}':"
+    )
+    for login in DEMO_LOGINS:
+        typer.echo(f"  {login}")
+
+
+@cli.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed demo data; allow local dev origins")
+    ] = False,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Run the API (embedded PostgreSQL when no DATABASE_URL is set), migrating first."""
+    import uvicorn
+
+    from app.http.logging import configure_logging
+    from app.main import create_app
+
+    settings = _prepared_settings()
+    if demo:
+        _seed_demo(settings)
+    configure_logging(settings.log_level)
+    typer.echo(f"Serving on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(
+        create_app(settings, demo=demo),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    _prepared_settings()
+    typer.echo("Database is up to date.")
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option("--email")],
+    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True)],
+    coc_code: Annotated[str, typer.Option("--coc-code")] = "XX-500",
+    coc_name: Annotated[str, typer.Option("--coc-name")] = "Continuum of Care",
+) -> None:
+    """Create (or reset) a system administrator of a CoC."""
+    from app.errors import DomainError
+    from app.services.demo import create_admin as do_create
+
+    settings = _prepared_settings()
+    try:
+        asyncio.run(
+            _with_session(
+                settings,
+                lambda s: do_create(
+                    s, email_address=email, password=password, coc_code=coc_code, coc_name=coc_name
+                ),
+            )
+        )
+    except DomainError as exc:
+        typer.echo(f"Refused: {exc.detail}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"System admin {email.lower()} is ready for CoC {coc_code}.")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo CoC and its users."""
+    _seed_demo(_prepared_settings())
+
+
+@cli.command()
+def openapi(
+    output: Annotated[Path, typer.Option("--output", "-o")] = PROJECT_ROOT
+    / "openapi"
+    / "openapi.json",
+) -> None:
+    """Write the OpenAPI document (``-`` for standard output)."""
+    from app.main import create_app
+
+    text = json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True) + "\n"
+    if str(output) == "-":
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    typer.echo(f"Wrote {output}")
+
+
+@outbox_cli.command("deliver")
+def outbox_deliver() -> None:
+    """Send pending emails now."""
+    from app.services.email import deliver_pending
+
+    settings = _prepared_settings()
+    sent = asyncio.run(_with_session(settings, lambda s: deliver_pending(s, settings)))
+    typer.echo(f"Sent {sent} message(s).")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,84 @@
+"""Settings, read from the environment (prefix ``CAS_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0000000000000000"
+DEFAULT_FIELD_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0wMDAwMDAwMDA="  # 32 bytes, base64
+DEFAULT_DEMO_PASSWORD = "demo-password-2026"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+    # Key for field encryption (SSN) and files at rest: 32 bytes, urlsafe base64.
+    field_encryption_key: str = DEFAULT_FIELD_KEY
+
+    # Unset => an embedded PostgreSQL is started in ``data_dir``.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CAS_DATABASE_URL", "DATABASE_URL")
+    )
+    data_dir: Path = Path(".cas-data")
+    db_pool_size: int = 10
+    db_echo: bool = False
+
+    access_token_ttl_seconds: int = 900
+    refresh_idle_ttl_seconds: int = 1800
+    refresh_absolute_ttl_seconds: int = 12 * 3600
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "cas-api"
+
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    invitation_ttl_hours: int = 72
+    password_reset_ttl_minutes: int = 60
+    # Per client IP, per window, for login and password-reset requests.
+    auth_rate_limit: int = 30
+    auth_rate_window_seconds: int = 60
+
+    cors_origins: list[str] = []
+    max_json_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 20 * 1_048_576
+
+    email_sender: Literal["file", "smtp"] = "file"
+    email_from: str = "CAS <no-reply@cas.invalid>"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    public_base_url: str = "http://localhost:8000"
+
+    demo_password: str = DEFAULT_DEMO_PASSWORD
+    log_level: str = "INFO"
+    # Seconds between outbox delivery runs inside the server; 0 turns the loop off.
+    email_delivery_interval_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "CAS_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+            if self.field_encryption_key == DEFAULT_FIELD_KEY:
+                raise ValueError("CAS_FIELD_ENCRYPTION_KEY must be set in production")
+        return self
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

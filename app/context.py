@@ -1,0 +1,66 @@
+"""Who is acting, for which organization, in which request: passed from routers to services."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from app.permissions import ADMIN_ROLES, Permission, Role
+
+
+@dataclass(frozen=True)
+class ActingOrganization:
+    id: uuid.UUID
+    coc_id: uuid.UUID
+    name: str
+    kind: str
+    victim_service_provider: bool
+    access_point: bool
+    housing_provider: bool
+    veteran_services: bool
+
+    @property
+    def is_cas(self) -> bool:
+        return self.kind == "cas"
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: uuid.UUID
+    email: str
+    full_name: str
+    organization: ActingOrganization
+    role: Role
+    permissions: frozenset[Permission]
+    session_id: uuid.UUID
+    request_id: str | None = None
+    ip_address: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def organization_id(self) -> uuid.UUID:
+        return self.organization.id
+
+    @property
+    def coc_id(self) -> uuid.UUID:
+        return self.organization.coc_id
+
+    @property
+    def is_admin(self) -> bool:
+        """system_admin and cas_admin see everything in their CoC."""
+        return self.role in ADMIN_ROLES
+
+    @property
+    def is_system_admin(self) -> bool:
+        return self.role == Role.SYSTEM_ADMIN
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Request facts for the audit trail when there is no authenticated actor (login, reset)."""
+
+    request_id: str | None = None
+    ip_address: str | None = None

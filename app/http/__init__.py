@@ -1,0 +1,1 @@
+"""HTTP infrastructure shared by every router: middleware, unit of work, pagination, ETags."""

@@ -1,0 +1,160 @@
+"""Pure ASGI middleware: request id + access log + security headers, and body size limits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import PROBLEM_CONTENT_TYPE, problem_body
+from app.http.logging import request_id_var
+
+access_log = logging.getLogger("app.access")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "geolocation=(), camera=(), microphone=()",
+}
+# Interactive docs load their own scripts and styles; everything else is plain data.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOC_PATHS = ("/docs", "/redoc")
+
+
+class RequestContextMiddleware:
+    """Assigns ``X-Request-ID``, adds security headers and writes one access log line."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id")
+        rid = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        path: str = scope.get("path", "")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["x-request-id"] = rid
+                for key, value in SECURITY_HEADERS.items():
+                    headers.setdefault(key, value)
+                if not path.startswith(DOC_PATHS):
+                    headers.setdefault("content-security-policy", API_CSP)
+                if path.startswith("/api/"):
+                    headers.setdefault("cache-control", "no-store")
+                if self.hsts:
+                    headers.setdefault("strict-transport-security", "max-age=31536000")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            # Path only: ids, never names (search is POST); the query string is left out.
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": path,
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        # Multipart carries the file plus a few small fields.
+        self.upload_limit = upload_limit + 256 * 1024
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        ctype = headers.get("content-type", "")
+        limit = self.upload_limit if ctype.startswith("multipart/form-data") else self.json_limit
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, send, limit)
+            return
+
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not response_started:
+                await self._reject(scope, send, limit)
+        except Exception as exc:  # a handler may wrap our signal
+            if isinstance(exc.__cause__, _TooLarge) or isinstance(exc.__context__, _TooLarge):
+                if not response_started:
+                    await self._reject(scope, send, limit)
+                    return
+            raise
+
+    @staticmethod
+    async def _reject(scope: Scope, send: Send, limit: int) -> None:
+        body = json.dumps(
+            problem_body(
+                status=413,
+                slug="payload-too-large",
+                title="Payload too large",
+                detail=f"The request body exceeds the limit of {limit} bytes.",
+                instance=scope.get("path", ""),
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass

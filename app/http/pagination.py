@@ -1,0 +1,116 @@
+"""Keyset pagination: ``limit`` + opaque ``cursor`` -> ``{items, next_cursor}``.
+
+Lists are ordered by a (sort key, id) pair; the cursor encodes the last row's pair, so each page
+is an index range scan, never OFFSET.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.errors import ValidationFailed
+
+T = TypeVar("T")
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class PageParams(BaseModel):
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 200).")] = (
+        DEFAULT_LIMIT
+    ),
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="Opaque cursor from `next_cursor`.")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _encode_value(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return {"t": v.isoformat()}
+    if isinstance(v, uuid.UUID):
+        return {"u": str(v)}
+    return v
+
+
+def _decode_value(v: Any) -> Any:
+    if isinstance(v, dict):
+        if "t" in v:
+            return datetime.fromisoformat(v["t"])
+        if "u" in v:
+            return uuid.UUID(v["u"])
+    return v
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError
+        return [_decode_value(v) for v in values]
+    except (ValueError, TypeError, KeyError):
+        raise ValidationFailed(
+            "The cursor is not valid for this list.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+        )
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    params: PageParams,
+    keys: Sequence[InstrumentedAttribute[Any]],
+    *,
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """Run ``stmt`` ordered by ``keys`` (last one unique), one page after ``params.cursor``."""
+    if params.cursor:
+        after = decode_cursor(params.cursor, len(keys))
+        stmt = stmt.where(_after(keys, after, descending))
+    order = [k.desc() if descending else k.asc() for k in keys]
+    rows = list((await session.scalars(stmt.order_by(*order).limit(params.limit + 1))).unique())
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, k.key) for k in keys])
+    return rows, next_cursor
+
+
+def _after(keys: Sequence[InstrumentedAttribute[Any]], values: list[Any], desc: bool) -> Any:
+    # (k1, k2, ...) > (v1, v2, ...) expanded, so mixed types need no row-value support.
+    clauses = []
+    for i, key in enumerate(keys):
+        eq = [keys[j] == values[j] for j in range(i)]
+        cmp = key < values[i] if desc else key > values[i]
+        clauses.append(and_(*eq, cmp))
+    return or_(*clauses)

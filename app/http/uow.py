@@ -1,0 +1,220 @@
+"""The request's unit of work and idempotent creation.
+
+``UnitOfWorkRoute`` is the route class of every API router:
+
+* the request's single ``AsyncSession`` (made lazily by ``get_session``) is committed once,
+  after the handler succeeded and before the response is sent, so a failing commit still becomes
+  a problem response; any error rolls back (unless the error asks for its work to be kept);
+* on operations marked idempotent, an ``Idempotency-Key`` header replays the first response
+  for the same key and body, and a different body under the same key is a 422. The key record is
+  written in the same transaction as the work it stands for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.errors import Conflict, DomainError, PreconditionFailed, ValidationFailed
+from app.models import IdempotencyRecord
+
+IDEMPOTENT_EXTRA = "x-idempotent"
+_REPLAYED_HEADERS = ("content-type", "location", "etag")
+MAX_KEY_LENGTH = 255
+
+
+async def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession | None = getattr(request.state, "db", None)
+    if session is None:
+        session = request.app.state.sessionmaker()
+        request.state.db = session
+    return session
+
+
+def idempotent() -> dict[str, Any]:
+    """``openapi_extra`` marker (and documentation) for creating POSTs."""
+    return {
+        IDEMPOTENT_EXTRA: True,
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                "description": (
+                    "Makes the request safe to retry: the same key with the same body replays "
+                    "the first response; the same key with a different body is a 422."
+                ),
+            }
+        ],
+    }
+
+
+def _translate_db_error(exc: Exception) -> DomainError | None:
+    if isinstance(exc, StaleDataError):
+        return PreconditionFailed("The resource was changed by someone else; reload and retry.")
+    if isinstance(exc, IntegrityError):
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        return Conflict(
+            "The change conflicts with existing data.",
+            extra={"constraint": constraint} if constraint else None,
+        )
+    if isinstance(exc, DBAPIError):
+        cause = getattr(exc.orig, "__cause__", None)
+        sqlstate = getattr(cause, "sqlstate", None)
+        if sqlstate == "40001" or sqlstate == "40P01":
+            return Conflict("The change collided with a concurrent one; retry it.")
+    return None
+
+
+class UnitOfWorkRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+        is_idempotent = bool((self.openapi_extra or {}).get(IDEMPOTENT_EXTRA))
+        operation = f"{','.join(sorted(self.methods or []))} {self.path_format}"
+
+        async def handler(request: Request) -> Response:
+            try:
+                record_key: tuple[str, str, str] | None = None
+                if is_idempotent:
+                    replay, record_key = await _idempotency_check(request, operation)
+                    if replay is not None:
+                        return replay
+                response = await original(request)
+                session: AsyncSession | None = getattr(request.state, "db", None)
+                if session is not None:
+                    if response.status_code < 400:
+                        if record_key is not None:
+                            _store_idempotent(session, record_key, response)
+                        await session.commit()
+                    else:
+                        await session.rollback()
+                return response
+            except DomainError as exc:
+                await _finish_failed(request, keep=exc.commit)
+                raise
+            except Exception as exc:
+                await _finish_failed(request, keep=False)
+                translated = _translate_db_error(exc)
+                if translated is not None:
+                    raise translated from exc
+                raise
+            finally:
+                session = getattr(request.state, "db", None)
+                if session is not None:
+                    await session.close()
+                    request.state.db = None
+
+        return handler
+
+
+async def _finish_failed(request: Request, *, keep: bool) -> None:
+    session: AsyncSession | None = getattr(request.state, "db", None)
+    if session is None:
+        return
+    if keep:
+        try:
+            await session.commit()
+            return
+        except Exception:
+            pass
+    await session.rollback()
+
+
+async def _idempotency_check(
+    request: Request, operation: str
+) -> tuple[Response | None, tuple[str, str, str] | None]:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None, None
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "invalid length",
+                    "type": "value_error",
+                }
+            ],
+        )
+    from app.security import unverified_subject
+
+    auth = request.headers.get("authorization", "")
+    subject = None
+    if auth.lower().startswith("bearer "):
+        subject = unverified_subject(request.app.state.settings, auth[7:].strip())
+    scope = f"{subject or 'anonymous'} {operation} {request.url.path}"
+    body_hash = await _request_hash(request)
+
+    session = await get_session(request)
+    existing = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+    )
+    if existing is None:
+        return None, (scope, key, body_hash)
+    if existing.request_hash != body_hash:
+        raise ValidationFailed(
+            "This Idempotency-Key was already used with a different request body.",
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "key reused with another body",
+                    "type": "idempotency_key_reused",
+                }
+            ],
+        )
+    headers = dict(existing.response_headers)
+    headers["idempotent-replayed"] = "true"
+    return (
+        Response(content=existing.response_body, status_code=existing.status_code, headers=headers),
+        None,
+    )
+
+
+async def _request_hash(request: Request) -> str:
+    ctype = request.headers.get("content-type", "")
+    digest = hashlib.sha256()
+    if ctype.startswith("multipart/form-data"):
+        # Streamed uploads are not buffered to hash them; the key alone identifies the request.
+        digest.update(b"multipart")
+    else:
+        raw = await request.body()
+        try:
+            # Key order and whitespace do not make a different request.
+            canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+            digest.update(canonical.encode())
+        except (ValueError, UnicodeDecodeError):
+            digest.update(raw)
+    return digest.hexdigest()
+
+
+def _store_idempotent(
+    session: AsyncSession, record_key: tuple[str, str, str], response: Response
+) -> None:
+    body = getattr(response, "body", None)
+    if not isinstance(body, bytes | bytearray):
+        return  # streamed responses are not replayable
+    scope, key, body_hash = record_key
+    headers = {k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS}
+    session.add(
+        IdempotencyRecord(
+            scope=scope,
+            key=key,
+            request_hash=body_hash,
+            status_code=response.status_code,
+            response_headers=headers,
+            response_body=bytes(body),
+        )
+    )

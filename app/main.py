@@ -1,0 +1,157 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.errors import PROBLEM_CONTENT_TYPE, install_exception_handlers
+from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.http.ratelimit import SlidingWindowLimiter
+from app.routers import audit, auth, health, organizations, users
+
+log = logging.getLogger("app")
+
+API_DESCRIPTION = """
+The open Coordinated Access System (CAS) API for HUD Continuums of Care: Coordinated Entry
+intake, diversion, assessments, document verification, the prioritization queue and referrals.
+
+* Errors are RFC 9457 `application/problem+json`.
+* Lists use keyset pagination: `limit` (max 200) and an opaque `cursor`; responses are
+  `{items, next_cursor}`.
+* Mutable resources carry `version` and an `ETag`; send `If-Match` on updates (412 when stale).
+* Creating POSTs accept `Idempotency-Key`.
+* Every request acts for one organization: the one in the access token.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def _dev_origins() -> list[str]:
+    return [
+        f"http://{host}:{port}"
+        for host in ("localhost", "127.0.0.1")
+        for port in (3000, 4200, 5173, 8080)
+    ]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    owns_engine = getattr(app.state, "engine", None) is None
+    if owns_engine:
+        url = resolve_database_url(settings)
+        app.state.engine = create_engine(url, settings)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    delivery: asyncio.Task[None] | None = None
+    if settings.email_delivery_interval_seconds > 0:
+        delivery = asyncio.create_task(_deliver_emails_forever(app))
+    try:
+        yield
+    finally:
+        if delivery is not None:
+            delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivery
+        if owns_engine:
+            await app.state.engine.dispose()
+
+
+async def _deliver_emails_forever(app: FastAPI) -> None:
+    from app.services.email import deliver_pending
+
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.email_delivery_interval_seconds)
+        try:
+            async with app.state.sessionmaker() as session:
+                await deliver_pending(session, settings)
+                await session.commit()
+        except Exception as exc:  # keep the loop alive; the messages stay in the outbox
+            log.warning("outbox delivery run failed", extra={"error_type": type(exc).__name__})
+
+
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Coordinated Access System API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.auth_limiter = SlidingWindowLimiter()
+
+    install_exception_handlers(app)
+    for module in (health, auth, organizations, users, audit):
+        for name in ("router", "cocs", "organizations", "projects"):
+            router = getattr(module, name, None)
+            if router is not None:
+                app.include_router(router)
+
+    origins = list(settings.cors_origins) + (_dev_origins() if demo else [])
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        json_limit=settings.max_json_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+    )
+    # Outermost: every response, 413s included, carries the request id and security headers.
+    app.add_middleware(RequestContextMiddleware, hsts=settings.environment == "production")
+
+    def custom_openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        _problem_content_types(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app
+
+
+def _problem_content_types(schema: dict[str, Any]) -> None:
+    """Declare error bodies under ``application/problem+json``, the type actually sent."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content")
+                if not content or PROBLEM_CONTENT_TYPE not in content:
+                    continue
+                json_schema = content.pop("application/json", {}).get("schema")
+                if json_schema:
+                    content[PROBLEM_CONTENT_TYPE] = {"schema": json_schema}
+                if status == "422" and "schema" not in content[PROBLEM_CONTENT_TYPE]:
+                    content[PROBLEM_CONTENT_TYPE] = {
+                        "schema": {"$ref": "#/components/schemas/Problem"}
+                    }

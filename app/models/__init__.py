@@ -1,0 +1,26 @@
+"""All models, imported so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from app.models.base import Base
+from app.models.clients import Client, ClientAccess, Household, HouseholdMember
+from app.models.organizations import Coc, Organization, Project
+from app.models.platform import AuditEvent, EmailMessage, IdempotencyRecord
+from app.models.users import AuthSession, Membership, OneTimeToken, RefreshToken, User
+
+__all__ = [
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "Client",
+    "ClientAccess",
+    "Coc",
+    "EmailMessage",
+    "Household",
+    "HouseholdMember",
+    "IdempotencyRecord",
+    "Membership",
+    "OneTimeToken",
+    "Organization",
+    "Project",
+    "RefreshToken",
+    "User",
+]

@@ -1,0 +1,195 @@
+"""Clients (HUD Universal Data Elements), households and who may see a client."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, Timestamps, UUIDPk, Versioned
+
+DQ = "(1, 2, 8, 9, 99)"
+YES_NO_REASONS = "(0, 1, 8, 9, 99)"
+
+
+class Client(UUIDPk, Timestamps, Versioned, Base):
+    __tablename__ = "clients"
+    __table_args__ = (
+        CheckConstraint(f"name_data_quality IN {DQ}", name="name_dq_valid"),
+        CheckConstraint(f"ssn_data_quality IN {DQ}", name="ssn_dq_valid"),
+        CheckConstraint(f"dob_data_quality IN {DQ}", name="dob_dq_valid"),
+        CheckConstraint("sex IS NULL OR sex IN (0, 1, 8, 9, 99)", name="sex_valid"),
+        CheckConstraint(f"veteran_status IN {YES_NO_REASONS}", name="veteran_status_valid"),
+        CheckConstraint("race_none IS NULL OR race_none IN (8, 9, 99)", name="race_none_valid"),
+        CheckConstraint(
+            "race_none IS NULL OR NOT (am_ind_ak_native OR asian OR black_af_american OR "
+            "hispanic_latinao OR mid_east_n_african OR native_hi_pacific OR white)",
+            name="race_none_only_without_race",
+        ),
+        CheckConstraint("dob IS NULL OR dob >= DATE '1900-01-01'", name="dob_not_before_1900"),
+        CheckConstraint(
+            "roi_end_date IS NULL OR roi_start_date IS NOT NULL AND roi_end_date >= roi_start_date",
+            name="roi_dates_ordered",
+        ),
+        CheckConstraint(
+            "merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"
+        ),
+        Index("ix_clients_coc_id_created_at", "coc_id", "created_at", "id"),
+        Index("ix_clients_last_name_key", "coc_id", "last_name_key"),
+        Index("ix_clients_first_name_key", "coc_id", "first_name_key"),
+        Index("ix_clients_dob", "coc_id", "dob"),
+        Index("ix_clients_ssn_hash", "ssn_hash"),
+        Index("ix_clients_ssn_last4_hash", "coc_id", "ssn_last4_hash"),
+        Index(
+            "ix_clients_merged_into_id",
+            "merged_into_id",
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
+    )
+
+    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
+    created_by_organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id"), nullable=False
+    )
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    # 3.01 Name
+    first_name: Mapped[str | None] = mapped_column(String(50))
+    middle_name: Mapped[str | None] = mapped_column(String(50))
+    last_name: Mapped[str | None] = mapped_column(String(50))
+    name_suffix: Mapped[str | None] = mapped_column(String(50))
+    name_data_quality: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=99)
+    # Search keys (normalized + phonetic), kept in step with the names by the service.
+    first_name_key: Mapped[str | None] = mapped_column(String(60))
+    last_name_key: Mapped[str | None] = mapped_column(String(60))
+    first_name_norm: Mapped[str | None] = mapped_column(String(60))
+    last_name_norm: Mapped[str | None] = mapped_column(String(60))
+
+    # 3.02 SSN: encrypted at rest; keyed hashes of the full value and the last four for search.
+    ssn_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ssn_hash: Mapped[str | None] = mapped_column(String(64))
+    ssn_last4_hash: Mapped[str | None] = mapped_column(String(64))
+    ssn_data_quality: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=99)
+
+    # 3.03 DOB
+    dob: Mapped[date | None] = mapped_column(Date)
+    dob_data_quality: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=99)
+
+    # 3.04 Race and ethnicity (multi-select)
+    am_ind_ak_native: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    asian: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    black_af_american: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    hispanic_latinao: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    mid_east_n_african: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    native_hi_pacific: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    white: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    race_none: Mapped[int | None] = mapped_column(SmallInteger)
+    additional_race_ethnicity: Mapped[str | None] = mapped_column(String(100))
+
+    # 4.21 Sex (FY2026) and the optional FY2024 gender multi-select (3.6.1), kept as a list of
+    # codes plus GenderNone / DifferentIdentityText.
+    sex: Mapped[int | None] = mapped_column(SmallInteger)
+    gender: Mapped[list[str] | None] = mapped_column(ARRAY(String(30)))
+    gender_none: Mapped[int | None] = mapped_column(SmallInteger)
+    different_identity_text: Mapped[str | None] = mapped_column(String(100))
+
+    # 3.07 Veteran status
+    veteran_status: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=99)
+
+    # Contact information
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(320))
+    address_line1: Mapped[str | None] = mapped_column(String(200))
+    address_line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+
+    # CoC-wide release of information: while active, every agency of the CoC may see the client.
+    roi_start_date: Mapped[date | None] = mapped_column(Date)
+    roi_end_date: Mapped[date | None] = mapped_column(Date)
+
+    # Merge: the duplicate points at its survivor and is no longer listed.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
+    merged_at: Mapped[datetime | None] = mapped_column()
+
+
+class ClientAccess(UUIDPk, Base):
+    """Why an organization may see a client: it created, enrolled or was referred the client.
+
+    Rows are written by the services that create those facts (client creation, enrollment,
+    referral), so visibility is one indexed lookup.
+    """
+
+    __tablename__ = "client_access"
+    __table_args__ = (
+        CheckConstraint("reason IN ('created', 'enrolled', 'referred')", name="reason_valid"),
+        Index(
+            "uq_client_access_client_org_reason",
+            "client_id",
+            "organization_id",
+            "reason",
+            unique=True,
+        ),
+        Index("ix_client_access_organization_id", "organization_id", "client_id"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id"), nullable=False
+    )
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"), nullable=False)
+
+
+class Household(UUIDPk, Timestamps, Versioned, Base):
+    __tablename__ = "households"
+    __table_args__ = (Index("ix_households_coc_id", "coc_id"),)
+
+    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
+    created_by_organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id"), nullable=False
+    )
+
+    members: Mapped[list[HouseholdMember]] = relationship(
+        back_populates="household", lazy="selectin", order_by="HouseholdMember.created_at"
+    )
+
+
+class HouseholdMember(UUIDPk, Timestamps, Base):
+    __tablename__ = "household_members"
+    __table_args__ = (
+        CheckConstraint(
+            "relationship_to_hoh IN (1, 2, 3, 4, 5, 99)", name="relationship_to_hoh_valid"
+        ),
+        # A client is in a household once; a household has at most one head of household.
+        Index("uq_household_members_household_client", "household_id", "client_id", unique=True),
+        Index(
+            "uq_household_members_one_head",
+            "household_id",
+            unique=True,
+            postgresql_where=text("relationship_to_hoh = 1"),
+        ),
+        Index("ix_household_members_client_id", "client_id"),
+    )
+
+    household_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), nullable=False
+    )
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
+    relationship_to_hoh: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+
+    household: Mapped[Household] = relationship(back_populates="members")

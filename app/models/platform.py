@@ -1,0 +1,71 @@
+"""Cross-cutting records: audit trail, idempotency keys, email outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, UUIDPk
+
+
+class AuditEvent(UUIDPk, Base):
+    """Append-only (a trigger refuses UPDATE and DELETE)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_occurred_at_id", "occurred_at", "id"),
+        Index("ix_audit_events_entity", "entity_type", "entity_id", "occurred_at"),
+        Index("ix_audit_events_actor", "actor_user_id", "occurred_at"),
+    )
+
+    # clock_timestamp(): events of one transaction keep their order.
+    occurred_at: Mapped[datetime] = mapped_column(
+        server_default=text("clock_timestamp()"), nullable=False
+    )
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    acting_organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
+    coc_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cocs.id"))
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    entity_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    entity_id: Mapped[uuid.UUID | None] = mapped_column()
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class IdempotencyRecord(UUIDPk, Base):
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        Index("uq_idempotency_records_scope_key", "scope", "key", unique=True),
+        Index("ix_idempotency_records_created_at", "created_at"),
+    )
+
+    # Who sent it (user id, or "anonymous") and to which operation.
+    scope: Mapped[str] = mapped_column(String(300), nullable=False)
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSONB, nullable=False)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), nullable=False)
+
+
+class EmailMessage(UUIDPk, Base):
+    __tablename__ = "email_outbox"
+    __table_args__ = (
+        Index("ix_email_outbox_pending", "created_at", postgresql_where=text("sent_at IS NULL")),
+    )
+
+    to_address: Mapped[str] = mapped_column(String(320), nullable=False)
+    subject: Mapped[str] = mapped_column(String(300), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    template: Mapped[str] = mapped_column(String(60), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,75 @@
+"""Roles and the code-defined role -> permission map (DOMAIN 2).
+
+Permissions are not stored in the database: changing what a role may do is a code change,
+reviewed like any other.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SYSTEM_ADMIN = "system_admin"
+    CAS_ADMIN = "cas_admin"
+    AGENCY_ADMIN = "agency_admin"
+    CASE_MANAGER = "case_manager"
+    HOUSING_PROVIDER = "housing_provider"
+
+
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+
+# Roles that see everything in their CoC (DOMAIN 3).
+ADMIN_ROLES: frozenset[Role] = frozenset({Role.SYSTEM_ADMIN, Role.CAS_ADMIN})
+
+
+class Permission(StrEnum):
+    COCS_MANAGE = "cocs:manage"
+    ORGANIZATIONS_MANAGE = "organizations:manage"
+    PROJECTS_MANAGE = "projects:manage"
+    PROJECTS_MANAGE_OWN = "projects:manage_own"
+    USERS_MANAGE = "users:manage"
+    USERS_MANAGE_OWN_ORG = "users:manage_own_org"
+    AUDIT_READ = "audit:read"
+    CLIENTS_READ = "clients:read"
+    CLIENTS_WRITE = "clients:write"
+    CLIENTS_SSN_READ = "clients:ssn_read"
+    CLIENTS_MERGE = "clients:merge"
+    ENROLLMENTS_READ = "enrollments:read"
+    ENROLLMENTS_WRITE = "enrollments:write"
+    DOCUMENTS_READ = "documents:read"
+    DOCUMENTS_WRITE = "documents:write"
+    QUEUE_READ = "queue:read"
+    QUEUE_MANAGE = "queue:manage"
+    REFERRALS_MANAGE = "referrals:manage"
+    REFERRALS_RESPOND = "referrals:respond"
+
+
+P = Permission
+
+_CLIENT_WORK = {
+    P.CLIENTS_READ,
+    P.CLIENTS_WRITE,
+    P.CLIENTS_SSN_READ,
+    P.ENROLLMENTS_READ,
+    P.ENROLLMENTS_WRITE,
+    P.DOCUMENTS_READ,
+    P.DOCUMENTS_WRITE,
+    P.QUEUE_READ,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SYSTEM_ADMIN: frozenset(Permission),
+    Role.CAS_ADMIN: frozenset(
+        _CLIENT_WORK | {P.QUEUE_MANAGE, P.REFERRALS_MANAGE, P.PROJECTS_MANAGE_OWN}
+    ),
+    Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),
+    Role.CASE_MANAGER: frozenset(_CLIENT_WORK),
+    Role.HOUSING_PROVIDER: frozenset(
+        {P.CLIENTS_READ, P.ENROLLMENTS_READ, P.ENROLLMENTS_WRITE, P.REFERRALS_RESPOND}
+    ),
+}
+
+
+def permissions_for(role: str) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS.get(Role(role), frozenset())

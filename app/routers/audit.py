@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from app.context import Actor
+from app.deps import Session, require
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.models import AuditEvent
+from app.permissions import Permission
+from app.routers import api_router
+from app.schemas.audit import AuditEventRead
+from app.services import audit as svc
+
+router = api_router("/audit-events", "audit")
+
+
+@router.get("", name="audit_events_list", response_model=Page[AuditEventRead])
+async def list_audit_events(
+    actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
+    session: Session,
+    page: Annotated[PageParams, Depends(page_params)],
+    actor_user_id: uuid.UUID | None = None,
+    organization_id: uuid.UUID | None = None,
+    action: Annotated[str | None, Query(max_length=60)] = None,
+    entity_type: Annotated[str | None, Query(max_length=60)] = None,
+    entity_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, object]:
+    """The acting CoC's audit trail, newest first (system admins)."""
+    stmt = svc.search_stmt(
+        coc_id=actor.coc_id,
+        actor_user_id=actor_user_id,
+        organization_id=organization_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        since=since,
+        until=until,
+    )
+    items, cursor = await paginate(
+        session, stmt, page, [AuditEvent.occurred_at, AuditEvent.id], descending=True
+    )
+    return {"items": items, "next_cursor": cursor}

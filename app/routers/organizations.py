@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query, Response, status
+
+from app.context import Actor
+from app.deps import CurrentActor, IfMatch, Session, require
+from app.http.etag import check_if_match, set_etag
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.uow import idempotent
+from app.models import Coc, Organization, Project
+from app.permissions import Permission
+from app.routers import api_router
+from app.schemas.common import problems
+from app.schemas.organizations import (
+    CocCreate,
+    CocRead,
+    CocUpdate,
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+)
+from app.services import organizations as svc
+
+cocs = api_router("/cocs", "organizations")
+organizations = api_router("/organizations", "organizations")
+projects = api_router("/projects", "organizations")
+
+Pages = Annotated[PageParams, Depends(page_params)]
+ManageCocs = Annotated[Actor, Depends(require(Permission.COCS_MANAGE))]
+ManageOrgs = Annotated[Actor, Depends(require(Permission.ORGANIZATIONS_MANAGE))]
+WRITE_PROBLEMS = problems(409, 412)
+
+
+# --- CoCs ---------------------------------------------------------------------------------------
+
+
+@cocs.post(
+    "",
+    name="cocs_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CocRead,
+    openapi_extra=idempotent(),
+    responses=problems(409),
+)
+async def create_coc(
+    body: CocCreate, actor: ManageCocs, session: Session, response: Response
+) -> Coc:
+    """Create a Continuum of Care with its HMIS lead organization (you become its admin)."""
+    coc = await svc.create_coc(
+        session, actor, code=body.code, name=body.name, hmis_lead_name=body.hmis_lead_name
+    )
+    set_etag(response, coc.version)
+    return coc
+
+
+@cocs.get("", name="cocs_list", response_model=Page[CocRead])
+async def list_cocs(actor: CurrentActor, session: Session, page: Pages) -> dict[str, object]:
+    """Continuums of Care you have a membership in."""
+    items, cursor = await paginate(session, svc.visible_cocs_stmt(actor), page, [Coc.code, Coc.id])
+    return {"items": items, "next_cursor": cursor}
+
+
+@cocs.get("/{coc_id}", name="cocs_get", response_model=CocRead)
+async def get_coc(
+    coc_id: uuid.UUID, actor: CurrentActor, session: Session, response: Response
+) -> Coc:
+    coc = await svc.get_coc(session, actor, coc_id)
+    set_etag(response, coc.version)
+    return coc
+
+
+@cocs.patch("/{coc_id}", name="cocs_update", response_model=CocRead, responses=WRITE_PROBLEMS)
+async def update_coc(
+    coc_id: uuid.UUID,
+    body: CocUpdate,
+    actor: ManageCocs,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> Coc:
+    coc = await svc.get_coc(session, actor, coc_id)
+    check_if_match(if_match, coc.version)
+    coc = await svc.update_coc(session, actor, coc, body.model_dump(exclude_unset=True))
+    set_etag(response, coc.version)
+    return coc
+
+
+# --- organizations ------------------------------------------------------------------------------
+
+
+@organizations.post(
+    "",
+    name="organizations_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrganizationRead,
+    openapi_extra=idempotent(),
+    responses=problems(409),
+)
+async def create_organization(
+    body: OrganizationCreate, actor: ManageOrgs, session: Session, response: Response
+) -> Organization:
+    """Create an organization in the acting CoC (system admins)."""
+    org = await svc.create_organization(session, actor, body.model_dump())
+    set_etag(response, org.version)
+    return org
+
+
+@organizations.get("", name="organizations_list", response_model=Page[OrganizationRead])
+async def list_organizations(
+    actor: CurrentActor,
+    session: Session,
+    page: Pages,
+    kind: Annotated[Literal["hmis_lead", "agency", "cas"] | None, Query()] = None,
+    housing_provider: bool | None = None,
+    access_point: bool | None = None,
+) -> dict[str, object]:
+    """Organizations of the acting CoC."""
+    stmt = svc.visible_organizations_stmt(actor)
+    if kind is not None:
+        stmt = stmt.where(Organization.kind == kind)
+    if housing_provider is not None:
+        stmt = stmt.where(Organization.housing_provider == housing_provider)
+    if access_point is not None:
+        stmt = stmt.where(Organization.access_point == access_point)
+    items, cursor = await paginate(session, stmt, page, [Organization.name, Organization.id])
+    return {"items": items, "next_cursor": cursor}
+
+
+@organizations.get("/{organization_id}", name="organizations_get", response_model=OrganizationRead)
+async def get_organization(
+    organization_id: uuid.UUID, actor: CurrentActor, session: Session, response: Response
+) -> Organization:
+    org = await svc.get_organization(session, actor, organization_id)
+    set_etag(response, org.version)
+    return org
+
+
+@organizations.patch(
+    "/{organization_id}",
+    name="organizations_update",
+    response_model=OrganizationRead,
+    responses=WRITE_PROBLEMS,
+)
+async def update_organization(
+    organization_id: uuid.UUID,
+    body: OrganizationUpdate,
+    actor: ManageOrgs,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> Organization:
+    org = await svc.get_organization(session, actor, organization_id)
+    check_if_match(if_match, org.version)
+    org = await svc.update_organization(session, actor, org, body.model_dump(exclude_unset=True))
+    set_etag(response, org.version)
+    return org
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+
+@projects.post(
+    "",
+    name="projects_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectRead,
+    openapi_extra=idempotent(),
+    responses=problems(409),
+)
+async def create_project(
+    body: ProjectCreate, actor: CurrentActor, session: Session, response: Response
+) -> Project:
+    """System admins create projects for any organization; agency and CAS admins for their own."""
+    project = await svc.create_project(session, actor, body.model_dump())
+    set_etag(response, project.version)
+    return project
+
+
+@projects.get("", name="projects_list", response_model=Page[ProjectRead])
+async def list_projects(
+    actor: CurrentActor,
+    session: Session,
+    page: Pages,
+    organization_id: uuid.UUID | None = None,
+    project_type: Annotated[int | None, Query(ge=0, le=99)] = None,
+) -> dict[str, object]:
+    stmt = svc.visible_projects_stmt(actor)
+    if organization_id is not None:
+        stmt = stmt.where(Project.organization_id == organization_id)
+    if project_type is not None:
+        stmt = stmt.where(Project.project_type == project_type)
+    items, cursor = await paginate(session, stmt, page, [Project.name, Project.id])
+    return {"items": items, "next_cursor": cursor}
+
+
+@projects.get("/{project_id}", name="projects_get", response_model=ProjectRead)
+async def get_project(
+    project_id: uuid.UUID, actor: CurrentActor, session: Session, response: Response
+) -> Project:
+    project = await svc.get_project(session, actor, project_id)
+    set_etag(response, project.version)
+    return project
+
+
+@projects.patch(
+    "/{project_id}", name="projects_update", response_model=ProjectRead, responses=WRITE_PROBLEMS
+)
+async def update_project(
+    project_id: uuid.UUID,
+    body: ProjectUpdate,
+    actor: CurrentActor,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> Project:
+    project = await svc.get_project(session, actor, project_id)
+    check_if_match(if_match, project.version)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("project_type", 0) is None:
+        changes.pop("project_type")
+    project = await svc.update_project(session, actor, project, changes)
+    set_etag(response, project.version)
+    return project

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Response, status
+
+from app.context import Actor
+from app.deps import IfMatch, Session, SettingsDep, current_actor
+from app.errors import Forbidden
+from app.http.etag import check_if_match, set_etag
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.uow import idempotent
+from app.models import User
+from app.permissions import Permission
+from app.routers import api_router
+from app.schemas.common import problems
+from app.schemas.users import MembershipCreate, MembershipRead, UserInvite, UserRead, UserUpdate
+from app.services import users as svc
+
+router = api_router("/users", "users")
+
+
+async def user_manager(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+    if not (actor.can(Permission.USERS_MANAGE) or actor.can(Permission.USERS_MANAGE_OWN_ORG)):
+        raise Forbidden("Only system admins and agency admins manage users.")
+    return actor
+
+
+Manager = Annotated[Actor, Depends(user_manager)]
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+def _read(actor: Actor, user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        is_active=user.is_active,
+        invitation_pending=user.password_hash is None,
+        memberships=[
+            MembershipRead(
+                id=m.id,
+                organization_id=m.organization_id,
+                organization_name=m.organization.name,
+                role=m.role,
+                created_at=m.created_at,
+            )
+            for m in svc.visible_memberships(actor, user)
+        ],
+        version=user.version,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
+@router.post(
+    "",
+    name="users_invite",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    openapi_extra=idempotent(),
+    responses=problems(409),
+)
+async def invite_user(
+    body: UserInvite, actor: Manager, session: Session, settings: SettingsDep, response: Response
+) -> UserRead:
+    """Create a user with one membership and email them a single-use invitation token."""
+    user = await svc.invite_user(
+        session,
+        settings,
+        actor,
+        email_address=body.email,
+        full_name=body.full_name,
+        organization_id=body.organization_id,
+        role=body.role,
+    )
+    set_etag(response, user.version)
+    return _read(actor, user)
+
+
+@router.get("", name="users_list", response_model=Page[UserRead])
+async def list_users(actor: Manager, session: Session, page: Pages) -> dict[str, object]:
+    items, cursor = await paginate(
+        session, svc.visible_users_stmt(actor), page, [User.email, User.id]
+    )
+    return {"items": [_read(actor, u) for u in items], "next_cursor": cursor}
+
+
+@router.get("/{user_id}", name="users_get", response_model=UserRead)
+async def get_user(
+    user_id: uuid.UUID, actor: Manager, session: Session, response: Response
+) -> UserRead:
+    user = await svc.get_user(session, actor, user_id)
+    set_etag(response, user.version)
+    return _read(actor, user)
+
+
+@router.patch(
+    "/{user_id}", name="users_update", response_model=UserRead, responses=problems(409, 412)
+)
+async def update_user(
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    actor: Manager,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> UserRead:
+    user = await svc.get_user(session, actor, user_id)
+    check_if_match(if_match, user.version)
+    user = await svc.update_user(session, actor, user, body.model_dump(exclude_unset=True))
+    set_etag(response, user.version)
+    return _read(actor, user)
+
+
+@router.post(
+    "/{user_id}/invitation",
+    name="users_resend_invitation",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(409),
+)
+async def resend_invitation(
+    user_id: uuid.UUID, actor: Manager, session: Session, settings: SettingsDep
+) -> Response:
+    """Send a fresh invitation token (older ones stop working)."""
+    user = await svc.get_user(session, actor, user_id)
+    await svc.resend_invitation(session, settings, actor, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{user_id}/memberships",
+    name="users_memberships_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    openapi_extra=idempotent(),
+    responses=problems(409),
+)
+async def add_membership(
+    user_id: uuid.UUID, body: MembershipCreate, actor: Manager, session: Session
+) -> UserRead:
+    """Give the user a role in another organization."""
+    user = await svc.get_user(session, actor, user_id)
+    await svc.add_membership(session, actor, user, body.organization_id, body.role)
+    return _read(actor, user)
+
+
+@router.delete(
+    "/{user_id}/memberships/{membership_id}",
+    name="users_memberships_delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def remove_membership(
+    user_id: uuid.UUID, membership_id: uuid.UUID, actor: Manager, session: Session
+) -> Response:
+    """Remove a role; it stops working on the user's very next request."""
+    user = await svc.get_user(session, actor, user_id)
+    await svc.remove_membership(session, actor, user, membership_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES
+from app.schemas.common import ReadModel, WriteModel
+
+CocCode = Field(
+    pattern=r"^[A-Z]{2}-[0-9]{3}$",
+    examples=["TX-600"],
+    description="HUD CoC code, two letters, a dash, three digits.",
+)
+OrgKind = Literal["hmis_lead", "agency", "cas"]
+
+
+class CocCreate(WriteModel):
+    code: str = CocCode
+    name: str = Field(min_length=1, max_length=200)
+    hmis_lead_name: str = Field(
+        min_length=1, max_length=200, description="Name of the CoC's HMIS lead organization."
+    )
+
+
+class CocUpdate(WriteModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CocRead(ReadModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganizationCreate(WriteModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind = "agency"
+    victim_service_provider: bool = False
+    access_point: bool = False
+    housing_provider: bool = False
+    veteran_services: bool = False
+
+
+class OrganizationUpdate(WriteModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    victim_service_provider: bool | None = None
+    access_point: bool | None = None
+    housing_provider: bool | None = None
+    veteran_services: bool | None = None
+    is_active: bool | None = None
+
+
+class OrganizationRead(ReadModel):
+    id: uuid.UUID
+    coc_id: uuid.UUID
+    name: str
+    kind: OrgKind
+    victim_service_provider: bool
+    access_point: bool
+    housing_provider: bool
+    veteran_services: bool
+    is_active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def _check_code(value: int | None, allowed: frozenset[int], list_id: str) -> int | None:
+    if value is not None and value not in allowed:
+        raise ValueError(f"{value} is not a HUD code in list {list_id}")
+    return value
+
+
+class _ProjectCodes(WriteModel):
+    @field_validator("project_type", check_fields=False)
+    @classmethod
+    def _project_type(cls, v: int | None) -> int | None:
+        return _check_code(v, PROJECT_TYPE_CODES, "2.02.6 (ProjectType)")
+
+    @field_validator("funding_source", check_fields=False)
+    @classmethod
+    def _funding(cls, v: int | None) -> int | None:
+        return _check_code(v, FUNDING_SOURCE_CODES, "2.06.1 (FundingSource)")
+
+
+class ProjectCreate(_ProjectCodes):
+    organization_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    project_type: int = Field(description="HUD ProjectType (2.02.6); 14 = Coordinated Entry.")
+    funding_source: int | None = Field(default=None, description="HUD Funder (2.06.1).")
+    referrals_through_cas: bool = Field(
+        default=False, description="Referrals to this project must come through CAS."
+    )
+    operating_start_date: date
+    operating_end_date: date | None = None
+
+
+class ProjectUpdate(_ProjectCodes):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    project_type: int | None = None
+    funding_source: int | None = None
+    referrals_through_cas: bool | None = None
+    operating_start_date: date | None = None
+    operating_end_date: date | None = None
+
+
+class ProjectRead(ReadModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    project_type: int
+    funding_source: int | None
+    referrals_through_cas: bool
+    operating_start_date: date
+    operating_end_date: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime

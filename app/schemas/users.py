@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, EmailStr, Field
+
+from app.permissions import Role
+from app.schemas.common import WriteModel
+
+
+class UserInvite(WriteModel):
+    email: EmailStr
+    full_name: str = Field(min_length=1, max_length=200)
+    organization_id: uuid.UUID
+    role: Role
+
+
+class UserUpdate(WriteModel):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    is_active: bool | None = None
+
+
+class MembershipCreate(WriteModel):
+    organization_id: uuid.UUID
+    role: Role
+
+
+class MembershipRead(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    role: Role
+    created_at: datetime
+
+
+class UserRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    is_active: bool
+    invitation_pending: bool
+    memberships: list[MembershipRead]
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,135 @@
+"""Passwords, JWT access tokens and opaque one-time/refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jose import JWTError, jwt
+from passlib.context import CryptContext
+
+from app.config import Settings
+from app.errors import Unauthorized, ValidationFailed
+
+_pwd = CryptContext(schemes=["argon2"], deprecated="auto")
+
+# Pre-computed hash used to spend the same time verifying when the user does not exist.
+_DUMMY_HASH = _pwd.hash("not-a-real-password-for-timing-only")
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_password(password: str) -> str:
+    return _pwd.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    if password_hash is None:
+        _pwd.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return _pwd.verify(password, password_hash)
+    except ValueError:
+        return False
+
+
+def check_password_rules(password: str, email: str, *, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.", field=field
+        )
+    if password.strip().lower() == email.strip().lower():
+        raise ValidationFailed("The password must not be the email address.", field=field)
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """Opaque tokens are stored as SHA-256: a database leak does not leak usable tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    session_id: uuid.UUID
+    jti: str
+
+
+def create_access_token(
+    settings: Settings, *, user_id: uuid.UUID, organization_id: uuid.UUID, session_id: uuid.UUID
+) -> str:
+    now = utcnow()
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "sub": str(user_id),
+        "org": str(organization_id),
+        "sid": str(session_id),
+        "jti": uuid.uuid4().hex,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
+        "typ": "access",
+    }
+    return str(jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm))
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """Verify signature (pinned algorithm only, so ``alg: none`` and others fail), expiry, claims."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except JWTError:
+        raise Unauthorized("The access token is malformed.")
+    if header.get("alg") != settings.jwt_algorithm:
+        raise Unauthorized("The access token is signed with an unaccepted algorithm.")
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[settings.jwt_algorithm],
+            issuer=settings.jwt_issuer,
+            options={
+                "require_exp": True,
+                "require_iat": True,
+                "require_sub": True,
+                "require_jti": True,
+            },
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The access token has expired.")
+    except JWTError:
+        raise Unauthorized("The access token is invalid.")
+    if claims.get("typ") != "access":
+        raise Unauthorized("The token is not an access token.")
+    try:
+        return AccessClaims(
+            user_id=uuid.UUID(claims["sub"]),
+            organization_id=uuid.UUID(claims["org"]),
+            session_id=uuid.UUID(claims["sid"]),
+            jti=str(claims["jti"]),
+        )
+    except (KeyError, ValueError, TypeError):
+        raise Unauthorized("The access token is invalid.")
+
+
+def unverified_subject(settings: Settings, token: str) -> str | None:
+    """The verified ``sub`` of a token, or None; used to scope idempotency keys."""
+    try:
+        return str(decode_access_token(settings, token).user_id)
+    except Unauthorized:
+        return None
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,176 @@
+"""The audit trail: written in the same transaction as the change it records.
+
+Changed fields are recorded by name; values of PII fields are replaced by ``"[redacted]"``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Actor, RequestMeta
+from app.models import AuditEvent
+
+REDACTED = "[redacted]"
+
+# Field names whose values never enter the audit trail (or logs).
+PII_FIELDS = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        "name_suffix",
+        "full_name",
+        "alias",
+        "ssn",
+        "ssn_last4",
+        "ssn_encrypted",
+        "ssn_hash",
+        "ssn_last4_hash",
+        "dob",
+        "date_of_birth",
+        "birth_date",
+        "email",
+        "phone",
+        "address",
+        "address_line1",
+        "address_line2",
+        "city",
+        "postal_code",
+        "zip",
+        "contact",
+        "password",
+        "password_hash",
+        "token",
+        "token_hash",
+        "comments",
+        "comment",
+        "note",
+        "notes",
+        "text",
+        "body",
+        "original_filename",
+    }
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def redact(changes: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field in PII_FIELDS:
+            out[field] = REDACTED
+        elif isinstance(value, dict) and set(value) <= {"old", "new"}:
+            out[field] = {k: _jsonable(v) for k, v in value.items()}
+        else:
+            out[field] = _jsonable(value)
+    return out
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``{field: {"old": ..., "new": ...}}`` for fields whose value changed."""
+    return {k: {"old": before.get(k), "new": v} for k, v in after.items() if before.get(k) != v}
+
+
+def record(
+    session: AsyncSession,
+    who: Actor | RequestMeta | None,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None,
+    changes: dict[str, Any] | None = None,
+    *,
+    actor_user_id: uuid.UUID | None = None,
+    coc_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=redact(changes) if changes else None,
+    )
+    if isinstance(who, Actor):
+        event.actor_user_id = who.user_id
+        event.acting_organization_id = who.organization_id
+        event.coc_id = who.coc_id
+        event.request_id = who.request_id
+        event.ip_address = who.ip_address
+    elif isinstance(who, RequestMeta):
+        event.request_id = who.request_id
+        event.ip_address = who.ip_address
+    if actor_user_id is not None:
+        event.actor_user_id = actor_user_id
+    if coc_id is not None:
+        event.coc_id = coc_id
+    session.add(event)
+    return event
+
+
+def record_pii_read(
+    session: AsyncSession,
+    actor: Actor,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> AuditEvent:
+    """Call for every read of client PII (and every document download)."""
+    return record(
+        session,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        {"fields": sorted(fields)} if fields else None,
+    )
+
+
+def search_stmt(
+    *,
+    coc_id: uuid.UUID,
+    actor_user_id: uuid.UUID | None = None,
+    organization_id: uuid.UUID | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[tuple[AuditEvent]]:
+    stmt = select(AuditEvent).where(AuditEvent.coc_id == coc_id)
+    if actor_user_id is not None:
+        stmt = stmt.where(AuditEvent.actor_user_id == actor_user_id)
+    if organization_id is not None:
+        stmt = stmt.where(AuditEvent.acting_organization_id == organization_id)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    if entity_type is not None:
+        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < until)
+    return stmt

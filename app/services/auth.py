@@ -1,0 +1,385 @@
+"""Login, token rotation, organization switching, invitations and password resets."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.context import ActingOrganization, Actor, RequestMeta
+from app.errors import Forbidden, Unauthorized, ValidationFailed
+from app.models import AuthSession, Membership, OneTimeToken, Organization, RefreshToken, User
+from app.permissions import Role, permissions_for
+from app.security import (
+    AccessClaims,
+    check_password_rules,
+    create_access_token,
+    hash_password,
+    hash_token,
+    new_opaque_token,
+    utcnow,
+    verify_password,
+)
+from app.services import audit, email
+
+INVALID_CREDENTIALS = "Invalid email or password."
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    organization_id: uuid.UUID
+
+
+def acting_organization(org: Organization) -> ActingOrganization:
+    return ActingOrganization(
+        id=org.id,
+        coc_id=org.coc_id,
+        name=org.name,
+        kind=org.kind,
+        victim_service_provider=org.victim_service_provider,
+        access_point=org.access_point,
+        housing_provider=org.housing_provider,
+        veteran_services=org.veteran_services,
+    )
+
+
+async def load_actor(
+    session: AsyncSession,
+    claims: AccessClaims,
+    *,
+    request_id: str | None = None,
+    ip_address: str | None = None,
+) -> Actor:
+    """One query: the user, their live session and their current membership in the token's org."""
+    row = (
+        await session.execute(
+            select(User, Membership, AuthSession)
+            .join(Membership, Membership.user_id == User.id)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                User.id == claims.user_id,
+                Membership.organization_id == claims.organization_id,
+                AuthSession.id == claims.session_id,
+            )
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized("Your session or your access to this organization is no longer valid.")
+    user, membership, auth_session = row
+    now = utcnow()
+    if not user.is_active:
+        raise Unauthorized("This account is deactivated.")
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+        raise Unauthorized("This session has ended; log in again.")
+    if auth_session.organization_id != claims.organization_id:
+        raise Unauthorized("This session acts for another organization.")
+    org = membership.organization
+    if not org.is_active:
+        raise Unauthorized("The acting organization is deactivated.")
+    role = Role(membership.role)
+    return Actor(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        organization=acting_organization(org),
+        role=role,
+        permissions=permissions_for(role),
+        session_id=auth_session.id,
+        request_id=request_id,
+        ip_address=ip_address,
+    )
+
+
+async def _issue(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    organization_id: uuid.UUID,
+    auth_session: AuthSession | None = None,
+) -> TokenPair:
+    now = utcnow()
+    if auth_session is None:
+        auth_session = AuthSession(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            organization_id=organization_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.refresh_absolute_ttl_seconds),
+        )
+        session.add(auth_session)
+    refresh = new_opaque_token()
+    session.add(
+        RefreshToken(
+            session_id=auth_session.id,
+            token_hash=hash_token(refresh),
+            created_at=now,
+            idle_expires_at=min(
+                now + timedelta(seconds=settings.refresh_idle_ttl_seconds),
+                auth_session.expires_at,
+            ),
+        )
+    )
+    await session.flush()
+    access = create_access_token(
+        settings, user_id=user.id, organization_id=organization_id, session_id=auth_session.id
+    )
+    return TokenPair(access, refresh, settings.access_token_ttl_seconds, organization_id)
+
+
+def _membership_for(user: User, organization_id: uuid.UUID | None) -> Membership | None:
+    active = [m for m in user.memberships if m.organization.is_active]
+    if organization_id is None:
+        return active[0] if active else None
+    return next((m for m in active if m.organization_id == organization_id), None)
+
+
+async def login(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email_address: str,
+    password: str,
+    organization_id: uuid.UUID | None,
+    meta: RequestMeta,
+) -> TokenPair:
+    user = await session.scalar(select(User).where(User.email == email_address.lower()))
+    now = utcnow()
+    if user is None:
+        verify_password(password, None)  # same work as a real check: no timing oracle
+        raise Unauthorized(INVALID_CREDENTIALS)
+    if user.locked_until is not None and user.locked_until > now:
+        # Same answer as a wrong password: the lock tells nothing about the account.
+        audit.record(
+            session, meta, "auth.login_refused_locked", "user", user.id, actor_user_id=user.id
+        )
+        raise Unauthorized(INVALID_CREDENTIALS, commit=True)
+    if not verify_password(password, user.password_hash) or not user.is_active:
+        user.failed_login_count += 1
+        changes: dict[str, object] = {"failed_login_count": user.failed_login_count}
+        if user.failed_login_count >= settings.lockout_threshold:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            user.failed_login_count = 0
+            changes["locked_until"] = user.locked_until
+        audit.record(
+            session, meta, "auth.login_failed", "user", user.id, changes, actor_user_id=user.id
+        )
+        raise Unauthorized(INVALID_CREDENTIALS, commit=True)
+    membership = _membership_for(user, organization_id)
+    if membership is None:
+        raise Forbidden(
+            "You are not a member of that organization."
+            if organization_id
+            else "Your account has no active organization membership."
+        )
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    pair = await _issue(session, settings, user, membership.organization_id)
+    audit.record(
+        session,
+        meta,
+        "auth.login",
+        "user",
+        user.id,
+        {"organization_id": str(membership.organization_id)},
+        actor_user_id=user.id,
+        coc_id=membership.organization.coc_id,
+    )
+    return pair
+
+
+async def refresh(
+    session: AsyncSession, settings: Settings, *, refresh_token: str, meta: RequestMeta
+) -> TokenPair:
+    now = utcnow()
+    token = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token))
+    )
+    if token is None:
+        raise Unauthorized("The refresh token is invalid.")
+    auth_session = await session.get(AuthSession, token.session_id, with_for_update=True)
+    assert auth_session is not None
+    if token.used_at is not None:
+        # Reuse of a rotated token: someone else may hold the chain. End the whole session.
+        if auth_session.revoked_at is None:
+            auth_session.revoked_at = now
+            auth_session.revoke_reason = "refresh_reuse"
+            audit.record(
+                session,
+                meta,
+                "auth.refresh_reuse_detected",
+                "auth_session",
+                auth_session.id,
+                actor_user_id=auth_session.user_id,
+            )
+        raise Unauthorized(
+            "The refresh token was already used; the session has been revoked.", commit=True
+        )
+    if auth_session.revoked_at is not None:
+        raise Unauthorized("This session has ended; log in again.")
+    if token.idle_expires_at <= now or auth_session.expires_at <= now:
+        raise Unauthorized("The refresh token has expired; log in again.")
+    user = await session.get(User, auth_session.user_id)
+    assert user is not None
+    membership = _membership_for(user, auth_session.organization_id)
+    if not user.is_active or membership is None:
+        auth_session.revoked_at = now
+        auth_session.revoke_reason = "access_removed"
+        raise Unauthorized("Your access to this organization was removed.", commit=True)
+    token.used_at = now
+    return await _issue(session, settings, user, auth_session.organization_id, auth_session)
+
+
+async def logout(session: AsyncSession, actor: Actor) -> None:
+    auth_session = await session.get(AuthSession, actor.session_id)
+    if auth_session is not None and auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        auth_session.revoke_reason = "logout"
+    audit.record(session, actor, "auth.logout", "auth_session", actor.session_id)
+
+
+async def switch_organization(
+    session: AsyncSession, settings: Settings, actor: Actor, organization_id: uuid.UUID
+) -> TokenPair:
+    user = await session.get(User, actor.user_id)
+    assert user is not None
+    membership = _membership_for(user, organization_id)
+    if membership is None:
+        raise Forbidden("You are not a member of that organization.")
+    old = await session.get(AuthSession, actor.session_id)
+    if old is not None and old.revoked_at is None:
+        old.revoked_at = utcnow()
+        old.revoke_reason = "switched_organization"
+    pair = await _issue(session, settings, user, organization_id)
+    audit.record(
+        session,
+        actor,
+        "auth.switch_organization",
+        "user",
+        user.id,
+        {"organization_id": {"old": str(actor.organization_id), "new": str(organization_id)}},
+    )
+    return pair
+
+
+async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[Membership]:
+    return list(
+        (
+            await session.scalars(
+                select(Membership)
+                .where(Membership.user_id == user_id)
+                .order_by(Membership.created_at, Membership.id)
+            )
+        ).all()
+    )
+
+
+# --- one-time tokens: invitations and password resets -------------------------------------------
+
+
+async def issue_one_time_token(
+    session: AsyncSession, user: User, purpose: str, ttl: timedelta
+) -> str:
+    now = utcnow()
+    # A new token supersedes older unused ones of the same purpose.
+    await session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    token = new_opaque_token()
+    session.add(
+        OneTimeToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def _consume(session: AsyncSession, token: str, purpose: str) -> User:
+    row = await session.scalar(
+        select(OneTimeToken)
+        .where(OneTimeToken.token_hash == hash_token(token), OneTimeToken.purpose == purpose)
+        .with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise ValidationFailed("The token is invalid, expired or already used.", field="token")
+    row.used_at = utcnow()
+    user = await session.get(User, row.user_id)
+    assert user is not None
+    return user
+
+
+async def request_password_reset(
+    session: AsyncSession, settings: Settings, *, email_address: str, meta: RequestMeta
+) -> None:
+    """Always succeeds from the caller's view: whether the account exists is not revealed."""
+    user = await session.scalar(select(User).where(User.email == email_address.lower()))
+    if user is None or not user.is_active:
+        return
+    token = await issue_one_time_token(
+        session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
+    )
+    email.enqueue(
+        session,
+        to=user.email,
+        subject="Reset Password Instructions",
+        template="password_reset",
+        body=(
+            f"Hello {user.full_name},\n\nSomeone asked to reset the password of your CAS account. "
+            f"Use this single-use code within {settings.password_reset_ttl_minutes} minutes:\n\n"
+            f"{token}\n\nor open {settings.public_base_url}/reset-password?token={token}\n\n"
+            "If you did not ask for this, ignore this message.\n"
+        ),
+    )
+    audit.record(
+        session, meta, "auth.password_reset_requested", "user", user.id, actor_user_id=user.id
+    )
+
+
+async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:
+    check_password_rules(new_password, user.email, field="new_password")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.failed_login_count = 0
+    user.locked_until = None
+    # A new password ends every existing session.
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason="password_changed")
+    )
+
+
+async def confirm_password_reset(
+    session: AsyncSession, *, token: str, new_password: str, meta: RequestMeta
+) -> None:
+    user = await _consume(session, token, "password_reset")
+    await _set_password(session, user, new_password)
+    audit.record(session, meta, "auth.password_reset", "user", user.id, actor_user_id=user.id)
+
+
+async def accept_invitation(
+    session: AsyncSession, *, token: str, password: str, meta: RequestMeta
+) -> User:
+    user = await _consume(session, token, "invitation")
+    check_password_rules(password, user.email, field="password")
+    await _set_password(session, user, password)
+    audit.record(session, meta, "auth.invitation_accepted", "user", user.id, actor_user_id=user.id)
+    return user

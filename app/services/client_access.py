@@ -1,0 +1,93 @@
+"""Who may see which client (DOMAIN 3) -- the one place this rule lives.
+
+* ``system_admin`` / ``cas_admin``: every client of their CoC;
+* any other organization (the shared CAS organization included): clients it created, enrolled
+  (a CE enrollment links the CAS organization) or was referred -- rows in ``client_access`` --
+  and clients of its CoC with an active CoC-wide release of information;
+* victim service providers: nothing (refused before this point, see ``deps``).
+
+A client the caller may not see is a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Actor
+from app.errors import NotFound
+from app.models import Client, ClientAccess
+
+
+def roi_active(today: date | None = None) -> ColumnElement[bool]:
+    today = today or date.today()
+    return and_(
+        Client.roi_start_date.is_not(None),
+        Client.roi_start_date <= today,
+        or_(Client.roi_end_date.is_(None), Client.roi_end_date >= today),
+    )
+
+
+def visible_clients_filter(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause over ``Client`` selecting what ``actor`` may see (merged ones included)."""
+    if actor.organization.victim_service_provider:
+        return false()
+    in_coc = Client.coc_id == actor.coc_id
+    if actor.is_admin:
+        return in_coc
+    linked = exists().where(
+        ClientAccess.client_id == Client.id,
+        ClientAccess.organization_id == actor.organization_id,
+    )
+    return and_(in_coc, or_(linked, roi_active()))
+
+
+async def can_see(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(true()).where(Client.id == client_id, visible_clients_filter(actor))
+    )
+    return bool(found)
+
+
+async def get_visible_client(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    *,
+    follow_merge: bool = True,
+    for_update: bool = False,
+) -> Client:
+    """The client (or, for a merged id, its survivor) if ``actor`` may see it; else 404."""
+    stmt = select(Client).where(Client.id == client_id, visible_clients_filter(actor))
+    if for_update:
+        stmt = stmt.with_for_update()
+    client = await session.scalar(stmt)
+    if client is None:
+        raise NotFound("No such client.")
+    seen = {client.id}
+    while follow_merge and client.merged_into_id is not None:
+        survivor = await session.scalar(
+            select(Client).where(Client.id == client.merged_into_id, visible_clients_filter(actor))
+        )
+        if survivor is None or survivor.id in seen:
+            raise NotFound("No such client.")
+        seen.add(survivor.id)
+        client = survivor
+    return client
+
+
+async def grant(
+    session: AsyncSession, client_id: uuid.UUID, organization_id: uuid.UUID, reason: str
+) -> None:
+    """Record that ``organization_id`` may see the client (idempotent)."""
+    await session.execute(
+        insert(ClientAccess)
+        .values(
+            id=uuid.uuid4(), client_id=client_id, organization_id=organization_id, reason=reason
+        )
+        .on_conflict_do_nothing(index_elements=["client_id", "organization_id", "reason"])
+    )

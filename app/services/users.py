@@ -1,0 +1,192 @@
+"""Users and memberships: invitations, role changes, deactivation.
+
+Scope: a system admin manages users of every organization in the acting CoC; an agency admin
+manages the users of its own organization, and may grant only agency-level roles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.context import Actor
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.models import Membership, Organization, User
+from app.permissions import Permission, Role
+from app.services import audit, email
+from app.services.auth import issue_one_time_token
+from app.services.organizations import apply_changes, get_organization
+
+AGENCY_GRANTABLE = frozenset({Role.AGENCY_ADMIN, Role.CASE_MANAGER, Role.HOUSING_PROVIDER})
+
+
+def _manages_all(actor: Actor) -> bool:
+    return actor.can(Permission.USERS_MANAGE)
+
+
+def visible_users_stmt(actor: Actor) -> Select[tuple[User]]:
+    orgs = (
+        select(Organization.id).where(Organization.coc_id == actor.coc_id)
+        if _manages_all(actor)
+        else select(Organization.id).where(Organization.id == actor.organization_id)
+    )
+    members = select(Membership.user_id).where(Membership.organization_id.in_(orgs))
+    return select(User).where(User.id.in_(members))
+
+
+async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
+    user = await session.scalar(visible_users_stmt(actor).where(User.id == user_id))
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def visible_memberships(actor: Actor, user: User) -> list[Membership]:
+    return [m for m in user.memberships if m.organization.coc_id == actor.coc_id]
+
+
+async def _check_grant(
+    session: AsyncSession, actor: Actor, organization_id: uuid.UUID, role: Role
+) -> Organization:
+    org = await get_organization(session, actor, organization_id)
+    if _manages_all(actor):
+        return org
+    if org.id != actor.organization_id:
+        raise Forbidden("Agency admins manage the users of their own organization only.")
+    if role not in AGENCY_GRANTABLE:
+        raise Forbidden(f"Agency admins may not grant the {role.value} role.")
+    return org
+
+
+async def _send_invitation(session: AsyncSession, settings: Settings, user: User) -> None:
+    token = await issue_one_time_token(
+        session, user, "invitation", timedelta(hours=settings.invitation_ttl_hours)
+    )
+    email.enqueue(
+        session,
+        to=user.email,
+        subject="You are invited to the Coordinated Access System",
+        template="invitation",
+        body=(
+            f"Hello {user.full_name},\n\nAn account was created for you. Set your password with "
+            f"this single-use code within {settings.invitation_ttl_hours} hours:\n\n{token}\n\n"
+            f"or open {settings.public_base_url}/accept-invitation?token={token}\n"
+        ),
+    )
+
+
+async def invite_user(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    *,
+    email_address: str,
+    full_name: str,
+    organization_id: uuid.UUID,
+    role: Role,
+) -> User:
+    await _check_grant(session, actor, organization_id, role)
+    address = email_address.lower()
+    if await session.scalar(select(User.id).where(User.email == address)):
+        raise Conflict(
+            "A user with this email already exists; add a membership to that user instead.",
+            errors=[{"loc": ["body", "email"], "msg": "already exists", "type": "unique"}],
+        )
+    user = User(email=address, full_name=full_name, password_hash=None)
+    session.add(user)
+    await session.flush()
+    session.add(Membership(user_id=user.id, organization_id=organization_id, role=role.value))
+    await _send_invitation(session, settings, user)
+    audit.record(
+        session,
+        actor,
+        "user.invite",
+        "user",
+        user.id,
+        {"email": address, "organization_id": organization_id, "role": role.value},
+    )
+    await session.flush()
+    await session.refresh(user, ["memberships"])
+    return user
+
+
+async def resend_invitation(
+    session: AsyncSession, settings: Settings, actor: Actor, user: User
+) -> None:
+    if user.password_hash is not None:
+        raise Conflict("This user has already set a password; use the password reset instead.")
+    await _send_invitation(session, settings, user)
+    audit.record(session, actor, "user.invitation_resent", "user", user.id)
+
+
+async def update_user(
+    session: AsyncSession, actor: Actor, user: User, changes: dict[str, Any]
+) -> User:
+    if "is_active" in changes and not _manages_all(actor):
+        raise Forbidden("Only system admins may activate or deactivate accounts.")
+    if changes.get("is_active") is False and user.id == actor.user_id:
+        raise ValidationFailed("You cannot deactivate your own account.", field="is_active")
+    diff = apply_changes(user, changes)
+    await session.flush()
+    audit.record(session, actor, "user.update", "user", user.id, diff)
+    return user
+
+
+async def add_membership(
+    session: AsyncSession, actor: Actor, user: User, organization_id: uuid.UUID, role: Role
+) -> Membership:
+    await _check_grant(session, actor, organization_id, role)
+    if any(m.organization_id == organization_id for m in user.memberships):
+        raise Conflict(
+            "The user already has a role in this organization; change or remove it.",
+            errors=[
+                {"loc": ["body", "organization_id"], "msg": "already a member", "type": "unique"}
+            ],
+        )
+    membership = Membership(user_id=user.id, organization_id=organization_id, role=role.value)
+    session.add(membership)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "membership.create",
+        "membership",
+        membership.id,
+        {"user_id": user.id, "organization_id": organization_id, "role": role.value},
+    )
+    await session.refresh(user, ["memberships"])
+    return membership
+
+
+async def remove_membership(
+    session: AsyncSession, actor: Actor, user: User, membership_id: uuid.UUID
+) -> None:
+    membership = next((m for m in visible_memberships(actor, user) if m.id == membership_id), None)
+    if membership is None:
+        raise NotFound("No such membership.")
+    await _check_grant(session, actor, membership.organization_id, Role(membership.role))
+    if membership.user_id == actor.user_id and membership.organization_id == actor.organization_id:
+        raise ValidationFailed(
+            "You cannot remove your own membership in the acting organization.",
+            field="membership_id",
+        )
+    await session.delete(membership)
+    audit.record(
+        session,
+        actor,
+        "membership.delete",
+        "membership",
+        membership.id,
+        {
+            "user_id": user.id,
+            "organization_id": membership.organization_id,
+            "role": membership.role,
+        },
+    )
+    await session.flush()
+    await session.refresh(user, ["memberships"])
