@@ -18,7 +18,7 @@ from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.errors import PROBLEM_CONTENT_TYPE, install_exception_handlers
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.http.ratelimit import SlidingWindowLimiter
-from app.routers import audit, auth, health, organizations, users
+from app.routers import all_routers
 
 log = logging.getLogger("app")
 
@@ -96,11 +96,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     app.state.auth_limiter = SlidingWindowLimiter()
 
     install_exception_handlers(app)
-    for module in (health, auth, organizations, users, audit):
-        for name in ("router", "cocs", "organizations", "projects"):
-            router = getattr(module, name, None)
-            if router is not None:
-                app.include_router(router)
+    for router in all_routers():
+        app.include_router(router)
 
     origins = list(settings.cors_origins) + (_dev_origins() if demo else [])
     if origins:

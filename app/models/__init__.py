@@ -1,4 +1,10 @@
-"""All models, imported so ``Base.metadata`` is complete (Alembic, tests)."""
+"""All models, imported so ``Base.metadata`` is complete (Alembic, tests).
+
+Every module of this package is imported; the most used classes are re-exported here.
+"""
+
+import importlib
+import pkgutil
 
 from app.models.base import Base
 from app.models.clients import Client, ClientAccess, Household, HouseholdMember
@@ -24,3 +30,6 @@ __all__ = [
     "RefreshToken",
     "User",
 ]
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -122,6 +122,9 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
     roi_start_date: Mapped[date | None] = mapped_column(Date)
     roi_end_date: Mapped[date | None] = mapped_column(Date)
 
+    # Latest contact (CLS, assessment, service, document upload); 90 days without one = inactive.
+    last_contact_at: Mapped[datetime | None] = mapped_column()
+
     # Merge: the duplicate points at its survivor and is no longer listed.
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
     merged_at: Mapped[datetime | None] = mapped_column()

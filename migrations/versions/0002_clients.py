@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("postal_code", sa.String(length=10), nullable=True),
         sa.Column("roi_start_date", sa.Date(), nullable=True),
         sa.Column("roi_end_date", sa.Date(), nullable=True),
+        sa.Column("last_contact_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("merged_into_id", sa.UUID(), nullable=True),
         sa.Column("merged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id", sa.UUID(), nullable=False),

@@ -1,0 +1,39 @@
+"""Contacts keep a client active (DOMAIN 5): any CLS, assessment, service or document upload."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Client
+
+INACTIVE_AFTER = timedelta(days=90)
+
+
+async def record_contact(
+    session: AsyncSession, client_id: uuid.UUID, at: datetime | date | None = None
+) -> None:
+    """Move the client's ``last_contact_at`` forward to ``at`` (never backwards)."""
+    if at is None:
+        at = datetime.now(UTC)
+    elif not isinstance(at, datetime):
+        at = datetime.combine(at, time(12, 0), tzinfo=UTC)
+    await session.execute(
+        update(Client)
+        .where(Client.id == client_id)
+        .values(last_contact_at=func.greatest(func.coalesce(Client.last_contact_at, at), at))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def is_inactive(last_contact_at: datetime | None, now: datetime | None = None) -> bool:
+    now = now or datetime.now(UTC)
+    return last_contact_at is None or now - last_contact_at > INACTIVE_AFTER
+
+
+def inactive_filter(now: datetime | None = None) -> ColumnElement[bool]:
+    now = now or datetime.now(UTC)
+    return or_(Client.last_contact_at.is_(None), Client.last_contact_at < now - INACTIVE_AFTER)
