@@ -62,6 +62,30 @@ class Settings(BaseSettings):
     # Seconds between outbox delivery runs inside the server; 0 turns the loop off.
     email_delivery_interval_seconds: float = 5.0
 
+    # --- Documents (Document Check, Client Files) ---
+    # Where uploaded files live (encrypted with a key derived from field_encryption_key).
+    storage_backend: Literal["local", "s3"] = "local"
+    # Local backend directory; unset => ``data_dir / "files"``.
+    storage_dir: Path | None = None
+    # S3-compatible backend (AWS S3, MinIO, Ceph, ...); needs the ``s3`` extra (boto3).
+    s3_bucket: str | None = None
+    s3_prefix: str = "documents/"
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # Content types accepted for uploads, detected from the file's bytes.
+    allowed_upload_types: list[str] = [
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/tiff",
+        "image/heic",
+        "image/heif",
+    ]
+    # Days a soft-deleted document's bytes are kept before ``purge_deleted`` removes them.
+    document_retention_days: int = 30
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         if self.environment == "production":

@@ -86,7 +86,7 @@ def create_access_token(
 
 
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
-    """Verify signature (pinned algorithm only, so ``alg: none`` and others fail), expiry, claims."""
+    """Verify signature (pinned algorithm: `alg: none` and others fail), expiry and claims."""
     try:
         header = jwt.get_unverified_header(token)
     except JWTError:

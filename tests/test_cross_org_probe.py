@@ -35,7 +35,10 @@ def _body_for(operation: dict[str, Any], components: dict[str, Any]) -> dict[str
             else:
                 value = example_from_schema(prop, components)
                 data[name] = str(value).lower() if isinstance(value, bool) else str(value)
-        return {"data": data, "files": files or {"file": ("probe.pdf", b"%PDF-1.4\n", "application/pdf")}}
+        return {
+            "data": data,
+            "files": files or {"file": ("probe.pdf", b"%PDF-1.4\n", "application/pdf")},
+        }
     return {}
 
 
@@ -74,8 +77,9 @@ async def test_other_organizations_cannot_reach_any_resource(
                 probed += 1
                 r = await client.request(method.upper(), url, headers=headers, **kwargs)
                 if r.status_code not in OK_STATUSES:
-                    failures.append(f"{method.upper()} {path} as {label}: {r.status_code} "
-                                    f"{r.text[:200]}")
+                    failures.append(
+                        f"{method.upper()} {path} as {label}: {r.status_code} {r.text[:200]}"
+                    )
                     continue
                 body = r.json()
                 leaked = set(body) - {"type", "title", "status", "detail", "instance", "errors"}

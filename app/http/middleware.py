@@ -102,34 +102,35 @@ class BodySizeLimitMiddleware:
             return
 
         received = 0
-        response_started = False
+        exceeded = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise _TooLarge()
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
+        async def guarded_send(message: Message) -> None:
+            # The app may turn our signal into its own error (e.g. a 400 "error parsing the
+            # body"); once the limit was exceeded, that response is replaced by the 413.
+            nonlocal replaced
+            if exceeded:
+                if message["type"] == "http.response.start" and not replaced:
+                    replaced = True
+                    await self._reject(scope, send, limit)
+                return
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            if not response_started:
+            if not replaced:
                 await self._reject(scope, send, limit)
-        except Exception as exc:  # a handler may wrap our signal
-            if isinstance(exc.__cause__, _TooLarge) or isinstance(exc.__context__, _TooLarge):
-                if not response_started:
-                    await self._reject(scope, send, limit)
-                    return
-            raise
 
     @staticmethod
     async def _reject(scope: Scope, send: Send, limit: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, MetaData, func
@@ -33,8 +33,9 @@ class UUIDPk:
 
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), nullable=False)
+    # Set in Python on UPDATE, so the new value is known without a reload.
     updated_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), onupdate=func.now(), nullable=False
+        server_default=func.now(), onupdate=lambda: datetime.now(UTC), nullable=False
     )
 
 

@@ -50,7 +50,7 @@ def example_from_schema(schema: dict[str, Any], components: dict[str, Any], dept
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return example_from_schema(components[name], components, depth + 1)
-    if "examples" in schema and schema["examples"]:
+    if schema.get("examples"):
         return schema["examples"][0]
     if "default" in schema:
         return schema["default"]

@@ -1,0 +1,186 @@
+"""The API contract: the committed OpenAPI document, operation ids, and a schemathesis run.
+
+The schemathesis run drives the whole API, authenticated, against a live server on its own
+database, and fails on any 5xx or any response that does not match the documented schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from app.config import Settings
+from app.db import create_engine, upgrade_database
+from app.main import create_app
+from app.services.demo import seed_coc
+from tests.conftest import PASSWORD, ROOT, _admin_exec, _server_url
+
+OPENAPI_FILE = ROOT / "openapi" / "openapi.json"
+
+# Operations that end the caller's own session, or need a secret from an email; they have
+# dedicated tests.
+NOT_FUZZED = {
+    "auth_logout",
+    "auth_switch_organization",
+    "auth_password_reset_confirm",
+    "auth_invitation_accept",
+    "auth_login",
+    "auth_refresh",
+    "auth_password_reset_request",
+}
+
+
+def test_committed_openapi_matches_the_app(app: Any) -> None:
+    committed = json.loads(Path(OPENAPI_FILE).read_text())
+    assert committed == json.loads(json.dumps(app.openapi())), (
+        "openapi/openapi.json is stale: run `cas openapi` and commit it"
+    )
+
+
+def test_operation_ids_are_stable_and_errors_declared(app: Any) -> None:
+    schema = app.openapi()
+    seen: set[str] = set()
+    for path, operations in schema["paths"].items():
+        for method, op in operations.items():
+            op_id = op["operationId"]
+            assert re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", op_id), op_id
+            assert op_id not in seen, op_id
+            seen.add(op_id)
+            if path.startswith("/api/"):
+                responses = op["responses"]
+                for status in ("401", "404", "422"):
+                    assert status in responses, f"{method} {path} lacks {status}"
+                    assert "application/problem+json" in responses[status]["content"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[tuple[str, str]]:
+    server_url = _server_url()
+    name = f"cas_contract_{uuid.uuid4().hex[:10]}"
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    base_settings = Settings(
+        environment="test",
+        email_delivery_interval_seconds=0,
+        auth_rate_limit=100_000,
+        database_url=url,
+    )
+
+    async def seed() -> None:
+        engine = create_engine(url, base_settings, pool=False)
+        async with async_sessionmaker(engine)() as session:
+            await seed_coc(
+                session,
+                code="XX-501",
+                name="Home CoC",
+                email_domain="demo.example",
+                password=PASSWORD,
+            )
+            await seed_coc(
+                session,
+                code="YY-502",
+                name="Other CoC",
+                email_domain="other.example",
+                password=PASSWORD,
+            )
+            await session.commit()
+        await engine.dispose()
+
+    def prepare() -> None:
+        asyncio.run(_admin_exec(server_url, f'CREATE DATABASE "{name}"'))
+        upgrade_database(url)
+        asyncio.run(seed())
+
+    worker = threading.Thread(target=prepare)
+    worker.start()
+    worker.join()
+
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(base_settings),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    token = httpx.post(
+        f"{base}/api/v1/auth/login",
+        json={"email": "system_admin@demo.example", "password": PASSWORD},
+        timeout=30,
+    ).json()["access_token"]
+    yield base, token
+    server.should_exit = True
+    thread.join(timeout=10)
+    cleanup = threading.Thread(
+        target=lambda: asyncio.run(
+            _admin_exec(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        )
+    )
+    cleanup.start()
+    cleanup.join()
+
+
+def test_api_never_errors_and_matches_its_schema(live_server: tuple[str, str]) -> None:
+    base, token = live_server
+    api = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    headers = {"Authorization": f"Bearer {token}"}
+    failures: list[str] = []
+    operations = 0
+    for result in api.get_all_operations():
+        operation = result.ok()
+        if operation.definition.raw.get("operationId") in NOT_FUZZED:
+            continue
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=8,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def run(case: Any) -> None:
+            case.call_and_validate(
+                headers=headers,
+                checks=[not_a_server_error, response_schema_conformance],
+                timeout=30,
+            )
+
+        try:
+            run()
+        except Exception as exc:  # collect every operation's failure, not just the first
+            failures.append(f"{operation.verbose_name}: {str(exc)[:1500]}")
+    assert operations > 10
+    assert not failures, "\n\n".join(failures)
