@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,7 +34,7 @@ def _prepared_settings() -> Settings:
     return settings.model_copy(update={"database_url": url})
 
 
-async def _with_session(settings: Settings, work):  # type: ignore[no-untyped-def]
+async def _with_session(settings: Settings, work: Any) -> Any:
     engine = create_engine(settings.database_url or "", settings, pool=False)
     try:
         async with create_sessionmaker(engine)() as session:

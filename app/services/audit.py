@@ -157,7 +157,7 @@ def search_stmt(
     entity_id: uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     stmt = select(AuditEvent).where(AuditEvent.coc_id == coc_id)
     if actor_user_id is not None:
         stmt = stmt.where(AuditEvent.actor_user_id == actor_user_id)

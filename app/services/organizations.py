@@ -30,7 +30,7 @@ def apply_changes(obj: Any, changes: dict[str, Any]) -> dict[str, Any]:
 # --- CoCs ---------------------------------------------------------------------------------------
 
 
-def visible_cocs_stmt(actor: Actor) -> Select[tuple[Coc]]:
+def visible_cocs_stmt(actor: Actor) -> Select[Coc]:
     member_cocs = (
         select(Organization.coc_id)
         .join(Membership, Membership.organization_id == Organization.id)
@@ -83,7 +83,7 @@ async def update_coc(session: AsyncSession, actor: Actor, coc: Coc, changes: dic
 # --- organizations ------------------------------------------------------------------------------
 
 
-def visible_organizations_stmt(actor: Actor) -> Select[tuple[Organization]]:
+def visible_organizations_stmt(actor: Actor) -> Select[Organization]:
     return select(Organization).where(Organization.coc_id == actor.coc_id)
 
 
@@ -142,7 +142,7 @@ async def update_organization(
 # --- projects -----------------------------------------------------------------------------------
 
 
-def visible_projects_stmt(actor: Actor) -> Select[tuple[Project]]:
+def visible_projects_stmt(actor: Actor) -> Select[Project]:
     return select(Project).join(Project.organization).where(Organization.coc_id == actor.coc_id)
 
 

@@ -29,7 +29,7 @@ def _manages_all(actor: Actor) -> bool:
     return actor.can(Permission.USERS_MANAGE)
 
 
-def visible_users_stmt(actor: Actor) -> Select[tuple[User]]:
+def visible_users_stmt(actor: Actor) -> Select[User]:
     orgs = (
         select(Organization.id).where(Organization.coc_id == actor.coc_id)
         if _manages_all(actor)
