@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import ValidationFailed
 from app.models import Coc, Membership, Organization, Project, User
 from app.permissions import Role
 from app.security import hash_password
@@ -140,6 +142,8 @@ async def create_admin(
     from app.security import check_password_rules
 
     check_password_rules(password, email_address)
+    if not re.fullmatch(r"[A-Z]{2}-[0-9]{3}", coc_code):
+        raise ValidationFailed("The CoC code must look like XX-999.", field="coc_code")
     coc = await session.scalar(select(Coc).where(Coc.code == coc_code))
     if coc is None:
         coc = Coc(code=coc_code, name=coc_name)
