@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.models import EmailMessage
+from app.services.email import deliver_pending
+
+
+async def test_outbox_file_sender_writes_and_marks_sent(
+    client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings, tmp_path: Path
+) -> None:
+    r = await client.post("/api/v1/auth/password-reset/request",
+                          json={"email": "case_manager@demo.example"})
+    assert r.status_code == 202
+    settings = test_settings.model_copy(update={"data_dir": tmp_path})
+    sent = await deliver_pending(db, settings)
+    assert sent == 1
+    files = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert "To: case_manager@demo.example" in text
+    assert "Subject: Reset Password Instructions" in text
+    message = await db.scalar(select(EmailMessage))
+    assert message is not None and message.sent_at is not None and message.attempts == 1
+    assert await deliver_pending(db, settings) == 0  # nothing left to send
+
+
+async def test_failed_delivery_is_kept_for_retry(
+    client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings
+) -> None:
+    await client.post("/api/v1/auth/password-reset/request",
+                      json={"email": "case_manager@demo.example"})
+    settings = test_settings.model_copy(update={"email_sender": "smtp", "smtp_host": None})
+    assert await deliver_pending(db, settings) == 0
+    message = await db.scalar(select(EmailMessage))
+    assert message is not None and message.sent_at is None
+    assert message.attempts == 1 and message.last_error
