@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -16,7 +17,7 @@ from sqlalchemy import (
     String,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
@@ -50,6 +51,20 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
         Index("ix_clients_coc_id_created_at", "coc_id", "created_at", "id"),
         Index("ix_clients_last_name_key", "coc_id", "last_name_key"),
         Index("ix_clients_first_name_key", "coc_id", "first_name_key"),
+        Index("ix_clients_last_name_alt_key", "coc_id", "last_name_alt_key"),
+        Index("ix_clients_first_name_alt_key", "coc_id", "first_name_alt_key"),
+        Index(
+            "ix_clients_last_name_norm",
+            "coc_id",
+            "last_name_norm",
+            postgresql_ops={"last_name_norm": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_clients_first_name_norm",
+            "coc_id",
+            "first_name_norm",
+            postgresql_ops={"first_name_norm": "varchar_pattern_ops"},
+        ),
         Index("ix_clients_dob", "coc_id", "dob"),
         Index("ix_clients_ssn_hash", "ssn_hash"),
         Index("ix_clients_ssn_last4_hash", "coc_id", "ssn_last4_hash"),
@@ -72,9 +87,12 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
     last_name: Mapped[str | None] = mapped_column(String(50))
     name_suffix: Mapped[str | None] = mapped_column(String(50))
     name_data_quality: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=99)
-    # Search keys (normalized + phonetic), kept in step with the names by the service.
+    # Search keys (normalized + phonetic), kept in step with the names by the service:
+    # ``*_key`` metaphone, ``*_alt_key`` soundex, ``*_norm`` lower-case letters only.
     first_name_key: Mapped[str | None] = mapped_column(String(60))
     last_name_key: Mapped[str | None] = mapped_column(String(60))
+    first_name_alt_key: Mapped[str | None] = mapped_column(String(10))
+    last_name_alt_key: Mapped[str | None] = mapped_column(String(10))
     first_name_norm: Mapped[str | None] = mapped_column(String(60))
     last_name_norm: Mapped[str | None] = mapped_column(String(60))
 
@@ -196,3 +214,36 @@ class HouseholdMember(UUIDPk, Timestamps, Base):
     relationship_to_hoh: Mapped[int] = mapped_column(SmallInteger, nullable=False)
 
     household: Mapped[Household] = relationship(back_populates="members")
+
+
+class ClientMerge(UUIDPk, Base):
+    """One merge of a duplicate record into a survivor, with what moved, so it can be undone.
+
+    ``moved`` lists ``{"table", "column", "pk": [primary key values...]}`` for every row that was
+    re-pointed from the duplicate to the survivor; ``dropped`` holds whole rows of the duplicate
+    that were removed because the survivor already had the same fact (client access, household
+    membership), and ``adjusted`` any survivor rows changed to keep invariants (a household's head).
+    """
+
+    __tablename__ = "client_merges"
+    __table_args__ = (
+        CheckConstraint("survivor_id <> duplicate_id", name="distinct_clients"),
+        Index("ix_client_merges_survivor_id", "survivor_id", "merged_at"),
+        Index("ix_client_merges_duplicate_id", "duplicate_id", "merged_at"),
+        Index(
+            "uq_client_merges_active_duplicate",
+            "duplicate_id",
+            unique=True,
+            postgresql_where=text("unmerged_at IS NULL"),
+        ),
+    )
+
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
+    duplicate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
+    merged_at: Mapped[datetime] = mapped_column(server_default=text("now()"), nullable=False)
+    merged_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    unmerged_at: Mapped[datetime | None] = mapped_column()
+    unmerged_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    moved: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    dropped: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    adjusted: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)

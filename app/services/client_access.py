@@ -61,23 +61,32 @@ async def get_visible_client(
     follow_merge: bool = True,
     for_update: bool = False,
 ) -> Client:
-    """The client (or, for a merged id, its survivor) if ``actor`` may see it; else 404."""
+    """The client (or, for a merged id, its survivor) if ``actor`` may see it; else 404.
+
+    A merged id is judged by its survivor: the duplicate's access rows moved to the survivor
+    with the merge, so whoever may see the survivor may use the old id.
+    """
+    if follow_merge:
+        client_id = await resolve_merged(session, client_id)
     stmt = select(Client).where(Client.id == client_id, visible_clients_filter(actor))
     if for_update:
         stmt = stmt.with_for_update()
     client = await session.scalar(stmt)
     if client is None:
         raise NotFound("No such client.")
-    seen = {client.id}
-    while follow_merge and client.merged_into_id is not None:
-        survivor = await session.scalar(
-            select(Client).where(Client.id == client.merged_into_id, visible_clients_filter(actor))
-        )
-        if survivor is None or survivor.id in seen:
-            raise NotFound("No such client.")
-        seen.add(survivor.id)
-        client = survivor
     return client
+
+
+async def resolve_merged(session: AsyncSession, client_id: uuid.UUID) -> uuid.UUID:
+    """Follow ``merged_into_id`` to the surviving record (the id itself when not merged)."""
+    seen = {client_id}
+    current = client_id
+    while True:
+        nxt = await session.scalar(select(Client.merged_into_id).where(Client.id == current))
+        if nxt is None or nxt in seen:
+            return current
+        seen.add(nxt)
+        current = nxt
 
 
 async def grant(

@@ -1,0 +1,237 @@
+"""Clients: create, read, update, find, full SSN, history, merge and unmerge.
+
+A merged client's id keeps working: reads and updates answer for the survivor (200) with the
+headers ``X-Merged-Into: <survivor id>`` and ``Content-Location: /api/v1/clients/<survivor id>``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Response, status
+
+from app.context import Actor
+from app.deps import IdentifiableClientActor, IfMatch, Session
+from app.errors import Forbidden
+from app.http.etag import check_if_match, set_etag
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.uow import idempotent
+from app.models import AuditEvent, Client
+from app.models.clients import ClientMerge
+from app.permissions import Permission
+from app.routers import api_router
+from app.schemas.clients import (
+    ClientCreate,
+    ClientCreated,
+    ClientHistoryEntry,
+    ClientMergeRead,
+    ClientMergeRequest,
+    ClientRead,
+    ClientSearch,
+    ClientSearchResults,
+    ClientSsnRead,
+    ClientUnmergeRequest,
+    ClientUpdate,
+)
+from app.schemas.common import problems
+from app.services import client_search, merge
+from app.services import clients as svc
+
+router = api_router("/clients", "clients")
+
+Pages = Annotated[PageParams, Depends(page_params)]
+PREFIX = "/api/v1/clients"
+
+
+def client_permission(permission: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
+    """Victim service providers are refused first (403 victim-service-provider), then the role."""
+
+    async def dependency(actor: IdentifiableClientActor) -> Actor:
+        if not actor.can(permission):
+            raise Forbidden(
+                f"Your role ({actor.role.value}) in the acting organization does not allow this "
+                f"(needs {permission.value})."
+            )
+        return actor
+
+    dependency.__name__ = f"client_actor_{permission.name.lower()}"
+    return dependency
+
+
+ClientReader = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_READ))]
+ClientWriter = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_WRITE))]
+SsnReader = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_SSN_READ))]
+Merger = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_MERGE))]
+
+
+def _answer_for(response: Response, requested: uuid.UUID, client: Client) -> None:
+    set_etag(response, client.version)
+    if client.id != requested:
+        response.headers["X-Merged-Into"] = str(client.id)
+        response.headers["Content-Location"] = f"{PREFIX}/{client.id}"
+
+
+@router.post(
+    "",
+    name="clients_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClientCreated,
+    openapi_extra=idempotent(),
+)
+async def create_client(
+    body: ClientCreate, actor: ClientWriter, session: Session, response: Response
+) -> ClientCreated:
+    """Create a client. Never blocked by a possible duplicate: likely duplicates you may see are
+    listed in ``possible_duplicates`` with a score and the reasons."""
+    client, duplicates = await svc.create_client(session, actor, body)
+    set_etag(response, client.version)
+    response.headers["Location"] = f"{PREFIX}/{client.id}"
+    return ClientCreated(**svc.client_read(client).model_dump(), possible_duplicates=duplicates)
+
+
+@router.get("", name="clients_list", response_model=Page[ClientRead])
+async def list_clients(actor: ClientReader, session: Session, page: Pages) -> dict[str, object]:
+    """Clients you may see, newest first (merged records left out). Use search to find someone:
+    names never go into URLs."""
+    items, cursor = await paginate(
+        session,
+        svc.visible_clients_stmt(actor),
+        page,
+        [Client.created_at, Client.id],
+        descending=True,
+    )
+    svc.audit_list_read(session, actor, items)
+    return {"items": [svc.client_read(c) for c in items], "next_cursor": cursor}
+
+
+@router.post("/search", name="clients_search", response_model=ClientSearchResults)
+async def search_clients(
+    body: ClientSearch, actor: ClientReader, session: Session
+) -> ClientSearchResults:
+    """Find client by name (typo-tolerant), date of birth, client id and/or SSN last 4.
+    Ranked best first; only clients you may see."""
+    hits = await client_search.search_clients(session, actor, body)
+    svc.audit_list_read_ids(session, actor, [h.client.id for h in hits])
+    return ClientSearchResults(items=hits)
+
+
+@router.get("/{client_id}", name="clients_get", response_model=ClientRead)
+async def get_client(
+    client_id: uuid.UUID, actor: ClientReader, session: Session, response: Response
+) -> ClientRead:
+    """The client (SSN masked). A merged id answers with the survivor (see ``X-Merged-Into``)."""
+    client = await svc.get_client(session, actor, client_id)
+    _answer_for(response, client_id, client)
+    return svc.client_read(client)
+
+
+@router.patch(
+    "/{client_id}",
+    name="clients_update",
+    response_model=ClientRead,
+    responses=problems(409, 412),
+)
+async def update_client(
+    client_id: uuid.UUID,
+    body: ClientUpdate,
+    actor: ClientWriter,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> ClientRead:
+    """Change fields (send ``If-Match``); data quality is re-derived for changed values."""
+    client = await svc.get_client(session, actor, client_id)
+    check_if_match(if_match, client.version)
+    client = await svc.update_client(session, actor, client, body)
+    _answer_for(response, client_id, client)
+    return svc.client_read(client)
+
+
+@router.get("/{client_id}/ssn", name="clients_ssn_read", response_model=ClientSsnRead)
+async def read_ssn(
+    client_id: uuid.UUID, actor: SsnReader, session: Session, response: Response
+) -> ClientSsnRead:
+    """The full SSN. Every call is recorded in the audit trail (``client.ssn_read``)."""
+    client = await svc.read_full_ssn(session, actor, client_id)
+    _answer_for(response, client_id, client)
+    return ClientSsnRead(
+        client_id=client.id,
+        ssn=svc.format_ssn(svc.client_ssn(client)),
+        ssn_data_quality=client.ssn_data_quality,
+    )
+
+
+@router.get("/{client_id}/history", name="clients_history", response_model=Page[ClientHistoryEntry])
+async def client_history(
+    client_id: uuid.UUID, actor: ClientReader, session: Session, page: Pages
+) -> dict[str, object]:
+    """Who changed what and when (newest first), including records merged into this one.
+    PII values are redacted; reads are not listed."""
+    client = await svc.get_client(session, actor, client_id)
+    ids = await svc.merged_ids(session, client.id)
+    stmt = svc.history_stmt(ids)
+    rows, cursor = await paginate(
+        session, stmt, page, [AuditEvent.occurred_at, AuditEvent.id], descending=True
+    )
+    names = await svc.actor_names(session, rows)
+    items = [
+        ClientHistoryEntry(
+            id=e.id,
+            occurred_at=e.occurred_at,
+            action=e.action,
+            client_id=e.entity_id,
+            actor_user_id=e.actor_user_id,
+            actor_name=names.get(e.actor_user_id) if e.actor_user_id else None,
+            acting_organization_id=e.acting_organization_id,
+            changes=e.changes,
+        )
+        for e in rows
+    ]
+    return {"items": items, "next_cursor": cursor}
+
+
+@router.post(
+    "/{client_id}/merge",
+    name="clients_merge",
+    response_model=ClientMergeRead,
+    responses=problems(409),
+)
+async def merge_clients(
+    client_id: uuid.UUID, body: ClientMergeRequest, actor: Merger, session: Session
+) -> dict[str, Any]:
+    """Merge ``duplicate_client_id`` into this client (system admins). Everything attached to the
+    duplicate (households, enrollments, documents, access, ...) moves here in one transaction;
+    the duplicate's id then resolves to this client. Undo with ``/unmerge``."""
+    record = await merge.merge_clients(session, actor, client_id, body.duplicate_client_id)
+    return merge.merge_summary(record)
+
+
+@router.post(
+    "/{client_id}/unmerge",
+    name="clients_unmerge",
+    response_model=ClientMergeRead,
+    responses=problems(409),
+)
+async def unmerge_clients(
+    client_id: uuid.UUID, body: ClientUnmergeRequest, actor: Merger, session: Session
+) -> dict[str, Any]:
+    """Undo the merge of ``duplicate_client_id`` into this client: the rows that moved go back
+    and the duplicate is a separate record again."""
+    record = await merge.unmerge_clients(session, actor, client_id, body.duplicate_client_id)
+    return merge.merge_summary(record)
+
+
+@router.get("/{client_id}/merges", name="clients_merges_list", response_model=Page[ClientMergeRead])
+async def list_merges(
+    client_id: uuid.UUID, actor: Merger, session: Session, page: Pages
+) -> dict[str, object]:
+    """Merges this client took part in, as survivor or duplicate (newest first)."""
+    client = await svc.get_client(session, actor, client_id)
+    ids = await svc.merged_ids(session, client.id)
+    stmt = merge.merges_stmt(ids)
+    rows, cursor = await paginate(
+        session, stmt, page, [ClientMerge.merged_at, ClientMerge.id], descending=True
+    )
+    return {"items": [merge.merge_summary(r) for r in rows], "next_cursor": cursor}

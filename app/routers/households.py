@@ -1,0 +1,152 @@
+"""Households: members, head of household, RelationshipToHoH; a client's households."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Response, status
+
+from app.deps import IfMatch, Session
+from app.http.etag import check_if_match, set_etag
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.uow import idempotent
+from app.models import Household
+from app.routers import api_router
+from app.routers.clients import ClientReader, ClientWriter
+from app.schemas.clients import (
+    HouseholdCreate,
+    HouseholdMemberIn,
+    HouseholdMemberUpdate,
+    HouseholdRead,
+)
+from app.schemas.common import problems
+from app.services import households as svc
+
+router = api_router("/households", "households")
+client_households = api_router("/clients", "households")
+
+Pages = Annotated[PageParams, Depends(page_params)]
+PREFIX = "/api/v1/households"
+
+
+@router.post(
+    "",
+    name="households_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HouseholdRead,
+    openapi_extra=idempotent(),
+)
+async def create_household(
+    body: HouseholdCreate, actor: ClientWriter, session: Session, response: Response
+) -> HouseholdRead:
+    """A household of existing clients (`client_id`) and/or new ones (`client`), exactly one of
+    them the head (relationship_to_hoh 1)."""
+    members = await svc.resolve_members(session, actor, body.members, in_list=True)
+    household = await svc.create_household(session, actor, members)
+    set_etag(response, household.version)
+    response.headers["Location"] = f"{PREFIX}/{household.id}"
+    return await svc.household_read(session, actor, household)
+
+
+@router.get("/{household_id}", name="households_get", response_model=HouseholdRead)
+async def get_household(
+    household_id: uuid.UUID, actor: ClientReader, session: Session, response: Response
+) -> HouseholdRead:
+    household = await svc.get_visible_household(session, actor, household_id)
+    set_etag(response, household.version)
+    return await svc.household_read(session, actor, household)
+
+
+@router.post(
+    "/{household_id}/members",
+    name="households_members_add",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HouseholdRead,
+    openapi_extra=idempotent(),
+    responses=problems(409, 412),
+)
+async def add_member(
+    household_id: uuid.UUID,
+    body: HouseholdMemberIn,
+    actor: ClientWriter,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> HouseholdRead:
+    """Add an existing client (`client_id`) or a new one (`client`) to the household."""
+    household = await svc.get_visible_household(session, actor, household_id, for_update=True)
+    check_if_match(if_match, household.version)
+    [(client_id, relationship)] = await svc.resolve_members(session, actor, [body], in_list=False)
+    household = await svc.add_member(session, actor, household, client_id, relationship)
+    set_etag(response, household.version)
+    return await svc.household_read(session, actor, household)
+
+
+@router.patch(
+    "/{household_id}/members/{client_id}",
+    name="households_members_update",
+    response_model=HouseholdRead,
+    responses=problems(409, 412),
+)
+async def update_member(
+    household_id: uuid.UUID,
+    client_id: uuid.UUID,
+    body: HouseholdMemberUpdate,
+    actor: ClientWriter,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> HouseholdRead:
+    """Change a member's relationship to the head. To make a member the head, send
+    `relationship_to_hoh: 1` and what the current head becomes
+    (`previous_head_relationship_to_hoh`)."""
+    household = await svc.get_visible_household(session, actor, household_id, for_update=True)
+    check_if_match(if_match, household.version)
+    household = await svc.change_relationship(
+        session,
+        actor,
+        household,
+        client_id,
+        body.relationship_to_hoh,
+        body.previous_head_relationship_to_hoh,
+    )
+    set_etag(response, household.version)
+    return await svc.household_read(session, actor, household)
+
+
+@router.delete(
+    "/{household_id}/members/{client_id}",
+    name="households_members_remove",
+    response_model=HouseholdRead,
+    responses=problems(409, 412),
+)
+async def remove_member(
+    household_id: uuid.UUID,
+    client_id: uuid.UUID,
+    actor: ClientWriter,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> HouseholdRead:
+    """Remove a member (not the head: make another member the head first)."""
+    household = await svc.get_visible_household(session, actor, household_id, for_update=True)
+    check_if_match(if_match, household.version)
+    household = await svc.remove_member(session, actor, household, client_id)
+    set_etag(response, household.version)
+    return await svc.household_read(session, actor, household)
+
+
+@client_households.get(
+    "/{client_id}/households",
+    name="clients_households_list",
+    response_model=Page[HouseholdRead],
+)
+async def list_client_households(
+    client_id: uuid.UUID, actor: ClientReader, session: Session, page: Pages
+) -> dict[str, object]:
+    """The households the client belongs to (a merged id answers for the survivor)."""
+    stmt = await svc.client_households_stmt(session, actor, client_id)
+    rows, cursor = await paginate(session, stmt, page, [Household.created_at, Household.id])
+    items = [await svc.household_read(session, actor, h) for h in rows]
+    return {"items": items, "next_cursor": cursor}

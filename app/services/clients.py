@@ -1,0 +1,372 @@
+"""Clients: create, read, update, the full-SSN read, lists and history (DOMAIN 3 and 4).
+
+Data quality follows HUD's Universal Data Elements: when a value is given in full its data
+quality is derived (1), otherwise the stated data quality is checked against the value (e.g. SSN
+quality 1 without an SSN is refused). Every read of a client's PII is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Actor
+from app.errors import ValidationFailed
+from app.models import AuditEvent, Client, User
+from app.schemas.clients import (
+    RACE_FIELDS,
+    ClientCreate,
+    ClientRead,
+    ClientSummary,
+    ClientUpdate,
+    DuplicateCandidate,
+)
+from app.services import audit, client_access, crypto
+from app.services.client_search import find_duplicates, name_keys
+
+# Fields copied from the request to the row as they are.
+_PLAIN_FIELDS = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "name_suffix",
+    "dob",
+    *RACE_FIELDS,
+    "race_none",
+    "additional_race_ethnicity",
+    "sex",
+    "gender",
+    "gender_none",
+    "different_identity_text",
+    "veteran_status",
+    "phone",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "roi_start_date",
+    "roi_end_date",
+)
+_NAME_FIELDS = ("first_name", "middle_name", "last_name", "name_suffix", "name_data_quality")
+_READ_FIELDS = ["name", "ssn_masked", "dob", "contact"]
+
+
+# --- validation and derivation ------------------------------------------------------------------
+
+
+def _fail(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, field=field)
+
+
+def _name_quality(first: str | None, last: str | None, stated: int | None) -> int:
+    if first and last:
+        if stated in (None, 1, 2):
+            return stated or 1  # 2: a street name or code name is still a name
+        raise _fail(
+            "name_data_quality",
+            f"name_data_quality {stated} contradicts a full name; use 1 (or 2 for a code name).",
+        )
+    if first or last:
+        if stated in (None, 2):
+            return 2
+        raise _fail(
+            "name_data_quality",
+            "With only one of first_name/last_name the name is partial: name_data_quality 2.",
+        )
+    if stated in (1, 2):
+        raise _fail(
+            "name_data_quality",
+            f"name_data_quality {stated} needs a name; give first_name and last_name.",
+        )
+    return stated if stated is not None else 99
+
+
+def _ssn_quality(ssn: str | None, stated: int | None) -> int:
+    if ssn is None:
+        if stated in (1, 2):
+            raise _fail("ssn_data_quality", f"ssn_data_quality {stated} needs an ssn.")
+        return stated if stated is not None else 99
+    if not ssn.isdigit():  # partial: x for unknown digits
+        if stated in (None, 2):
+            return 2
+        raise _fail("ssn_data_quality", "A partial SSN (with x digits) has ssn_data_quality 2.")
+    if stated in (None, 1, 2):
+        return 1 if stated is None else stated
+    raise _fail("ssn_data_quality", f"ssn_data_quality {stated} contradicts a full SSN; use 1.")
+
+
+def _dob_quality(dob: date | None, stated: int | None) -> int:
+    if dob is None:
+        if stated in (1, 2):
+            raise _fail("dob_data_quality", f"dob_data_quality {stated} needs a dob.")
+        return stated if stated is not None else 99
+    if stated in (None, 1, 2):
+        return stated or 1  # 2: an approximate DOB is still a date
+    raise _fail("dob_data_quality", f"dob_data_quality {stated} contradicts a given dob; use 1.")
+
+
+def _check_consistency(v: dict[str, Any]) -> None:
+    """Rules across fields, on the record as it will be stored (mutates derived values)."""
+    races = [f for f in RACE_FIELDS if v.get(f)]
+    if races and v.get("race_none") is not None:
+        raise _fail("race_none", "race_none is only allowed when no race is selected.")
+    if not races and v.get("race_none") is None:
+        v["race_none"] = 99
+    gender = v.get("gender") or []
+    if gender and v.get("gender_none") is not None:
+        raise _fail("gender_none", "gender_none is only allowed when no gender is selected.")
+    if v.get("different_identity_text") and "different_identity" not in gender:
+        raise _fail(
+            "different_identity_text",
+            "different_identity_text needs gender to include different_identity.",
+        )
+    start, end = v.get("roi_start_date"), v.get("roi_end_date")
+    if end is not None and start is None:
+        raise _fail("roi_start_date", "roi_end_date needs roi_start_date.")
+    if start is not None and end is not None and end < start:
+        raise _fail("roi_end_date", "roi_end_date cannot be before roi_start_date.")
+    if v.get("veteran_status") is None:
+        v["veteran_status"] = 99
+
+
+def _apply_search_keys(client: Client) -> None:
+    first = name_keys(client.first_name)
+    last = name_keys(client.last_name)
+    client.first_name_norm, client.first_name_key, client.first_name_alt_key = first
+    client.last_name_norm, client.last_name_key, client.last_name_alt_key = last
+
+
+def _set_ssn(client: Client, ssn: str | None) -> None:
+    if ssn is None:
+        client.ssn_encrypted = client.ssn_hash = client.ssn_last4_hash = None
+        return
+    client.ssn_encrypted = crypto.encrypt(ssn, associated=b"ssn")
+    client.ssn_hash = crypto.ssn_hash(ssn) if ssn.isdigit() else None
+    last4 = ssn[-4:]
+    client.ssn_last4_hash = crypto.ssn_last4_hash(last4) if last4.isdigit() else None
+
+
+def client_ssn(client: Client) -> str | None:
+    if client.ssn_encrypted is None:
+        return None
+    return crypto.decrypt(client.ssn_encrypted, associated=b"ssn")
+
+
+def format_ssn(ssn: str | None) -> str | None:
+    return None if ssn is None else f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}"
+
+
+def mask_ssn(ssn: str | None) -> str | None:
+    return None if ssn is None else f"***-**-{ssn[-4:]}"
+
+
+# --- shaping ------------------------------------------------------------------------------------
+
+
+def client_read(client: Client) -> ClientRead:
+    data = {
+        name: getattr(client, name) for name in ClientRead.model_fields if hasattr(client, name)
+    }
+    data["ssn"] = mask_ssn(client_ssn(client))
+    data["roi_active"] = _roi_active(client)
+    return ClientRead.model_validate(data)
+
+
+def client_summary(client: Client) -> ClientSummary:
+    return ClientSummary(
+        id=client.id,
+        first_name=client.first_name,
+        middle_name=client.middle_name,
+        last_name=client.last_name,
+        dob=client.dob,
+        ssn=mask_ssn(client_ssn(client)),
+        veteran_status=client.veteran_status,
+    )
+
+
+def _roi_active(client: Client, today: date | None = None) -> bool:
+    today = today or date.today()
+    start, end = client.roi_start_date, client.roi_end_date
+    return start is not None and start <= today and (end is None or end >= today)
+
+
+def audit_read(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> None:
+    audit.record_pii_read(session, actor, "client", client_id, fields=_READ_FIELDS)
+
+
+# --- create / update ----------------------------------------------------------------------------
+
+
+def _derive(values: dict[str, Any], stated: dict[str, int | None]) -> dict[str, Any]:
+    v = dict(values)
+    v["name_data_quality"] = _name_quality(
+        v.get("first_name"), v.get("last_name"), stated.get("name_data_quality")
+    )
+    v["ssn_data_quality"] = _ssn_quality(v.get("ssn"), stated.get("ssn_data_quality"))
+    v["dob_data_quality"] = _dob_quality(v.get("dob"), stated.get("dob_data_quality"))
+    for flag in RACE_FIELDS:
+        v[flag] = bool(v.get(flag))
+    _check_consistency(v)
+    return v
+
+
+def _audit_values(v: dict[str, Any]) -> dict[str, Any]:
+    """Fields set on create, for the audit trail (PII values are redacted by ``audit``)."""
+    out = {k: v.get(k) for k in (*_PLAIN_FIELDS, "ssn") if v.get(k) not in (None, False, [])}
+    for dq in ("name_data_quality", "ssn_data_quality", "dob_data_quality"):
+        out[dq] = v[dq]
+    return out
+
+
+async def create_client(
+    session: AsyncSession, actor: Actor, data: ClientCreate
+) -> tuple[Client, list[DuplicateCandidate]]:
+    """Create a client for the actor's organization; never blocks on a possible duplicate."""
+    raw = data.model_dump()
+    stated = {k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")}
+    v = _derive(raw, stated)
+    client = Client(
+        id=uuid.uuid4(),
+        coc_id=actor.coc_id,
+        created_by_organization_id=actor.organization_id,
+        created_by_user_id=actor.user_id,
+        name_data_quality=v["name_data_quality"],
+        ssn_data_quality=v["ssn_data_quality"],
+        dob_data_quality=v["dob_data_quality"],
+        **{k: v.get(k) for k in _PLAIN_FIELDS},
+    )
+    _set_ssn(client, v.get("ssn"))
+    _apply_search_keys(client)
+    session.add(client)
+    await session.flush()
+    await client_access.grant(session, client.id, actor.organization_id, "created")
+    audit.record(session, actor, "client.created", "client", client.id, _audit_values(v))
+    duplicates = await find_duplicates(session, actor, client)
+    for candidate in duplicates:
+        audit_read(session, actor, candidate.client.id)
+    await session.flush()
+    return client, duplicates
+
+
+async def update_client(
+    session: AsyncSession, actor: Actor, client: Client, data: ClientUpdate
+) -> Client:
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return client
+    current: dict[str, Any] = {k: getattr(client, k) for k in _PLAIN_FIELDS}
+    current["ssn"] = client_ssn(client)
+    stated: dict[str, int | None] = {}
+    groups = {
+        "name_data_quality": ("first_name", "last_name"),
+        "ssn_data_quality": ("ssn",),
+        "dob_data_quality": ("dob",),
+    }
+    for dq, fields in groups.items():
+        if dq in changes:
+            stated[dq] = changes.pop(dq)
+        elif any(f in changes for f in fields):
+            stated[dq] = None  # the value changes: derive its quality again
+        else:
+            stated[dq] = getattr(client, dq)
+    if "race_none" not in changes and any(changes.get(f) for f in RACE_FIELDS):
+        current["race_none"] = None  # picking a race replaces "no race"
+    if "gender_none" not in changes and changes.get("gender"):
+        current["gender_none"] = None
+    merged = {**current, **changes}
+    v = _derive(merged, stated)
+
+    before: dict[str, Any] = {k: getattr(client, k) for k in _PLAIN_FIELDS}
+    before.update({k: getattr(client, k) for k in groups})
+    before["ssn"] = current["ssn"]
+    after = {k: v.get(k) for k in _PLAIN_FIELDS}
+    after.update({k: v[k] for k in groups})
+    after["ssn"] = v.get("ssn")
+    diff = audit.diff(before, after)
+    if not diff:
+        return client
+    for k in _PLAIN_FIELDS:
+        setattr(client, k, v.get(k))
+    for k in groups:
+        setattr(client, k, v[k])
+    if "ssn" in diff:
+        _set_ssn(client, v.get("ssn"))
+    if any(k in diff for k in _NAME_FIELDS):
+        _apply_search_keys(client)
+    await session.flush()
+    audit.record(session, actor, "client.updated", "client", client.id, diff)
+    return client
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+async def get_client(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Client:
+    """The visible client (a merged id resolves to its survivor); the read is audited."""
+    client = await client_access.get_visible_client(session, actor, client_id)
+    audit_read(session, actor, client.id)
+    return client
+
+
+async def read_full_ssn(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Client:
+    client = await client_access.get_visible_client(session, actor, client_id)
+    audit.record_pii_read(
+        session, actor, "client", client.id, fields=["ssn"], action="client.ssn_read"
+    )
+    return client
+
+
+def visible_clients_stmt(actor: Actor) -> Select[Client]:
+    """Clients the actor may see, merged records left out."""
+    return select(Client).where(
+        client_access.visible_clients_filter(actor), Client.merged_into_id.is_(None)
+    )
+
+
+def audit_list_read(session: AsyncSession, actor: Actor, clients: list[Client]) -> None:
+    audit_list_read_ids(session, actor, [c.id for c in clients])
+
+
+def audit_list_read_ids(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> None:
+    for client_id in ids:
+        audit_read(session, actor, client_id)
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+async def merged_ids(session: AsyncSession, client_id: uuid.UUID) -> list[uuid.UUID]:
+    """The client and every record merged into it (transitively)."""
+    ids = [client_id]
+    frontier = [client_id]
+    while frontier:
+        found = list(
+            await session.scalars(select(Client.id).where(Client.merged_into_id.in_(frontier)))
+        )
+        found = [i for i in found if i not in ids]
+        ids.extend(found)
+        frontier = found
+    return ids
+
+
+def history_stmt(ids: list[uuid.UUID]) -> Select[AuditEvent]:
+    """Changes to the client's record(s): everything in the audit trail except reads."""
+    return select(AuditEvent).where(
+        AuditEvent.entity_type == "client",
+        AuditEvent.entity_id.in_(ids),
+        AuditEvent.action.not_in(("pii.read", "client.ssn_read")),
+    )
+
+
+async def actor_names(session: AsyncSession, events: list[AuditEvent]) -> dict[uuid.UUID, str]:
+    ids = {e.actor_user_id for e in events if e.actor_user_id is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+    return {row.id: row.full_name for row in rows}

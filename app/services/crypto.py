@@ -1,0 +1,77 @@
+"""Field encryption (AES-256-GCM) and keyed search hashes (HMAC-SHA256) for PII such as SSNs.
+
+Both keys come from ``settings.field_encryption_key`` (32 bytes, urlsafe base64): the encryption
+key is the setting itself; the hashing key is derived from it with HKDF, so a hash never reveals
+anything the ciphertext protects and one secret is enough to configure.
+
+Ciphertext layout: ``b"\\x01" + nonce (12 bytes) + AES-GCM(ciphertext || tag)``; the leading byte
+is a format version so keys or algorithms can be rotated later.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from app.config import get_settings
+
+_VERSION = b"\x01"
+_NONCE_BYTES = 12
+
+
+def _decode_key(raw: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError as exc:
+        raise ValueError("field_encryption_key must be urlsafe base64") from exc
+    if len(key) != 32:
+        raise ValueError("field_encryption_key must decode to 32 bytes")
+    return key
+
+
+@lru_cache(maxsize=4)
+def _keys(raw: str) -> tuple[AESGCM, bytes]:
+    key = _decode_key(raw)
+    hash_key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"cas-api search hash v1"
+    ).derive(key)
+    return AESGCM(key), hash_key
+
+
+def _current(key: str | None) -> tuple[AESGCM, bytes]:
+    return _keys(key if key is not None else get_settings().field_encryption_key)
+
+
+def encrypt(plaintext: str, *, associated: bytes = b"", key: str | None = None) -> bytes:
+    aead, _ = _current(key)
+    nonce = os.urandom(_NONCE_BYTES)
+    return _VERSION + nonce + aead.encrypt(nonce, plaintext.encode(), associated or None)
+
+
+def decrypt(token: bytes, *, associated: bytes = b"", key: str | None = None) -> str:
+    if not token or token[:1] != _VERSION:
+        raise ValueError("unknown ciphertext format")
+    aead, _ = _current(key)
+    nonce, body = token[1 : 1 + _NONCE_BYTES], token[1 + _NONCE_BYTES :]
+    return aead.decrypt(nonce, bytes(body), associated or None).decode()
+
+
+def keyed_hash(value: str, *, purpose: str, key: str | None = None) -> str:
+    """HMAC-SHA256 (hex) of ``value`` for equality search; ``purpose`` separates hash spaces."""
+    _, hash_key = _current(key)
+    return hmac.new(hash_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def ssn_hash(ssn_digits: str) -> str:
+    return keyed_hash(ssn_digits, purpose="ssn")
+
+
+def ssn_last4_hash(last4: str) -> str:
+    return keyed_hash(last4, purpose="ssn4")
