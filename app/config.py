@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -88,6 +89,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
+        try:
+            raw = self.field_encryption_key
+            key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise ValueError("CAS_FIELD_ENCRYPTION_KEY must be 32 bytes, urlsafe-base64 encoded")
         if self.environment == "production":
             if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(

@@ -107,6 +107,8 @@ def test_production_refuses_default_secrets() -> None:
         Settings(environment="production")
     with pytest.raises(ValidationError, match="CAS_FIELD_ENCRYPTION_KEY"):
         Settings(environment="production", secret_key="s" * 40)
+    with pytest.raises(ValidationError, match="32 bytes"):
+        Settings(field_encryption_key="too-short")
     ok = Settings(
         environment="production",
         secret_key="s" * 40,
