@@ -39,6 +39,8 @@ class Permission(StrEnum):
     ENROLLMENTS_WRITE = "enrollments:write"
     DOCUMENTS_READ = "documents:read"
     DOCUMENTS_WRITE = "documents:write"
+    # The CoC's checklist of acceptable document types (Document Check).
+    DOCUMENTS_CONFIGURE = "documents:configure"
     QUEUE_READ = "queue:read"
     QUEUE_MANAGE = "queue:manage"
     REFERRALS_MANAGE = "referrals:manage"
@@ -61,7 +63,8 @@ _CLIENT_WORK = {
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.CAS_ADMIN: frozenset(
-        _CLIENT_WORK | {P.QUEUE_MANAGE, P.REFERRALS_MANAGE, P.PROJECTS_MANAGE_OWN}
+        _CLIENT_WORK
+        | {P.QUEUE_MANAGE, P.REFERRALS_MANAGE, P.PROJECTS_MANAGE_OWN, P.DOCUMENTS_CONFIGURE}
     ),
     Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),
     Role.CASE_MANAGER: frozenset(_CLIENT_WORK),

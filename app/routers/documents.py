@@ -1,0 +1,428 @@
+"""Document Check (CAS organization and admins only) and Client Files: uploads, lists,
+downloads, deletes, the checklist configuration and the client's document summary."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
+
+from app.context import Actor
+from app.deps import IdentifiableClientActor, IfMatch, Session, require
+from app.http.etag import check_if_match, set_etag
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.uow import idempotent
+from app.models.documents import ClientFile, DocumentCheck
+from app.permissions import Permission
+from app.routers import api_router
+from app.schemas.common import problems
+from app.schemas.documents import (
+    ChecklistRead,
+    ChecklistUpdate,
+    ClientFileRead,
+    ClientFileType,
+    DocumentCategory,
+    DocumentCheckRead,
+    DocumentItem,
+    DocumentSummaryRead,
+    StoredFileRead,
+)
+from app.services import documents as svc
+from app.storage import FileStore, file_store_from_settings
+
+client_documents = api_router("/clients", "documents")
+document_checks = api_router("/document-checks", "documents")
+client_files = api_router("/client-files", "documents")
+document_checklist = api_router("/document-checklist", "documents")
+
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+def _documents(permission: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
+    """VSPs are refused first (403), then the role must hold ``permission`` (403)."""
+    check = require(permission)
+
+    async def dependency(actor: IdentifiableClientActor) -> Actor:
+        return await check(actor)
+
+    dependency.__name__ = f"documents_{permission.name.lower()}"
+    return dependency
+
+
+Reader = Annotated[Actor, Depends(_documents(Permission.DOCUMENTS_READ))]
+Writer = Annotated[Actor, Depends(_documents(Permission.DOCUMENTS_WRITE))]
+Configurer = Annotated[Actor, Depends(_documents(Permission.DOCUMENTS_CONFIGURE))]
+
+
+def get_file_store(request: Request) -> FileStore:
+    store: FileStore | None = getattr(request.app.state, "file_store", None)
+    if store is None:
+        store = file_store_from_settings(request.app.state.settings)
+        request.app.state.file_store = store
+    return store
+
+
+Store = Annotated[FileStore, Depends(get_file_store)]
+
+
+def _policy(request: Request) -> svc.UploadPolicy:
+    return svc.UploadPolicy.from_settings(request.app.state.settings)
+
+
+Policy = Annotated[svc.UploadPolicy, Depends(_policy)]
+
+UPLOAD_PROBLEMS = problems(409, 413, 415)
+FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, decrypted, with the content type detected at upload.",
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in (
+                "application/pdf",
+                "image/jpeg",
+                "image/png",
+                "image/tiff",
+                "image/heic",
+                "image/heif",
+            )
+        },
+    }
+}
+
+FileField = Annotated[
+    UploadFile,
+    File(description="The document (PDF, JPEG, PNG, TIFF or HEIC; type read from its bytes)."),
+]
+OptionalDate = Annotated[date | None, Form()]
+
+
+def _source(file: UploadFile | None) -> svc.UploadSource | None:
+    if file is None:
+        return None
+    return svc.UploadSource(reader=file, filename=file.filename, declared_size=file.size)
+
+
+def _stored(row: DocumentCheck | ClientFile, path: str) -> StoredFileRead | None:
+    if row.storage_key is None or row.content_type is None or row.size_bytes is None:
+        return None
+    return StoredFileRead(
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256 or "",
+        original_filename=row.original_filename,
+        download_path=path,
+    )
+
+
+def _expired(expiration: date | None, today: date) -> bool:
+    return expiration is not None and expiration < today
+
+
+def document_check_read(doc: DocumentCheck, today: date | None = None) -> DocumentCheckRead:
+    today = today or date.today()
+    return DocumentCheckRead.model_validate(
+        {
+            **{k: getattr(doc, k) for k in DocumentCheckRead.model_fields if hasattr(doc, k)},
+            "expired": _expired(doc.expiration_date, today),
+            "file": _stored(doc, f"/api/v1/document-checks/{doc.id}/file"),
+        }
+    )
+
+
+def client_file_read(row: ClientFile, today: date | None = None) -> ClientFileRead:
+    today = today or date.today()
+    return ClientFileRead.model_validate(
+        {
+            **{k: getattr(row, k) for k in ClientFileRead.model_fields if hasattr(row, k)},
+            "expired": _expired(row.expiration_date, today),
+            "file": _stored(row, f"/api/v1/client-files/{row.id}/file"),
+        }
+    )
+
+
+def _stream(download: svc.Download) -> StreamingResponse:
+    return StreamingResponse(
+        download.chunks,
+        media_type=download.content_type,
+        headers={
+            "Content-Disposition": download.content_disposition,
+            "Content-Length": str(download.size_bytes),
+        },
+    )
+
+
+# --- Document Check -----------------------------------------------------------------------------
+
+
+@client_documents.post(
+    "/{client_id}/document-checks",
+    name="document_checks_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentCheckRead,
+    openapi_extra=idempotent(),
+    responses=UPLOAD_PROBLEMS,
+)
+async def create_document_check(
+    client_id: uuid.UUID,
+    actor: Writer,
+    session: Session,
+    store: Store,
+    policy: Policy,
+    response: Response,
+    category: Annotated[DocumentCategory, Form(description="Document checklist category.")],
+    item: Annotated[DocumentItem, Form(description="Item requiring verification.")],
+    document_type: Annotated[
+        str, Form(min_length=1, max_length=50, description="Acceptable document (code).")
+    ],
+    comments: Annotated[
+        str | None,
+        Form(
+            max_length=1000,
+            description="Agency and period, e.g. 'The Bridge - Parkland Hospital - March 2021'. "
+            "Required for disability.",
+        ),
+    ] = None,
+    verification_date: Annotated[date | None, Form(description="Defaults to today.")] = None,
+    issuance_date: OptionalDate = None,
+    expiration_date: OptionalDate = None,
+    file: Annotated[
+        UploadFile | None,
+        File(description="The document (PDF, JPEG, PNG, TIFF, HEIC). Required for disability."),
+    ] = None,
+) -> DocumentCheckRead:
+    """Record a Document Check item with its file (users acting for the CAS organization and
+    admins). The file is streamed, type-checked from its bytes and stored encrypted."""
+    doc = await svc.create_document_check(
+        session,
+        actor,
+        store,
+        client_id,
+        {
+            "category": category,
+            "item": item,
+            "document_type": document_type,
+            "comments": comments,
+            "verification_date": verification_date,
+            "issuance_date": issuance_date,
+            "expiration_date": expiration_date,
+        },
+        _source(file),
+        policy,
+    )
+    set_etag(response, doc.version)
+    response.headers["Location"] = f"/api/v1/document-checks/{doc.id}"
+    return document_check_read(doc)
+
+
+@client_documents.get(
+    "/{client_id}/document-checks",
+    name="document_checks_list",
+    response_model=Page[DocumentCheckRead],
+)
+async def list_document_checks(
+    client_id: uuid.UUID,
+    actor: Reader,
+    session: Session,
+    page: Pages,
+    category: DocumentCategory | None = None,
+    item: DocumentItem | None = None,
+    expired: Annotated[
+        bool | None, Query(description="true: only expired; false: only not expired.")
+    ] = None,
+) -> dict[str, object]:
+    """The client's Document Check history, newest first (CAS organization and admins)."""
+    stmt = await svc.document_checks_stmt(
+        session, actor, client_id, category=category, item=item, expired=expired
+    )
+    rows, cursor = await paginate(
+        session, stmt, page, [DocumentCheck.created_at, DocumentCheck.id], descending=True
+    )
+    today = date.today()
+    return {"items": [document_check_read(r, today) for r in rows], "next_cursor": cursor}
+
+
+@client_documents.get(
+    "/{client_id}/document-summary",
+    name="document_summary_get",
+    response_model=DocumentSummaryRead,
+)
+async def get_document_summary(
+    client_id: uuid.UUID, actor: Reader, session: Session
+) -> dict[str, Any]:
+    """Which checklist items and client files are on file, current or expired (CAS
+    organization and admins)."""
+    return await svc.document_summary(session, actor, client_id)
+
+
+@document_checks.get(
+    "/{document_check_id}", name="document_checks_get", response_model=DocumentCheckRead
+)
+async def get_document_check(
+    document_check_id: uuid.UUID, actor: Reader, session: Session, response: Response
+) -> DocumentCheckRead:
+    doc = await svc.get_document_check(session, actor, document_check_id)
+    set_etag(response, doc.version)
+    return document_check_read(doc)
+
+
+@document_checks.get(
+    "/{document_check_id}/file",
+    name="document_checks_download",
+    response_class=StreamingResponse,
+    responses=FILE_RESPONSE,
+)
+async def download_document_check(
+    document_check_id: uuid.UUID, actor: Reader, session: Session, store: Store
+) -> StreamingResponse:
+    """Download the file (decrypted, streamed). Every download is audited."""
+    doc = await svc.get_document_check(session, actor, document_check_id)
+    return _stream(await svc.download(session, actor, store, doc, "document_check"))
+
+
+@document_checks.delete(
+    "/{document_check_id}",
+    name="document_checks_delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(412),
+)
+async def delete_document_check(
+    document_check_id: uuid.UUID, actor: Writer, session: Session, if_match: IfMatch
+) -> Response:
+    """Soft delete (the uploading organization or admins); the bytes are purged after the
+    retention period."""
+    doc = await svc.get_document_check(session, actor, document_check_id)
+    check_if_match(if_match, doc.version)
+    await svc.delete_document_check(session, actor, doc)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- Client Files -------------------------------------------------------------------------------
+
+
+@client_documents.post(
+    "/{client_id}/files",
+    name="client_files_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClientFileRead,
+    openapi_extra=idempotent(),
+    responses=UPLOAD_PROBLEMS,
+)
+async def create_client_file(
+    client_id: uuid.UUID,
+    actor: Writer,
+    session: Session,
+    store: Store,
+    policy: Policy,
+    response: Response,
+    file_type: Annotated[ClientFileType, Form(description="What the document is.")],
+    file: FileField,
+    description: Annotated[str | None, Form(max_length=1000)] = None,
+    issuance_date: OptionalDate = None,
+    expiration_date: OptionalDate = None,
+) -> ClientFileRead:
+    """Add a file (ID, Social Security card, birth certificate, ...) visible to everyone who can
+    see the client."""
+    row = await svc.create_client_file(
+        session,
+        actor,
+        store,
+        client_id,
+        {
+            "file_type": file_type,
+            "description": description,
+            "issuance_date": issuance_date,
+            "expiration_date": expiration_date,
+        },
+        svc.UploadSource(reader=file, filename=file.filename, declared_size=file.size),
+        policy,
+    )
+    set_etag(response, row.version)
+    response.headers["Location"] = f"/api/v1/client-files/{row.id}"
+    return client_file_read(row)
+
+
+@client_documents.get(
+    "/{client_id}/files", name="client_files_list", response_model=Page[ClientFileRead]
+)
+async def list_client_files(
+    client_id: uuid.UUID,
+    actor: Reader,
+    session: Session,
+    page: Pages,
+    file_type: ClientFileType | None = None,
+    expired: Annotated[
+        bool | None, Query(description="true: only expired; false: only not expired.")
+    ] = None,
+) -> dict[str, object]:
+    stmt = await svc.client_files_stmt(
+        session, actor, client_id, file_type=file_type, expired=expired
+    )
+    rows, cursor = await paginate(
+        session, stmt, page, [ClientFile.created_at, ClientFile.id], descending=True
+    )
+    today = date.today()
+    return {"items": [client_file_read(r, today) for r in rows], "next_cursor": cursor}
+
+
+@client_files.get("/{client_file_id}", name="client_files_get", response_model=ClientFileRead)
+async def get_client_file(
+    client_file_id: uuid.UUID, actor: Reader, session: Session, response: Response
+) -> ClientFileRead:
+    row = await svc.get_client_file(session, actor, client_file_id)
+    set_etag(response, row.version)
+    return client_file_read(row)
+
+
+@client_files.get(
+    "/{client_file_id}/file",
+    name="client_files_download",
+    response_class=StreamingResponse,
+    responses=FILE_RESPONSE,
+)
+async def download_client_file(
+    client_file_id: uuid.UUID, actor: Reader, session: Session, store: Store
+) -> StreamingResponse:
+    """Download the file (decrypted, streamed). Every download is audited."""
+    row = await svc.get_client_file(session, actor, client_file_id)
+    return _stream(await svc.download(session, actor, store, row, "client_file"))
+
+
+@client_files.delete(
+    "/{client_file_id}",
+    name="client_files_delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problems(412),
+)
+async def delete_client_file(
+    client_file_id: uuid.UUID, actor: Writer, session: Session, if_match: IfMatch
+) -> Response:
+    """Soft delete (the uploading organization or admins)."""
+    row = await svc.get_client_file(session, actor, client_file_id)
+    check_if_match(if_match, row.version)
+    await svc.delete_client_file(session, actor, row)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- checklist configuration --------------------------------------------------------------------
+
+
+@document_checklist.get("", name="document_checklist_get", response_model=ChecklistRead)
+async def get_checklist(actor: Reader, session: Session) -> dict[str, Any]:
+    """The Document Check categories, items and acceptable document types of the acting CoC."""
+    return {"items": [vars(i) for i in await svc.checklist(session, actor.coc_id)]}
+
+
+@document_checklist.put("", name="document_checklist_update", response_model=ChecklistRead)
+async def update_checklist(
+    body: ChecklistUpdate, actor: Configurer, session: Session
+) -> dict[str, Any]:
+    """Replace the CoC's acceptable document types (CAS and system admins). Items left out use
+    the defaults; an empty list restores all defaults."""
+    items = await svc.replace_checklist(session, actor, body.model_dump()["items"])
+    return {"items": [vars(i) for i in items]}
