@@ -154,5 +154,15 @@ def outbox_deliver() -> None:
     typer.echo(f"Sent {sent} message(s).")
 
 
+@cli.command()
+def maintenance() -> None:
+    """Purge deleted documents past retention, orphaned files, expired keys and sessions."""
+    from app.services.maintenance import run_maintenance
+
+    settings = _prepared_settings()
+    counts = asyncio.run(_with_session(settings, lambda s: run_maintenance(s, settings)))
+    typer.echo(json.dumps(counts))
+
+
 def main() -> None:
     cli()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
@@ -55,32 +56,58 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
         app.state.engine = create_engine(url, settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    delivery: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
     if settings.email_delivery_interval_seconds > 0:
-        delivery = asyncio.create_task(_deliver_emails_forever(app))
+        tasks.append(
+            asyncio.create_task(
+                _every(app, settings.email_delivery_interval_seconds, _deliver_emails)
+            )
+        )
+    if settings.maintenance_interval_seconds > 0:
+        tasks.append(
+            asyncio.create_task(_every(app, settings.maintenance_interval_seconds, _maintain))
+        )
     try:
         yield
     finally:
-        if delivery is not None:
-            delivery.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await delivery
+                await task
         if owns_engine:
             await app.state.engine.dispose()
 
 
-async def _deliver_emails_forever(app: FastAPI) -> None:
+async def _deliver_emails(app: FastAPI, session: AsyncSession) -> None:
     from app.services.email import deliver_pending
 
-    settings: Settings = app.state.settings
+    await deliver_pending(session, app.state.settings)
+
+
+async def _maintain(app: FastAPI, session: AsyncSession) -> None:
+    from app.services.maintenance import run_maintenance
+
+    counts = await run_maintenance(session, app.state.settings)
+    log.info("maintenance run", extra=counts)
+
+
+async def _every(
+    app: FastAPI,
+    interval: float,
+    job: Callable[[FastAPI, AsyncSession], Awaitable[None]],
+) -> None:
+    """Run ``job`` in its own transaction every ``interval`` seconds, surviving failures."""
     while True:
-        await asyncio.sleep(settings.email_delivery_interval_seconds)
+        await asyncio.sleep(interval)
         try:
             async with app.state.sessionmaker() as session:
-                await deliver_pending(session, settings)
+                await job(app, session)
                 await session.commit()
-        except Exception as exc:  # keep the loop alive; the messages stay in the outbox
-            log.warning("outbox delivery run failed", extra={"error_type": type(exc).__name__})
+        except Exception as exc:  # keep the loop alive; the work is retried next time
+            log.warning(
+                "background job failed",
+                extra={"job": job.__name__, "error_type": type(exc).__name__},
+            )
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
