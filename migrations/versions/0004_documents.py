@@ -1,7 +1,7 @@
 """Document Check, Client Files, per-CoC document type options, notification events
 
 Revision ID: 0004_documents
-Revises: 0002_clients
+Revises: 0003_coordinated_entry
 Create Date: 2026-11-21 19:40:38.146725
 
 The default acceptable document types are defined in code (``app.services.documents``) and used
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004_documents"
-down_revision: str | Sequence[str] | None = "0002_clients"
+down_revision: str | Sequence[str] | None = "0003_coordinated_entry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,85 @@
+"""Area ties of a client, and the CoC's configurable lists of areas and "how" options."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, status
+from pydantic import Field
+
+from app.context import Actor
+from app.deps import CurrentActor, Session, require
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.uow import idempotent
+from app.models.area_ties import AreaTie
+from app.permissions import Permission
+from app.routers import api_router
+from app.routers.enrollments import VisibleClient, WriteActor
+from app.schemas.common import WriteModel, problems
+from app.schemas.enrollments import (
+    AreaTieIn,
+    AreaTieOptionRead,
+    AreaTieOptionsRead,
+    AreaTieOptionsUpdate,
+    AreaTieRead,
+)
+from app.services import area_ties as svc
+
+clients = api_router("/clients", "area-ties")
+options = api_router("/area-tie-options", "area-ties")
+
+Pages = Annotated[PageParams, Depends(page_params)]
+ManageLists = Annotated[Actor, Depends(require(Permission.QUEUE_MANAGE))]
+
+
+class AreaTiesCreate(WriteModel):
+    area_ties: list[AreaTieIn] = Field(min_length=1, max_length=50)
+
+
+def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
+    return AreaTieOptionsRead(
+        areas=[AreaTieOptionRead(code=c, label=label) for c, label in opts.areas],
+        how=[AreaTieOptionRead(code=c, label=label) for c, label in opts.how],
+        configured=opts.configured,
+    )
+
+
+@clients.get("/{client_id}/area-ties", name="area_ties_list", response_model=Page[AreaTieRead])
+async def list_area_ties(client: VisibleClient, session: Session, page: Pages) -> dict[str, object]:
+    """A client's area ties (date, area, how)."""
+    items, cursor = await paginate(
+        session, svc.client_area_ties_stmt(client.id), page, [AreaTie.created_at, AreaTie.id]
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@clients.post(
+    "/{client_id}/area-ties",
+    name="area_ties_create",
+    status_code=status.HTTP_201_CREATED,
+    response_model=list[AreaTieRead],
+    responses=problems(409),
+    openapi_extra=idempotent(),
+)
+async def create_area_ties(
+    client: VisibleClient, body: AreaTiesCreate, actor: WriteActor, session: Session
+) -> list[AreaTie]:
+    """Record area ties outside the intake (as many as needed; area and how from the CoC's
+    lists, see `GET /area-tie-options`)."""
+    return await svc.add_area_ties(session, actor, client.id, body.area_ties)
+
+
+@options.get("", name="area_tie_options_get", response_model=AreaTieOptionsRead)
+async def get_options(actor: CurrentActor, session: Session) -> AreaTieOptionsRead:
+    """The acting CoC's lists of areas and of how a client is tied (defaults until set)."""
+    return _options_read(await svc.options(session, actor.coc_id))
+
+
+@options.put(
+    "", name="area_tie_options_replace", response_model=AreaTieOptionsRead, responses=problems(409)
+)
+async def replace_options(
+    body: AreaTieOptionsUpdate, actor: ManageLists, session: Session
+) -> AreaTieOptionsRead:
+    """Replace the CoC's lists (CAS and system admins). Existing ties keep their codes."""
+    return _options_read(await svc.replace_options(session, actor, body))

@@ -1,0 +1,615 @@
+"""Enrollments and their Coordinated Entry records: thin HTTP over ``app.services``.
+
+An enrollment is visible exactly when its client is: another organization's caller gets 404.
+Victim service providers are refused (403) before any lookup.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Query, Response, status
+from sqlalchemy import select
+
+from app.context import Actor
+from app.deps import IdentifiableClientActor, IfMatch, Session
+from app.errors import Forbidden, NotFound
+from app.http.etag import check_if_match, set_etag
+from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.uow import idempotent
+from app.models import Client
+from app.models.ce_records import (
+    CaseNote,
+    CeAssessment,
+    CeEvent,
+    CurrentLivingSituation,
+    Disability,
+    DiversionAssessment,
+    HousingNeedsAssessment,
+    Service,
+)
+from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment
+from app.permissions import Permission
+from app.routers import api_router
+from app.schemas.common import problems
+from app.schemas.enrollments import (
+    AssessmentCreate,
+    AssessmentRead,
+    AssessmentResult,
+    CaseAssignmentCreate,
+    CaseAssignmentEnd,
+    CaseAssignmentRead,
+    CaseNoteCreate,
+    CaseNoteRead,
+    CeAssessmentCreate,
+    CeAssessmentRead,
+    CeEventCreate,
+    CeEventRead,
+    CurrentLivingSituationIn,
+    CurrentLivingSituationRead,
+    DisabilitiesCreate,
+    DisabilityRead,
+    DiversionAssessmentIn,
+    DiversionAssessmentRead,
+    EnrollmentCreate,
+    EnrollmentRead,
+    EnrollmentUpdate,
+    ExitCreate,
+    HousingNeedsIn,
+    HousingNeedsRead,
+    LatestValues,
+    ServiceCreate,
+    ServiceRead,
+)
+from app.services import assessments as records
+from app.services import client_access, exits
+from app.services import enrollments as svc
+
+router = api_router("/enrollments", "enrollments")
+client_router = api_router("/clients", "enrollments")
+
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+def ce_actor(*permissions: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
+    """Identifiable client data (VSPs refused with 403) plus the named permissions (403)."""
+
+    async def dependency(actor: IdentifiableClientActor) -> Actor:
+        missing = [p for p in permissions if not actor.can(p)]
+        if missing:
+            raise Forbidden(
+                f"Your role ({actor.role.value}) in the acting organization does not allow this "
+                f"(needs {', '.join(p.value for p in missing)})."
+            )
+        return actor
+
+    dependency.__name__ = "ce_" + "_".join(p.name.lower() for p in permissions)
+    return dependency
+
+
+ReadActor = Annotated[Actor, Depends(ce_actor(Permission.ENROLLMENTS_READ))]
+# Coordinated Entry records are written by case managers / agency staff, not housing providers.
+WriteActor = Annotated[
+    Actor, Depends(ce_actor(Permission.ENROLLMENTS_WRITE, Permission.CLIENTS_WRITE))
+]
+
+
+async def visible_enrollment(
+    enrollment_id: uuid.UUID, actor: ReadActor, session: Session
+) -> Enrollment:
+    return await svc.get_visible_enrollment(session, actor, enrollment_id)
+
+
+async def visible_client(client_id: uuid.UUID, actor: ReadActor, session: Session) -> Client:
+    return await client_access.get_visible_client(session, actor, client_id)
+
+
+VisibleEnrollment = Annotated[Enrollment, Depends(visible_enrollment)]
+VisibleClient = Annotated[Client, Depends(visible_client)]
+
+
+async def _read(session: Session, enrollment: Enrollment, response: Response) -> EnrollmentRead:
+    read = await svc.enrollment_read(session, enrollment)
+    set_etag(response, read.version)
+    return read
+
+
+# --- enrollments -------------------------------------------------------------------------------
+
+
+@router.post(
+    "",
+    name="enrollments_create",
+    response_model=EnrollmentRead,
+    responses=problems(409),
+    status_code=201,
+    openapi_extra=idempotent(),
+)
+async def create_enrollment(
+    body: EnrollmentCreate, actor: WriteActor, session: Session, response: Response
+) -> EnrollmentRead:
+    """Enroll a client (and chosen household members) into a project -- by default the CoC's
+    Coordinated Entry project. For the whole CAS workflow use `POST /cas/intakes`."""
+    enrollment = await svc.create_enrollment(session, actor, body)
+    return await _read(session, enrollment, response)
+
+
+@router.get("/{enrollment_id}", name="enrollments_get", response_model=EnrollmentRead)
+async def get_enrollment(
+    enrollment: VisibleEnrollment, session: Session, response: Response
+) -> EnrollmentRead:
+    """The enrollment with its exit, case assignments, queue entry and inactivity flag."""
+    return await _read(session, enrollment, response)
+
+
+@router.patch(
+    "/{enrollment_id}",
+    name="enrollments_update",
+    response_model=EnrollmentRead,
+    responses=problems(409, 412),
+)
+async def update_enrollment(
+    enrollment: VisibleEnrollment,
+    body: EnrollmentUpdate,
+    actor: WriteActor,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> EnrollmentRead:
+    """Edit the entry. A new entry date moves the entry-stage records with it (one
+    transaction)."""
+    check_if_match(if_match, enrollment.version)
+    enrollment = await svc.update_enrollment(session, actor, enrollment, body)
+    return await _read(session, enrollment, response)
+
+
+@router.get(
+    "/{enrollment_id}/household",
+    name="enrollments_household",
+    response_model=list[EnrollmentRead],
+)
+async def household_enrollments(
+    enrollment: VisibleEnrollment, session: Session
+) -> list[EnrollmentRead]:
+    """Every enrollment of the same household stay (HUD HouseholdID), head first."""
+    return await svc.enrollment_reads(session, await svc.household_group(session, enrollment))
+
+
+@router.get(
+    "/{enrollment_id}/latest-values", name="enrollments_latest_values", response_model=LatestValues
+)
+async def latest_values(enrollment: VisibleEnrollment, session: Session) -> LatestValues:
+    """The latest recorded answers, to prefill an update assessment."""
+    return LatestValues.model_validate(await svc.latest_values(session, enrollment))
+
+
+@router.post(
+    "/{enrollment_id}/exit",
+    name="enrollments_exit",
+    response_model=EnrollmentRead,
+    responses=problems(409, 412),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def exit_enrollment(
+    enrollment: VisibleEnrollment,
+    body: ExitCreate,
+    actor: WriteActor,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> EnrollmentRead:
+    """Exit (the head takes the household's open members along): ends case assignments and
+    closes the household's queue entry."""
+    check_if_match(if_match, enrollment.version)
+    await exits.exit_enrollment(session, actor, enrollment, body)
+    return await _read(session, enrollment, response)
+
+
+# --- update assessments ------------------------------------------------------------------------
+
+
+@router.post(
+    "/{enrollment_id}/assessments",
+    name="assessments_create",
+    response_model=AssessmentResult,
+    responses=problems(409, 412),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_assessment(
+    enrollment: VisibleEnrollment,
+    body: AssessmentCreate,
+    actor: WriteActor,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> AssessmentResult:
+    """Update / annual assessment: CLS (required), ready for outcome / diverted (pending ->
+    placed or diverted), area ties, housing needs. Refused on an exited enrollment (409)."""
+    check_if_match(if_match, enrollment.version)
+    result = await records.create_update_assessment(session, actor, enrollment, body)
+    read = await _read(session, enrollment, response)
+    return AssessmentResult(
+        assessment=AssessmentRead.model_validate(result.assessment),
+        enrollment=read,
+        queue_entry=result.outcome.queue_entry or read.queue_entry,
+        exit=read.exit,
+    )
+
+
+@router.get(
+    "/{enrollment_id}/assessments", name="assessments_list", response_model=Page[AssessmentRead]
+)
+async def list_assessments(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> dict[str, object]:
+    """The household stay's workflow passes (intake, updates, exit)."""
+    stmt = select(EnrollmentAssessment).where(
+        EnrollmentAssessment.enrollment_id == enrollment.household_group_id
+    )
+    items, cursor = await paginate(
+        session, stmt, page, [EnrollmentAssessment.created_at, EnrollmentAssessment.id]
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@router.get(
+    "/{enrollment_id}/assessments/{assessment_id}",
+    name="assessments_get",
+    response_model=AssessmentRead,
+)
+async def get_assessment(
+    enrollment: VisibleEnrollment, assessment_id: uuid.UUID, session: Session
+) -> EnrollmentAssessment:
+    found = await session.scalar(
+        select(EnrollmentAssessment).where(
+            EnrollmentAssessment.id == assessment_id,
+            EnrollmentAssessment.enrollment_id == enrollment.household_group_id,
+        )
+    )
+    if found is None:
+        raise NotFound("No such assessment.")
+    return found
+
+
+# --- case manager assignments ------------------------------------------------------------------
+
+
+@router.post(
+    "/{enrollment_id}/case-assignments",
+    name="case_assignments_create",
+    response_model=CaseAssignmentRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_case_assignment(
+    enrollment: VisibleEnrollment,
+    body: CaseAssignmentCreate,
+    actor: WriteActor,
+    session: Session,
+    response: Response,
+) -> CaseAssignment:
+    """Assign (another) case manager; end the previous one to reassign."""
+    assignment = await svc.assign_case_manager(session, actor, enrollment, body)
+    set_etag(response, assignment.version)
+    return assignment
+
+
+@router.get(
+    "/{enrollment_id}/case-assignments",
+    name="case_assignments_list",
+    response_model=Page[CaseAssignmentRead],
+)
+async def list_case_assignments(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> dict[str, object]:
+    stmt = select(CaseAssignment).where(CaseAssignment.enrollment_id == enrollment.id)
+    items, cursor = await paginate(
+        session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id]
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@router.post(
+    "/{enrollment_id}/case-assignments/{assignment_id}/end",
+    name="case_assignments_end",
+    response_model=CaseAssignmentRead,
+    responses=problems(409, 412),
+)
+async def end_case_assignment(
+    enrollment: VisibleEnrollment,
+    assignment_id: uuid.UUID,
+    body: CaseAssignmentEnd,
+    actor: WriteActor,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> CaseAssignment:
+    assignment = await svc.get_assignment(session, enrollment, assignment_id)
+    check_if_match(if_match, assignment.version)
+    assignment = await svc.end_assignment(session, actor, assignment, body.end_date)
+    set_etag(response, assignment.version)
+    return assignment
+
+
+@client_router.get(
+    "/{client_id}/case-assignments",
+    name="client_case_assignments_list",
+    response_model=Page[CaseAssignmentRead],
+)
+async def list_client_case_assignments(
+    client: VisibleClient,
+    session: Session,
+    page: Pages,
+    status: Annotated[Literal["active", "inactive"] | None, Query()] = None,
+) -> dict[str, object]:
+    """A client's active and inactive case managers across enrollments."""
+    items, cursor = await paginate(
+        session,
+        svc.client_assignments_stmt(client.id, status),
+        page,
+        [CaseAssignment.created_at, CaseAssignment.id],
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@client_router.get(
+    "/{client_id}/enrollments",
+    name="client_enrollments_list",
+    response_model=Page[EnrollmentRead],
+)
+async def list_client_enrollments(
+    client: VisibleClient, session: Session, page: Pages
+) -> dict[str, object]:
+    stmt = select(Enrollment).where(Enrollment.client_id == client.id)
+    items, cursor = await paginate(session, stmt, page, [Enrollment.created_at, Enrollment.id])
+    return {"items": await svc.enrollment_reads(session, items), "next_cursor": cursor}
+
+
+# --- individual CE records ---------------------------------------------------------------------
+
+
+async def _page(session: Session, model: Any, enrollment: Enrollment, page: PageParams) -> Any:
+    stmt = select(model).where(model.enrollment_id == enrollment.id)
+    items, cursor = await paginate(session, stmt, page, [model.created_at, model.id])
+    return {"items": items, "next_cursor": cursor}
+
+
+@router.post(
+    "/{enrollment_id}/current-living-situations",
+    name="current_living_situations_create",
+    response_model=CurrentLivingSituationRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_cls(
+    enrollment: VisibleEnrollment,
+    body: CurrentLivingSituationIn,
+    actor: WriteActor,
+    session: Session,
+) -> CurrentLivingSituation:
+    """Record a contact (4.12), with `verified_by` when another project reported it."""
+    svc.require_open(enrollment)
+    return await records.record_cls(
+        session,
+        actor,
+        enrollment,
+        body,
+        default_date=svc.now_date(),
+        assessment_id=None,
+        prefix="",
+    )
+
+
+@router.get(
+    "/{enrollment_id}/current-living-situations",
+    name="current_living_situations_list",
+    response_model=Page[CurrentLivingSituationRead],
+)
+async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    return await _page(session, CurrentLivingSituation, enrollment, page)
+
+
+@router.post(
+    "/{enrollment_id}/services",
+    name="services_create",
+    response_model=ServiceRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_service(
+    enrollment: VisibleEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
+) -> Service:
+    svc.require_open(enrollment)
+    svc.check_record_date(enrollment, body.date_provided, "date_provided")
+    return await records.record_service(session, actor, enrollment, body, assessment_id=None)
+
+
+@router.get("/{enrollment_id}/services", name="services_list", response_model=Page[ServiceRead])
+async def list_services(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    return await _page(session, Service, enrollment, page)
+
+
+@router.post(
+    "/{enrollment_id}/case-notes",
+    name="case_notes_create",
+    response_model=CaseNoteRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_case_note(
+    enrollment: VisibleEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
+) -> CaseNote:
+    svc.check_record_date(enrollment, body.note_date, "note_date")
+    return await records.record_case_note(session, actor, enrollment, body, assessment_id=None)
+
+
+@router.get(
+    "/{enrollment_id}/case-notes", name="case_notes_list", response_model=Page[CaseNoteRead]
+)
+async def list_case_notes(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    return await _page(session, CaseNote, enrollment, page)
+
+
+@router.post(
+    "/{enrollment_id}/ce-events",
+    name="ce_events_create",
+    response_model=CeEventRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_ce_event(
+    enrollment: VisibleEnrollment, body: CeEventCreate, actor: WriteActor, session: Session
+) -> CeEvent:
+    """4.20 event; result fields must belong to the event type."""
+    svc.check_record_date(enrollment, body.event_date, "event_date")
+    return await records.record_ce_event(session, actor, enrollment, body, assessment_id=None)
+
+
+@router.get("/{enrollment_id}/ce-events", name="ce_events_list", response_model=Page[CeEventRead])
+async def list_ce_events(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    return await _page(session, CeEvent, enrollment, page)
+
+
+@router.post(
+    "/{enrollment_id}/ce-assessments",
+    name="ce_assessments_create",
+    response_model=CeAssessmentRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_ce_assessment(
+    enrollment: VisibleEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
+) -> CeAssessment:
+    svc.require_open(enrollment)
+    svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
+    return await records.record_ce_assessment(session, actor, enrollment, body, assessment_id=None)
+
+
+@router.get(
+    "/{enrollment_id}/ce-assessments",
+    name="ce_assessments_list",
+    response_model=Page[CeAssessmentRead],
+)
+async def list_ce_assessments(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    return await _page(session, CeAssessment, enrollment, page)
+
+
+@router.post(
+    "/{enrollment_id}/disabilities",
+    name="disabilities_create",
+    response_model=list[DisabilityRead],
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_disabilities(
+    enrollment: VisibleEnrollment, body: DisabilitiesCreate, actor: WriteActor, session: Session
+) -> list[Disability]:
+    """Barriers: a response for each condition (HUD Disabilities)."""
+    svc.require_open(enrollment)
+    svc.check_record_date(enrollment, body.information_date, "information_date")
+    records.check_barriers(
+        body.barriers, enrollment.disabling_condition, disabling_field="barriers"
+    )
+    return await records.record_barriers(
+        session,
+        actor,
+        enrollment,
+        body.barriers,
+        on=body.information_date,
+        stage=body.data_collection_stage,
+        assessment_id=None,
+    )
+
+
+@router.get(
+    "/{enrollment_id}/disabilities",
+    name="disabilities_list",
+    response_model=Page[DisabilityRead],
+)
+async def list_disabilities(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    return await _page(session, Disability, enrollment, page)
+
+
+@router.post(
+    "/{enrollment_id}/diversion-assessments",
+    name="diversion_assessments_create",
+    response_model=DiversionAssessmentRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_diversion_assessment(
+    enrollment: VisibleEnrollment,
+    body: DiversionAssessmentIn,
+    actor: WriteActor,
+    session: Session,
+) -> DiversionAssessment:
+    svc.require_open(enrollment)
+    if body.assessment_date is not None:
+        svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
+    return await records.record_diversion_assessment(
+        session,
+        actor,
+        enrollment,
+        body,
+        default_date=svc.now_date(),
+        assessment_id=None,
+        prefix="",
+    )
+
+
+@router.get(
+    "/{enrollment_id}/diversion-assessments",
+    name="diversion_assessments_list",
+    response_model=Page[DiversionAssessmentRead],
+)
+async def list_diversion_assessments(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> Any:
+    return await _page(session, DiversionAssessment, enrollment, page)
+
+
+@router.post(
+    "/{enrollment_id}/housing-needs-assessments",
+    name="housing_needs_assessments_create",
+    response_model=HousingNeedsRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_housing_needs(
+    enrollment: VisibleEnrollment, body: HousingNeedsIn, actor: WriteActor, session: Session
+) -> HousingNeedsAssessment:
+    """HUD-VASH eligibility only by users acting for a veteran-services organization."""
+    svc.require_open(enrollment)
+    if body.assessment_date is not None:
+        svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
+    return await records.record_housing_needs(
+        session,
+        actor,
+        enrollment,
+        body,
+        default_date=svc.now_date(),
+        assessment_id=None,
+        prefix="",
+    )
+
+
+@router.get(
+    "/{enrollment_id}/housing-needs-assessments",
+    name="housing_needs_assessments_list",
+    response_model=Page[HousingNeedsRead],
+)
+async def list_housing_needs(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    return await _page(session, HousingNeedsAssessment, enrollment, page)

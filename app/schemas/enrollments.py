@@ -1,0 +1,616 @@
+"""Coordinated Entry: enrollments, the CAS & Diversion Intake, update assessments, CE records,
+exits and case assignments.
+
+Living-situation codes are plain integers here: which codes a field accepts depends on the field
+(3.917 / 4.12 / 3.12 exclude different codes of list 3.12.1), so the service checks them and
+names the field in the problem.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from app.models.ce_records import DIVERSION_SERVICES
+from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate, plain_text
+from app.schemas.common import ReadModel, WriteModel
+
+YesNoReasons = Literal[0, 1, 8, 9, 99]  # HUD list 1.8
+Relationship = Literal[1, 2, 3, 4, 5, 99]  # HUD list 3.15.1
+Outcome = Literal["pending", "diverted", "placed"]
+DiversionService = Literal[
+    "family_reunification",
+    "conflict_mediation",
+    "financial_assistance",
+    "transportation_assistance",
+    "housing_search_assistance",
+    "connection_to_mainstream_resources",
+    "successful_diversion_other",
+]
+assert set(DiversionService.__args__) == set(DIVERSION_SERVICES)  # type: ignore[attr-defined]
+ExitReason = Literal[
+    "no_longer_needs_permanent_housing", "left_coc_area", "enrolled_in_permanent_housing"
+]
+
+
+class CEWriteModel(WriteModel):
+    """Request bodies of this module: text PostgreSQL can store (no NUL, valid Unicode)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_text(cls, value: object) -> object:
+        return plain_text(value)
+
+
+# --- pieces shared by the intake, the update assessment and the individual resources -----------
+
+
+class PriorLivingSituationIn(CEWriteModel):
+    """3.917 Prior Living Situation, with HUD's skip logic (LOSUnderThreshold is derived from the
+    length of stay when left out)."""
+
+    living_situation: int = Field(
+        description="3.917.1, list 3.12.1 except 312, 313, 327, 422, 423, 426, 30, 17, 24, 37.",
+        examples=[116],
+    )
+    rental_subsidy_type: int | None = Field(default=None, description="3.12.A; only for 435.")
+    length_of_stay: int | None = Field(default=None, description="3.917.2", examples=[5])
+    los_under_threshold: Literal[0, 1, 99] | None = None
+    previous_street_essh: Literal[0, 1, 99] | None = None
+    date_to_street_essh: date | None = None
+    times_homeless_past_three_years: int | None = Field(default=None, description="3.917.4")
+    months_homeless_past_three_years: int | None = Field(default=None, description="3.917.5")
+
+
+class TranslationIn(CEWriteModel):
+    """C4 Translation assistance."""
+
+    translation_needed: YesNoReasons
+    preferred_language: int | None = Field(
+        default=None,
+        ge=1,
+        le=999,
+        description="C4.A (HUD language list); only when translation_needed=1.",
+    )
+    preferred_language_different: str | None = Field(
+        default=None, max_length=100, description="C4.B; only when preferred_language is 21."
+    )
+
+
+class BarrierIn(CEWriteModel):
+    """One condition of the Barriers page (HUD Disabilities): 5 physical, 6 developmental,
+    7 chronic health, 8 HIV/AIDS, 9 mental health, 10 substance use (response list 4.10.2:
+    1 alcohol, 2 drug, 3 both)."""
+
+    disability_type: Literal[5, 6, 7, 8, 9, 10]
+    disability_response: Literal[0, 1, 2, 3, 8, 9, 99]
+    indefinite_and_impairs: YesNoReasons | None = Field(
+        default=None,
+        description="Required when a physical, chronic health, mental health or substance use "
+        "condition is present (it counts as disabling only when indefinite and impairing).",
+    )
+
+
+class CurrentLivingSituationIn(CEWriteModel):
+    """4.12 Current Living Situation."""
+
+    information_date: date | None = Field(
+        default=None, description="Defaults to the assessment / entry / exit date."
+    )
+    current_living_situation: int = Field(
+        description="4.12.2, list 3.12.1 except 312, 313, 327, 422, 423, 426, 30, 24.",
+        examples=[116],
+    )
+    cls_subsidy_type: int | None = Field(default=None, description="4.12.A; only for 435.")
+    verified_by: str | None = Field(
+        default=None,
+        max_length=200,
+        description="4.12.3: project name when another project reported the situation.",
+    )
+    leave_situation_14_days: YesNoReasons | None = None
+    subsequent_residence: YesNoReasons | None = None
+    resources_to_obtain: YesNoReasons | None = None
+    lease_own_60_day: YesNoReasons | None = None
+    moved_two_or_more: YesNoReasons | None = None
+    location_details: str | None = Field(default=None, max_length=250)
+
+
+class DiversionAssessmentIn(CEWriteModel):
+    """The Diversion / Problem Solving assessment."""
+
+    assessment_date: date | None = Field(default=None, description="Defaults to the entry date.")
+    housing_crisis_onset: date | None = None
+    last_stable_housing_date: date | None = Field(
+        default=None,
+        description="When the client last stayed with family or friends or had a place of their "
+        "own.",
+    )
+    assistance_needed: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Assistance needed to stay at an alternative or previous housing destination.",
+    )
+
+
+class HousingNeedsIn(CEWriteModel):
+    """The CAS Housing Needs Assessment (answers use HUD list 1.8)."""
+
+    assessment_date: date | None = None
+    sex_offender_registry: YesNoReasons = Field(
+        description="On a lifetime sex offender registry in any state."
+    )
+    meth_manufacturing_conviction: YesNoReasons = Field(
+        description="Convicted of manufacturing methamphetamine on public housing property."
+    )
+    behavioral_health_interest: YesNoReasons = Field(
+        description="Interested in being connected to behavioral health services."
+    )
+    hud_vash_eligible: YesNoReasons | None = Field(
+        default=None,
+        description="Eligible for HUD-VASH: only users acting for a veteran-services "
+        "organization may set it.",
+    )
+    violence_trauma_or_unsafe: YesNoReasons = Field(
+        description="Anyone in the household experiencing trauma or a lack of safety related to "
+        "violence or its threat in the current housing situation."
+    )
+
+
+class AreaTieIn(CEWriteModel):
+    tie_date: date
+    area: str = Field(min_length=1, max_length=50, description="A code of the CoC's area list.")
+    how: str = Field(min_length=1, max_length=50, description="A code of the CoC's 'how' list.")
+
+
+class ServiceIn(CEWriteModel):
+    service_type: DiversionService
+    date_provided: date | None = Field(default=None, description="Defaults to the exit date.")
+
+
+class CeAssessmentOptions(CEWriteModel):
+    """4.19 fields of the CE assessment recorded on placement."""
+
+    assessment_location: str | None = Field(
+        default=None, max_length=250, description="Defaults to the acting organization's name."
+    )
+    assessment_type: Literal[1, 2, 3] = Field(default=3, description="4.19.3 (3 = in person).")
+    assessment_level: Literal[1, 2] = Field(
+        default=2, description="4.19.4 (2 = housing needs assessment)."
+    )
+
+
+class DiversionExitIn(CEWriteModel):
+    """The CAS exit after a successful diversion."""
+
+    exit_date: date | None = Field(default=None, description="Defaults to the assessment date.")
+    destination: int = Field(
+        description="3.12.1 except 335, 336, 37 (a 4xx permanent situation for diversion).",
+        examples=[422],
+    )
+    destination_subsidy_type: int | None = Field(default=None, description="3.12.A; only 435.")
+    other_destination: str | None = Field(default=None, max_length=50)
+    services: list[ServiceIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="At least one service that led to the diversion.",
+    )
+    case_note: str | None = Field(
+        default=None,
+        max_length=10000,
+        description="Required when a service is successful_diversion_other.",
+    )
+    exit_current_living_situation: CurrentLivingSituationIn | None = Field(
+        default=None, description="Required: the living situation at exit."
+    )
+
+
+class _OutcomeFields(CEWriteModel):
+    ready_for_outcome: bool = Field(
+        default=False, description="No: the outcome stays pending (enrolled, not queued)."
+    )
+    diverted: bool | None = Field(
+        default=None,
+        description="Required when ready_for_outcome: true = exit as diverted, false = place "
+        "the household on the prioritization list.",
+    )
+    diversion: DiversionExitIn | None = Field(default=None, description="When diverted.")
+    area_ties: list[AreaTieIn] = Field(default_factory=list, max_length=50)
+    housing_needs: HousingNeedsIn | None = Field(
+        default=None, description="Required when the household is placed on the queue."
+    )
+    ce_assessment: CeAssessmentOptions | None = None
+
+
+# --- the intake --------------------------------------------------------------------------------
+
+
+class FamilyMemberIn(CEWriteModel):
+    client_id: uuid.UUID | None = Field(default=None, description="An existing client ...")
+    client: ClientCreate | None = Field(default=None, description="... or a new one.")
+    relationship_to_hoh: Relationship | None = Field(
+        default=None,
+        description="3.15.1; required for a new household, taken from the household otherwise.",
+    )
+    enroll: bool = Field(default=True, description="Enrolls into Coordinated Entry with them.")
+    disabling_condition: YesNoReasons = 99
+    prior_living_situation: PriorLivingSituationIn | None = None
+
+
+class IntakeCreate(_OutcomeFields):
+    """The CAS & Diversion Intake (DOMAIN 5 steps 1-9) as one all-or-nothing request."""
+
+    client_id: uuid.UUID | None = Field(default=None, description="An existing client ...")
+    client: ClientCreate | None = Field(default=None, description="... or a new one.")
+    relationship_to_hoh: Relationship | None = Field(
+        default=None, description="The client's 3.15.1; 1 (head) for a new household by default."
+    )
+    household_id: uuid.UUID | None = Field(
+        default=None,
+        description="An existing household of the client; without it a household is created "
+        "from the client and family_members.",
+    )
+    family_members: list[FamilyMemberIn] = Field(default_factory=list, max_length=20)
+    entry_date: date | None = Field(default=None, description="Defaults to today.")
+    case_manager_user_id: uuid.UUID | None = Field(
+        default=None, description="Assigned case manager; defaults to you."
+    )
+    disabling_condition: YesNoReasons
+    prior_living_situation: PriorLivingSituationIn
+    translation: TranslationIn | None = None
+    barriers: list[BarrierIn] = Field(default_factory=list, max_length=6)
+    current_living_situation: CurrentLivingSituationIn
+    diversion_assessment: DiversionAssessmentIn | None = None
+
+
+class AssessmentCreate(_OutcomeFields):
+    """An Update (or Annual) Assessment on an open CE enrollment."""
+
+    assessment_date: date
+    data_collection_stage: Literal[2, 5] = Field(default=2, description="2 update, 5 annual.")
+    current_living_situation: CurrentLivingSituationIn
+    barriers: list[BarrierIn] = Field(default_factory=list, max_length=6)
+    diversion_assessment: DiversionAssessmentIn | None = None
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+class ExitRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    exit_date: date
+    destination: int
+    destination_subsidy_type: int | None
+    other_destination: str | None
+    exit_reason: str
+    created_at: datetime
+
+
+class CaseAssignmentRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    client_id: uuid.UUID
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    start_date: date
+    end_date: date | None
+    status: Literal["active", "inactive"]
+    version: int
+
+
+class QueueEntryRead(ReadModel):
+    id: uuid.UUID
+    household_id: uuid.UUID
+    head_client_id: uuid.UUID
+    head_enrollment_id: uuid.UUID
+    intake_status: str
+    placed_on: date
+    closed_at: datetime | None
+    closed_reason: str | None
+    version: int
+
+
+class EnrollmentRead(ReadModel):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    project_id: uuid.UUID
+    is_coordinated_entry: bool
+    household_id: uuid.UUID
+    household_group_id: uuid.UUID = Field(description="HUD HouseholdID (the head's enrollment).")
+    relationship_to_hoh: int
+    entry_date: date
+    enrollment_coc: str
+    disabling_condition: int
+    living_situation: int | None
+    rental_subsidy_type: int | None
+    length_of_stay: int | None
+    los_under_threshold: int | None
+    previous_street_essh: int | None
+    date_to_street_essh: date | None
+    times_homeless_past_three_years: int | None
+    months_homeless_past_three_years: int | None
+    translation_needed: int | None
+    preferred_language: int | None
+    preferred_language_different: str | None
+    move_in_date: date | None
+    outcome: Outcome
+    exit_date: date | None
+    exit: ExitRead | None
+    case_assignments: list[CaseAssignmentRead]
+    queue_entry: QueueEntryRead | None = Field(
+        description="The household's queue entry (open, or the last one) when placed."
+    )
+    last_contact_at: datetime | None = Field(description="Latest CLS, assessment or service.")
+    inactive: bool = Field(description="No contact for 90 days (the client stays enrolled).")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntakeRead(ReadModel):
+    outcome: Outcome
+    client: ClientRead
+    possible_duplicates: list[DuplicateCandidate]
+    enrollment: EnrollmentRead = Field(description="The client's CE enrollment.")
+    household_enrollments: list[EnrollmentRead] = Field(
+        description="Every enrollment of this intake (one per enrolled household member)."
+    )
+    household_id: uuid.UUID
+    assessment_id: uuid.UUID = Field(description="The intake's workflow assessment.")
+    queue_entry: QueueEntryRead | None
+    exit: ExitRead | None
+
+
+class AssessmentRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    data_collection_stage: int
+    assessment_date: date
+    ready_for_outcome: bool | None
+    outcome_before: str | None
+    outcome: str | None
+    created_by_user_id: uuid.UUID | None
+    created_at: datetime
+
+
+class AssessmentResult(ReadModel):
+    assessment: AssessmentRead
+    enrollment: EnrollmentRead
+    queue_entry: QueueEntryRead | None
+    exit: ExitRead | None
+
+
+# --- enrollments and individual resources ------------------------------------------------------
+
+
+class EnrollmentCreate(CEWriteModel):
+    """Enroll a household's members into a project (the CoC's CE project by default)."""
+
+    client_id: uuid.UUID
+    project_id: uuid.UUID | None = Field(default=None, description="Default: the CE project.")
+    household_id: uuid.UUID | None = Field(
+        default=None, description="Default: a new household of the client alone."
+    )
+    family_members: list[FamilyMemberIn] = Field(default_factory=list, max_length=20)
+    relationship_to_hoh: Relationship | None = None
+    entry_date: date | None = None
+    case_manager_user_id: uuid.UUID | None = None
+    disabling_condition: YesNoReasons = 99
+    prior_living_situation: PriorLivingSituationIn | None = None
+    translation: TranslationIn | None = None
+
+
+class EnrollmentUpdate(CEWriteModel):
+    """Edit the entry: changing entry_date moves the entry-stage records' dates with it."""
+
+    entry_date: date | None = None
+    disabling_condition: YesNoReasons | None = None
+    prior_living_situation: PriorLivingSituationIn | None = None
+    translation: TranslationIn | None = None
+    move_in_date: date | None = None
+
+
+class ExitCreate(CEWriteModel):
+    exit_date: date
+    destination: int = Field(description="3.12.1 except 335, 336, 37.", examples=[410])
+    destination_subsidy_type: int | None = Field(default=None, description="3.12.A; only 435.")
+    other_destination: str | None = Field(default=None, max_length=50)
+    exit_reason: ExitReason
+    current_living_situation: CurrentLivingSituationIn | None = Field(
+        default=None, description="The living situation at exit (recorded as a contact)."
+    )
+
+
+class CaseAssignmentCreate(CEWriteModel):
+    user_id: uuid.UUID = Field(description="A user of the acting or the CAS organization.")
+    start_date: date | None = Field(default=None, description="Defaults to today.")
+    end_date: date | None = None
+
+
+class CaseAssignmentEnd(CEWriteModel):
+    end_date: date | None = Field(default=None, description="Defaults to today.")
+
+
+class CurrentLivingSituationRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    client_id: uuid.UUID
+    assessment_id: uuid.UUID | None
+    information_date: date
+    current_living_situation: int
+    cls_subsidy_type: int | None
+    verified_by: str | None
+    leave_situation_14_days: int | None
+    subsequent_residence: int | None
+    resources_to_obtain: int | None
+    lease_own_60_day: int | None
+    moved_two_or_more: int | None
+    location_details: str | None
+    created_at: datetime
+
+
+class ServiceCreate(CEWriteModel):
+    service_type: DiversionService
+    date_provided: date
+
+
+class ServiceRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    client_id: uuid.UUID
+    date_provided: date
+    service_type: str
+    created_at: datetime
+
+
+class CaseNoteCreate(CEWriteModel):
+    note_date: date
+    note: str = Field(min_length=1, max_length=10000)
+    service_id: uuid.UUID | None = None
+
+
+class CaseNoteRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    note_date: date
+    note: str
+    service_id: uuid.UUID | None
+    created_by_user_id: uuid.UUID | None
+    created_at: datetime
+
+
+class CeEventCreate(CEWriteModel):
+    """4.20: the result fields must belong to the event type (2 -> prob_sol_div_rr_result;
+    5 -> referral_case_manage_after; 10-15, 17, 18 -> referral_result, result_date,
+    location_crisis_or_ph_housing)."""
+
+    event_date: date
+    event: int = Field(description="4.20.2", examples=[2])
+    prob_sol_div_rr_result: Literal[0, 1, 99] | None = None
+    referral_case_manage_after: Literal[0, 1, 99] | None = None
+    location_crisis_or_ph_housing: str | None = Field(default=None, max_length=250)
+    referral_result: Literal[1, 2, 3] | None = None
+    result_date: date | None = None
+
+
+class CeEventRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    client_id: uuid.UUID
+    event_date: date
+    event: int
+    prob_sol_div_rr_result: int | None
+    referral_case_manage_after: int | None
+    location_crisis_or_ph_housing: str | None
+    referral_result: int | None
+    result_date: date | None
+    created_at: datetime
+
+
+class CeAssessmentCreate(CEWriteModel):
+    assessment_date: date
+    assessment_location: str = Field(min_length=1, max_length=250)
+    assessment_type: Literal[1, 2, 3]
+    assessment_level: Literal[1, 2]
+    prioritization_status: Literal[1, 2]
+
+
+class CeAssessmentRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    client_id: uuid.UUID
+    assessment_id: uuid.UUID | None
+    assessment_date: date
+    assessment_location: str
+    assessment_type: int
+    assessment_level: int
+    prioritization_status: int
+    created_at: datetime
+
+
+class DisabilityRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    information_date: date
+    disability_type: int
+    disability_response: int
+    indefinite_and_impairs: int | None
+    data_collection_stage: int
+
+
+class DisabilitiesCreate(CEWriteModel):
+    information_date: date
+    data_collection_stage: Literal[1, 2, 3, 5] = 2
+    barriers: list[BarrierIn] = Field(min_length=1, max_length=6)
+
+
+class DiversionAssessmentRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    assessment_date: date
+    housing_crisis_onset: date | None
+    last_stable_housing_date: date | None
+    assistance_needed: str | None
+    created_at: datetime
+
+
+class HousingNeedsRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    assessment_date: date
+    sex_offender_registry: int
+    meth_manufacturing_conviction: int
+    behavioral_health_interest: int
+    hud_vash_eligible: int | None
+    violence_trauma_or_unsafe: int
+    created_at: datetime
+
+
+class AreaTieRead(ReadModel):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    tie_date: date
+    area: str
+    how: str
+    enrollment_id: uuid.UUID | None
+    created_at: datetime
+
+
+class LatestValues(ReadModel):
+    """The latest recorded answers, to prefill an update assessment ("default last
+    assessment"). Always confirm them with the client."""
+
+    enrollment_id: uuid.UUID
+    disabling_condition: int
+    prior_living_situation: PriorLivingSituationIn | None
+    translation: TranslationIn | None
+    barriers: list[DisabilityRead]
+    current_living_situation: CurrentLivingSituationRead | None
+    diversion_assessment: DiversionAssessmentRead | None
+    housing_needs: HousingNeedsRead | None
+    area_ties: list[AreaTieRead]
+    last_assessment: AssessmentRead | None
+
+
+class AreaTieOptionIn(CEWriteModel):
+    code: str = Field(pattern=r"^[a-z0-9_]{1,50}$")
+    label: str = Field(min_length=1, max_length=200)
+
+
+class AreaTieOptionsUpdate(CEWriteModel):
+    areas: list[AreaTieOptionIn] = Field(min_length=1, max_length=200)
+    how: list[AreaTieOptionIn] = Field(min_length=1, max_length=50)
+
+
+class AreaTieOptionRead(ReadModel):
+    code: str
+    label: str
+
+
+class AreaTieOptionsRead(ReadModel):
+    areas: list[AreaTieOptionRead]
+    how: list[AreaTieOptionRead]
+    configured: bool = Field(description="False while the CoC uses the built-in default lists.")

@@ -1,0 +1,174 @@
+"""Exits from an enrollment (HUD 3.11 / 3.12) and what an exit ends.
+
+Exiting the head of household's enrollment exits every open member of the stay; exiting a
+member exits only that member. An exit ends the active case assignments and, when the head
+leaves, closes the household's open queue entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Actor
+from app.errors import ValidationFailed
+from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
+from app.models.queue import QueueEntry
+from app.schemas.enrollments import CurrentLivingSituationIn, ExitCreate
+from app.security import utcnow
+from app.services import audit
+from app.services.enrollments import (
+    end_assignments,
+    head_of,
+    household_group,
+    require_open,
+)
+from app.services.living_situations import check_destination, check_not_future
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+async def exit_enrollments(
+    session: AsyncSession,
+    actor: Actor,
+    enrollments: Sequence[Enrollment],
+    *,
+    exit_date: date,
+    destination: int,
+    destination_subsidy_type: int | None,
+    other_destination: str | None,
+    exit_reason: str,
+    cls: CurrentLivingSituationIn | None,
+    prefix: str = "",
+    cls_field: str = "current_living_situation",
+    assessment: EnrollmentAssessment | None = None,
+) -> list[Exit]:
+    """Exit each (open) enrollment on ``exit_date``; record the CLS at exit when given."""
+    from app.services.assessments import record_cls, start_assessment
+
+    check_not_future(exit_date, prefix, "exit_date")
+    check_destination(
+        {
+            "destination": destination,
+            "destination_subsidy_type": destination_subsidy_type,
+            "other_destination": other_destination,
+        },
+        prefix,
+    )
+    for e in enrollments:
+        require_open(e)
+        if exit_date < e.entry_date:
+            raise ValidationFailed(
+                f"The exit date is before the entry date {e.entry_date}.",
+                field=_join(prefix, "exit_date"),
+            )
+    if not enrollments:
+        return []
+    head = enrollments[0]
+    if assessment is None:
+        assessment = await start_assessment(
+            session,
+            actor,
+            head,
+            stage=3,
+            on=exit_date,
+            ready=None,
+            before=head.outcome,
+            after=head.outcome,
+        )
+    exits: list[Exit] = []
+    for e in enrollments:
+        if cls is not None:
+            await record_cls(
+                session,
+                actor,
+                e,
+                cls,
+                default_date=exit_date,
+                assessment_id=assessment.id,
+                prefix=_join(prefix, cls_field),
+            )
+        row = Exit(
+            enrollment_id=e.id,
+            client_id=e.client_id,
+            exit_date=exit_date,
+            destination=destination,
+            destination_subsidy_type=destination_subsidy_type,
+            other_destination=other_destination,
+            exit_reason=exit_reason,
+            assessment_id=assessment.id,
+            created_by_user_id=actor.user_id,
+            created_by_organization_id=actor.organization_id,
+        )
+        session.add(row)
+        e.exit_date = exit_date
+        exits.append(row)
+    await session.flush()
+    ids = [e.id for e in enrollments]
+    ended = await end_assignments(session, ids, exit_date)
+    closed = await close_queue_entries(
+        session, [e for e in enrollments if e.id == e.household_group_id]
+    )
+    for e, x in zip(enrollments, exits, strict=True):
+        audit.record(
+            session,
+            actor,
+            "enrollment.exit",
+            "enrollment",
+            e.id,
+            {
+                "exit_id": x.id,
+                "exit_date": exit_date,
+                "destination": destination,
+                "exit_reason": exit_reason,
+                "case_assignments_ended": ended,
+                "queue_entries_closed": closed,
+            },
+        )
+    await session.flush()
+    return exits
+
+
+async def close_queue_entries(session: AsyncSession, heads: Sequence[Enrollment]) -> int:
+    if not heads:
+        return 0
+    rows = (
+        await session.scalars(
+            select(QueueEntry).where(
+                QueueEntry.head_enrollment_id.in_([h.id for h in heads]),
+                QueueEntry.closed_at.is_(None),
+            )
+        )
+    ).all()
+    for q in rows:
+        q.closed_at = utcnow()
+        q.closed_reason = "exited"
+    return len(rows)
+
+
+async def exit_enrollment(
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, data: ExitCreate
+) -> list[Exit]:
+    """``POST /enrollments/{id}/exit``: the head takes the open members along."""
+    require_open(enrollment)
+    targets = [enrollment]
+    if enrollment.id == enrollment.household_group_id:
+        group = await household_group(session, enrollment)
+        head = head_of(group)
+        targets = [head] + [e for e in group if e.id != head.id and e.exit_date is None]
+    return await exit_enrollments(
+        session,
+        actor,
+        targets,
+        exit_date=data.exit_date,
+        destination=data.destination,
+        destination_subsidy_type=data.destination_subsidy_type,
+        other_destination=data.other_destination,
+        exit_reason=data.exit_reason,
+        cls=data.current_living_situation,
+    )
