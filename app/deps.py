@@ -70,16 +70,20 @@ def require(*permissions: Permission) -> Callable[..., Coroutine[Any, Any, Actor
     """A named dependency: the acting role must hold every listed permission (else 403)."""
 
     async def dependency(actor: CurrentActor) -> Actor:
-        missing = [p for p in permissions if not actor.can(p)]
-        if missing:
-            raise Forbidden(
-                f"Your role ({actor.role.value}) in the acting organization does not allow this "
-                f"(needs {', '.join(p.value for p in missing)})."
-            )
+        _check_permissions(actor, permissions)
         return actor
 
     dependency.__name__ = "require_" + "_".join(p.name.lower() for p in permissions)
     return dependency
+
+
+def _check_permissions(actor: Actor, permissions: tuple[Permission, ...]) -> None:
+    missing = [p for p in permissions if not actor.can(p)]
+    if missing:
+        raise Forbidden(
+            f"Your role ({actor.role.value}) in the acting organization does not allow this "
+            f"(needs {', '.join(p.value for p in missing)})."
+        )
 
 
 async def identifiable_client_access(actor: CurrentActor) -> Actor:
@@ -105,3 +109,15 @@ def if_match_header(
 
 
 IfMatch = Annotated[str | None, Depends(if_match_header)]
+
+
+def require_for_clients(*permissions: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
+    """For identifiable-client endpoints: victim service providers are refused first (403
+    ``victim-service-provider``), then the role must hold every listed permission (403)."""
+
+    async def dependency(actor: IdentifiableClientActor) -> Actor:
+        _check_permissions(actor, permissions)
+        return actor
+
+    dependency.__name__ = "require_client_" + "_".join(p.name.lower() for p in permissions)
+    return dependency

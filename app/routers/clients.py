@@ -7,14 +7,12 @@ headers ``X-Merged-Into: <survivor id>`` and ``Content-Location: /api/v1/clients
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Response, status
 
 from app.context import Actor
-from app.deps import IdentifiableClientActor, IfMatch, Session
-from app.errors import Forbidden
+from app.deps import IfMatch, Session, require_for_clients
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
@@ -45,25 +43,10 @@ Pages = Annotated[PageParams, Depends(page_params)]
 PREFIX = "/api/v1/clients"
 
 
-def client_permission(permission: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
-    """Victim service providers are refused first (403 victim-service-provider), then the role."""
-
-    async def dependency(actor: IdentifiableClientActor) -> Actor:
-        if not actor.can(permission):
-            raise Forbidden(
-                f"Your role ({actor.role.value}) in the acting organization does not allow this "
-                f"(needs {permission.value})."
-            )
-        return actor
-
-    dependency.__name__ = f"client_actor_{permission.name.lower()}"
-    return dependency
-
-
-ClientReader = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_READ))]
-ClientWriter = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_WRITE))]
-SsnReader = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_SSN_READ))]
-Merger = Annotated[Actor, Depends(client_permission(Permission.CLIENTS_MERGE))]
+ClientReader = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_READ))]
+ClientWriter = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_WRITE))]
+SsnReader = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_SSN_READ))]
+Merger = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_MERGE))]
 
 
 def _answer_for(response: Response, requested: uuid.UUID, client: Client) -> None:

@@ -7,15 +7,14 @@ Victim service providers are refused (403) before any lookup.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Response, status
 from sqlalchemy import select
 
 from app.context import Actor
-from app.deps import IdentifiableClientActor, IfMatch, Session
-from app.errors import Forbidden, NotFound
+from app.deps import IfMatch, Session, require_for_clients
+from app.errors import NotFound
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
@@ -73,26 +72,10 @@ client_router = api_router("/clients", "enrollments")
 Pages = Annotated[PageParams, Depends(page_params)]
 
 
-def ce_actor(*permissions: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
-    """Identifiable client data (VSPs refused with 403) plus the named permissions (403)."""
-
-    async def dependency(actor: IdentifiableClientActor) -> Actor:
-        missing = [p for p in permissions if not actor.can(p)]
-        if missing:
-            raise Forbidden(
-                f"Your role ({actor.role.value}) in the acting organization does not allow this "
-                f"(needs {', '.join(p.value for p in missing)})."
-            )
-        return actor
-
-    dependency.__name__ = "ce_" + "_".join(p.name.lower() for p in permissions)
-    return dependency
-
-
-ReadActor = Annotated[Actor, Depends(ce_actor(Permission.ENROLLMENTS_READ))]
+ReadActor = Annotated[Actor, Depends(require_for_clients(Permission.ENROLLMENTS_READ))]
 # Coordinated Entry records are written by case managers / agency staff, not housing providers.
 WriteActor = Annotated[
-    Actor, Depends(ce_actor(Permission.ENROLLMENTS_WRITE, Permission.CLIENTS_WRITE))
+    Actor, Depends(require_for_clients(Permission.ENROLLMENTS_WRITE, Permission.CLIENTS_WRITE))
 ]
 
 
