@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,27 @@ async def audit_rows(db: AsyncSession, action: str, entity_id: uuid.UUID) -> lis
 
 def file_part(content: bytes, name: str = "scan.pdf", ctype: str = "application/pdf") -> Any:
     return {"file": (name, content, ctype)}
+
+
+BOUNDARY = "cas-test-boundary-7f3a"
+
+
+def multipart(
+    parts: Sequence[tuple[str, bytes | str, str | None]], boundary: str = BOUNDARY
+) -> tuple[dict[str, str], bytes]:
+    """A hand-built multipart/form-data body, parts in the order given: (name, value,
+    filename or None for a text field). Returns the Content-Type header and the body."""
+    body = bytearray()
+    for name, value, filename in parts:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if filename is not None:
+            body += b"Content-Type: application/octet-stream\r\n"
+        body += b"\r\n" + (value.encode() if isinstance(value, str) else value) + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return {"content-type": f"multipart/form-data; boundary={boundary}"}, bytes(body)
 
 
 async def asgi_get_streamed(

@@ -173,11 +173,64 @@ async def test_refused_roles(
     person = await make_client(db, world, org="housing_1")
     provider = await auth.headers("housing_provider")
     assert_problem(await upload(client, provider, person.id), 403, "forbidden")
-    assert_problem(await client.get(files_url(person.id), headers=provider), 403)
     vsp = await auth.headers("vsp_case_manager")
     assert_problem(await upload(client, vsp, person.id), 403, "victim-service-provider")
     assert stored_files(files_root) == []
     assert await count(db, ClientFile, ClientFile.client_id == person.id) == 0
+
+
+async def test_housing_provider_reads_client_files_but_not_document_checks(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    store: FileStore,
+    files_root: Path,
+) -> None:
+    person = await make_client(db, world, org="housing_1")  # and enrolled in CE
+    hidden = await make_client(db, world)  # access point 1's: not the provider's to see
+    cas = await auth.headers("case_manager", org="cas")
+    file_id = (await upload(client, cas, person.id)).json()["id"]
+    hidden_file = (await upload(client, cas, hidden.id)).json()["id"]
+    r = await client.post(
+        f"/api/v1/clients/{person.id}/document-checks",
+        headers=cas,
+        data={"category": "homeless", "item": "identity", "document_type": "photo_id"},
+        files=file_part(PDF),
+    )
+    assert r.status_code == 201, r.text
+    check_id = r.json()["id"]
+
+    provider = await auth.headers("housing_provider")
+    listed = await client.get(files_url(person.id), headers=provider)
+    assert listed.status_code == 200 and [i["id"] for i in listed.json()["items"]] == [file_id]
+    one = await client.get(f"/api/v1/client-files/{file_id}", headers=provider)
+    assert one.status_code == 200
+    download = await client.get(f"/api/v1/client-files/{file_id}/file", headers=provider)
+    assert download.status_code == 200 and download.content == PDF
+    [audited] = await audit_rows(db, "document.download", uuid.UUID(file_id))
+    assert audited.actor_user_id == world.user_id("housing_provider")
+
+    # Reading is not writing.
+    assert_problem(await upload(client, provider, person.id), 403, "forbidden")
+    deleted = await client.delete(f"/api/v1/client-files/{file_id}", headers=provider)
+    assert_problem(deleted, 403)
+    # Clients the provider cannot see stay invisible.
+    assert_problem(await client.get(files_url(hidden.id), headers=provider), 404)
+    r = await client.get(f"/api/v1/client-files/{hidden_file}/file", headers=provider)
+    assert_problem(r, 404)
+    # Document Check remains the CAS organization's and admins': 404 on every path.
+    for path in (
+        f"/api/v1/clients/{person.id}/document-checks",
+        f"/api/v1/clients/{person.id}/document-summary",
+        f"/api/v1/document-checks/{check_id}",
+        f"/api/v1/document-checks/{check_id}/file",
+    ):
+        r = await client.get(path, headers=provider)
+        assert_problem(r, 404)
+        assert set(r.json()) <= {"type", "title", "status", "detail", "instance"}
+    assert len(await audit_rows(db, "document.download", uuid.UUID(check_id))) == 0
+    assert len(stored_files(files_root)) == 3
 
 
 @pytest.mark.parametrize(

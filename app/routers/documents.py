@@ -1,19 +1,31 @@
 """Document Check (CAS organization and admins only) and Client Files: uploads, lists,
-downloads, deletes, the checklist configuration and the client's document summary."""
+downloads, deletes, the checklist configuration and the client's document summary.
+
+Uploads read their multipart body themselves (``app.http.multipart``), so the file's bytes go
+straight from the request into the encrypting store: never to a temporary file, never whole in
+memory. The metadata fields may come before or after the file part: the fields received before
+the file are checked before any byte is stored (a mistake there stores nothing), everything is
+checked again once the body has been read, and a refusal at that point deletes the stored bytes.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
 
 from app.context import Actor
-from app.deps import IdentifiableClientActor, IfMatch, Session, require
+from app.deps import IfMatch, Session, require_for_clients
+from app.errors import ValidationFailed
 from app.http.etag import check_if_match, set_etag
+from app.http.multipart import MultipartReader
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
 from app.models.documents import ClientFile, DocumentCheck
@@ -42,20 +54,9 @@ document_checklist = api_router("/document-checklist", "documents")
 Pages = Annotated[PageParams, Depends(page_params)]
 
 
-def _documents(permission: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:
-    """VSPs are refused first (403), then the role must hold ``permission`` (403)."""
-    check = require(permission)
-
-    async def dependency(actor: IdentifiableClientActor) -> Actor:
-        return await check(actor)
-
-    dependency.__name__ = f"documents_{permission.name.lower()}"
-    return dependency
-
-
-Reader = Annotated[Actor, Depends(_documents(Permission.DOCUMENTS_READ))]
-Writer = Annotated[Actor, Depends(_documents(Permission.DOCUMENTS_WRITE))]
-Configurer = Annotated[Actor, Depends(_documents(Permission.DOCUMENTS_CONFIGURE))]
+Reader = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_READ))]
+Writer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_WRITE))]
+Configurer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_CONFIGURE))]
 
 
 def get_file_store(request: Request) -> FileStore:
@@ -93,17 +94,155 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     }
 }
 
-FileField = Annotated[
-    UploadFile,
-    File(description="The document (PDF, JPEG, PNG, TIFF or HEIC; type read from its bytes)."),
-]
-OptionalDate = Annotated[date | None, Form()]
+
+# --- multipart uploads --------------------------------------------------------------------------
 
 
-def _source(file: UploadFile | None) -> svc.UploadSource | None:
-    if file is None:
-        return None
-    return svc.UploadSource(reader=file, filename=file.filename, declared_size=file.size)
+class DocumentCheckForm(BaseModel):
+    """The metadata parts of a Document Check upload."""
+
+    category: DocumentCategory = Field(description="Document checklist category.")
+    item: DocumentItem = Field(description="Item requiring verification.")
+    document_type: str = Field(
+        min_length=1, max_length=50, description="Acceptable document (code)."
+    )
+    comments: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Agency and period, e.g. 'The Bridge - Parkland Hospital - March 2021'. "
+        "Required for disability.",
+    )
+    verification_date: date | None = Field(default=None, description="Defaults to today.")
+    issuance_date: date | None = None
+    expiration_date: date | None = None
+
+
+class ClientFileForm(BaseModel):
+    """The metadata parts of a Client Files upload."""
+
+    file_type: ClientFileType = Field(description="What the document is.")
+    description: str | None = Field(default=None, max_length=1000)
+    issuance_date: date | None = None
+    expiration_date: date | None = None
+
+
+def multipart_body(
+    form: type[BaseModel], title: str, *, file_description: str, file_required: bool
+) -> dict[str, Any]:
+    """``openapi_extra`` declaring the multipart request body: ``form``'s fields plus ``file``
+    (the routes read the body themselves, so FastAPI does not see these parts)."""
+    schema = form.model_json_schema()
+    properties: dict[str, Any] = {
+        name: {k: v for k, v in prop.items() if not (k == "default" and v is None)}
+        for name, prop in schema["properties"].items()
+    }
+    binary = {"type": "string", "contentMediaType": "application/octet-stream"}
+    file_schema = binary if file_required else {"anyOf": [binary, {"type": "null"}]}
+    properties["file"] = {**file_schema, "title": "File", "description": file_description}
+    required = [*schema.get("required", []), *(["file"] if file_required else [])]
+    body = {"properties": properties, "type": "object", "required": required, "title": title}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}
+
+
+class _Check(Protocol):
+    async def __call__(
+        self, data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
+    ) -> dict[str, Any]: ...
+
+
+@dataclass
+class _Upload:
+    values: dict[str, Any]
+    stored: svc.StoredUpload | None
+
+
+async def _validate(
+    form: type[BaseModel],
+    texts: dict[str, str],
+    check: _Check,
+    *,
+    has_file: bool,
+    only: Collection[str] | None,
+    file_required: bool = False,
+) -> dict[str, Any]:
+    """Field types and formats (422 like FastAPI's own), then the domain rules. With ``only``
+    (the fields received so far), errors about other fields are left for later."""
+    errors: list[dict[str, Any]] = []
+    parsed: BaseModel | None = None
+    try:
+        parsed = form.model_validate(texts)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+    if only is None and file_required and not has_file:
+        errors.append({"loc": ["body", "file"], "msg": "Field required", "type": "missing"})
+    if only is not None:
+        errors = [e for e in errors if e["loc"][1] in only]
+    if errors:
+        raise RequestValidationError(errors)
+    if parsed is None:
+        return {}  # fields still to come; checked once the body has been read
+    return await check(parsed.model_dump(), has_file=has_file, only=only)
+
+
+async def _receive_upload(
+    request: Request,
+    store: FileStore,
+    policy: svc.UploadPolicy,
+    form: type[BaseModel],
+    check: _Check,
+    *,
+    file_required: bool,
+) -> _Upload:
+    """Read the multipart body: text parts of ``form`` (64 KiB at most each; unknown parts are
+    skipped, an empty one counts as not given), the ``file`` part streamed into the store.
+    Whatever is refused leaves no stored bytes behind."""
+    reader = MultipartReader.from_request(request)
+    texts: dict[str, str] = {}
+    seen: set[str] = set()
+    stored: svc.StoredUpload | None = None
+    try:
+        while (part := await reader.next_part()) is not None:
+            if part.name != "file" and part.name not in form.model_fields:
+                continue
+            if part.name in seen:
+                raise ValidationFailed("The part was sent more than once.", field=part.name)
+            seen.add(part.name)
+            if part.name == "file":
+                # What came before the file is checked before any of its bytes are stored.
+                await _validate(form, texts, check, has_file=True, only=set(texts))
+                source = svc.UploadSource(reader=part, filename=part.filename)
+                stored = await svc.store_upload(store, source, policy)
+            elif value := await part.text():
+                texts[part.name] = value
+        values = await _validate(
+            form,
+            texts,
+            check,
+            has_file=stored is not None,
+            only=None,
+            file_required=file_required,
+        )
+    except BaseException:
+        if stored is not None:
+            await store.delete(stored.key)
+        raise
+    return _Upload(values=values, stored=stored)
+
+
+DOCUMENT_CHECK_BODY = multipart_body(
+    DocumentCheckForm,
+    "Body_document_checks_create",
+    file_description="The document (PDF, JPEG, PNG, TIFF, HEIC). Required for disability.",
+    file_required=False,
+)
+CLIENT_FILE_BODY = multipart_body(
+    ClientFileForm,
+    "Body_client_files_create",
+    file_description="The document (PDF, JPEG, PNG, TIFF or HEIC; type read from its bytes).",
+    file_required=True,
+)
 
 
 def _stored(row: DocumentCheck | ClientFile, path: str) -> StoredFileRead | None:
@@ -163,56 +302,32 @@ def _stream(download: svc.Download) -> StreamingResponse:
     name="document_checks_create",
     status_code=status.HTTP_201_CREATED,
     response_model=DocumentCheckRead,
-    openapi_extra=idempotent(),
+    openapi_extra={**idempotent(), **DOCUMENT_CHECK_BODY},
     responses=UPLOAD_PROBLEMS,
 )
 async def create_document_check(
     client_id: uuid.UUID,
+    request: Request,
     actor: Writer,
     session: Session,
     store: Store,
     policy: Policy,
     response: Response,
-    category: Annotated[DocumentCategory, Form(description="Document checklist category.")],
-    item: Annotated[DocumentItem, Form(description="Item requiring verification.")],
-    document_type: Annotated[
-        str, Form(min_length=1, max_length=50, description="Acceptable document (code).")
-    ],
-    comments: Annotated[
-        str | None,
-        Form(
-            max_length=1000,
-            description="Agency and period, e.g. 'The Bridge - Parkland Hospital - March 2021'. "
-            "Required for disability.",
-        ),
-    ] = None,
-    verification_date: Annotated[date | None, Form(description="Defaults to today.")] = None,
-    issuance_date: OptionalDate = None,
-    expiration_date: OptionalDate = None,
-    file: Annotated[
-        UploadFile | None,
-        File(description="The document (PDF, JPEG, PNG, TIFF, HEIC). Required for disability."),
-    ] = None,
 ) -> DocumentCheckRead:
     """Record a Document Check item with its file (users acting for the CAS organization and
-    admins). The file is streamed, type-checked from its bytes and stored encrypted."""
-    doc = await svc.create_document_check(
-        session,
-        actor,
-        store,
-        client_id,
-        {
-            "category": category,
-            "item": item,
-            "document_type": document_type,
-            "comments": comments,
-            "verification_date": verification_date,
-            "issuance_date": issuance_date,
-            "expiration_date": expiration_date,
-        },
-        _source(file),
-        policy,
+    admins). The file is streamed, type-checked from its bytes and stored encrypted. Metadata
+    fields sent before the file are checked before it is stored."""
+    client = await svc.upload_client(session, actor, client_id, document_check=True)
+
+    async def check(
+        data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
+    ) -> dict[str, Any]:
+        return await svc.check_document_check(session, actor, data, has_file=has_file, only=only)
+
+    upload = await _receive_upload(
+        request, store, policy, DocumentCheckForm, check, file_required=False
     )
+    doc = await svc.add_document_check(session, actor, store, client, upload.values, upload.stored)
     set_etag(response, doc.version)
     response.headers["Location"] = f"/api/v1/document-checks/{doc.id}"
     return document_check_read(doc)
@@ -309,38 +424,32 @@ async def delete_document_check(
     name="client_files_create",
     status_code=status.HTTP_201_CREATED,
     response_model=ClientFileRead,
-    openapi_extra=idempotent(),
+    openapi_extra={**idempotent(), **CLIENT_FILE_BODY},
     responses=UPLOAD_PROBLEMS,
 )
 async def create_client_file(
     client_id: uuid.UUID,
+    request: Request,
     actor: Writer,
     session: Session,
     store: Store,
     policy: Policy,
     response: Response,
-    file_type: Annotated[ClientFileType, Form(description="What the document is.")],
-    file: FileField,
-    description: Annotated[str | None, Form(max_length=1000)] = None,
-    issuance_date: OptionalDate = None,
-    expiration_date: OptionalDate = None,
 ) -> ClientFileRead:
     """Add a file (ID, Social Security card, birth certificate, ...) visible to everyone who can
     see the client."""
-    row = await svc.create_client_file(
-        session,
-        actor,
-        store,
-        client_id,
-        {
-            "file_type": file_type,
-            "description": description,
-            "issuance_date": issuance_date,
-            "expiration_date": expiration_date,
-        },
-        svc.UploadSource(reader=file, filename=file.filename, declared_size=file.size),
-        policy,
+    client = await svc.upload_client(session, actor, client_id, document_check=False)
+
+    async def check(
+        data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
+    ) -> dict[str, Any]:
+        return svc.check_client_file(data, only=only)
+
+    upload = await _receive_upload(
+        request, store, policy, ClientFileForm, check, file_required=True
     )
+    assert upload.stored is not None  # file_required
+    row = await svc.add_client_file(session, actor, store, client, upload.values, upload.stored)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/client-files/{row.id}"
     return client_file_read(row)

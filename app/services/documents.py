@@ -8,9 +8,11 @@ Who sees what (DOMAIN 3):
 * **Client Files** (IDs, Social Security card, ...): whoever can see the client.
 
 Uploads are streamed: the file is read in chunks, its type detected from the first bytes (415),
-its size counted (413), hashed (SHA-256) and encrypted into the file store as it goes. The bytes
-are stored under a random key before the row is written; if anything fails afterwards the bytes
-are deleted, and ``sweep_orphans`` removes what a crash or a failed commit may leave behind.
+its size counted (413), hashed (SHA-256) and encrypted into the file store as it goes. An upload
+is checked in steps (``upload_client``, then ``check_*`` - possibly twice, on the fields received
+before the file and on all of them - then ``store_upload`` and ``add_*``). The bytes are stored
+under a random key before the row is written; if anything fails afterwards the bytes are
+deleted, and ``sweep_orphans`` removes what a crash or a failed commit may leave behind.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, cast
@@ -37,6 +39,7 @@ from app.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from app.models import Client
 from app.models.documents import CHECKLIST, ClientFile, DocumentCheck, DocumentTypeOption
 from app.security import utcnow
 from app.services import audit, client_access, contacts, file_types, notifications
@@ -223,7 +226,9 @@ def _can_delete(actor: Actor, uploaded_by_organization_id: uuid.UUID) -> None:
 
 
 class ByteReader(Protocol):
-    async def read(self, size: int = -1) -> bytes: ...
+    async def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes; ``b""`` only at the end."""
+        ...
 
 
 @dataclass
@@ -232,7 +237,6 @@ class UploadSource:
 
     reader: ByteReader
     filename: str | None = None
-    declared_size: int | None = None
 
 
 @dataclass
@@ -267,8 +271,6 @@ async def store_upload(
     store: FileStore, source: UploadSource, policy: UploadPolicy
 ) -> StoredUpload:
     """Stream ``source`` into the store: 422 empty, 415 not an allowed type, 413 too large."""
-    if source.declared_size is not None and source.declared_size > policy.max_bytes:
-        raise _too_large(policy)
     head = await source.reader.read(CHUNK_SIZE)
     if not head:
         raise ValidationFailed("The file is empty.", field="file")
@@ -350,7 +352,11 @@ def _check_dates(
         errors.append(_error("expiration_date", "The expiration date is before the issuance date."))
 
 
-def _raise(errors: list[dict[str, Any]]) -> None:
+def _raise(errors: list[dict[str, Any]], only: Collection[str] | None = None) -> None:
+    """422 for ``errors``; with ``only``, just the errors about those fields (the others may
+    still be corrected by fields not received yet)."""
+    if only is not None:
+        errors = [e for e in errors if len(e["loc"]) > 1 and e["loc"][1] in only]
     if errors:
         detail = errors[0]["msg"] if len(errors) == 1 else "Invalid fields; see errors."
         raise ValidationFailed(detail, errors=errors)
@@ -411,17 +417,27 @@ _EVENT_FIELDS = ("category", "item", "document_type", "file_type", "has_file")
 # --- Document Check -----------------------------------------------------------------------------
 
 
-async def create_document_check(
+async def upload_client(
+    session: AsyncSession, actor: Actor, client_id: uuid.UUID, *, document_check: bool
+) -> Client:
+    """The client an upload is for: 404 unless the caller can see it (and, for Document Check,
+    acts for the CAS organization or is an admin). Checked before the upload is read."""
+    if document_check:
+        _require_document_check(actor)
+    return await client_access.get_visible_client(session, actor, client_id)
+
+
+async def check_document_check(
     session: AsyncSession,
     actor: Actor,
-    store: FileStore,
-    client_id: uuid.UUID,
     data: dict[str, Any],
-    source: UploadSource | None,
-    policy: UploadPolicy,
-) -> DocumentCheck:
-    _require_document_check(actor)
-    client = await client_access.get_visible_client(session, actor, client_id)
+    *,
+    has_file: bool,
+    only: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The values to record (comments cleaned, verification date defaulted, the document type's
+    label) or 422. With ``only`` (fields received so far, while the upload is still arriving),
+    just the errors about those fields are raised and the values are not final."""
     today = date.today()
     category, item = data["category"], data["item"]
     errors: list[dict[str, Any]] = []
@@ -448,29 +464,41 @@ async def create_document_check(
                 )
             )
     if requires_file_and_comment(category):
-        if source is None:
+        if not has_file:
             errors.append(_error("file", "Verification of disability requires the file."))
         if comments is None:
             errors.append(_error("comments", "Verification of disability requires a comment."))
     _check_dates(
         errors, today, data.get("issuance_date"), data.get("expiration_date"), verification
     )
-    _raise(errors)
-    assert label is not None
+    _raise(errors, only)
+    return {
+        "category": category,
+        "item": item,
+        "document_type": data["document_type"],
+        "document_type_label": label,
+        "comments": comments,
+        "verification_date": verification,
+        "issuance_date": data.get("issuance_date"),
+        "expiration_date": data.get("expiration_date"),
+    }
 
-    stored = await store_upload(store, source, policy) if source is not None else None
+
+async def add_document_check(
+    session: AsyncSession,
+    actor: Actor,
+    store: FileStore,
+    client: Client,
+    values: dict[str, Any],
+    stored: StoredUpload | None,
+) -> DocumentCheck:
+    """Record the item (``values`` from ``check_document_check``) with its stored file; if
+    recording fails, the stored bytes are deleted."""
     doc = DocumentCheck(
         id=uuid.uuid4(),
         coc_id=client.coc_id,
         client_id=client.id,
-        category=category,
-        item=item,
-        document_type=data["document_type"],
-        document_type_label=label,
-        comments=comments,
-        verification_date=verification,
-        issuance_date=data.get("issuance_date"),
-        expiration_date=data.get("expiration_date"),
+        **values,
         uploaded_by_user_id=actor.user_id,
         uploaded_by_organization_id=actor.organization_id,
         **_file_columns(stored),
@@ -484,10 +512,10 @@ async def create_document_check(
         entity_type="document_check",
         changes={
             "client_id": client.id,
-            "category": category,
-            "item": item,
+            "category": doc.category,
+            "item": doc.item,
             "document_type": doc.document_type,
-            "comments": comments,
+            "comments": doc.comments,
             "has_file": stored is not None,
             "sha256": stored.sha256 if stored else None,
             "original_filename": stored.original_filename if stored else None,
@@ -559,30 +587,38 @@ async def delete_document_check(session: AsyncSession, actor: Actor, doc: Docume
 # --- Client Files -------------------------------------------------------------------------------
 
 
-async def create_client_file(
-    session: AsyncSession,
-    actor: Actor,
-    store: FileStore,
-    client_id: uuid.UUID,
-    data: dict[str, Any],
-    source: UploadSource,
-    policy: UploadPolicy,
-) -> ClientFile:
-    client = await client_access.get_visible_client(session, actor, client_id)
+def check_client_file(
+    data: dict[str, Any], *, only: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The values to record (description cleaned) or 422; ``only`` as in
+    ``check_document_check``."""
     errors: list[dict[str, Any]] = []
     description = _text(data.get("description"), "description", errors)
     _check_dates(errors, date.today(), data.get("issuance_date"), data.get("expiration_date"))
-    _raise(errors)
+    _raise(errors, only)
+    return {
+        "file_type": data["file_type"],
+        "description": description,
+        "issuance_date": data.get("issuance_date"),
+        "expiration_date": data.get("expiration_date"),
+    }
 
-    stored = await store_upload(store, source, policy)
+
+async def add_client_file(
+    session: AsyncSession,
+    actor: Actor,
+    store: FileStore,
+    client: Client,
+    values: dict[str, Any],
+    stored: StoredUpload,
+) -> ClientFile:
+    """Record the file (``values`` from ``check_client_file``); if recording fails, the stored
+    bytes are deleted."""
     row = ClientFile(
         id=uuid.uuid4(),
         coc_id=client.coc_id,
         client_id=client.id,
-        file_type=data["file_type"],
-        description=description,
-        issuance_date=data.get("issuance_date"),
-        expiration_date=data.get("expiration_date"),
+        **values,
         uploaded_by_user_id=actor.user_id,
         uploaded_by_organization_id=actor.organization_id,
         **_file_columns(stored),
@@ -597,7 +633,7 @@ async def create_client_file(
         changes={
             "client_id": client.id,
             "file_type": row.file_type,
-            "description": description,
+            "description": row.description,
             "has_file": True,
             "sha256": stored.sha256,
             "original_filename": stored.original_filename,
