@@ -37,6 +37,7 @@ async def make_client(
         created_by_organization_id=seeded.orgs[org].id,
         first_name="Docu",
         last_name="Ment",
+        name_data_quality=1,
     )
     db.add(client)
     await db.flush()

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, Client, ClientAccess
@@ -445,3 +446,136 @@ async def test_history_lists_changes_with_pii_redacted(
     assert_problem(
         await client.get(f"{url}/history", headers=await auth.headers("vsp_case_manager")), 403
     )
+
+
+async def _fields_read(db: AsyncSession, client_id: str, actor: uuid.UUID) -> list[list[str]]:
+    events = await db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.entity_id == uuid.UUID(client_id),
+            AuditEvent.action == "pii.read",
+            AuditEvent.actor_user_id == actor,
+        )
+    )
+    return [e.changes["fields"] for e in events if e.changes]
+
+
+async def test_list_search_and_duplicate_reads_are_audited_with_what_was_shown(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    cm = await auth.headers("case_manager", org="access_point_1")
+    me = world.user_id("case_manager")
+    shown = await new_client(client, cm, first_name="Odile", last_name="Fabre", dob="1970-02-03")
+    hidden = await new_client(
+        client, await auth.headers("case_manager2"), first_name="Odile", last_name="Fabre"
+    )
+    assert await _fields_read(db, shown["id"], me) == []
+
+    r = await client.get(URL, params={"limit": 200}, headers=cm)
+    assert shown["id"] in [c["id"] for c in r.json()["items"]]
+    assert await _fields_read(db, shown["id"], me) == [
+        ["contact", "demographics", "dob", "name", "ssn_masked"]
+    ]
+
+    r = await client.post(f"{URL}/search", json={"name": "Odile Fabre"}, headers=cm)
+    assert [h["client"]["id"] for h in r.json()["items"]] == [shown["id"]]
+    assert (await _fields_read(db, shown["id"], me))[-1] == ["dob", "name", "ssn_masked"]
+
+    again = await new_client(client, cm, first_name="Odile", last_name="Fabre", dob="1970-02-03")
+    assert [d["client"]["id"] for d in again["possible_duplicates"]] == [shown["id"]]
+    reads = await _fields_read(db, shown["id"], me)
+    assert len(reads) == 3 and reads[-1] == ["dob", "name", "ssn_masked"]
+    # Never audited as read by someone who was not shown it.
+    assert await _fields_read(db, hidden["id"], me) == []
+
+
+async def test_search_by_a_merged_id_finds_the_survivor(
+    client: httpx.AsyncClient, auth: Auth
+) -> None:
+    cm = await auth.headers("case_manager", org="access_point_1")
+    survivor = await new_client(client, cm, first_name="Remy", last_name="Dubois")
+    duplicate = await new_client(client, cm, first_name="Remi", last_name="Dubois")
+    r = await client.post(
+        f"{URL}/{survivor['id']}/merge",
+        json={"duplicate_client_id": duplicate["id"]},
+        headers=await auth.headers("system_admin"),
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(f"{URL}/search", json={"client_id": duplicate["id"]}, headers=cm)
+    assert [(h["client"]["id"], h["score"]) for h in r.json()["items"]] == [(survivor["id"], 100)]
+    # ... but not for a caller who may not see the survivor.
+    r = await client.post(
+        f"{URL}/search",
+        json={"client_id": duplicate["id"]},
+        headers=await auth.headers("case_manager2"),
+    )
+    assert r.json()["items"] == []
+
+
+async def test_free_text_demographics_stay_out_of_the_history(
+    client: httpx.AsyncClient, auth: Auth
+) -> None:
+    cm = await auth.headers("case_manager", org="access_point_1")
+    created = await new_client(
+        client,
+        cm,
+        first_name="Kai",
+        additional_race_ethnicity="Tlingit",
+        gender=["different_identity"],
+        different_identity_text="Two-spirit",
+    )
+    url = f"{URL}/{created['id']}"
+    r = await client.patch(url, json={"additional_race_ethnicity": "Haida"}, headers=cm)
+    assert r.status_code == 200 and r.json()["additional_race_ethnicity"] == "Haida"
+    r = await client.get(f"{url}/history", headers=cm)
+    items = r.json()["items"]
+    assert items[0]["changes"]["additional_race_ethnicity"] == "[redacted]"
+    assert items[1]["changes"]["different_identity_text"] == "[redacted]"
+    assert "Tlingit" not in r.text and "Haida" not in r.text and "Two-spirit" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("values", "constraint"),
+    [
+        (
+            {"name_data_quality": 1, "first_name": "Only"},
+            "ck_clients_name_dq_full_needs_both_names",
+        ),
+        (
+            {"name_data_quality": 99, "first_name": "A", "last_name": "B"},
+            "ck_clients_name_dq_matches_name",
+        ),
+        ({"name_data_quality": 2}, "ck_clients_name_dq_matches_name"),
+        ({"ssn_data_quality": 1}, "ck_clients_ssn_dq_matches_ssn"),
+        ({"ssn_data_quality": 99, "ssn_encrypted": b"\x01x"}, "ck_clients_ssn_dq_matches_ssn"),
+        ({"dob_data_quality": 1}, "ck_clients_dob_dq_matches_dob"),
+        ({"dob_data_quality": 8, "dob": date(1980, 1, 1)}, "ck_clients_dob_dq_matches_dob"),
+        ({"dob_data_quality": 1, "dob": date(1899, 12, 31)}, "ck_clients_dob_not_before_1900"),
+        ({"sex": 3}, "ck_clients_sex_valid"),
+        ({"veteran_status": 2}, "ck_clients_veteran_status_valid"),
+        ({"race_none": 1}, "ck_clients_race_none_valid"),
+        ({"white": True, "race_none": 99}, "ck_clients_race_none_only_without_race"),
+        ({"gender": ["woman", "wizard"]}, "ck_clients_gender_valid"),
+        ({"gender_none": 1}, "ck_clients_gender_none_valid"),
+        ({"gender": ["man"], "gender_none": 99}, "ck_clients_gender_none_only_without_gender"),
+    ],
+)
+async def test_database_refuses_rows_that_break_hud_rules(
+    db: AsyncSession, world: World, values: dict[str, Any], constraint: str
+) -> None:
+    """The rules the service applies are backed by CHECK constraints (scripted loads, bugs)."""
+    row = {
+        "id": uuid.uuid4(),
+        "coc_id": world.home.coc.id,
+        "created_by_organization_id": world.org_id("access_point_1"),
+        "name_data_quality": 99,
+        "ssn_data_quality": 99,
+        "dob_data_quality": 99,
+        "veteran_status": 99,
+        "version": 1,
+        **values,
+    }
+    savepoint = await db.begin_nested()
+    with pytest.raises(IntegrityError) as caught:
+        await db.execute(insert(Client).values(**row))
+    await savepoint.rollback()
+    assert constraint in str(caught.value)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select, text
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, func, select, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
+from app.services.merge import client_references
+from app.storage import FileStore, LocalStorage
 from tests.conftest import Auth, World, assert_problem
+from tests.documents_support import PDF, PNG
+from tests.intake_support import INTAKES, example
 from tests.test_clients import count, new_client
 
 URL = "/api/v1/clients"
@@ -297,3 +301,164 @@ async def test_merge_refusals(client: httpx.AsyncClient, auth: Auth, db: AsyncSe
     )
     assert_problem(r, 403)
     assert await count(db, ClientMerge) == 1
+
+
+# --- merging real records (the tables issues 4 and 5 attach to a client) -------------------------
+
+
+@pytest.fixture
+def store(app: Any, tmp_path: Any) -> Iterator[FileStore]:
+    previous = getattr(app.state, "file_store", None)
+    file_store = FileStore(
+        LocalStorage(tmp_path / "files"), app.state.settings.field_encryption_key
+    )
+    app.state.file_store = file_store
+    yield file_store
+    app.state.file_store = previous
+
+
+async def rows_per_reference(db: AsyncSession, client_id: str) -> dict[str, int]:
+    """How many rows of every table holding a client id point at ``client_id``."""
+    out = {}
+    for table, column in client_references():
+        n = await db.scalar(
+            select(func.count()).select_from(table).where(column == uuid.UUID(client_id))
+        )
+        out[f"{table.name}.{column.name}"] = int(n or 0)
+    return out
+
+
+async def placed_intake(
+    client: httpx.AsyncClient, headers: dict[str, str], first: str, last: str
+) -> dict[str, Any]:
+    body = example("placed")
+    body["client"] = {**body["client"], "first_name": first, "last_name": last}
+    r = await client.post(INTAKES, json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def test_merge_moves_enrollments_documents_queue_and_ce_records(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, store: FileStore
+) -> None:
+    cas = await auth.headers("case_manager", org="cas")
+    admin = await auth.headers("system_admin")
+    intake = await placed_intake(client, cas, "Noor", "Haddad")
+    duplicate = intake["client"]
+    survivor = await new_client(client, cas, first_name="Noor", last_name="Hadad")
+    # Documents of both collections on the duplicate.
+    r = await client.post(
+        f"{URL}/{duplicate['id']}/document-checks",
+        data={"category": "homeless", "item": "identity", "document_type": "photo_id"},
+        files={"file": ("id.pdf", PDF, "application/pdf")},
+        headers=cas,
+    )
+    assert r.status_code == 201, r.text
+    check_id = r.json()["id"]
+    r = await client.post(
+        f"{URL}/{duplicate['id']}/files",
+        data={"file_type": "social_security_card"},
+        files={"file": ("ssc.png", PNG, "image/png")},
+        headers=cas,
+    )
+    assert r.status_code == 201, r.text
+
+    before_dup = await rows_per_reference(db, duplicate["id"])
+    before_surv = await rows_per_reference(db, survivor["id"])
+    for attached in (
+        "enrollments.client_id",
+        "case_assignments.client_id",
+        "queue_entries.head_client_id",
+        "area_ties.client_id",
+        "ce_assessments.client_id",
+        "current_living_situations.client_id",
+        "housing_needs_assessments.client_id",
+        "document_checks.client_id",
+        "client_files.client_id",
+        "notification_events.client_id",
+    ):
+        assert before_dup[attached] > 0, attached
+
+    r = await client.post(
+        f"{URL}/{survivor['id']}/merge",
+        json={"duplicate_client_id": duplicate["id"]},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    moved = {f"{m['table']}.{m['column']}": m["count"] for m in r.json()["moved"]}
+    dropped = r.json()["dropped"]
+
+    # Nothing is left on the duplicate; the survivor has both records' rows (less the access
+    # rows both already had).
+    after_dup = await rows_per_reference(db, duplicate["id"])
+    after_surv = await rows_per_reference(db, survivor["id"])
+    assert set(after_dup.values()) == {0}
+    for ref, n in before_dup.items():
+        if ref == "client_access.client_id":
+            assert after_surv[ref] == before_surv[ref] + n - dropped
+        else:
+            assert after_surv[ref] == before_surv[ref] + n, ref
+            assert moved.get(ref, 0) == n, ref
+
+    # Through the API: the survivor's documents, the queue's head, the old id's documents.
+    r = await client.get(f"{URL}/{survivor['id']}/document-checks", headers=cas)
+    assert [d["id"] for d in r.json()["items"]] == [check_id]
+    assert r.json()["items"][0]["client_id"] == survivor["id"]
+    r = await client.get(f"{URL}/{duplicate['id']}/document-checks", headers=cas)
+    assert [d["id"] for d in r.json()["items"]] == [check_id]
+    r = await client.get(f"/api/v1/document-checks/{check_id}/file", headers=cas)
+    assert r.status_code == 200 and r.content == PDF
+    survivor_row = await db.get(Client, uuid.UUID(survivor["id"]))
+    assert survivor_row is not None
+    await db.refresh(survivor_row)
+    assert survivor_row.last_contact_at is not None  # the duplicate's contacts count now
+
+    # Unmerge puts every row back where it was.
+    r = await client.post(
+        f"{URL}/{survivor['id']}/unmerge",
+        json={"duplicate_client_id": duplicate["id"]},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    assert await rows_per_reference(db, duplicate["id"]) == before_dup
+    assert await rows_per_reference(db, survivor["id"]) == before_surv
+    await db.refresh(survivor_row)
+    assert survivor_row.last_contact_at is None
+
+
+async def test_merge_of_two_open_ce_enrollments_is_a_clear_409_and_writes_nothing(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession
+) -> None:
+    cas = await auth.headers("case_manager", org="cas")
+    admin = await auth.headers("system_admin")
+    first = await placed_intake(client, cas, "Ines", "Vidal")
+    second = await placed_intake(client, cas, "Ines", "Vida")
+    survivor, duplicate = first["client"], second["client"]
+    before = {
+        "survivor": await rows_per_reference(db, survivor["id"]),
+        "duplicate": await rows_per_reference(db, duplicate["id"]),
+    }
+    audits = await count(db, AuditEvent)
+
+    r = await client.post(
+        f"{URL}/{survivor['id']}/merge",
+        json={"duplicate_client_id": duplicate["id"]},
+        headers=admin,
+    )
+    problem = assert_problem(r, 409)
+    assert "open Coordinated Entry enrollment" in problem["detail"]
+    assert problem["constraint"] == "uq_enrollments_one_open_ce_per_client"
+    assert problem["survivor_enrollment_id"] == first["enrollment"]["id"]
+    assert problem["duplicate_enrollment_id"] == second["enrollment"]["id"]
+    assert problem["errors"][0]["loc"] == ["body", "duplicate_client_id"]
+
+    # Nothing written: no merge record, no audit event, every row where it was.
+    assert await count(db, ClientMerge) == 0
+    assert await count(db, AuditEvent) == audits
+    assert await rows_per_reference(db, survivor["id"]) == before["survivor"]
+    assert await rows_per_reference(db, duplicate["id"]) == before["duplicate"]
+    dup_row = await db.get(Client, uuid.UUID(duplicate["id"]))
+    assert dup_row is not None
+    await db.refresh(dup_row)
+    assert dup_row.merged_into_id is None

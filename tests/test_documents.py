@@ -888,3 +888,37 @@ async def test_unknown_ids_are_404(
     cas = await auth.headers("case_manager", org="cas")
     assert_problem(await upload(client, cas, uuid.uuid4()), 404)
     assert_problem(await client.get(f"/api/v1/document-checks/{uuid.uuid4()}", headers=cas), 404)
+
+
+async def test_document_reads_are_audited_as_reads_of_the_client(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, store: FileStore
+) -> None:
+    """Who looked at which client's documents: lists, items, the summary and downloads."""
+    person = await make_client(db, world)
+    cas = await auth.headers("case_manager", org="cas")
+    doc_id = (await upload(client, cas, person.id)).json()["id"]
+    me = world.user_id("case_manager")
+
+    assert (await client.get(checks_url(person.id), headers=cas)).status_code == 200
+    assert (await client.get(f"/api/v1/document-checks/{doc_id}", headers=cas)).status_code == 200
+    r = await client.get(f"/api/v1/clients/{person.id}/document-summary", headers=cas)
+    assert r.status_code == 200
+    r = await client.get(f"/api/v1/document-checks/{doc_id}/file", headers=cas)
+    assert r.content == PDF
+
+    reads = await audit_rows(db, "pii.read", person.id)
+    assert {(e.actor_user_id, e.entity_type) for e in reads} == {(me, "client")}
+    assert sorted(e.changes["fields"][0] for e in reads if e.changes) == [
+        "document_checks",
+        "document_checks",
+        "document_checks",
+        "document_summary",
+    ]
+    [download] = await audit_rows(db, "document.download", uuid.UUID(doc_id))
+    assert download.changes == {"client_id": str(person.id)}
+    assert download.acting_organization_id == world.org_id("cas")
+
+    # A refused read leaves no trace of a read.
+    other = await auth.headers("case_manager2")
+    assert_problem(await client.get(checks_url(person.id), headers=other), 404)
+    assert len(await audit_rows(db, "pii.read", person.id)) == 4

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Client, Household, HouseholdMember
-from tests.conftest import Auth, assert_problem
+from app.models import AuditEvent, Client, Household, HouseholdMember
+from tests.conftest import Auth, World, assert_problem
 from tests.test_clients import count, new_client
 
 URL = "/api/v1/households"
@@ -253,3 +253,49 @@ async def test_household_shows_only_visible_members(client: httpx.AsyncClient, a
     assert r.status_code == 200, r.text
     assert [m["client_id"] for m in r.json()["members"]] == [household["_head"]]
     assert "Tia" not in r.text
+
+
+async def test_member_views_are_audited_for_shown_members_only_and_lists_batch(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    """Every member shown is a read of that client (names); hidden members are not. A client's
+    household list shows each household once, with visible members only."""
+    cm = await auth.headers("case_manager", org="access_point_1")
+    cm2 = await auth.headers("case_manager2")
+    household = await family(client, cm)
+    child_id = household["members"][1]["client_id"]
+    second = await client.post(
+        URL,
+        json={
+            "members": [
+                {"client_id": household["_head"], "relationship_to_hoh": 1},
+                {"client": {"first_name": "Lou", "last_name": "Parks"}, "relationship_to_hoh": 3},
+            ]
+        },
+        headers=cm,
+    )
+    assert second.status_code == 201, second.text
+    # Creating members inline does not audit duplicate candidates nobody was shown.
+    assert await reads_by(db, child_id, world.user_id("case_manager")) == 1
+
+    await client.patch(
+        f"/api/v1/clients/{household['_head']}", json={"roi_start_date": "2020-01-01"}, headers=cm
+    )
+    r = await client.get(f"/api/v1/clients/{household['_head']}/households", headers=cm2)
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert {h["id"] for h in items} == {household["id"], second.json()["id"]}
+    assert all([m["client_id"] for m in h["members"]] == [household["_head"]] for h in items)
+    assert "Tia" not in r.text and "Lou" not in r.text
+    assert await reads_by(db, household["_head"], world.user_id("case_manager2")) == 1
+    assert await reads_by(db, child_id, world.user_id("case_manager2")) == 0
+
+
+async def reads_by(db: AsyncSession, client_id: str, user_id: uuid.UUID) -> int:
+    return await count(
+        db,
+        AuditEvent,
+        AuditEvent.entity_id == uuid.UUID(client_id),
+        AuditEvent.action == "pii.read",
+        AuditEvent.actor_user_id == user_id,
+    )

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.types import Message
 
 from app.errors import Conflict, DomainError, PreconditionFailed, ValidationFailed
 from app.models import IdempotencyRecord
@@ -84,7 +85,7 @@ class UnitOfWorkRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
-                record_key: tuple[str, str, str] | None = None
+                record_key: _PendingKey | None = None
                 if is_idempotent:
                     replay, record_key = await _idempotency_check(request, operation)
                     if replay is not None:
@@ -130,22 +131,35 @@ async def _finish_failed(request: Request, *, keep: bool) -> None:
     await session.rollback()
 
 
+class _PendingKey:
+    """An Idempotency-Key seen for the first time: stored with the response on success."""
+
+    def __init__(self, scope: str, key: str, body_hash: str | None,
+                 hasher: _BoundaryNeutralHasher | None) -> None:
+        self.scope = scope
+        self.key = key
+        self._body_hash = body_hash
+        self._hasher = hasher
+
+    @property
+    def body_hash(self) -> str:
+        if self._body_hash is not None:
+            return self._body_hash
+        assert self._hasher is not None
+        return self._hasher.hexdigest()
+
+
 async def _idempotency_check(
     request: Request, operation: str
-) -> tuple[Response | None, tuple[str, str, str] | None]:
+) -> tuple[Response | None, _PendingKey | None]:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None, None
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-            errors=[
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "msg": "invalid length",
-                    "type": "value_error",
-                }
-            ],
+            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid length",
+                     "type": "value_error"}],
         )
     from app.security import unverified_subject
 
@@ -154,7 +168,6 @@ async def _idempotency_check(
     if auth.lower().startswith("bearer "):
         subject = unverified_subject(request.app.state.settings, auth[7:].strip())
     scope = f"{subject or 'anonymous'} {operation} {request.url.path}"
-    body_hash = await _request_hash(request)
 
     session = await get_session(request)
     existing = await session.scalar(
@@ -162,57 +175,106 @@ async def _idempotency_check(
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
         )
     )
+    boundary = _multipart_boundary(request)
     if existing is None:
-        return None, (scope, key, body_hash)
+        if boundary is None:
+            return None, _PendingKey(scope, key, await _json_hash(request), None)
+        # Streamed uploads are hashed as the handler reads them, never buffered.
+        hasher = _BoundaryNeutralHasher(boundary)
+        _hash_while_receiving(request, hasher)
+        return None, _PendingKey(scope, key, None, hasher)
+
+    if boundary is None:
+        body_hash = await _json_hash(request)
+    else:
+        hasher = _BoundaryNeutralHasher(boundary)
+        async for chunk in request.stream():
+            hasher.update(chunk)
+        body_hash = hasher.hexdigest()
     if existing.request_hash != body_hash:
         raise ValidationFailed(
             "This Idempotency-Key was already used with a different request body.",
-            errors=[
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "msg": "key reused with another body",
-                    "type": "idempotency_key_reused",
-                }
-            ],
+            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "key reused with another body",
+                     "type": "idempotency_key_reused"}],
         )
     headers = dict(existing.response_headers)
     headers["idempotent-replayed"] = "true"
     return (
-        Response(content=existing.response_body, status_code=existing.status_code, headers=headers),
+        Response(content=existing.response_body, status_code=existing.status_code,
+                 headers=headers),
         None,
     )
 
 
-async def _request_hash(request: Request) -> str:
+def _multipart_boundary(request: Request) -> bytes | None:
     ctype = request.headers.get("content-type", "")
+    if not ctype.lower().startswith("multipart/"):
+        return None
+    for param in ctype.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value:
+            return value.strip('"').encode("latin-1", "replace")
+    return b""
+
+
+async def _json_hash(request: Request) -> str:
+    raw = await request.body()
     digest = hashlib.sha256()
-    if ctype.startswith("multipart/form-data"):
-        # Streamed uploads are not buffered to hash them; the key alone identifies the request.
-        digest.update(b"multipart")
-    else:
-        raw = await request.body()
-        try:
-            # Key order and whitespace do not make a different request.
-            canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
-            digest.update(canonical.encode())
-        except (ValueError, UnicodeDecodeError):
-            digest.update(raw)
+    try:
+        # Key order and whitespace do not make a different request.
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+        digest.update(canonical.encode())
+    except (ValueError, UnicodeDecodeError):
+        digest.update(raw)
     return digest.hexdigest()
 
 
-def _store_idempotent(
-    session: AsyncSession, record_key: tuple[str, str, str], response: Response
-) -> None:
+class _BoundaryNeutralHasher:
+    """SHA-256 of a multipart body with its boundary removed: a client's retry of the same
+    upload uses a new random boundary but is the same request."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.boundary = boundary
+        self.digest = hashlib.sha256()
+        self.pending = b""
+
+    def update(self, chunk: bytes) -> None:
+        if not self.boundary:
+            self.digest.update(chunk)
+            return
+        data = (self.pending + chunk).replace(self.boundary, b"")
+        keep = len(self.boundary) - 1  # may be the start of a boundary split across chunks
+        self.digest.update(data[: len(data) - keep])
+        self.pending = data[len(data) - keep :]
+
+    def hexdigest(self) -> str:
+        final = self.digest.copy()
+        final.update(self.pending.replace(self.boundary, b"") if self.boundary else self.pending)
+        return final.hexdigest()
+
+
+def _hash_while_receiving(request: Request, hasher: _BoundaryNeutralHasher) -> None:
+    receive = request._receive
+
+    async def hashing_receive() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            hasher.update(message.get("body", b""))
+        return message
+
+    request._receive = hashing_receive
+
+
+def _store_idempotent(session: AsyncSession, pending: _PendingKey, response: Response) -> None:
     body = getattr(response, "body", None)
     if not isinstance(body, bytes | bytearray):
         return  # streamed responses are not replayable
-    scope, key, body_hash = record_key
     headers = {k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS}
     session.add(
         IdempotencyRecord(
-            scope=scope,
-            key=key,
-            request_hash=body_hash,
+            scope=pending.scope,
+            key=pending.key,
+            request_hash=pending.body_hash,
             status_code=response.status_code,
             response_headers=headers,
             response_body=bytes(body),

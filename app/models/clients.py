@@ -24,6 +24,17 @@ from app.models.base import Base, Timestamps, UUIDPk, Versioned
 
 DQ = "(1, 2, 8, 9, 99)"
 YES_NO_REASONS = "(0, 1, 8, 9, 99)"
+# FY2024 gender multi-select (3.06.1) codes, as stored in ``clients.gender``.
+GENDER_CODES = (
+    "woman",
+    "man",
+    "non_binary",
+    "culturally_specific",
+    "transgender",
+    "questioning",
+    "different_identity",
+)
+GENDER_ARRAY = "ARRAY[" + ", ".join(f"'{g}'" for g in GENDER_CODES) + "]::varchar[]"
 
 
 class Client(UUIDPk, Timestamps, Versioned, Base):
@@ -39,6 +50,31 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
             "race_none IS NULL OR NOT (am_ind_ak_native OR asian OR black_af_american OR "
             "hispanic_latinao OR mid_east_n_african OR native_hi_pacific OR white)",
             name="race_none_only_without_race",
+        ),
+        # Data quality agrees with the value (HUD 3.01.5 / 3.02.2 / 3.03.2): 1 or 2 exactly when
+        # a value is recorded, 1 for a name only with both first and last name.
+        CheckConstraint(
+            "(first_name IS NOT NULL OR last_name IS NOT NULL) = (name_data_quality IN (1, 2))",
+            name="name_dq_matches_name",
+        ),
+        CheckConstraint(
+            "name_data_quality <> 1 OR (first_name IS NOT NULL AND last_name IS NOT NULL)",
+            name="name_dq_full_needs_both_names",
+        ),
+        CheckConstraint(
+            "(ssn_encrypted IS NOT NULL) = (ssn_data_quality IN (1, 2))",
+            name="ssn_dq_matches_ssn",
+        ),
+        CheckConstraint(
+            "(dob IS NOT NULL) = (dob_data_quality IN (1, 2))", name="dob_dq_matches_dob"
+        ),
+        CheckConstraint(f"gender IS NULL OR gender <@ {GENDER_ARRAY}", name="gender_valid"),
+        CheckConstraint(
+            "gender_none IS NULL OR gender_none IN (8, 9, 99)", name="gender_none_valid"
+        ),
+        CheckConstraint(
+            "gender_none IS NULL OR gender IS NULL OR cardinality(gender) = 0",
+            name="gender_none_only_without_gender",
         ),
         CheckConstraint("dob IS NULL OR dob >= DATE '1900-01-01'", name="dob_not_before_1900"),
         CheckConstraint(

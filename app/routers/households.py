@@ -148,5 +148,5 @@ async def list_client_households(
     """The households the client belongs to (a merged id answers for the survivor)."""
     stmt = await svc.client_households_stmt(session, actor, client_id)
     rows, cursor = await paginate(session, stmt, page, [Household.created_at, Household.id])
-    items = [await svc.household_read(session, actor, h) for h in rows]
+    items = await svc.household_reads(session, actor, rows)
     return {"items": items, "next_cursor": cursor}

@@ -169,13 +169,19 @@ async def search_clients(
 
     first, last, tokens = split_name(query.name) if query.name else (None, None, [])
     clauses = _name_candidates(tokens)
+    # A merged record's id finds its survivor (merged records themselves are not listed).
+    wanted_id = (
+        await client_access.resolve_merged(session, query.client_id)
+        if query.client_id is not None
+        else None
+    )
     last4_hash = crypto.ssn_last4_hash(query.ssn_last4) if query.ssn_last4 else None
     if query.dob is not None:
         clauses.append(Client.dob == query.dob)
     if last4_hash is not None:
         clauses.append(Client.ssn_last4_hash == last4_hash)
-    if query.client_id is not None:
-        clauses.append(Client.id == query.client_id)
+    if wanted_id is not None:
+        clauses.append(Client.id == wanted_id)
     if not clauses:
         return []
     stmt = (
@@ -190,7 +196,7 @@ async def search_clients(
     )
     hits: list[ClientSearchHit] = []
     for client in await session.scalars(stmt):
-        if query.client_id is not None and client.id == query.client_id:
+        if wanted_id is not None and client.id == wanted_id:
             hits.append(
                 ClientSearchHit(client=client_summary(client), score=100.0, reasons=["client id"])
             )
@@ -203,7 +209,7 @@ async def search_clients(
         if last4_hash is not None:
             same = client.ssn_last4_hash == last4_hash
             s.add(0.15, 100.0 if same else 0.0, "same SSN last 4" if same else None)
-        if query.client_id is not None:
+        if wanted_id is not None:
             s.add(0.5, 0.0, None)
         if s.total >= SEARCH_THRESHOLD:
             hits.append(

@@ -54,7 +54,11 @@ _PLAIN_FIELDS = (
     "roi_end_date",
 )
 _NAME_FIELDS = ("first_name", "middle_name", "last_name", "name_suffix", "name_data_quality")
-_READ_FIELDS = ["name", "ssn_masked", "dob", "contact"]
+# What each kind of read shows, as recorded in the audit trail (``pii.read`` on the client).
+READ_FIELDS = ["contact", "demographics", "dob", "name", "ssn_masked"]  # the full record
+SUMMARY_FIELDS = ["dob", "name", "ssn_masked"]  # a search hit or duplicate candidate
+# Free-text demographics: like names, their values stay out of the audit trail (and history).
+_SENSITIVE_TEXT = ("additional_race_ethnicity", "different_identity_text")
 
 
 # --- validation and derivation ------------------------------------------------------------------
@@ -196,8 +200,19 @@ def _roi_active(client: Client, today: date | None = None) -> bool:
     return start is not None and start <= today and (end is None or end >= today)
 
 
-def audit_read(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> None:
-    audit.record_pii_read(session, actor, "client", client_id, fields=_READ_FIELDS)
+def audit_read(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    fields: list[str] | None = None,
+) -> None:
+    """Record that ``actor`` saw the client (``fields``: what was shown, the full record by
+    default)."""
+    audit.record_pii_read(session, actor, "client", client_id, fields=fields or READ_FIELDS)
+
+
+def _redact_text(changes: dict[str, Any]) -> dict[str, Any]:
+    return {k: (audit.REDACTED if k in _SENSITIVE_TEXT else v) for k, v in changes.items()}
 
 
 # --- create / update ----------------------------------------------------------------------------
@@ -225,9 +240,12 @@ def _audit_values(v: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_client(
-    session: AsyncSession, actor: Actor, data: ClientCreate
+    session: AsyncSession, actor: Actor, data: ClientCreate, *, with_duplicates: bool = True
 ) -> tuple[Client, list[DuplicateCandidate]]:
-    """Create a client for the actor's organization; never blocks on a possible duplicate."""
+    """Create a client for the actor's organization; never blocks on a possible duplicate.
+
+    ``with_duplicates``: look for likely duplicates the caller may see (each one returned is
+    audited as read, so only ask when the caller is shown them)."""
     raw = data.model_dump()
     stated = {k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")}
     v = _derive(raw, stated)
@@ -246,10 +264,12 @@ async def create_client(
     session.add(client)
     await session.flush()
     await client_access.grant(session, client.id, actor.organization_id, "created")
-    audit.record(session, actor, "client.created", "client", client.id, _audit_values(v))
-    duplicates = await find_duplicates(session, actor, client)
+    audit.record(
+        session, actor, "client.created", "client", client.id, _redact_text(_audit_values(v))
+    )
+    duplicates = await find_duplicates(session, actor, client) if with_duplicates else []
     for candidate in duplicates:
-        audit_read(session, actor, candidate.client.id)
+        audit_read(session, actor, candidate.client.id, SUMMARY_FIELDS)
     await session.flush()
     return client, duplicates
 
@@ -300,7 +320,7 @@ async def update_client(
     if any(k in diff for k in _NAME_FIELDS):
         _apply_search_keys(client)
     await session.flush()
-    audit.record(session, actor, "client.updated", "client", client.id, diff)
+    audit.record(session, actor, "client.updated", "client", client.id, _redact_text(diff))
     return client
 
 
@@ -330,12 +350,16 @@ def visible_clients_stmt(actor: Actor) -> Select[Client]:
 
 
 def audit_list_read(session: AsyncSession, actor: Actor, clients: list[Client]) -> None:
-    audit_list_read_ids(session, actor, [c.id for c in clients])
+    """A page of full records (the client list): one read per client shown."""
+    audit_list_read_ids(session, actor, [c.id for c in clients], READ_FIELDS)
 
 
-def audit_list_read_ids(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> None:
+def audit_list_read_ids(
+    session: AsyncSession, actor: Actor, ids: list[uuid.UUID], fields: list[str] | None = None
+) -> None:
+    """One read per client shown; ``fields`` what was shown (default: search-hit summaries)."""
     for client_id in ids:
-        audit_read(session, actor, client_id)
+        audit_read(session, actor, client_id, fields or SUMMARY_FIELDS)
 
 
 # --- history ------------------------------------------------------------------------------------

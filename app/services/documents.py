@@ -217,6 +217,12 @@ def _require_document_check(actor: Actor) -> None:
         raise NotFound("Not found.")
 
 
+def audit_client_read(session: AsyncSession, actor: Actor, client_id: uuid.UUID, what: str) -> None:
+    """Document metadata is client data (comments often name a hospital or a shelter): every
+    read is recorded as a read of the client, like the client record itself."""
+    audit.record_pii_read(session, actor, "client", client_id, fields=[what])
+
+
 def _can_delete(actor: Actor, uploaded_by_organization_id: uuid.UUID) -> None:
     if not (actor.is_admin or actor.organization_id == uploaded_by_organization_id):
         raise Forbidden("Only the uploading organization or an admin may delete this document.")
@@ -541,6 +547,7 @@ async def document_checks_stmt(
 ) -> Select[DocumentCheck]:
     _require_document_check(actor)
     client = await client_access.get_visible_client(session, actor, client_id)
+    audit_client_read(session, actor, client.id, "document_checks")
     stmt = select(DocumentCheck).where(
         DocumentCheck.client_id == client.id, DocumentCheck.deleted_at.is_(None)
     )
@@ -567,6 +574,7 @@ async def get_document_check(
     if doc is None:
         raise NotFound("No such document check.")
     await client_access.get_visible_client(session, actor, doc.client_id)
+    audit_client_read(session, actor, doc.client_id, "document_checks")
     return doc
 
 
@@ -651,6 +659,7 @@ async def client_files_stmt(
     expired: bool | None = None,
 ) -> Select[ClientFile]:
     client = await client_access.get_visible_client(session, actor, client_id)
+    audit_client_read(session, actor, client.id, "client_files")
     stmt = select(ClientFile).where(
         ClientFile.client_id == client.id, ClientFile.deleted_at.is_(None)
     )
@@ -674,6 +683,7 @@ async def get_client_file(
     if row is None:
         raise NotFound("No such client file.")
     await client_access.get_visible_client(session, actor, row.client_id)
+    audit_client_read(session, actor, row.client_id, "client_files")
     return row
 
 
@@ -714,7 +724,11 @@ async def download(
         raise NotFound("This document has no file.")
     if not await store.exists(row.storage_key):
         raise NotFound("The file is no longer available.")
-    audit.record_pii_read(session, actor, entity_type, row.id, action="document.download")
+    # Who downloaded which client's document: the client is named so the client's reads can be
+    # found in one place.
+    audit.record(
+        session, actor, "document.download", entity_type, row.id, {"client_id": row.client_id}
+    )
     stem = entity_type.replace("_", "-")
     return Download(
         chunks=_guarded(store.open(row.storage_key)),
@@ -768,6 +782,7 @@ async def document_summary(
 ) -> dict[str, Any]:
     _require_document_check(actor)
     client = await client_access.get_visible_client(session, actor, client_id)
+    audit_client_read(session, actor, client.id, "document_summary")
     today = date.today()
     return (await summaries_for_clients(session, [client.id], today))[client.id]
 

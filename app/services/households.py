@@ -12,6 +12,7 @@ may not see are left out of responses. Changing a household needs every named cl
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -133,7 +134,9 @@ async def resolve_members(
     for i, member in enumerate(members):
         if member.client is not None:
             try:
-                client, _ = await create_client(session, actor, member.client)
+                client, _ = await create_client(
+                    session, actor, member.client, with_duplicates=False
+                )
             except ValidationFailed as exc:
                 prefix: list[str | int] = ["members", i, "client"] if in_list else ["client"]
                 for err in exc.errors or []:
@@ -283,33 +286,51 @@ async def household_read(
     session: AsyncSession, actor: Actor, household: Household
 ) -> HouseholdRead:
     """The household with only the members ``actor`` may see."""
-    ids = [m.client_id for m in household.members]
-    visible = {
-        c.id: c
-        for c in await session.scalars(
-            select(Client).where(Client.id.in_(ids), client_access.visible_clients_filter(actor))
+    [read] = await household_reads(session, actor, [household])
+    return read
+
+
+async def household_reads(
+    session: AsyncSession, actor: Actor, households: Sequence[Household]
+) -> list[HouseholdRead]:
+    """Households with only the members ``actor`` may see: one query for any number of
+    households (lists), and one audited name read per member shown."""
+    ids = {m.client_id for h in households for m in h.members}
+    names: dict[uuid.UUID, tuple[str | None, str | None]] = {}
+    if ids:
+        rows = await session.execute(
+            select(Client.id, Client.first_name, Client.last_name).where(
+                Client.id.in_(ids), client_access.visible_clients_filter(actor)
+            )
         )
-    }
-    members = [
-        HouseholdMemberRead(
-            client_id=m.client_id,
-            relationship_to_hoh=m.relationship_to_hoh,
-            first_name=visible[m.client_id].first_name,
-            last_name=visible[m.client_id].last_name,
-            added_at=m.created_at,
+        names = {row.id: (row.first_name, row.last_name) for row in rows}
+    reads = []
+    shown: set[uuid.UUID] = set()
+    for household in households:
+        members = [
+            HouseholdMemberRead(
+                client_id=m.client_id,
+                relationship_to_hoh=m.relationship_to_hoh,
+                first_name=names[m.client_id][0],
+                last_name=names[m.client_id][1],
+                added_at=m.created_at,
+            )
+            for m in household.members
+            if m.client_id in names
+        ]
+        shown.update(m.client_id for m in members)
+        head = _head(household)
+        reads.append(
+            HouseholdRead(
+                id=household.id,
+                head_of_household_id=head.client_id if head and head.client_id in names else None,
+                members=members,
+                created_by_organization_id=household.created_by_organization_id,
+                version=household.version,
+                created_at=household.created_at,
+                updated_at=household.updated_at,
+            )
         )
-        for m in household.members
-        if m.client_id in visible
-    ]
-    head = _head(household)
-    for client_id in visible:
+    for client_id in sorted(shown):
         audit.record_pii_read(session, actor, "client", client_id, fields=["name"])
-    return HouseholdRead(
-        id=household.id,
-        head_of_household_id=head.client_id if head and head.client_id in visible else None,
-        members=members,
-        created_by_organization_id=household.created_by_organization_id,
-        version=household.version,
-        created_at=household.created_at,
-        updated_at=household.updated_at,
-    )
+    return reads

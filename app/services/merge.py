@@ -9,7 +9,9 @@ referrals, ...) move without this module knowing them. What moved is recorded, r
 Unique conflicts: rows that only state a fact the survivor already has (``client_access``: the
 same organization and reason; ``household_members``: the same household) are dropped and kept in
 the merge record for unmerge. Any other unique violation refuses the merge with a 409 naming the
-constraint; the savepoint is rolled back, so nothing is written.
+constraint; the savepoint is rolled back, so nothing is written. One conflict is checked up
+front to name it plainly: both records with an open Coordinated Entry enrollment (a client has at
+most one, ``uq_enrollments_one_open_ce_per_client``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from app.context import Actor
 from app.errors import Conflict, ValidationFailed
 from app.models import Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
+from app.models.enrollments import Enrollment
 from app.security import utcnow
 from app.services import audit, client_access
 
@@ -144,6 +147,7 @@ async def merge_clients(
                 }
             ],
         )
+    await _refuse_two_open_ce_enrollments(session, survivor.id, duplicate.id)
     moved: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
     adjusted: list[dict[str, Any]] = []
@@ -166,6 +170,7 @@ async def merge_clients(
             if pks:
                 moved.append({"table": table.name, "column": column.name, "pk": pks})
         adjusted = await _keep_household_heads(session, survivor.id, dropped)
+        adjusted.extend(_keep_latest_contact(survivor, duplicate))
         duplicate.merged_into_id = survivor.id
         duplicate.merged_at = utcnow()
         record = ClientMerge(
@@ -201,6 +206,58 @@ async def merge_clients(
     session.expire_all()
     await session.refresh(record)
     return record
+
+
+async def _refuse_two_open_ce_enrollments(
+    session: AsyncSession, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
+) -> None:
+    """A client has at most one open Coordinated Entry enrollment (a partial unique index):
+    when both records have one, say so plainly (409) before anything is written. The CAS team
+    exits or corrects one of them, then merges."""
+    rows = (
+        await session.execute(
+            select(Enrollment.client_id, Enrollment.id).where(
+                Enrollment.client_id.in_([survivor_id, duplicate_id]),
+                Enrollment.is_coordinated_entry.is_(True),
+                Enrollment.exit_date.is_(None),
+            )
+        )
+    ).all()
+    open_ce = {client_id: enrollment_id for client_id, enrollment_id in rows}
+    if survivor_id in open_ce and duplicate_id in open_ce:
+        raise Conflict(
+            "Both records have an open Coordinated Entry enrollment (survivor: "
+            f"{open_ce[survivor_id]}, duplicate: {open_ce[duplicate_id]}) and a client may have "
+            "only one. Exit or correct one of them, then merge.",
+            errors=[
+                {
+                    "loc": ["body", "duplicate_client_id"],
+                    "msg": "both records have an open Coordinated Entry enrollment",
+                    "type": "conflict",
+                }
+            ],
+            extra={
+                "constraint": "uq_enrollments_one_open_ce_per_client",
+                "survivor_enrollment_id": str(open_ce[survivor_id]),
+                "duplicate_enrollment_id": str(open_ce[duplicate_id]),
+            },
+        )
+
+
+def _keep_latest_contact(survivor: Client, duplicate: Client) -> list[dict[str, Any]]:
+    """The survivor's last contact becomes the later of the two (the duplicate's contacts,
+    CLS and documents are now the survivor's; inactivity is judged on all of them)."""
+    theirs, ours = duplicate.last_contact_at, survivor.last_contact_at
+    if theirs is None or (ours is not None and ours >= theirs):
+        return []
+    survivor.last_contact_at = theirs
+    return [
+        {
+            "table": Client.__tablename__,
+            "id": str(survivor.id),
+            "last_contact_at": _to_json(ours),
+        }
+    ]
 
 
 async def _drop_shared(
@@ -296,6 +353,13 @@ async def unmerge_clients(
     try:
         for adj in record.adjusted:
             table = tables[adj["table"]]
+            if table.name == Client.__tablename__:
+                # The survivor's own last contact comes back, unless one was recorded since.
+                if survivor.last_contact_at == duplicate.last_contact_at:
+                    survivor.last_contact_at = _from_json(
+                        table.c.last_contact_at, adj["last_contact_at"]
+                    )
+                continue
             await session.execute(
                 update(table)
                 .where(table.c.id == uuid.UUID(adj["id"]), table.c.relationship_to_hoh == 1)

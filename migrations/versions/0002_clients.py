@@ -82,6 +82,36 @@ def upgrade() -> None:
         ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.CheckConstraint(
+            "(first_name IS NOT NULL OR last_name IS NOT NULL) = (name_data_quality IN (1, 2))",
+            name=op.f("ck_clients_name_dq_matches_name"),
+        ),
+        sa.CheckConstraint(
+            "name_data_quality <> 1 OR (first_name IS NOT NULL AND last_name IS NOT NULL)",
+            name=op.f("ck_clients_name_dq_full_needs_both_names"),
+        ),
+        sa.CheckConstraint(
+            "(ssn_encrypted IS NOT NULL) = (ssn_data_quality IN (1, 2))",
+            name=op.f("ck_clients_ssn_dq_matches_ssn"),
+        ),
+        sa.CheckConstraint(
+            "(dob IS NOT NULL) = (dob_data_quality IN (1, 2))",
+            name=op.f("ck_clients_dob_dq_matches_dob"),
+        ),
+        sa.CheckConstraint(
+            "gender IS NULL OR gender <@ ARRAY['woman', 'man', 'non_binary', "
+            "'culturally_specific', 'transgender', 'questioning', 'different_identity']"
+            "::varchar[]",
+            name=op.f("ck_clients_gender_valid"),
+        ),
+        sa.CheckConstraint(
+            "gender_none IS NULL OR gender_none IN (8, 9, 99)",
+            name=op.f("ck_clients_gender_none_valid"),
+        ),
+        sa.CheckConstraint(
+            "gender_none IS NULL OR gender IS NULL OR cardinality(gender) = 0",
+            name=op.f("ck_clients_gender_none_only_without_gender"),
+        ),
+        sa.CheckConstraint(
             "dob IS NULL OR dob >= DATE '1900-01-01'", name=op.f("ck_clients_dob_not_before_1900")
         ),
         sa.CheckConstraint(
