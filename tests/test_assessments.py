@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
+from app.errors import Conflict, Forbidden, ValidationFailed
+from app.models.queue import INTAKE_STATUS_TRANSITIONS, check_intake_status_transition
+from app.permissions import Role
 from tests.conftest import Auth, assert_problem
 from tests.intake_support import INTAKES, counts, example, rows, today
 
@@ -174,3 +179,119 @@ async def test_latest_values_prefill(client: httpx.AsyncClient, auth: Auth) -> N
         f"/api/v1/enrollments/{enrollment_id}/assessments/{entry['id']}", headers=headers
     )
     assert got.json()["outcome"] == "placed"
+
+
+def test_outcome_transitions_are_one_table() -> None:
+    from app.services.assessments import OUTCOME_TRANSITIONS, check_transition
+
+    assert {
+        None: {"pending", "diverted", "placed"},
+        "pending": {"pending", "diverted", "placed"},
+        "placed": {"placed"},
+        "diverted": set(),
+    } == OUTCOME_TRANSITIONS
+    for current, allowed in OUTCOME_TRANSITIONS.items():
+        for target in ("pending", "diverted", "placed"):
+            if target in allowed:
+                check_transition(current, target)
+            else:
+                with pytest.raises(Conflict):
+                    check_transition(current, target)
+
+
+def test_intake_status_transitions_match_domain_7() -> None:
+    assert {
+        ("pending", "incomplete_documentation"): {Role.CAS_ADMIN},
+        ("pending", "approved"): {Role.CAS_ADMIN},
+        ("incomplete_documentation", "pending_second_review"): {Role.CASE_MANAGER},
+        ("pending_second_review", "approved"): {Role.CAS_ADMIN},
+        ("pending_second_review", "incomplete_documentation"): {Role.CAS_ADMIN},
+        ("approved", "incomplete_documentation"): {Role.CAS_ADMIN},
+    } == INTAKE_STATUS_TRANSITIONS
+    for (current, target), roles in INTAKE_STATUS_TRANSITIONS.items():
+        for role in Role:
+            if role in roles:
+                check_intake_status_transition(current, target, role)
+            else:
+                with pytest.raises(Forbidden):
+                    check_intake_status_transition(current, target, role)
+    # Case managers are told why pending -> pending_second_review is refused.
+    with pytest.raises(Conflict) as refused:
+        check_intake_status_transition("pending", "pending_second_review", Role.CASE_MANAGER)
+    assert "must not move pending to pending_second_review" in refused.value.detail
+    assert refused.value.errors[0]["loc"] == ["body", "intake_status"]
+    with pytest.raises(Conflict) as missing:
+        check_intake_status_transition("approved", "pending", Role.CAS_ADMIN)
+    assert missing.value.extra["allowed"] == ["incomplete_documentation"]
+    with pytest.raises(ValidationFailed):
+        check_intake_status_transition("pending", "parked", Role.CAS_ADMIN)
+
+
+async def test_reassessment_of_a_placed_household_and_outcome_audit(
+    client: httpx.AsyncClient, auth: Auth, db: Any
+) -> None:
+    headers = await auth.headers("case_manager", org="cas")
+    intake = await _pending(client, headers)
+    e = uuid.UUID(intake["enrollment"]["id"])
+    url = f"/api/v1/enrollments/{e}/assessments"
+    placed = await client.post(
+        url,
+        json=_update(
+            ready_for_outcome=True, diverted=False, housing_needs=example("placed")["housing_needs"]
+        ),
+        headers=headers,
+    )
+    assert placed.status_code == 201, placed.text
+    [audit] = await rows(
+        db,
+        "SELECT changes FROM audit_events WHERE entity_id = :e AND action = 'enrollment.update'",
+        e=e,
+    )
+    assert audit["changes"]["outcome"] == {"old": "pending", "new": "placed"}
+    # A re-assessment (ce_assessment given) records another 4.19 without re-queueing.
+    again = await client.post(
+        url, json=_update(ce_assessment={"assessment_type": 1}), headers=headers
+    )
+    assert again.status_code == 201, again.text
+    ce = await rows(
+        db,
+        "SELECT assessment_type, prioritization_status FROM ce_assessments "
+        "WHERE enrollment_id = :e",
+        e=e,
+    )
+    assert sorted((c["assessment_type"], c["prioritization_status"]) for c in ce) == [
+        (1, 1),
+        (3, 1),
+    ]
+    assert (
+        len(await rows(db, "SELECT id FROM queue_entries WHERE head_enrollment_id = :e", e=e)) == 1
+    )
+    # Pending stays pending without an outcome; a placed household cannot go back to pending.
+    assert again.json()["enrollment"]["outcome"] == "placed"
+
+
+async def test_update_assessment_dates(client: httpx.AsyncClient, auth: Auth, db: Any) -> None:
+    headers = await auth.headers("case_manager", org="access_point_1")
+    intake = await _pending(client, headers)
+    url = f"/api/v1/enrollments/{intake['enrollment']['id']}/assessments"
+    before = await counts(db)
+    for body, loc in (
+        (_update(assessment_date="2020-01-01"), ["assessment_date"]),
+        (_update(assessment_date=(today() + timedelta(days=1)).isoformat()), ["assessment_date"]),
+        (
+            _update(
+                current_living_situation={
+                    "current_living_situation": 116,
+                    "information_date": (today() + timedelta(days=1)).isoformat(),
+                }
+            ),
+            ["current_living_situation", "information_date"],
+        ),
+    ):
+        r = await client.post(url, json=body, headers=headers)
+        assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", *loc], body
+    assert await counts(db) == before
+    pending = await client.post(url, json=_update(), headers=headers)
+    assert pending.status_code == 201, pending.text
+    assert pending.json()["assessment"]["outcome"] == "pending"
+    assert pending.json()["queue_entry"] is None

@@ -123,3 +123,55 @@ async def test_head_exit_takes_household_members_along(
     assert r.status_code == 201, r.text
     exited = await rows(db, "SELECT exit_date FROM enrollments WHERE id = ANY(:ids)", ids=ids)
     assert {e["exit_date"] for e in exited} == {today()}
+
+
+async def test_exit_is_audited_and_its_cls_stays_inside_the_stay(
+    client: httpx.AsyncClient, auth: Auth, db: Any
+) -> None:
+    headers = await auth.headers("case_manager", org="access_point_1")
+    intake = await client.post(
+        INTAKES,
+        json=example("placed", entry_date=(today() - timedelta(days=4)).isoformat()),
+        headers=headers,
+    )
+    assert intake.status_code == 201, intake.text
+    enrollment = intake.json()["enrollment"]
+    url = f"/api/v1/enrollments/{enrollment['id']}/exit"
+    exit_day = today() - timedelta(days=2)
+    good = {
+        "exit_date": exit_day.isoformat(),
+        "destination": 17,
+        "exit_reason": "left_coc_area",
+        "other_destination": "Moved in with a friend out of state",
+    }
+    before = await counts(db)
+    late_cls = {
+        **good,
+        "current_living_situation": {
+            "current_living_situation": 116,
+            "information_date": today().isoformat(),
+        },
+    }
+    problem = assert_problem(await client.post(url, json=late_cls, headers=headers), 422)
+    assert problem["errors"][0]["loc"] == ["body", "current_living_situation", "information_date"]
+    assert await counts(db) == before
+    r = await client.post(url, json=good, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["exit"]["other_destination"] == "Moved in with a friend out of state"
+    queue_id = uuid.UUID(r.json()["queue_entry"]["id"])
+    assignment_id = uuid.UUID(enrollment["case_assignments"][0]["id"])
+    actions = {
+        (a["action"], a["entity_id"])
+        for a in await rows(
+            db,
+            "SELECT action, entity_id FROM audit_events WHERE entity_id = ANY(:ids)",
+            ids=[queue_id, assignment_id, uuid.UUID(enrollment["id"])],
+        )
+    }
+    assert {
+        ("queue_entry.close", queue_id),
+        ("case_assignment.end", assignment_id),
+        ("enrollment.exit", uuid.UUID(enrollment["id"])),
+    } <= actions
+    [a] = await rows(db, "SELECT end_date FROM case_assignments WHERE id = :a", a=assignment_id)
+    assert a["end_date"] == exit_day

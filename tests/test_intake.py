@@ -258,3 +258,47 @@ async def test_existing_client_intake_after_exit(
     assert r.json()["client"]["id"] == first.json()["client"]["id"]
     assert r.json()["household_id"] == first.json()["household_id"]
     assert r.json()["enrollment"]["relationship_to_hoh"] == 1
+
+
+async def test_intake_is_idempotent_and_audited(
+    client: httpx.AsyncClient, auth: Auth, db: Any
+) -> None:
+    headers = {
+        **(await auth.headers("case_manager", org="access_point_1")),
+        "Idempotency-Key": "intake-retry-1",
+    }
+    first = await client.post(INTAKES, json=example("placed"), headers=headers)
+    assert first.status_code == 201, first.text
+    before = await counts(db)
+    replay = await client.post(INTAKES, json=example("placed"), headers=headers)
+    assert replay.status_code == 201, replay.text
+    assert replay.json()["enrollment"]["id"] == first.json()["enrollment"]["id"]
+    assert replay.json()["queue_entry"]["id"] == first.json()["queue_entry"]["id"]
+    assert await counts(db) == before
+    other_body = await client.post(INTAKES, json=example("pending"), headers=headers)
+    assert_problem(other_body, 422)
+    assert await counts(db) == before
+    body = first.json()
+    ids = [
+        uuid.UUID(body["enrollment"]["id"]),
+        uuid.UUID(body["queue_entry"]["id"]),
+        uuid.UUID(body["assessment_id"]),
+    ]
+    actions = {
+        a["action"]
+        for a in await rows(
+            db, "SELECT action FROM audit_events WHERE entity_id = ANY(:ids)", ids=ids
+        )
+    }
+    assert {"enrollment.create", "queue_entry.create", "assessment.create"} <= actions
+    written = {
+        a["action"]
+        for a in await rows(
+            db,
+            "SELECT DISTINCT action FROM audit_events WHERE action IN ("
+            "'current_living_situation.create', 'disabilities.create', "
+            "'housing_needs_assessment.create', 'ce_assessment.create', 'area_tie.create', "
+            "'diversion_assessment.create')",
+        )
+    }
+    assert len(written) == 6

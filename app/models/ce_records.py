@@ -164,7 +164,15 @@ class CeEvent(_Record, Base):
             "event IN (10, 11, 12, 13, 14, 15, 17, 18) AND referral_result IN (1, 2, 3)",
             name="referral_result_only_referrals",
         ),
-        CheckConstraint("result_date IS NULL OR referral_result IS NOT NULL", name="result_date"),
+        CheckConstraint(
+            "location_crisis_or_ph_housing IS NULL OR event IN (10, 11, 12, 13, 14, 15, 17, 18)",
+            name="location_only_referrals",
+        ),
+        # 4.20.E ResultDate goes with 4.20.D ReferralResult, on or after the event.
+        CheckConstraint("(result_date IS NULL) = (referral_result IS NULL)", name="result_date"),
+        CheckConstraint(
+            "result_date IS NULL OR result_date >= event_date", name="result_after_event"
+        ),
         Index("ix_ce_events_enrollment_id", "enrollment_id", "event_date", "id"),
     )
 

@@ -86,6 +86,26 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
             _nullable_in("rental_subsidy_type", SUBSIDY_TYPES), name="rental_subsidy_valid"
         ),
         CheckConstraint(_nullable_in("length_of_stay", LENGTH_OF_STAY), name="los_valid"),
+        # HUD 3.917 skip logic (the service names the field; these keep the rows honest).
+        CheckConstraint(
+            "living_situation IS NULL OR living_situation NOT BETWEEN 100 AND 199 OR "
+            "(los_under_threshold IS NULL AND previous_street_essh IS NULL)",
+            name="homeless_prior_has_no_break_questions",
+        ),
+        CheckConstraint(
+            "previous_street_essh IS NULL OR los_under_threshold = 1",
+            name="previous_street_essh_only_under_threshold",
+        ),
+        CheckConstraint(
+            "(date_to_street_essh IS NULL AND times_homeless_past_three_years IS NULL AND "
+            "months_homeless_past_three_years IS NULL) OR "
+            "living_situation BETWEEN 100 AND 199 OR previous_street_essh = 1",
+            name="homeless_history_only_when_asked",
+        ),
+        CheckConstraint(
+            "date_to_street_essh IS NULL OR date_to_street_essh <= entry_date",
+            name="date_to_street_essh_not_after_entry",
+        ),
         CheckConstraint(
             f"los_under_threshold IS NULL OR los_under_threshold IN {YES_NO_DNC}",
             name="los_under_threshold_valid",

@@ -13,23 +13,58 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.errors import Conflict, Forbidden, ValidationFailed
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
 from app.permissions import Role
 
 INTAKE_STATUSES = ("pending", "incomplete_documentation", "pending_second_review", "approved")
 
+# DOMAIN 7, exactly: CAS administrators review; the case manager (Case Manager Review) sends an
+# incomplete record back for a second review. Nothing else moves an intake status.
 INTAKE_STATUS_TRANSITIONS: dict[tuple[str, str], frozenset[Role]] = {
-    ("pending", "incomplete_documentation"): frozenset({Role.CAS_ADMIN, Role.SYSTEM_ADMIN}),
-    ("pending", "approved"): frozenset({Role.CAS_ADMIN, Role.SYSTEM_ADMIN}),
-    ("incomplete_documentation", "pending_second_review"): frozenset(
-        {Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.CAS_ADMIN, Role.SYSTEM_ADMIN}
-    ),
-    ("pending_second_review", "approved"): frozenset({Role.CAS_ADMIN, Role.SYSTEM_ADMIN}),
-    ("pending_second_review", "incomplete_documentation"): frozenset(
-        {Role.CAS_ADMIN, Role.SYSTEM_ADMIN}
-    ),
-    ("approved", "incomplete_documentation"): frozenset({Role.CAS_ADMIN, Role.SYSTEM_ADMIN}),
+    ("pending", "incomplete_documentation"): frozenset({Role.CAS_ADMIN}),
+    ("pending", "approved"): frozenset({Role.CAS_ADMIN}),
+    ("incomplete_documentation", "pending_second_review"): frozenset({Role.CASE_MANAGER}),
+    ("pending_second_review", "approved"): frozenset({Role.CAS_ADMIN}),
+    ("pending_second_review", "incomplete_documentation"): frozenset({Role.CAS_ADMIN}),
+    ("approved", "incomplete_documentation"): frozenset({Role.CAS_ADMIN}),
 }
+
+_PENDING_TO_SECOND_REVIEW = (
+    "A pending record has not been reviewed by a CAS administrator yet, so there is nothing to "
+    "send back for a second review: case managers must not move pending to "
+    "pending_second_review. A CAS administrator first approves the record or marks it "
+    "incomplete_documentation; after fixing what is missing, the case manager marks it "
+    "pending_second_review."
+)
+
+
+def check_intake_status_transition(current: str, target: str, role: Role) -> None:
+    """Raise unless ``role`` may move an intake status from ``current`` to ``target``:
+    an unknown status is a 422, a transition the table lacks a 409, a role the transition does
+    not name a 403. A case manager trying pending -> pending_second_review is told why."""
+    if target not in INTAKE_STATUSES:
+        raise ValidationFailed(f"Unknown intake status {target!r}.", field="intake_status")
+    roles = INTAKE_STATUS_TRANSITIONS.get((current, target))
+    if roles is None:
+        allowed = sorted(t for (f, t) in INTAKE_STATUS_TRANSITIONS if f == current)
+        detail = (
+            _PENDING_TO_SECOND_REVIEW
+            if (current, target) == ("pending", "pending_second_review")
+            else f"The intake status cannot move from {current} to {target}; from {current} "
+            f"it can move to: {', '.join(allowed) or 'nothing'}."
+        )
+        raise Conflict(
+            detail,
+            errors=[{"loc": ["body", "intake_status"], "msg": detail, "type": "transition"}],
+            extra={"current": current, "allowed": allowed},
+        )
+    if role not in roles:
+        raise Forbidden(
+            f"Moving the intake status from {current} to {target} is for "
+            f"{' or '.join(sorted(r.value for r in roles))}, not {role.value}."
+        )
+
 
 # Why a queue entry was closed.
 CLOSE_REASONS = ("exited",)

@@ -502,7 +502,10 @@ async def create_disabilities(
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.information_date, "information_date")
     records.check_barriers(
-        body.barriers, enrollment.disabling_condition, disabling_field="barriers"
+        body.barriers,
+        enrollment.disabling_condition,
+        disabling_field="barriers",
+        entry_stage=body.data_collection_stage == 1,
     )
     return await records.record_barriers(
         session,

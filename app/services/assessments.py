@@ -165,14 +165,63 @@ async def record_cls(
     return row
 
 
+ALL_BARRIERS = frozenset({5, 6, 7, 8, 9, 10})
+
+
+def _present(disability_type: int, response: int) -> bool:
+    return response in ((1, 2, 3) if disability_type == 10 else (1,))
+
+
+def barrier_verdict(answers: Sequence[tuple[int, int, int | None]]) -> tuple[bool, bool]:
+    """``(type, response, indefinite_and_impairs)`` answers -> (some condition is disabling,
+    every condition is answered and none can be disabling).
+
+    Developmental disability and HIV/AIDS are disabling when present; the others only when
+    also indefinite and impairing (DOMAIN 5 step 5, HUD 3.08)."""
+    disabling = False
+    ruled_out: set[int] = set()
+    for kind, response, indefinite in answers:
+        present = _present(kind, response)
+        if present and (kind not in NEEDS_INDEFINITE or indefinite == 1):
+            disabling = True
+        if response == 0 or (present and kind in NEEDS_INDEFINITE and indefinite == 0):
+            ruled_out.add(kind)
+    return disabling, ruled_out == ALL_BARRIERS
+
+
+def check_disabling_consistency(
+    answers: Sequence[tuple[int, int, int | None]],
+    disabling_condition: int | None,
+    field: str,
+    *,
+    entry_stage: bool,
+) -> None:
+    """Disabling Condition agrees with the barriers: not No when a barrier is disabling, and
+    (at entry, where it is derived from them) not Yes when all six are answered and none is."""
+    disabling, none = barrier_verdict(answers)
+    if disabling and disabling_condition == 0:
+        raise ValidationFailed(
+            "A disabling barrier is recorded, so disabling_condition cannot be 0 (No); "
+            "correct the enrollment's disabling condition first.",
+            field=field,
+        )
+    if entry_stage and none and disabling_condition == 1:
+        raise ValidationFailed(
+            "Every barrier is answered and none is disabling (present and, where it applies, "
+            "indefinite and impairing), so disabling_condition cannot be 1 (Yes).",
+            field=field,
+        )
+
+
 def check_barriers(
     barriers: Sequence[BarrierIn],
     disabling_condition: int | None,
     prefix: str = "barriers",
     disabling_field: str = "disabling_condition",
+    *,
+    entry_stage: bool = False,
 ) -> None:
     seen: set[int] = set()
-    disabling = False
     for i, b in enumerate(barriers):
         field = f"{prefix}.{i}"
         if b.disability_type in seen:
@@ -180,7 +229,7 @@ def check_barriers(
                 "Each condition may be answered once.", field=f"{field}.disability_type"
             )
         seen.add(b.disability_type)
-        positive = b.disability_response in ((1, 2, 3) if b.disability_type == 10 else (1,))
+        positive = _present(b.disability_type, b.disability_response)
         if b.disability_type != 10 and b.disability_response in (2, 3):
             raise ValidationFailed(
                 "Responses 2 and 3 are only for substance use (type 10).",
@@ -192,21 +241,37 @@ def check_barriers(
                     "indefinite_and_impairs is required for this condition.",
                     field=f"{field}.indefinite_and_impairs",
                 )
-            disabling = disabling or b.indefinite_and_impairs == 1
         elif b.indefinite_and_impairs is not None:
             raise ValidationFailed(
                 "indefinite_and_impairs is asked only for a present physical, chronic health, "
                 "mental health or substance use condition.",
                 field=f"{field}.indefinite_and_impairs",
             )
-        if b.disability_type in (6, 8) and positive:
-            disabling = True
-    if disabling and disabling_condition == 0:
-        raise ValidationFailed(
-            "A disabling barrier is recorded, so disabling_condition cannot be 0 (No); "
-            "correct the enrollment's disabling condition first.",
-            field=disabling_field,
+    check_disabling_consistency(
+        [(b.disability_type, b.disability_response, b.indefinite_and_impairs) for b in barriers],
+        disabling_condition,
+        disabling_field,
+        entry_stage=entry_stage,
+    )
+
+
+async def check_disabling_against_entry_barriers(
+    session: AsyncSession, enrollment: Enrollment, disabling_condition: int
+) -> None:
+    """Editing the entry's Disabling Condition: it must agree with the entry barriers."""
+    rows = (
+        await session.scalars(
+            select(Disability).where(
+                Disability.enrollment_id == enrollment.id, Disability.data_collection_stage == 1
+            )
         )
+    ).all()
+    check_disabling_consistency(
+        [(d.disability_type, d.disability_response, d.indefinite_and_impairs) for d in rows],
+        disabling_condition,
+        "disabling_condition",
+        entry_stage=True,
+    )
 
 
 async def record_barriers(
@@ -402,8 +467,17 @@ def check_ce_event(data: CeEventCreate, prefix: str = "") -> None:
         raise ValidationFailed(
             "result_date needs a referral_result.", field=_join(prefix, "result_date")
         )
+    if data.referral_result is not None and data.result_date is None:
+        raise ValidationFailed(
+            "result_date (4.20.E) is required with a referral_result.",
+            field=_join(prefix, "result_date"),
+        )
     check_not_future(data.event_date, prefix, "event_date")
     check_not_future(data.result_date, prefix, "result_date")
+    if data.result_date is not None and data.result_date < data.event_date:
+        raise ValidationFailed(
+            "result_date is before the event date.", field=_join(prefix, "result_date")
+        )
 
 
 async def record_ce_event(
@@ -500,7 +574,9 @@ async def record_case_note(
         "case_note.create",
         "case_note",
         row.id,
-        {"enrollment_id": enrollment.id, "note_date": row.note_date, "note": row.note},
+        # The note's text stays out of the append-only audit trail (it may hold clinical
+        # details); its length shows that it was written.
+        {"enrollment_id": enrollment.id, "note_date": row.note_date, "note_length": len(row.note)},
     )
     return row
 
@@ -568,6 +644,13 @@ def check_outcome_fields(body: Any, current: str | None, target: str) -> None:
                 "exit).",
                 field="diversion",
             )
+        if d.destination // 100 == 1 or d.destination == 24:
+            # ProbSolDivRRResult 1 means housed in a safe alternative: not homeless, not deceased.
+            raise ValidationFailed(
+                f"A successful diversion cannot exit to destination {d.destination}; record the "
+                "safe alternative the household moved to (or answer diverted: false).",
+                field="diversion.destination",
+            )
         if not d.services:
             raise ValidationFailed(
                 "At least one service that led to the diversion is required.",
@@ -605,6 +688,15 @@ async def apply_outcome(
     on = assessment.assessment_date
     open_members = [e for e in group if e.exit_date is None]
     for e in open_members:
+        if current is not None and e.outcome != target:
+            audit.record(
+                session,
+                actor,
+                "enrollment.update",
+                "enrollment",
+                e.id,
+                {"outcome": {"old": e.outcome, "new": target}, "assessment_id": assessment.id},
+            )
         e.outcome = target
     if target == "diverted":
         return OutcomeResult(
@@ -621,7 +713,9 @@ async def apply_outcome(
                 default_date=on,
                 assessment_id=assessment.id,
             )
-        if current != "placed":
+        if current != "placed" or body.ce_assessment is not None:
+            # Placing records the CE assessment (4.19, PrioritizationStatus 1); a household
+            # already placed gets one when the update is a re-assessment (ce_assessment given).
             options = body.ce_assessment or CeAssessmentOptions()
             await record_ce_assessment(
                 session,
@@ -636,6 +730,7 @@ async def apply_outcome(
                 ),
                 assessment_id=assessment.id,
             )
+        if current != "placed":
             result.queue_entry = await place_on_queue(session, actor, head, on)
     await session.flush()
     return result
@@ -670,6 +765,11 @@ async def _divert(
         service_in: ServiceIn = s
         provided = service_in.date_provided or exit_date
         check_record_date(head, provided, f"diversion.services.{i}.date_provided")
+        if provided > exit_date:
+            raise ValidationFailed(
+                "The service is dated after the exit.",
+                field=f"diversion.services.{i}.date_provided",
+            )
         services.append(
             await record_service(
                 session,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
@@ -22,12 +22,14 @@ from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Client, Coc, Household, Membership, Project
 from app.models.area_ties import AreaTie
 from app.models.ce_records import (
+    CaseNote,
     CeAssessment,
     CeEvent,
     CurrentLivingSituation,
     Disability,
     DiversionAssessment,
     HousingNeedsAssessment,
+    Service,
 )
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
@@ -43,10 +45,17 @@ from app.schemas.enrollments import (
 )
 from app.security import utcnow
 from app.services import audit, client_access, clients, contacts, households
-from app.services.living_situations import check_not_future, check_prior_living_situation
+from app.services.living_situations import (
+    check_not_future,
+    check_prior_dates,
+    check_prior_living_situation,
+)
 from app.services.organizations import ce_project_for
 
 HEAD = 1
+# HUD 3.20 Housing Move-in Date is collected only by permanent housing projects (PSH 3, PH 9 and
+# 10, RRH 13).
+MOVE_IN_PROJECT_TYPES = frozenset({3, 9, 10, 13})
 PRIOR_FIELDS = tuple(PriorLivingSituationIn.model_fields)
 TRANSLATION_FIELDS = tuple(TranslationIn.model_fields)
 
@@ -130,11 +139,41 @@ def require_open(enrollment: Enrollment) -> None:
 
 
 def check_record_date(enrollment: Enrollment, value: date, field: str) -> None:
-    """A record's date lies within the enrollment (from entry, not in the future)."""
+    """A record's date lies within the enrollment (from entry to exit, not in the future)."""
     check_not_future(value, "", field)
     if value < enrollment.entry_date:
         raise ValidationFailed(
             f"{field} is before the entry date {enrollment.entry_date}.", field=field
+        )
+    if enrollment.exit_date is not None and value > enrollment.exit_date:
+        raise ValidationFailed(
+            f"{field} is after the exit date {enrollment.exit_date}.", field=field
+        )
+
+
+async def check_no_overlap(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    entry_date: date,
+    field: str,
+    *,
+    excluding: uuid.UUID | None = None,
+) -> None:
+    """A new (or moved) Coordinated Entry stay may not start before the client's previous CE
+    exit: HUD reports count overlapping stays in one project twice."""
+    stmt = select(func.max(Enrollment.exit_date)).where(
+        Enrollment.client_id == client_id,
+        Enrollment.is_coordinated_entry,
+        Enrollment.exit_date.is_not(None),
+    )
+    if excluding is not None:
+        stmt = stmt.where(Enrollment.id != excluding)
+    last_exit = await session.scalar(stmt)
+    if last_exit is not None and entry_date < last_exit:
+        raise ValidationFailed(
+            f"The entry date is before this client's previous Coordinated Entry exit on "
+            f"{last_exit}; CE stays may not overlap.",
+            field=field,
         )
 
 
@@ -402,6 +441,12 @@ async def enroll(
             existing = await open_ce_enrollment(session, p.client_id)
             if existing is not None:
                 raise already_enrolled(existing, _join(p.field, "client_id"))
+            await check_no_overlap(session, p.client_id, entry_date, "entry_date")
+    for p in enrolling:
+        if p.prior is not None:
+            check_prior_dates(
+                p.prior.model_dump(), entry_date, _join(p.field, "prior_living_situation")
+            )
     coc_code = await session.scalar(select(Coc.code).where(Coc.id == actor.coc_id))
     ordered = sorted(enrolling, key=lambda p: p.relationship != HEAD)
     head_id = uuid.uuid4()
@@ -522,9 +567,16 @@ async def update_enrollment(
     """Edit the entry. A new entry date moves the entry-stage records (the intake's workflow
     assessment and what was recorded in it, stage-1 disabilities) and, when the head's entry
     moves, the members who entered with them -- all in this transaction."""
+    from app.services.assessments import check_disabling_against_entry_barriers
+
     changes = data.model_dump(exclude_unset=True)
     diff: dict[str, Any] = {}
+    new_entry = changes.get("entry_date")
+    entry_after = new_entry if new_entry is not None else enrollment.entry_date
     if "disabling_condition" in changes and changes["disabling_condition"] is not None:
+        await check_disabling_against_entry_barriers(
+            session, enrollment, changes["disabling_condition"]
+        )
         diff["disabling_condition"] = {
             "old": enrollment.disabling_condition,
             "new": changes["disabling_condition"],
@@ -534,6 +586,7 @@ async def update_enrollment(
         block = check_prior_living_situation(
             data.prior_living_situation.model_dump(), "prior_living_situation"
         )
+        check_prior_dates(block, entry_after, "prior_living_situation")
         for k in PRIOR_FIELDS:
             diff[k] = {"old": getattr(enrollment, k), "new": block.get(k)}
             setattr(enrollment, k, block.get(k))
@@ -544,10 +597,22 @@ async def update_enrollment(
     if "move_in_date" in changes:
         move_in = changes["move_in_date"]
         if move_in is not None:
+            project_type = await session.scalar(
+                select(Project.project_type).where(Project.id == enrollment.project_id)
+            )
+            if project_type not in MOVE_IN_PROJECT_TYPES:
+                raise ValidationFailed(
+                    "move_in_date (HUD 3.20) is recorded only on permanent housing enrollments "
+                    "(PSH, PH, RRH).",
+                    field="move_in_date",
+                )
             check_record_date(enrollment, move_in, "move_in_date")
+            if move_in < entry_after:
+                raise ValidationFailed(
+                    "move_in_date is before the entry date.", field="move_in_date"
+                )
         diff["move_in_date"] = {"old": enrollment.move_in_date, "new": move_in}
         enrollment.move_in_date = move_in
-    new_entry = changes.get("entry_date")
     if new_entry is not None and new_entry != enrollment.entry_date:
         check_not_future(new_entry, "", "entry_date")
         old_entry = enrollment.entry_date
@@ -559,6 +624,17 @@ async def update_enrollment(
                 if e.id != enrollment.id and e.entry_date == old_entry
             ]
         for e in targets:
+            if e.is_coordinated_entry:
+                await check_no_overlap(
+                    session, e.client_id, new_entry, "entry_date", excluding=e.id
+                )
+            check_prior_dates(
+                {"date_to_street_essh": e.date_to_street_essh},
+                new_entry,
+                "prior_living_situation",
+            )
+            if new_entry > old_entry:
+                await _check_records_not_before(session, e, new_entry)
             if e.exit_date is not None and new_entry > e.exit_date:
                 raise ValidationFailed(
                     f"The entry date cannot be after the exit date {e.exit_date}.",
@@ -568,7 +644,7 @@ async def update_enrollment(
                 raise ValidationFailed(
                     "The entry date cannot be after the move-in date.", field="entry_date"
                 )
-        await _move_entry_stage(session, [e.id for e in targets], old_entry, new_entry)
+        await _move_entry_stage(session, targets, old_entry, new_entry)
         for e in targets:
             e.entry_date = new_entry
             if e is not enrollment:
@@ -586,11 +662,42 @@ async def update_enrollment(
     return enrollment
 
 
-async def _move_entry_stage(
-    session: AsyncSession, enrollment_ids: list[uuid.UUID], old_date: date, new_date: date
+async def _check_records_not_before(
+    session: AsyncSession, enrollment: Enrollment, new_entry: date
 ) -> None:
+    """Moving the entry later may not leave records of later stages before it."""
+    entry_ids = select(EnrollmentAssessment.id).where(
+        EnrollmentAssessment.enrollment_id.in_({enrollment.id, enrollment.household_group_id}),
+        EnrollmentAssessment.data_collection_stage == 1,
+    )
+    # Entry-stage records move with the entry (``_ENTRY_STAGE_DATES``); the rest stay put.
+    checks = [(model, column, True) for model, column in _ENTRY_STAGE_DATES] + [
+        (Service, "date_provided", False),
+        (CaseNote, "note_date", False),
+    ]
+    for model, column, moves in checks:
+        col = getattr(model, column)
+        stmt = select(func.min(col)).where(model.enrollment_id == enrollment.id)
+        if moves:
+            stmt = stmt.where(model.assessment_id.is_(None) | model.assessment_id.not_in(entry_ids))
+        earliest = await session.scalar(stmt)
+        if earliest is not None and earliest < new_entry:
+            raise ValidationFailed(
+                f"A {model.__tablename__} record dated {earliest} would lie before the new entry "
+                "date; correct that record first.",
+                field="entry_date",
+            )
+
+
+async def _move_entry_stage(
+    session: AsyncSession, targets: Sequence[Enrollment], old_date: date, new_date: date
+) -> None:
+    """Move the entry-stage records of ``targets`` (and only theirs): the intake's workflow
+    pass belongs to the head, while each member's own records point at it."""
+    enrollment_ids = [e.id for e in targets]
+    owners = set(enrollment_ids) | {e.household_group_id for e in targets}
     entry_assessments = select(EnrollmentAssessment.id).where(
-        EnrollmentAssessment.enrollment_id.in_(enrollment_ids),
+        EnrollmentAssessment.enrollment_id.in_(owners),
         EnrollmentAssessment.data_collection_stage == 1,
     )
     ids = list((await session.scalars(entry_assessments)).all())
@@ -598,14 +705,17 @@ async def _move_entry_stage(
     if ids:
         await session.execute(
             update(EnrollmentAssessment)
-            .where(EnrollmentAssessment.id.in_(ids))
+            .where(
+                EnrollmentAssessment.id.in_(ids),
+                EnrollmentAssessment.enrollment_id.in_(enrollment_ids),
+            )
             .values(assessment_date=new_date)
             .execution_options(**opts)
         )
         for model, column in _ENTRY_STAGE_DATES:
             await session.execute(
                 update(model)
-                .where(model.assessment_id.in_(ids))
+                .where(model.assessment_id.in_(ids), model.enrollment_id.in_(enrollment_ids))
                 .values({column: new_date})
                 .execution_options(**opts)
             )
@@ -706,7 +816,7 @@ async def end_assignment(
 
 
 async def end_assignments(
-    session: AsyncSession, enrollment_ids: Sequence[uuid.UUID], end: date
+    session: AsyncSession, actor: Actor, enrollment_ids: Sequence[uuid.UUID], end: date
 ) -> int:
     rows = (
         await session.scalars(
@@ -718,12 +828,18 @@ async def end_assignments(
     for a in rows:
         a.status = "inactive"
         a.end_date = max(end, a.start_date)
+        audit.record(
+            session,
+            actor,
+            "case_assignment.end",
+            "case_assignment",
+            a.id,
+            {"end_date": a.end_date, "reason": "exit"},
+        )
     return len(rows)
 
 
-def client_assignments_stmt(
-    client_id: uuid.UUID, status: str | None
-) -> Select[CaseAssignment]:
+def client_assignments_stmt(client_id: uuid.UUID, status: str | None) -> Select[CaseAssignment]:
     stmt = select(CaseAssignment).where(CaseAssignment.client_id == client_id)
     if status is not None:
         stmt = stmt.where(CaseAssignment.status == status)

@@ -67,6 +67,11 @@ async def exit_enrollments(
                 f"The exit date is before the entry date {e.entry_date}.",
                 field=_join(prefix, "exit_date"),
             )
+    if cls is not None and cls.information_date is not None and cls.information_date > exit_date:
+        raise ValidationFailed(
+            "The living situation at exit is dated after the exit date.",
+            field=_join(_join(prefix, cls_field), "information_date"),
+        )
     if not enrollments:
         return []
     head = enrollments[0]
@@ -110,9 +115,9 @@ async def exit_enrollments(
         exits.append(row)
     await session.flush()
     ids = [e.id for e in enrollments]
-    ended = await end_assignments(session, ids, exit_date)
+    ended = await end_assignments(session, actor, ids, exit_date)
     closed = await close_queue_entries(
-        session, [e for e in enrollments if e.id == e.household_group_id]
+        session, actor, [e for e in enrollments if e.id == e.household_group_id]
     )
     for e, x in zip(enrollments, exits, strict=True):
         audit.record(
@@ -134,7 +139,9 @@ async def exit_enrollments(
     return exits
 
 
-async def close_queue_entries(session: AsyncSession, heads: Sequence[Enrollment]) -> int:
+async def close_queue_entries(
+    session: AsyncSession, actor: Actor, heads: Sequence[Enrollment]
+) -> int:
     if not heads:
         return 0
     rows = (
@@ -148,6 +155,14 @@ async def close_queue_entries(session: AsyncSession, heads: Sequence[Enrollment]
     for q in rows:
         q.closed_at = utcnow()
         q.closed_reason = "exited"
+        audit.record(
+            session,
+            actor,
+            "queue_entry.close",
+            "queue_entry",
+            q.id,
+            {"closed_reason": "exited", "head_enrollment_id": q.head_enrollment_id},
+        )
     return len(rows)
 
 

@@ -77,7 +77,7 @@ async def _existing_client(
 def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> None:
     """Input rules that need no database, checked before anything is written."""
     check_translation(body.translation)
-    assessments.check_barriers(body.barriers, body.disabling_condition)
+    assessments.check_barriers(body.barriers, body.disabling_condition, entry_stage=True)
     cls = body.current_living_situation.model_dump()
     cls["information_date"] = cls["information_date"] or entry
     check_current_living_situation(cls, "current_living_situation")

@@ -89,10 +89,15 @@ def check_prior_living_situation(block: Mapping[str, Any], prefix: str) -> dict[
 
     * homeless situations (1xx): length of stay, then date to street/ES/SH, times and months
       homeless in the past three years are asked;
-    * institutional (2xx): LOSUnderThreshold = stay under 90 days; temporary/permanent (3xx, 4xx):
+    * institutional (2xx): LOSUnderThreshold = stay under 90 days; temporary/permanent (3xx, 4xx)
+      and 8/9/99 (HUD groups "doesn't know / prefers not to answer / not collected" with them):
       stay under 7 nights; only when under the threshold is PreviousStreetESSH asked, and only when
       that is Yes are the date/times/months asked;
-    * 8/9/99: nothing further.
+    * the length of stay is asked for every situation (HUD collects it for all adults and heads
+      of household); it is required except when the situation itself is 8/9/99, where without a
+      length of stay nothing further is asked.
+
+    ``DateToStreetESSH`` cannot be after the entry date: see ``check_prior_dates``.
     """
     out = dict(block)
     situation = out.get("living_situation")
@@ -120,13 +125,15 @@ def check_prior_living_situation(block: Mapping[str, Any], prefix: str) -> dict[
         "months_homeless_past_three_years",
     )
     kind = group(situation) if situation is not None else "other"
-    if kind == "other":
-        for name in ("length_of_stay", "los_under_threshold", "previous_street_essh", *history):
-            if out.get(name) is not None:
-                raise _fail(prefix, name, f"{name} is not asked for living situation {situation}.")
-        return out
     if los is None:
-        raise _fail(prefix, "length_of_stay", "length_of_stay is required.")
+        if kind != "other":
+            raise _fail(prefix, "length_of_stay", "length_of_stay is required.")
+        for name in ("los_under_threshold", "previous_street_essh", *history):
+            if out.get(name) is not None:
+                raise _fail(
+                    prefix, name, f"{name} is not asked without a length_of_stay for {situation}."
+                )
+        return out
     if kind == "homeless":
         for name in ("los_under_threshold", "previous_street_essh"):
             if out.get(name) is not None:
@@ -167,6 +174,17 @@ def check_prior_living_situation(block: Mapping[str, Any], prefix: str) -> dict[
     if isinstance(street, date) and street > date.today():
         raise _fail(prefix, "date_to_street_essh", "date_to_street_essh is in the future.")
     return out
+
+
+def check_prior_dates(block: Mapping[str, Any], entry_date: date, prefix: str) -> None:
+    """3.917.3: the approximate date homelessness started lies on or before the entry date."""
+    street = block.get("date_to_street_essh")
+    if isinstance(street, date) and street > entry_date:
+        raise _fail(
+            prefix,
+            "date_to_street_essh",
+            f"date_to_street_essh is after the entry date {entry_date}.",
+        )
 
 
 def check_current_living_situation(

@@ -120,6 +120,22 @@ def upgrade() -> None:
             name=op.f("ck_enrollments_los_valid"),
         ),
         sa.CheckConstraint(
+            "living_situation IS NULL OR living_situation NOT BETWEEN 100 AND 199 OR (los_under_threshold IS NULL AND previous_street_essh IS NULL)",
+            name=op.f("ck_enrollments_homeless_prior_has_no_break_questions"),
+        ),
+        sa.CheckConstraint(
+            "previous_street_essh IS NULL OR los_under_threshold = 1",
+            name=op.f("ck_enrollments_previous_street_essh_only_under_threshold"),
+        ),
+        sa.CheckConstraint(
+            "(date_to_street_essh IS NULL AND times_homeless_past_three_years IS NULL AND months_homeless_past_three_years IS NULL) OR living_situation BETWEEN 100 AND 199 OR previous_street_essh = 1",
+            name=op.f("ck_enrollments_homeless_history_only_when_asked"),
+        ),
+        sa.CheckConstraint(
+            "date_to_street_essh IS NULL OR date_to_street_essh <= entry_date",
+            name=op.f("ck_enrollments_date_to_street_essh_not_after_entry"),
+        ),
+        sa.CheckConstraint(
             "living_situation IS NULL OR living_situation IN (8, 9, 99, 101, 116, 118, 204, 205, 206, 207, 215, 225, 302, 314, 329, 332, 335, 336, 410, 411, 421, 435)",
             name=op.f("ck_enrollments_living_situation_valid"),
         ),
@@ -555,8 +571,16 @@ def upgrade() -> None:
             name=op.f("ck_ce_events_referral_result_only_referrals"),
         ),
         sa.CheckConstraint(
-            "result_date IS NULL OR referral_result IS NOT NULL",
+            "location_crisis_or_ph_housing IS NULL OR event IN (10, 11, 12, 13, 14, 15, 17, 18)",
+            name=op.f("ck_ce_events_location_only_referrals"),
+        ),
+        sa.CheckConstraint(
+            "(result_date IS NULL) = (referral_result IS NULL)",
             name=op.f("ck_ce_events_result_date"),
+        ),
+        sa.CheckConstraint(
+            "result_date IS NULL OR result_date >= event_date",
+            name=op.f("ck_ce_events_result_after_event"),
         ),
         sa.ForeignKeyConstraint(
             ["assessment_id"],
