@@ -10,11 +10,9 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Response, status
-from sqlalchemy import select
 
 from app.context import Actor
 from app.deps import IfMatch, Session, require_for_clients
-from app.errors import NotFound
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
@@ -230,11 +228,11 @@ async def list_assessments(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
     """The household stay's workflow passes (intake, updates, exit)."""
-    stmt = select(EnrollmentAssessment).where(
-        EnrollmentAssessment.enrollment_id == enrollment.household_group_id
-    )
     items, cursor = await paginate(
-        session, stmt, page, [EnrollmentAssessment.created_at, EnrollmentAssessment.id]
+        session,
+        svc.assessments_stmt(enrollment),
+        page,
+        [EnrollmentAssessment.created_at, EnrollmentAssessment.id],
     )
     return {"items": items, "next_cursor": cursor}
 
@@ -247,15 +245,7 @@ async def list_assessments(
 async def get_assessment(
     enrollment: VisibleEnrollment, assessment_id: uuid.UUID, session: Session
 ) -> EnrollmentAssessment:
-    found = await session.scalar(
-        select(EnrollmentAssessment).where(
-            EnrollmentAssessment.id == assessment_id,
-            EnrollmentAssessment.enrollment_id == enrollment.household_group_id,
-        )
-    )
-    if found is None:
-        raise NotFound("No such assessment.")
-    return found
+    return await svc.get_assessment(session, enrollment, assessment_id)
 
 
 # --- case manager assignments ------------------------------------------------------------------
@@ -290,9 +280,11 @@ async def create_case_assignment(
 async def list_case_assignments(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
-    stmt = select(CaseAssignment).where(CaseAssignment.enrollment_id == enrollment.id)
     items, cursor = await paginate(
-        session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id]
+        session,
+        svc.records_stmt(CaseAssignment, enrollment),
+        page,
+        [CaseAssignment.created_at, CaseAssignment.id],
     )
     return {"items": items, "next_cursor": cursor}
 
@@ -348,8 +340,12 @@ async def list_client_case_assignments(
 async def list_client_enrollments(
     client: VisibleClient, session: Session, page: Pages
 ) -> dict[str, object]:
-    stmt = select(Enrollment).where(Enrollment.client_id == client.id)
-    items, cursor = await paginate(session, stmt, page, [Enrollment.created_at, Enrollment.id])
+    items, cursor = await paginate(
+        session,
+        svc.client_enrollments_stmt(client.id),
+        page,
+        [Enrollment.created_at, Enrollment.id],
+    )
     return {"items": await svc.enrollment_reads(session, items), "next_cursor": cursor}
 
 
@@ -357,8 +353,9 @@ async def list_client_enrollments(
 
 
 async def _page(session: Session, model: Any, enrollment: Enrollment, page: PageParams) -> Any:
-    stmt = select(model).where(model.enrollment_id == enrollment.id)
-    items, cursor = await paginate(session, stmt, page, [model.created_at, model.id])
+    items, cursor = await paginate(
+        session, svc.records_stmt(model, enrollment), page, [model.created_at, model.id]
+    )
     return {"items": items, "next_cursor": cursor}
 
 

@@ -121,13 +121,9 @@ async def list_organizations(
     access_point: bool | None = None,
 ) -> dict[str, object]:
     """Organizations of the acting CoC."""
-    stmt = svc.visible_organizations_stmt(actor)
-    if kind is not None:
-        stmt = stmt.where(Organization.kind == kind)
-    if housing_provider is not None:
-        stmt = stmt.where(Organization.housing_provider == housing_provider)
-    if access_point is not None:
-        stmt = stmt.where(Organization.access_point == access_point)
+    stmt = svc.visible_organizations_stmt(
+        actor, kind=kind, housing_provider=housing_provider, access_point=access_point
+    )
     items, cursor = await paginate(session, stmt, page, [Organization.name, Organization.id])
     return {"items": items, "next_cursor": cursor}
 
@@ -190,11 +186,9 @@ async def list_projects(
     organization_id: uuid.UUID | None = None,
     project_type: Annotated[int | None, Query(ge=0, le=99)] = None,
 ) -> dict[str, object]:
-    stmt = svc.visible_projects_stmt(actor)
-    if organization_id is not None:
-        stmt = stmt.where(Project.organization_id == organization_id)
-    if project_type is not None:
-        stmt = stmt.where(Project.project_type == project_type)
+    stmt = svc.visible_projects_stmt(
+        actor, organization_id=organization_id, project_type=project_type
+    )
     items, cursor = await paginate(session, stmt, page, [Project.name, Project.id])
     return {"items": items, "next_cursor": cursor}
 

@@ -917,3 +917,33 @@ async def latest_values(session: AsyncSession, enrollment: Enrollment) -> dict[s
 
 def now_date() -> date:
     return utcnow().date()
+
+
+# --- list and lookup queries used by the routers ------------------------------------------------
+
+
+def assessments_stmt(enrollment: Enrollment) -> Select[EnrollmentAssessment]:
+    """The household stay's workflow passes (they belong to the head's enrollment)."""
+    return select(EnrollmentAssessment).where(
+        EnrollmentAssessment.enrollment_id == enrollment.household_group_id
+    )
+
+
+async def get_assessment(
+    session: AsyncSession, enrollment: Enrollment, assessment_id: uuid.UUID
+) -> EnrollmentAssessment:
+    found = await session.scalar(
+        assessments_stmt(enrollment).where(EnrollmentAssessment.id == assessment_id)
+    )
+    if found is None:
+        raise NotFound("No such assessment.")
+    return found
+
+
+def records_stmt(model: Any, enrollment: Enrollment) -> Select[Any]:
+    """Records attached to one enrollment (case assignments, CLS, services, notes, ...)."""
+    return select(model).where(model.enrollment_id == enrollment.id)
+
+
+def client_enrollments_stmt(client_id: uuid.UUID) -> Select[Enrollment]:
+    return select(Enrollment).where(Enrollment.client_id == client_id)

@@ -83,8 +83,21 @@ async def update_coc(session: AsyncSession, actor: Actor, coc: Coc, changes: dic
 # --- organizations ------------------------------------------------------------------------------
 
 
-def visible_organizations_stmt(actor: Actor) -> Select[Organization]:
-    return select(Organization).where(Organization.coc_id == actor.coc_id)
+def visible_organizations_stmt(
+    actor: Actor,
+    *,
+    kind: str | None = None,
+    housing_provider: bool | None = None,
+    access_point: bool | None = None,
+) -> Select[Organization]:
+    stmt = select(Organization).where(Organization.coc_id == actor.coc_id)
+    if kind is not None:
+        stmt = stmt.where(Organization.kind == kind)
+    if housing_provider is not None:
+        stmt = stmt.where(Organization.housing_provider == housing_provider)
+    if access_point is not None:
+        stmt = stmt.where(Organization.access_point == access_point)
+    return stmt
 
 
 async def get_organization(
@@ -142,8 +155,18 @@ async def update_organization(
 # --- projects -----------------------------------------------------------------------------------
 
 
-def visible_projects_stmt(actor: Actor) -> Select[Project]:
-    return select(Project).join(Project.organization).where(Organization.coc_id == actor.coc_id)
+def visible_projects_stmt(
+    actor: Actor,
+    *,
+    organization_id: uuid.UUID | None = None,
+    project_type: int | None = None,
+) -> Select[Project]:
+    stmt = select(Project).join(Project.organization).where(Organization.coc_id == actor.coc_id)
+    if organization_id is not None:
+        stmt = stmt.where(Project.organization_id == organization_id)
+    if project_type is not None:
+        stmt = stmt.where(Project.project_type == project_type)
+    return stmt
 
 
 async def get_project(session: AsyncSession, actor: Actor, project_id: uuid.UUID) -> Project:
