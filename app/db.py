@@ -94,3 +94,9 @@ def upgrade_database(url: str) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(to_async_url(url)), "heads")
+
+
+def constraint_name(exc: BaseException) -> str | None:
+    """The violated constraint's name, from an asyncpg error wrapped by SQLAlchemy."""
+    orig = getattr(exc, "orig", None)
+    return getattr(getattr(orig, "__cause__", None), "constraint_name", None)

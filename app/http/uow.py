@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import Message
 
+from app.db import constraint_name
 from app.errors import Conflict, DomainError, PreconditionFailed, ValidationFailed
 from app.models import IdempotencyRecord
 
@@ -64,7 +65,13 @@ def _translate_db_error(exc: Exception) -> DomainError | None:
     if isinstance(exc, StaleDataError):
         return PreconditionFailed("The resource was changed by someone else; reload and retry.")
     if isinstance(exc, IntegrityError):
-        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        constraint = constraint_name(exc)
+        if constraint == "uq_idempotency_records_scope_key":
+            return Conflict(
+                "Another request with this Idempotency-Key finished first; retry to get its "
+                "response.",
+                extra={"constraint": constraint},
+            )
         return Conflict(
             "The change conflicts with existing data.",
             extra={"constraint": constraint} if constraint else None,

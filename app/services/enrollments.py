@@ -15,9 +15,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
+from app.db import constraint_name
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Client, Coc, Household, Membership, Project
 from app.models.area_ties import AreaTie
@@ -97,6 +99,9 @@ async def household_group(session: AsyncSession, enrollment: Enrollment) -> list
         )
     ).all()
     return list(rows)
+
+
+ONE_OPEN_CE_INDEX = "uq_enrollments_one_open_ce_per_client"
 
 
 def head_of(group: Sequence[Enrollment]) -> Enrollment:
@@ -450,6 +455,8 @@ async def enroll(
     coc_code = await session.scalar(select(Coc.code).where(Coc.id == actor.coc_id))
     ordered = sorted(enrolling, key=lambda p: p.relationship != HEAD)
     head_id = uuid.uuid4()
+    # The insert runs in a savepoint so a lost race can be answered like a seen conflict.
+    savepoint = await session.begin_nested()
     rows: list[Enrollment] = []
     for p in ordered:
         assert p.client_id is not None and p.relationship is not None
@@ -474,7 +481,19 @@ async def enroll(
         )
         session.add(enrollment)
         rows.append(enrollment)
-    await session.flush()
+    try:
+        await session.flush()
+        await savepoint.commit()
+    except IntegrityError as exc:
+        await savepoint.rollback()
+        # A concurrent intake enrolled the same client first: answer as if we had seen it.
+        if constraint_name(exc) == ONE_OPEN_CE_INDEX:
+            for p in enrolling:
+                assert p.client_id is not None
+                existing = await open_ce_enrollment(session, p.client_id)
+                if existing is not None:
+                    raise already_enrolled(existing, _join(p.field, "client_id")) from exc
+        raise
     for e in rows:
         for org_id in {project.organization_id, actor.organization_id}:
             await client_access.grant(session, e.client_id, org_id, "enrolled")

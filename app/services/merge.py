@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
+from app.db import constraint_name
 from app.errors import Conflict, ValidationFailed
 from app.models import Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
@@ -186,7 +187,7 @@ async def merge_clients(
         await nested.commit()
     except IntegrityError as exc:
         await nested.rollback()
-        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        constraint = constraint_name(exc)
         raise Conflict(
             "The records cannot be merged: the duplicate's data conflicts with the survivor's "
             f"({constraint or 'a unique constraint'}). Resolve that record first.",
@@ -391,7 +392,7 @@ async def unmerge_clients(
         await nested.commit()
     except IntegrityError as exc:
         await nested.rollback()
-        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        constraint = constraint_name(exc)
         raise Conflict(
             "The merge cannot be undone: records changed since conflict with it "
             f"({constraint or 'a unique constraint'}).",
