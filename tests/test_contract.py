@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
 import threading
@@ -34,6 +35,8 @@ from app.services.demo import seed_coc
 from tests.conftest import PASSWORD, ROOT, _admin_exec, _server_url
 
 OPENAPI_FILE = ROOT / "openapi" / "openapi.json"
+# Examples per operation; raise it for a deeper local run (CAS_FUZZ_EXAMPLES=200 pytest -k api).
+FUZZ_EXAMPLES = int(os.environ.get("CAS_FUZZ_EXAMPLES", "8"))
 
 # Operations that end the caller's own session, or need a secret from an email; they have
 # dedicated tests.
@@ -165,7 +168,7 @@ def test_api_never_errors_and_matches_its_schema(live_server: tuple[str, str]) -
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=8,
+            max_examples=FUZZ_EXAMPLES,
             deadline=None,
             derandomize=True,
             suppress_health_check=list(HealthCheck),

@@ -134,3 +134,15 @@ async def test_logs_are_json_with_request_id_and_no_query_or_body(
     entry = json.loads(line)
     assert entry["path"] == "/api/v1/auth/login" and entry["status"] == 401
     assert "leak" not in line and "secret.person" not in line
+
+
+async def test_text_postgres_cannot_store_is_a_422(client: httpx.AsyncClient, auth: Auth) -> None:
+    admin = await auth.headers("system_admin")
+    for name in ("bad\u0000name", "bad\ud800name"):
+        r = await client.post(
+            "/api/v1/cocs",
+            headers=admin | {"content-type": "application/json"},
+            content=json.dumps({"code": "AG-021", "name": name, "hmis_lead_name": "Lead"}),
+        )
+        body = assert_problem(r, 422)
+        assert body["errors"][0]["loc"] == ["body", "name"]

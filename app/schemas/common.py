@@ -4,15 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.errors import PROBLEM_CONTENT_TYPE
 
 
 class WriteModel(BaseModel):
-    """Request bodies reject unknown fields, so typos are errors rather than silently lost."""
+    """Request bodies reject unknown fields, so typos are errors rather than silently lost, and
+    text PostgreSQL cannot store (NUL characters, unpaired surrogates) is a 422, not a 500."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        for text in _strings(value):
+            if "\x00" in text:
+                raise ValueError("must not contain NUL characters")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("must be valid Unicode text") from None
+        return value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [v for v in value if isinstance(v, str)]
+    return []
 
 
 class ReadModel(BaseModel):
