@@ -146,3 +146,10 @@ async def test_text_postgres_cannot_store_is_a_422(client: httpx.AsyncClient, au
         )
         body = assert_problem(r, 422)
         assert body["errors"][0]["loc"] == ["body", "name"]
+
+
+async def test_nul_in_a_query_parameter_is_a_422(client: httpx.AsyncClient, auth: Auth) -> None:
+    r = await client.get(
+        "/api/v1/audit-events?action=a%00b", headers=await auth.headers("system_admin")
+    )
+    assert assert_problem(r, 422)["errors"][0]["loc"] == ["query", "action"]

@@ -5,10 +5,27 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
+from app.errors import ValidationFailed
 from app.http.uow import UnitOfWorkRoute
 from app.schemas.common import COMMON_PROBLEMS
+
+
+async def storable_query(request: Request) -> None:
+    """Query text PostgreSQL cannot store or compare (NUL characters) is a 422, not a 500."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise ValidationFailed(
+                "Query parameters must not contain NUL characters.",
+                errors=[
+                    {
+                        "loc": ["query", name.replace("\x00", "")],
+                        "msg": "must not contain NUL characters",
+                        "type": "value_error",
+                    }
+                ],
+            )
 
 
 def api_router(prefix: str, tag: str) -> APIRouter:
@@ -17,6 +34,7 @@ def api_router(prefix: str, tag: str) -> APIRouter:
         tags=[tag],
         route_class=UnitOfWorkRoute,
         responses=COMMON_PROBLEMS,
+        dependencies=[Depends(storable_query)],
     )
 
 
