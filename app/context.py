@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.permissions import ADMIN_ROLES, Permission, Role
 
@@ -35,7 +35,6 @@ class Actor:
     session_id: uuid.UUID
     request_id: str | None = None
     ip_address: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def organization_id(self) -> uuid.UUID:
@@ -49,10 +48,6 @@ class Actor:
     def is_admin(self) -> bool:
         """system_admin and cas_admin see everything in their CoC."""
         return self.role in ADMIN_ROLES
-
-    @property
-    def is_system_admin(self) -> bool:
-        return self.role == Role.SYSTEM_ADMIN
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions

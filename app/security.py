@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -129,7 +128,3 @@ def unverified_subject(settings: Settings, token: str) -> str | None:
         return str(decode_access_token(settings, token).user_id)
     except Unauthorized:
         return None
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

@@ -57,18 +57,6 @@ def _code(value: int | None, allowed: frozenset[int], list_id: str) -> int | Non
     return value
 
 
-def plain_text(value: object) -> object:
-    """Refuse text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (lone surrogates)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text cannot contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text is not valid Unicode") from None
-    return value
-
-
 def normalize_ssn(value: str) -> str:
     """Digits (or ``x`` for unknown digits of a partial SSN), dashes and spaces removed."""
     return value.replace("-", "").replace(" ", "").lower()
@@ -144,11 +132,6 @@ class _ClientFields(WriteModel):
     # CoC-wide release of information
     roi_start_date: date | None = None
     roi_end_date: date | None = None
-
-    @field_validator("*")
-    @classmethod
-    def _plain_text(cls, v: object) -> object:
-        return plain_text(v)
 
     @field_validator("name_data_quality")
     @classmethod
@@ -316,12 +299,6 @@ class ClientSearch(WriteModel):
     client_id: uuid.UUID | None = None
     ssn_last4: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
     limit: int = Field(default=20, ge=1, le=100)
-
-    @field_validator("name")
-    @classmethod
-    def _plain_text(cls, v: str | None) -> str | None:
-        plain_text(v)
-        return v
 
     @model_validator(mode="after")
     def _some_criterion(self) -> ClientSearch:

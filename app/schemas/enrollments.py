@@ -12,10 +12,10 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from app.models.ce_records import DIVERSION_SERVICES
-from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate, plain_text
+from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
 from app.schemas.common import ReadModel, WriteModel
 
 YesNoReasons = Literal[0, 1, 8, 9, 99]  # HUD list 1.8
@@ -37,12 +37,7 @@ ExitReason = Literal[
 
 
 class CEWriteModel(WriteModel):
-    """Request bodies of this module: text PostgreSQL can store (no NUL, valid Unicode)."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _plain_text(cls, value: object) -> object:
-        return plain_text(value)
+    """Request bodies of this module (WriteModel already refuses text PostgreSQL can't store)."""
 
 
 # --- pieces shared by the intake, the update assessment and the individual resources -----------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,7 +148,3 @@ async def add_area_ties(
 
 def client_area_ties_stmt(client_id: uuid.UUID) -> Select[AreaTie]:
     return select(AreaTie).where(AreaTie.client_id == client_id)
-
-
-def latest_tie_date(ties: Sequence[AreaTie]) -> date | None:
-    return max((t.tie_date for t in ties), default=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Client
@@ -32,8 +32,3 @@ async def record_contact(
 def is_inactive(last_contact_at: datetime | None, now: datetime | None = None) -> bool:
     now = now or datetime.now(UTC)
     return last_contact_at is None or now - last_contact_at > INACTIVE_AFTER
-
-
-def inactive_filter(now: datetime | None = None) -> ColumnElement[bool]:
-    now = now or datetime.now(UTC)
-    return or_(Client.last_contact_at.is_(None), Client.last_contact_at < now - INACTIVE_AFTER)
