@@ -187,3 +187,21 @@ def test_api_never_errors_and_matches_its_schema(live_server: tuple[str, str]) -
             failures.append(f"{operation.verbose_name}: {str(exc)[:1500]}")
     assert operations > 10
     assert not failures, "\n\n".join(failures)
+
+
+PII_PARAMETER = re.compile(
+    r"(^|_)(name|first_name|last_name|ssn|ssn_last4|dob|birth|email|phone|address)($|_)"
+)
+
+
+def test_no_pii_in_urls(app: Any) -> None:
+    """Names, SSNs, birth dates and contact details never travel in paths or query strings
+    (they would land in proxy and server logs): searching by them is a POST."""
+    offending = [
+        f"{method.upper()} {path} ?{param['name']}"
+        for path, operations in app.openapi()["paths"].items()
+        for method, op in operations.items()
+        for param in op.get("parameters", [])
+        if param["in"] in {"query", "path"} and PII_PARAMETER.search(param["name"])
+    ]
+    assert not offending, offending
