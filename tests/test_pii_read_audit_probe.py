@@ -1,0 +1,62 @@
+"""Every response that shows a client's name is recorded in the audit trail (who saw which
+client, in which request) -- checked over every GET route, future routes included."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from app.models import AuditEvent, Client
+from tests.conftest import Auth, World
+from tests.probes import ProbeContext, probe_modules
+
+CLIENT_DATA = re.compile(
+    r"^/api/v1/(clients|households|enrollments|cas|document-checks|client-files)(/|$)"
+)
+READ_ACTIONS = {"pii.read", "document.download"}
+
+
+async def test_responses_showing_a_client_name_are_audited(
+    client: httpx.AsyncClient, auth: Auth, world: World, db: Any, app: Any
+) -> None:
+    ctx = ProbeContext(client=client, db=db, world=world, auth=auth)
+    ids: dict[str, Any] = {}
+    for module in probe_modules():
+        ids.update(await module.arrange(ctx))
+    people = [
+        (c.id, c.last_name)
+        for c in (await db.scalars(select(Client).where(Client.last_name.is_not(None)))).all()
+        if c.last_name and len(c.last_name) >= 4
+    ]
+    assert people
+    admin = await auth.headers("system_admin")
+    failures: list[str] = []
+    showing = 0
+    for path, operations in app.openapi()["paths"].items():
+        if "get" not in operations or not CLIENT_DATA.match(path):
+            continue
+        url = path.format(**{p: ids[p] for p in re.findall(r"{(\w+)}", path)})
+        r = await client.get(url, headers=admin)
+        if r.status_code != 200:
+            continue
+        shown = {cid for cid, last in people if last in r.text}
+        if not shown:
+            continue
+        showing += 1
+        audited = set(
+            (
+                await db.scalars(
+                    select(AuditEvent.entity_id).where(
+                        AuditEvent.request_id == r.headers["x-request-id"],
+                        AuditEvent.action.in_(READ_ACTIONS),
+                    )
+                )
+            ).all()
+        )
+        if not shown <= audited:
+            failures.append(f"GET {path}: shows {len(shown)} client(s), audited {len(audited)}")
+    assert showing >= 3
+    assert not failures, "\n".join(failures)
