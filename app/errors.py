@@ -6,6 +6,7 @@ validation errors included, into ``application/problem+json``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from typing import Any
@@ -224,14 +225,29 @@ def install_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        # Log where it failed, not the message: driver messages can quote submitted values.
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = [f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:]]
-        log.error("unhandled error", extra={"error_type": type(exc).__name__, "frames": where})
-        return problem_response(
-            request,
-            status=500,
-            slug="internal-error",
-            title="Internal server error",
-            detail="An unexpected error occurred. Quote the request id when reporting it.",
-        )
+        # Normally answered (and logged) by RequestContextMiddleware already; this is the
+        # fallback when the app runs without it.
+        log_unhandled(exc)
+        body = internal_error_body(request.url.path)
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_CONTENT_TYPE)
+
+
+def internal_error_body(instance: str) -> dict[str, Any]:
+    return problem_body(
+        status=500,
+        slug="internal-error",
+        title="Internal server error",
+        detail="An unexpected error occurred. Quote the request id when reporting it.",
+        instance=instance,
+    )
+
+
+def log_unhandled(exc: BaseException) -> None:
+    """Log where it failed, not the message: driver messages can quote submitted values."""
+    if getattr(exc, "_cas_logged", False):
+        return
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = [f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:]]
+    log.error("unhandled error", extra={"error_type": type(exc).__name__, "frames": where})
+    with contextlib.suppress(AttributeError):
+        exc._cas_logged = True  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_CONTENT_TYPE, problem_body
+from app.errors import PROBLEM_CONTENT_TYPE, internal_error_body, log_unhandled, problem_body
 from app.http.logging import request_id_var
 
 access_log = logging.getLogger("app.access")
@@ -64,8 +64,34 @@ class RequestContextMiddleware:
                     headers.setdefault("strict-transport-security", "max-age=31536000")
             await send(message)
 
+        started_holder = {"started": False}
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started_holder["started"] = True
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            # Starlette's outermost error middleware would answer the 500 outside this one,
+            # without the request id and security headers; answer it here instead. The error is
+            # re-raised so the server (or a test client) still sees it.
+            log_unhandled(exc)
+            if not started_holder["started"]:
+                body = json.dumps(internal_error_body(path)).encode()
+                await send_wrapper(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send_wrapper({"type": "http.response.body", "body": body})
+            raise
         finally:
             # Path only: ids, never names (search is POST); the query string is left out.
             access_log.info(

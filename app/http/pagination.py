@@ -10,7 +10,7 @@ import base64
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -56,6 +56,8 @@ def encode_cursor(values: Sequence[Any]) -> str:
 def _encode_value(v: Any) -> Any:
     if isinstance(v, datetime):
         return {"t": v.isoformat()}
+    if isinstance(v, date):
+        return {"d": v.isoformat()}
     if isinstance(v, uuid.UUID):
         return {"u": str(v)}
     return v
@@ -65,23 +67,67 @@ def _decode_value(v: Any) -> Any:
     if isinstance(v, dict):
         if "t" in v:
             return datetime.fromisoformat(v["t"])
+        if "d" in v:
+            return date.fromisoformat(v["d"])
         if "u" in v:
-            return uuid.UUID(v["u"])
+            return uuid.UUID(str(v["u"]))
     return v
 
 
-def decode_cursor(cursor: str, size: int) -> list[Any]:
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not valid for this list.",
+        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+    )
+
+
+def decode_cursor(
+    cursor: str, size: int, keys: Sequence[InstrumentedAttribute[Any]] | None = None
+) -> list[Any]:
+    """Decode a cursor; with ``keys``, every value must also fit its column's type, so a
+    tampered cursor is a 422 rather than a database error."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != size:
             raise ValueError
-        return [_decode_value(v) for v in values]
-    except (ValueError, TypeError, KeyError):
-        raise ValidationFailed(
-            "The cursor is not valid for this list.",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+        decoded = [_decode_value(v) for v in values]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise _invalid_cursor()
+    if keys is not None:
+        for key, value in zip(keys, decoded, strict=True):
+            if not _fits(key, value):
+                raise _invalid_cursor()
+    return decoded
+
+
+_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _fits(key: InstrumentedAttribute[Any], value: Any) -> bool:
+    try:
+        expected = key.type.python_type
+    except NotImplementedError:  # a type without a Python equivalent: let it through
+        return value is not None and not isinstance(value, dict | list)
+    if value is None or isinstance(value, dict | list):
+        return False
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and _INT_RANGE[0] <= value <= _INT_RANGE[1]
         )
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is str:
+        return isinstance(value, str) and "\x00" not in value
+    if expected is datetime:
+        return isinstance(value, datetime)
+    if expected is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
+    return isinstance(value, expected)
 
 
 async def paginate(
@@ -94,7 +140,7 @@ async def paginate(
 ) -> tuple[list[Any], str | None]:
     """Run ``stmt`` ordered by ``keys`` (last one unique), one page after ``params.cursor``."""
     if params.cursor:
-        after = decode_cursor(params.cursor, len(keys))
+        after = decode_cursor(params.cursor, len(keys), keys)
         stmt = stmt.where(_after(keys, after, descending))
     order = [k.desc() if descending else k.asc() for k in keys]
     rows = list((await session.scalars(stmt.order_by(*order).limit(params.limit + 1))).unique())

@@ -15,12 +15,22 @@ from app.errors import TooManyRequests
 
 
 class SlidingWindowLimiter:
+    # Every this many hits, keys with no hit inside their window are dropped, so addresses seen
+    # once do not accumulate for the life of the process.
+    SWEEP_EVERY = 1024
+
     def __init__(self) -> None:
         self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._since_sweep = 0
 
     def hit(self, key: str, limit: int, window: float) -> float | None:
         """Record a hit; return seconds to wait when over the limit, else None."""
         now = time.monotonic()
+        self._since_sweep += 1
+        if self._since_sweep >= self.SWEEP_EVERY:
+            self._since_sweep = 0
+            for stale in [k for k, h in self._hits.items() if not h or h[-1] <= now - window]:
+                del self._hits[stale]
         hits = self._hits[key]
         while hits and hits[0] <= now - window:
             hits.popleft()

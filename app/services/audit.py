@@ -77,15 +77,24 @@ def _jsonable(value: Any) -> Any:
 
 
 def redact(changes: dict[str, Any]) -> dict[str, Any]:
+    """Replace PII fields' values, at any depth (nested objects and lists of objects too)."""
     out: dict[str, Any] = {}
     for field, value in changes.items():
         if field in PII_FIELDS:
             out[field] = REDACTED
-        elif isinstance(value, dict) and set(value) <= {"old", "new"}:
-            out[field] = {k: _jsonable(v) for k, v in value.items()}
+        elif isinstance(value, dict) and value and set(value) <= {"old", "new"}:
+            out[field] = {k: _redact_value(v) for k, v in value.items()}
         else:
-            out[field] = _jsonable(value)
+            out[field] = _redact_value(value)
     return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return redact(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(v) for v in value]
+    return _jsonable(value)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -133,6 +133,13 @@ async def _issue(
     return TokenPair(access, refresh, settings.access_token_ttl_seconds, organization_id)
 
 
+def _coc_of(user: User) -> uuid.UUID | None:
+    """The CoC an account-level event (failed login, reset) is filed under, so the CoC's
+    system admins see it in their audit trail."""
+    active = [m for m in user.memberships if m.organization.is_active] or list(user.memberships)
+    return active[0].organization.coc_id if active else None
+
+
 def _membership_for(user: User, organization_id: uuid.UUID | None) -> Membership | None:
     active = [m for m in user.memberships if m.organization.is_active]
     if organization_id is None:
@@ -149,15 +156,26 @@ async def login(
     organization_id: uuid.UUID | None,
     meta: RequestMeta,
 ) -> TokenPair:
-    user = await session.scalar(select(User).where(User.email == email_address.lower()))
+    # The row is locked for the attempt: concurrent guesses are counted one after another, so
+    # parallel requests cannot slip past the lockout (nor lose each other's counts).
+    user = await session.scalar(
+        select(User).where(User.email == email_address.lower()).with_for_update()
+    )
     now = utcnow()
     if user is None:
         verify_password(password, None)  # same work as a real check: no timing oracle
         raise Unauthorized(INVALID_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
-        # Same answer as a wrong password: the lock tells nothing about the account.
+        # Same answer (and the same work) as a wrong password: the lock tells nothing.
+        verify_password(password, None)
         audit.record(
-            session, meta, "auth.login_refused_locked", "user", user.id, actor_user_id=user.id
+            session,
+            meta,
+            "auth.login_refused_locked",
+            "user",
+            user.id,
+            actor_user_id=user.id,
+            coc_id=_coc_of(user),
         )
         raise Unauthorized(INVALID_CREDENTIALS, commit=True)
     if not verify_password(password, user.password_hash) or not user.is_active:
@@ -168,7 +186,14 @@ async def login(
             user.failed_login_count = 0
             changes["locked_until"] = user.locked_until
         audit.record(
-            session, meta, "auth.login_failed", "user", user.id, changes, actor_user_id=user.id
+            session,
+            meta,
+            "auth.login_failed",
+            "user",
+            user.id,
+            changes,
+            actor_user_id=user.id,
+            coc_id=_coc_of(user),
         )
         raise Unauthorized(INVALID_CREDENTIALS, commit=True)
     membership = _membership_for(user, organization_id)
@@ -199,8 +224,12 @@ async def refresh(
     session: AsyncSession, settings: Settings, *, refresh_token: str, meta: RequestMeta
 ) -> TokenPair:
     now = utcnow()
+    # Locked: of two concurrent refreshes with one token, the second waits, then sees the token
+    # used (reuse) instead of rotating it a second time.
     token = await session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token))
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == hash_token(refresh_token))
+        .with_for_update()
     )
     if token is None:
         raise Unauthorized("The refresh token is invalid.")
@@ -218,6 +247,11 @@ async def refresh(
                 "auth_session",
                 auth_session.id,
                 actor_user_id=auth_session.user_id,
+                coc_id=await session.scalar(
+                    select(Organization.coc_id).where(
+                        Organization.id == auth_session.organization_id
+                    )
+                ),
             )
         raise Unauthorized(
             "The refresh token was already used; the session has been revoked.", commit=True
@@ -349,7 +383,13 @@ async def request_password_reset(
         ),
     )
     audit.record(
-        session, meta, "auth.password_reset_requested", "user", user.id, actor_user_id=user.id
+        session,
+        meta,
+        "auth.password_reset_requested",
+        "user",
+        user.id,
+        actor_user_id=user.id,
+        coc_id=_coc_of(user),
     )
 
 
@@ -359,11 +399,17 @@ async def _set_password(session: AsyncSession, user: User, new_password: str) ->
     user.password_changed_at = utcnow()
     user.failed_login_count = 0
     user.locked_until = None
-    # A new password ends every existing session.
+    # A new password ends every existing session...
     await session.execute(
         update(AuthSession)
         .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoke_reason="password_changed")
+    )
+    # ...and every other outstanding invitation or reset token.
+    await session.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.user_id == user.id, OneTimeToken.used_at.is_(None))
+        .values(used_at=utcnow())
     )
 
 
@@ -372,7 +418,15 @@ async def confirm_password_reset(
 ) -> None:
     user = await _consume(session, token, "password_reset")
     await _set_password(session, user, new_password)
-    audit.record(session, meta, "auth.password_reset", "user", user.id, actor_user_id=user.id)
+    audit.record(
+        session,
+        meta,
+        "auth.password_reset",
+        "user",
+        user.id,
+        actor_user_id=user.id,
+        coc_id=_coc_of(user),
+    )
 
 
 async def accept_invitation(
@@ -381,5 +435,13 @@ async def accept_invitation(
     user = await _consume(session, token, "invitation")
     check_password_rules(password, user.email, field="password")
     await _set_password(session, user, password)
-    audit.record(session, meta, "auth.invitation_accepted", "user", user.id, actor_user_id=user.id)
+    audit.record(
+        session,
+        meta,
+        "auth.invitation_accepted",
+        "user",
+        user.id,
+        actor_user_id=user.id,
+        coc_id=_coc_of(user),
+    )
     return user

@@ -10,14 +10,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import Membership, Organization, User
+from app.models import AuthSession, Membership, Organization, User
 from app.permissions import Permission, Role
+from app.security import utcnow
 from app.services import audit, email
 from app.services.auth import issue_one_time_token
 from app.services.organizations import apply_changes, get_organization
@@ -118,10 +119,30 @@ async def invite_user(
 async def resend_invitation(
     session: AsyncSession, settings: Settings, actor: Actor, user: User
 ) -> None:
+    _check_may_change(actor, user)
     if user.password_hash is not None:
         raise Conflict("This user has already set a password; use the password reset instead.")
     await _send_invitation(session, settings, user)
     audit.record(session, actor, "user.invitation_resent", "user", user.id)
+
+
+def _check_may_change(actor: Actor, user: User) -> None:
+    """Agency admins change their agency's staff, not the CoC's administrators."""
+    if _manages_all(actor):
+        return
+    if any(Role(m.role) not in AGENCY_GRANTABLE for m in user.memberships):
+        raise Forbidden("Agency admins may not change system or CAS administrators' accounts.")
+
+
+async def _end_sessions(
+    session: AsyncSession, user_id: uuid.UUID, reason: str, organization_id: uuid.UUID | None = None
+) -> None:
+    stmt = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if organization_id is not None:
+        stmt = stmt.where(AuthSession.organization_id == organization_id)
+    await session.execute(stmt.values(revoked_at=utcnow(), revoke_reason=reason))
 
 
 async def update_user(
@@ -129,9 +150,13 @@ async def update_user(
 ) -> User:
     if "is_active" in changes and not _manages_all(actor):
         raise Forbidden("Only system admins may activate or deactivate accounts.")
+    _check_may_change(actor, user)
     if changes.get("is_active") is False and user.id == actor.user_id:
         raise ValidationFailed("You cannot deactivate your own account.", field="is_active")
     diff = apply_changes(user, changes)
+    if diff.get("is_active", {}).get("new") is False:
+        # Reactivating later must not bring old sessions back to life.
+        await _end_sessions(session, user.id, "deactivated")
     await session.flush()
     audit.record(session, actor, "user.update", "user", user.id, diff)
     return user
@@ -176,6 +201,9 @@ async def remove_membership(
             field="membership_id",
         )
     await session.delete(membership)
+    # Sessions acting for that organization end now (re-adding the role later does not revive
+    # them).
+    await _end_sessions(session, user.id, "membership_removed", membership.organization_id)
     audit.record(
         session,
         actor,
