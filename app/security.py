@@ -120,11 +120,3 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         )
     except (KeyError, ValueError, TypeError):
         raise Unauthorized("The access token is invalid.")
-
-
-def unverified_subject(settings: Settings, token: str) -> str | None:
-    """The verified ``sub`` of a token, or None; used to scope idempotency keys."""
-    try:
-        return str(decode_access_token(settings, token).user_id)
-    except Unauthorized:
-        return None

@@ -27,6 +27,7 @@ async def test_outbox_file_sender_writes_and_marks_sent(
     assert "Subject: Reset Password Instructions" in text
     message = await db.scalar(select(EmailMessage))
     assert message is not None and message.sent_at is not None and message.attempts == 1
+    assert "Reset" not in message.body and "token" not in message.body  # not kept once sent
     assert await deliver_pending(db, settings) == 0  # nothing left to send
 
 

@@ -264,3 +264,13 @@ async def test_coc_update_needs_acting_coc(
     assert r.status_code == 200 and r.json()["name"] == "Home Continuum"
     r = await client.get(f"/api/v1/cocs/{world.other.coc.id}", headers=admin)
     assert_problem(r, 404)
+
+
+async def test_a_logged_out_token_does_not_replay(client: httpx.AsyncClient, auth: Auth) -> None:
+    headers = await auth.headers("system_admin") | {"Idempotency-Key": "after-logout-1"}
+    first = await client.post(ORGS, headers=headers, json={"name": "Replay Me"})
+    assert first.status_code == 201
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+    again = await client.post(ORGS, headers=headers, json={"name": "Replay Me"})
+    assert_problem(again, 401)
+    assert "idempotent-replayed" not in again.headers

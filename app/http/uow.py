@@ -168,15 +168,14 @@ async def _idempotency_check(
             errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid length",
                      "type": "value_error"}],
         )
-    from app.security import unverified_subject
-
-    auth = request.headers.get("authorization", "")
-    subject = None
-    if auth.lower().startswith("bearer "):
-        subject = unverified_subject(request.app.state.settings, auth[7:].strip())
-    scope = f"{subject or 'anonymous'} {operation} {request.url.path}"
-
     session = await get_session(request)
+    subject = await _live_subject(request, session)
+    if subject is None:
+        # Not (or no longer) authenticated: nothing is replayed or remembered; the operation's
+        # own authentication answers.
+        return None, None
+    scope = f"{subject} {operation} {request.url.path}"
+
     existing = await session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
@@ -211,6 +210,24 @@ async def _idempotency_check(
                  headers=headers),
         None,
     )
+
+
+async def _live_subject(request: Request, session: AsyncSession) -> str | None:
+    """The caller's user id if the bearer token is valid and its session, user and membership
+    are still live (a logged-out token must not replay earlier responses)."""
+    from app.errors import Unauthorized
+    from app.security import decode_access_token
+    from app.services.auth import load_actor
+
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    try:
+        claims = decode_access_token(request.app.state.settings, auth[7:].strip())
+        actor = await load_actor(session, claims)
+    except Unauthorized:
+        return None
+    return str(actor.user_id)
 
 
 def _multipart_boundary(request: Request) -> bytes | None:

@@ -22,6 +22,8 @@ from app.security import utcnow
 
 log = logging.getLogger(__name__)
 
+DELIVERED_BODY = "[delivered; body removed]"
+
 
 def enqueue(session: AsyncSession, *, to: str, subject: str, body: str, template: str) -> None:
     session.add(EmailMessage(to_address=to, subject=subject, body=body, template=template))
@@ -94,6 +96,8 @@ async def deliver_pending(session: AsyncSession, settings: Settings, *, batch: i
             )
             continue
         row.sent_at = utcnow()
+        # Bodies can hold single-use tokens; once delivered they are not kept in the database.
+        row.body = DELIVERED_BODY
         sent += 1
     await session.flush()
     return sent
