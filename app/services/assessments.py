@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,6 +117,27 @@ async def start_assessment(
     return row
 
 
+RecordT = TypeVar("RecordT", bound=Any)
+
+
+async def _save(
+    session: AsyncSession,
+    actor: Actor,
+    row: RecordT,
+    entity: str,
+    changes: dict[str, Any],
+    *,
+    contact: tuple[uuid.UUID, date] | None = None,
+) -> RecordT:
+    """Insert a CE record, count it as a contact when it is one, and audit its creation."""
+    session.add(row)
+    await session.flush()
+    if contact is not None:
+        await contacts.record_contact(session, *contact)
+    audit.record(session, actor, f"{entity}.create", entity, row.id, changes)
+    return row
+
+
 # --- records -----------------------------------------------------------------------------------
 
 
@@ -147,22 +168,18 @@ async def record_cls(
         **values,
         **_stamp(actor),
     )
-    session.add(row)
-    await session.flush()
-    await contacts.record_contact(session, enrollment.client_id, row.information_date)
-    audit.record(
+    return await _save(
         session,
         actor,
-        "current_living_situation.create",
+        row,
         "current_living_situation",
-        row.id,
         {
             "enrollment_id": enrollment.id,
             "information_date": row.information_date,
             "current_living_situation": row.current_living_situation,
         },
+        contact=(enrollment.client_id, row.information_date),
     )
-    return row
 
 
 ALL_BARRIERS = frozenset({5, 6, 7, 8, 9, 10})
@@ -334,18 +351,14 @@ async def record_diversion_assessment(
         assistance_needed=data.assistance_needed,
         **_stamp(actor),
     )
-    session.add(row)
-    await session.flush()
-    await contacts.record_contact(session, head.client_id, on)
-    audit.record(
+    return await _save(
         session,
         actor,
-        "diversion_assessment.create",
+        row,
         "diversion_assessment",
-        row.id,
         {"enrollment_id": head.id, "assessment_date": on},
+        contact=(head.client_id, on),
     )
-    return row
 
 
 async def record_housing_needs(
@@ -392,18 +405,14 @@ async def record_housing_needs(
         violence_trauma_or_unsafe=data.violence_trauma_or_unsafe,
         **_stamp(actor),
     )
-    session.add(row)
-    await session.flush()
-    await contacts.record_contact(session, head.client_id, on)
-    audit.record(
+    return await _save(
         session,
         actor,
-        "housing_needs_assessment.create",
+        row,
         "housing_needs_assessment",
-        row.id,
         {"enrollment_id": head.id, "assessment_date": on, "hud_vash_eligible": vash},
+        contact=(head.client_id, on),
     )
-    return row
 
 
 async def record_ce_assessment(
@@ -421,22 +430,18 @@ async def record_ce_assessment(
         **data.model_dump(),
         **_stamp(actor),
     )
-    session.add(row)
-    await session.flush()
-    await contacts.record_contact(session, enrollment.client_id, row.assessment_date)
-    audit.record(
+    return await _save(
         session,
         actor,
-        "ce_assessment.create",
+        row,
         "ce_assessment",
-        row.id,
         {
             "enrollment_id": enrollment.id,
             "assessment_date": row.assessment_date,
             "prioritization_status": row.prioritization_status,
         },
+        contact=(enrollment.client_id, row.assessment_date),
     )
-    return row
 
 
 def check_ce_event(data: CeEventCreate, prefix: str = "") -> None:
@@ -496,17 +501,13 @@ async def record_ce_event(
         **data.model_dump(),
         **_stamp(actor),
     )
-    session.add(row)
-    await session.flush()
-    audit.record(
+    return await _save(
         session,
         actor,
-        "ce_event.create",
+        row,
         "ce_event",
-        row.id,
         {"enrollment_id": enrollment.id, "event": row.event, "event_date": row.event_date},
     )
-    return row
 
 
 async def record_service(
@@ -525,22 +526,18 @@ async def record_service(
         service_type=data.service_type,
         **_stamp(actor),
     )
-    session.add(row)
-    await session.flush()
-    await contacts.record_contact(session, enrollment.client_id, data.date_provided)
-    audit.record(
+    return await _save(
         session,
         actor,
-        "service.create",
+        row,
         "service",
-        row.id,
         {
             "enrollment_id": enrollment.id,
             "service_type": row.service_type,
             "date_provided": row.date_provided,
         },
+        contact=(enrollment.client_id, data.date_provided),
     )
-    return row
 
 
 async def record_case_note(
@@ -566,19 +563,15 @@ async def record_case_note(
         service_id=data.service_id,
         **_stamp(actor),
     )
-    session.add(row)
-    await session.flush()
-    audit.record(
+    return await _save(
         session,
         actor,
-        "case_note.create",
+        row,
         "case_note",
-        row.id,
         # The note's text stays out of the append-only audit trail (it may hold clinical
         # details); its length shows that it was written.
         {"enrollment_id": enrollment.id, "note_date": row.note_date, "note_length": len(row.note)},
     )
-    return row
 
 
 # --- outcomes ----------------------------------------------------------------------------------
