@@ -74,6 +74,7 @@ def require(*permissions: Permission) -> Callable[..., Coroutine[Any, Any, Actor
         return actor
 
     dependency.__name__ = "require_" + "_".join(p.name.lower() for p in permissions)
+    dependency.required_permissions = frozenset(permissions)  # type: ignore[attr-defined]
     return dependency
 
 
@@ -120,4 +121,5 @@ def require_for_clients(*permissions: Permission) -> Callable[..., Coroutine[Any
         return actor
 
     dependency.__name__ = "require_client_" + "_".join(p.name.lower() for p in permissions)
+    dependency.required_permissions = frozenset(permissions)  # type: ignore[attr-defined]
     return dependency
