@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from app.main import create_app
 from app.models import AuthSession
 from app.security import create_access_token, hash_password, utcnow
 from app.services.demo import SeededCoc, seed_coc
+from app.storage import FileStore, LocalStorage
 
 PASSWORD = "correct-horse-battery-2026"
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,6 +154,22 @@ async def client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+
+
+@pytest.fixture
+def files_root(tmp_path: Path) -> Path:
+    """Where the test's uploaded files are stored (encrypted)."""
+    return tmp_path / "files"
+
+
+@pytest.fixture
+def store(app: Any, files_root: Path) -> Iterator[FileStore]:
+    """The app's file store for this test: a local directory of its own."""
+    previous = getattr(app.state, "file_store", None)
+    file_store = FileStore(LocalStorage(files_root), app.state.settings.field_encryption_key)
+    app.state.file_store = file_store
+    yield file_store
+    app.state.file_store = previous
 
 
 class Auth:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from app.models.documents import ClientFile, NotificationEvent
 from app.security import utcnow
 from app.services import client_access
 from app.services import documents as svc
-from app.storage import FileStore, LocalStorage
+from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import (
     EXE,
@@ -35,18 +34,6 @@ from tests.documents_support import (
 TODAY = date.today()
 
 
-@pytest.fixture
-def files_root(tmp_path: Path) -> Path:
-    return tmp_path / "files"
-
-
-@pytest.fixture
-def store(app: Any, files_root: Path) -> Iterator[FileStore]:
-    previous = getattr(app.state, "file_store", None)
-    file_store = FileStore(LocalStorage(files_root), app.state.settings.field_encryption_key)
-    app.state.file_store = file_store
-    yield file_store
-    app.state.file_store = previous
 
 
 def files_url(client_id: uuid.UUID) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import AuditEvent, Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
 from app.services.merge import client_references
-from app.storage import FileStore, LocalStorage
+from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import PDF, PNG
 from tests.intake_support import INTAKES, example
@@ -304,17 +304,6 @@ async def test_merge_refusals(client: httpx.AsyncClient, auth: Auth, db: AsyncSe
 
 
 # --- merging real records (the tables issues 4 and 5 attach to a client) -------------------------
-
-
-@pytest.fixture
-def store(app: Any, tmp_path: Any) -> Iterator[FileStore]:
-    previous = getattr(app.state, "file_store", None)
-    file_store = FileStore(
-        LocalStorage(tmp_path / "files"), app.state.settings.field_encryption_key
-    )
-    app.state.file_store = file_store
-    yield file_store
-    app.state.file_store = previous
 
 
 async def rows_per_reference(db: AsyncSession, client_id: str) -> dict[str, int]:

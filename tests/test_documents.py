@@ -9,7 +9,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,18 +42,6 @@ from tests.documents_support import (
 TODAY = date.today()
 
 
-@pytest.fixture
-def files_root(tmp_path: Path) -> Path:
-    return tmp_path / "files"
-
-
-@pytest.fixture
-def store(app: Any, files_root: Path) -> Iterator[FileStore]:
-    previous = getattr(app.state, "file_store", None)
-    file_store = FileStore(LocalStorage(files_root), app.state.settings.field_encryption_key)
-    app.state.file_store = file_store
-    yield file_store
-    app.state.file_store = previous
 
 
 def checks_url(client_id: uuid.UUID) -> str:

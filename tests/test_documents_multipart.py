@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import BadRequest, ValidationFailed
 from app.http.multipart import MultipartReader
 from app.models.documents import ClientFile, DocumentCheck
-from app.storage import FileStore, LocalStorage
+from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import (
     BOUNDARY,
@@ -37,18 +37,6 @@ META: list[Part] = [
 ]
 
 
-@pytest.fixture
-def files_root(tmp_path: Path) -> Path:
-    return tmp_path / "files"
-
-
-@pytest.fixture
-def store(app: Any, files_root: Path) -> Iterator[FileStore]:
-    previous = getattr(app.state, "file_store", None)
-    file_store = FileStore(LocalStorage(files_root), app.state.settings.field_encryption_key)
-    app.state.file_store = file_store
-    yield file_store
-    app.state.file_store = previous
 
 
 @pytest.fixture

@@ -3,32 +3,16 @@ replays the first response; the same key with other content is a 422. Nothing is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.documents import ClientFile
-from app.storage import FileStore, LocalStorage
+from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import PDF, count, make_client, stored_files
-
-
-@pytest.fixture
-def files_root(tmp_path: Path) -> Path:
-    return tmp_path / "files"
-
-
-@pytest.fixture
-def store(app: Any, files_root: Path) -> Iterator[FileStore]:
-    previous = getattr(app.state, "file_store", None)
-    app.state.file_store = FileStore(LocalStorage(files_root),
-                                     app.state.settings.field_encryption_key)
-    yield app.state.file_store
-    app.state.file_store = previous
 
 
 async def test_upload_retry_replays_and_other_content_is_refused(
