@@ -9,7 +9,7 @@ file name is metadata only and never part of a storage path.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -90,7 +90,27 @@ _FILE_COLUMNS_TOGETHER = (
 )
 
 
-class DocumentCheck(UUIDPk, StoredFileColumns, DeletionColumns, Versioned, Base):
+class ClientDocumentColumns:
+    """What Document Check and Client Files rows share: whose document, its dates, who uploaded."""
+
+    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
+    issuance_date: Mapped[date | None] = mapped_column(Date)
+    expiration_date: Mapped[date | None] = mapped_column(Date)
+    uploaded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_by_organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id"), nullable=False
+    )
+    created_at: Mapped[datetime] = _created_at()
+    # Set in Python on UPDATE, so the new value is known without a reload.
+    updated_at: Mapped[datetime] = mapped_column(
+        server_default=func.now(), onupdate=lambda: datetime.now(UTC), nullable=False
+    )
+
+
+class DocumentCheck(
+    UUIDPk, ClientDocumentColumns, StoredFileColumns, DeletionColumns, Versioned, Base
+):
     """Documentation of homelessness or disability: visible only to the CAS organization and
     admins (DOMAIN 3)."""
 
@@ -123,8 +143,6 @@ class DocumentCheck(UUIDPk, StoredFileColumns, DeletionColumns, Versioned, Base)
         ),
     )
 
-    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
-    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
     category: Mapped[str] = mapped_column(String(20), nullable=False)
     item: Mapped[str] = mapped_column(String(30), nullable=False)
     document_type: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -132,20 +150,11 @@ class DocumentCheck(UUIDPk, StoredFileColumns, DeletionColumns, Versioned, Base)
     document_type_label: Mapped[str] = mapped_column(String(200), nullable=False)
     comments: Mapped[str | None] = mapped_column(String(1000))
     verification_date: Mapped[date] = mapped_column(Date, nullable=False)
-    issuance_date: Mapped[date | None] = mapped_column(Date)
-    expiration_date: Mapped[date | None] = mapped_column(Date)
-
-    uploaded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_by_organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organizations.id"), nullable=False
-    )
-    created_at: Mapped[datetime] = _created_at()
-    updated_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), onupdate=func.now(), nullable=False
-    )
 
 
-class ClientFile(UUIDPk, StoredFileColumns, DeletionColumns, Versioned, Base):
+class ClientFile(
+    UUIDPk, ClientDocumentColumns, StoredFileColumns, DeletionColumns, Versioned, Base
+):
     """IDs, Social Security card, birth certificate, ...: visible to whoever sees the client."""
 
     __tablename__ = "client_files"
@@ -175,21 +184,8 @@ class ClientFile(UUIDPk, StoredFileColumns, DeletionColumns, Versioned, Base):
         ),
     )
 
-    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
-    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
     file_type: Mapped[str] = mapped_column(String(40), nullable=False)
     description: Mapped[str | None] = mapped_column(String(1000))
-    issuance_date: Mapped[date | None] = mapped_column(Date)
-    expiration_date: Mapped[date | None] = mapped_column(Date)
-
-    uploaded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_by_organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organizations.id"), nullable=False
-    )
-    created_at: Mapped[datetime] = _created_at()
-    updated_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), onupdate=func.now(), nullable=False
-    )
 
 
 class DocumentTypeOption(UUIDPk, Base):
