@@ -94,13 +94,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
-        try:
-            raw = self.field_encryption_key
-            key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise ValueError("CAS_FIELD_ENCRYPTION_KEY must be 32 bytes, urlsafe-base64 encoded")
+        decode_field_key(self.field_encryption_key)
         if self.environment == "production":
             if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
@@ -114,6 +108,17 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+
+def decode_field_key(raw: str) -> bytes:
+    """The 32-byte key behind ``CAS_FIELD_ENCRYPTION_KEY`` (urlsafe base64)."""
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ValueError("CAS_FIELD_ENCRYPTION_KEY must be 32 bytes, urlsafe-base64 encoded")
+    return key
 
 
 @lru_cache

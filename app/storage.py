@@ -24,7 +24,6 @@ needs boto3). Keys are random hex; a file's original name never reaches a backen
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
 import re
@@ -42,7 +41,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.config import Settings
+from app.config import Settings, decode_field_key
 
 CHUNK_SIZE = 64 * 1024
 _TAG = 16
@@ -85,12 +84,7 @@ def _check_key(key: str) -> str:
 
 @lru_cache(maxsize=4)
 def _key_encryption_key(master_key: str) -> bytes:
-    try:
-        raw = base64.urlsafe_b64decode(master_key + "=" * (-len(master_key) % 4))
-    except ValueError as exc:
-        raise ValueError("field_encryption_key must be urlsafe base64") from exc
-    if len(raw) != 32:
-        raise ValueError("field_encryption_key must decode to 32 bytes")
+    raw = decode_field_key(master_key)
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"cas-api file key wrap v1"
     ).derive(raw)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Literal, get_args
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +28,7 @@ YES_NO_REASONS = "(0, 1, 8, 9, 99)"
 
 # The "Quick Services" offered at a CAS exit for a successful diversion. "Successful Diversion
 # Other" requires a case note describing the service.
-DIVERSION_SERVICES = (
+DiversionService = Literal[
     "family_reunification",
     "conflict_mediation",
     "financial_assistance",
@@ -35,7 +36,8 @@ DIVERSION_SERVICES = (
     "housing_search_assistance",
     "connection_to_mainstream_resources",
     "successful_diversion_other",
-)
+]
+DIVERSION_SERVICES: tuple[str, ...] = get_args(DiversionService)
 DIVERSION_OTHER = "successful_diversion_other"
 
 CE_EVENTS = codes("4.20.2")

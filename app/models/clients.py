@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     Boolean,
@@ -25,7 +25,8 @@ from app.models.base import Base, Timestamps, UUIDPk, Versioned
 DQ = "(1, 2, 8, 9, 99)"
 YES_NO_REASONS = "(0, 1, 8, 9, 99)"
 # FY2024 gender multi-select (3.06.1) codes, as stored in ``clients.gender``.
-GENDER_CODES = (
+# FY2024 gender multi-select (3.06.1), kept as optional data next to FY2026 Sex (4.21).
+Gender = Literal[
     "woman",
     "man",
     "non_binary",
@@ -33,7 +34,8 @@ GENDER_CODES = (
     "transgender",
     "questioning",
     "different_identity",
-)
+]
+GENDER_CODES: tuple[str, ...] = get_args(Gender)
 GENDER_ARRAY = "ARRAY[" + ", ".join(f"'{g}'" for g in GENDER_CODES) + "]::varchar[]"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -35,7 +35,7 @@ CHECKLIST: dict[str, tuple[str, ...]] = {
     "disability": ("disability",),
 }
 
-CLIENT_FILE_TYPES: tuple[str, ...] = (
+ClientFileType = Literal[
     "photo_id",
     "drivers_license",
     "state_id",
@@ -47,7 +47,8 @@ CLIENT_FILE_TYPES: tuple[str, ...] = (
     "insurance_card",
     "income_verification",
     "other",
-)
+]
+CLIENT_FILE_TYPES: tuple[str, ...] = get_args(ClientFileType)
 
 
 def _checklist_pairs_sql() -> str:

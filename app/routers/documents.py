@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from app.config import Settings
 from app.context import Actor
 from app.deps import IfMatch, Session, require_for_clients
 from app.errors import ValidationFailed
@@ -82,14 +83,7 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": "The file, decrypted, with the content type detected at upload.",
         "content": {
             media: {"schema": {"type": "string", "format": "binary"}}
-            for media in (
-                "application/pdf",
-                "image/jpeg",
-                "image/png",
-                "image/tiff",
-                "image/heic",
-                "image/heif",
-            )
+            for media in Settings.model_fields["allowed_upload_types"].default
         },
     }
 }

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from app.models.clients import Gender
 from app.reference import codes
 from app.schemas.common import ReadModel, WriteModel
 
@@ -35,16 +36,6 @@ RACE_FIELDS = (
     "white",
 )
 
-# FY2024 gender multi-select (3.06.1), kept as optional data next to FY2026 Sex (4.21).
-Gender = Literal[
-    "woman",
-    "man",
-    "non_binary",
-    "culturally_specific",
-    "transgender",
-    "questioning",
-    "different_identity",
-]
 
 _SSN_CHARS = re.compile(r"^[0-9xX]{9}$")
 

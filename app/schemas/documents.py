@@ -8,23 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from app.models.documents import ClientFileType
 from app.schemas.common import ReadModel, WriteModel
 
 DocumentCategory = Literal["homeless", "disability"]
 DocumentItem = Literal["housing_status", "identity", "homeless", "disability"]
-ClientFileType = Literal[
-    "photo_id",
-    "drivers_license",
-    "state_id",
-    "passport",
-    "social_security_card",
-    "birth_certificate",
-    "military_discharge",
-    "immigration_document",
-    "insurance_card",
-    "income_verification",
-    "other",
-]
 DocumentTypeCode = str
 
 

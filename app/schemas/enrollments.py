@@ -14,23 +14,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.models.ce_records import DIVERSION_SERVICES
+from app.models.ce_records import DiversionService
 from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
 from app.schemas.common import ReadModel, WriteModel
 
 YesNoReasons = Literal[0, 1, 8, 9, 99]  # HUD list 1.8
 Relationship = Literal[1, 2, 3, 4, 5, 99]  # HUD list 3.15.1
 Outcome = Literal["pending", "diverted", "placed"]
-DiversionService = Literal[
-    "family_reunification",
-    "conflict_mediation",
-    "financial_assistance",
-    "transportation_assistance",
-    "housing_search_assistance",
-    "connection_to_mainstream_resources",
-    "successful_diversion_other",
-]
-assert set(DiversionService.__args__) == set(DIVERSION_SERVICES)  # type: ignore[attr-defined]
 ExitReason = Literal[
     "no_longer_needs_permanent_housing", "left_coc_area", "enrolled_in_permanent_housing"
 ]

@@ -10,7 +10,6 @@ is a format version so keys or algorithms can be rotated later.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -20,25 +19,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.config import get_settings
+from app.config import decode_field_key, get_settings
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
 
 
-def _decode_key(raw: str) -> bytes:
-    try:
-        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-    except ValueError as exc:
-        raise ValueError("field_encryption_key must be urlsafe base64") from exc
-    if len(key) != 32:
-        raise ValueError("field_encryption_key must decode to 32 bytes")
-    return key
-
-
 @lru_cache(maxsize=4)
 def _keys(raw: str) -> tuple[AESGCM, bytes]:
-    key = _decode_key(raw)
+    key = decode_field_key(raw)
     hash_key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"cas-api search hash v1"
     ).derive(key)
