@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
@@ -564,30 +564,56 @@ async def get_document_check(
     session: AsyncSession, actor: Actor, document_check_id: uuid.UUID
 ) -> DocumentCheck:
     _require_document_check(actor)
-    doc = await session.scalar(
-        select(DocumentCheck).where(
-            DocumentCheck.id == document_check_id,
-            DocumentCheck.coc_id == actor.coc_id,
-            DocumentCheck.deleted_at.is_(None),
+    return await _visible_document(
+        session, actor, DocumentCheck, document_check_id, "document check", "document_checks"
+    )
+
+
+DocumentT = TypeVar("DocumentT", DocumentCheck, ClientFile)
+
+
+async def _visible_document(
+    session: AsyncSession,
+    actor: Actor,
+    model: type[DocumentT],
+    document_id: uuid.UUID,
+    label: str,
+    collection: str,
+) -> DocumentT:
+    """A live document of the actor's CoC whose client the actor may see (else 404); the read
+    is audited against the client."""
+    row = await session.scalar(
+        select(model).where(
+            model.id == document_id,
+            model.coc_id == actor.coc_id,
+            model.deleted_at.is_(None),
         )
     )
-    if doc is None:
-        raise NotFound("No such document check.")
-    await client_access.get_visible_client(session, actor, doc.client_id)
-    audit_client_read(session, actor, doc.client_id, "document_checks")
-    return doc
+    if row is None or not await client_access.can_see(session, actor, row.client_id):
+        raise NotFound(f"No such {label}.")
+    audit_client_read(session, actor, row.client_id, collection)
+    return row
+
+
+async def _soft_delete_and_audit(
+    session: AsyncSession,
+    actor: Actor,
+    row: DocumentCheck | ClientFile,
+    entity_type: str,
+    changes: dict[str, Any],
+) -> None:
+    _can_delete(actor, row.uploaded_by_organization_id)
+    _soft_delete(actor, row)
+    await session.flush()
+    audit.record(session, actor, f"{entity_type}.delete", entity_type, row.id, changes)
 
 
 async def delete_document_check(session: AsyncSession, actor: Actor, doc: DocumentCheck) -> None:
-    _can_delete(actor, doc.uploaded_by_organization_id)
-    _soft_delete(actor, doc)
-    await session.flush()
-    audit.record(
+    await _soft_delete_and_audit(
         session,
         actor,
-        "document_check.delete",
+        doc,
         "document_check",
-        doc.id,
         {"client_id": doc.client_id, "category": doc.category, "item": doc.item},
     )
 
@@ -673,30 +699,17 @@ async def client_files_stmt(
 async def get_client_file(
     session: AsyncSession, actor: Actor, client_file_id: uuid.UUID
 ) -> ClientFile:
-    row = await session.scalar(
-        select(ClientFile).where(
-            ClientFile.id == client_file_id,
-            ClientFile.coc_id == actor.coc_id,
-            ClientFile.deleted_at.is_(None),
-        )
+    return await _visible_document(
+        session, actor, ClientFile, client_file_id, "client file", "client_files"
     )
-    if row is None:
-        raise NotFound("No such client file.")
-    await client_access.get_visible_client(session, actor, row.client_id)
-    audit_client_read(session, actor, row.client_id, "client_files")
-    return row
 
 
 async def delete_client_file(session: AsyncSession, actor: Actor, row: ClientFile) -> None:
-    _can_delete(actor, row.uploaded_by_organization_id)
-    _soft_delete(actor, row)
-    await session.flush()
-    audit.record(
+    await _soft_delete_and_audit(
         session,
         actor,
-        "client_file.delete",
+        row,
         "client_file",
-        row.id,
         {"client_id": row.client_id, "file_type": row.file_type},
     )
 
