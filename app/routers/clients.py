@@ -124,7 +124,12 @@ async def update_client(
     if_match: IfMatch,
     response: Response,
 ) -> ClientRead:
-    """Change fields (send ``If-Match``); data quality is re-derived for changed values."""
+    """Change fields (send ``If-Match``); data quality is re-derived for changed values.
+
+    Needs an admin or an organization that created, enrolled or was referred the client (seeing
+    it through the release of information only is a 403). ``roi_start_date``/``roi_end_date`` are
+    changed only by the creating organization, the CAS organization and admins (403 naming the
+    field); ROI dates lie between 2000-01-01 and five years from today (422)."""
     client = await svc.get_client(session, actor, client_id)
     check_if_match(if_match, client.version)
     client = await svc.update_client(session, actor, client, body)

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
 from app.deps import IfMatch, Session, SettingsDep, current_actor
@@ -12,10 +13,18 @@ from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
 from app.models import User
+from app.models.membership_history import MembershipHistory
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
-from app.schemas.users import MembershipCreate, MembershipRead, UserInvite, UserRead, UserUpdate
+from app.schemas.users import (
+    FormerMembershipRead,
+    MembershipCreate,
+    MembershipRead,
+    UserInvite,
+    UserRead,
+    UserUpdate,
+)
 from app.services import users as svc
 
 router = api_router("/users", "users")
@@ -31,7 +40,7 @@ Manager = Annotated[Actor, Depends(user_manager)]
 Pages = Annotated[PageParams, Depends(page_params)]
 
 
-def _read(actor: Actor, user: User) -> UserRead:
+def _read(actor: Actor, user: User, former: list[MembershipHistory]) -> UserRead:
     return UserRead(
         id=user.id,
         email=user.email,
@@ -48,10 +57,25 @@ def _read(actor: Actor, user: User) -> UserRead:
             )
             for m in svc.visible_memberships(actor, user)
         ],
+        former_memberships=[
+            FormerMembershipRead(
+                organization_id=f.organization_id,
+                organization_name=f.organization.name,
+                role=f.role,
+                member_since=f.member_since,
+                removed_at=f.removed_at,
+            )
+            for f in former
+        ],
         version=user.version,
         created_at=user.created_at,
         updated_at=user.updated_at,
     )
+
+
+async def _read_one(session: AsyncSession, actor: Actor, user: User) -> UserRead:
+    former = await svc.former_memberships(session, actor, [user.id])
+    return _read(actor, user, former[user.id])
 
 
 @router.post(
@@ -65,7 +89,12 @@ def _read(actor: Actor, user: User) -> UserRead:
 async def invite_user(
     body: UserInvite, actor: Manager, session: Session, settings: SettingsDep, response: Response
 ) -> UserRead:
-    """Create a user with one membership and email them a single-use invitation token."""
+    """Create a user with one membership and email them a single-use invitation token.
+
+    An address whose account has no membership left, and that you may see (it left one of your
+    organizations), gets this membership back instead of a 409: the account keeps its name and
+    password, and is sent a new invitation only if it never set a password. Any other existing
+    address is a 409 (add a membership to that user instead)."""
     user = await svc.invite_user(
         session,
         settings,
@@ -76,7 +105,7 @@ async def invite_user(
         role=body.role,
     )
     set_etag(response, user.version)
-    return _read(actor, user)
+    return await _read_one(session, actor, user)
 
 
 @router.get("", name="users_list", response_model=Page[UserRead])
@@ -84,7 +113,8 @@ async def list_users(actor: Manager, session: Session, page: Pages) -> dict[str,
     items, cursor = await paginate(
         session, svc.visible_users_stmt(actor), page, [User.email, User.id]
     )
-    return {"items": [_read(actor, u) for u in items], "next_cursor": cursor}
+    former = await svc.former_memberships(session, actor, [u.id for u in items])
+    return {"items": [_read(actor, u, former[u.id]) for u in items], "next_cursor": cursor}
 
 
 @router.get("/{user_id}", name="users_get", response_model=UserRead)
@@ -93,7 +123,7 @@ async def get_user(
 ) -> UserRead:
     user = await svc.get_user(session, actor, user_id)
     set_etag(response, user.version)
-    return _read(actor, user)
+    return await _read_one(session, actor, user)
 
 
 @router.patch(
@@ -111,7 +141,7 @@ async def update_user(
     check_if_match(if_match, user.version)
     user = await svc.update_user(session, actor, user, body.model_dump(exclude_unset=True))
     set_etag(response, user.version)
-    return _read(actor, user)
+    return await _read_one(session, actor, user)
 
 
 @router.post(
@@ -144,7 +174,7 @@ async def add_membership(
     """Give the user a role in another organization."""
     user = await svc.get_user(session, actor, user_id)
     await svc.add_membership(session, actor, user, body.organization_id, body.role)
-    return _read(actor, user)
+    return await _read_one(session, actor, user)
 
 
 @router.delete(
@@ -156,7 +186,10 @@ async def add_membership(
 async def remove_membership(
     user_id: uuid.UUID, membership_id: uuid.UUID, actor: Manager, session: Session
 ) -> Response:
-    """Remove a role; it stops working on the user's very next request."""
+    """Remove a role; it stops working on the user's very next request. The membership is kept
+    in the user's `former_memberships`, so an account without memberships stays visible to you.
+    Agency admins may not remove a membership from an account that holds a system or CAS admin
+    role (403, like any other change of that account)."""
     user = await svc.get_user(session, actor, user_id)
     await svc.remove_membership(session, actor, user, membership_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

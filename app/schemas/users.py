@@ -34,6 +34,16 @@ class MembershipRead(BaseModel):
     created_at: datetime
 
 
+class FormerMembershipRead(BaseModel):
+    organization_id: uuid.UUID
+    organization_name: str
+    role: Role
+    member_since: datetime | None = Field(
+        description="Unknown for memberships removed before former memberships were recorded."
+    )
+    removed_at: datetime
+
+
 class UserRead(BaseModel):
     id: uuid.UUID
     email: str
@@ -41,6 +51,11 @@ class UserRead(BaseModel):
     is_active: bool
     invitation_pending: bool
     memberships: list[MembershipRead]
+    former_memberships: list[FormerMembershipRead] = Field(
+        description="Removed memberships in your CoC, oldest first. An account whose last "
+        "membership was removed stays visible to system admins and to admins of the "
+        "organizations it left; inviting its address again gives it a membership back."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -55,6 +55,7 @@ PII_FIELDS = frozenset(
         "notes",
         "text",
         "body",
+        "description",  # a Client File's description: free text, like Document Check comments
         "original_filename",
     }
 )

@@ -8,6 +8,7 @@ quality 1 without an SSN is refused). Every read of a client's PII is audited.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
@@ -25,7 +26,7 @@ from app.schemas.clients import (
     ClientUpdate,
     DuplicateCandidate,
 )
-from app.services import audit, client_access, crypto
+from app.services import audit, client_access, client_policy, crypto
 from app.services.client_search import find_duplicates, name_keys
 
 # Fields copied from the request to the row as they are.
@@ -59,6 +60,9 @@ READ_FIELDS = ["contact", "demographics", "dob", "name", "ssn_masked"]  # the fu
 SUMMARY_FIELDS = ["dob", "name", "ssn_masked"]  # a search hit or duplicate candidate
 # Free-text demographics: like names, their values stay out of the audit trail (and history).
 _SENSITIVE_TEXT = ("additional_race_ethnicity", "different_identity_text")
+# Bounds of the ROI dates: a release of information is signed for a few years at most.
+ROI_EARLIEST = date(2000, 1, 1)
+ROI_YEARS_AHEAD = 5
 
 
 # --- validation and derivation ------------------------------------------------------------------
@@ -113,6 +117,34 @@ def _dob_quality(dob: date | None, stated: int | None) -> int:
     if stated in (None, 1, 2):
         return stated or 1  # 2: an approximate DOB is still a date
     raise _fail("dob_data_quality", f"dob_data_quality {stated} contradicts a given dob; use 1.")
+
+
+def roi_latest_end(today: date) -> date:
+    """The latest ROI date accepted: ``ROI_YEARS_AHEAD`` years after ``today``."""
+    try:
+        return today.replace(year=today.year + ROI_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + ROI_YEARS_AHEAD, day=28)
+
+
+def check_roi_dates(values: Mapping[str, Any], changed: Collection[str], today: date) -> None:
+    """422 when an ROI date being set is before ``ROI_EARLIEST`` or more than
+    ``ROI_YEARS_AHEAD`` years after ``today``. Only ``changed`` fields are judged: a date stored
+    before these bounds existed does not block an unrelated edit. (That the end is not before
+    the start is checked on the whole record, see ``_check_consistency``.)"""
+    latest = roi_latest_end(today)
+    for name in client_policy.CONSENT_FIELDS:
+        value = values.get(name)
+        if name not in changed or value is None:
+            continue
+        if value < ROI_EARLIEST:
+            raise _fail(name, f"{name} cannot be before {ROI_EARLIEST.isoformat()}.")
+        if value > latest:
+            raise _fail(
+                name,
+                f"{name} cannot be more than {ROI_YEARS_AHEAD} years ahead "
+                f"(latest {latest.isoformat()}).",
+            )
 
 
 def _check_consistency(v: dict[str, Any]) -> None:
@@ -247,6 +279,7 @@ async def create_client(
     ``with_duplicates``: look for likely duplicates the caller may see (each one returned is
     audited as read, so only ask when the caller is shown them)."""
     raw = data.model_dump()
+    check_roi_dates(raw, client_policy.CONSENT_FIELDS, date.today())
     stated = {k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")}
     v = _derive(raw, stated)
     client = Client(
@@ -277,9 +310,13 @@ async def create_client(
 async def update_client(
     session: AsyncSession, actor: Actor, client: Client, data: ClientUpdate
 ) -> Client:
+    """Apply ``data`` to the visible ``client``: 403 unless the caller may make these changes
+    (``client_policy``), 422 for bad values; nothing is written on refusal."""
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         return client
+    await client_policy.check_may_edit(session, actor, client, changes)
+    check_roi_dates(changes, client_policy.changed_consent(client, changes), date.today())
     current: dict[str, Any] = {k: getattr(client, k) for k in _PLAIN_FIELDS}
     current["ssn"] = client_ssn(client)
     stated: dict[str, int | None] = {}

@@ -214,6 +214,9 @@ async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate)
     await session.flush()
     client = await session.get_one(Client, enrollment.client_id)
     await session.refresh(client)
+    if body.client_id is not None:
+        # The answer shows an existing client's record: a PII read, audited like GET /clients/{id}.
+        clients.audit_read(session, actor, client.id)
     return IntakeResult(
         outcome=target,
         client=client,

@@ -1,22 +1,32 @@
 """Users and memberships: invitations, role changes, deactivation.
 
 Scope: a system admin manages users of every organization in the acting CoC; an agency admin
-manages the users of its own organization, and may grant only agency-level roles.
+manages the users of its own organization, and may grant only agency-level roles. An account
+whose last membership was removed stays with the admins it answered to (system admins of the
+CoC, admins of the organizations it left): they see it, and can give it a role again (by adding
+a membership or by inviting its address again). Former memberships are kept in
+``membership_history``.
+
+Agency admins change their agency's staff, never an account that holds a system or CAS admin
+role: one rule, ``can_change_account``, for every change of an account (profile, invitation,
+adding or removing a membership).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import AuthSession, Membership, Organization, User
+from app.models.membership_history import MembershipHistory
 from app.permissions import Permission, Role
 from app.security import utcnow
 from app.services import audit, email
@@ -31,13 +41,19 @@ def _manages_all(actor: Actor) -> bool:
 
 
 def visible_users_stmt(actor: Actor) -> Select[User]:
+    """Members of the organizations the actor manages, and accounts without any membership
+    that were last members there (an account that still belongs somewhere is managed there)."""
     orgs = (
         select(Organization.id).where(Organization.coc_id == actor.coc_id)
         if _manages_all(actor)
         else select(Organization.id).where(Organization.id == actor.organization_id)
     )
     members = select(Membership.user_id).where(Membership.organization_id.in_(orgs))
-    return select(User).where(User.id.in_(members))
+    former = select(MembershipHistory.user_id).where(
+        MembershipHistory.organization_id.in_(orgs),
+        ~exists().where(Membership.user_id == MembershipHistory.user_id),
+    )
+    return select(User).where(or_(User.id.in_(members), User.id.in_(former)))
 
 
 async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
@@ -49,6 +65,25 @@ async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> U
 
 def visible_memberships(actor: Actor, user: User) -> list[Membership]:
     return [m for m in user.memberships if m.organization.coc_id == actor.coc_id]
+
+
+async def former_memberships(
+    session: AsyncSession, actor: Actor, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[MembershipHistory]]:
+    """Removed memberships of these users in the actor's CoC, oldest removal first."""
+    ids = list(user_ids)
+    out: dict[uuid.UUID, list[MembershipHistory]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = await session.scalars(
+        select(MembershipHistory)
+        .join(Organization, Organization.id == MembershipHistory.organization_id)
+        .where(MembershipHistory.user_id.in_(ids), Organization.coc_id == actor.coc_id)
+        .order_by(MembershipHistory.removed_at, MembershipHistory.id)
+    )
+    for row in rows:
+        out[row.user_id].append(row)
+    return out
 
 
 async def _check_grant(
@@ -93,7 +128,10 @@ async def invite_user(
 ) -> User:
     await _check_grant(session, actor, organization_id, role)
     address = email_address.lower()
-    if await session.scalar(select(User.id).where(User.email == address)):
+    existing = await session.scalar(select(User).where(User.email == address))
+    if existing is not None:
+        if await _may_reinvite(session, actor, existing):
+            return await _reinvite(session, settings, actor, existing, organization_id, role)
         raise Conflict(
             "A user with this email already exists; add a membership to that user instead.",
             errors=[{"loc": ["body", "email"], "msg": "already exists", "type": "unique"}],
@@ -116,6 +154,41 @@ async def invite_user(
     return user
 
 
+async def _may_reinvite(session: AsyncSession, actor: Actor, user: User) -> bool:
+    """An account without memberships that the actor may see (it left one of the actor's
+    organizations) is invited again rather than refused as a duplicate."""
+    if user.memberships:
+        return False
+    return await session.scalar(visible_users_stmt(actor).where(User.id == user.id)) is not None
+
+
+async def _reinvite(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    user: User,
+    organization_id: uuid.UUID,
+    role: Role,
+) -> User:
+    """Give a former member a membership again. The account keeps its name, password and
+    active flag; an invitation is sent only if no password was ever set."""
+    _check_may_change(actor, user)
+    session.add(Membership(user_id=user.id, organization_id=organization_id, role=role.value))
+    if user.password_hash is None:
+        await _send_invitation(session, settings, user)
+    audit.record(
+        session,
+        actor,
+        "user.reinvite",
+        "user",
+        user.id,
+        {"organization_id": organization_id, "role": role.value},
+    )
+    await session.flush()
+    await session.refresh(user, ["memberships"])
+    return user
+
+
 async def resend_invitation(
     session: AsyncSession, settings: Settings, actor: Actor, user: User
 ) -> None:
@@ -126,12 +199,20 @@ async def resend_invitation(
     audit.record(session, actor, "user.invitation_resent", "user", user.id)
 
 
+def can_change_account(actor: Actor, roles: Iterable[str]) -> bool:
+    """Agency admins change their agency's staff, not the CoC's administrators: an account that
+    holds (``roles``: all its current roles, any organization) a role an agency admin may not
+    grant is changed by system admins only."""
+    return _manages_all(actor) or all(Role(r) in AGENCY_GRANTABLE for r in roles)
+
+
 def _check_may_change(actor: Actor, user: User) -> None:
-    """Agency admins change their agency's staff, not the CoC's administrators."""
-    if _manages_all(actor):
-        return
-    if any(Role(m.role) not in AGENCY_GRANTABLE for m in user.memberships):
-        raise Forbidden("Agency admins may not change system or CAS administrators' accounts.")
+    """The one check behind every change of an account (``can_change_account``)."""
+    if not can_change_account(actor, [m.role for m in user.memberships]):
+        raise Forbidden(
+            "Agency admins may not change the accounts of system or CAS administrators "
+            "(profile, invitation or memberships)."
+        )
 
 
 async def _end_sessions(
@@ -166,6 +247,7 @@ async def add_membership(
     session: AsyncSession, actor: Actor, user: User, organization_id: uuid.UUID, role: Role
 ) -> Membership:
     await _check_grant(session, actor, organization_id, role)
+    _check_may_change(actor, user)
     if any(m.organization_id == organization_id for m in user.memberships):
         raise Conflict(
             "The user already has a role in this organization; change or remove it.",
@@ -195,12 +277,25 @@ async def remove_membership(
     if membership is None:
         raise NotFound("No such membership.")
     await _check_grant(session, actor, membership.organization_id, Role(membership.role))
+    _check_may_change(actor, user)
     if membership.user_id == actor.user_id and membership.organization_id == actor.organization_id:
         raise ValidationFailed(
             "You cannot remove your own membership in the acting organization.",
             field="membership_id",
         )
     await session.delete(membership)
+    # Kept as a record: the account stays visible to this organization's admins if it was
+    # its last membership (see ``visible_users_stmt``).
+    session.add(
+        MembershipHistory(
+            id=membership.id,
+            user_id=user.id,
+            organization_id=membership.organization_id,
+            role=membership.role,
+            member_since=membership.created_at,
+            removed_by_user_id=actor.user_id,
+        )
+    )
     # Sessions acting for that organization end now (re-adding the role later does not revive
     # them).
     await _end_sessions(session, user.id, "membership_removed", membership.organization_id)
