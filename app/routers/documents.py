@@ -77,7 +77,7 @@ def _policy(request: Request) -> svc.UploadPolicy:
 
 Policy = Annotated[svc.UploadPolicy, Depends(_policy)]
 
-UPLOAD_PROBLEMS = problems(409, 413, 415)
+UPLOAD_PROBLEMS = problems(409, 413, 415, 503)
 FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file, decrypted, with the content type detected at upload.",
@@ -85,7 +85,8 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
             media: {"schema": {"type": "string", "format": "binary"}}
             for media in Settings.model_fields["allowed_upload_types"].default
         },
-    }
+    },
+    **problems(503),
 }
 
 
