@@ -1,5 +1,6 @@
 """File store faults: a full, read-only or unreachable store answers 503 problem+json with
-Retry-After (never a 500), writes nothing, leaves no bytes behind."""
+Retry-After (never a 500), writes nothing, leaves no bytes behind; a failed commit after the
+bytes were stored deletes them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import DEFAULT_FIELD_KEY
 from app.errors import PayloadTooLarge, StorageUnavailable
+from app.http import uow
 from app.models import AuditEvent, IdempotencyRecord
 from app.models.documents import ClientFile, DocumentCheck
 from app.storage import FileStore, LocalStorage, S3Storage
@@ -137,6 +139,29 @@ async def test_an_unreadable_store_answers_downloads_with_503(
     r = await client.get(f"/api/v1/client-files/{created.json()['id']}/file", headers=headers)
     _assert_unavailable(r)
     assert await count(db, AuditEvent, AuditEvent.action == "document.download") == 0
+
+
+async def test_stored_bytes_are_deleted_when_the_commit_fails(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World,
+    store: FileStore, files_root: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = uow._store_idempotent
+
+    def twice(*args: Any, **kwargs: Any) -> None:
+        # Another request recorded the same key first: the commit hits the unique index.
+        original(*args, **kwargs)
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(uow, "_store_idempotent", twice)
+    person = await make_client(db, world)
+    headers = await auth.headers("case_manager", org="access_point_1") | {
+        "Idempotency-Key": "lost-race-1"
+    }
+    r = await _upload(client, headers, person.id)
+    assert_problem(r, 409)
+    assert "Idempotency-Key" in r.json()["detail"]
+    assert stored_files(files_root) == []
+    assert await count(db, ClientFile, ClientFile.client_id == person.id) == 0
 
 
 class EndpointConnectionError(Exception):

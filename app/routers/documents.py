@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Query, Request, Response, status
@@ -28,7 +29,7 @@ from app.errors import ValidationFailed
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
 from app.http.pagination import Page, PageParams, page_params, paginate
-from app.http.uow import idempotent
+from app.http.uow import get_session, idempotent, on_rollback
 from app.models.documents import ClientFile, DocumentCheck
 from app.permissions import Permission
 from app.routers import api_router
@@ -197,32 +198,30 @@ async def _receive_upload(
     texts: dict[str, str] = {}
     seen: set[str] = set()
     stored: svc.StoredUpload | None = None
-    try:
-        while (part := await reader.next_part()) is not None:
-            if part.name != "file" and part.name not in form.model_fields:
-                continue
-            if part.name in seen:
-                raise ValidationFailed("The part was sent more than once.", field=part.name)
-            seen.add(part.name)
-            if part.name == "file":
-                # What came before the file is checked before any of its bytes are stored.
-                await _validate(form, texts, check, has_file=True, only=set(texts))
-                source = svc.UploadSource(reader=part, filename=part.filename)
-                stored = await svc.store_upload(store, source, policy)
-            elif value := await part.text():
-                texts[part.name] = value
-        values = await _validate(
-            form,
-            texts,
-            check,
-            has_file=stored is not None,
-            only=None,
-            file_required=file_required,
-        )
-    except BaseException:
-        if stored is not None:
-            await store.delete(stored.key)
-        raise
+    while (part := await reader.next_part()) is not None:
+        if part.name != "file" and part.name not in form.model_fields:
+            continue
+        if part.name in seen:
+            raise ValidationFailed("The part was sent more than once.", field=part.name)
+        seen.add(part.name)
+        if part.name == "file":
+            # What came before the file is checked before any of its bytes are stored.
+            await _validate(form, texts, check, has_file=True, only=set(texts))
+            source = svc.UploadSource(reader=part, filename=part.filename)
+            stored = await svc.store_upload(store, source, policy)
+            # Deleted again unless the request's work is committed (a refusal below, a
+            # failure, a lost race at commit).
+            on_rollback(await get_session(request), partial(store.discard, stored.key))
+        elif value := await part.text():
+            texts[part.name] = value
+    values = await _validate(
+        form,
+        texts,
+        check,
+        has_file=stored is not None,
+        only=None,
+        file_required=file_required,
+    )
     return _Upload(values=values, stored=stored)
 
 
@@ -322,7 +321,7 @@ async def create_document_check(
     upload = await _receive_upload(
         request, store, policy, DocumentCheckForm, check, file_required=False
     )
-    doc = await svc.add_document_check(session, actor, store, client, upload.values, upload.stored)
+    doc = await svc.add_document_check(session, actor, client, upload.values, upload.stored)
     set_etag(response, doc.version)
     response.headers["Location"] = f"/api/v1/document-checks/{doc.id}"
     return document_check_read(doc)
@@ -444,7 +443,7 @@ async def create_client_file(
         request, store, policy, ClientFileForm, check, file_required=True
     )
     assert upload.stored is not None  # file_required
-    row = await svc.add_client_file(session, actor, store, client, upload.values, upload.stored)
+    row = await svc.add_client_file(session, actor, client, upload.values, upload.stored)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/client-files/{row.id}"
     return client_file_read(row)
