@@ -168,3 +168,44 @@ async def test_deeply_nested_json_is_a_client_error(
     assert_problem(r, 400)
     assert await count(db, Client) == before
     assert await count(db, IdempotencyRecord) == 0
+
+
+async def test_a_document_check_replay_needs_the_document_check_rule_still(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, store: FileStore
+) -> None:
+    person = await make_client(db, world, org="access_point_2", enrolled_in_cas=False)
+    person.roi_start_date = date.today() - timedelta(days=30)
+    await db.flush()
+    admin_org = (
+        await db.scalar(
+            select(Membership.organization_id).where(
+                Membership.user_id == world.user_id("system_admin")
+            )
+        )
+    )
+    headers = await auth.headers("system_admin") | {"Idempotency-Key": "check-1"}
+
+    async def send() -> httpx.Response:
+        return await client.post(
+            f"{CLIENTS}/{person.id}/document-checks",
+            headers=headers,
+            data={"category": "homeless", "item": "identity", "document_type": "photo_id",
+                  "comments": "Parkland Hospital - March"},
+            files=file_part(PDF),
+        )
+
+    first = await send()
+    assert first.status_code == 201, first.text
+    # No longer an admin: Document Check is not for this (non-CAS) organization any more,
+    # although the client is still visible through the release of information.
+    await db.execute(
+        update(Membership)
+        .where(
+            Membership.user_id == world.user_id("system_admin"),
+            Membership.organization_id == admin_org,
+        )
+        .values(role="case_manager")
+    )
+    again = await send()
+    assert_problem(again, 404)
+    assert "Parkland" not in again.text

@@ -13,7 +13,8 @@ Idempotency keys belong to the user *and* the acting organization (and the opera
 While a request with a key is in flight, the key is locked (a transaction-level advisory lock):
 another request with it is told to retry (409) before doing any work, so parallel retries never
 store anything twice. A replay is answered only if the caller may still do the operation (the
-route's declared permissions, the refusal of victim service providers) and may still see every
+route's declared permissions, the refusal of victim service providers, dependencies marked with
+``replay_guard``) and may still see every
 client the stored response shows (else 403/404 as the route would answer); it is audited as a
 read of those clients. Stored responses are encrypted (AES-256-GCM, a key derived from the field
 encryption key, bound to their scope and key).
@@ -30,7 +31,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
@@ -55,6 +56,7 @@ IDEMPOTENT_EXTRA = "x-idempotent"
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
 MAX_KEY_LENGTH = 255
 _UNDO = "cas_on_rollback"
+_REPLAY_GUARD = "cas_replay_guard"
 _SEAL_PURPOSE = "idempotent-response"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -87,6 +89,16 @@ async def _run_undo(session: AsyncSession) -> None:
             await undo()
         except Exception:
             log.exception("undo after rollback failed")
+
+
+GuardT = TypeVar("GuardT", bound=Callable[..., Awaitable[Any]])
+
+
+def replay_guard(check: GuardT) -> GuardT:
+    """Mark a route dependency that judges the caller alone (``async def check(actor)``, raising
+    to refuse): it runs again before an idempotent replay, like the declared permissions."""
+    setattr(check, _REPLAY_GUARD, True)
+    return check
 
 
 def idempotent() -> dict[str, Any]:
@@ -309,8 +321,9 @@ async def _live_actor(request: Request, session: AsyncSession) -> Actor | None:
 
 def _replay_guards(dependant: Dependant) -> list[Guard]:
     """The route's checks that depend on the caller alone, in the order the route runs them:
-    the refusal of victim service providers and the declared permissions (``require`` /
-    ``require_for_clients`` expose ``required_permissions``)."""
+    the refusal of victim service providers, the declared permissions (``require`` /
+    ``require_for_clients`` expose ``required_permissions``) and dependencies marked with
+    ``replay_guard``."""
     from app.deps import identifiable_client_access
 
     found: list[Guard] = []
@@ -321,7 +334,11 @@ def _replay_guards(dependant: Dependant) -> list[Guard]:
             call = sub.call
             if call is None or call in found:
                 continue
-            if call is identifiable_client_access or hasattr(call, "required_permissions"):
+            if (
+                call is identifiable_client_access
+                or hasattr(call, "required_permissions")
+                or getattr(call, _REPLAY_GUARD, False)
+            ):
                 found.append(call)
 
     walk(dependant)

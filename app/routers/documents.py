@@ -25,11 +25,11 @@ from pydantic import BaseModel, Field, ValidationError
 from app.config import Settings
 from app.context import Actor
 from app.deps import IfMatch, Session, require_for_clients
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
 from app.http.pagination import Page, PageParams, page_params, paginate
-from app.http.uow import get_session, idempotent, on_rollback
+from app.http.uow import get_session, idempotent, on_rollback, replay_guard
 from app.models.documents import ClientFile, DocumentCheck
 from app.permissions import Permission
 from app.routers import api_router
@@ -59,6 +59,18 @@ Pages = Annotated[PageParams, Depends(page_params)]
 Reader = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_READ))]
 Writer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_WRITE))]
 Configurer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_CONFIGURE))]
+
+
+@replay_guard
+async def document_check_writer(actor: Writer) -> Actor:
+    """Document Check is for the CAS organization and admins (404 for everyone else); also
+    checked again before an idempotent replay."""
+    if not svc.can_use_document_check(actor):
+        raise NotFound("Not found.")
+    return actor
+
+
+DocumentCheckWriter = Annotated[Actor, Depends(document_check_writer)]
 
 
 def get_file_store(request: Request) -> FileStore:
@@ -302,7 +314,7 @@ def _stream(download: svc.Download) -> StreamingResponse:
 async def create_document_check(
     client_id: uuid.UUID,
     request: Request,
-    actor: Writer,
+    actor: DocumentCheckWriter,
     session: Session,
     store: Store,
     policy: Policy,
