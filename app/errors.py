@@ -102,6 +102,20 @@ class TooManyRequests(DomainError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
+class StorageUnavailable(DomainError):
+    """The file store cannot be used (full, read-only, unreachable): nothing was written."""
+
+    status, slug, title = 503, "storage-unavailable", "File storage unavailable"
+    retry_after_seconds = 30
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": str(self.retry_after_seconds)})
+        super().__init__(
+            detail or "Files cannot be stored or read right now; nothing was saved. Retry later.",
+            **kw,
+        )
+
+
 def problem_body(
     *,
     status: int,

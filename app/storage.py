@@ -19,12 +19,17 @@ ciphertext``.
 
 Backends: a local directory (default) and S3-compatible object storage (``storage_backend="s3"``,
 needs boto3). Keys are random hex; a file's original name never reaches a backend.
+
+A store that cannot be used (disk full, read-only, permissions, S3 unreachable or refusing) is
+``app.errors.StorageUnavailable`` (503 with Retry-After) from every ``FileStore`` method.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 import os
 import re
 import struct
@@ -42,6 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.config import Settings, decode_field_key
+from app.errors import StorageUnavailable
 
 CHUNK_SIZE = 64 * 1024
 _TAG = 16
@@ -55,6 +61,8 @@ _MAX_RECORD = CHUNK_SIZE + _TAG
 _MAX_CHUNKS = 2**32 - 1
 
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+log = logging.getLogger("app.storage")
 
 
 class StorageError(Exception):
@@ -436,6 +444,41 @@ def _is_missing(exc: Exception) -> bool:
 # --- the store services use ---------------------------------------------------------------------
 
 
+def _is_store_fault(exc: BaseException) -> bool:
+    """An error of the store itself rather than of the request or of this code: the operating
+    system's (ENOSPC, EROFS, EACCES, EIO, ...) or the S3 client library's."""
+    if isinstance(exc, OSError):
+        return True
+    return type(exc).__module__.split(".")[0] in {"botocore", "boto3"}
+
+
+@contextlib.contextmanager
+def _store_faults() -> Iterator[None]:
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        if not _is_store_fault(exc):
+            raise
+        # The reason, never a path or a message (an S3 message may quote a key or a bucket).
+        code = getattr(exc, "errno", None)
+        log.warning(
+            "file store unavailable",
+            extra={
+                "error_type": type(exc).__name__,
+                "errno": errno.errorcode.get(code, str(code)) if code is not None else None,
+            },
+        )
+        raise StorageUnavailable() from exc
+
+
+async def _faults_mapped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    with _store_faults():
+        async for chunk in chunks:
+            yield chunk
+
+
 class FileStore:
     """Encrypted files over a backend."""
 
@@ -459,18 +502,29 @@ class FileStore:
                     yield out
             yield encryptor.finalize()
 
-        await self.backend.put(key, sealed())
+        with _store_faults():
+            await self.backend.put(key, sealed())
         return key
 
     def open(self, key: str) -> AsyncIterator[bytes]:
         """The decrypted bytes, streamed; raises ``ObjectMissing`` / ``IntegrityError``."""
-        return decrypt_stream(self._kek, key, self.backend.get(key))
+        return decrypt_stream(self._kek, key, _faults_mapped(self.backend.get(key)))
 
     async def delete(self, key: str) -> None:
-        await self.backend.delete(key)
+        with _store_faults():
+            await self.backend.delete(key)
+
+    async def discard(self, key: str) -> None:
+        """Delete bytes that must not stay (a refused or rolled-back upload) without raising:
+        if the store fails now, the orphan sweep removes them later."""
+        try:
+            await self.delete(key)
+        except Exception:
+            log.warning("stored object left for the orphan sweep")
 
     async def exists(self, key: str) -> bool:
-        return await self.backend.exists(key)
+        with _store_faults():
+            return await self.backend.exists(key)
 
     async def list_keys(self, older_than: datetime | None = None) -> list[str]:
         return await self.backend.list_keys(older_than or datetime.now(UTC))

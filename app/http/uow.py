@@ -8,30 +8,59 @@
 * on operations marked idempotent, an ``Idempotency-Key`` header replays the first response
   for the same key and body, and a different body under the same key is a 422. The key record is
   written in the same transaction as the work it stands for.
+
+Idempotency keys belong to the user *and* the acting organization (and the operation and path).
+While a request with a key is in flight, the key is locked (a transaction-level advisory lock):
+another request with it is told to retry (409) before doing any work, so parallel retries never
+store anything twice. A replay is answered only if the caller may still do the operation (the
+route's declared permissions, the refusal of victim service providers, dependencies marked with
+``replay_guard``) and may still see every
+client the stored response shows (else 403/404 as the route would answer); it is audited as a
+read of those clients. Stored responses are encrypted (AES-256-GCM, a key derived from the field
+encryption key, bound to their scope and key).
+
+Work done outside the database (bytes written to the file store) registers an undo with
+``on_rollback``: it runs when the request's transaction is not committed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Coroutine
-from typing import Any
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from sqlalchemy import select
+from python_multipart.multipart import parse_options_header
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import Message
 
 from app.db import constraint_name
-from app.errors import Conflict, DomainError, PreconditionFailed, ValidationFailed
+from app.errors import Conflict, DomainError, NotFound, PreconditionFailed, ValidationFailed
 from app.models import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from app.context import Actor
+
+log = logging.getLogger("app.http.uow")
 
 IDEMPOTENT_EXTRA = "x-idempotent"
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
 MAX_KEY_LENGTH = 255
+_UNDO = "cas_on_rollback"
+_REPLAY_GUARD = "cas_replay_guard"
+_SEAL_PURPOSE = "idempotent-response"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+Guard = Callable[["Actor"], Awaitable[Any]]
 
 
 async def get_session(request: Request) -> AsyncSession:
@@ -40,6 +69,36 @@ async def get_session(request: Request) -> AsyncSession:
         session = request.app.state.sessionmaker()
         request.state.db = session
     return session
+
+
+def on_rollback(session: AsyncSession, undo: Callable[[], Awaitable[None]]) -> None:
+    """Run ``undo`` once the request is over if its transaction was not committed (refused,
+    failed, or lost a race at commit). For work the transaction cannot take back, such as bytes
+    written to the file store; ``undo`` must not raise."""
+    session.info.setdefault(_UNDO, []).append(undo)
+
+
+async def _commit(session: AsyncSession) -> None:
+    await session.commit()
+    session.info.pop(_UNDO, None)  # the work is kept
+
+
+async def _run_undo(session: AsyncSession) -> None:
+    for undo in session.info.pop(_UNDO, []):
+        try:
+            await undo()
+        except Exception:
+            log.exception("undo after rollback failed")
+
+
+GuardT = TypeVar("GuardT", bound=Callable[..., Awaitable[Any]])
+
+
+def replay_guard(check: GuardT) -> GuardT:
+    """Mark a route dependency that judges the caller alone (``async def check(actor)``, raising
+    to refuse): it runs again before an idempotent replay, like the declared permissions."""
+    setattr(check, _REPLAY_GUARD, True)
+    return check
 
 
 def idempotent() -> dict[str, Any]:
@@ -53,8 +112,10 @@ def idempotent() -> dict[str, Any]:
                 "required": False,
                 "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
                 "description": (
-                    "Makes the request safe to retry: the same key with the same body replays "
-                    "the first response; the same key with a different body is a 422."
+                    "Makes the request safe to retry: the same key (yours, for the organization "
+                    "you act for) with the same body replays the first response; with a "
+                    "different body it is a 422; while the first request is still in progress, "
+                    "a 409."
                 ),
             }
         ],
@@ -89,21 +150,31 @@ class UnitOfWorkRoute(APIRoute):
         original = super().get_route_handler()
         is_idempotent = bool((self.openapi_extra or {}).get(IDEMPOTENT_EXTRA))
         operation = f"{','.join(sorted(self.methods or []))} {self.path_format}"
+        guards: list[Guard] | None = None
+
+        def replay_guards() -> list[Guard]:
+            nonlocal guards
+            if guards is None:
+                guards = _replay_guards(self.dependant)
+            return guards
 
         async def handler(request: Request) -> Response:
             try:
                 record_key: _PendingKey | None = None
                 if is_idempotent:
-                    replay, record_key = await _idempotency_check(request, operation)
+                    replay, record_key = await _idempotency_check(
+                        request, operation, replay_guards
+                    )
                     if replay is not None:
+                        await _commit(await get_session(request))  # the replay's audit rows
                         return replay
                 response = await original(request)
                 session: AsyncSession | None = getattr(request.state, "db", None)
                 if session is not None:
                     if response.status_code < 400:
                         if record_key is not None:
-                            _store_idempotent(session, record_key, response)
-                        await session.commit()
+                            _store_idempotent(request, session, record_key, response)
+                        await _commit(session)
                     else:
                         await session.rollback()
                 return response
@@ -121,6 +192,7 @@ class UnitOfWorkRoute(APIRoute):
                 if session is not None:
                     await session.close()
                     request.state.db = None
+                    await _run_undo(session)
 
         return handler
 
@@ -131,7 +203,7 @@ async def _finish_failed(request: Request, *, keep: bool) -> None:
         return
     if keep:
         try:
-            await session.commit()
+            await _commit(session)
             return
         except Exception:
             pass
@@ -142,7 +214,7 @@ class _PendingKey:
     """An Idempotency-Key seen for the first time: stored with the response on success."""
 
     def __init__(self, scope: str, key: str, body_hash: str | None,
-                 hasher: _BoundaryNeutralHasher | None) -> None:
+                 hasher: _MultipartHasher | None) -> None:
         self.scope = scope
         self.key = key
         self._body_hash = body_hash
@@ -156,8 +228,12 @@ class _PendingKey:
         return self._hasher.hexdigest()
 
 
+def _lock_id(scope: str, key: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{scope}\n{key}".encode()).digest()[:8], signed=True)
+
+
 async def _idempotency_check(
-    request: Request, operation: str
+    request: Request, operation: str, guards: Callable[[], list[Guard]]
 ) -> tuple[Response | None, _PendingKey | None]:
     key = request.headers.get("idempotency-key")
     if key is None:
@@ -169,12 +245,20 @@ async def _idempotency_check(
                      "type": "value_error"}],
         )
     session = await get_session(request)
-    subject = await _live_subject(request, session)
-    if subject is None:
+    actor = await _live_actor(request, session)
+    if actor is None:
         # Not (or no longer) authenticated: nothing is replayed or remembered; the operation's
         # own authentication answers.
         return None, None
-    scope = f"{subject} {operation} {request.url.path}"
+    scope = f"{actor.user_id} {actor.organization_id} {operation} {request.url.path}"
+    # Held until this request's transaction ends, so a parallel request with the key does no
+    # work (stores no file) and a later one sees the committed record.
+    locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(scope, key))))
+    if not locked:
+        raise Conflict(
+            "A request with this Idempotency-Key is still in progress; retry to get its response.",
+            headers={"Retry-After": "1"},
+        )
 
     existing = await session.scalar(
         select(IdempotencyRecord).where(
@@ -186,14 +270,17 @@ async def _idempotency_check(
         if boundary is None:
             return None, _PendingKey(scope, key, await _json_hash(request), None)
         # Streamed uploads are hashed as the handler reads them, never buffered.
-        hasher = _BoundaryNeutralHasher(boundary)
+        hasher = _MultipartHasher(boundary)
         _hash_while_receiving(request, hasher)
         return None, _PendingKey(scope, key, None, hasher)
 
+    # The caller must still be allowed to do this, as the route itself would check.
+    for guard in guards():
+        await guard(actor)
     if boundary is None:
         body_hash = await _json_hash(request)
     else:
-        hasher = _BoundaryNeutralHasher(boundary)
+        hasher = _MultipartHasher(boundary)
         async for chunk in request.stream():
             hasher.update(chunk)
         body_hash = hasher.hexdigest()
@@ -203,18 +290,16 @@ async def _idempotency_check(
             errors=[{"loc": ["header", "Idempotency-Key"], "msg": "key reused with another body",
                      "type": "idempotency_key_reused"}],
         )
+    body = _unseal(request, existing)
+    await _check_clients_shown(session, actor, body, request.url.path)
     headers = dict(existing.response_headers)
     headers["idempotent-replayed"] = "true"
-    return (
-        Response(content=existing.response_body, status_code=existing.status_code,
-                 headers=headers),
-        None,
-    )
+    return Response(content=body, status_code=existing.status_code, headers=headers), None
 
 
-async def _live_subject(request: Request, session: AsyncSession) -> str | None:
-    """The caller's user id if the bearer token is valid and its session, user and membership
-    are still live (a logged-out token must not replay earlier responses)."""
+async def _live_actor(request: Request, session: AsyncSession) -> Actor | None:
+    """The caller if the bearer token is valid and its session, user and membership are still
+    live (a logged-out token must not replay earlier responses)."""
     from app.errors import Unauthorized
     from app.security import decode_access_token
     from app.services.auth import load_actor
@@ -224,21 +309,70 @@ async def _live_subject(request: Request, session: AsyncSession) -> str | None:
         return None
     try:
         claims = decode_access_token(request.app.state.settings, auth[7:].strip())
-        actor = await load_actor(session, claims)
+        return await load_actor(
+            session,
+            claims,
+            request_id=getattr(request.state, "request_id", None),
+            ip_address=request.client.host if request.client else None,
+        )
     except Unauthorized:
         return None
-    return str(actor.user_id)
+
+
+def _replay_guards(dependant: Dependant) -> list[Guard]:
+    """The route's checks that depend on the caller alone, in the order the route runs them:
+    the refusal of victim service providers, the declared permissions (``require`` /
+    ``require_for_clients`` expose ``required_permissions``) and dependencies marked with
+    ``replay_guard``."""
+    from app.deps import identifiable_client_access
+
+    found: list[Guard] = []
+
+    def walk(node: Dependant) -> None:
+        for sub in node.dependencies:
+            walk(sub)
+            call = sub.call
+            if call is None or call in found:
+                continue
+            if (
+                call is identifiable_client_access
+                or hasattr(call, "required_permissions")
+                or getattr(call, _REPLAY_GUARD, False)
+            ):
+                found.append(call)
+
+    walk(dependant)
+    return found
+
+
+async def _check_clients_shown(
+    session: AsyncSession, actor: Actor, body: bytes, path: str
+) -> None:
+    """404 unless the caller may still see every client the stored response (or its path)
+    names; then the replay is recorded as a read of each of them."""
+    from app.models import Client
+    from app.services import audit, client_access
+
+    named = {uuid.UUID(m) for m in _UUID.findall(path)}
+    named |= {uuid.UUID(m) for m in _UUID.findall(body.decode("utf-8", "replace"))}
+    if not named:
+        return
+    clients = sorted((await session.scalars(select(Client.id).where(Client.id.in_(named)))).all())
+    for client_id in clients:
+        survivor = await client_access.resolve_merged(session, client_id)
+        if not await client_access.can_see(session, actor, survivor):
+            raise NotFound("No such client.")
+    for client_id in clients:
+        audit.record_pii_read(session, actor, "client", client_id, fields=["replayed_response"])
 
 
 def _multipart_boundary(request: Request) -> bytes | None:
+    """The boundary the multipart parser will use (``b""`` if there is none), or None."""
     ctype = request.headers.get("content-type", "")
     if not ctype.lower().startswith("multipart/"):
         return None
-    for param in ctype.split(";")[1:]:
-        name, _, value = param.strip().partition("=")
-        if name.lower() == "boundary" and value:
-            return value.strip('"').encode("latin-1", "replace")
-    return b""
+    _, options = parse_options_header(ctype)
+    return options.get(b"boundary", b"")
 
 
 async def _json_hash(request: Request) -> str:
@@ -248,36 +382,64 @@ async def _json_hash(request: Request) -> str:
         # Key order and whitespace do not make a different request.
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
         digest.update(canonical.encode())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # Not JSON, or nested too deeply to canonicalize: hashed as sent; the operation's own
+        # parsing answers it.
         digest.update(raw)
     return digest.hexdigest()
 
 
-class _BoundaryNeutralHasher:
-    """SHA-256 of a multipart body with its boundary removed: a client's retry of the same
-    upload uses a new random boundary but is the same request."""
+class _MultipartHasher:
+    """SHA-256 of a multipart body as the list of what lies between its delimiters, so a
+    client's retry of an upload (a new random boundary, the same parts) is the same request.
+
+    Only real delimiters are left out: CRLF ``--`` boundary followed by CRLF, ``--`` or
+    transport padding (RFC 2046; exactly where the parser splits the body, the first delimiter
+    having an implied CRLF before it). The boundary's bytes anywhere else, inside a file for
+    instance, are hashed like any other bytes.
+    """
 
     def __init__(self, boundary: bytes) -> None:
-        self.boundary = boundary
-        self.digest = hashlib.sha256()
-        self.pending = b""
+        self._delimiter = b"\r\n--" + boundary
+        self._plain = not boundary
+        self._digest = hashlib.sha256()  # over the digests of the segments
+        self._segment = hashlib.sha256()
+        self._pending = b"\r\n"
 
     def update(self, chunk: bytes) -> None:
-        if not self.boundary:
-            self.digest.update(chunk)
+        if self._plain:
+            self._segment.update(chunk)
             return
-        data = (self.pending + chunk).replace(self.boundary, b"")
-        keep = len(self.boundary) - 1  # may be the start of a boundary split across chunks
-        self.digest.update(data[: len(data) - keep])
-        self.pending = data[len(data) - keep :]
+        data = self._pending + chunk
+        delimiter = self._delimiter
+        start = 0
+        while (at := data.find(delimiter, start)) >= 0:
+            after = data[at + len(delimiter) : at + len(delimiter) + 2]
+            if len(after) < 2:
+                break  # what follows is still to come
+            if after in (b"\r\n", b"--") or after[:1] in (b" ", b"\t"):
+                self._segment.update(data[start:at])
+                self._digest.update(self._segment.digest())
+                self._segment = hashlib.sha256()
+                start = at + len(delimiter)
+            else:
+                self._segment.update(data[start : at + 1])
+                start = at + 1
+        else:
+            # Keep what may be the start of a delimiter split across chunks.
+            at = max(start, len(data) - len(delimiter) - 1)
+        self._segment.update(data[start:at])
+        self._pending = data[at:]
 
     def hexdigest(self) -> str:
-        final = self.digest.copy()
-        final.update(self.pending.replace(self.boundary, b"") if self.boundary else self.pending)
+        final = self._digest.copy()
+        segment = self._segment.copy()
+        segment.update(self._pending)
+        final.update(segment.digest())
         return final.hexdigest()
 
 
-def _hash_while_receiving(request: Request, hasher: _BoundaryNeutralHasher) -> None:
+def _hash_while_receiving(request: Request, hasher: _MultipartHasher) -> None:
     receive = request._receive
 
     async def hashing_receive() -> Message:
@@ -289,7 +451,15 @@ def _hash_while_receiving(request: Request, hasher: _BoundaryNeutralHasher) -> N
     request._receive = hashing_receive
 
 
-def _store_idempotent(session: AsyncSession, pending: _PendingKey, response: Response) -> None:
+def _associated(scope: str, key: str) -> bytes:
+    return f"idempotency:{scope}\n{key}".encode()
+
+
+def _store_idempotent(
+    request: Request, session: AsyncSession, pending: _PendingKey, response: Response
+) -> None:
+    from app.services.crypto import seal
+
     body = getattr(response, "body", None)
     if not isinstance(body, bytes | bytearray):
         return  # streamed responses are not replayable
@@ -301,6 +471,31 @@ def _store_idempotent(session: AsyncSession, pending: _PendingKey, response: Res
             request_hash=pending.body_hash,
             status_code=response.status_code,
             response_headers=headers,
-            response_body=bytes(body),
+            # Responses hold client data: stored encrypted, bound to their scope and key.
+            response_body=seal(
+                bytes(body),
+                key=request.app.state.settings.field_encryption_key,
+                purpose=_SEAL_PURPOSE,
+                associated=_associated(pending.scope, pending.key),
+            ),
         )
     )
+
+
+def _unseal(request: Request, record: IdempotencyRecord) -> bytes:
+    from cryptography.exceptions import InvalidTag
+
+    from app.services.crypto import unseal
+
+    try:
+        return unseal(
+            record.response_body,
+            key=request.app.state.settings.field_encryption_key,
+            purpose=_SEAL_PURPOSE,
+            associated=_associated(record.scope, record.key),
+        )
+    except (ValueError, InvalidTag):
+        raise Conflict(
+            "The first response to this Idempotency-Key can no longer be replayed; send the "
+            "request again with a new key."
+        ) from None

@@ -45,12 +45,13 @@ class IdempotencyRecord(UUIDPk, Base):
         Index("ix_idempotency_records_created_at", "created_at"),
     )
 
-    # Who sent it (user id, or "anonymous") and to which operation.
+    # Who sent it (user id and acting organization id), to which operation and path.
     scope: Mapped[str] = mapped_column(String(300), nullable=False)
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     status_code: Mapped[int] = mapped_column(Integer, nullable=False)
     response_headers: Mapped[dict[str, str]] = mapped_column(JSONB, nullable=False)
+    # Sealed (AES-256-GCM, see app.http.uow): responses hold client data.
     response_body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), nullable=False)
 

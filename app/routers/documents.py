@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Query, Request, Response, status
@@ -24,11 +25,11 @@ from pydantic import BaseModel, Field, ValidationError
 from app.config import Settings
 from app.context import Actor
 from app.deps import IfMatch, Session, require_for_clients
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
 from app.http.pagination import Page, PageParams, page_params, paginate
-from app.http.uow import idempotent
+from app.http.uow import get_session, idempotent, on_rollback, replay_guard
 from app.models.documents import ClientFile, DocumentCheck
 from app.permissions import Permission
 from app.routers import api_router
@@ -60,6 +61,18 @@ Writer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_WRITE
 Configurer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_CONFIGURE))]
 
 
+@replay_guard
+async def document_check_writer(actor: Writer) -> Actor:
+    """Document Check is for the CAS organization and admins (404 for everyone else); also
+    checked again before an idempotent replay."""
+    if not svc.can_use_document_check(actor):
+        raise NotFound("Not found.")
+    return actor
+
+
+DocumentCheckWriter = Annotated[Actor, Depends(document_check_writer)]
+
+
 def get_file_store(request: Request) -> FileStore:
     store: FileStore | None = getattr(request.app.state, "file_store", None)
     if store is None:
@@ -77,7 +90,7 @@ def _policy(request: Request) -> svc.UploadPolicy:
 
 Policy = Annotated[svc.UploadPolicy, Depends(_policy)]
 
-UPLOAD_PROBLEMS = problems(409, 413, 415)
+UPLOAD_PROBLEMS = problems(409, 413, 415, 503)
 FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The file, decrypted, with the content type detected at upload.",
@@ -85,7 +98,8 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
             media: {"schema": {"type": "string", "format": "binary"}}
             for media in Settings.model_fields["allowed_upload_types"].default
         },
-    }
+    },
+    **problems(503),
 }
 
 
@@ -196,32 +210,30 @@ async def _receive_upload(
     texts: dict[str, str] = {}
     seen: set[str] = set()
     stored: svc.StoredUpload | None = None
-    try:
-        while (part := await reader.next_part()) is not None:
-            if part.name != "file" and part.name not in form.model_fields:
-                continue
-            if part.name in seen:
-                raise ValidationFailed("The part was sent more than once.", field=part.name)
-            seen.add(part.name)
-            if part.name == "file":
-                # What came before the file is checked before any of its bytes are stored.
-                await _validate(form, texts, check, has_file=True, only=set(texts))
-                source = svc.UploadSource(reader=part, filename=part.filename)
-                stored = await svc.store_upload(store, source, policy)
-            elif value := await part.text():
-                texts[part.name] = value
-        values = await _validate(
-            form,
-            texts,
-            check,
-            has_file=stored is not None,
-            only=None,
-            file_required=file_required,
-        )
-    except BaseException:
-        if stored is not None:
-            await store.delete(stored.key)
-        raise
+    while (part := await reader.next_part()) is not None:
+        if part.name != "file" and part.name not in form.model_fields:
+            continue
+        if part.name in seen:
+            raise ValidationFailed("The part was sent more than once.", field=part.name)
+        seen.add(part.name)
+        if part.name == "file":
+            # What came before the file is checked before any of its bytes are stored.
+            await _validate(form, texts, check, has_file=True, only=set(texts))
+            source = svc.UploadSource(reader=part, filename=part.filename)
+            stored = await svc.store_upload(store, source, policy)
+            # Deleted again unless the request's work is committed (a refusal below, a
+            # failure, a lost race at commit).
+            on_rollback(await get_session(request), partial(store.discard, stored.key))
+        elif value := await part.text():
+            texts[part.name] = value
+    values = await _validate(
+        form,
+        texts,
+        check,
+        has_file=stored is not None,
+        only=None,
+        file_required=file_required,
+    )
     return _Upload(values=values, stored=stored)
 
 
@@ -302,7 +314,7 @@ def _stream(download: svc.Download) -> StreamingResponse:
 async def create_document_check(
     client_id: uuid.UUID,
     request: Request,
-    actor: Writer,
+    actor: DocumentCheckWriter,
     session: Session,
     store: Store,
     policy: Policy,
@@ -321,7 +333,7 @@ async def create_document_check(
     upload = await _receive_upload(
         request, store, policy, DocumentCheckForm, check, file_required=False
     )
-    doc = await svc.add_document_check(session, actor, store, client, upload.values, upload.stored)
+    doc = await svc.add_document_check(session, actor, client, upload.values, upload.stored)
     set_etag(response, doc.version)
     response.headers["Location"] = f"/api/v1/document-checks/{doc.id}"
     return document_check_read(doc)
@@ -443,7 +455,7 @@ async def create_client_file(
         request, store, policy, ClientFileForm, check, file_required=True
     )
     assert upload.stored is not None  # file_required
-    row = await svc.add_client_file(session, actor, store, client, upload.values, upload.stored)
+    row = await svc.add_client_file(session, actor, client, upload.values, upload.stored)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/client-files/{row.id}"
     return client_file_read(row)

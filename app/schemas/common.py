@@ -70,6 +70,7 @@ _DESCRIPTIONS = {
     415: "Unsupported media type",
     422: "Validation failed",
     429: "Too many requests",
+    503: "Temporarily unavailable; retry after the Retry-After delay",
 }
 
 

@@ -52,6 +52,29 @@ def decrypt(token: bytes, *, associated: bytes = b"", key: str | None = None) ->
     return aead.decrypt(nonce, bytes(body), associated or None).decode()
 
 
+@lru_cache(maxsize=8)
+def _sealing_key(raw: str, purpose: str) -> AESGCM:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=f"cas-api seal {purpose} v1".encode()
+    ).derive(decode_field_key(raw))
+    return AESGCM(derived)
+
+
+def seal(data: bytes, *, key: str, purpose: str, associated: bytes = b"") -> bytes:
+    """AES-256-GCM of ``data`` under a key derived from ``key`` for ``purpose`` (same layout as
+    ``encrypt``); ``associated`` binds the ciphertext to its row."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return _VERSION + nonce + _sealing_key(key, purpose).encrypt(nonce, data, associated or None)
+
+
+def unseal(token: bytes, *, key: str, purpose: str, associated: bytes = b"") -> bytes:
+    """The bytes ``seal`` was given; ``ValueError`` / ``InvalidTag`` when they cannot be had."""
+    if not token or token[:1] != _VERSION:
+        raise ValueError("unknown ciphertext format")
+    nonce, body = token[1 : 1 + _NONCE_BYTES], token[1 + _NONCE_BYTES :]
+    return _sealing_key(key, purpose).decrypt(nonce, bytes(body), associated or None)
+
+
 def keyed_hash(value: str, *, purpose: str, key: str | None = None) -> str:
     """HMAC-SHA256 (hex) of ``value`` for equality search; ``purpose`` separates hash spaces."""
     _, hash_key = _current(key)

@@ -11,8 +11,8 @@ Uploads are streamed: the file is read in chunks, its type detected from the fir
 its size counted (413), hashed (SHA-256) and encrypted into the file store as it goes. An upload
 is checked in steps (``upload_client``, then ``check_*`` - possibly twice, on the fields received
 before the file and on all of them - then ``store_upload`` and ``add_*``). The bytes are stored
-under a random key before the row is written; if anything fails afterwards the bytes are
-deleted, and ``sweep_orphans`` removes what a crash or a failed commit may leave behind.
+under a random key before the row is written; the upload routes delete them again unless the
+transaction is committed, and ``sweep_orphans`` removes what a crash may leave behind.
 """
 
 from __future__ import annotations
@@ -383,38 +383,32 @@ def _file_columns(stored: StoredUpload | None) -> dict[str, Any]:
 async def _record_upload(
     session: AsyncSession,
     actor: Actor,
-    store: FileStore,
-    stored: StoredUpload | None,
     row: DocumentCheck | ClientFile,
     *,
     entity_type: str,
     changes: dict[str, Any],
 ) -> None:
-    """Insert the row, the contact, the audit record and the notification event; if any of it
-    fails, delete the bytes already stored so no orphan is left."""
-    try:
-        session.add(row)
-        await session.flush()
-        # An upload is a contact: it keeps the client active on the queue.
-        await contacts.record_contact(session, row.client_id)
-        audit.record(session, actor, f"{entity_type}.create", entity_type, row.id, changes)
-        notifications.emit(
-            session,
-            actor,
-            notifications.DOCUMENT_UPLOADED,
-            entity_type=entity_type,
-            entity_id=row.id,
-            client_id=row.client_id,
-            data={
-                "audience": ["cas_admins"],
-                **{k: changes[k] for k in _EVENT_FIELDS if k in changes},
-            },
-        )
-        await session.flush()
-    except BaseException:
-        if stored is not None:
-            await store.delete(stored.key)
-        raise
+    """Insert the row, the contact, the audit record and the notification event. The caller
+    deletes the stored bytes if the transaction is not committed (the upload routes register
+    that with ``app.http.uow.on_rollback``), so no orphan is left."""
+    session.add(row)
+    await session.flush()
+    # An upload is a contact: it keeps the client active on the queue.
+    await contacts.record_contact(session, row.client_id)
+    audit.record(session, actor, f"{entity_type}.create", entity_type, row.id, changes)
+    notifications.emit(
+        session,
+        actor,
+        notifications.DOCUMENT_UPLOADED,
+        entity_type=entity_type,
+        entity_id=row.id,
+        client_id=row.client_id,
+        data={
+            "audience": ["cas_admins"],
+            **{k: changes[k] for k in _EVENT_FIELDS if k in changes},
+        },
+    )
+    await session.flush()
 
 
 _EVENT_FIELDS = ("category", "item", "document_type", "file_type", "has_file")
@@ -493,13 +487,11 @@ async def check_document_check(
 async def add_document_check(
     session: AsyncSession,
     actor: Actor,
-    store: FileStore,
     client: Client,
     values: dict[str, Any],
     stored: StoredUpload | None,
 ) -> DocumentCheck:
-    """Record the item (``values`` from ``check_document_check``) with its stored file; if
-    recording fails, the stored bytes are deleted."""
+    """Record the item (``values`` from ``check_document_check``) with its stored file."""
     doc = DocumentCheck(
         id=uuid.uuid4(),
         coc_id=client.coc_id,
@@ -512,8 +504,6 @@ async def add_document_check(
     await _record_upload(
         session,
         actor,
-        store,
-        stored,
         doc,
         entity_type="document_check",
         changes={
@@ -641,13 +631,11 @@ def check_client_file(
 async def add_client_file(
     session: AsyncSession,
     actor: Actor,
-    store: FileStore,
     client: Client,
     values: dict[str, Any],
     stored: StoredUpload,
 ) -> ClientFile:
-    """Record the file (``values`` from ``check_client_file``); if recording fails, the stored
-    bytes are deleted."""
+    """Record the file (``values`` from ``check_client_file``)."""
     row = ClientFile(
         id=uuid.uuid4(),
         coc_id=client.coc_id,
@@ -660,8 +648,6 @@ async def add_client_file(
     await _record_upload(
         session,
         actor,
-        store,
-        stored,
         row,
         entity_type="client_file",
         changes={
