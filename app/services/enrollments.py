@@ -259,6 +259,23 @@ class MemberPlan:
     new_client: Any = None  # a ClientCreate to create
 
 
+async def visible_family(
+    session: AsyncSession, actor: Actor, family: Sequence[FamilyMemberIn]
+) -> list[FamilyMemberIn]:
+    """Every existing family member (``family_members[i].client_id``) must be a client the caller
+    may see -- enrolled or not, in the household or not -- and one it may not see answers like an
+    unknown id, before anything else looks at it. A merged id stands for its survivor."""
+    checked = []
+    for i, m in enumerate(family):
+        if m.client_id is not None:
+            client = await client_access.get_visible_body_client(
+                session, actor, m.client_id, f"family_members.{i}.client_id"
+            )
+            m = m.model_copy(update={"client_id": client.id})
+        checked.append(m)
+    return checked
+
+
 def plan_members(
     main: MemberPlan, household_id: uuid.UUID | None, family: Sequence[FamilyMemberIn]
 ) -> list[MemberPlan]:
@@ -532,10 +549,10 @@ async def create_enrollment(
 ) -> Enrollment:
     """Enroll the client (and chosen household members); returns the client's enrollment."""
     project = await resolve_project(session, actor, body.project_id)
-    try:
-        client = await client_access.get_visible_client(session, actor, body.client_id)
-    except NotFound:
-        raise ValidationFailed("No such client (or not visible to you).", field="client_id")
+    client = await client_access.get_visible_body_client(
+        session, actor, body.client_id, "client_id"
+    )
+    family = await visible_family(session, actor, body.family_members)
     main = MemberPlan(
         client_id=client.id,
         relationship=body.relationship_to_hoh,
@@ -544,7 +561,7 @@ async def create_enrollment(
         prior=body.prior_living_situation,
         field="",
     )
-    plans = plan_members(main, body.household_id, body.family_members)
+    plans = plan_members(main, body.household_id, family)
     translation = check_translation(body.translation)
     entry = body.entry_date or date.today()
     check_not_future(entry, "", "entry_date")
