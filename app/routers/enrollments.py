@@ -91,8 +91,10 @@ VisibleEnrollment = Annotated[Enrollment, Depends(visible_enrollment)]
 VisibleClient = Annotated[Client, Depends(visible_client)]
 
 
-async def _read(session: Session, enrollment: Enrollment, response: Response) -> EnrollmentRead:
-    read = await svc.enrollment_read(session, enrollment)
+async def _read(
+    session: Session, actor: Actor, enrollment: Enrollment, response: Response
+) -> EnrollmentRead:
+    read = await svc.enrollment_read(session, actor, enrollment)
     set_etag(response, read.version)
     return read
 
@@ -114,15 +116,16 @@ async def create_enrollment(
     """Enroll a client (and chosen household members) into a project -- by default the CoC's
     Coordinated Entry project. For the whole CAS workflow use `POST /cas/intakes`."""
     enrollment = await svc.create_enrollment(session, actor, body)
-    return await _read(session, enrollment, response)
+    return await _read(session, actor, enrollment, response)
 
 
 @router.get("/{enrollment_id}", name="enrollments_get", response_model=EnrollmentRead)
 async def get_enrollment(
-    enrollment: VisibleEnrollment, session: Session, response: Response
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, response: Response
 ) -> EnrollmentRead:
-    """The enrollment with its exit, case assignments, queue entry and inactivity flag."""
-    return await _read(session, enrollment, response)
+    """The enrollment with its exit, case assignments, queue entry (shown when you may see the
+    head of household) and inactivity flag."""
+    return await _read(session, actor, enrollment, response)
 
 
 @router.patch(
@@ -143,7 +146,7 @@ async def update_enrollment(
     transaction)."""
     check_if_match(if_match, enrollment.version)
     enrollment = await svc.update_enrollment(session, actor, enrollment, body)
-    return await _read(session, enrollment, response)
+    return await _read(session, actor, enrollment, response)
 
 
 @router.get(
@@ -152,18 +155,22 @@ async def update_enrollment(
     response_model=list[EnrollmentRead],
 )
 async def household_enrollments(
-    enrollment: VisibleEnrollment, session: Session
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session
 ) -> list[EnrollmentRead]:
-    """Every enrollment of the same household stay (HUD HouseholdID), head first."""
-    return await svc.enrollment_reads(session, await svc.household_group(session, enrollment))
+    """The enrollments of the same household stay (HUD HouseholdID), head first -- those of
+    members you may see: the others are left out entirely."""
+    group = await svc.visible_household_group(session, actor, enrollment)
+    return await svc.enrollment_reads(session, actor, group)
 
 
 @router.get(
     "/{enrollment_id}/latest-values", name="enrollments_latest_values", response_model=LatestValues
 )
-async def latest_values(enrollment: VisibleEnrollment, session: Session) -> LatestValues:
+async def latest_values(
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session
+) -> LatestValues:
     """The latest recorded answers, to prefill an update assessment."""
-    return LatestValues.model_validate(await svc.latest_values(session, enrollment))
+    return LatestValues.model_validate(await svc.latest_values(session, actor, enrollment))
 
 
 @router.post(
@@ -186,7 +193,7 @@ async def exit_enrollment(
     closes the household's queue entry."""
     check_if_match(if_match, enrollment.version)
     await exits.exit_enrollment(session, actor, enrollment, body)
-    return await _read(session, enrollment, response)
+    return await _read(session, actor, enrollment, response)
 
 
 # --- update assessments ------------------------------------------------------------------------
@@ -212,7 +219,7 @@ async def create_assessment(
     placed or diverted), area ties, housing needs. Refused on an exited enrollment (409)."""
     check_if_match(if_match, enrollment.version)
     result = await records.create_update_assessment(session, actor, enrollment, body)
-    read = await _read(session, enrollment, response)
+    read = await _read(session, actor, enrollment, response)
     return AssessmentResult(
         assessment=AssessmentRead.model_validate(result.assessment),
         enrollment=read,
@@ -338,7 +345,7 @@ async def list_client_case_assignments(
     response_model=Page[EnrollmentRead],
 )
 async def list_client_enrollments(
-    client: VisibleClient, session: Session, page: Pages
+    client: VisibleClient, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
     items, cursor = await paginate(
         session,
@@ -346,7 +353,7 @@ async def list_client_enrollments(
         page,
         [Enrollment.created_at, Enrollment.id],
     )
-    return {"items": await svc.enrollment_reads(session, items), "next_cursor": cursor}
+    return {"items": await svc.enrollment_reads(session, actor, items), "next_cursor": cursor}
 
 
 # --- individual CE records ---------------------------------------------------------------------

@@ -101,6 +101,21 @@ async def household_group(session: AsyncSession, enrollment: Enrollment) -> list
     return list(rows)
 
 
+async def visible_household_group(
+    session: AsyncSession, actor: Actor, enrollment: Enrollment
+) -> list[Enrollment]:
+    """The household stay's enrollments whose client ``actor`` may see, head first: members it
+    may not see are left out entirely (no id, no data, no count)."""
+    rows = (
+        await session.scalars(
+            visible_enrollments_stmt(actor)
+            .where(Enrollment.household_group_id == enrollment.household_group_id)
+            .order_by(Enrollment.relationship_to_hoh != HEAD, Enrollment.created_at, Enrollment.id)
+        )
+    ).all()
+    return list(rows)
+
+
 ONE_OPEN_CE_INDEX = "uq_enrollments_one_open_ce_per_client"
 
 
@@ -186,8 +201,10 @@ async def check_no_overlap(
 
 
 async def enrollment_reads(
-    session: AsyncSession, enrollments: Sequence[Enrollment]
+    session: AsyncSession, actor: Actor, enrollments: Sequence[Enrollment]
 ) -> list[EnrollmentRead]:
+    """Enrollments with their exit, case assignments, queue entry and inactivity flag. The
+    household's queue entry names its head: it is shown only to callers who may see the head."""
     if not enrollments:
         return []
     ids = [e.id for e in enrollments]
@@ -214,6 +231,18 @@ async def enrollment_reads(
         )
     ).all():
         queue[q.head_enrollment_id] = q  # the latest wins
+    if queue:
+        seen_heads = set(
+            (
+                await session.scalars(
+                    select(Client.id).where(
+                        Client.id.in_({q.head_client_id for q in queue.values()}),
+                        client_access.visible_clients_filter(actor),
+                    )
+                )
+            ).all()
+        )
+        queue = {k: q for k, q in queue.items() if q.head_client_id in seen_heads}
     clients = {
         c.id: c
         for c in (
@@ -240,9 +269,11 @@ async def enrollment_reads(
     return out
 
 
-async def enrollment_read(session: AsyncSession, enrollment: Enrollment) -> EnrollmentRead:
+async def enrollment_read(
+    session: AsyncSession, actor: Actor, enrollment: Enrollment
+) -> EnrollmentRead:
     await session.refresh(enrollment)
-    return (await enrollment_reads(session, [enrollment]))[0]
+    return (await enrollment_reads(session, actor, [enrollment]))[0]
 
 
 # --- households into enrollments ---------------------------------------------------------------
@@ -885,9 +916,12 @@ def client_assignments_stmt(client_id: uuid.UUID, status: str | None) -> Select[
 # --- latest values -----------------------------------------------------------------------------
 
 
-async def latest_values(session: AsyncSession, enrollment: Enrollment) -> dict[str, Any]:
-    """The latest recorded answers on the enrollment's household stay, for prefilling."""
-    group_ids = [e.id for e in await household_group(session, enrollment)]
+async def latest_values(
+    session: AsyncSession, actor: Actor, enrollment: Enrollment
+) -> dict[str, Any]:
+    """The latest recorded answers on the enrollment's household stay, for prefilling (drawn
+    only from the members' enrollments ``actor`` may see)."""
+    group_ids = [e.id for e in await visible_household_group(session, actor, enrollment)]
 
     async def latest(model: Any, date_col: str, where: Any) -> Any:
         return await session.scalar(
