@@ -1,7 +1,9 @@
 """Enrollments and their Coordinated Entry records: thin HTTP over ``app.services``.
 
 An enrollment is visible exactly when its client is: another organization's caller gets 404.
-Victim service providers are refused (403) before any lookup.
+Writing it or its records (every non-GET route under ``/{enrollment_id}``) also needs the write
+right of ``app.services.enrollment_policy`` (403 ``enrollment-not-writable`` for a caller who
+sees it without that right). Victim service providers are refused (403) before any lookup.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from app.schemas.enrollments import (
     ServiceRead,
 )
 from app.services import assessments as records
-from app.services import client_access, exits
+from app.services import client_access, enrollment_policy, exits
 from app.services import enrollments as svc
 
 router = api_router("/enrollments", "enrollments")
@@ -83,11 +85,22 @@ async def visible_enrollment(
     return await svc.get_visible_enrollment(session, actor, enrollment_id)
 
 
+async def writable_enrollment(
+    enrollment_id: uuid.UUID, actor: WriteActor, session: Session
+) -> Enrollment:
+    """Seen (else 404), then written only by those ``can_write_enrollment`` names (else 403)."""
+    enrollment = await svc.get_visible_enrollment(session, actor, enrollment_id)
+    await enrollment_policy.require_writable(session, actor, enrollment)
+    return enrollment
+
+
 async def visible_client(client_id: uuid.UUID, actor: ReadActor, session: Session) -> Client:
     return await client_access.get_visible_client(session, actor, client_id)
 
 
 VisibleEnrollment = Annotated[Enrollment, Depends(visible_enrollment)]
+# Every non-GET route under /enrollments/{enrollment_id} takes this one.
+WritableEnrollment = Annotated[Enrollment, Depends(writable_enrollment)]
 VisibleClient = Annotated[Client, Depends(visible_client)]
 
 
@@ -135,7 +148,7 @@ async def get_enrollment(
     responses=problems(409, 412),
 )
 async def update_enrollment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: EnrollmentUpdate,
     actor: WriteActor,
     session: Session,
@@ -182,7 +195,7 @@ async def latest_values(
     openapi_extra=idempotent(),
 )
 async def exit_enrollment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: ExitCreate,
     actor: WriteActor,
     session: Session,
@@ -208,7 +221,7 @@ async def exit_enrollment(
     openapi_extra=idempotent(),
 )
 async def create_assessment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: AssessmentCreate,
     actor: WriteActor,
     session: Session,
@@ -267,7 +280,7 @@ async def get_assessment(
     openapi_extra=idempotent(),
 )
 async def create_case_assignment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: CaseAssignmentCreate,
     actor: WriteActor,
     session: Session,
@@ -303,7 +316,7 @@ async def list_case_assignments(
     responses=problems(409, 412),
 )
 async def end_case_assignment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     assignment_id: uuid.UUID,
     body: CaseAssignmentEnd,
     actor: WriteActor,
@@ -375,7 +388,7 @@ async def _page(session: Session, model: Any, enrollment: Enrollment, page: Page
     openapi_extra=idempotent(),
 )
 async def create_cls(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: CurrentLivingSituationIn,
     actor: WriteActor,
     session: Session,
@@ -411,7 +424,7 @@ async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages)
     openapi_extra=idempotent(),
 )
 async def create_service(
-    enrollment: VisibleEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
 ) -> Service:
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.date_provided, "date_provided")
@@ -432,7 +445,7 @@ async def list_services(enrollment: VisibleEnrollment, session: Session, page: P
     openapi_extra=idempotent(),
 )
 async def create_case_note(
-    enrollment: VisibleEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
 ) -> CaseNote:
     svc.check_record_date(enrollment, body.note_date, "note_date")
     return await records.record_case_note(session, actor, enrollment, body, assessment_id=None)
@@ -454,7 +467,7 @@ async def list_case_notes(enrollment: VisibleEnrollment, session: Session, page:
     openapi_extra=idempotent(),
 )
 async def create_ce_event(
-    enrollment: VisibleEnrollment, body: CeEventCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: CeEventCreate, actor: WriteActor, session: Session
 ) -> CeEvent:
     """4.20 event; result fields must belong to the event type."""
     svc.check_record_date(enrollment, body.event_date, "event_date")
@@ -475,7 +488,7 @@ async def list_ce_events(enrollment: VisibleEnrollment, session: Session, page: 
     openapi_extra=idempotent(),
 )
 async def create_ce_assessment(
-    enrollment: VisibleEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
 ) -> CeAssessment:
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
@@ -500,7 +513,7 @@ async def list_ce_assessments(enrollment: VisibleEnrollment, session: Session, p
     openapi_extra=idempotent(),
 )
 async def create_disabilities(
-    enrollment: VisibleEnrollment, body: DisabilitiesCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: DisabilitiesCreate, actor: WriteActor, session: Session
 ) -> list[Disability]:
     """Barriers: a response for each condition (HUD Disabilities)."""
     svc.require_open(enrollment)
@@ -540,7 +553,7 @@ async def list_disabilities(enrollment: VisibleEnrollment, session: Session, pag
     openapi_extra=idempotent(),
 )
 async def create_diversion_assessment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: DiversionAssessmentIn,
     actor: WriteActor,
     session: Session,
@@ -579,7 +592,7 @@ async def list_diversion_assessments(
     openapi_extra=idempotent(),
 )
 async def create_housing_needs(
-    enrollment: VisibleEnrollment, body: HousingNeedsIn, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: HousingNeedsIn, actor: WriteActor, session: Session
 ) -> HousingNeedsAssessment:
     """HUD-VASH eligibility only by users acting for a veteran-services organization."""
     svc.require_open(enrollment)

@@ -46,7 +46,7 @@ from app.schemas.enrollments import (
     TranslationIn,
 )
 from app.security import utcnow
-from app.services import audit, client_access, clients, contacts, households
+from app.services import audit, client_access, clients, contacts, enrollment_policy, households
 from app.services.living_situations import (
     check_not_future,
     check_prior_dates,
@@ -633,7 +633,8 @@ async def update_enrollment(
 ) -> Enrollment:
     """Edit the entry. A new entry date moves the entry-stage records (the intake's workflow
     assessment and what was recorded in it, stage-1 disabilities) and, when the head's entry
-    moves, the members who entered with them -- all in this transaction."""
+    moves, the members who entered with them and whom the caller may write -- all in this
+    transaction."""
     from app.services.assessments import check_disabling_against_entry_barriers
 
     changes = data.model_dump(exclude_unset=True)
@@ -685,11 +686,16 @@ async def update_enrollment(
         old_entry = enrollment.entry_date
         targets = [enrollment]
         if enrollment.id == enrollment.household_group_id:
-            targets += [
-                e
-                for e in await household_group(session, enrollment)
-                if e.id != enrollment.id and e.entry_date == old_entry
-            ]
+            # The members who entered with the head move too -- those the caller may write.
+            targets += await enrollment_policy.writable_enrollments(
+                session,
+                actor,
+                [
+                    e
+                    for e in await household_group(session, enrollment)
+                    if e.id != enrollment.id and e.entry_date == old_entry
+                ],
+            )
         for e in targets:
             if e.is_coordinated_entry:
                 await check_no_overlap(
