@@ -1,7 +1,9 @@
 """Enrollments and their Coordinated Entry records: thin HTTP over ``app.services``.
 
 An enrollment is visible exactly when its client is: another organization's caller gets 404.
-Victim service providers are refused (403) before any lookup.
+Writing it or its records (every non-GET route under ``/{enrollment_id}``) also needs the write
+right of ``app.services.enrollment_policy`` (403 ``enrollment-not-writable`` for a caller who
+sees it without that right). Victim service providers are refused (403) before any lookup.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from app.schemas.enrollments import (
     ServiceRead,
 )
 from app.services import assessments as records
-from app.services import client_access, exits
+from app.services import client_access, enrollment_policy, exits
 from app.services import enrollments as svc
 
 router = api_router("/enrollments", "enrollments")
@@ -83,16 +85,29 @@ async def visible_enrollment(
     return await svc.get_visible_enrollment(session, actor, enrollment_id)
 
 
+async def writable_enrollment(
+    enrollment_id: uuid.UUID, actor: WriteActor, session: Session
+) -> Enrollment:
+    """Seen (else 404), then written only by those ``can_write_enrollment`` names (else 403)."""
+    enrollment = await svc.get_visible_enrollment(session, actor, enrollment_id)
+    await enrollment_policy.require_writable(session, actor, enrollment)
+    return enrollment
+
+
 async def visible_client(client_id: uuid.UUID, actor: ReadActor, session: Session) -> Client:
     return await client_access.get_visible_client(session, actor, client_id)
 
 
 VisibleEnrollment = Annotated[Enrollment, Depends(visible_enrollment)]
+# Every non-GET route under /enrollments/{enrollment_id} takes this one.
+WritableEnrollment = Annotated[Enrollment, Depends(writable_enrollment)]
 VisibleClient = Annotated[Client, Depends(visible_client)]
 
 
-async def _read(session: Session, enrollment: Enrollment, response: Response) -> EnrollmentRead:
-    read = await svc.enrollment_read(session, enrollment)
+async def _read(
+    session: Session, actor: Actor, enrollment: Enrollment, response: Response
+) -> EnrollmentRead:
+    read = await svc.enrollment_read(session, actor, enrollment)
     set_etag(response, read.version)
     return read
 
@@ -114,15 +129,16 @@ async def create_enrollment(
     """Enroll a client (and chosen household members) into a project -- by default the CoC's
     Coordinated Entry project. For the whole CAS workflow use `POST /cas/intakes`."""
     enrollment = await svc.create_enrollment(session, actor, body)
-    return await _read(session, enrollment, response)
+    return await _read(session, actor, enrollment, response)
 
 
 @router.get("/{enrollment_id}", name="enrollments_get", response_model=EnrollmentRead)
 async def get_enrollment(
-    enrollment: VisibleEnrollment, session: Session, response: Response
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, response: Response
 ) -> EnrollmentRead:
-    """The enrollment with its exit, case assignments, queue entry and inactivity flag."""
-    return await _read(session, enrollment, response)
+    """The enrollment with its exit, case assignments, queue entry (shown when you may see the
+    head of household) and inactivity flag."""
+    return await _read(session, actor, enrollment, response)
 
 
 @router.patch(
@@ -132,7 +148,7 @@ async def get_enrollment(
     responses=problems(409, 412),
 )
 async def update_enrollment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: EnrollmentUpdate,
     actor: WriteActor,
     session: Session,
@@ -143,7 +159,7 @@ async def update_enrollment(
     transaction)."""
     check_if_match(if_match, enrollment.version)
     enrollment = await svc.update_enrollment(session, actor, enrollment, body)
-    return await _read(session, enrollment, response)
+    return await _read(session, actor, enrollment, response)
 
 
 @router.get(
@@ -152,18 +168,22 @@ async def update_enrollment(
     response_model=list[EnrollmentRead],
 )
 async def household_enrollments(
-    enrollment: VisibleEnrollment, session: Session
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session
 ) -> list[EnrollmentRead]:
-    """Every enrollment of the same household stay (HUD HouseholdID), head first."""
-    return await svc.enrollment_reads(session, await svc.household_group(session, enrollment))
+    """The enrollments of the same household stay (HUD HouseholdID), head first -- those of
+    members you may see: the others are left out entirely."""
+    group = await svc.visible_household_group(session, actor, enrollment)
+    return await svc.enrollment_reads(session, actor, group)
 
 
 @router.get(
     "/{enrollment_id}/latest-values", name="enrollments_latest_values", response_model=LatestValues
 )
-async def latest_values(enrollment: VisibleEnrollment, session: Session) -> LatestValues:
+async def latest_values(
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session
+) -> LatestValues:
     """The latest recorded answers, to prefill an update assessment."""
-    return LatestValues.model_validate(await svc.latest_values(session, enrollment))
+    return LatestValues.model_validate(await svc.latest_values(session, actor, enrollment))
 
 
 @router.post(
@@ -175,7 +195,7 @@ async def latest_values(enrollment: VisibleEnrollment, session: Session) -> Late
     openapi_extra=idempotent(),
 )
 async def exit_enrollment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: ExitCreate,
     actor: WriteActor,
     session: Session,
@@ -186,7 +206,7 @@ async def exit_enrollment(
     closes the household's queue entry."""
     check_if_match(if_match, enrollment.version)
     await exits.exit_enrollment(session, actor, enrollment, body)
-    return await _read(session, enrollment, response)
+    return await _read(session, actor, enrollment, response)
 
 
 # --- update assessments ------------------------------------------------------------------------
@@ -201,7 +221,7 @@ async def exit_enrollment(
     openapi_extra=idempotent(),
 )
 async def create_assessment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: AssessmentCreate,
     actor: WriteActor,
     session: Session,
@@ -212,7 +232,7 @@ async def create_assessment(
     placed or diverted), area ties, housing needs. Refused on an exited enrollment (409)."""
     check_if_match(if_match, enrollment.version)
     result = await records.create_update_assessment(session, actor, enrollment, body)
-    read = await _read(session, enrollment, response)
+    read = await _read(session, actor, enrollment, response)
     return AssessmentResult(
         assessment=AssessmentRead.model_validate(result.assessment),
         enrollment=read,
@@ -260,7 +280,7 @@ async def get_assessment(
     openapi_extra=idempotent(),
 )
 async def create_case_assignment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: CaseAssignmentCreate,
     actor: WriteActor,
     session: Session,
@@ -296,7 +316,7 @@ async def list_case_assignments(
     responses=problems(409, 412),
 )
 async def end_case_assignment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     assignment_id: uuid.UUID,
     body: CaseAssignmentEnd,
     actor: WriteActor,
@@ -338,7 +358,7 @@ async def list_client_case_assignments(
     response_model=Page[EnrollmentRead],
 )
 async def list_client_enrollments(
-    client: VisibleClient, session: Session, page: Pages
+    client: VisibleClient, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
     items, cursor = await paginate(
         session,
@@ -346,7 +366,7 @@ async def list_client_enrollments(
         page,
         [Enrollment.created_at, Enrollment.id],
     )
-    return {"items": await svc.enrollment_reads(session, items), "next_cursor": cursor}
+    return {"items": await svc.enrollment_reads(session, actor, items), "next_cursor": cursor}
 
 
 # --- individual CE records ---------------------------------------------------------------------
@@ -368,7 +388,7 @@ async def _page(session: Session, model: Any, enrollment: Enrollment, page: Page
     openapi_extra=idempotent(),
 )
 async def create_cls(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: CurrentLivingSituationIn,
     actor: WriteActor,
     session: Session,
@@ -404,7 +424,7 @@ async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages)
     openapi_extra=idempotent(),
 )
 async def create_service(
-    enrollment: VisibleEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
 ) -> Service:
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.date_provided, "date_provided")
@@ -425,7 +445,7 @@ async def list_services(enrollment: VisibleEnrollment, session: Session, page: P
     openapi_extra=idempotent(),
 )
 async def create_case_note(
-    enrollment: VisibleEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
 ) -> CaseNote:
     svc.check_record_date(enrollment, body.note_date, "note_date")
     return await records.record_case_note(session, actor, enrollment, body, assessment_id=None)
@@ -447,7 +467,7 @@ async def list_case_notes(enrollment: VisibleEnrollment, session: Session, page:
     openapi_extra=idempotent(),
 )
 async def create_ce_event(
-    enrollment: VisibleEnrollment, body: CeEventCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: CeEventCreate, actor: WriteActor, session: Session
 ) -> CeEvent:
     """4.20 event; result fields must belong to the event type."""
     svc.check_record_date(enrollment, body.event_date, "event_date")
@@ -468,7 +488,7 @@ async def list_ce_events(enrollment: VisibleEnrollment, session: Session, page: 
     openapi_extra=idempotent(),
 )
 async def create_ce_assessment(
-    enrollment: VisibleEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
 ) -> CeAssessment:
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
@@ -493,7 +513,7 @@ async def list_ce_assessments(enrollment: VisibleEnrollment, session: Session, p
     openapi_extra=idempotent(),
 )
 async def create_disabilities(
-    enrollment: VisibleEnrollment, body: DisabilitiesCreate, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: DisabilitiesCreate, actor: WriteActor, session: Session
 ) -> list[Disability]:
     """Barriers: a response for each condition (HUD Disabilities)."""
     svc.require_open(enrollment)
@@ -533,7 +553,7 @@ async def list_disabilities(enrollment: VisibleEnrollment, session: Session, pag
     openapi_extra=idempotent(),
 )
 async def create_diversion_assessment(
-    enrollment: VisibleEnrollment,
+    enrollment: WritableEnrollment,
     body: DiversionAssessmentIn,
     actor: WriteActor,
     session: Session,
@@ -572,7 +592,7 @@ async def list_diversion_assessments(
     openapi_extra=idempotent(),
 )
 async def create_housing_needs(
-    enrollment: VisibleEnrollment, body: HousingNeedsIn, actor: WriteActor, session: Session
+    enrollment: WritableEnrollment, body: HousingNeedsIn, actor: WriteActor, session: Session
 ) -> HousingNeedsAssessment:
     """HUD-VASH eligibility only by users acting for a veteran-services organization."""
     svc.require_open(enrollment)

@@ -187,7 +187,7 @@ async def create(
     A client with an open CE enrollment is refused (409, `enrollment_id` names it): record an
     update assessment on that enrollment instead."""
     result = await create_intake(session, actor, body)
-    reads = await enrollment_service.enrollment_reads(session, result.enrollments)
+    reads = await enrollment_service.enrollment_reads(session, actor, result.enrollments)
     main = next(r for r in reads if r.id == result.enrollment.id)
     response.headers["Location"] = f"/api/v1/enrollments/{main.id}"
     set_etag(response, main.version)

@@ -51,6 +51,7 @@ from app.schemas.enrollments import (
 )
 from app.services import audit, contacts
 from app.services.area_ties import add_area_ties
+from app.services.enrollment_policy import EnrollmentNotWritable, writable_enrollments
 from app.services.enrollments import (
     check_record_date,
     head_of,
@@ -847,13 +848,22 @@ async def create_update_assessment(
     session: AsyncSession, actor: Actor, enrollment: Enrollment, body: AssessmentCreate
 ) -> UpdateResult:
     """Update / annual assessment on an open CE enrollment: CLS (required), barriers, the
-    diversion assessment, area ties, and the outcome (pending -> placed or diverted)."""
+    diversion assessment, area ties, and the outcome (pending -> placed or diverted). Members of
+    the household the caller may not see or write get no CLS, keep their outcome and are not
+    exited by a diversion."""
     require_open(enrollment)
     if not enrollment.is_coordinated_entry:
         raise Conflict("Update assessments are recorded on Coordinated Entry enrollments.")
     on = body.assessment_date
     check_record_date(enrollment, on, "assessment_date")
-    group = await household_group(session, enrollment)
+    # The pass is recorded on the household stay (the head's enrollment) and reaches the members
+    # the caller may write; the others are left as they are.
+    group = await writable_enrollments(session, actor, await household_group(session, enrollment))
+    if not any(e.id == e.household_group_id for e in group):
+        raise EnrollmentNotWritable(
+            "Update assessments are recorded on the household's stay, the head of household's "
+            "enrollment, which you may not change."
+        )
     head = head_of(group)
     current = head.outcome
     target = target_outcome(current, body.ready_for_outcome, body.diverted)

@@ -6,7 +6,8 @@
   and clients of its CoC with an active CoC-wide release of information;
 * victim service providers: nothing (refused before this point, see ``deps``).
 
-A client the caller may not see is a 404, never a 403.
+A client the caller may not see is a 404, never a 403; named in a request body it is the same
+422 as an id that does not exist (``get_visible_body_client``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
 from app.models import Client, ClientAccess
 
 
@@ -100,3 +101,26 @@ async def grant(
         )
         .on_conflict_do_nothing(index_elements=["client_id", "organization_id", "reason"])
     )
+
+
+NO_SUCH_CLIENT = "No such client (or not visible to you)."
+
+
+async def get_visible_body_client(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    field: str,
+    *,
+    follow_merge: bool = True,
+) -> Client:
+    """A client named in a request body; ``field`` is its path (``family_members.0.client_id``).
+
+    A client the caller may not see answers exactly like one that does not exist: 422 naming the
+    field, the same message -- so a body can never be used to learn that someone exists, or to
+    act on someone the caller may not see.
+    """
+    try:
+        return await get_visible_client(session, actor, client_id, follow_merge=follow_merge)
+    except NotFound:
+        raise ValidationFailed(NO_SUCH_CLIENT, field=field) from None

@@ -46,7 +46,7 @@ from app.schemas.enrollments import (
     TranslationIn,
 )
 from app.security import utcnow
-from app.services import audit, client_access, clients, contacts, households
+from app.services import audit, client_access, clients, contacts, enrollment_policy, households
 from app.services.living_situations import (
     check_not_future,
     check_prior_dates,
@@ -94,6 +94,21 @@ async def household_group(session: AsyncSession, enrollment: Enrollment) -> list
     rows = (
         await session.scalars(
             select(Enrollment)
+            .where(Enrollment.household_group_id == enrollment.household_group_id)
+            .order_by(Enrollment.relationship_to_hoh != HEAD, Enrollment.created_at, Enrollment.id)
+        )
+    ).all()
+    return list(rows)
+
+
+async def visible_household_group(
+    session: AsyncSession, actor: Actor, enrollment: Enrollment
+) -> list[Enrollment]:
+    """The household stay's enrollments whose client ``actor`` may see, head first: members it
+    may not see are left out entirely (no id, no data, no count)."""
+    rows = (
+        await session.scalars(
+            visible_enrollments_stmt(actor)
             .where(Enrollment.household_group_id == enrollment.household_group_id)
             .order_by(Enrollment.relationship_to_hoh != HEAD, Enrollment.created_at, Enrollment.id)
         )
@@ -186,8 +201,10 @@ async def check_no_overlap(
 
 
 async def enrollment_reads(
-    session: AsyncSession, enrollments: Sequence[Enrollment]
+    session: AsyncSession, actor: Actor, enrollments: Sequence[Enrollment]
 ) -> list[EnrollmentRead]:
+    """Enrollments with their exit, case assignments, queue entry and inactivity flag. The
+    household's queue entry names its head: it is shown only to callers who may see the head."""
     if not enrollments:
         return []
     ids = [e.id for e in enrollments]
@@ -214,6 +231,18 @@ async def enrollment_reads(
         )
     ).all():
         queue[q.head_enrollment_id] = q  # the latest wins
+    if queue:
+        seen_heads = set(
+            (
+                await session.scalars(
+                    select(Client.id).where(
+                        Client.id.in_({q.head_client_id for q in queue.values()}),
+                        client_access.visible_clients_filter(actor),
+                    )
+                )
+            ).all()
+        )
+        queue = {k: q for k, q in queue.items() if q.head_client_id in seen_heads}
     clients = {
         c.id: c
         for c in (
@@ -240,9 +269,11 @@ async def enrollment_reads(
     return out
 
 
-async def enrollment_read(session: AsyncSession, enrollment: Enrollment) -> EnrollmentRead:
+async def enrollment_read(
+    session: AsyncSession, actor: Actor, enrollment: Enrollment
+) -> EnrollmentRead:
     await session.refresh(enrollment)
-    return (await enrollment_reads(session, [enrollment]))[0]
+    return (await enrollment_reads(session, actor, [enrollment]))[0]
 
 
 # --- households into enrollments ---------------------------------------------------------------
@@ -257,6 +288,23 @@ class MemberPlan:
     prior: PriorLivingSituationIn | None
     field: str  # where this member is in the body, for problems
     new_client: Any = None  # a ClientCreate to create
+
+
+async def visible_family(
+    session: AsyncSession, actor: Actor, family: Sequence[FamilyMemberIn]
+) -> list[FamilyMemberIn]:
+    """Every existing family member (``family_members[i].client_id``) must be a client the caller
+    may see -- enrolled or not, in the household or not -- and one it may not see answers like an
+    unknown id, before anything else looks at it. A merged id stands for its survivor."""
+    checked = []
+    for i, m in enumerate(family):
+        if m.client_id is not None:
+            client = await client_access.get_visible_body_client(
+                session, actor, m.client_id, f"family_members.{i}.client_id"
+            )
+            m = m.model_copy(update={"client_id": client.id})
+        checked.append(m)
+    return checked
 
 
 def plan_members(
@@ -532,10 +580,10 @@ async def create_enrollment(
 ) -> Enrollment:
     """Enroll the client (and chosen household members); returns the client's enrollment."""
     project = await resolve_project(session, actor, body.project_id)
-    try:
-        client = await client_access.get_visible_client(session, actor, body.client_id)
-    except NotFound:
-        raise ValidationFailed("No such client (or not visible to you).", field="client_id")
+    client = await client_access.get_visible_body_client(
+        session, actor, body.client_id, "client_id"
+    )
+    family = await visible_family(session, actor, body.family_members)
     main = MemberPlan(
         client_id=client.id,
         relationship=body.relationship_to_hoh,
@@ -544,7 +592,7 @@ async def create_enrollment(
         prior=body.prior_living_situation,
         field="",
     )
-    plans = plan_members(main, body.household_id, body.family_members)
+    plans = plan_members(main, body.household_id, family)
     translation = check_translation(body.translation)
     entry = body.entry_date or date.today()
     check_not_future(entry, "", "entry_date")
@@ -585,7 +633,8 @@ async def update_enrollment(
 ) -> Enrollment:
     """Edit the entry. A new entry date moves the entry-stage records (the intake's workflow
     assessment and what was recorded in it, stage-1 disabilities) and, when the head's entry
-    moves, the members who entered with them -- all in this transaction."""
+    moves, the members who entered with them and whom the caller may write -- all in this
+    transaction."""
     from app.services.assessments import check_disabling_against_entry_barriers
 
     changes = data.model_dump(exclude_unset=True)
@@ -637,11 +686,16 @@ async def update_enrollment(
         old_entry = enrollment.entry_date
         targets = [enrollment]
         if enrollment.id == enrollment.household_group_id:
-            targets += [
-                e
-                for e in await household_group(session, enrollment)
-                if e.id != enrollment.id and e.entry_date == old_entry
-            ]
+            # The members who entered with the head move too -- those the caller may write.
+            targets += await enrollment_policy.writable_enrollments(
+                session,
+                actor,
+                [
+                    e
+                    for e in await household_group(session, enrollment)
+                    if e.id != enrollment.id and e.entry_date == old_entry
+                ],
+            )
         for e in targets:
             if e.is_coordinated_entry:
                 await check_no_overlap(
@@ -868,9 +922,12 @@ def client_assignments_stmt(client_id: uuid.UUID, status: str | None) -> Select[
 # --- latest values -----------------------------------------------------------------------------
 
 
-async def latest_values(session: AsyncSession, enrollment: Enrollment) -> dict[str, Any]:
-    """The latest recorded answers on the enrollment's household stay, for prefilling."""
-    group_ids = [e.id for e in await household_group(session, enrollment)]
+async def latest_values(
+    session: AsyncSession, actor: Actor, enrollment: Enrollment
+) -> dict[str, Any]:
+    """The latest recorded answers on the enrollment's household stay, for prefilling (drawn
+    only from the members' enrollments ``actor`` may see)."""
+    group_ids = [e.id for e in await visible_household_group(session, actor, enrollment)]
 
     async def latest(model: Any, date_col: str, where: Any) -> Any:
         return await session.scalar(

@@ -1,8 +1,9 @@
 """Exits from an enrollment (HUD 3.11 / 3.12) and what an exit ends.
 
-Exiting the head of household's enrollment exits every open member of the stay; exiting a
-member exits only that member. An exit ends the active case assignments and, when the head
-leaves, closes the household's open queue entry.
+Exiting the head of household's enrollment exits every open member of the stay that the caller
+may see and write (``enrollment_policy``); members it may not see or write stay open, for their
+own organization to exit. Exiting a member exits only that member. An exit ends the active case
+assignments and, when the head leaves, closes the household's open queue entry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.models.queue import QueueEntry
 from app.schemas.enrollments import CurrentLivingSituationIn, ExitCreate
 from app.security import utcnow
 from app.services import audit
+from app.services.enrollment_policy import writable_enrollments
 from app.services.enrollments import (
     end_assignments,
     head_of,
@@ -169,13 +171,15 @@ async def close_queue_entries(
 async def exit_enrollment(
     session: AsyncSession, actor: Actor, enrollment: Enrollment, data: ExitCreate
 ) -> list[Exit]:
-    """``POST /enrollments/{id}/exit``: the head takes the open members along."""
+    """``POST /enrollments/{id}/exit``: the head takes along the open members the caller may
+    write (the caller may write the head: the router checked)."""
     require_open(enrollment)
     targets = [enrollment]
     if enrollment.id == enrollment.household_group_id:
         group = await household_group(session, enrollment)
         head = head_of(group)
-        targets = [head] + [e for e in group if e.id != head.id and e.exit_date is None]
+        members = [e for e in group if e.id != head.id and e.exit_date is None]
+        targets = [head] + await writable_enrollments(session, actor, members)
     return await exit_enrollments(
         session,
         actor,

@@ -36,11 +36,9 @@ def _conflict(field: str, message: str) -> Conflict:
 async def _require_visible_client(
     session: AsyncSession, actor: Actor, client_id: uuid.UUID, field: str
 ) -> Client:
-    client = await session.scalar(
-        select(Client).where(Client.id == client_id, client_access.visible_clients_filter(actor))
+    client = await client_access.get_visible_body_client(
+        session, actor, client_id, field, follow_merge=False
     )
-    if client is None:
-        raise ValidationFailed("No such client (or not visible to you).", field=field)
     if client.merged_into_id is not None:
         raise ValidationFailed(
             f"This client was merged into {client.merged_into_id}; use that id.", field=field

@@ -21,7 +21,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
-from app.errors import NotFound, ValidationFailed
+from app.errors import ValidationFailed
 from app.models import Client, Household
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
@@ -40,6 +40,7 @@ from app.services.enrollments import (
     open_ce_enrollment,
     plan_members,
     resolve_household,
+    visible_family,
 )
 from app.services.living_situations import (
     check_current_living_situation,
@@ -61,17 +62,10 @@ class IntakeResult:
     exits: list[Exit] = field(default_factory=list)
 
 
-async def _existing_client(
-    session: AsyncSession, actor: Actor, client_id: uuid.UUID, field_name: str
-) -> Client:
-    try:
-        client = await client_access.get_visible_client(session, actor, client_id)
-    except NotFound:
-        raise ValidationFailed("No such client (or not visible to you).", field=field_name)
-    existing = await open_ce_enrollment(session, client.id)
+async def _not_enrolled(session: AsyncSession, client_id: uuid.UUID, field_name: str) -> None:
+    existing = await open_ce_enrollment(session, client_id)
     if existing is not None:
         raise already_enrolled(existing, field_name)
-    return client
 
 
 def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> None:
@@ -117,15 +111,23 @@ async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate)
         raise ValidationFailed(
             "Give either client_id (an existing client) or client (a new one).", field="client_id"
         )
-    # Refuse a second intake first: the answer points at the open enrollment.
-    if body.client_id is not None:
-        await _existing_client(session, actor, body.client_id, "client_id")
-    for i, m in enumerate(body.family_members):
+    # Every existing client named in the body must be visible (a hidden one answers like an
+    # unknown id); then a second intake is refused first: the answer points at the open
+    # enrollment.
+    client_id = body.client_id
+    if client_id is not None:
+        client_id = (
+            await client_access.get_visible_body_client(session, actor, client_id, "client_id")
+        ).id
+    family = await visible_family(session, actor, body.family_members)
+    if client_id is not None:
+        await _not_enrolled(session, client_id, "client_id")
+    for i, m in enumerate(family):
         if m.client_id is not None and m.enroll:
-            await _existing_client(session, actor, m.client_id, f"family_members.{i}.client_id")
+            await _not_enrolled(session, m.client_id, f"family_members.{i}.client_id")
 
     main = MemberPlan(
-        client_id=body.client_id,
+        client_id=client_id,
         relationship=body.relationship_to_hoh,
         enroll=True,
         disabling_condition=body.disabling_condition,
@@ -133,7 +135,7 @@ async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate)
         field="",
         new_client=body.client,
     )
-    plans = plan_members(main, body.household_id, body.family_members)
+    plans = plan_members(main, body.household_id, family)
     target = assessments.target_outcome(None, body.ready_for_outcome, body.diverted)
     _precheck(actor, body, entry, target)
     project = await ce_project(session, actor)

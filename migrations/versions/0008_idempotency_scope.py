@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008_idempotency_scope"
-down_revision: str | Sequence[str] | None = "0004_documents"
+down_revision: str | Sequence[str] | None = "0007_membership_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
