@@ -18,6 +18,7 @@ class ActingOrganization:
     access_point: bool
     housing_provider: bool
     veteran_services: bool
+    time_zone: str  # the CoC's IANA time zone: ``app.clock.today(actor)``
 
     @property
     def is_cas(self) -> bool:
@@ -43,6 +44,10 @@ class Actor:
     @property
     def coc_id(self) -> uuid.UUID:
         return self.organization.coc_id
+
+    @property
+    def time_zone(self) -> str:
+        return self.organization.time_zone
 
     @property
     def is_admin(self) -> bool:

@@ -6,12 +6,13 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jose import JWTError, jwt
 from passlib.context import CryptContext
 
+from app import clock
 from app.config import Settings
 from app.errors import Unauthorized, ValidationFailed
 
@@ -24,7 +25,8 @@ MIN_PASSWORD_LENGTH = 12
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """``app.clock.now()`` (the one clock), under the name existing callers use."""
+    return clock.now()
 
 
 def hash_password(password: str) -> str:

@@ -36,7 +36,7 @@ import struct
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from app import clock
 from app.config import Settings, decode_field_key
 from app.errors import StorageUnavailable
 
@@ -527,7 +528,7 @@ class FileStore:
             return await self.backend.exists(key)
 
     async def list_keys(self, older_than: datetime | None = None) -> list[str]:
-        return await self.backend.list_keys(older_than or datetime.now(UTC))
+        return await self.backend.list_keys(older_than or clock.now())
 
 
 def local_root(settings: Settings) -> Path:

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.routers.intake import INTAKE_EXAMPLES
+from app.services.demo import DEMO_TIME_ZONE
 
 INTAKES = "/api/v1/cas/intakes"
 TABLES = (
@@ -41,11 +43,12 @@ def example(name: str, **changes: Any) -> dict[str, Any]:
 
 
 def today() -> date:
-    return date.today()
+    """The seeded CoCs' date (in their time zone), whatever the machine's ``TZ``."""
+    return clock.today(DEMO_TIME_ZONE)
 
 
 def days_ago(n: int) -> str:
-    return (date.today() - timedelta(days=n)).isoformat()
+    return (today() - timedelta(days=n)).isoformat()
 
 
 async def counts(db: AsyncSession) -> dict[str, int]:

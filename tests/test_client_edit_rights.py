@@ -24,9 +24,10 @@ from app.services import client_access
 from app.services.client_policy import can_edit_client, can_edit_consent
 from app.services.clients import roi_latest_end
 from tests.conftest import Auth, World, assert_problem
+from tests.intake_support import today
 
 URL = "/api/v1/clients"
-TODAY = date.today()
+TODAY = today()
 
 
 def _actor(role: Role, kind: str = "agency") -> Actor:
@@ -39,6 +40,7 @@ def _actor(role: Role, kind: str = "agency") -> Actor:
         access_point=True,
         housing_provider=False,
         veteran_services=False,
+        time_zone="America/Chicago",
     )
     return Actor(
         user_id=uuid.uuid4(),

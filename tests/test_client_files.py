@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,9 @@ from tests.documents_support import (
     make_client,
     stored_files,
 )
+from tests.intake_support import today
 
-TODAY = date.today()
+TODAY = today()
 
 
 

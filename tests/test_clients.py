@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, Client, ClientAccess
 from tests.conftest import Auth, World, assert_problem
+from tests.intake_support import today
 
 URL = "/api/v1/clients"
 
@@ -120,7 +121,7 @@ async def test_create_without_values_defaults_to_not_collected(
         ({"ssn": "123-45-0000"}, "ssn"),
         ({"ssn": "111-11-1111"}, "ssn"),
         ({"ssn": "12345678"}, "ssn"),
-        ({"dob": (date.today() + timedelta(days=1)).isoformat()}, "dob"),
+        ({"dob": (today() + timedelta(days=1)).isoformat()}, "dob"),
         ({"dob": "1899-12-31"}, "dob"),
         ({"dob_data_quality": 2}, "dob_data_quality"),
         ({"first_name": "Al", "name_data_quality": 1}, "name_data_quality"),
@@ -203,7 +204,7 @@ async def test_get_is_audited_and_hidden_from_other_agencies_until_roi(
     assert r.status_code == 200 and r.json()["id"] == created["id"]
 
     # A CoC-wide release of information makes the client visible to every agency of the CoC.
-    r = await client.patch(url, json={"roi_start_date": date.today().isoformat()}, headers=cm)
+    r = await client.patch(url, json={"roi_start_date": today().isoformat()}, headers=cm)
     assert r.status_code == 200, r.text
     assert r.json()["roi_active"] is True
     r = await client.get(url, headers=other_agency)

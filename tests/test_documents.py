@@ -10,7 +10,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,9 @@ from tests.documents_support import (
     make_client,
     stored_files,
 )
+from tests.intake_support import today
 
-TODAY = date.today()
+TODAY = today()
 
 
 

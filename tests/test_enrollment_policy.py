@@ -40,6 +40,7 @@ def actor(
             access_point=True,
             housing_provider=False,
             veteran_services=False,
+            time_zone="America/Chicago",
         ),
         role=role,
         permissions=permissions_for(role),

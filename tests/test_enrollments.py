@@ -4,7 +4,7 @@ individual CE records, inactivity."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -80,7 +80,7 @@ async def test_edit_entry_date_moves_entry_stage_records(
     intake = await _intake(client, headers, "placed", entry_date=days_ago(2))
     enrollment = intake["enrollment"]
     e = uuid.UUID(enrollment["id"])
-    new_date = date.today() - timedelta(days=5)
+    new_date = today() - timedelta(days=5)
     r = await client.patch(
         f"/api/v1/enrollments/{enrollment['id']}",
         json={"entry_date": new_date.isoformat(), "disabling_condition": 1},
@@ -355,7 +355,7 @@ async def test_ce_event_result_fields_belong_to_the_event_type(
     assert (row["event"], row["referral_result"], row["result_date"]) == (
         13,
         1,
-        date.today() - timedelta(days=1),
+        today() - timedelta(days=1),
     )
     assert row["prob_sol_div_rr_result"] is None and row["referral_case_manage_after"] is None
 
@@ -379,7 +379,7 @@ async def test_database_refuses_result_fields_of_other_event_types(
     )
     bad = [
         {"event": 13, "div": 1, "res": None, "rd": None},  # diversion result on a referral
-        {"event": 2, "div": 1, "res": 1, "rd": date.today()},  # referral result on event 2
+        {"event": 2, "div": 1, "res": 1, "rd": today()},  # referral result on event 2
         {"event": 13, "div": None, "res": 1, "rd": None},  # result without its date
     ]
     for values in bad:
@@ -508,7 +508,7 @@ async def test_edit_entry_moves_members_and_guards_later_records(
     assert intake.status_code == 201, intake.text
     head_id = intake.json()["enrollment"]["id"]
     member_ids = [uuid.UUID(e["id"]) for e in intake.json()["household_enrollments"]]
-    new_date = date.today() - timedelta(days=6)
+    new_date = today() - timedelta(days=6)
     r = await client.patch(
         f"/api/v1/enrollments/{head_id}", json={"entry_date": new_date.isoformat()}, headers=headers
     )

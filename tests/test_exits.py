@@ -4,7 +4,7 @@ destination rules."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -78,8 +78,8 @@ async def test_exit_rules(client: httpx.AsyncClient, auth: Auth, db: Any) -> Non
     url = f"/api/v1/enrollments/{intake['enrollment']['id']}/exit"
     good = {"exit_date": today().isoformat(), "destination": 410, "exit_reason": "left_coc_area"}
     cases = [
-        ({"exit_date": (date.today() - timedelta(days=3)).isoformat()}, ["exit_date"]),
-        ({"exit_date": (date.today() + timedelta(days=1)).isoformat()}, ["exit_date"]),
+        ({"exit_date": (today() - timedelta(days=3)).isoformat()}, ["exit_date"]),
+        ({"exit_date": (today() + timedelta(days=1)).isoformat()}, ["exit_date"]),
         ({"destination": 335}, ["destination"]),
         ({"destination": 37}, ["destination"]),
         ({"destination": 435}, ["destination_subsidy_type"]),

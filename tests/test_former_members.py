@@ -164,6 +164,7 @@ def _actor(role: Role) -> Actor:
         access_point=True,
         housing_provider=False,
         veteran_services=False,
+        time_zone="America/Chicago",
     )
     return Actor(
         user_id=uuid.uuid4(),

@@ -6,7 +6,7 @@ sent (no 500)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from app.models.documents import ClientFile
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import PDF, count, file_part, make_client
+from tests.intake_support import today
 
 CLIENTS = "/api/v1/clients"
 BODY = {"first_name": "Rhea", "last_name": "Playwright"}
@@ -94,7 +95,7 @@ async def test_a_replay_about_a_client_no_longer_visible_is_a_404(
 ) -> None:
     # Another agency's client, seen through an active release of information.
     person = await make_client(db, world, org="access_point_2", enrolled_in_cas=False)
-    person.roi_start_date = date.today() - timedelta(days=30)
+    person.roi_start_date = today() - timedelta(days=30)
     await db.flush()
     headers = await auth.headers("case_manager", org="access_point_1") | {
         "Idempotency-Key": "roi-upload-1"
@@ -108,7 +109,7 @@ async def test_a_replay_about_a_client_no_longer_visible_is_a_404(
     first = await send()
     assert first.status_code == 201, first.text
     # The release ends: the client is no longer visible to access_point_1.
-    person.roi_end_date = date.today() - timedelta(days=1)
+    person.roi_end_date = today() - timedelta(days=1)
     await db.flush()
     again = await send()
     assert_problem(again, 404)
@@ -174,7 +175,7 @@ async def test_a_document_check_replay_needs_the_document_check_rule_still(
     client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, store: FileStore
 ) -> None:
     person = await make_client(db, world, org="access_point_2", enrolled_in_cas=False)
-    person.roi_start_date = date.today() - timedelta(days=30)
+    person.roi_start_date = today() - timedelta(days=30)
     await db.flush()
     admin_org = (
         await db.scalar(

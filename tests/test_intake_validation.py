@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Auth, assert_problem
-from tests.intake_support import INTAKES, counts, example, rows
+from tests.intake_support import INTAKES, counts, example, rows, today
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+TOMORROW = (today() + timedelta(days=1)).isoformat()
 
 
 def _set(path: str, value: Any, name: str = "pending") -> Callable[[], dict[str, Any]]:
@@ -65,7 +65,7 @@ def _street_after_entry() -> dict[str, Any]:
 
 
 def _ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (today() - timedelta(days=days)).isoformat()
 
 
 def _diverted_back_dated(**diversion: Any) -> Callable[[], dict[str, Any]]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from app import clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,7 +37,7 @@ class Timestamps:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), nullable=False)
     # Set in Python on UPDATE, so the new value is known without a reload.
     updated_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), onupdate=lambda: datetime.now(UTC), nullable=False
+        server_default=func.now(), onupdate=clock.now, nullable=False
     )
 
 

@@ -9,7 +9,7 @@ file name is metadata only and never part of a storage path.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
 from app.models.base import Base, UUIDPk, Versioned
 
 # The checklist's fixed shape (DOMAIN 6, seeds' "Uploading Documents"): category -> items.
@@ -105,7 +106,7 @@ class ClientDocumentColumns:
     created_at: Mapped[datetime] = _created_at()
     # Set in Python on UPDATE, so the new value is known without a reload.
     updated_at: Mapped[datetime] = mapped_column(
-        server_default=func.now(), onupdate=lambda: datetime.now(UTC), nullable=False
+        server_default=func.now(), onupdate=clock.now, nullable=False
     )
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import DEFAULT_TIME_ZONE
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
 from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES
 
@@ -22,6 +23,10 @@ class Coc(UUIDPk, Timestamps, Versioned, Base):
 
     code: Mapped[str] = mapped_column(String(6), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # IANA name; the CoC's "today" (``app.clock.today``) is the date in this zone.
+    time_zone: Mapped[str] = mapped_column(
+        String(64), nullable=False, default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
+    )
 
 
 class Organization(UUIDPk, Timestamps, Versioned, Base):

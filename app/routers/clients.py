@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Response, status
 
+from app import clock
 from app.context import Actor
 from app.deps import IfMatch, Session, require_for_clients
 from app.http.etag import check_if_match, set_etag
@@ -71,7 +72,8 @@ async def create_client(
     client, duplicates = await svc.create_client(session, actor, body)
     set_etag(response, client.version)
     response.headers["Location"] = f"{PREFIX}/{client.id}"
-    return ClientCreated(**svc.client_read(client).model_dump(), possible_duplicates=duplicates)
+    read = svc.client_read(client, clock.today(actor))
+    return ClientCreated(**read.model_dump(), possible_duplicates=duplicates)
 
 
 @router.get("", name="clients_list", response_model=Page[ClientRead])
@@ -86,7 +88,8 @@ async def list_clients(actor: ClientReader, session: Session, page: Pages) -> di
         descending=True,
     )
     svc.audit_list_read(session, actor, items)
-    return {"items": [svc.client_read(c) for c in items], "next_cursor": cursor}
+    today = clock.today(actor)
+    return {"items": [svc.client_read(c, today) for c in items], "next_cursor": cursor}
 
 
 @router.post("/search", name="clients_search", response_model=ClientSearchResults)
@@ -107,7 +110,7 @@ async def get_client(
     """The client (SSN masked). A merged id answers with the survivor (see ``X-Merged-Into``)."""
     client = await svc.get_client(session, actor, client_id)
     _answer_for(response, client_id, client)
-    return svc.client_read(client)
+    return svc.client_read(client, clock.today(actor))
 
 
 @router.patch(
@@ -134,7 +137,7 @@ async def update_client(
     check_if_match(if_match, client.version)
     client = await svc.update_client(session, actor, client, body)
     _answer_for(response, client_id, client)
-    return svc.client_read(client)
+    return svc.client_read(client, clock.today(actor))
 
 
 @router.get("/{client_id}/ssn", name="clients_ssn_read", response_model=ClientSsnRead)

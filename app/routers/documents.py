@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from app import clock
 from app.config import Settings
 from app.context import Actor
 from app.deps import IfMatch, Session, require_for_clients
@@ -267,8 +268,8 @@ def _expired(expiration: date | None, today: date) -> bool:
     return expiration is not None and expiration < today
 
 
-def document_check_read(doc: DocumentCheck, today: date | None = None) -> DocumentCheckRead:
-    today = today or date.today()
+def document_check_read(doc: DocumentCheck, today: date) -> DocumentCheckRead:
+    """``today``: the CoC's date, for ``expired``."""
     return DocumentCheckRead.model_validate(
         {
             **{k: getattr(doc, k) for k in DocumentCheckRead.model_fields if hasattr(doc, k)},
@@ -278,8 +279,7 @@ def document_check_read(doc: DocumentCheck, today: date | None = None) -> Docume
     )
 
 
-def client_file_read(row: ClientFile, today: date | None = None) -> ClientFileRead:
-    today = today or date.today()
+def client_file_read(row: ClientFile, today: date) -> ClientFileRead:
     return ClientFileRead.model_validate(
         {
             **{k: getattr(row, k) for k in ClientFileRead.model_fields if hasattr(row, k)},
@@ -336,7 +336,7 @@ async def create_document_check(
     doc = await svc.add_document_check(session, actor, client, upload.values, upload.stored)
     set_etag(response, doc.version)
     response.headers["Location"] = f"/api/v1/document-checks/{doc.id}"
-    return document_check_read(doc)
+    return document_check_read(doc, clock.today(actor))
 
 
 @client_documents.get(
@@ -362,7 +362,7 @@ async def list_document_checks(
     rows, cursor = await paginate(
         session, stmt, page, [DocumentCheck.created_at, DocumentCheck.id], descending=True
     )
-    today = date.today()
+    today = clock.today(actor)
     return {"items": [document_check_read(r, today) for r in rows], "next_cursor": cursor}
 
 
@@ -387,7 +387,7 @@ async def get_document_check(
 ) -> DocumentCheckRead:
     doc = await svc.get_document_check(session, actor, document_check_id)
     set_etag(response, doc.version)
-    return document_check_read(doc)
+    return document_check_read(doc, clock.today(actor))
 
 
 @document_checks.get(
@@ -449,7 +449,7 @@ async def create_client_file(
     async def check(
         data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
     ) -> dict[str, Any]:
-        return svc.check_client_file(data, only=only)
+        return svc.check_client_file(data, clock.today(actor), only=only)
 
     upload = await _receive_upload(
         request, store, policy, ClientFileForm, check, file_required=True
@@ -458,7 +458,7 @@ async def create_client_file(
     row = await svc.add_client_file(session, actor, client, upload.values, upload.stored)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/client-files/{row.id}"
-    return client_file_read(row)
+    return client_file_read(row, clock.today(actor))
 
 
 @client_documents.get(
@@ -480,7 +480,7 @@ async def list_client_files(
     rows, cursor = await paginate(
         session, stmt, page, [ClientFile.created_at, ClientFile.id], descending=True
     )
-    today = date.today()
+    today = clock.today(actor)
     return {"items": [client_file_read(r, today) for r in rows], "next_cursor": cursor}
 
 
@@ -490,7 +490,7 @@ async def get_client_file(
 ) -> ClientFileRead:
     row = await svc.get_client_file(session, actor, client_file_id)
     set_etag(response, row.version)
-    return client_file_read(row)
+    return client_file_read(row, clock.today(actor))
 
 
 @client_files.get(

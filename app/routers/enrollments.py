@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Response, status
 
+from app import clock
 from app.context import Actor
 from app.deps import IfMatch, Session, require_for_clients
 from app.http.etag import check_if_match, set_etag
@@ -400,7 +401,7 @@ async def create_cls(
         actor,
         enrollment,
         body,
-        default_date=svc.now_date(),
+        default_date=clock.today(actor),
         assessment_id=None,
         prefix="",
     )
@@ -427,7 +428,7 @@ async def create_service(
     enrollment: WritableEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
 ) -> Service:
     svc.require_open(enrollment)
-    svc.check_record_date(enrollment, body.date_provided, "date_provided")
+    svc.check_record_date(enrollment, body.date_provided, "date_provided", clock.today(actor))
     return await records.record_service(session, actor, enrollment, body, assessment_id=None)
 
 
@@ -447,7 +448,7 @@ async def list_services(enrollment: VisibleEnrollment, session: Session, page: P
 async def create_case_note(
     enrollment: WritableEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
 ) -> CaseNote:
-    svc.check_record_date(enrollment, body.note_date, "note_date")
+    svc.check_record_date(enrollment, body.note_date, "note_date", clock.today(actor))
     return await records.record_case_note(session, actor, enrollment, body, assessment_id=None)
 
 
@@ -470,7 +471,7 @@ async def create_ce_event(
     enrollment: WritableEnrollment, body: CeEventCreate, actor: WriteActor, session: Session
 ) -> CeEvent:
     """4.20 event; result fields must belong to the event type."""
-    svc.check_record_date(enrollment, body.event_date, "event_date")
+    svc.check_record_date(enrollment, body.event_date, "event_date", clock.today(actor))
     return await records.record_ce_event(session, actor, enrollment, body, assessment_id=None)
 
 
@@ -491,7 +492,7 @@ async def create_ce_assessment(
     enrollment: WritableEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
 ) -> CeAssessment:
     svc.require_open(enrollment)
-    svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
+    svc.check_record_date(enrollment, body.assessment_date, "assessment_date", clock.today(actor))
     return await records.record_ce_assessment(session, actor, enrollment, body, assessment_id=None)
 
 
@@ -517,7 +518,7 @@ async def create_disabilities(
 ) -> list[Disability]:
     """Barriers: a response for each condition (HUD Disabilities)."""
     svc.require_open(enrollment)
-    svc.check_record_date(enrollment, body.information_date, "information_date")
+    svc.check_record_date(enrollment, body.information_date, "information_date", clock.today(actor))
     records.check_barriers(
         body.barriers,
         enrollment.disabling_condition,
@@ -560,13 +561,15 @@ async def create_diversion_assessment(
 ) -> DiversionAssessment:
     svc.require_open(enrollment)
     if body.assessment_date is not None:
-        svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
+        svc.check_record_date(
+            enrollment, body.assessment_date, "assessment_date", clock.today(actor)
+        )
     return await records.record_diversion_assessment(
         session,
         actor,
         enrollment,
         body,
-        default_date=svc.now_date(),
+        default_date=clock.today(actor),
         assessment_id=None,
         prefix="",
     )
@@ -597,13 +600,15 @@ async def create_housing_needs(
     """HUD-VASH eligibility only by users acting for a veteran-services organization."""
     svc.require_open(enrollment)
     if body.assessment_date is not None:
-        svc.check_record_date(enrollment, body.assessment_date, "assessment_date")
+        svc.check_record_date(
+            enrollment, body.assessment_date, "assessment_date", clock.today(actor)
+        )
     return await records.record_housing_needs(
         session,
         actor,
         enrollment,
         body,
-        default_date=svc.now_date(),
+        default_date=clock.today(actor),
         assessment_id=None,
         prefix="",
     )

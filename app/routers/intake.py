@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, Response, status
 
+from app import clock
 from app.deps import Session
 from app.http.etag import set_etag
 from app.http.uow import idempotent
@@ -193,7 +194,7 @@ async def create(
     set_etag(response, main.version)
     return IntakeRead(
         outcome=result.outcome,
-        client=client_service.client_read(result.client),
+        client=client_service.client_read(result.client, clock.today(actor)),
         possible_duplicates=result.duplicates,
         enrollment=main,
         household_enrollments=reads,

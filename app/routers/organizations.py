@@ -53,7 +53,12 @@ async def create_coc(
 ) -> Coc:
     """Create a Continuum of Care with its HMIS lead organization (you become its admin)."""
     coc = await svc.create_coc(
-        session, actor, code=body.code, name=body.name, hmis_lead_name=body.hmis_lead_name
+        session,
+        actor,
+        code=body.code,
+        name=body.name,
+        hmis_lead_name=body.hmis_lead_name,
+        time_zone=body.time_zone,
     )
     set_etag(response, coc.version)
     return coc
@@ -84,6 +89,8 @@ async def update_coc(
     if_match: IfMatch,
     response: Response,
 ) -> Coc:
+    """Rename the CoC or change its time zone (system admins acting for one of its
+    organizations). The time zone decides the CoC's "today" from the next request on."""
     coc = await svc.get_coc(session, actor, coc_id)
     check_if_match(if_match, coc.version)
     coc = await svc.update_coc(session, actor, coc, body.model_dump(exclude_unset=True))

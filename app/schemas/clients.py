@@ -173,10 +173,9 @@ class _ClientFields(WriteModel):
     @field_validator("dob")
     @classmethod
     def _dob(cls, v: date | None) -> date | None:
+        # "Not in the future" depends on the CoC's date: checked by the service (check_dob).
         if v is None:
             return None
-        if v > date.today():
-            raise ValueError("date of birth cannot be in the future")
         if v < date(1900, 1, 1):
             raise ValueError("date of birth cannot be before 1900-01-01")
         return v

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from app.clock import DEFAULT_TIME_ZONE, check_time_zone
 from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES
 from app.schemas.common import ReadModel, WriteModel
 
@@ -15,24 +16,47 @@ CocCode = Field(
     description="HUD CoC code, two letters, a dash, three digits.",
 )
 OrgKind = Literal["hmis_lead", "agency", "cas"]
+TIME_ZONE_DESCRIPTION = (
+    'IANA time zone of the CoC (e.g. America/Chicago). Its date is the CoC\'s "today": dates '
+    'that default to today and every "not in the future" or "expired" check use it.'
+)
 
 
-class CocCreate(WriteModel):
+class _TimeZone(WriteModel):
+    @field_validator("time_zone", check_fields=False)
+    @classmethod
+    def _time_zone(cls, v: str | None) -> str:
+        if v is None:  # only when sent as null: leaving it out keeps the zone
+            raise ValueError("time_zone cannot be null")
+        return check_time_zone(v)
+
+
+class CocCreate(_TimeZone):
     code: str = CocCode
     name: str = Field(min_length=1, max_length=200)
     hmis_lead_name: str = Field(
         min_length=1, max_length=200, description="Name of the CoC's HMIS lead organization."
     )
+    time_zone: str = Field(
+        default=DEFAULT_TIME_ZONE,
+        max_length=64,
+        examples=[DEFAULT_TIME_ZONE],
+        description=TIME_ZONE_DESCRIPTION,
+    )
 
 
-class CocUpdate(WriteModel):
+class CocUpdate(_TimeZone):
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    time_zone: str | None = Field(
+        default=None, max_length=64, examples=[DEFAULT_TIME_ZONE], description=TIME_ZONE_DESCRIPTION
+    )
 
 
 class CocRead(ReadModel):
     id: uuid.UUID
     code: str
     name: str
+    time_zone: str = Field(description=TIME_ZONE_DESCRIPTION)
     version: int
     created_at: datetime
     updated_at: datetime

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
 from app.models.area_ties import AreaTie, AreaTieOption
@@ -109,6 +110,7 @@ async def add_area_ties(
     areas = {code for code, _ in allowed.areas}
     hows = {code for code, _ in allowed.how}
     rows: list[AreaTie] = []
+    today = clock.today(actor)
     for i, tie in enumerate(ties):
         if tie.area not in areas:
             raise ValidationFailed(
@@ -119,7 +121,7 @@ async def add_area_ties(
                 f"'{tie.how}' is not on this CoC's list of area-tie kinds.",
                 field=f"{prefix}.{i}.how",
             )
-        check_not_future(tie.tie_date, f"{prefix}.{i}", "tie_date")
+        check_not_future(tie.tie_date, f"{prefix}.{i}", "tie_date", today)
         row = AreaTie(
             coc_id=actor.coc_id,
             client_id=client_id,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.context import Actor
 from app.errors import Conflict, ValidationFailed
 from app.models.ce_records import (
@@ -134,7 +135,7 @@ async def _save(
     session.add(row)
     await session.flush()
     if contact is not None:
-        await contacts.record_contact(session, *contact)
+        await contacts.record_contact(session, contact[0], clock.local_noon(contact[1], actor))
     audit.record(session, actor, f"{entity}.create", entity, row.id, changes)
     return row
 
@@ -155,7 +156,7 @@ async def record_cls(
     values = data.model_dump()
     values["information_date"] = values["information_date"] or default_date
     check_current_living_situation(
-        values, prefix, coordinated_entry=enrollment.is_coordinated_entry
+        values, prefix, clock.today(actor), coordinated_entry=enrollment.is_coordinated_entry
     )
     if values["information_date"] < enrollment.entry_date:
         raise ValidationFailed(
@@ -339,9 +340,10 @@ async def record_diversion_assessment(
     prefix: str = "diversion_assessment",
 ) -> DiversionAssessment:
     on = data.assessment_date or default_date
-    check_not_future(on, prefix, "assessment_date")
+    today = clock.today(actor)
+    check_not_future(on, prefix, "assessment_date", today)
     for name in ("housing_crisis_onset", "last_stable_housing_date"):
-        check_not_future(getattr(data, name), prefix, name)
+        check_not_future(getattr(data, name), prefix, name, today)
     row = DiversionAssessment(
         enrollment_id=head.id,
         client_id=head.client_id,
@@ -393,7 +395,7 @@ async def record_housing_needs(
             .limit(1)
         )
     on = data.assessment_date or default_date
-    check_not_future(on, prefix, "assessment_date")
+    check_not_future(on, prefix, "assessment_date", clock.today(actor))
     row = HousingNeedsAssessment(
         enrollment_id=head.id,
         client_id=head.client_id,
@@ -445,7 +447,7 @@ async def record_ce_assessment(
     )
 
 
-def check_ce_event(data: CeEventCreate, prefix: str = "") -> None:
+def check_ce_event(data: CeEventCreate, today: date, prefix: str = "") -> None:
     if data.event not in CE_EVENTS:
         raise ValidationFailed(f"{data.event} is not a 4.20.2 event.", field=_join(prefix, "event"))
     rules = (
@@ -478,8 +480,8 @@ def check_ce_event(data: CeEventCreate, prefix: str = "") -> None:
             "result_date (4.20.E) is required with a referral_result.",
             field=_join(prefix, "result_date"),
         )
-    check_not_future(data.event_date, prefix, "event_date")
-    check_not_future(data.result_date, prefix, "result_date")
+    check_not_future(data.event_date, prefix, "event_date", today)
+    check_not_future(data.result_date, prefix, "result_date", today)
     if data.result_date is not None and data.result_date < data.event_date:
         raise ValidationFailed(
             "result_date is before the event date.", field=_join(prefix, "result_date")
@@ -494,7 +496,7 @@ async def record_ce_event(
     *,
     assessment_id: uuid.UUID | None,
 ) -> CeEvent:
-    check_ce_event(data)
+    check_ce_event(data, clock.today(actor))
     row = CeEvent(
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
@@ -758,7 +760,9 @@ async def _divert(
     for i, s in enumerate(d.services):
         service_in: ServiceIn = s
         provided = service_in.date_provided or exit_date
-        check_record_date(head, provided, f"diversion.services.{i}.date_provided")
+        check_record_date(
+            head, provided, f"diversion.services.{i}.date_provided", clock.today(actor)
+        )
         if provided > exit_date:
             raise ValidationFailed(
                 "The service is dated after the exit.",
@@ -855,7 +859,7 @@ async def create_update_assessment(
     if not enrollment.is_coordinated_entry:
         raise Conflict("Update assessments are recorded on Coordinated Entry enrollments.")
     on = body.assessment_date
-    check_record_date(enrollment, on, "assessment_date")
+    check_record_date(enrollment, on, "assessment_date", clock.today(actor))
     # The pass is recorded on the household stay (the head's enrollment) and reaches the members
     # the caller may write; the others are left as they are.
     group = await writable_enrollments(session, actor, await household_group(session, enrollment))

@@ -47,6 +47,7 @@ def acting_organization(org: Organization) -> ActingOrganization:
         access_point=org.access_point,
         housing_provider=org.housing_provider,
         veteran_services=org.veteran_services,
+        time_zone=org.coc.time_zone,
     )
 
 

@@ -19,13 +19,14 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
 from app.models import Client, ClientAccess
 
 
-def roi_active(today: date | None = None) -> ColumnElement[bool]:
-    today = today or date.today()
+def roi_active(today: date) -> ColumnElement[bool]:
+    """The release of information covers ``today`` (the CoC's date)."""
     return and_(
         Client.roi_start_date.is_not(None),
         Client.roi_start_date <= today,
@@ -44,7 +45,7 @@ def visible_clients_filter(actor: Actor) -> ColumnElement[bool]:
         ClientAccess.client_id == Client.id,
         ClientAccess.organization_id == actor.organization_id,
     )
-    return and_(in_coc, or_(linked, roi_active()))
+    return and_(in_coc, or_(linked, roi_active(clock.today(actor))))
 
 
 async def can_see(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
 from app.models import AuditEvent, Client, User
@@ -205,12 +206,13 @@ def mask_ssn(ssn: str | None) -> str | None:
 # --- shaping ------------------------------------------------------------------------------------
 
 
-def client_read(client: Client) -> ClientRead:
+def client_read(client: Client, today: date) -> ClientRead:
+    """``today``: the CoC's date (``app.clock.today(actor)``), for ``roi_active``."""
     data = {
         name: getattr(client, name) for name in ClientRead.model_fields if hasattr(client, name)
     }
     data["ssn"] = mask_ssn(client_ssn(client))
-    data["roi_active"] = _roi_active(client)
+    data["roi_active"] = _roi_active(client, today)
     return ClientRead.model_validate(data)
 
 
@@ -226,8 +228,13 @@ def client_summary(client: Client) -> ClientSummary:
     )
 
 
-def _roi_active(client: Client, today: date | None = None) -> bool:
-    today = today or date.today()
+def check_dob(dob: date | None, today: date, field: str = "dob") -> None:
+    """A date of birth is not after ``today``, the CoC's date."""
+    if dob is not None and dob > today:
+        raise ValidationFailed("date of birth cannot be in the future", field=field)
+
+
+def _roi_active(client: Client, today: date) -> bool:
     start, end = client.roi_start_date, client.roi_end_date
     return start is not None and start <= today and (end is None or end >= today)
 
@@ -278,8 +285,9 @@ async def create_client(
 
     ``with_duplicates``: look for likely duplicates the caller may see (each one returned is
     audited as read, so only ask when the caller is shown them)."""
+    check_dob(data.dob, clock.today(actor))
     raw = data.model_dump()
-    check_roi_dates(raw, client_policy.CONSENT_FIELDS, date.today())
+    check_roi_dates(raw, client_policy.CONSENT_FIELDS, clock.today(actor))
     stated = {k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")}
     v = _derive(raw, stated)
     client = Client(
@@ -316,7 +324,8 @@ async def update_client(
     if not changes:
         return client
     await client_policy.check_may_edit(session, actor, client, changes)
-    check_roi_dates(changes, client_policy.changed_consent(client, changes), date.today())
+    check_roi_dates(changes, client_policy.changed_consent(client, changes), clock.today(actor))
+    check_dob(changes.get("dob"), clock.today(actor))
     current: dict[str, Any] = {k: getattr(client, k) for k in _PLAIN_FIELDS}
     current["ssn"] = client_ssn(client)
     stated: dict[str, int | None] = {}

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.models import Client
 
 INACTIVE_AFTER = timedelta(days=90)
 
 
 async def record_contact(
-    session: AsyncSession, client_id: uuid.UUID, at: datetime | date | None = None
+    session: AsyncSession, client_id: uuid.UUID, at: datetime | None = None
 ) -> None:
-    """Move the client's ``last_contact_at`` forward to ``at`` (never backwards)."""
-    if at is None:
-        at = datetime.now(UTC)
-    elif not isinstance(at, datetime):
-        at = datetime.combine(at, time(12, 0), tzinfo=UTC)
+    """Move the client's ``last_contact_at`` forward to ``at`` (never backwards); a record dated
+    by day counts at noon of that day in the CoC's zone (``clock.local_noon``)."""
+    at = at or clock.now()
     await session.execute(
         update(Client)
         .where(Client.id == client_id)
@@ -30,5 +29,5 @@ async def record_contact(
 
 
 def is_inactive(last_contact_at: datetime | None, now: datetime | None = None) -> bool:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return last_contact_at is None or now - last_contact_at > INACTIVE_AFTER

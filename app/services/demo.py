@@ -15,6 +15,7 @@ from app.permissions import Role
 from app.security import hash_password
 
 DEMO_COC_CODE = "XX-501"
+DEMO_TIME_ZONE = "America/Chicago"
 
 
 @dataclass
@@ -81,12 +82,13 @@ async def seed_coc(
     email_domain: str,
     password: str,
     password_hash: str | None = None,
+    time_zone: str = DEMO_TIME_ZONE,
 ) -> SeededCoc:
     """Create the CoC with its organizations, projects and users; a no-op if it exists."""
     existing = await session.scalar(select(Coc).where(Coc.code == code))
     if existing is not None:
         return SeededCoc(coc=existing, created=False)
-    coc = Coc(code=code, name=name)
+    coc = Coc(code=code, name=name, time_zone=time_zone)
     session.add(coc)
     await session.flush()
     seeded = SeededCoc(coc=coc)

@@ -30,6 +30,7 @@ from urllib.parse import quote
 from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.config import Settings
 from app.context import Actor
 from app.errors import (
@@ -438,7 +439,7 @@ async def check_document_check(
     """The values to record (comments cleaned, verification date defaulted, the document type's
     label) or 422. With ``only`` (fields received so far, while the upload is still arriving),
     just the errors about those fields are raised and the values are not final."""
-    today = date.today()
+    today = clock.today(actor)
     category, item = data["category"], data["item"]
     errors: list[dict[str, Any]] = []
     comments = _text(data.get("comments"), "comments", errors)
@@ -546,7 +547,9 @@ async def document_checks_stmt(
     if item is not None:
         stmt = stmt.where(DocumentCheck.item == item)
     if expired is not None:
-        stmt = stmt.where(_expired_clause(DocumentCheck.expiration_date, expired, date.today()))
+        stmt = stmt.where(
+            _expired_clause(DocumentCheck.expiration_date, expired, clock.today(actor))
+        )
     return stmt
 
 
@@ -612,13 +615,13 @@ async def delete_document_check(session: AsyncSession, actor: Actor, doc: Docume
 
 
 def check_client_file(
-    data: dict[str, Any], *, only: Collection[str] | None = None
+    data: dict[str, Any], today: date, *, only: Collection[str] | None = None
 ) -> dict[str, Any]:
-    """The values to record (description cleaned) or 422; ``only`` as in
-    ``check_document_check``."""
+    """The values to record (description cleaned) or 422; ``today`` is the CoC's date; ``only``
+    as in ``check_document_check``."""
     errors: list[dict[str, Any]] = []
     description = _text(data.get("description"), "description", errors)
-    _check_dates(errors, date.today(), data.get("issuance_date"), data.get("expiration_date"))
+    _check_dates(errors, today, data.get("issuance_date"), data.get("expiration_date"))
     _raise(errors, only)
     return {
         "file_type": data["file_type"],
@@ -678,7 +681,7 @@ async def client_files_stmt(
     if file_type is not None:
         stmt = stmt.where(ClientFile.file_type == file_type)
     if expired is not None:
-        stmt = stmt.where(_expired_clause(ClientFile.expiration_date, expired, date.today()))
+        stmt = stmt.where(_expired_clause(ClientFile.expiration_date, expired, clock.today(actor)))
     return stmt
 
 
@@ -782,8 +785,7 @@ async def document_summary(
     _require_document_check(actor)
     client = await client_access.get_visible_client(session, actor, client_id)
     audit_client_read(session, actor, client.id, "document_summary")
-    today = date.today()
-    return (await summaries_for_clients(session, [client.id], today))[client.id]
+    return (await summaries_for_clients(session, [client.id], clock.today(actor)))[client.id]
 
 
 async def summaries_for_clients(

@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.context import Actor
 from app.db import constraint_name
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -45,7 +46,6 @@ from app.schemas.enrollments import (
     PriorLivingSituationIn,
     TranslationIn,
 )
-from app.security import utcnow
 from app.services import audit, client_access, clients, contacts, enrollment_policy, households
 from app.services.living_situations import (
     check_not_future,
@@ -158,9 +158,10 @@ def require_open(enrollment: Enrollment) -> None:
         raise closed_enrollment(enrollment)
 
 
-def check_record_date(enrollment: Enrollment, value: date, field: str) -> None:
-    """A record's date lies within the enrollment (from entry to exit, not in the future)."""
-    check_not_future(value, "", field)
+def check_record_date(enrollment: Enrollment, value: date, field: str, today: date) -> None:
+    """A record's date lies within the enrollment (from entry to exit, not after ``today``, the
+    CoC's date)."""
+    check_not_future(value, "", field, today)
     if value < enrollment.entry_date:
         raise ValidationFailed(
             f"{field} is before the entry date {enrollment.entry_date}.", field=field
@@ -369,6 +370,13 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def check_new_clients(plans: Sequence[MemberPlan], today: date) -> None:
+    """New clients' dates of birth are not after ``today`` (the CoC's date)."""
+    for p in plans:
+        if p.new_client is not None:
+            clients.check_dob(p.new_client.dob, today, _join(p.field, "client.dob"))
+
+
 async def resolve_household(
     session: AsyncSession, actor: Actor, household_id: uuid.UUID | None, plans: list[MemberPlan]
 ) -> Household:
@@ -486,7 +494,7 @@ async def enroll(
     translation: dict[str, Any],
 ) -> list[Enrollment]:
     """Create one enrollment per enrolling member (head first) and their case assignments."""
-    check_not_future(entry_date, "", "entry_date")
+    check_not_future(entry_date, "", "entry_date", clock.today(actor))
     is_ce = project.project_type == PROJECT_TYPE_CE
     if is_ce:
         for p in enrolling:
@@ -594,8 +602,10 @@ async def create_enrollment(
     )
     plans = plan_members(main, body.household_id, family)
     translation = check_translation(body.translation)
-    entry = body.entry_date or date.today()
-    check_not_future(entry, "", "entry_date")
+    today = clock.today(actor)
+    check_new_clients(plans, today)
+    entry = body.entry_date or today
+    check_not_future(entry, "", "entry_date", today)
     case_manager = body.case_manager_user_id or actor.user_id
     await check_case_manager(session, actor, case_manager, project, "case_manager_user_id")
     for p in plans:
@@ -674,7 +684,7 @@ async def update_enrollment(
                     "(PSH, PH, RRH).",
                     field="move_in_date",
                 )
-            check_record_date(enrollment, move_in, "move_in_date")
+            check_record_date(enrollment, move_in, "move_in_date", clock.today(actor))
             if move_in < entry_after:
                 raise ValidationFailed(
                     "move_in_date is before the entry date.", field="move_in_date"
@@ -682,7 +692,7 @@ async def update_enrollment(
         diff["move_in_date"] = {"old": enrollment.move_in_date, "new": move_in}
         enrollment.move_in_date = move_in
     if new_entry is not None and new_entry != enrollment.entry_date:
-        check_not_future(new_entry, "", "entry_date")
+        check_not_future(new_entry, "", "entry_date", clock.today(actor))
         old_entry = enrollment.entry_date
         targets = [enrollment]
         if enrollment.id == enrollment.household_group_id:
@@ -818,7 +828,7 @@ async def assign_case_manager(
     require_open(enrollment)
     project = await session.get_one(Project, enrollment.project_id)
     await check_case_manager(session, actor, data.user_id, project, "user_id")
-    start = data.start_date or date.today()
+    start = data.start_date or clock.today(actor)
     if start < enrollment.entry_date:
         raise ValidationFailed("start_date is before the entry date.", field="start_date")
     if data.end_date is not None and data.end_date < start:
@@ -876,7 +886,7 @@ async def end_assignment(
 ) -> CaseAssignment:
     if assignment.status != "active":
         raise Conflict("The case assignment has already ended.")
-    end = end_date or date.today()
+    end = end_date or clock.today(actor)
     if end < assignment.start_date:
         raise ValidationFailed("end_date is before the assignment's start_date.", field="end_date")
     assignment.end_date = end
@@ -989,10 +999,6 @@ async def latest_values(
         "area_ties": list(ties),
         "last_assessment": last,
     }
-
-
-def now_date() -> date:
-    return utcnow().date()
 
 
 # --- list and lookup queries used by the routers ------------------------------------------------

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
@@ -53,7 +54,7 @@ async def exit_enrollments(
     """Exit each (open) enrollment on ``exit_date``; record the CLS at exit when given."""
     from app.services.assessments import record_cls, start_assessment
 
-    check_not_future(exit_date, prefix, "exit_date")
+    check_not_future(exit_date, prefix, "exit_date", clock.today(actor))
     check_destination(
         {
             "destination": destination,

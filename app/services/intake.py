@@ -20,6 +20,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
 from app.models import Client, Household
@@ -35,6 +36,7 @@ from app.services.enrollments import (
     ce_project,
     check_case_manager,
     check_enrolling,
+    check_new_clients,
     check_translation,
     enroll,
     open_ce_enrollment,
@@ -70,11 +72,12 @@ async def _not_enrolled(session: AsyncSession, client_id: uuid.UUID, field_name:
 
 def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> None:
     """Input rules that need no database, checked before anything is written."""
+    today = clock.today(actor)
     check_translation(body.translation)
     assessments.check_barriers(body.barriers, body.disabling_condition, entry_stage=True)
     cls = body.current_living_situation.model_dump()
     cls["information_date"] = cls["information_date"] or entry
-    check_current_living_situation(cls, "current_living_situation")
+    check_current_living_situation(cls, "current_living_situation", today)
     if cls["information_date"] < entry:
         raise ValidationFailed(
             "information_date is before the entry date.",
@@ -85,7 +88,7 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> Non
         d = body.diversion
         check_destination(d.model_dump(), "diversion")
         exit_date = d.exit_date or entry
-        check_not_future(exit_date, "diversion", "exit_date")
+        check_not_future(exit_date, "diversion", "exit_date", today)
         if exit_date < entry:
             raise ValidationFailed(
                 "The exit date is before the entry date.", field="diversion.exit_date"
@@ -94,7 +97,9 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> Non
         assert exit_cls is not None
         exit_values = exit_cls.model_dump()
         exit_values["information_date"] = exit_values["information_date"] or exit_date
-        check_current_living_situation(exit_values, "diversion.exit_current_living_situation")
+        check_current_living_situation(
+            exit_values, "diversion.exit_current_living_situation", today
+        )
     hna = body.housing_needs
     vash_set = hna is not None and hna.hud_vash_eligible is not None
     if vash_set and not actor.organization.veteran_services:
@@ -105,8 +110,9 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> Non
 
 
 async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate) -> IntakeResult:
-    entry = body.entry_date or date.today()
-    check_not_future(entry, "", "entry_date")
+    today = clock.today(actor)
+    entry = body.entry_date or today
+    check_not_future(entry, "", "entry_date", today)
     if (body.client_id is None) == (body.client is None):
         raise ValidationFailed(
             "Give either client_id (an existing client) or client (a new one).", field="client_id"
@@ -136,6 +142,7 @@ async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate)
         new_client=body.client,
     )
     plans = plan_members(main, body.household_id, family)
+    check_new_clients(plans, today)
     target = assessments.target_outcome(None, body.ready_for_outcome, body.diverted)
     _precheck(actor, body, entry, target)
     project = await ce_project(session, actor)

@@ -97,7 +97,8 @@ def check_prior_living_situation(block: Mapping[str, Any], prefix: str) -> dict[
       of household); it is required except when the situation itself is 8/9/99, where without a
       length of stay nothing further is asked.
 
-    ``DateToStreetESSH`` cannot be after the entry date: see ``check_prior_dates``.
+    ``DateToStreetESSH`` cannot be after the entry date (so not in the future either, the entry
+    date being checked against the CoC's today): see ``check_prior_dates``.
     """
     out = dict(block)
     situation = out.get("living_situation")
@@ -170,9 +171,6 @@ def check_prior_living_situation(block: Mapping[str, Any], prefix: str) -> dict[
             raise _fail(prefix, name, f"{name} is required for this living situation.")
         if not asks_history and out.get(name) is not None:
             raise _fail(prefix, name, f"{name} is not asked for this living situation.")
-    street = out.get("date_to_street_essh")
-    if isinstance(street, date) and street > date.today():
-        raise _fail(prefix, "date_to_street_essh", "date_to_street_essh is in the future.")
     return out
 
 
@@ -188,7 +186,7 @@ def check_prior_dates(block: Mapping[str, Any], entry_date: date, prefix: str) -
 
 
 def check_current_living_situation(
-    cls: Mapping[str, Any], prefix: str, *, coordinated_entry: bool = True
+    cls: Mapping[str, Any], prefix: str, today: date, *, coordinated_entry: bool = True
 ) -> None:
     """4.12 with its conditional fields; ``verified_by`` only on a CE (ProjectType 14) project."""
     situation = cls.get("current_living_situation")
@@ -209,7 +207,7 @@ def check_current_living_situation(
         check_code(value, YES_NO_REASONS, prefix, name)
         if value is not None and leave != 1:
             raise _fail(prefix, name, f"{name} is asked only when leave_situation_14_days is 1.")
-    check_not_future(cls.get("information_date"), prefix, "information_date")
+    check_not_future(cls.get("information_date"), prefix, "information_date", today)
 
 
 def check_destination(exit_: Mapping[str, Any], prefix: str) -> None:
@@ -222,6 +220,7 @@ def check_destination(exit_: Mapping[str, Any], prefix: str) -> None:
         raise _fail(prefix, "other_destination", "other_destination is only for destination 17.")
 
 
-def check_not_future(value: date | None, prefix: str, name: str) -> None:
-    if value is not None and value > date.today():
+def check_not_future(value: date | None, prefix: str, name: str, today: date) -> None:
+    """``today``: the CoC's date (``app.clock.today(actor)``)."""
+    if value is not None and value > today:
         raise _fail(prefix, name, f"{name} cannot be in the future.")

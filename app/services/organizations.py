@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clock import DEFAULT_TIME_ZONE
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
@@ -47,7 +48,13 @@ async def get_coc(session: AsyncSession, actor: Actor, coc_id: uuid.UUID) -> Coc
 
 
 async def create_coc(
-    session: AsyncSession, actor: Actor, *, code: str, name: str, hmis_lead_name: str
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    hmis_lead_name: str,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> Coc:
     """A new CoC comes with its HMIS lead organization; the creator administers it."""
     if await session.scalar(select(Coc.id).where(Coc.code == code)):
@@ -55,7 +62,7 @@ async def create_coc(
             f"A Continuum of Care with code {code} already exists.",
             errors=[{"loc": ["body", "code"], "msg": "already exists", "type": "unique"}],
         )
-    coc = Coc(code=code, name=name)
+    coc = Coc(code=code, name=name, time_zone=time_zone)
     session.add(coc)
     await session.flush()
     lead = Organization(coc_id=coc.id, name=hmis_lead_name, kind="hmis_lead")
@@ -65,7 +72,13 @@ async def create_coc(
         Membership(user_id=actor.user_id, organization_id=lead.id, role=Role.SYSTEM_ADMIN.value)
     )
     audit.record(
-        session, actor, "coc.create", "coc", coc.id, {"code": code, "name": name}, coc_id=coc.id
+        session,
+        actor,
+        "coc.create",
+        "coc",
+        coc.id,
+        {"code": code, "name": name, "time_zone": time_zone},
+        coc_id=coc.id,
     )
     await session.flush()
     return coc

@@ -17,12 +17,14 @@ import pkgutil
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
 from types import ModuleType
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.services.demo import DEMO_TIME_ZONE
 
 
 @dataclass
@@ -84,9 +86,9 @@ def example_from_schema(schema: dict[str, Any], components: dict[str, Any], dept
         if fmt == "uuid":
             return str(uuid.uuid4())
         if fmt == "date":
-            return date.today().isoformat()
+            return clock.today(DEMO_TIME_ZONE).isoformat()
         if fmt == "date-time":
-            return date.today().isoformat() + "T12:00:00Z"
+            return clock.today(DEMO_TIME_ZONE).isoformat() + "T12:00:00Z"
         if fmt == "email":
             return "probe@example.org"
         if fmt == "binary":
