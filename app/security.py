@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import secrets
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from jose import JWTError, jwt
 from passlib.context import CryptContext
@@ -20,25 +24,42 @@ _pwd = CryptContext(schemes=["argon2"], deprecated="auto")
 # Pre-computed hash used to spend the same time verifying when the user does not exist.
 _DUMMY_HASH = _pwd.hash("not-a-real-password-for-timing-only")
 
+# Argon2 takes about 0.1 s of CPU and 64 MiB per call: it runs on these threads, never on the
+# event loop (which keeps answering other requests meanwhile), and at most this many at once, so
+# a burst of logins queues instead of taking the memory of one hash per request.
+_HASHING = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="argon2")
+
 MIN_PASSWORD_LENGTH = 12
+
+_T = TypeVar("_T")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def hash_password(password: str) -> str:
-    return _pwd.hash(password)
+async def _off_loop(work: Callable[[], _T]) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, work)
 
 
-def verify_password(password: str, password_hash: str | None) -> bool:
+async def hash_password(password: str) -> str:
+    return await _off_loop(lambda: str(_pwd.hash(password)))
+
+
+def _verify(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
         _pwd.verify(password, _DUMMY_HASH)
         return False
     try:
-        return _pwd.verify(password, password_hash)
+        return bool(_pwd.verify(password, password_hash))
     except ValueError:
         return False
+
+
+async def password_matches(password: str, password_hash: str | None) -> bool:
+    """Check a password; without a hash (no such account, no password yet) the same work is
+    spent on a dummy hash and the answer is False, so timing tells nothing."""
+    return await _off_loop(lambda: _verify(password, password_hash))
 
 
 def check_password_rules(password: str, email: str, *, field: str = "password") -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
+import time
 
 import httpx
 from sqlalchemy import text
@@ -81,3 +83,42 @@ async def test_parallel_wrong_passwords_all_count_towards_the_lockout(
     # Locked: the right password is refused too.
     r = await client.post(LOGIN, json={"email": email, "password": PASSWORD})
     assert r.status_code == 401
+
+
+async def test_failed_logins_do_not_stall_other_requests(
+    committed: tuple[httpx.AsyncClient, AsyncEngine],  # noqa: F811
+) -> None:
+    """Password hashing runs beside the event loop: while logins hash, the server still answers."""
+    client, _ = committed
+
+    async def live() -> float:
+        """A liveness check arriving a moment from now: the time until it is answered."""
+        started = time.perf_counter()
+        await asyncio.sleep(0.002)
+        r = await client.get("/health/live")
+        assert r.status_code == 200
+        return time.perf_counter() - started
+
+    baseline = statistics.median([await live() for _ in range(10)])
+    started = time.perf_counter()
+    r = await client.post(LOGIN, json={"email": "nobody-0@demo.example", "password": "x" * 12})
+    one_login = time.perf_counter() - started
+    assert r.status_code == 401
+
+    storm = asyncio.gather(
+        *[
+            client.post(
+                LOGIN, json={"email": f"nobody-{i}@demo.example", "password": "wrong-pass-123"}
+            )
+            for i in range(1, 9)
+        ]
+    )
+    during: list[float] = []
+    while not storm.done():
+        during.append(await live())
+    assert {r.status_code for r in await storm} == {401}
+    # Hashing on the loop held the checks for whole hashes (a few checks, a mean of several
+    # hundred ms); beside it, a check waits a small part of one login (generous bounds for a busy
+    # machine).
+    waited = statistics.mean(during)
+    assert waited < max(one_login / 3, 5 * baseline), (waited, len(during), one_login, baseline)

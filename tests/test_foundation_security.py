@@ -235,13 +235,13 @@ async def test_locked_account_costs_the_same_work(
     )
     await db.flush()
     calls: list[bool] = []
-    real = auth_service.verify_password
+    real = auth_service.password_matches
 
-    def counting(password: str, password_hash: str | None) -> bool:
+    async def counting(password: str, password_hash: str | None) -> bool:
         calls.append(password_hash is None)
-        return real(password, password_hash)
+        return await real(password, password_hash)
 
-    monkeypatch.setattr(auth_service, "verify_password", counting)
+    monkeypatch.setattr(auth_service, "password_matches", counting)
     locked = assert_problem(await _login(client), 401)
     unknown = assert_problem(await _login(client, "nobody@demo.example"), 401)
     assert locked["detail"] == unknown["detail"]

@@ -21,8 +21,8 @@ from app.security import (
     hash_password,
     hash_token,
     new_opaque_token,
+    password_matches,
     utcnow,
-    verify_password,
 )
 from app.services import audit, email
 
@@ -163,11 +163,11 @@ async def login(
     )
     now = utcnow()
     if user is None:
-        verify_password(password, None)  # same work as a real check: no timing oracle
+        await password_matches(password, None)  # same work as a real check: no timing oracle
         raise Unauthorized(INVALID_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
         # Same answer (and the same work) as a wrong password: the lock tells nothing.
-        verify_password(password, None)
+        await password_matches(password, None)
         audit.record(
             session,
             meta,
@@ -178,7 +178,7 @@ async def login(
             coc_id=_coc_of(user),
         )
         raise Unauthorized(INVALID_CREDENTIALS, commit=True)
-    if not verify_password(password, user.password_hash) or not user.is_active:
+    if not await password_matches(password, user.password_hash) or not user.is_active:
         user.failed_login_count += 1
         changes: dict[str, object] = {"failed_login_count": user.failed_login_count}
         if user.failed_login_count >= settings.lockout_threshold:
@@ -395,7 +395,7 @@ async def request_password_reset(
 
 async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:
     check_password_rules(new_password, user.email, field="new_password")
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password(new_password)
     user.password_changed_at = utcnow()
     user.failed_login_count = 0
     user.locked_until = None
