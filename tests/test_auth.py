@@ -19,6 +19,7 @@ from app.models import (
     User,
 )
 from app.security import utcnow
+from app.services import auth as auth_service
 from tests.conftest import PASSWORD, Auth, World, assert_problem
 
 LOGIN = "/api/v1/auth/login"
@@ -241,7 +242,7 @@ async def test_bad_tokens(
 
 
 async def test_password_reset_flow(
-    client: httpx.AsyncClient, db: AsyncSession, world: World
+    client: httpx.AsyncClient, db: AsyncSession, world: World, test_settings: Settings
 ) -> None:
     known = await client.post("/api/v1/auth/password-reset/request", json={"email": CM})
     unknown = await client.post(
@@ -249,6 +250,7 @@ async def test_password_reset_flow(
     )
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
+    await auth_service.process_password_reset_requests(db, test_settings)
     messages = (
         await db.scalars(select(EmailMessage).where(EmailMessage.template == "password_reset"))
     ).all()
@@ -284,8 +286,11 @@ async def test_password_reset_flow(
     assert_problem(r, 422)
 
 
-async def test_expired_reset_token(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_expired_reset_token(
+    client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings
+) -> None:
     await client.post("/api/v1/auth/password-reset/request", json={"email": CM})
+    await auth_service.process_password_reset_requests(db, test_settings)
     body = await db.scalar(
         select(EmailMessage.body).where(EmailMessage.template == "password_reset")
     )

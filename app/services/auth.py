@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.context import ActingOrganization, Actor, RequestMeta
 from app.errors import Forbidden, Unauthorized, ValidationFailed
-from app.models import AuthSession, Membership, OneTimeToken, Organization, RefreshToken, User
+from app.models import (
+    AuthSession,
+    EmailMessage,
+    Membership,
+    OneTimeToken,
+    Organization,
+    RefreshToken,
+    User,
+)
 from app.permissions import Role, permissions_for
 from app.security import (
     AccessClaims,
@@ -360,37 +369,70 @@ async def _consume(session: AsyncSession, token: str, purpose: str) -> User:
     return user
 
 
+RESET_REQUEST_TEMPLATE = "password_reset_request"
+
+
 async def request_password_reset(
     session: AsyncSession, settings: Settings, *, email_address: str, meta: RequestMeta
 ) -> None:
-    """Always succeeds from the caller's view: whether the account exists is not revealed."""
-    user = await session.scalar(select(User).where(User.email == email_address.lower()))
-    if user is None or not user.is_active:
-        return
-    token = await issue_one_time_token(
-        session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
-    )
+    """Always succeeds from the caller's view: whether the account exists is not revealed.
+
+    Not even by timing: the request only queues the address in the email outbox, the same single
+    write for every address. The delivery worker (``process_password_reset_requests``) looks the
+    account up later and turns the row into the reset email, or drops it.
+    """
     email.enqueue(
         session,
-        to=user.email,
-        subject="Reset Password Instructions",
-        template="password_reset",
-        body=(
+        to=email_address.lower(),
+        subject="Password reset request",
+        template=RESET_REQUEST_TEMPLATE,
+        body=json.dumps({"request_id": meta.request_id, "ip_address": meta.ip_address}),
+    )
+    await session.flush()
+
+
+async def process_password_reset_requests(
+    session: AsyncSession, settings: Settings, *, batch: int = 50
+) -> int:
+    """Resolve queued reset requests (outside any request): for an active account, issue the
+    token and make the row its reset email; for any other address, delete the row."""
+    rows = (
+        await session.scalars(
+            select(EmailMessage)
+            .where(EmailMessage.template == RESET_REQUEST_TEMPLATE, EmailMessage.sent_at.is_(None))
+            .order_by(EmailMessage.created_at, EmailMessage.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for row in rows:
+        meta = RequestMeta(**json.loads(row.body))
+        user = await session.scalar(select(User).where(User.email == row.to_address))
+        if user is None or not user.is_active:
+            await session.delete(row)
+            continue
+        token = await issue_one_time_token(
+            session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
+        )
+        row.template = "password_reset"
+        row.subject = "Reset Password Instructions"
+        row.body = (
             f"Hello {user.full_name},\n\nSomeone asked to reset the password of your CAS account. "
             f"Use this single-use code within {settings.password_reset_ttl_minutes} minutes:\n\n"
             f"{token}\n\nor open {settings.public_base_url}/reset-password?token={token}\n\n"
             "If you did not ask for this, ignore this message.\n"
-        ),
-    )
-    audit.record(
-        session,
-        meta,
-        "auth.password_reset_requested",
-        "user",
-        user.id,
-        actor_user_id=user.id,
-        coc_id=_coc_of(user),
-    )
+        )
+        audit.record(
+            session,
+            meta,
+            "auth.password_reset_requested",
+            "user",
+            user.id,
+            actor_user_id=user.id,
+            coc_id=_coc_of(user),
+        )
+    await session.flush()
+    return len(rows)
 
 
 async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:
