@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 900
     refresh_idle_ttl_seconds: int = 1800
     refresh_absolute_ttl_seconds: int = 12 * 3600
+    # Seconds after a rotation in which the previous refresh token, presented again, returns the
+    # same new pair (several browser tabs refreshing at once) instead of ending the session.
+    refresh_reuse_grace_seconds: int = Field(default=20, ge=0, le=300)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "cas-api"
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
 import os
 import secrets
 import uuid
@@ -80,6 +82,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def successor_refresh_token(settings: Settings, refresh_token: str) -> str:
+    """The token that replaces ``refresh_token`` when it is rotated.
+
+    Derived from it with the secret key instead of drawn at random: a refresh retried within the
+    grace window can then be answered with the same new token, while the database still holds
+    only its hash. Without the secret key nobody can compute it.
+    """
+    digest = hmac.new(
+        settings.secret_key.encode(),
+        b"cas-refresh-successor\x00" + refresh_token.encode(),
+        hashlib.sha256,
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
@@ -89,15 +106,22 @@ class AccessClaims:
 
 
 def create_access_token(
-    settings: Settings, *, user_id: uuid.UUID, organization_id: uuid.UUID, session_id: uuid.UUID
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    session_id: uuid.UUID,
+    issued_at: datetime | None = None,
+    jti: str | None = None,
 ) -> str:
-    now = utcnow()
+    """A signed access token; with ``issued_at`` and ``jti`` given, the same token every time."""
+    now = issued_at or utcnow()
     claims: dict[str, Any] = {
         "iss": settings.jwt_issuer,
         "sub": str(user_id),
         "org": str(organization_id),
         "sid": str(session_id),
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
         "typ": "access",

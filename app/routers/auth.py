@@ -67,7 +67,11 @@ async def login(
 async def refresh(
     body: RefreshRequest, session: Session, settings: SettingsDep, meta: Meta
 ) -> TokenResponse:
-    """Rotate the refresh token. Reusing an already-rotated token revokes the whole session."""
+    """Rotate the refresh token.
+
+    Presenting the previous token again within 20 seconds of its rotation (several tabs
+    refreshing at once) returns the same new pair; later, it revokes the whole session.
+    """
     return _tokens(
         await auth_service.refresh(session, settings, refresh_token=body.refresh_token, meta=meta)
     )

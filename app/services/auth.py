@@ -6,6 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from app.security import (
     hash_token,
     new_opaque_token,
     password_matches,
+    successor_refresh_token,
     utcnow,
 )
 from app.services import audit, email
@@ -106,13 +108,34 @@ async def load_actor(
     )
 
 
+def _pair(
+    settings: Settings, auth_session: AuthSession, token: RefreshToken, refresh: str
+) -> TokenPair:
+    """The pair of a refresh token row: its access token is signed from the row's id and time,
+    so asking again gives the very same pair."""
+    access = create_access_token(
+        settings,
+        user_id=auth_session.user_id,
+        organization_id=auth_session.organization_id,
+        session_id=auth_session.id,
+        issued_at=token.created_at,
+        jti=token.id.hex,
+    )
+    return TokenPair(
+        access, refresh, settings.access_token_ttl_seconds, auth_session.organization_id
+    )
+
+
 async def _issue(
     session: AsyncSession,
     settings: Settings,
     user: User,
     organization_id: uuid.UUID,
     auth_session: AuthSession | None = None,
+    *,
+    rotated: str | None = None,
 ) -> TokenPair:
+    """A new pair: for a new session, or the successor of the ``rotated`` refresh token."""
     now = utcnow()
     if auth_session is None:
         auth_session = AuthSession(
@@ -123,23 +146,20 @@ async def _issue(
             expires_at=now + timedelta(seconds=settings.refresh_absolute_ttl_seconds),
         )
         session.add(auth_session)
-    refresh = new_opaque_token()
-    session.add(
-        RefreshToken(
-            session_id=auth_session.id,
-            token_hash=hash_token(refresh),
-            created_at=now,
-            idle_expires_at=min(
-                now + timedelta(seconds=settings.refresh_idle_ttl_seconds),
-                auth_session.expires_at,
-            ),
-        )
+    refresh = successor_refresh_token(settings, rotated) if rotated else new_opaque_token()
+    token = RefreshToken(
+        id=uuid.uuid4(),
+        session_id=auth_session.id,
+        token_hash=hash_token(refresh),
+        created_at=now,
+        idle_expires_at=min(
+            now + timedelta(seconds=settings.refresh_idle_ttl_seconds),
+            auth_session.expires_at,
+        ),
     )
+    session.add(token)
     await session.flush()
-    access = create_access_token(
-        settings, user_id=user.id, organization_id=organization_id, session_id=auth_session.id
-    )
-    return TokenPair(access, refresh, settings.access_token_ttl_seconds, organization_id)
+    return _pair(settings, auth_session, token, refresh)
 
 
 def _coc_of(user: User) -> uuid.UUID | None:
@@ -234,7 +254,7 @@ async def refresh(
 ) -> TokenPair:
     now = utcnow()
     # Locked: of two concurrent refreshes with one token, the second waits, then sees the token
-    # used (reuse) instead of rotating it a second time.
+    # used and is answered from the grace window (or as reuse) instead of rotating it again.
     token = await session.scalar(
         select(RefreshToken)
         .where(RefreshToken.token_hash == hash_token(refresh_token))
@@ -244,27 +264,11 @@ async def refresh(
         raise Unauthorized("The refresh token is invalid.")
     auth_session = await session.get(AuthSession, token.session_id, with_for_update=True)
     assert auth_session is not None
+    rotated_into: tuple[RefreshToken, str] | None = None
     if token.used_at is not None:
-        # Reuse of a rotated token: someone else may hold the chain. End the whole session.
-        if auth_session.revoked_at is None:
-            auth_session.revoked_at = now
-            auth_session.revoke_reason = "refresh_reuse"
-            audit.record(
-                session,
-                meta,
-                "auth.refresh_reuse_detected",
-                "auth_session",
-                auth_session.id,
-                actor_user_id=auth_session.user_id,
-                coc_id=await session.scalar(
-                    select(Organization.coc_id).where(
-                        Organization.id == auth_session.organization_id
-                    )
-                ),
-            )
-        raise Unauthorized(
-            "The refresh token was already used; the session has been revoked.", commit=True
-        )
+        rotated_into = await _within_grace(session, settings, token, auth_session, refresh_token)
+        if rotated_into is None:
+            await _end_reused_session(session, auth_session, meta)
     if auth_session.revoked_at is not None:
         raise Unauthorized("This session has ended; log in again.")
     if token.idle_expires_at <= now or auth_session.expires_at <= now:
@@ -276,8 +280,61 @@ async def refresh(
         auth_session.revoked_at = now
         auth_session.revoke_reason = "access_removed"
         raise Unauthorized("Your access to this organization was removed.", commit=True)
+    if rotated_into is not None:
+        # Another tab refreshed with this token a moment ago: the same new pair for this one.
+        return _pair(settings, auth_session, *rotated_into)
     token.used_at = now
-    return await _issue(session, settings, user, auth_session.organization_id, auth_session)
+    return await _issue(
+        session, settings, user, auth_session.organization_id, auth_session, rotated=refresh_token
+    )
+
+
+async def _within_grace(
+    session: AsyncSession,
+    settings: Settings,
+    token: RefreshToken,
+    auth_session: AuthSession,
+    presented: str,
+) -> tuple[RefreshToken, str] | None:
+    """For a spent token presented again within the grace window after its rotation: the token
+    it was rotated into, with its value, if that one is still unused. Otherwise None (reuse)."""
+    assert token.used_at is not None
+    grace = timedelta(seconds=settings.refresh_reuse_grace_seconds)
+    if utcnow() - token.used_at > grace:
+        return None
+    successor = successor_refresh_token(settings, presented)
+    following = await session.scalar(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == hash_token(successor),
+            RefreshToken.session_id == auth_session.id,
+        )
+    )
+    if following is None or following.used_at is not None:
+        return None
+    return following, successor
+
+
+async def _end_reused_session(
+    session: AsyncSession, auth_session: AuthSession, meta: RequestMeta
+) -> NoReturn:
+    """Reuse of a rotated token: someone else may hold the chain. End the whole session."""
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        auth_session.revoke_reason = "refresh_reuse"
+        audit.record(
+            session,
+            meta,
+            "auth.refresh_reuse_detected",
+            "auth_session",
+            auth_session.id,
+            actor_user_id=auth_session.user_id,
+            coc_id=await session.scalar(
+                select(Organization.coc_id).where(Organization.id == auth_session.organization_id)
+            ),
+        )
+    raise Unauthorized(
+        "The refresh token was already used; the session has been revoked.", commit=True
+    )
 
 
 async def logout(session: AsyncSession, actor: Actor) -> None:
