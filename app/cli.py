@@ -82,7 +82,8 @@ def serve(
         port=port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # The app decides the client address itself (CAS_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0000000000000000"
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 900
     refresh_idle_ttl_seconds: int = 1800
     refresh_absolute_ttl_seconds: int = 12 * 3600
+    # Seconds after a rotation in which the previous refresh token, presented again, returns the
+    # same new pair (several browser tabs refreshing at once) instead of ending the session.
+    refresh_reuse_grace_seconds: int = Field(default=20, ge=0, le=300)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "cas-api"
 
@@ -44,6 +48,12 @@ class Settings(BaseSettings):
     # Per client IP, per window, for login and password-reset requests.
     auth_rate_limit: int = 30
     auth_rate_window_seconds: int = 60
+    # Failed logins per account (any client address; unknown addresses alike) per window.
+    account_login_failure_limit: int = 10
+    account_login_failure_window_seconds: int = 3600
+    # Reverse proxies (IP addresses or networks) whose X-Forwarded-For is believed; empty: none,
+    # the client address is the connection's peer.
+    trusted_proxies: list[str] = []
 
     cors_origins: list[str] = []
     max_json_body_bytes: int = 1_048_576
@@ -91,6 +101,19 @@ class Settings(BaseSettings):
     ]
     # Days a soft-deleted document's bytes are kept before ``purge_deleted`` removes them.
     document_retention_days: int = 30
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CAS_TRUSTED_PROXIES: {entry!r} is not an IP address or network (name each "
+                    "proxy; '*' would let any client choose its address)"
+                )
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.errors import PROBLEM_CONTENT_TYPE, install_exception_handlers
+from app.http.client_address import ClientAddressMiddleware
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.http.ratelimit import SlidingWindowLimiter
 from app.routers import all_routers
@@ -149,6 +150,8 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     )
     # Outermost: every response, 413s included, carries the request id and security headers.
     app.add_middleware(RequestContextMiddleware, hsts=settings.environment == "production")
+    # Before anything reads the client address (rate limits, audit trail).
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
 
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema:

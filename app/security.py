@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
+import hmac
+import os
 import secrets
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from jose import JWTError, jwt
 from passlib.context import CryptContext
@@ -21,7 +27,14 @@ _pwd = CryptContext(schemes=["argon2"], deprecated="auto")
 # Pre-computed hash used to spend the same time verifying when the user does not exist.
 _DUMMY_HASH = _pwd.hash("not-a-real-password-for-timing-only")
 
+# Argon2 takes about 0.1 s of CPU and 64 MiB per call: it runs on these threads, never on the
+# event loop (which keeps answering other requests meanwhile), and at most this many at once, so
+# a burst of logins queues instead of taking the memory of one hash per request.
+_HASHING = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="argon2")
+
 MIN_PASSWORD_LENGTH = 12
+
+_T = TypeVar("_T")
 
 
 def utcnow() -> datetime:
@@ -29,18 +42,28 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-def hash_password(password: str) -> str:
-    return _pwd.hash(password)
+async def _off_loop(work: Callable[[], _T]) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, work)
 
 
-def verify_password(password: str, password_hash: str | None) -> bool:
+async def hash_password(password: str) -> str:
+    return await _off_loop(lambda: str(_pwd.hash(password)))
+
+
+def _verify(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
         _pwd.verify(password, _DUMMY_HASH)
         return False
     try:
-        return _pwd.verify(password, password_hash)
+        return bool(_pwd.verify(password, password_hash))
     except ValueError:
         return False
+
+
+async def password_matches(password: str, password_hash: str | None) -> bool:
+    """Check a password; without a hash (no such account, no password yet) the same work is
+    spent on a dummy hash and the answer is False, so timing tells nothing."""
+    return await _off_loop(lambda: _verify(password, password_hash))
 
 
 def check_password_rules(password: str, email: str, *, field: str = "password") -> None:
@@ -61,6 +84,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def successor_refresh_token(settings: Settings, refresh_token: str) -> str:
+    """The token that replaces ``refresh_token`` when it is rotated.
+
+    Derived from it with the secret key instead of drawn at random: a refresh retried within the
+    grace window can then be answered with the same new token, while the database still holds
+    only its hash. Without the secret key nobody can compute it.
+    """
+    digest = hmac.new(
+        settings.secret_key.encode(),
+        b"cas-refresh-successor\x00" + refresh_token.encode(),
+        hashlib.sha256,
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
@@ -70,15 +108,22 @@ class AccessClaims:
 
 
 def create_access_token(
-    settings: Settings, *, user_id: uuid.UUID, organization_id: uuid.UUID, session_id: uuid.UUID
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    session_id: uuid.UUID,
+    issued_at: datetime | None = None,
+    jti: str | None = None,
 ) -> str:
-    now = utcnow()
+    """A signed access token; with ``issued_at`` and ``jti`` given, the same token every time."""
+    now = issued_at or utcnow()
     claims: dict[str, Any] = {
         "iss": settings.jwt_issuer,
         "sub": str(user_id),
         "org": str(organization_id),
         "sid": str(session_id),
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
         "typ": "access",

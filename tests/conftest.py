@@ -95,7 +95,7 @@ class World:
 
 @pytest.fixture(scope="session")
 async def world(engine: AsyncEngine) -> World:
-    hashed = hash_password(PASSWORD)
+    hashed = await hash_password(PASSWORD)
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         home = await seed_coc(
             session,

@@ -19,6 +19,7 @@ from app.models import (
     User,
 )
 from app.security import utcnow
+from app.services import auth as auth_service
 from tests.conftest import PASSWORD, Auth, World, assert_problem
 
 LOGIN = "/api/v1/auth/login"
@@ -98,7 +99,13 @@ async def test_refresh_rotates_and_detects_reuse(
     assert second["refresh_token"] != first["refresh_token"]
     assert (await client.get("/api/v1/auth/me", headers=bearer(second))).status_code == 200
 
-    # Presenting the rotated token again revokes the whole session...
+    # Presenting the rotated token again after the grace window revokes the whole session...
+    await db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.used_at.is_not(None))
+        .values(used_at=utcnow() - timedelta(seconds=21))
+    )
+    await db.flush()
     reuse = await client.post(
         "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
     )
@@ -124,6 +131,62 @@ async def test_refresh_rotates_and_detects_reuse(
         )
         == 1
     )
+
+
+async def test_refresh_retried_within_the_grace_window_returns_the_same_pair(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    first = (await login(client)).json()
+    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r.status_code == 200, r.text
+    second = r.json()
+    # A second tab presents the same token a moment later: it gets the very same new pair, and
+    # the session lives on.
+    again = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert again.status_code == 200, again.text
+    assert again.json() == second
+    assert (await client.get("/api/v1/auth/me", headers=bearer(second))).status_code == 200
+    assert await db.scalar(select(func.count()).select_from(RefreshToken)) == 2
+    assert (
+        await db.scalar(
+            select(func.count()).select_from(AuthSession).where(AuthSession.revoked_at.is_not(None))
+        )
+        == 0
+    )
+    # The chain goes on from the shared token.
+    r = await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert r.status_code == 200, r.text
+    third = r.json()
+    assert third["refresh_token"] not in (first["refresh_token"], second["refresh_token"])
+    # The first token's successor is spent now: presenting the first again is reuse.
+    reuse = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert "already used" in assert_problem(reuse, 401)["detail"]
+    assert_problem(await client.get("/api/v1/auth/me", headers=bearer(third)), 401)
+
+
+async def test_refresh_grace_window_can_be_turned_off(
+    client: httpx.AsyncClient, app: object
+) -> None:
+    settings = app.state.settings  # type: ignore[attr-defined]
+    assert settings.refresh_reuse_grace_seconds == 20
+    object.__setattr__(settings, "refresh_reuse_grace_seconds", 0)
+    try:
+        first = (await login(client)).json()
+        r = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+        )
+        assert r.status_code == 200
+        again = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+        )
+        assert_problem(again, 401)
+        assert_problem(await client.get("/api/v1/auth/me", headers=bearer(r.json())), 401)
+    finally:
+        object.__setattr__(settings, "refresh_reuse_grace_seconds", 20)
 
 
 async def test_refresh_token_expires_after_idle_time(
@@ -241,7 +304,7 @@ async def test_bad_tokens(
 
 
 async def test_password_reset_flow(
-    client: httpx.AsyncClient, db: AsyncSession, world: World
+    client: httpx.AsyncClient, db: AsyncSession, world: World, test_settings: Settings
 ) -> None:
     known = await client.post("/api/v1/auth/password-reset/request", json={"email": CM})
     unknown = await client.post(
@@ -249,6 +312,7 @@ async def test_password_reset_flow(
     )
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json()
+    await auth_service.process_password_reset_requests(db, test_settings)
     messages = (
         await db.scalars(select(EmailMessage).where(EmailMessage.template == "password_reset"))
     ).all()
@@ -284,8 +348,11 @@ async def test_password_reset_flow(
     assert_problem(r, 422)
 
 
-async def test_expired_reset_token(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_expired_reset_token(
+    client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings
+) -> None:
     await client.post("/api/v1/auth/password-reset/request", json={"email": CM})
+    await auth_service.process_password_reset_requests(db, test_settings)
     body = await db.scalar(
         select(EmailMessage.body).where(EmailMessage.template == "password_reset")
     )

@@ -207,12 +207,15 @@ async def test_agency_admin_cannot_change_administrators(
     assert r.status_code == 200 and r.json()["full_name"] == "Casey Manager"
 
 
-async def test_auth_events_reach_the_coc_audit_trail(client: httpx.AsyncClient, auth: Auth) -> None:
+async def test_auth_events_reach_the_coc_audit_trail(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, test_settings: Settings
+) -> None:
     assert_problem(await _login(client, password="wrong-password-000"), 401)
     r = await client.post(
         "/api/v1/auth/password-reset/request", json={"email": "case_manager@demo.example"}
     )
     assert r.status_code == 202
+    await auth_service.process_password_reset_requests(db, test_settings)
     admin = await auth.headers("system_admin")
     r = await client.get("/api/v1/audit-events", headers=admin)
     actions = {e["action"] for e in r.json()["items"]}
@@ -235,13 +238,13 @@ async def test_locked_account_costs_the_same_work(
     )
     await db.flush()
     calls: list[bool] = []
-    real = auth_service.verify_password
+    real = auth_service.password_matches
 
-    def counting(password: str, password_hash: str | None) -> bool:
+    async def counting(password: str, password_hash: str | None) -> bool:
         calls.append(password_hash is None)
-        return real(password, password_hash)
+        return await real(password, password_hash)
 
-    monkeypatch.setattr(auth_service, "verify_password", counting)
+    monkeypatch.setattr(auth_service, "password_matches", counting)
     locked = assert_problem(await _login(client), 401)
     unknown = assert_problem(await _login(client, "nobody@demo.example"), 401)
     assert locked["detail"] == unknown["detail"]

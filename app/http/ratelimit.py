@@ -1,17 +1,22 @@
-"""A small in-process sliding-window limiter for the unauthenticated auth endpoints.
+"""Small in-process sliding-window limiters for the unauthenticated auth endpoints.
 
-Per client IP. It protects one process; deployments with several replicas should also limit at
-the proxy. Lockout (per account, in the database) is the durable protection.
+Per client IP (``auth_rate_limit``; the address is decided by ``app.http.client_address``), and
+per account for failed logins (``account_login_budget``). They protect one process; deployments
+with several replicas should also limit at the proxy. Lockout (per account, in the database) is
+the durable protection.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections import defaultdict, deque
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import Request
 
-from app.errors import TooManyRequests
+from app.errors import TooManyRequests, Unauthorized
 
 
 class SlidingWindowLimiter:
@@ -20,7 +25,8 @@ class SlidingWindowLimiter:
     SWEEP_EVERY = 1024
 
     def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        # key -> (window, hit times); keys of different windows share one limiter.
+        self._hits: dict[str, tuple[float, deque[float]]] = {}
         self._since_sweep = 0
 
     def hit(self, key: str, limit: int, window: float) -> float | None:
@@ -29,9 +35,11 @@ class SlidingWindowLimiter:
         self._since_sweep += 1
         if self._since_sweep >= self.SWEEP_EVERY:
             self._since_sweep = 0
-            for stale in [k for k, h in self._hits.items() if not h or h[-1] <= now - window]:
+            for stale in [k for k, (w, h) in self._hits.items() if not h or h[-1] <= now - w]:
                 del self._hits[stale]
-        hits = self._hits[key]
+        entry = self._hits.get(key)
+        hits: deque[float] = entry[1] if entry else deque()
+        self._hits[key] = (window, hits)
         while hits and hits[0] <= now - window:
             hits.popleft()
         if len(hits) >= limit:
@@ -39,8 +47,18 @@ class SlidingWindowLimiter:
         hits.append(now)
         return None
 
+    def refund(self, key: str) -> None:
+        """Take back the latest hit of ``key`` (the attempt turned out not to count)."""
+        entry = self._hits.get(key)
+        if entry and entry[1]:
+            entry[1].pop()
+
     def reset(self) -> None:
         self._hits.clear()
+
+
+def _too_many(detail: str, wait: float) -> TooManyRequests:
+    return TooManyRequests(detail, headers={"Retry-After": str(max(1, int(wait) + 1))})
 
 
 async def auth_rate_limit(request: Request) -> None:
@@ -51,7 +69,31 @@ async def auth_rate_limit(request: Request) -> None:
         f"{ip}:{request.url.path}", settings.auth_rate_limit, settings.auth_rate_window_seconds
     )
     if wait is not None:
-        raise TooManyRequests(
-            "Too many attempts from this address; wait and try again.",
-            headers={"Retry-After": str(max(1, int(wait) + 1))},
-        )
+        raise _too_many("Too many attempts from this address; wait and try again.", wait)
+
+
+@contextmanager
+def account_login_budget(request: Request, email_address: str) -> Iterator[None]:
+    """Failed logins per account, from any address: slows guessing spread over many IPs.
+
+    Keyed by the email as typed (normalized), so an address without an account is counted and
+    answered exactly like one with an account. The attempt is counted before the login runs (so
+    parallel guesses cannot slip past) and given back unless it fails with 401.
+    """
+    settings = request.app.state.settings
+    limiter: SlidingWindowLimiter = request.app.state.auth_limiter
+    key = "login-failures:" + hashlib.sha256(email_address.strip().lower().encode()).hexdigest()
+    wait = limiter.hit(
+        key, settings.account_login_failure_limit, settings.account_login_failure_window_seconds
+    )
+    if wait is not None:
+        raise _too_many("Too many failed sign-ins for this email; wait and try again.", wait)
+    failed = False
+    try:
+        yield
+    except Unauthorized:
+        failed = True
+        raise
+    finally:
+        if not failed:
+            limiter.refund(key)

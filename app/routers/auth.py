@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import Depends, Request, Response, status
 
 from app.deps import CurrentActor, Meta, Session, SettingsDep
-from app.http.ratelimit import auth_rate_limit
+from app.http.ratelimit import account_login_budget, auth_rate_limit
 from app.routers import api_router
 from app.schemas.auth import (
     Accepted,
@@ -40,21 +40,23 @@ def _tokens(pair: auth_service.TokenPair) -> TokenResponse:
     dependencies=[Depends(auth_rate_limit)],
 )
 async def login(
-    body: LoginRequest, session: Session, settings: SettingsDep, meta: Meta
+    body: LoginRequest, request: Request, session: Session, settings: SettingsDep, meta: Meta
 ) -> TokenResponse:
     """Exchange email and password for an access token and a rotating refresh token.
 
     Five failed attempts lock the account for 15 minutes; the answer is the same for an unknown
-    email, a wrong password and a locked account.
+    email, a wrong password and a locked account. Too many failures for one email (from any
+    address, 10 an hour by default) or from one address get 429 with `Retry-After`.
     """
-    pair = await auth_service.login(
-        session,
-        settings,
-        email_address=body.email,
-        password=body.password,
-        organization_id=body.organization_id,
-        meta=meta,
-    )
+    with account_login_budget(request, body.email):
+        pair = await auth_service.login(
+            session,
+            settings,
+            email_address=body.email,
+            password=body.password,
+            organization_id=body.organization_id,
+            meta=meta,
+        )
     return _tokens(pair)
 
 
@@ -67,7 +69,11 @@ async def login(
 async def refresh(
     body: RefreshRequest, session: Session, settings: SettingsDep, meta: Meta
 ) -> TokenResponse:
-    """Rotate the refresh token. Reusing an already-rotated token revokes the whole session."""
+    """Rotate the refresh token.
+
+    Presenting the previous token again within 20 seconds of its rotation (several tabs
+    refreshing at once) returns the same new pair; later, it revokes the whole session.
+    """
     return _tokens(
         await auth_service.refresh(session, settings, refresh_token=body.refresh_token, meta=meta)
     )
@@ -173,4 +179,4 @@ async def invitation_accept(body: InvitationAccept, session: Session, meta: Meta
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-__all__ = ["Request", "router"]
+__all__ = ["router"]

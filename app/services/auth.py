@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.context import ActingOrganization, Actor, RequestMeta
 from app.errors import Forbidden, Unauthorized, ValidationFailed
-from app.models import AuthSession, Membership, OneTimeToken, Organization, RefreshToken, User
+from app.models import (
+    AuthSession,
+    EmailMessage,
+    Membership,
+    OneTimeToken,
+    Organization,
+    RefreshToken,
+    User,
+)
 from app.permissions import Role, permissions_for
 from app.security import (
     AccessClaims,
@@ -21,8 +31,9 @@ from app.security import (
     hash_password,
     hash_token,
     new_opaque_token,
+    password_matches,
+    successor_refresh_token,
     utcnow,
-    verify_password,
 )
 from app.services import audit, email
 
@@ -98,13 +109,34 @@ async def load_actor(
     )
 
 
+def _pair(
+    settings: Settings, auth_session: AuthSession, token: RefreshToken, refresh: str
+) -> TokenPair:
+    """The pair of a refresh token row: its access token is signed from the row's id and time,
+    so asking again gives the very same pair."""
+    access = create_access_token(
+        settings,
+        user_id=auth_session.user_id,
+        organization_id=auth_session.organization_id,
+        session_id=auth_session.id,
+        issued_at=token.created_at,
+        jti=token.id.hex,
+    )
+    return TokenPair(
+        access, refresh, settings.access_token_ttl_seconds, auth_session.organization_id
+    )
+
+
 async def _issue(
     session: AsyncSession,
     settings: Settings,
     user: User,
     organization_id: uuid.UUID,
     auth_session: AuthSession | None = None,
+    *,
+    rotated: str | None = None,
 ) -> TokenPair:
+    """A new pair: for a new session, or the successor of the ``rotated`` refresh token."""
     now = utcnow()
     if auth_session is None:
         auth_session = AuthSession(
@@ -115,23 +147,20 @@ async def _issue(
             expires_at=now + timedelta(seconds=settings.refresh_absolute_ttl_seconds),
         )
         session.add(auth_session)
-    refresh = new_opaque_token()
-    session.add(
-        RefreshToken(
-            session_id=auth_session.id,
-            token_hash=hash_token(refresh),
-            created_at=now,
-            idle_expires_at=min(
-                now + timedelta(seconds=settings.refresh_idle_ttl_seconds),
-                auth_session.expires_at,
-            ),
-        )
+    refresh = successor_refresh_token(settings, rotated) if rotated else new_opaque_token()
+    token = RefreshToken(
+        id=uuid.uuid4(),
+        session_id=auth_session.id,
+        token_hash=hash_token(refresh),
+        created_at=now,
+        idle_expires_at=min(
+            now + timedelta(seconds=settings.refresh_idle_ttl_seconds),
+            auth_session.expires_at,
+        ),
     )
+    session.add(token)
     await session.flush()
-    access = create_access_token(
-        settings, user_id=user.id, organization_id=organization_id, session_id=auth_session.id
-    )
-    return TokenPair(access, refresh, settings.access_token_ttl_seconds, organization_id)
+    return _pair(settings, auth_session, token, refresh)
 
 
 def _coc_of(user: User) -> uuid.UUID | None:
@@ -164,11 +193,11 @@ async def login(
     )
     now = utcnow()
     if user is None:
-        verify_password(password, None)  # same work as a real check: no timing oracle
+        await password_matches(password, None)  # same work as a real check: no timing oracle
         raise Unauthorized(INVALID_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
         # Same answer (and the same work) as a wrong password: the lock tells nothing.
-        verify_password(password, None)
+        await password_matches(password, None)
         audit.record(
             session,
             meta,
@@ -179,7 +208,7 @@ async def login(
             coc_id=_coc_of(user),
         )
         raise Unauthorized(INVALID_CREDENTIALS, commit=True)
-    if not verify_password(password, user.password_hash) or not user.is_active:
+    if not await password_matches(password, user.password_hash) or not user.is_active:
         user.failed_login_count += 1
         changes: dict[str, object] = {"failed_login_count": user.failed_login_count}
         if user.failed_login_count >= settings.lockout_threshold:
@@ -226,7 +255,7 @@ async def refresh(
 ) -> TokenPair:
     now = utcnow()
     # Locked: of two concurrent refreshes with one token, the second waits, then sees the token
-    # used (reuse) instead of rotating it a second time.
+    # used and is answered from the grace window (or as reuse) instead of rotating it again.
     token = await session.scalar(
         select(RefreshToken)
         .where(RefreshToken.token_hash == hash_token(refresh_token))
@@ -236,27 +265,11 @@ async def refresh(
         raise Unauthorized("The refresh token is invalid.")
     auth_session = await session.get(AuthSession, token.session_id, with_for_update=True)
     assert auth_session is not None
+    rotated_into: tuple[RefreshToken, str] | None = None
     if token.used_at is not None:
-        # Reuse of a rotated token: someone else may hold the chain. End the whole session.
-        if auth_session.revoked_at is None:
-            auth_session.revoked_at = now
-            auth_session.revoke_reason = "refresh_reuse"
-            audit.record(
-                session,
-                meta,
-                "auth.refresh_reuse_detected",
-                "auth_session",
-                auth_session.id,
-                actor_user_id=auth_session.user_id,
-                coc_id=await session.scalar(
-                    select(Organization.coc_id).where(
-                        Organization.id == auth_session.organization_id
-                    )
-                ),
-            )
-        raise Unauthorized(
-            "The refresh token was already used; the session has been revoked.", commit=True
-        )
+        rotated_into = await _within_grace(session, settings, token, auth_session, refresh_token)
+        if rotated_into is None:
+            await _end_reused_session(session, auth_session, meta)
     if auth_session.revoked_at is not None:
         raise Unauthorized("This session has ended; log in again.")
     if token.idle_expires_at <= now or auth_session.expires_at <= now:
@@ -268,8 +281,61 @@ async def refresh(
         auth_session.revoked_at = now
         auth_session.revoke_reason = "access_removed"
         raise Unauthorized("Your access to this organization was removed.", commit=True)
+    if rotated_into is not None:
+        # Another tab refreshed with this token a moment ago: the same new pair for this one.
+        return _pair(settings, auth_session, *rotated_into)
     token.used_at = now
-    return await _issue(session, settings, user, auth_session.organization_id, auth_session)
+    return await _issue(
+        session, settings, user, auth_session.organization_id, auth_session, rotated=refresh_token
+    )
+
+
+async def _within_grace(
+    session: AsyncSession,
+    settings: Settings,
+    token: RefreshToken,
+    auth_session: AuthSession,
+    presented: str,
+) -> tuple[RefreshToken, str] | None:
+    """For a spent token presented again within the grace window after its rotation: the token
+    it was rotated into, with its value, if that one is still unused. Otherwise None (reuse)."""
+    assert token.used_at is not None
+    grace = timedelta(seconds=settings.refresh_reuse_grace_seconds)
+    if utcnow() - token.used_at > grace:
+        return None
+    successor = successor_refresh_token(settings, presented)
+    following = await session.scalar(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == hash_token(successor),
+            RefreshToken.session_id == auth_session.id,
+        )
+    )
+    if following is None or following.used_at is not None:
+        return None
+    return following, successor
+
+
+async def _end_reused_session(
+    session: AsyncSession, auth_session: AuthSession, meta: RequestMeta
+) -> NoReturn:
+    """Reuse of a rotated token: someone else may hold the chain. End the whole session."""
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        auth_session.revoke_reason = "refresh_reuse"
+        audit.record(
+            session,
+            meta,
+            "auth.refresh_reuse_detected",
+            "auth_session",
+            auth_session.id,
+            actor_user_id=auth_session.user_id,
+            coc_id=await session.scalar(
+                select(Organization.coc_id).where(Organization.id == auth_session.organization_id)
+            ),
+        )
+    raise Unauthorized(
+        "The refresh token was already used; the session has been revoked.", commit=True
+    )
 
 
 async def logout(session: AsyncSession, actor: Actor) -> None:
@@ -361,42 +427,75 @@ async def _consume(session: AsyncSession, token: str, purpose: str) -> User:
     return user
 
 
+RESET_REQUEST_TEMPLATE = "password_reset_request"
+
+
 async def request_password_reset(
     session: AsyncSession, settings: Settings, *, email_address: str, meta: RequestMeta
 ) -> None:
-    """Always succeeds from the caller's view: whether the account exists is not revealed."""
-    user = await session.scalar(select(User).where(User.email == email_address.lower()))
-    if user is None or not user.is_active:
-        return
-    token = await issue_one_time_token(
-        session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
-    )
+    """Always succeeds from the caller's view: whether the account exists is not revealed.
+
+    Not even by timing: the request only queues the address in the email outbox, the same single
+    write for every address. The delivery worker (``process_password_reset_requests``) looks the
+    account up later and turns the row into the reset email, or drops it.
+    """
     email.enqueue(
         session,
-        to=user.email,
-        subject="Reset Password Instructions",
-        template="password_reset",
-        body=(
+        to=email_address.lower(),
+        subject="Password reset request",
+        template=RESET_REQUEST_TEMPLATE,
+        body=json.dumps({"request_id": meta.request_id, "ip_address": meta.ip_address}),
+    )
+    await session.flush()
+
+
+async def process_password_reset_requests(
+    session: AsyncSession, settings: Settings, *, batch: int = 50
+) -> int:
+    """Resolve queued reset requests (outside any request): for an active account, issue the
+    token and make the row its reset email; for any other address, delete the row."""
+    rows = (
+        await session.scalars(
+            select(EmailMessage)
+            .where(EmailMessage.template == RESET_REQUEST_TEMPLATE, EmailMessage.sent_at.is_(None))
+            .order_by(EmailMessage.created_at, EmailMessage.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for row in rows:
+        meta = RequestMeta(**json.loads(row.body))
+        user = await session.scalar(select(User).where(User.email == row.to_address))
+        if user is None or not user.is_active:
+            await session.delete(row)
+            continue
+        token = await issue_one_time_token(
+            session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
+        )
+        row.template = "password_reset"
+        row.subject = "Reset Password Instructions"
+        row.body = (
             f"Hello {user.full_name},\n\nSomeone asked to reset the password of your CAS account. "
             f"Use this single-use code within {settings.password_reset_ttl_minutes} minutes:\n\n"
             f"{token}\n\nor open {settings.public_base_url}/reset-password?token={token}\n\n"
             "If you did not ask for this, ignore this message.\n"
-        ),
-    )
-    audit.record(
-        session,
-        meta,
-        "auth.password_reset_requested",
-        "user",
-        user.id,
-        actor_user_id=user.id,
-        coc_id=_coc_of(user),
-    )
+        )
+        audit.record(
+            session,
+            meta,
+            "auth.password_reset_requested",
+            "user",
+            user.id,
+            actor_user_id=user.id,
+            coc_id=_coc_of(user),
+        )
+    await session.flush()
+    return len(rows)
 
 
 async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:
     check_password_rules(new_password, user.email, field="new_password")
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password(new_password)
     user.password_changed_at = utcnow()
     user.failed_login_count = 0
     user.locked_until = None

@@ -108,7 +108,7 @@ async def seed_coc(
         )
         session.add(project)
         seeded.projects[key] = project
-    hashed = password_hash or hash_password(password)
+    hashed = password_hash or await hash_password(password)
     for local, full_name, roles in _USERS:
         user = User(email=f"{local}@{email_domain}", full_name=full_name, password_hash=hashed)
         session.add(user)
@@ -164,7 +164,7 @@ async def create_admin(
     if user is None:
         user = User(email=email_address.lower(), full_name="System Administrator")
         session.add(user)
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     user.is_active = True
     await session.flush()
     has = await session.scalar(

@@ -67,11 +67,19 @@ def sender_for(settings: Settings) -> Sender:
 
 async def deliver_pending(session: AsyncSession, settings: Settings, *, batch: int = 50) -> int:
     """Send pending messages; each is marked sent (or its error kept) in the caller's txn."""
+    # Queued password-reset requests become reset emails (or are dropped) first.
+    from app.services.auth import RESET_REQUEST_TEMPLATE, process_password_reset_requests
+
+    await process_password_reset_requests(session, settings, batch=batch)
     sender = sender_for(settings)
     rows = (
         await session.scalars(
             select(EmailMessage)
-            .where(EmailMessage.sent_at.is_(None), EmailMessage.attempts < 5)
+            .where(
+                EmailMessage.sent_at.is_(None),
+                EmailMessage.attempts < 5,
+                EmailMessage.template != RESET_REQUEST_TEMPLATE,
+            )
             .order_by(EmailMessage.created_at)
             .limit(batch)
             .with_for_update(skip_locked=True)
