@@ -7,15 +7,20 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 from app.config import Settings
+from app.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +64,104 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
-    kwargs: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": True}
+    """The engine, with every wait bounded: connecting, waiting for a pooled connection, each
+    statement. A database that is down, frozen or overloaded raises ``DatabaseUnavailable``
+    (503) instead of hanging or surfacing driver errors."""
+    statement_timeout = settings.db_statement_timeout_seconds
+    kwargs: dict[str, Any] = {
+        "echo": settings.db_echo,
+        "connect_args": {
+            "timeout": settings.db_connect_timeout_seconds,
+            # PostgreSQL cancels a statement running longer (the connection stays usable); the
+            # client gives up a second later, for a server that no longer answers at all.
+            "server_settings": {"statement_timeout": str(int(statement_timeout * 1000))},
+            "command_timeout": statement_timeout + 1,
+        },
+    }
     if pool:
         kwargs["pool_size"] = settings.db_pool_size
+        kwargs["max_overflow"] = settings.db_max_overflow
+        kwargs["pool_timeout"] = settings.db_pool_timeout_seconds
     else:
         from sqlalchemy.pool import NullPool
 
         kwargs["poolclass"] = NullPool
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _bound_faults(engine.sync_engine, ping_timeout=settings.db_connect_timeout_seconds)
+    return engine
+
+
+# Server states that mean "not available now": connection exceptions (class 08), shutting down,
+# starting up, too many connections, statement timeout.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "57014"}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means the server is unreachable, gone or too slow (as opposed
+    to a problem with the statement or the data)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError | TimeoutError):  # refused, reset, timed out
+            return True
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+        ):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    log.warning("database unavailable", extra={"error_type": type(exc).__name__})
+    return DatabaseUnavailable()
+
+
+def _bound_faults(engine: Engine, *, ping_timeout: float) -> None:
+    """Turn connection failures into ``DatabaseUnavailable`` where they happen: opening a
+    connection, checking a pooled one out, running a statement."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(
+        dialect: Dialect, record: ConnectionPoolEntry, cargs: Any, cparams: dict[str, Any]
+    ) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:  # whatever the reason, there is no database to use
+            raise _unavailable(exc) from exc
+
+    @event.listens_for(engine, "connect")
+    def _fresh(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["fresh"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        # Our own pre-ping (instead of ``pool_pre_ping``): bounded by a short timeout, so a pooled
+        # connection to a frozen server is dropped quickly, and the pool then reconnects or
+        # raises ``DatabaseUnavailable`` (a restarted server needs no restart of ours).
+        if record.info.pop("fresh", False):
+            return
+        driver = record.driver_connection
+        try:
+            await_only(driver.execute(";", timeout=ping_timeout))  # type: ignore[union-attr]
+        except Exception as exc:
+            driver.terminate()  # type: ignore[union-attr]  # no goodbye to a dead server
+            raise InvalidatePoolError("pooled connection is dead") from exc
+
+    @event.listens_for(engine, "handle_error")
+    def _statement_failed(context: ExceptionContext) -> BaseException | None:
+        original = context.original_exception
+        if not (context.is_disconnect or is_unavailable(original)):
+            return None
+        if isinstance(original, OSError | TimeoutError):
+            # The connection's state is unknown (the server stopped answering): drop it now
+            # rather than wait for a polite close.
+            context.is_disconnect = True
+            pooled = context.connection.connection if context.connection is not None else None
+            driver = getattr(pooled, "driver_connection", None)
+            if driver is not None:
+                driver.terminate()
+        return _unavailable(original)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

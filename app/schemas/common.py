@@ -154,6 +154,14 @@ _DESCRIPTIONS = {
     415: "Unsupported media type",
     422: "Validation failed",
     429: "Too many requests",
+    503: "The database is unavailable (unreachable or too slow); retry after `Retry-After`",
+}
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
 }
 
 
@@ -163,10 +171,11 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "model": Problem,
             "description": _DESCRIPTIONS[status],
             "content": {PROBLEM_CONTENT_TYPE: {}},
+            **({"headers": _RETRY_AFTER} if status == 503 else {}),
         }
         for status in statuses
     }
 
 
 # Every API route may answer these.
-COMMON_PROBLEMS = problems(400, 401, 403, 404, 413, 422, 429)
+COMMON_PROBLEMS = problems(400, 401, 403, 404, 413, 422, 429, 503)
