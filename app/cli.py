@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -13,9 +17,11 @@ import typer
 from app.config import Settings, get_settings
 from app.db import (
     PROJECT_ROOT,
+    EmbeddedPostgresInUse,
     create_engine,
     create_sessionmaker,
     resolve_database_url,
+    stop_embedded_postgres,
     upgrade_database,
 )
 
@@ -26,12 +32,30 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(outbox_cli, name="outbox")
 
 
-def _prepared_settings() -> Settings:
+def _prepared_settings(*, exclusive: bool = False) -> Settings:
     """Settings with the database resolved (embedded server started) and migrated."""
     settings = get_settings()
-    url = resolve_database_url(settings)
+    url = resolve_database_url(settings, exclusive=exclusive)
     upgrade_database(url)
     return settings.model_copy(update={"database_url": url})
+
+
+@contextlib.contextmanager
+def _embedded_postgres_stops_with_us() -> Iterator[None]:
+    """SIGTERM and Ctrl-C end the command like a normal exit, so the embedded PostgreSQL it
+    started is stopped too. (uvicorn finishes in-flight requests first, then re-raises the
+    signal, which lands here rather than killing the process on the spot.)"""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        stop_embedded_postgres()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 async def _with_session(settings: Settings, work: Any) -> Any:
@@ -71,20 +95,25 @@ def serve(
     from app.http.logging import configure_logging
     from app.main import create_app
 
-    settings = _prepared_settings()
-    if demo:
-        _seed_demo(settings)
-    configure_logging(settings.log_level)
-    typer.echo(f"Serving on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(
-        create_app(settings, demo=demo),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        # The app decides the client address itself (CAS_TRUSTED_PROXIES).
-        proxy_headers=False,
-    )
+    with _embedded_postgres_stops_with_us():
+        try:
+            settings = _prepared_settings(exclusive=True)
+        except EmbeddedPostgresInUse as exc:
+            typer.echo(f"Refused: {exc}", err=True)
+            raise typer.Exit(1) from None
+        if demo:
+            _seed_demo(settings)
+        configure_logging(settings.log_level)
+        typer.echo(f"Serving on http://{host}:{port} (docs at /docs)")
+        uvicorn.run(
+            create_app(settings, demo=demo),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            # The app decides the client address itself (CAS_TRUSTED_PROXIES).
+            proxy_headers=False,
+        )
 
 
 @db_cli.command("upgrade")

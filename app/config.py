@@ -30,7 +30,19 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Path(".cas-data")
     db_pool_size: int = 10
+    # Connections opened beyond db_pool_size under load (closed again when returned).
+    db_max_overflow: int = 10
+    # Seconds to open a connection (TCP and PostgreSQL handshake); also bounds the liveness check
+    # of a pooled connection before use.
+    db_connect_timeout_seconds: float = 5.0
+    # Seconds a request waits for a free pooled connection.
+    db_pool_timeout_seconds: float = 10.0
+    # Seconds one SQL statement may run (enforced by PostgreSQL, and by the client when the
+    # server stops answering).
+    db_statement_timeout_seconds: float = 15.0
     db_echo: bool = False
+    # Seconds /health/ready waits for each check (database, file store) before reporting it failed.
+    health_timeout_seconds: float = 2.0
 
     access_token_ttl_seconds: int = 900
     refresh_idle_ttl_seconds: int = 1800

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("app.errors")
@@ -116,6 +117,21 @@ class StorageUnavailable(DomainError):
         )
 
 
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(DomainError):
+    """PostgreSQL is unreachable, too slow (a timeout) or refusing connections."""
+
+    status, slug, title = 503, "database-unavailable", "Database unavailable"
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        super().__init__(
+            detail or "The database is not answering right now; retry shortly.", **kw
+        )
+
+
 def problem_body(
     *,
     status: int,
@@ -200,6 +216,14 @@ def install_exception_handlers(app: FastAPI) -> None:
             errors=exc.errors,
             headers=exc.headers,
             extra=exc.extra,
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection stayed busy for CAS_DB_POOL_TIMEOUT_SECONDS.
+        log.warning("database pool exhausted")
+        return await _domain(
+            request, DatabaseUnavailable("The database is too busy right now; retry shortly.")
         )
 
     @app.exception_handler(RequestValidationError)

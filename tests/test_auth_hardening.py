@@ -330,7 +330,7 @@ def test_cas_serve_leaves_client_addresses_to_the_app(
         captured["app"], captured["options"] = asgi_app, options
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
-    monkeypatch.setattr(cli, "_prepared_settings", lambda: test_settings)
+    monkeypatch.setattr(cli, "_prepared_settings", lambda **_: test_settings)
     monkeypatch.setattr(app_logging, "configure_logging", lambda level: None)
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     cli.serve(demo=False, host="127.0.0.1", port=8000)

@@ -150,7 +150,7 @@ async def test_enrolled_agency_edits_the_record_but_not_the_consent(
     assert r.json()["middle_name"] == "Ana"
 
     for field, value in (
-        ("roi_end_date", "9999-12-31"),
+        ("roi_end_date", (TODAY + timedelta(days=6 * 365)).isoformat()),
         ("roi_end_date", (TODAY + timedelta(days=30)).isoformat()),
         ("roi_start_date", None),
     ):

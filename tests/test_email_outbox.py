@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import httpx
@@ -41,3 +43,21 @@ async def test_failed_delivery_is_kept_for_retry(
     message = await db.scalar(select(EmailMessage))
     assert message is not None and message.sent_at is None
     assert message.attempts == 1 and message.last_error
+
+
+async def test_outbox_files_are_readable_by_the_owner_only(
+    client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings, tmp_path: Path
+) -> None:
+    # Messages hold single-use tokens (password reset, invitations).
+    await client.post("/api/v1/auth/password-reset/request",
+                      json={"email": "case_manager@demo.example"})
+    settings = test_settings.model_copy(update={"data_dir": tmp_path})
+    previous = os.umask(0o022)  # a usual umask; the mode must not depend on it
+    try:
+        assert await deliver_pending(db, settings) == 1
+    finally:
+        os.umask(previous)
+    [eml] = list((tmp_path / "outbox").glob("*.eml"))
+    assert stat.S_IMODE(eml.stat().st_mode) == 0o600
+    assert "reset-password?token=" in eml.read_text()
+    assert stat.S_IMODE(eml.parent.stat().st_mode) == 0o700

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
+from app.storage import FileStore
+from tests.documents_support import stored_files
 
-async def test_live_and_ready(client: httpx.AsyncClient) -> None:
+
+async def test_live_and_ready(
+    client: httpx.AsyncClient, store: FileStore, files_root: Path
+) -> None:
     live = await client.get("/health/live")
     assert live.status_code == 200 and live.json() == {"status": "ok"}
     ready = await client.get("/health/ready")
-    assert ready.status_code == 200 and ready.json() == {"status": "ok"}
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "file_store": "ok"}}
+    assert stored_files(files_root) == []  # the write probe leaves nothing behind
     assert ready.headers["x-request-id"]
     assert ready.headers["x-content-type-options"] == "nosniff"
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import ValidationFailed
+from app.schemas.common import datetime_in_range
 
 T = TypeVar("T")
 
@@ -124,7 +125,8 @@ def _fits(key: InstrumentedAttribute[Any], value: Any) -> bool:
     if expected is str:
         return isinstance(value, str) and "\x00" not in value
     if expected is datetime:
-        return isinstance(value, datetime)
+        # Near the ends of the calendar the conversion to UTC overflows.
+        return isinstance(value, datetime) and datetime_in_range(value)
     if expected is date:
         return isinstance(value, date) and not isinstance(value, datetime)
     return isinstance(value, expected)

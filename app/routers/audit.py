@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -13,6 +12,7 @@ from app.models import AuditEvent
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.audit import AuditEventRead
+from app.schemas.common import FilterDateTime
 from app.services import audit as svc
 
 router = api_router("/audit-events", "audit")
@@ -28,8 +28,13 @@ async def list_audit_events(
     action: Annotated[str | None, Query(max_length=60)] = None,
     entity_type: Annotated[str | None, Query(max_length=60)] = None,
     entity_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        FilterDateTime | None,
+        Query(description="From this time (inclusive); UTC without an offset."),
+    ] = None,
+    until: Annotated[
+        FilterDateTime | None, Query(description="Before this time; UTC without an offset.")
+    ] = None,
 ) -> dict[str, object]:
     """The acting CoC's audit trail, newest first (system admins)."""
     stmt = svc.search_stmt(

@@ -34,7 +34,7 @@ from app.http.uow import get_session, idempotent, on_rollback, replay_guard
 from app.models.documents import ClientFile, DocumentCheck
 from app.permissions import Permission
 from app.routers import api_router
-from app.schemas.common import problems
+from app.schemas.common import RecordDate, problems
 from app.schemas.documents import (
     ChecklistRead,
     ChecklistUpdate,
@@ -121,9 +121,9 @@ class DocumentCheckForm(BaseModel):
         description="Agency and period, e.g. 'The Bridge - Parkland Hospital - March 2021'. "
         "Required for disability.",
     )
-    verification_date: date | None = Field(default=None, description="Defaults to today.")
-    issuance_date: date | None = None
-    expiration_date: date | None = None
+    verification_date: RecordDate | None = Field(default=None, description="Defaults to today.")
+    issuance_date: RecordDate | None = None
+    expiration_date: RecordDate | None = None
 
 
 class ClientFileForm(BaseModel):
@@ -131,8 +131,8 @@ class ClientFileForm(BaseModel):
 
     file_type: ClientFileType = Field(description="What the document is.")
     description: str | None = Field(default=None, max_length=1000)
-    issuance_date: date | None = None
-    expiration_date: date | None = None
+    issuance_date: RecordDate | None = None
+    expiration_date: RecordDate | None = None
 
 
 def multipart_body(

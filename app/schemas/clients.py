@@ -16,7 +16,7 @@ from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validat
 
 from app.models.clients import Gender
 from app.reference import codes
-from app.schemas.common import ReadModel, WriteModel
+from app.schemas.common import ReadModel, RecordDate, WriteModel
 
 NAME_DQ_CODES = codes("3.01.5")
 SSN_DQ_CODES = codes("3.02.2")
@@ -89,7 +89,7 @@ class _ClientFields(WriteModel):
         default=None, description="3.02.2; derived (1) when a full valid SSN is given."
     )
     # 3.03 DOB
-    dob: date | None = None
+    dob: RecordDate | None = None
     dob_data_quality: int | None = Field(
         default=None, description="3.03.2; derived (1) when a DOB is given (2 = approximate)."
     )
@@ -121,8 +121,8 @@ class _ClientFields(WriteModel):
     state: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
     postal_code: str | None = Field(default=None, pattern=r"^[0-9]{5}(-[0-9]{4})?$")
     # CoC-wide release of information
-    roi_start_date: date | None = None
-    roi_end_date: date | None = None
+    roi_start_date: RecordDate | None = None
+    roi_end_date: RecordDate | None = None
 
     @field_validator("name_data_quality")
     @classmethod
@@ -285,7 +285,7 @@ class ClientSearch(WriteModel):
         description="Free text: `First Last`, `Last, First` or one name. Typo-tolerant.",
         examples=["Jon Smyth"],
     )
-    dob: date | None = None
+    dob: RecordDate | None = None
     client_id: uuid.UUID | None = None
     ssn_last4: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
     limit: int = Field(default=20, ge=1, le=100)

@@ -1,12 +1,24 @@
-"""Shared schema pieces: write/read bases, the problem document, declared error responses."""
+"""Shared schema pieces: write/read bases, bounded dates, the problem document, declared error
+responses."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from app.errors import PROBLEM_CONTENT_TYPE
+from app.security import utcnow
 
 
 class WriteModel(BaseModel):
@@ -34,6 +46,78 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list | tuple | set | frozenset):
         return [v for v in value if isinstance(v, str)]
     return []
+
+
+# --- bounded dates ---------------------------------------------------------------------------
+# Every date and date-time the API accepts uses one of these types, so a year 1 or 9999 is a 422
+# rather than nonsense stored or, for date-times, an overflow (a 500) when converted to UTC.
+
+DATE_MIN = date(1900, 1, 1)
+MAX_YEARS_AHEAD = 10
+DATETIME_MIN = datetime(1900, 1, 1, tzinfo=UTC)
+DATETIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def years_ahead(today: date, years: int) -> date:
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + years, day=28)
+
+
+def _bounded_date(value: date) -> date:
+    if value < DATE_MIN:
+        raise ValueError(f"must be on or after {DATE_MIN.isoformat()}")
+    if value > years_ahead(utcnow().date(), MAX_YEARS_AHEAD):
+        raise ValueError(f"must be at most {MAX_YEARS_AHEAD} years from today")
+    return value
+
+
+def datetime_in_range(value: datetime) -> bool:
+    """Whether ``value`` (naive = UTC) is within the accepted range. Aware date-times are compared
+    without converting them to UTC, which overflows at the ends of the calendar."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return DATETIME_MIN <= aware <= DATETIME_MAX
+
+
+def _iso(value: datetime) -> str:
+    return f"{value:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _bounded_datetime(value: datetime) -> datetime:
+    if not datetime_in_range(value):
+        raise ValueError(f"must be between {_iso(DATETIME_MIN)} and {_iso(DATETIME_MAX)}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class _JsonSchemaBounds:
+    """Documents the bounds in the JSON schema: ``formatMinimum``/``formatMaximum`` (as JSON
+    Schema validators such as ajv read them); a bound relative to today as ``x-max-years-ahead``."""
+
+    def __init__(self, **keywords: Any) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.keywords)
+        return schema
+
+
+RecordDate = Annotated[
+    date,
+    AfterValidator(_bounded_date),
+    _JsonSchemaBounds(formatMinimum=DATE_MIN.isoformat(), **{"x-max-years-ahead": MAX_YEARS_AHEAD}),
+]
+"""A date recorded about a person or a record: from 1900-01-01 to ten years from today."""
+
+FilterDateTime = Annotated[
+    datetime,
+    AfterValidator(_bounded_datetime),
+    _JsonSchemaBounds(formatMinimum=_iso(DATETIME_MIN), formatMaximum=_iso(DATETIME_MAX)),
+]
+"""A date-time in a filter: from 1900 to 2200; without an offset it is UTC."""
 
 
 class ReadModel(BaseModel):
@@ -73,6 +157,13 @@ _DESCRIPTIONS = {
     503: "Temporarily unavailable; retry after the Retry-After delay",
 }
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
+}
+
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
@@ -80,10 +171,11 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "model": Problem,
             "description": _DESCRIPTIONS[status],
             "content": {PROBLEM_CONTENT_TYPE: {}},
+            **({"headers": _RETRY_AFTER} if status == 503 else {}),
         }
         for status in statuses
     }
 
 
 # Every API route may answer these.
-COMMON_PROBLEMS = problems(400, 401, 403, 404, 413, 422, 429)
+COMMON_PROBLEMS = problems(400, 401, 403, 404, 413, 422, 429, 503)

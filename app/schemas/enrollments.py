@@ -16,7 +16,7 @@ from pydantic import Field
 
 from app.models.ce_records import DiversionService
 from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
-from app.schemas.common import ReadModel, WriteModel
+from app.schemas.common import ReadModel, RecordDate, WriteModel
 
 YesNoReasons = Literal[0, 1, 8, 9, 99]  # HUD list 1.8
 Relationship = Literal[1, 2, 3, 4, 5, 99]  # HUD list 3.15.1
@@ -45,7 +45,7 @@ class PriorLivingSituationIn(CEWriteModel):
     length_of_stay: int | None = Field(default=None, description="3.917.2", examples=[5])
     los_under_threshold: Literal[0, 1, 99] | None = None
     previous_street_essh: Literal[0, 1, 99] | None = None
-    date_to_street_essh: date | None = None
+    date_to_street_essh: RecordDate | None = None
     times_homeless_past_three_years: int | None = Field(default=None, description="3.917.4")
     months_homeless_past_three_years: int | None = Field(default=None, description="3.917.5")
 
@@ -82,7 +82,7 @@ class BarrierIn(CEWriteModel):
 class CurrentLivingSituationIn(CEWriteModel):
     """4.12 Current Living Situation."""
 
-    information_date: date | None = Field(
+    information_date: RecordDate | None = Field(
         default=None, description="Defaults to the assessment / entry / exit date."
     )
     current_living_situation: int = Field(
@@ -106,9 +106,11 @@ class CurrentLivingSituationIn(CEWriteModel):
 class DiversionAssessmentIn(CEWriteModel):
     """The Diversion / Problem Solving assessment."""
 
-    assessment_date: date | None = Field(default=None, description="Defaults to the entry date.")
-    housing_crisis_onset: date | None = None
-    last_stable_housing_date: date | None = Field(
+    assessment_date: RecordDate | None = Field(
+        default=None, description="Defaults to the entry date."
+    )
+    housing_crisis_onset: RecordDate | None = None
+    last_stable_housing_date: RecordDate | None = Field(
         default=None,
         description="When the client last stayed with family or friends or had a place of their "
         "own.",
@@ -123,7 +125,7 @@ class DiversionAssessmentIn(CEWriteModel):
 class HousingNeedsIn(CEWriteModel):
     """The CAS Housing Needs Assessment (answers use HUD list 1.8)."""
 
-    assessment_date: date | None = None
+    assessment_date: RecordDate | None = None
     sex_offender_registry: YesNoReasons = Field(
         description="On a lifetime sex offender registry in any state."
     )
@@ -145,14 +147,14 @@ class HousingNeedsIn(CEWriteModel):
 
 
 class AreaTieIn(CEWriteModel):
-    tie_date: date
+    tie_date: RecordDate
     area: str = Field(min_length=1, max_length=50, description="A code of the CoC's area list.")
     how: str = Field(min_length=1, max_length=50, description="A code of the CoC's 'how' list.")
 
 
 class ServiceIn(CEWriteModel):
     service_type: DiversionService
-    date_provided: date | None = Field(default=None, description="Defaults to the exit date.")
+    date_provided: RecordDate | None = Field(default=None, description="Defaults to the exit date.")
 
 
 class CeAssessmentOptions(CEWriteModel):
@@ -170,7 +172,9 @@ class CeAssessmentOptions(CEWriteModel):
 class DiversionExitIn(CEWriteModel):
     """The CAS exit after a successful diversion."""
 
-    exit_date: date | None = Field(default=None, description="Defaults to the assessment date.")
+    exit_date: RecordDate | None = Field(
+        default=None, description="Defaults to the assessment date."
+    )
     destination: int = Field(
         description="3.12.1 except 335, 336, 37 (a 4xx permanent situation for diversion).",
         examples=[422],
@@ -238,7 +242,7 @@ class IntakeCreate(_OutcomeFields):
         "from the client and family_members.",
     )
     family_members: list[FamilyMemberIn] = Field(default_factory=list, max_length=20)
-    entry_date: date | None = Field(default=None, description="Defaults to today.")
+    entry_date: RecordDate | None = Field(default=None, description="Defaults to today.")
     case_manager_user_id: uuid.UUID | None = Field(
         default=None, description="Assigned case manager; defaults to you."
     )
@@ -253,7 +257,7 @@ class IntakeCreate(_OutcomeFields):
 class AssessmentCreate(_OutcomeFields):
     """An Update (or Annual) Assessment on an open CE enrollment."""
 
-    assessment_date: date
+    assessment_date: RecordDate
     data_collection_stage: Literal[2, 5] = Field(default=2, description="2 update, 5 annual.")
     current_living_situation: CurrentLivingSituationIn
     barriers: list[BarrierIn] = Field(default_factory=list, max_length=6)
@@ -381,7 +385,7 @@ class EnrollmentCreate(CEWriteModel):
     )
     family_members: list[FamilyMemberIn] = Field(default_factory=list, max_length=20)
     relationship_to_hoh: Relationship | None = None
-    entry_date: date | None = None
+    entry_date: RecordDate | None = None
     case_manager_user_id: uuid.UUID | None = None
     disabling_condition: YesNoReasons = 99
     prior_living_situation: PriorLivingSituationIn | None = None
@@ -391,15 +395,15 @@ class EnrollmentCreate(CEWriteModel):
 class EnrollmentUpdate(CEWriteModel):
     """Edit the entry: changing entry_date moves the entry-stage records' dates with it."""
 
-    entry_date: date | None = None
+    entry_date: RecordDate | None = None
     disabling_condition: YesNoReasons | None = None
     prior_living_situation: PriorLivingSituationIn | None = None
     translation: TranslationIn | None = None
-    move_in_date: date | None = None
+    move_in_date: RecordDate | None = None
 
 
 class ExitCreate(CEWriteModel):
-    exit_date: date
+    exit_date: RecordDate
     destination: int = Field(description="3.12.1 except 335, 336, 37.", examples=[410])
     destination_subsidy_type: int | None = Field(default=None, description="3.12.A; only 435.")
     other_destination: str | None = Field(default=None, max_length=50)
@@ -411,12 +415,12 @@ class ExitCreate(CEWriteModel):
 
 class CaseAssignmentCreate(CEWriteModel):
     user_id: uuid.UUID = Field(description="A user of the acting or the CAS organization.")
-    start_date: date | None = Field(default=None, description="Defaults to today.")
-    end_date: date | None = None
+    start_date: RecordDate | None = Field(default=None, description="Defaults to today.")
+    end_date: RecordDate | None = None
 
 
 class CaseAssignmentEnd(CEWriteModel):
-    end_date: date | None = Field(default=None, description="Defaults to today.")
+    end_date: RecordDate | None = Field(default=None, description="Defaults to today.")
 
 
 class CurrentLivingSituationRead(ReadModel):
@@ -439,7 +443,7 @@ class CurrentLivingSituationRead(ReadModel):
 
 class ServiceCreate(CEWriteModel):
     service_type: DiversionService
-    date_provided: date
+    date_provided: RecordDate
 
 
 class ServiceRead(ReadModel):
@@ -452,7 +456,7 @@ class ServiceRead(ReadModel):
 
 
 class CaseNoteCreate(CEWriteModel):
-    note_date: date
+    note_date: RecordDate
     note: str = Field(min_length=1, max_length=10000)
     service_id: uuid.UUID | None = None
 
@@ -472,13 +476,13 @@ class CeEventCreate(CEWriteModel):
     5 -> referral_case_manage_after; 10-15, 17, 18 -> referral_result, result_date,
     location_crisis_or_ph_housing)."""
 
-    event_date: date
+    event_date: RecordDate
     event: int = Field(description="4.20.2", examples=[2])
     prob_sol_div_rr_result: Literal[0, 1, 99] | None = None
     referral_case_manage_after: Literal[0, 1, 99] | None = None
     location_crisis_or_ph_housing: str | None = Field(default=None, max_length=250)
     referral_result: Literal[1, 2, 3] | None = None
-    result_date: date | None = None
+    result_date: RecordDate | None = None
 
 
 class CeEventRead(ReadModel):
@@ -496,7 +500,7 @@ class CeEventRead(ReadModel):
 
 
 class CeAssessmentCreate(CEWriteModel):
-    assessment_date: date
+    assessment_date: RecordDate
     assessment_location: str = Field(min_length=1, max_length=250)
     assessment_type: Literal[1, 2, 3]
     assessment_level: Literal[1, 2]
@@ -527,7 +531,7 @@ class DisabilityRead(ReadModel):
 
 
 class DisabilitiesCreate(CEWriteModel):
-    information_date: date
+    information_date: RecordDate
     data_collection_stage: Literal[1, 2, 3, 5] = 2
     barriers: list[BarrierIn] = Field(min_length=1, max_length=6)
 

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from app.clock import DEFAULT_TIME_ZONE, check_time_zone
 from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES
-from app.schemas.common import ReadModel, WriteModel
+from app.schemas.common import ReadModel, RecordDate, WriteModel
 
 CocCode = Field(
     pattern=r"^[A-Z]{2}-[0-9]{3}$",
@@ -121,8 +121,8 @@ class ProjectCreate(_ProjectCodes):
     referrals_through_cas: bool = Field(
         default=False, description="Referrals to this project must come through CAS."
     )
-    operating_start_date: date
-    operating_end_date: date | None = None
+    operating_start_date: RecordDate
+    operating_end_date: RecordDate | None = None
 
 
 class ProjectUpdate(_ProjectCodes):
@@ -130,8 +130,8 @@ class ProjectUpdate(_ProjectCodes):
     project_type: int | None = None
     funding_source: int | None = None
     referrals_through_cas: bool | None = None
-    operating_start_date: date | None = None
-    operating_end_date: date | None = None
+    operating_start_date: RecordDate | None = None
+    operating_end_date: RecordDate | None = None
 
 
 class ProjectRead(ReadModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import smtplib
 from email.message import EmailMessage as MimeMessage
 from pathlib import Path
@@ -38,10 +39,14 @@ class FileSender:
         self.directory = directory
 
     def send(self, message: MimeMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = f"{utcnow().strftime('%Y%m%dT%H%M%S%f')}-{message['Message-ID-Local']}.eml"
         del message["Message-ID-Local"]
-        (self.directory / name).write_bytes(bytes(message))
+        # Messages hold single-use tokens: created readable by the owner only (never a window
+        # in which the file exists with wider permissions).
+        fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(bytes(message))
 
 
 class SmtpSender:
