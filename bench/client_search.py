@@ -1,7 +1,7 @@
 """Benchmark: find-client and client create over a large population, served by uvicorn.
 
 Usage: python bench/client_search.py [--clients 100000] [--requests 3000] [--concurrency 16]
-                                    [--workers 1]
+                                    [--workers 1] [--profile service.html]
 
 One run:
 1. creates a throw-away database (``BENCH_DATABASE_URL`` names a server; otherwise an embedded
@@ -32,6 +32,7 @@ import os
 import platform
 import random
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -220,12 +221,16 @@ def _free_port() -> int:
 
 
 def _start_server(
-    env: dict[str, str], port: int, workers: int, log: Path
+    env: dict[str, str], port: int, workers: int, log: Path, profile: Path | None
 ) -> subprocess.Popen[bytes]:
+    # --profile: the service runs under pyinstrument (a dev dependency), which writes its
+    # report when the server stops.
+    profiler = ["-m", "pyinstrument", "-r", "html", "-o", str(profile.resolve())] if profile else []
     with log.open("wb") as out:
         return subprocess.Popen(
             [
                 sys.executable,
+                *profiler,
                 "-m",
                 "uvicorn",
                 "app.asgi:app",
@@ -442,6 +447,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     # The container runs one worker; uvicorn takes more from WEB_CONCURRENCY.
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--profile", type=Path, help="write a pyinstrument HTML profile of the service here"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -472,16 +480,18 @@ def main() -> None:
         upgrade_database(url)
         seeded = asyncio.run(_seed(url, args.clients, rng))
         port = _free_port()
-        proc = _start_server(env, port, args.workers, data_dir / "uvicorn.log")
+        proc = _start_server(env, port, args.workers, data_dir / "uvicorn.log", args.profile)
         base = f"http://127.0.0.1:{port}"
         asyncio.run(_wait_ready(base, proc))
         measured = asyncio.run(_measure(base, url, settings, args, rng, proc.pid))
         pg_version = asyncio.run(_server_version(url))
     finally:
         if proc is not None:
-            proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=20)
+            proc.send_signal(signal.SIGINT)  # as Ctrl-C: uvicorn (and pyinstrument) finish
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         asyncio.run(_admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     concurrent, baseline = measured["concurrent"], measured["baseline"]
