@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -450,14 +450,27 @@ async def test_history_lists_changes_with_pii_redacted(
 
 
 async def _fields_read(db: AsyncSession, client_id: str, actor: uuid.UUID) -> list[list[str]]:
+    """What each read by ``actor`` that showed the client recorded as shown (oldest first)."""
+    cid = uuid.UUID(client_id)
     events = await db.scalars(
-        select(AuditEvent).where(
-            AuditEvent.entity_id == uuid.UUID(client_id),
+        select(AuditEvent)
+        .where(
+            or_(AuditEvent.entity_id == cid, AuditEvent.subject_ids.contains([cid])),
             AuditEvent.action == "pii.read",
             AuditEvent.actor_user_id == actor,
         )
+        .order_by(AuditEvent.occurred_at)
     )
     return [e.changes["fields"] for e in events if e.changes]
+
+
+async def _reads_of_request(db: AsyncSession, r: httpx.Response) -> list[AuditEvent]:
+    events = await db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.request_id == r.headers["x-request-id"], AuditEvent.action == "pii.read"
+        )
+    )
+    return list(events)
 
 
 async def test_list_search_and_duplicate_reads_are_audited_with_what_was_shown(
@@ -472,14 +485,22 @@ async def test_list_search_and_duplicate_reads_are_audited_with_what_was_shown(
     assert await _fields_read(db, shown["id"], me) == []
 
     r = await client.get(URL, params={"limit": 200}, headers=cm)
-    assert shown["id"] in [c["id"] for c in r.json()["items"]]
+    listed = [c["id"] for c in r.json()["items"]]
+    assert shown["id"] in listed
     assert await _fields_read(db, shown["id"], me) == [
         ["contact", "demographics", "dob", "name", "ssn_masked"]
     ]
+    # One event for the page, naming every client shown, in the order shown.
+    [event] = await _reads_of_request(db, r)
+    assert [str(i) for i in event.subject_ids or []] == listed
+    assert event.entity_type == "client" and event.entity_id is None
+    assert event.acting_organization_id == world.org_id("access_point_1")
 
     r = await client.post(f"{URL}/search", json={"name": "Odile Fabre"}, headers=cm)
     assert [h["client"]["id"] for h in r.json()["items"]] == [shown["id"]]
     assert (await _fields_read(db, shown["id"], me))[-1] == ["dob", "name", "ssn_masked"]
+    [event] = await _reads_of_request(db, r)
+    assert [str(i) for i in event.subject_ids or []] == [shown["id"]]
 
     again = await new_client(client, cm, first_name="Odile", last_name="Fabre", dob="1970-02-03")
     assert [d["client"]["id"] for d in again["possible_duplicates"]] == [shown["id"]]
@@ -487,6 +508,10 @@ async def test_list_search_and_duplicate_reads_are_audited_with_what_was_shown(
     assert len(reads) == 3 and reads[-1] == ["dob", "name", "ssn_masked"]
     # Never audited as read by someone who was not shown it.
     assert await _fields_read(db, hidden["id"], me) == []
+
+    # A search showing nothing records no read.
+    r = await client.post(f"{URL}/search", json={"name": "Zebulon Quaxley"}, headers=cm)
+    assert r.json()["items"] == [] and await _reads_of_request(db, r) == []
 
 
 async def test_search_by_a_merged_id_finds_the_survivor(

@@ -1,5 +1,7 @@
 """Every response that shows a client's name is recorded in the audit trail (who saw which
-client, in which request) -- checked over every GET route, future routes included."""
+client, in which request) -- checked over every GET route, future routes included. A read is
+recorded per client (``entity_id``) or once per response listing the clients (``subject_ids``);
+either way, every client shown must be among those recorded."""
 
 from __future__ import annotations
 
@@ -46,16 +48,19 @@ async def test_responses_showing_a_client_name_are_audited(
         if not shown:
             continue
         showing += 1
-        audited = set(
-            (
-                await db.scalars(
-                    select(AuditEvent.entity_id).where(
-                        AuditEvent.request_id == r.headers["x-request-id"],
-                        AuditEvent.action.in_(READ_ACTIONS),
-                    )
+        # A read names its client in ``entity_id``, or lists the clients it showed in
+        # ``subject_ids`` (one event for a whole page).
+        reads = (
+            await db.execute(
+                select(AuditEvent.entity_id, AuditEvent.subject_ids).where(
+                    AuditEvent.request_id == r.headers["x-request-id"],
+                    AuditEvent.action.in_(READ_ACTIONS),
                 )
-            ).all()
-        )
+            )
+        ).all()
+        audited = {entity_id for entity_id, _ in reads} | {
+            cid for _, subjects in reads for cid in subjects or []
+        }
         if not shown <= audited:
             failures.append(f"GET {path}: shows {len(shown)} client(s), audited {len(audited)}")
     assert showing >= 3

@@ -9,12 +9,14 @@ from typing import Any, Literal, get_args
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     ForeignKey,
     Index,
     LargeBinary,
     SmallInteger,
     String,
+    Text,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -37,6 +39,33 @@ Gender = Literal[
 ]
 GENDER_CODES: tuple[str, ...] = get_args(Gender)
 GENDER_ARRAY = "ARRAY[" + ", ".join(f"'{g}'" for g in GENDER_CODES) + "]::varchar[]"
+
+# ``clients.name_pair_keys`` (find client, see app/services/client_search.py): each key of the
+# first name paired with each key of the last name, "<kind><key>|<kind><key>", kind p (3-letter
+# prefix), m (metaphone) or s (soundex), e.g. "mJN|sS530" for John Smith; and each key of one
+# name paired with the start of the other, kind 1 (initial) or 2 (first two letters), e.g.
+# "mJN|2sm", so a name with a typo that changes all its keys ("Anrew") is still found through
+# the other name. One GIN lookup finds the clients whose names agree with a query's this way.
+_FIRST_KEYS = (
+    ("p", "left(first_name_norm, 3)"),
+    ("m", "first_name_key"),
+    ("s", "first_name_alt_key"),
+)
+_LAST_KEYS = (
+    ("p", "left(last_name_norm, 3)"),
+    ("m", "last_name_key"),
+    ("s", "last_name_alt_key"),
+)
+_FIRST_STARTS = (("1", "left(first_name_norm, 1)"), ("2", "left(first_name_norm, 2)"))
+_LAST_STARTS = (("1", "left(last_name_norm, 1)"), ("2", "left(last_name_norm, 2)"))
+_NAME_PAIRS = (
+    [(f, la) for f in _FIRST_KEYS for la in _LAST_KEYS]
+    + [(f, la) for f in _FIRST_KEYS for la in _LAST_STARTS]
+    + [(f, la) for f in _FIRST_STARTS for la in _LAST_KEYS]
+)
+NAME_PAIR_KEYS_SQL = "ARRAY[{}]::text[]".format(
+    ", ".join(f"'{fk}' || {fcol} || '|{lk}' || {lcol}" for (fk, fcol), (lk, lcol) in _NAME_PAIRS)
+)
 
 
 class Client(UUIDPk, Timestamps, Versioned, Base):
@@ -103,6 +132,7 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
             "first_name_norm",
             postgresql_ops={"first_name_norm": "varchar_pattern_ops"},
         ),
+        Index("ix_clients_name_pair_keys", "name_pair_keys", postgresql_using="gin"),
         Index("ix_clients_dob", "coc_id", "dob"),
         Index("ix_clients_ssn_hash", "ssn_hash"),
         Index("ix_clients_ssn_last4_hash", "coc_id", "ssn_last4_hash"),
@@ -133,6 +163,9 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
     last_name_alt_key: Mapped[str | None] = mapped_column(String(10))
     first_name_norm: Mapped[str | None] = mapped_column(String(60))
     last_name_norm: Mapped[str | None] = mapped_column(String(60))
+    name_pair_keys: Mapped[list[str] | None] = mapped_column(
+        ARRAY(Text), Computed(NAME_PAIR_KEYS_SQL, persisted=True)
+    )
 
     # 3.02 SSN: encrypted at rest; keyed hashes of the full value and the last four for search.
     ssn_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UUIDPk
@@ -21,6 +21,8 @@ class AuditEvent(UUIDPk, Base):
         Index("ix_audit_events_occurred_at_id", "occurred_at", "id"),
         Index("ix_audit_events_entity", "entity_type", "entity_id", "occurred_at"),
         Index("ix_audit_events_actor", "actor_user_id", "occurred_at"),
+        # "Who saw client X": one indexed lookup, however many clients one read showed.
+        Index("ix_audit_events_subject_ids", "subject_ids", postgresql_using="gin"),
     )
 
     # clock_timestamp(): events of one transaction keep their order.
@@ -34,6 +36,8 @@ class AuditEvent(UUIDPk, Base):
     entity_type: Mapped[str] = mapped_column(String(60), nullable=False)
     entity_id: Mapped[uuid.UUID | None] = mapped_column()
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Reads of client data: the clients shown (one event per response, however many it showed).
+    subject_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(Uuid))
     request_id: Mapped[str | None] = mapped_column(String(128))
     ip_address: Mapped[str | None] = mapped_column(String(64))
 

@@ -4,6 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from app.schemas.common import ReadModel
 
 
@@ -16,5 +18,13 @@ class AuditEventRead(ReadModel):
     entity_type: str
     entity_id: uuid.UUID | None
     changes: dict[str, Any] | None
+    subject_ids: list[uuid.UUID] | None = Field(
+        default=None,
+        description=(
+            "Reads of client data: the clients the response showed, in order (one event for a "
+            "whole list, search or set of duplicate candidates). Filtering by `entity_id` finds "
+            "these events for each client listed."
+        ),
+    )
     request_id: str | None
     ip_address: str | None

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor, RequestMeta
@@ -147,7 +147,7 @@ def record_pii_read(
     action: str = "pii.read",
 ) -> AuditEvent:
     """Call for every read of client PII (and every document download)."""
-    return record(
+    event = record(
         session,
         actor,
         action,
@@ -155,6 +155,34 @@ def record_pii_read(
         entity_id,
         {"fields": sorted(fields)} if fields else None,
     )
+    if entity_type == "client":
+        event.subject_ids = [entity_id]
+    return event
+
+
+def record_pii_reads(
+    session: AsyncSession,
+    actor: Actor,
+    client_ids: list[uuid.UUID],
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> AuditEvent | None:
+    """One event for a response showing several clients (a list, search hits, duplicate
+    candidates): ``subject_ids`` holds them in the order shown; nothing when none was shown."""
+    ids = list(dict.fromkeys(client_ids))
+    if not ids:
+        return None
+    event = record(
+        session, actor, action, "client", None, {"fields": sorted(fields)} if fields else None
+    )
+    event.subject_ids = ids
+    return event
+
+
+def about_entity(entity_id: uuid.UUID) -> ColumnElement[bool]:
+    """Events about ``entity_id``: as their entity, or among the clients a read showed."""
+    return or_(AuditEvent.entity_id == entity_id, AuditEvent.subject_ids.contains([entity_id]))
 
 
 def search_stmt(
@@ -178,7 +206,7 @@ def search_stmt(
     if entity_type is not None:
         stmt = stmt.where(AuditEvent.entity_type == entity_type)
     if entity_id is not None:
-        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+        stmt = stmt.where(about_entity(entity_id))
     if since is not None:
         stmt = stmt.where(AuditEvent.occurred_at >= since)
     if until is not None:

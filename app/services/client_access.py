@@ -41,9 +41,15 @@ def visible_clients_filter(actor: Actor) -> ColumnElement[bool]:
     in_coc = Client.coc_id == actor.coc_id
     if actor.is_admin:
         return in_coc
-    linked = exists().where(
-        ClientAccess.client_id == Client.id,
-        ClientAccess.organization_id == actor.organization_id,
+    # One index probe per client row: OFFSET 0 keeps PostgreSQL from reading the organization's
+    # whole access list into a hash instead, work that would grow with the population.
+    linked = exists(
+        select(ClientAccess.client_id)  # in the index: an index-only probe
+        .where(
+            ClientAccess.client_id == Client.id,
+            ClientAccess.organization_id == actor.organization_id,
+        )
+        .offset(0)
     )
     return and_(in_coc, or_(linked, roi_active(clock.today(actor))))
 

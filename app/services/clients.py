@@ -309,8 +309,7 @@ async def create_client(
         session, actor, "client.created", "client", client.id, _redact_text(_audit_values(v))
     )
     duplicates = await find_duplicates(session, actor, client) if with_duplicates else []
-    for candidate in duplicates:
-        audit_read(session, actor, candidate.client.id, SUMMARY_FIELDS)
+    audit_list_read_ids(session, actor, [d.client.id for d in duplicates], SUMMARY_FIELDS)
     await session.flush()
     return client, duplicates
 
@@ -396,16 +395,16 @@ def visible_clients_stmt(actor: Actor) -> Select[Client]:
 
 
 def audit_list_read(session: AsyncSession, actor: Actor, clients: list[Client]) -> None:
-    """A page of full records (the client list): one read per client shown."""
+    """A page of full records (the client list): one read event listing the clients shown."""
     audit_list_read_ids(session, actor, [c.id for c in clients], READ_FIELDS)
 
 
 def audit_list_read_ids(
     session: AsyncSession, actor: Actor, ids: list[uuid.UUID], fields: list[str] | None = None
 ) -> None:
-    """One read per client shown; ``fields`` what was shown (default: search-hit summaries)."""
-    for client_id in ids:
-        audit_read(session, actor, client_id, fields or SUMMARY_FIELDS)
+    """One read event listing the clients shown (``subject_ids``, in order); ``fields`` what
+    was shown (default: search-hit summaries)."""
+    audit.record_pii_reads(session, actor, ids, fields=fields or SUMMARY_FIELDS)
 
 
 # --- history ------------------------------------------------------------------------------------

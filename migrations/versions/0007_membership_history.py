@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_membership_history"
-down_revision: str | Sequence[str] | None = "0005_coc_time_zone"
+down_revision: str | Sequence[str] | None = "0006_audit_read_subjects"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
