@@ -20,6 +20,7 @@ from app.db import (
     EmbeddedPostgresInUse,
     create_engine,
     create_sessionmaker,
+    embedded_postgres_started,
     resolve_database_url,
     stop_embedded_postgres,
     upgrade_database,
@@ -49,11 +50,15 @@ def _embedded_postgres_stops_with_us() -> Iterator[None]:
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
 
+    # Only a server this command started is stopped (a caller in the same process, e.g. a test
+    # harness, may hold one of its own).
+    held_before = embedded_postgres_started()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        stop_embedded_postgres()
+        if not held_before:
+            stop_embedded_postgres()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

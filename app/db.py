@@ -104,6 +104,11 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
+def embedded_postgres_started() -> bool:
+    """Whether this process holds an embedded PostgreSQL server."""
+    return _embedded is not None
+
+
 def stop_embedded_postgres() -> None:
     """Let go of the embedded server; it stops if no other process holds it."""
     global _embedded
