@@ -127,9 +127,7 @@ class DatabaseUnavailable(DomainError):
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"Retry-After": str(RETRY_AFTER_SECONDS)})
-        super().__init__(
-            detail or "The database is not answering right now; retry shortly.", **kw
-        )
+        super().__init__(detail or "The database is not answering right now; retry shortly.", **kw)
 
 
 def problem_body(

@@ -73,8 +73,11 @@ async def test_audit_trail_is_append_only(db: AsyncSession) -> None:
             "VALUES (gen_random_uuid(), 'x', 'y')"
         )
     )
-    for statement in ("UPDATE audit_events SET action = 'z'", "DELETE FROM audit_events",
-                      "TRUNCATE audit_events"):
+    for statement in (
+        "UPDATE audit_events SET action = 'z'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             async with db.begin_nested():
                 await db.execute(text(statement))

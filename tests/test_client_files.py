@@ -35,8 +35,6 @@ from tests.intake_support import today
 TODAY = today()
 
 
-
-
 def files_url(client_id: uuid.UUID) -> str:
     return f"/api/v1/clients/{client_id}/files"
 

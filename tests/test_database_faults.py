@@ -254,9 +254,7 @@ async def test_frozen_database_is_503_within_the_timeouts(faulty: Faulty) -> Non
     assert elapsed < HEALTH_TIMEOUT + SLACK
     # Many callers at once: none waits longer than the pool and connect timeouts allow.
     started = time.monotonic()
-    answers = await asyncio.gather(
-        *(list_organizations(faulty) for _ in range(6))
-    )
+    answers = await asyncio.gather(*(list_organizations(faulty) for _ in range(6)))
     for answer in answers:
         assert_unavailable(answer)
     assert time.monotonic() - started < 2 * CONNECT_TIMEOUT + POOL_TIMEOUT + SLACK

@@ -43,8 +43,6 @@ from tests.intake_support import today
 TODAY = today()
 
 
-
-
 def checks_url(client_id: uuid.UUID) -> str:
     return f"/api/v1/clients/{client_id}/document-checks"
 

@@ -37,8 +37,6 @@ META: list[Part] = [
 ]
 
 
-
-
 @pytest.fixture
 def store_calls(store: FileStore, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How often the upload path saved and deleted bytes."""

@@ -16,8 +16,9 @@ from app.services.email import deliver_pending
 async def test_outbox_file_sender_writes_and_marks_sent(
     client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings, tmp_path: Path
 ) -> None:
-    r = await client.post("/api/v1/auth/password-reset/request",
-                          json={"email": "case_manager@demo.example"})
+    r = await client.post(
+        "/api/v1/auth/password-reset/request", json={"email": "case_manager@demo.example"}
+    )
     assert r.status_code == 202
     settings = test_settings.model_copy(update={"data_dir": tmp_path})
     sent = await deliver_pending(db, settings)
@@ -36,8 +37,9 @@ async def test_outbox_file_sender_writes_and_marks_sent(
 async def test_failed_delivery_is_kept_for_retry(
     client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings
 ) -> None:
-    await client.post("/api/v1/auth/password-reset/request",
-                      json={"email": "case_manager@demo.example"})
+    await client.post(
+        "/api/v1/auth/password-reset/request", json={"email": "case_manager@demo.example"}
+    )
     settings = test_settings.model_copy(update={"email_sender": "smtp", "smtp_host": None})
     assert await deliver_pending(db, settings) == 0
     message = await db.scalar(select(EmailMessage))
@@ -49,8 +51,9 @@ async def test_outbox_files_are_readable_by_the_owner_only(
     client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings, tmp_path: Path
 ) -> None:
     # Messages hold single-use tokens (password reset, invitations).
-    await client.post("/api/v1/auth/password-reset/request",
-                      json={"email": "case_manager@demo.example"})
+    await client.post(
+        "/api/v1/auth/password-reset/request", json={"email": "case_manager@demo.example"}
+    )
     settings = test_settings.model_copy(update={"data_dir": tmp_path})
     previous = os.umask(0o022)  # a usual umask; the mode must not depend on it
     try:

@@ -24,9 +24,7 @@ CLIENTS = "/api/v1/clients"
 BODY = {"first_name": "Rhea", "last_name": "Playwright"}
 
 
-async def _create(
-    client: httpx.AsyncClient, headers: dict[str, str], key: str
-) -> httpx.Response:
+async def _create(client: httpx.AsyncClient, headers: dict[str, str], key: str) -> httpx.Response:
     return await client.post(CLIENTS, json=BODY, headers=headers | {"Idempotency-Key": key})
 
 
@@ -103,8 +101,9 @@ async def test_a_replay_about_a_client_no_longer_visible_is_a_404(
     url = f"{CLIENTS}/{person.id}/files"
 
     async def send() -> httpx.Response:
-        return await client.post(url, headers=headers, data={"file_type": "photo_id"},
-                                 files=file_part(PDF))
+        return await client.post(
+            url, headers=headers, data={"file_type": "photo_id"}, files=file_part(PDF)
+        )
 
     first = await send()
     assert first.status_code == 201, first.text
@@ -177,11 +176,9 @@ async def test_a_document_check_replay_needs_the_document_check_rule_still(
     person = await make_client(db, world, org="access_point_2", enrolled_in_cas=False)
     person.roi_start_date = today() - timedelta(days=30)
     await db.flush()
-    admin_org = (
-        await db.scalar(
-            select(Membership.organization_id).where(
-                Membership.user_id == world.user_id("system_admin")
-            )
+    admin_org = await db.scalar(
+        select(Membership.organization_id).where(
+            Membership.user_id == world.user_id("system_admin")
         )
     )
     headers = await auth.headers("system_admin") | {"Idempotency-Key": "check-1"}
@@ -190,8 +187,12 @@ async def test_a_document_check_replay_needs_the_document_check_rule_still(
         return await client.post(
             f"{CLIENTS}/{person.id}/document-checks",
             headers=headers,
-            data={"category": "homeless", "item": "identity", "document_type": "photo_id",
-                  "comments": "Parkland Hospital - March"},
+            data={
+                "category": "homeless",
+                "item": "identity",
+                "document_type": "photo_id",
+                "comments": "Parkland Hospital - March",
+            },
             files=file_part(PDF),
         )
 

@@ -18,16 +18,24 @@ from tests.documents_support import PDF, count, make_client, multipart, stored_f
 
 
 async def test_upload_retry_replays_and_other_content_is_refused(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World,
-    store: FileStore, files_root: Path,
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    store: FileStore,
+    files_root: Path,
 ) -> None:
     person = await make_client(db, world)
     headers = await auth.headers("case_manager") | {"Idempotency-Key": "upload-card-1"}
     url = f"/api/v1/clients/{person.id}/files"
 
     def send(content: bytes) -> Any:
-        return client.post(url, headers=headers, data={"file_type": "social_security_card"},
-                           files={"file": ("card.pdf", content, "application/pdf")})
+        return client.post(
+            url,
+            headers=headers,
+            data={"file_type": "social_security_card"},
+            files={"file": ("card.pdf", content, "application/pdf")},
+        )
 
     first = await send(PDF)
     assert first.status_code == 201, first.text
@@ -47,8 +55,12 @@ async def test_upload_retry_replays_and_other_content_is_refused(
 
 
 async def test_a_file_holding_the_boundary_string_is_not_a_replay(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World,
-    store: FileStore, files_root: Path,
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    store: FileStore,
+    files_root: Path,
 ) -> None:
     person = await make_client(db, world)
     headers = await auth.headers("case_manager") | {"Idempotency-Key": "upload-card-2"}

@@ -85,8 +85,14 @@ def _assert_unavailable(r: httpx.Response) -> None:
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES])
 async def test_a_full_or_read_only_store_is_a_503_and_nothing_is_written(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, app: Any,
-    use_store: Callable[[FileStore], None], tmp_path: Path, code: int,
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    app: Any,
+    use_store: Callable[[FileStore], None],
+    tmp_path: Path,
+    code: int,
 ) -> None:
     use_store(_store(app, FailingStorage(tmp_path, code)))
     person = await make_client(db, world)
@@ -111,8 +117,13 @@ async def test_a_full_or_read_only_store_is_a_503_and_nothing_is_written(
 
 
 async def test_a_store_directory_that_is_a_file_is_a_503(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, app: Any,
-    use_store: Callable[[FileStore], None], tmp_path: Path,
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    app: Any,
+    use_store: Callable[[FileStore], None],
+    tmp_path: Path,
 ) -> None:
     # A real filesystem error even for root: the store's directory is a regular file.
     root = tmp_path / "files"
@@ -126,8 +137,13 @@ async def test_a_store_directory_that_is_a_file_is_a_503(
 
 
 async def test_an_unreadable_store_answers_downloads_with_503(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, app: Any,
-    use_store: Callable[[FileStore], None], tmp_path: Path,
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    app: Any,
+    use_store: Callable[[FileStore], None],
+    tmp_path: Path,
 ) -> None:
     use_store(_store(app, LocalStorage(tmp_path)))
     person = await make_client(db, world)
@@ -142,8 +158,13 @@ async def test_an_unreadable_store_answers_downloads_with_503(
 
 
 async def test_stored_bytes_are_deleted_when_the_commit_fails(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World,
-    store: FileStore, files_root: Path, monkeypatch: pytest.MonkeyPatch,
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    store: FileStore,
+    files_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     original = uow._store_idempotent
 

@@ -28,16 +28,22 @@ async def test_parallel_uploads_with_one_key_store_one_object(
     )
     try:
         headers = await _headers(client)
-        made = await client.post("/api/v1/clients", headers=headers,
-                                 json={"first_name": "Parallel", "last_name": "Uploads"})
+        made = await client.post(
+            "/api/v1/clients",
+            headers=headers,
+            json={"first_name": "Parallel", "last_name": "Uploads"},
+        )
         assert made.status_code == 201, made.text
         url = f"/api/v1/clients/{made.json()['id']}/files"
         headers |= {"Idempotency-Key": "parallel-upload-1"}
-        results = await asyncio.gather(*[
-            client.post(url, headers=headers, data={"file_type": "photo_id"},
-                        files=file_part(PDF))
-            for _ in range(8)
-        ])
+        results = await asyncio.gather(
+            *[
+                client.post(
+                    url, headers=headers, data={"file_type": "photo_id"}, files=file_part(PDF)
+                )
+                for _ in range(8)
+            ]
+        )
     finally:
         app.state.file_store = previous
 
@@ -54,7 +60,14 @@ async def test_parallel_uploads_with_one_key_store_one_object(
             assert "Idempotency-Key" in r.json()["detail"]
     [stored] = stored_files(tmp_path)
     async with engine.connect() as conn:
-        keys = (await conn.execute(text(
-            "SELECT storage_key FROM client_files WHERE client_id = :c"),
-            {"c": made.json()["id"]})).scalars().all()
+        keys = (
+            (
+                await conn.execute(
+                    text("SELECT storage_key FROM client_files WHERE client_id = :c"),
+                    {"c": made.json()["id"]},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert keys == [stored.name]

@@ -36,8 +36,9 @@ async def test_vsp_users_are_refused_every_client_data_route(
         url = path.format(**{p: ids[p] for p in re.findall(r"{(\w+)}", path)})
         for method, operation in operations.items():
             probed += 1
-            r = await client.request(method.upper(), url, headers=vsp,
-                                     **_body_for(operation, components))
+            r = await client.request(
+                method.upper(), url, headers=vsp, **_body_for(operation, components)
+            )
             body = r.json() if r.headers.get("content-type", "").endswith("json") else {}
             if r.status_code != 403 or body.get("type") != "/problems/victim-service-provider":
                 failures.append(f"{method.upper()} {path}: {r.status_code} {r.text[:120]}")

@@ -162,9 +162,7 @@ class UnitOfWorkRoute(APIRoute):
             try:
                 record_key: _PendingKey | None = None
                 if is_idempotent:
-                    replay, record_key = await _idempotency_check(
-                        request, operation, replay_guards
-                    )
+                    replay, record_key = await _idempotency_check(request, operation, replay_guards)
                     if replay is not None:
                         await _commit(await get_session(request))  # the replay's audit rows
                         return replay
@@ -213,8 +211,9 @@ async def _finish_failed(request: Request, *, keep: bool) -> None:
 class _PendingKey:
     """An Idempotency-Key seen for the first time: stored with the response on success."""
 
-    def __init__(self, scope: str, key: str, body_hash: str | None,
-                 hasher: _MultipartHasher | None) -> None:
+    def __init__(
+        self, scope: str, key: str, body_hash: str | None, hasher: _MultipartHasher | None
+    ) -> None:
         self.scope = scope
         self.key = key
         self._body_hash = body_hash
@@ -241,8 +240,13 @@ async def _idempotency_check(
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid length",
-                     "type": "value_error"}],
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "invalid length",
+                    "type": "value_error",
+                }
+            ],
         )
     session = await get_session(request)
     actor = await _live_actor(request, session)
@@ -287,8 +291,13 @@ async def _idempotency_check(
     if existing.request_hash != body_hash:
         raise ValidationFailed(
             "This Idempotency-Key was already used with a different request body.",
-            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "key reused with another body",
-                     "type": "idempotency_key_reused"}],
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "key reused with another body",
+                    "type": "idempotency_key_reused",
+                }
+            ],
         )
     body = _unseal(request, existing)
     await _check_clients_shown(session, actor, body, request.url.path)
@@ -345,9 +354,7 @@ def _replay_guards(dependant: Dependant) -> list[Guard]:
     return found
 
 
-async def _check_clients_shown(
-    session: AsyncSession, actor: Actor, body: bytes, path: str
-) -> None:
+async def _check_clients_shown(session: AsyncSession, actor: Actor, body: bytes, path: str) -> None:
     """404 unless the caller may still see every client the stored response (or its path)
     names; then the replay is recorded as a read of each of them."""
     from app.models import Client
