@@ -177,7 +177,7 @@ def openapi(
 @outbox_cli.command("deliver")
 def outbox_deliver() -> None:
     """Send pending emails now."""
-    from app.services.email import deliver_pending
+    from app.services.platform.email import deliver_pending
 
     settings = _prepared_settings()
     sent = asyncio.run(_with_session(settings, lambda s: deliver_pending(s, settings)))
@@ -187,7 +187,7 @@ def outbox_deliver() -> None:
 @cli.command()
 def maintenance() -> None:
     """Purge deleted documents past retention, orphaned files, expired keys and sessions."""
-    from app.services.maintenance import run_maintenance
+    from app.services.platform.maintenance import run_maintenance
 
     settings = _prepared_settings()
     counts = asyncio.run(_with_session(settings, lambda s: run_maintenance(s, settings)))

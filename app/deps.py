@@ -15,7 +15,7 @@ from app.errors import Forbidden, Unauthorized, VSPForbidden
 from app.http.uow import get_session
 from app.permissions import Permission
 from app.security import decode_access_token
-from app.services import auth as auth_service
+from app.services.identity import auth as auth_service
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 

@@ -80,13 +80,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _deliver_emails(app: FastAPI, session: AsyncSession) -> None:
-    from app.services.email import deliver_pending
+    from app.services.platform.email import deliver_pending
 
     await deliver_pending(session, app.state.settings)
 
 
 async def _maintain(app: FastAPI, session: AsyncSession) -> None:
-    from app.services.maintenance import run_maintenance
+    from app.services.platform.maintenance import run_maintenance
 
     counts = await run_maintenance(session, app.state.settings)
     log.info("maintenance run", extra=counts)

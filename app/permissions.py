@@ -69,7 +69,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),
     Role.CASE_MANAGER: frozenset(_CLIENT_WORK),
     # Client Files are readable by whoever can see the client; Document Check stays limited to
-    # the CAS organization and admins by its own rule (app.services.documents).
+    # the CAS organization and admins by its own rule (app.services.documents.core).
     Role.HOUSING_PROVIDER: frozenset(
         {
             P.CLIENTS_READ,

@@ -56,9 +56,9 @@ from app.config import Settings  # noqa: E402
 from app.db import create_engine, start_embedded_postgres, to_async_url, upgrade_database  # noqa: E402
 from app.schemas.clients import ClientSearch  # noqa: E402
 from app.security import decode_access_token  # noqa: E402
-from app.services import client_search  # noqa: E402
-from app.services.auth import load_actor  # noqa: E402
+from app.services.clients import search as client_search  # noqa: E402
 from app.services.demo import seed_coc  # noqa: E402
+from app.services.identity.auth import load_actor  # noqa: E402
 from bench.population import Names, client_rows, copy_clients, look_alike  # noqa: E402
 
 PASSWORD = "bench-password-2026"

@@ -15,8 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from app.services import crypto
-from app.services.client_search import name_keys
+from app.services.clients.search import name_keys
+from app.services.platform import crypto
 
 FIRST = """James John Robert Michael William David Richard Joseph Thomas Charles Christopher Daniel
 Matthew Anthony Mark Donald Steven Paul Andrew Joshua Kenneth Kevin Brian George Timothy Ronald

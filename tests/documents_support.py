@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, Client
-from app.services import client_access
+from app.services.clients import access as client_access
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\nSECRET-MARKER-123-45-6789\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32 + b"SECRET-MARKER-PNG"

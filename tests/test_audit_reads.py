@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent
-from app.services import audit
+from app.services.platform import audit
 from tests.conftest import Auth, World, assert_problem
 
 URL = "/api/v1/clients"

@@ -19,7 +19,7 @@ from app.models import (
     User,
 )
 from app.security import utcnow
-from app.services import auth as auth_service
+from app.services.identity import auth as auth_service
 from tests.conftest import PASSWORD, Auth, World, assert_problem
 
 LOGIN = "/api/v1/auth/login"

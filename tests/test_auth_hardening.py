@@ -21,8 +21,8 @@ from app import security
 from app.config import Settings
 from app.main import create_app
 from app.models import AuditEvent, EmailMessage, OneTimeToken, User
-from app.services import auth as auth_service
 from app.services import demo
+from app.services.identity import auth as auth_service
 from tests.conftest import PASSWORD, World, assert_problem
 
 LOGIN = "/api/v1/auth/login"
@@ -139,7 +139,7 @@ async def test_pending_reset_requests_are_never_delivered_as_they_are(
     test_settings: Settings,
     tmp_path: Any,
 ) -> None:
-    from app.services import email
+    from app.services.platform import email
 
     assert (await client.post(RESET, json={"email": NOBODY})).status_code == 202
     assert (await client.post(RESET, json={"email": CM})).status_code == 202

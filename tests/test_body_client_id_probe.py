@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Base
 from app.permissions import Role, permissions_for
-from app.services.merge import client_references
+from app.services.clients.merge import client_references
 from tests.access_support import HiddenFamily, hidden_family
 from tests.conftest import Auth, World
 from tests.intake_support import example

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import ActingOrganization, Actor
 from app.models import AuditEvent, Client
 from app.permissions import Role, permissions_for
-from app.services import client_access
-from app.services.client_policy import can_edit_client, can_edit_consent
-from app.services.clients import roi_latest_end
+from app.services.clients import access as client_access
+from app.services.clients.core import roi_latest_end
+from app.services.clients.policy import can_edit_client, can_edit_consent
 from tests.conftest import Auth, World, assert_problem
 from tests.intake_support import today
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.documents import ClientFile, NotificationEvent
 from app.security import utcnow
-from app.services import client_access
-from app.services import documents as svc
+from app.services.clients import access as client_access
+from app.services.documents import core as svc
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import (

@@ -12,7 +12,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent
-from app.services.clients import READ_FIELDS
+from app.services.clients.core import READ_FIELDS
 from app.storage import FileStore
 from tests.conftest import Auth, World
 from tests.documents_support import PDF, audit_rows, file_part, make_client
@@ -112,7 +112,7 @@ async def test_client_file_description_and_document_comments_stay_out_of_the_aud
 
 
 def test_description_is_a_redacted_field() -> None:
-    from app.services import audit
+    from app.services.platform import audit
 
     assert audit.redact({"description": "x", "file_type": "other"}) == {
         "description": audit.REDACTED,

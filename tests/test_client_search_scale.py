@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Client, ClientAccess
 from app.models.clients import NAME_PAIR_KEYS_SQL
-from app.services import client_search
-from app.services.client_search import _Name, _pair_keys, name_keys
+from app.services.clients import search as client_search
+from app.services.clients.search import _Name, _pair_keys, name_keys
 from tests.conftest import ROOT, Auth, World
 
 URL = "/api/v1/clients"

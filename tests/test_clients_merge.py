@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
-from app.services.merge import client_references
+from app.services.clients.merge import client_references
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import PDF, PNG

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.models import AuditEvent, Client, Coc
-from app.services import client_access
+from app.services.clients import access as client_access
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import PDF, file_part, make_client

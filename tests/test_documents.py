@@ -23,7 +23,7 @@ from app.config import Settings
 from app.main import create_app
 from app.models.documents import DocumentCheck, NotificationEvent
 from app.security import utcnow
-from app.services import documents as svc
+from app.services.documents import core as svc
 from app.storage import FileStore, LocalStorage
 from tests.conftest import Auth, World, assert_problem
 from tests.documents_support import (

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from app.config import DEFAULT_FIELD_KEY, Settings
-from app.services import file_types
-from app.services.documents import clean_filename, content_disposition
+from app.services.documents import file_types
+from app.services.documents.core import clean_filename, content_disposition
 from app.storage import (
     CHUNK_SIZE,
     FileStore,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import EmailMessage
-from app.services.email import deliver_pending
+from app.services.platform.email import deliver_pending
 
 
 async def test_outbox_file_sender_writes_and_marks_sent(

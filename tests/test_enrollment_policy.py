@@ -8,7 +8,7 @@ import pytest
 
 from app.context import ActingOrganization, Actor
 from app.permissions import Role, permissions_for
-from app.services.enrollment_policy import EnrollmentFacts, can_write_enrollment
+from app.services.ce.policy import EnrollmentFacts, can_write_enrollment
 
 COC = uuid.uuid4()
 OTHER_COC = uuid.uuid4()

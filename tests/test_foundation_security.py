@@ -17,8 +17,8 @@ from app.config import Settings
 from app.main import create_app
 from app.models import AuditEvent, AuthSession, Membership, OneTimeToken, User
 from app.security import utcnow
-from app.services import audit
-from app.services import auth as auth_service
+from app.services.identity import auth as auth_service
+from app.services.platform import audit
 from tests.conftest import PASSWORD, Auth, World, assert_problem
 
 USERS = "/api/v1/users"

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.models import AuthSession, IdempotencyRecord
 from app.security import utcnow
-from app.services.maintenance import run_maintenance
+from app.services.platform.maintenance import run_maintenance
 from tests.conftest import Auth
 
 

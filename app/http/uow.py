@@ -311,7 +311,7 @@ async def _live_actor(request: Request, session: AsyncSession) -> Actor | None:
     live (a logged-out token must not replay earlier responses)."""
     from app.errors import Unauthorized
     from app.security import decode_access_token
-    from app.services.auth import load_actor
+    from app.services.identity.auth import load_actor
 
     auth = request.headers.get("authorization", "")
     if not auth.lower().startswith("bearer "):
@@ -358,7 +358,8 @@ async def _check_clients_shown(session: AsyncSession, actor: Actor, body: bytes,
     """404 unless the caller may still see every client the stored response (or its path)
     names; then the replay is recorded as a read of each of them."""
     from app.models import Client
-    from app.services import audit, client_access
+    from app.services.clients import access as client_access
+    from app.services.platform import audit
 
     named = {uuid.UUID(m) for m in _UUID.findall(path)}
     named |= {uuid.UUID(m) for m in _UUID.findall(body.decode("utf-8", "replace"))}
@@ -465,7 +466,7 @@ def _associated(scope: str, key: str) -> bytes:
 def _store_idempotent(
     request: Request, session: AsyncSession, pending: _PendingKey, response: Response
 ) -> None:
-    from app.services.crypto import seal
+    from app.services.platform.crypto import seal
 
     body = getattr(response, "body", None)
     if not isinstance(body, bytes | bytearray):
@@ -492,7 +493,7 @@ def _store_idempotent(
 def _unseal(request: Request, record: IdempotencyRecord) -> bytes:
     from cryptography.exceptions import InvalidTag
 
-    from app.services.crypto import unseal
+    from app.services.platform.crypto import unseal
 
     try:
         return unseal(

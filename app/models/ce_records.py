@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk
 from app.reference import codes
-from app.services.living_situations import (
+from app.reference.living_situations import (
     CURRENT_LIVING_SITUATIONS,
     LEAVE_SITUATION_ASKED,
     SUBSIDY_TYPES,

@@ -40,7 +40,7 @@ Gender = Literal[
 GENDER_CODES: tuple[str, ...] = get_args(Gender)
 GENDER_ARRAY = "ARRAY[" + ", ".join(f"'{g}'" for g in GENDER_CODES) + "]::varchar[]"
 
-# ``clients.name_pair_keys`` (find client, see app/services/client_search.py): each key of the
+# ``clients.name_pair_keys`` (find client, see app/services/clients/search.py): each key of the
 # first name paired with each key of the last name, "<kind><key>|<kind><key>", kind p (3-letter
 # prefix), m (metaphone) or s (soundex), e.g. "mJN|sS530" for John Smith; and each key of one
 # name paired with the start of the other, kind 1 (initial) or 2 (first two letters), e.g.

@@ -193,7 +193,7 @@ class ClientFile(
 class DocumentTypeOption(UUIDPk, Base):
     """A CoC's own list of acceptable document types for one checklist item.
 
-    An item without rows for the CoC uses the defaults in ``app.services.documents``.
+    An item without rows for the CoC uses the defaults in ``app.services.documents.core``.
     """
 
     __tablename__ = "document_type_options"

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
-from app.services.living_situations import (
+from app.reference.living_situations import (
     DESTINATIONS,
     LENGTH_OF_STAY,
     MONTHS_HOMELESS,

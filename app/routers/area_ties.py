@@ -23,7 +23,7 @@ from app.schemas.enrollments import (
     AreaTieOptionsUpdate,
     AreaTieRead,
 )
-from app.services import area_ties as svc
+from app.services.ce import area_ties as svc
 
 clients = api_router("/clients", "area-ties")
 options = api_router("/area-tie-options", "area-ties")

@@ -13,7 +13,7 @@ from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.audit import AuditEventRead
 from app.schemas.common import FilterDateTime
-from app.services import audit as svc
+from app.services.platform import audit as svc
 
 router = api_router("/audit-events", "audit")
 

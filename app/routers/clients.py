@@ -35,8 +35,9 @@ from app.schemas.clients import (
     ClientUpdate,
 )
 from app.schemas.common import problems
-from app.services import client_search, merge
-from app.services import clients as svc
+from app.services.clients import core as svc
+from app.services.clients import merge
+from app.services.clients import search as client_search
 
 router = api_router("/clients", "clients")
 

@@ -46,7 +46,7 @@ from app.schemas.documents import (
     DocumentSummaryRead,
     StoredFileRead,
 )
-from app.services import documents as svc
+from app.services.documents import core as svc
 from app.storage import FileStore, file_store_from_settings
 
 client_documents = api_router("/clients", "documents")

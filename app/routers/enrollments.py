@@ -2,7 +2,7 @@
 
 An enrollment is visible exactly when its client is: another organization's caller gets 404.
 Writing it or its records (every non-GET route under ``/{enrollment_id}``) also needs the write
-right of ``app.services.enrollment_policy`` (403 ``enrollment-not-writable`` for a caller who
+right of ``app.services.ce.policy`` (403 ``enrollment-not-writable`` for a caller who
 sees it without that right). Victim service providers are refused (403) before any lookup.
 """
 
@@ -63,9 +63,10 @@ from app.schemas.enrollments import (
     ServiceCreate,
     ServiceRead,
 )
-from app.services import assessments as records
-from app.services import client_access, enrollment_policy, exits
-from app.services import enrollments as svc
+from app.services.ce import enrollments as svc
+from app.services.ce import exits, records
+from app.services.ce import policy as enrollment_policy
+from app.services.clients import access as client_access
 
 router = api_router("/enrollments", "enrollments")
 client_router = api_router("/clients", "enrollments")

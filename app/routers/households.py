@@ -21,7 +21,7 @@ from app.schemas.clients import (
     HouseholdRead,
 )
 from app.schemas.common import problems
-from app.services import households as svc
+from app.services.clients import households as svc
 
 router = api_router("/households", "households")
 client_households = api_router("/clients", "households")

@@ -19,9 +19,9 @@ from app.schemas.enrollments import (
     IntakeRead,
     QueueEntryRead,
 )
-from app.services import clients as client_service
-from app.services import enrollments as enrollment_service
-from app.services.intake import create_intake
+from app.services.ce import enrollments as enrollment_service
+from app.services.ce.intake import create_intake
+from app.services.clients import core as client_service
 
 router = api_router("/cas", "intake")
 

@@ -25,7 +25,7 @@ from app.schemas.organizations import (
     ProjectRead,
     ProjectUpdate,
 )
-from app.services import organizations as svc
+from app.services.identity import organizations as svc
 
 cocs = api_router("/cocs", "organizations")
 organizations = api_router("/organizations", "organizations")

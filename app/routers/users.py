@@ -25,7 +25,7 @@ from app.schemas.users import (
     UserRead,
     UserUpdate,
 )
-from app.services import users as svc
+from app.services.identity import users as svc
 
 router = api_router("/users", "users")
 

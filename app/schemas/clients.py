@@ -2,7 +2,7 @@
 
 Single-field rules (code lists, formats, date ranges) are checked here; rules that relate several
 fields (data quality against the value, RaceNone against the race flags, ROI dates) are checked
-by ``app.services.clients`` on the merged record, so a PATCH is validated like a create.
+by ``app.services.clients.core`` on the merged record, so a PATCH is validated like a create.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from app.security import (
     successor_refresh_token,
     utcnow,
 )
-from app.services import audit, email
+from app.services.platform import audit, email
 
 INVALID_CREDENTIALS = "Invalid email or password."
 

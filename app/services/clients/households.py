@@ -22,7 +22,8 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Client, Household, HouseholdMember
 from app.schemas.clients import HouseholdMemberIn, HouseholdMemberRead, HouseholdRead
 from app.security import utcnow
-from app.services import audit, client_access
+from app.services.clients import access as client_access
+from app.services.platform import audit
 
 HEAD = 1
 
@@ -126,7 +127,7 @@ async def resolve_members(
     ``in_list``: the members came as ``members[i]`` (errors name ``members.i.client.field``),
     else as the body itself (``client.field``).
     """
-    from app.services.clients import create_client
+    from app.services.clients.core import create_client
 
     resolved: list[tuple[uuid.UUID, int]] = []
     for i, member in enumerate(members):

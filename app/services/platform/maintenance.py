@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.models import AuthSession, IdempotencyRecord
 from app.security import utcnow
-from app.services.documents import purge_deleted, sweep_orphans
+from app.services.documents.core import purge_deleted, sweep_orphans
 from app.storage import file_store_from_settings
 
 

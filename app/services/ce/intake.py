@@ -26,11 +26,16 @@ from app.errors import ValidationFailed
 from app.models import Client, Household
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
+from app.reference.living_situations import (
+    check_current_living_situation,
+    check_destination,
+    check_not_future,
+)
 from app.schemas.clients import DuplicateCandidate
 from app.schemas.enrollments import IntakeCreate
-from app.services import assessments, client_access, clients
-from app.services.area_ties import add_area_ties
-from app.services.enrollments import (
+from app.services.ce import records as assessments
+from app.services.ce.area_ties import add_area_ties
+from app.services.ce.enrollments import (
     MemberPlan,
     already_enrolled,
     ce_project,
@@ -44,11 +49,8 @@ from app.services.enrollments import (
     resolve_household,
     visible_family,
 )
-from app.services.living_situations import (
-    check_current_living_situation,
-    check_destination,
-    check_not_future,
-)
+from app.services.clients import access as client_access
+from app.services.clients import core as clients
 
 
 @dataclass

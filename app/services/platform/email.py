@@ -73,7 +73,7 @@ def sender_for(settings: Settings) -> Sender:
 async def deliver_pending(session: AsyncSession, settings: Settings, *, batch: int = 50) -> int:
     """Send pending messages; each is marked sent (or its error kept) in the caller's txn."""
     # Queued password-reset requests become reset emails (or are dropped) first.
-    from app.services.auth import RESET_REQUEST_TEMPLATE, process_password_reset_requests
+    from app.services.identity.auth import RESET_REQUEST_TEMPLATE, process_password_reset_requests
 
     await process_password_reset_requests(session, settings, batch=batch)
     sender = sender_for(settings)

@@ -27,8 +27,10 @@ from app.schemas.clients import (
     ClientUpdate,
     DuplicateCandidate,
 )
-from app.services import audit, client_access, client_policy, crypto
-from app.services.client_search import find_duplicates, name_keys
+from app.services.clients import access as client_access
+from app.services.clients import policy as client_policy
+from app.services.clients.search import find_duplicates, name_keys
+from app.services.platform import audit, crypto
 
 # Fields copied from the request to the row as they are.
 _PLAIN_FIELDS = (

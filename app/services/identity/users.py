@@ -29,9 +29,9 @@ from app.models import AuthSession, Membership, Organization, User
 from app.models.membership_history import MembershipHistory
 from app.permissions import Permission, Role
 from app.security import utcnow
-from app.services import audit, email
-from app.services.auth import issue_one_time_token
-from app.services.organizations import apply_changes, get_organization
+from app.services.identity.auth import issue_one_time_token
+from app.services.identity.organizations import apply_changes, get_organization
+from app.services.platform import audit, email
 
 AGENCY_GRANTABLE = frozenset({Role.AGENCY_ADMIN, Role.CASE_MANAGER, Role.HOUSING_PROVIDER})
 

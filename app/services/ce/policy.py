@@ -31,7 +31,7 @@ from app.context import Actor
 from app.errors import Forbidden
 from app.models import Client, Project
 from app.models.enrollments import CaseAssignment, Enrollment
-from app.services import client_access
+from app.services.clients import access as client_access
 
 
 class EnrollmentNotWritable(Forbidden):

@@ -54,7 +54,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.context import Actor
 from app.models import Client
 from app.schemas.clients import ClientSearch, ClientSearchHit, ClientSummary, DuplicateCandidate
-from app.services import client_access, crypto
+from app.services.clients import access as client_access
+from app.services.platform import crypto
 
 # At most this many candidates are ranked per query (the search limit is at most 100).
 RANK_LIMIT = 200
@@ -411,7 +412,7 @@ def _name_score(
 
 
 def summary(c: Candidate) -> ClientSummary:
-    from app.services.clients import mask_ssn
+    from app.services.clients.core import mask_ssn
 
     ssn = (
         crypto.decrypt(c.ssn_encrypted, associated=b"ssn") if c.ssn_encrypted is not None else None

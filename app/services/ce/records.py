@@ -37,6 +37,7 @@ from app.models.ce_records import (
 )
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
+from app.reference.living_situations import check_current_living_situation, check_not_future
 from app.schemas.enrollments import (
     AssessmentCreate,
     BarrierIn,
@@ -50,16 +51,16 @@ from app.schemas.enrollments import (
     ServiceCreate,
     ServiceIn,
 )
-from app.services import audit, contacts
-from app.services.area_ties import add_area_ties
-from app.services.enrollment_policy import EnrollmentNotWritable, writable_enrollments
-from app.services.enrollments import (
+from app.services.ce.area_ties import add_area_ties
+from app.services.ce.enrollments import (
     check_record_date,
     head_of,
     household_group,
     require_open,
 )
-from app.services.living_situations import check_current_living_situation, check_not_future
+from app.services.ce.policy import EnrollmentNotWritable, writable_enrollments
+from app.services.clients import contacts
+from app.services.platform import audit
 
 OUTCOME_TRANSITIONS: dict[str | None, frozenset[str]] = {
     None: frozenset({"pending", "diverted", "placed"}),  # the intake
@@ -740,7 +741,7 @@ async def _divert(
     body: Any,
     assessment: EnrollmentAssessment,
 ) -> list[Exit]:
-    from app.services.exits import exit_enrollments
+    from app.services.ce.exits import exit_enrollments
 
     d = body.diversion
     on = assessment.assessment_date

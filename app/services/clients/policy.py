@@ -12,7 +12,7 @@ The consent fields (the ROI dates) decide who sees the client at all, so they be
 organization that created the client, the CAS organization (when it may edit the client) and
 admins.
 
-Visibility itself is ``app.services.client_access``; a client the caller cannot see is a 404
+Visibility itself is ``app.services.clients.access``; a client the caller cannot see is a 404
 before these rules are asked. Their refusals are 403: the caller already sees the client.
 """
 

@@ -18,9 +18,9 @@ from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
 from app.models.area_ties import AreaTie, AreaTieOption
+from app.reference.living_situations import check_not_future
 from app.schemas.enrollments import AreaTieIn, AreaTieOptionsUpdate
-from app.services import audit
-from app.services.living_situations import check_not_future
+from app.services.platform import audit
 
 DEFAULT_AREAS: tuple[tuple[str, str], ...] = (
     ("coc_area", "The Continuum of Care's geographic area"),

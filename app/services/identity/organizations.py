@@ -13,7 +13,7 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
 from app.permissions import Permission, Role
-from app.services import audit
+from app.services.platform import audit
 
 
 def _fields(obj: Any, names: list[str]) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from app.models import Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
 from app.models.enrollments import Enrollment
 from app.security import utcnow
-from app.services import audit, client_access
+from app.services.clients import access as client_access
+from app.services.platform import audit
 
 _SKIP = {
     ("clients", "merged_into_id"),

@@ -43,7 +43,11 @@ from app.errors import (
 from app.models import Client
 from app.models.documents import CHECKLIST, ClientFile, DocumentCheck, DocumentTypeOption
 from app.security import utcnow
-from app.services import audit, client_access, contacts, file_types, notifications
+from app.services.clients import access as client_access
+from app.services.clients import contacts
+from app.services.documents import file_types
+from app.services.platform import audit
+from app.services.platform import events as notifications
 from app.storage import CHUNK_SIZE, FileStore, ObjectMissing
 
 # --- the checklist ------------------------------------------------------------------------------

@@ -37,6 +37,11 @@ from app.models.ce_records import (
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
 from app.reference import PROJECT_TYPE_CE
+from app.reference.living_situations import (
+    check_not_future,
+    check_prior_dates,
+    check_prior_living_situation,
+)
 from app.schemas.enrollments import (
     CaseAssignmentCreate,
     EnrollmentCreate,
@@ -46,13 +51,12 @@ from app.schemas.enrollments import (
     PriorLivingSituationIn,
     TranslationIn,
 )
-from app.services import audit, client_access, clients, contacts, enrollment_policy, households
-from app.services.living_situations import (
-    check_not_future,
-    check_prior_dates,
-    check_prior_living_situation,
-)
-from app.services.organizations import ce_project_for
+from app.services.ce import policy as enrollment_policy
+from app.services.clients import access as client_access
+from app.services.clients import contacts, households
+from app.services.clients import core as clients
+from app.services.identity.organizations import ce_project_for
+from app.services.platform import audit
 
 HEAD = 1
 # HUD 3.20 Housing Move-in Date is collected only by permanent housing projects (PSH 3, PH 9 and
@@ -467,7 +471,7 @@ async def resolve_project(
 ) -> Project:
     if project_id is None:
         return await ce_project(session, actor)
-    from app.services.organizations import get_project
+    from app.services.identity.organizations import get_project
 
     try:
         project = await get_project(session, actor, project_id)
@@ -645,7 +649,7 @@ async def update_enrollment(
     assessment and what was recorded in it, stage-1 disabilities) and, when the head's entry
     moves, the members who entered with them and whom the caller may write -- all in this
     transaction."""
-    from app.services.assessments import check_disabling_against_entry_barriers
+    from app.services.ce.records import check_disabling_against_entry_barriers
 
     changes = data.model_dump(exclude_unset=True)
     diff: dict[str, Any] = {}
