@@ -89,8 +89,8 @@ async def test_concurrent_intakes_enroll_a_client_once(
         open_ce = (
             await conn.execute(
                 text(
-                    "SELECT count(*) FROM enrollments WHERE client_id = :c AND is_coordinated_entry "
-                    "AND exit_date IS NULL"
+                    "SELECT count(*) FROM enrollments WHERE client_id = :c "
+                    "AND is_coordinated_entry AND exit_date IS NULL"
                 ),
                 {"c": client_id},
             )

@@ -10,41 +10,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal, get_args
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk
-from app.reference import codes
+from app.reference import YES_NO_REASONS, in_list_sql, sql_list
+from app.reference.ce import CE_EVENTS, DIVERSION_SERVICES
 from app.reference.living_situations import (
     CURRENT_LIVING_SITUATIONS,
     LEAVE_SITUATION_ASKED,
     SUBSIDY_TYPES,
-    in_list_sql,
 )
 
-YES_NO_REASONS = "(0, 1, 8, 9, 99)"
-
-# The "Quick Services" offered at a CAS exit for a successful diversion. "Successful Diversion
-# Other" requires a case note describing the service.
-DiversionService = Literal[
-    "family_reunification",
-    "conflict_mediation",
-    "financial_assistance",
-    "transportation_assistance",
-    "housing_search_assistance",
-    "connection_to_mainstream_resources",
-    "successful_diversion_other",
-]
-DIVERSION_SERVICES: tuple[str, ...] = get_args(DiversionService)
-DIVERSION_OTHER = "successful_diversion_other"
-
-CE_EVENTS = codes("4.20.2")
-# Which result fields belong to which CE event type (4.20).
-EVENT_WITH_DIVERSION_RESULT = frozenset({2})
-EVENT_WITH_CASE_MANAGE_AFTER = frozenset({5})
-EVENTS_WITH_REFERRAL_RESULT = frozenset({10, 11, 12, 13, 14, 15, 17, 18})
+_YES_NO_REASONS = sql_list(YES_NO_REASONS)
 
 
 class _Record(UUIDPk, Timestamps):
@@ -65,11 +44,11 @@ class Disability(_Record, Base):
         CheckConstraint("disability_type IN (5, 6, 7, 8, 9, 10)", name="type_valid"),
         CheckConstraint(
             "disability_type = 10 AND disability_response IN (0, 1, 2, 3, 8, 9, 99) OR "
-            f"disability_type <> 10 AND disability_response IN {YES_NO_REASONS}",
+            f"disability_type <> 10 AND disability_response IN {_YES_NO_REASONS}",
             name="response_valid",
         ),
         CheckConstraint(
-            f"indefinite_and_impairs IS NULL OR indefinite_and_impairs IN {YES_NO_REASONS}",
+            f"indefinite_and_impairs IS NULL OR indefinite_and_impairs IN {_YES_NO_REASONS}",
             name="indefinite_valid",
         ),
         CheckConstraint("data_collection_stage IN (1, 2, 3, 5)", name="stage_valid"),
@@ -225,11 +204,11 @@ class HousingNeedsAssessment(_Record, Base):
     __tablename__ = "housing_needs_assessments"
     __table_args__ = (
         CheckConstraint(
-            f"sex_offender_registry IN {YES_NO_REASONS} AND "
-            f"meth_manufacturing_conviction IN {YES_NO_REASONS} AND "
-            f"behavioral_health_interest IN {YES_NO_REASONS} AND "
-            f"violence_trauma_or_unsafe IN {YES_NO_REASONS} AND "
-            f"(hud_vash_eligible IS NULL OR hud_vash_eligible IN {YES_NO_REASONS})",
+            f"sex_offender_registry IN {_YES_NO_REASONS} AND "
+            f"meth_manufacturing_conviction IN {_YES_NO_REASONS} AND "
+            f"behavioral_health_interest IN {_YES_NO_REASONS} AND "
+            f"violence_trauma_or_unsafe IN {_YES_NO_REASONS} AND "
+            f"(hud_vash_eligible IS NULL OR hud_vash_eligible IN {_YES_NO_REASONS})",
             name="answers_valid",
         ),
         Index("ix_housing_needs_assessments_enrollment", "enrollment_id", "assessment_date", "id"),

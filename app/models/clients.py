@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -23,21 +23,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.reference import DATA_QUALITY, YES_NO_REASONS, sql_list
+from app.reference.clients import GENDER_CODES
 
-DQ = "(1, 2, 8, 9, 99)"
-YES_NO_REASONS = "(0, 1, 8, 9, 99)"
-# FY2024 gender multi-select (3.06.1) codes, as stored in ``clients.gender``.
-# FY2024 gender multi-select (3.06.1), kept as optional data next to FY2026 Sex (4.21).
-Gender = Literal[
-    "woman",
-    "man",
-    "non_binary",
-    "culturally_specific",
-    "transgender",
-    "questioning",
-    "different_identity",
-]
-GENDER_CODES: tuple[str, ...] = get_args(Gender)
+DQ = sql_list(DATA_QUALITY)
+_YES_NO_REASONS = sql_list(YES_NO_REASONS)
 GENDER_ARRAY = "ARRAY[" + ", ".join(f"'{g}'" for g in GENDER_CODES) + "]::varchar[]"
 
 # ``clients.name_pair_keys`` (find client, see app/services/clients/search.py): each key of the
@@ -75,7 +65,7 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
         CheckConstraint(f"ssn_data_quality IN {DQ}", name="ssn_dq_valid"),
         CheckConstraint(f"dob_data_quality IN {DQ}", name="dob_dq_valid"),
         CheckConstraint("sex IS NULL OR sex IN (0, 1, 8, 9, 99)", name="sex_valid"),
-        CheckConstraint(f"veteran_status IN {YES_NO_REASONS}", name="veteran_status_valid"),
+        CheckConstraint(f"veteran_status IN {_YES_NO_REASONS}", name="veteran_status_valid"),
         CheckConstraint("race_none IS NULL OR race_none IN (8, 9, 99)", name="race_none_valid"),
         CheckConstraint(
             "race_none IS NULL OR NOT (am_ind_ak_native OR asian OR black_af_american OR "

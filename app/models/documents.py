@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -28,28 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
 from app.models.base import Base, UUIDPk, Versioned
-
-# The checklist's fixed shape (DOMAIN 6, seeds' "Uploading Documents"): category -> items.
-# Which document types are acceptable for each item is configurable per CoC.
-CHECKLIST: dict[str, tuple[str, ...]] = {
-    "homeless": ("housing_status", "identity", "homeless"),
-    "disability": ("disability",),
-}
-
-ClientFileType = Literal[
-    "photo_id",
-    "drivers_license",
-    "state_id",
-    "passport",
-    "social_security_card",
-    "birth_certificate",
-    "military_discharge",
-    "immigration_document",
-    "insurance_card",
-    "income_verification",
-    "other",
-]
-CLIENT_FILE_TYPES: tuple[str, ...] = get_args(ClientFileType)
+from app.reference.documents import CHECKLIST, CLIENT_FILE_TYPES
 
 
 def _checklist_pairs_sql() -> str:

@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
+from app.reference.ce import EXIT_REASONS
 from app.reference.living_situations import (
     DESTINATIONS,
     LENGTH_OF_STAY,
@@ -31,25 +33,10 @@ from app.reference.living_situations import (
     PRIOR_LIVING_SITUATIONS,
     SUBSIDY_TYPES,
     TIMES_HOMELESS,
-    in_list_sql,
 )
 
-YES_NO_REASONS = "(0, 1, 8, 9, 99)"
-YES_NO_DNC = "(0, 1, 99)"
-
-# The CE intake's outcome (DOMAIN 5, step 7-9).
-OUTCOMES = ("pending", "diverted", "placed")
-
-# Why a client leaves Coordinated Entry (DOMAIN 5 "Exit from CAS when ..." plus diversion).
-EXIT_REASONS = (
-    "no_longer_needs_permanent_housing",
-    "left_coc_area",
-    "enrolled_in_permanent_housing",
-    "successfully_diverted",
-)
-
-# 5.03.1 DataCollectionStage of a workflow assessment.
-STAGES = (1, 2, 3, 5)
+_YES_NO_REASONS = sql_list(YES_NO_REASONS)
+_YES_NO = sql_list(YES_NO)
 
 
 def _nullable_in(column: str, values: frozenset[int]) -> str:
@@ -73,7 +60,7 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
             "relationship_to_hoh IN (1, 2, 3, 4, 5, 99)", name="relationship_to_hoh_valid"
         ),
         CheckConstraint("enrollment_coc ~ '^[A-Z]{2}-[0-9]{3}$'", name="enrollment_coc_format"),
-        CheckConstraint(f"disabling_condition IN {YES_NO_REASONS}", name="disabling_valid"),
+        CheckConstraint(f"disabling_condition IN {_YES_NO_REASONS}", name="disabling_valid"),
         CheckConstraint(
             _nullable_in("living_situation", PRIOR_LIVING_SITUATIONS), name="living_situation_valid"
         ),
@@ -107,11 +94,11 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
             name="date_to_street_essh_not_after_entry",
         ),
         CheckConstraint(
-            f"los_under_threshold IS NULL OR los_under_threshold IN {YES_NO_DNC}",
+            f"los_under_threshold IS NULL OR los_under_threshold IN {_YES_NO}",
             name="los_under_threshold_valid",
         ),
         CheckConstraint(
-            f"previous_street_essh IS NULL OR previous_street_essh IN {YES_NO_DNC}",
+            f"previous_street_essh IS NULL OR previous_street_essh IN {_YES_NO}",
             name="previous_street_essh_valid",
         ),
         CheckConstraint(
@@ -123,7 +110,7 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
             name="months_homeless_valid",
         ),
         CheckConstraint(
-            f"translation_needed IS NULL OR translation_needed IN {YES_NO_REASONS}",
+            f"translation_needed IS NULL OR translation_needed IN {_YES_NO_REASONS}",
             name="translation_needed_valid",
         ),
         CheckConstraint(

@@ -10,7 +10,7 @@ Subsidy type (3.12.A) is required when the situation/destination is 435 and null
 3.917 block follows HUD's skip logic (see ``check_prior_living_situation``). Every check raises
 ``ValidationFailed`` naming the offending field (``prefix`` is the field's path in the body).
 
-This module imports no models, so the models can build their check constraints from it.
+The models build their check constraints from these lists.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from app.errors import ValidationFailed
-from app.reference import codes
+from app.reference import YES_NO, YES_NO_REASONS, codes
 
 LIVING_SITUATIONS = codes("3.12.1")
 SUBSIDY_TYPES = codes("3.12.A")
@@ -33,8 +33,6 @@ OTHER_DESTINATION = 17
 LENGTH_OF_STAY = codes("3.917.2")
 TIMES_HOMELESS = codes("3.917.4")
 MONTHS_HOMELESS = codes("3.917.5")
-YES_NO = codes("1.7")  # 0, 1, 99
-YES_NO_REASONS = codes("1.8")  # 0, 1, 8, 9, 99
 
 # 4.12.B LeaveSituation14Days is asked only for these current living situations.
 LEAVE_SITUATION_ASKED = frozenset(
@@ -57,10 +55,6 @@ def group(code: int) -> str:
     return {1: "homeless", 2: "institutional", 3: "temporary", 4: "permanent"}.get(
         code // 100, "other"
     )
-
-
-def in_list_sql(column: str, values: frozenset[int]) -> str:
-    return f"{column} IN ({', '.join(str(v) for v in sorted(values))})"
 
 
 def _path(prefix: str, name: str) -> str:

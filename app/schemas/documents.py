@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.models.documents import ClientFileType
+from app.reference.documents import ClientFileType
 from app.schemas.common import ReadModel, WriteModel
 
 DocumentCategory = Literal["homeless", "disability"]

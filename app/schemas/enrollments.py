@@ -14,11 +14,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.models.ce_records import DiversionService
+from app.reference import YesNoReasons
+from app.reference.ce import DiversionService
 from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
-YesNoReasons = Literal[0, 1, 8, 9, 99]  # HUD list 1.8
 Relationship = Literal[1, 2, 3, 4, 5, 99]  # HUD list 3.15.1
 Outcome = Literal["pending", "diverted", "placed"]
 ExitReason = Literal[

@@ -21,11 +21,6 @@ from app import clock
 from app.context import Actor
 from app.errors import Conflict, ValidationFailed
 from app.models.ce_records import (
-    CE_EVENTS,
-    DIVERSION_OTHER,
-    EVENT_WITH_CASE_MANAGE_AFTER,
-    EVENT_WITH_DIVERSION_RESULT,
-    EVENTS_WITH_REFERRAL_RESULT,
     CaseNote,
     CeAssessment,
     CeEvent,
@@ -37,6 +32,13 @@ from app.models.ce_records import (
 )
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
+from app.reference.ce import (
+    CE_EVENTS,
+    DIVERSION_OTHER,
+    EVENT_WITH_CASE_MANAGE_AFTER,
+    EVENT_WITH_DIVERSION_RESULT,
+    EVENTS_WITH_REFERRAL_RESULT,
+)
 from app.reference.living_situations import check_current_living_situation, check_not_future
 from app.schemas.enrollments import (
     AssessmentCreate,

@@ -41,7 +41,8 @@ from app.errors import (
     ValidationFailed,
 )
 from app.models import Client
-from app.models.documents import CHECKLIST, ClientFile, DocumentCheck, DocumentTypeOption
+from app.models.documents import ClientFile, DocumentCheck, DocumentTypeOption
+from app.reference.documents import CHECKLIST
 from app.security import utcnow
 from app.services.clients import access as client_access
 from app.services.clients import contacts
