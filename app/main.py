@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
-from app.errors import PROBLEM_CONTENT_TYPE, install_exception_handlers
+from app.errors import PROBLEM_CONTENT_TYPE
 from app.http.client_address import ClientAddressMiddleware
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.http.problems import install_exception_handlers
 from app.http.ratelimit import SlidingWindowLimiter
 from app.routers import all_routers
 
