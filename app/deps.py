@@ -16,6 +16,8 @@ from app.http.uow import get_session
 from app.permissions import Permission
 from app.security import decode_access_token
 from app.services.identity import auth as auth_service
+from app.services.platform.crypto import FieldCipher
+from app.storage import FileStore, file_store_from_settings
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 
@@ -123,3 +125,24 @@ def require_for_clients(*permissions: Permission) -> Callable[..., Coroutine[Any
     dependency.__name__ = "require_client_" + "_".join(p.name.lower() for p in permissions)
     dependency.required_permissions = frozenset(permissions)  # type: ignore[attr-defined]
     return dependency
+
+
+def field_cipher(request: Request) -> FieldCipher:
+    """The app's field cipher (built from the settings by ``create_app``)."""
+    cipher: FieldCipher = request.app.state.cipher
+    return cipher
+
+
+Cipher = Annotated[FieldCipher, Depends(field_cipher)]
+
+
+def get_file_store(request: Request) -> FileStore:
+    """The app's file store (made from the settings on first use; tests set their own)."""
+    store: FileStore | None = getattr(request.app.state, "file_store", None)
+    if store is None:
+        store = file_store_from_settings(request.app.state.settings)
+        request.app.state.file_store = store
+    return store
+
+
+Store = Annotated[FileStore, Depends(get_file_store)]

@@ -182,7 +182,7 @@ async def test_latest_values_prefill(client: httpx.AsyncClient, auth: Auth) -> N
 
 
 def test_outcome_transitions_are_one_table() -> None:
-    from app.services.ce.records import OUTCOME_TRANSITIONS, check_transition
+    from app.services.ce.outcome import OUTCOME_TRANSITIONS, check_transition
 
     assert {
         None: {"pending", "diverted", "placed"},

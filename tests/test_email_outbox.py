@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.jobs import deliver_emails
 from app.models import EmailMessage
-from app.services.platform.email import deliver_pending
 
 
 async def test_outbox_file_sender_writes_and_marks_sent(
@@ -21,7 +21,7 @@ async def test_outbox_file_sender_writes_and_marks_sent(
     )
     assert r.status_code == 202
     settings = test_settings.model_copy(update={"data_dir": tmp_path})
-    sent = await deliver_pending(db, settings)
+    sent = await deliver_emails(db, settings)
     assert sent == 1
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1
@@ -31,7 +31,7 @@ async def test_outbox_file_sender_writes_and_marks_sent(
     message = await db.scalar(select(EmailMessage))
     assert message is not None and message.sent_at is not None and message.attempts == 1
     assert "Reset" not in message.body and "token" not in message.body  # not kept once sent
-    assert await deliver_pending(db, settings) == 0  # nothing left to send
+    assert await deliver_emails(db, settings) == 0  # nothing left to send
 
 
 async def test_failed_delivery_is_kept_for_retry(
@@ -41,7 +41,7 @@ async def test_failed_delivery_is_kept_for_retry(
         "/api/v1/auth/password-reset/request", json={"email": "case_manager@demo.example"}
     )
     settings = test_settings.model_copy(update={"email_sender": "smtp", "smtp_host": None})
-    assert await deliver_pending(db, settings) == 0
+    assert await deliver_emails(db, settings) == 0
     message = await db.scalar(select(EmailMessage))
     assert message is not None and message.sent_at is None
     assert message.attempts == 1 and message.last_error
@@ -57,7 +57,7 @@ async def test_outbox_files_are_readable_by_the_owner_only(
     settings = test_settings.model_copy(update={"data_dir": tmp_path})
     previous = os.umask(0o022)  # a usual umask; the mode must not depend on it
     try:
-        assert await deliver_pending(db, settings) == 1
+        assert await deliver_emails(db, settings) == 1
     finally:
         os.umask(previous)
     [eml] = list((tmp_path / "outbox").glob("*.eml"))

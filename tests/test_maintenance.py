@@ -8,9 +8,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.jobs import maintain
 from app.models import AuthSession, IdempotencyRecord
 from app.security import utcnow
-from app.services.platform.maintenance import run_maintenance
 from tests.conftest import Auth
 
 
@@ -35,7 +35,7 @@ async def test_maintenance_expires_idempotency_keys_and_old_sessions(
     await db.flush()
 
     settings = test_settings.model_copy(update={"data_dir": tmp_path})
-    counts = await run_maintenance(db, settings)
+    counts = await maintain(db, settings)
     assert counts["idempotency_keys_expired"] == 1
     assert counts["auth_sessions_removed"] >= 2
     keys = (await db.scalars(select(IdempotencyRecord.key))).all()

@@ -13,7 +13,7 @@ from fastapi import Depends, Response, status
 
 from app import clock
 from app.context import Actor
-from app.deps import IfMatch, Session, require_for_clients
+from app.deps import Cipher, IfMatch, Session, require_for_clients
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
@@ -66,19 +66,21 @@ def _answer_for(response: Response, requested: uuid.UUID, client: Client) -> Non
     openapi_extra=idempotent(),
 )
 async def create_client(
-    body: ClientCreate, actor: ClientWriter, session: Session, response: Response
+    body: ClientCreate, actor: ClientWriter, session: Session, cipher: Cipher, response: Response
 ) -> ClientCreated:
     """Create a client. Never blocked by a possible duplicate: likely duplicates you may see are
     listed in ``possible_duplicates`` with a score and the reasons."""
-    client, duplicates = await svc.create_client(session, actor, body)
+    client, duplicates = await svc.create_client(session, actor, body, cipher)
     set_etag(response, client.version)
     response.headers["Location"] = f"{PREFIX}/{client.id}"
-    read = svc.client_read(client, clock.today(actor))
+    read = svc.client_read(client, clock.today(actor), cipher)
     return ClientCreated(**read.model_dump(), possible_duplicates=duplicates)
 
 
 @router.get("", name="clients_list", response_model=Page[ClientRead])
-async def list_clients(actor: ClientReader, session: Session, page: Pages) -> dict[str, object]:
+async def list_clients(
+    actor: ClientReader, session: Session, cipher: Cipher, page: Pages
+) -> dict[str, object]:
     """Clients you may see, newest first (merged records left out). Use search to find someone:
     names never go into URLs."""
     items, cursor = await paginate(
@@ -90,28 +92,28 @@ async def list_clients(actor: ClientReader, session: Session, page: Pages) -> di
     )
     svc.audit_list_read(session, actor, items)
     today = clock.today(actor)
-    return {"items": [svc.client_read(c, today) for c in items], "next_cursor": cursor}
+    return {"items": [svc.client_read(c, today, cipher) for c in items], "next_cursor": cursor}
 
 
 @router.post("/search", name="clients_search", response_model=ClientSearchResults)
 async def search_clients(
-    body: ClientSearch, actor: ClientReader, session: Session
+    body: ClientSearch, actor: ClientReader, session: Session, cipher: Cipher
 ) -> ClientSearchResults:
     """Find client by name (typo-tolerant), date of birth, client id and/or SSN last 4.
     Ranked best first; only clients you may see."""
-    hits = await client_search.search_clients(session, actor, body)
+    hits = await client_search.search_clients(session, actor, body, cipher)
     svc.audit_list_read_ids(session, actor, [h.client.id for h in hits])
     return ClientSearchResults(items=hits)
 
 
 @router.get("/{client_id}", name="clients_get", response_model=ClientRead)
 async def get_client(
-    client_id: uuid.UUID, actor: ClientReader, session: Session, response: Response
+    client_id: uuid.UUID, actor: ClientReader, session: Session, cipher: Cipher, response: Response
 ) -> ClientRead:
     """The client (SSN masked). A merged id answers with the survivor (see ``X-Merged-Into``)."""
     client = await svc.get_client(session, actor, client_id)
     _answer_for(response, client_id, client)
-    return svc.client_read(client, clock.today(actor))
+    return svc.client_read(client, clock.today(actor), cipher)
 
 
 @router.patch(
@@ -125,6 +127,7 @@ async def update_client(
     body: ClientUpdate,
     actor: ClientWriter,
     session: Session,
+    cipher: Cipher,
     if_match: IfMatch,
     response: Response,
 ) -> ClientRead:
@@ -136,21 +139,21 @@ async def update_client(
     field); ROI dates lie between 2000-01-01 and five years from today (422)."""
     client = await svc.get_client(session, actor, client_id)
     check_if_match(if_match, client.version)
-    client = await svc.update_client(session, actor, client, body)
+    client = await svc.update_client(session, actor, client, body, cipher)
     _answer_for(response, client_id, client)
-    return svc.client_read(client, clock.today(actor))
+    return svc.client_read(client, clock.today(actor), cipher)
 
 
 @router.get("/{client_id}/ssn", name="clients_ssn_read", response_model=ClientSsnRead)
 async def read_ssn(
-    client_id: uuid.UUID, actor: SsnReader, session: Session, response: Response
+    client_id: uuid.UUID, actor: SsnReader, session: Session, cipher: Cipher, response: Response
 ) -> ClientSsnRead:
     """The full SSN. Every call is recorded in the audit trail (``client.ssn_read``)."""
     client = await svc.read_full_ssn(session, actor, client_id)
     _answer_for(response, client_id, client)
     return ClientSsnRead(
         client_id=client.id,
-        ssn=svc.format_ssn(svc.client_ssn(client)),
+        ssn=svc.formatted_ssn(client, cipher),
         ssn_data_quality=client.ssn_data_quality,
     )
 

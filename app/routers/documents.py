@@ -25,12 +25,12 @@ from pydantic import BaseModel, Field, ValidationError
 from app import clock
 from app.config import Settings
 from app.context import Actor
-from app.deps import IfMatch, Session, require_for_clients
+from app.deps import IfMatch, Session, Store, require_for_clients
 from app.errors import NotFound, ValidationFailed
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
 from app.http.pagination import Page, PageParams, page_params, paginate
-from app.http.uow import get_session, idempotent, on_rollback, replay_guard
+from app.http.uow import get_session, idempotent, replay_guard
 from app.models.documents import ClientFile, DocumentCheck
 from app.permissions import Permission
 from app.routers import api_router
@@ -47,7 +47,8 @@ from app.schemas.documents import (
     StoredFileRead,
 )
 from app.services.documents import core as svc
-from app.storage import FileStore, file_store_from_settings
+from app.storage import FileStore
+from app.unit_of_work import on_rollback
 
 client_documents = api_router("/clients", "documents")
 document_checks = api_router("/document-checks", "documents")
@@ -72,17 +73,6 @@ async def document_check_writer(actor: Writer) -> Actor:
 
 
 DocumentCheckWriter = Annotated[Actor, Depends(document_check_writer)]
-
-
-def get_file_store(request: Request) -> FileStore:
-    store: FileStore | None = getattr(request.app.state, "file_store", None)
-    if store is None:
-        store = file_store_from_settings(request.app.state.settings)
-        request.app.state.file_store = store
-    return store
-
-
-Store = Annotated[FileStore, Depends(get_file_store)]
 
 
 def _policy(request: Request) -> svc.UploadPolicy:

@@ -15,7 +15,7 @@ from fastapi import Depends, Query, Response, status
 
 from app import clock
 from app.context import Actor
-from app.deps import IfMatch, Session, require_for_clients
+from app.deps import Cipher, IfMatch, Session, require_for_clients
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
@@ -63,9 +63,10 @@ from app.schemas.enrollments import (
     ServiceCreate,
     ServiceRead,
 )
+from app.services.ce import assignments, exits, records, update_assessment
 from app.services.ce import enrollments as svc
-from app.services.ce import exits, records
 from app.services.ce import policy as enrollment_policy
+from app.services.ce.barriers import check_barriers
 from app.services.clients import access as client_access
 
 router = api_router("/enrollments", "enrollments")
@@ -126,11 +127,11 @@ async def _read(
     openapi_extra=idempotent(),
 )
 async def create_enrollment(
-    body: EnrollmentCreate, actor: WriteActor, session: Session, response: Response
+    body: EnrollmentCreate, actor: WriteActor, session: Session, cipher: Cipher, response: Response
 ) -> EnrollmentRead:
     """Enroll a client (and chosen household members) into a project -- by default the CoC's
     Coordinated Entry project. For the whole CAS workflow use `POST /cas/intakes`."""
-    enrollment = await svc.create_enrollment(session, actor, body)
+    enrollment = await svc.create_enrollment(session, actor, body, cipher)
     return await _read(session, actor, enrollment, response)
 
 
@@ -233,7 +234,7 @@ async def create_assessment(
     """Update / annual assessment: CLS (required), ready for outcome / diverted (pending ->
     placed or diverted), area ties, housing needs. Refused on an exited enrollment (409)."""
     check_if_match(if_match, enrollment.version)
-    result = await records.create_update_assessment(session, actor, enrollment, body)
+    result = await update_assessment.create_update_assessment(session, actor, enrollment, body)
     read = await _read(session, actor, enrollment, response)
     return AssessmentResult(
         assessment=AssessmentRead.model_validate(result.assessment),
@@ -289,7 +290,7 @@ async def create_case_assignment(
     response: Response,
 ) -> CaseAssignment:
     """Assign (another) case manager; end the previous one to reassign."""
-    assignment = await svc.assign_case_manager(session, actor, enrollment, body)
+    assignment = await assignments.assign_case_manager(session, actor, enrollment, body)
     set_etag(response, assignment.version)
     return assignment
 
@@ -326,9 +327,9 @@ async def end_case_assignment(
     if_match: IfMatch,
     response: Response,
 ) -> CaseAssignment:
-    assignment = await svc.get_assignment(session, enrollment, assignment_id)
+    assignment = await assignments.get_assignment(session, enrollment, assignment_id)
     check_if_match(if_match, assignment.version)
-    assignment = await svc.end_assignment(session, actor, assignment, body.end_date)
+    assignment = await assignments.end_assignment(session, actor, assignment, body.end_date)
     set_etag(response, assignment.version)
     return assignment
 
@@ -347,7 +348,7 @@ async def list_client_case_assignments(
     """A client's active and inactive case managers across enrollments."""
     items, cursor = await paginate(
         session,
-        svc.client_assignments_stmt(client.id, status),
+        assignments.client_assignments_stmt(client.id, status),
         page,
         [CaseAssignment.created_at, CaseAssignment.id],
     )
@@ -520,7 +521,7 @@ async def create_disabilities(
     """Barriers: a response for each condition (HUD Disabilities)."""
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.information_date, "information_date", clock.today(actor))
-    records.check_barriers(
+    check_barriers(
         body.barriers,
         enrollment.disabling_condition,
         disabling_field="barriers",

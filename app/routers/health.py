@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from app.deps import get_file_store
 from app.schemas.common import problems
 
 router = APIRouter(tags=["health"])
@@ -69,8 +70,6 @@ async def _database(request: Request) -> None:
 
 
 async def _file_store(request: Request) -> None:
-    from app.routers.documents import get_file_store
-
     async def probe() -> AsyncIterator[bytes]:
         yield b"readiness probe"
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Response, status
 
-from app.deps import IfMatch, Session
+from app.deps import Cipher, IfMatch, Session
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
@@ -38,11 +38,11 @@ PREFIX = "/api/v1/households"
     openapi_extra=idempotent(),
 )
 async def create_household(
-    body: HouseholdCreate, actor: ClientWriter, session: Session, response: Response
+    body: HouseholdCreate, actor: ClientWriter, session: Session, cipher: Cipher, response: Response
 ) -> HouseholdRead:
     """A household of existing clients (`client_id`) and/or new ones (`client`), exactly one of
     them the head (relationship_to_hoh 1)."""
-    members = await svc.resolve_members(session, actor, body.members, in_list=True)
+    members = await svc.resolve_members(session, actor, body.members, cipher, in_list=True)
     household = await svc.create_household(session, actor, members)
     set_etag(response, household.version)
     response.headers["Location"] = f"{PREFIX}/{household.id}"
@@ -71,13 +71,16 @@ async def add_member(
     body: HouseholdMemberIn,
     actor: ClientWriter,
     session: Session,
+    cipher: Cipher,
     if_match: IfMatch,
     response: Response,
 ) -> HouseholdRead:
     """Add an existing client (`client_id`) or a new one (`client`) to the household."""
     household = await svc.get_visible_household(session, actor, household_id, for_update=True)
     check_if_match(if_match, household.version)
-    [(client_id, relationship)] = await svc.resolve_members(session, actor, [body], in_list=False)
+    [(client_id, relationship)] = await svc.resolve_members(
+        session, actor, [body], cipher, in_list=False
+    )
     household = await svc.add_member(session, actor, household, client_id, relationship)
     set_etag(response, household.version)
     return await svc.household_read(session, actor, household)

@@ -43,7 +43,6 @@ from app.reference.living_situations import (
     check_prior_living_situation,
 )
 from app.schemas.enrollments import (
-    CaseAssignmentCreate,
     EnrollmentCreate,
     EnrollmentRead,
     EnrollmentUpdate,
@@ -52,11 +51,13 @@ from app.schemas.enrollments import (
     TranslationIn,
 )
 from app.services.ce import policy as enrollment_policy
+from app.services.ce.barriers import check_disabling_against_entry_barriers
 from app.services.clients import access as client_access
 from app.services.clients import contacts, households
 from app.services.clients import core as clients
-from app.services.identity.organizations import ce_project_for
+from app.services.identity.organizations import ce_project_for, get_project
 from app.services.platform import audit
+from app.services.platform.crypto import FieldCipher
 
 HEAD = 1
 # HUD 3.20 Housing Move-in Date is collected only by permanent housing projects (PSH 3, PH 9 and
@@ -471,8 +472,6 @@ async def resolve_project(
 ) -> Project:
     if project_id is None:
         return await ce_project(session, actor)
-    from app.services.identity.organizations import get_project
-
     try:
         project = await get_project(session, actor, project_id)
     except NotFound:
@@ -588,7 +587,7 @@ async def enroll(
 
 
 async def create_enrollment(
-    session: AsyncSession, actor: Actor, body: EnrollmentCreate
+    session: AsyncSession, actor: Actor, body: EnrollmentCreate, cipher: FieldCipher
 ) -> Enrollment:
     """Enroll the client (and chosen household members); returns the client's enrollment."""
     project = await resolve_project(session, actor, body.project_id)
@@ -614,7 +613,7 @@ async def create_enrollment(
     await check_case_manager(session, actor, case_manager, project, "case_manager_user_id")
     for p in plans:
         if p.new_client is not None:
-            created, _ = await clients.create_client(session, actor, p.new_client)
+            created, _ = await clients.create_client(session, actor, p.new_client, cipher)
             p.client_id = created.id
     household = await resolve_household(session, actor, body.household_id, plans)
     rows = await enroll(
@@ -649,8 +648,6 @@ async def update_enrollment(
     assessment and what was recorded in it, stage-1 disabilities) and, when the head's entry
     moves, the members who entered with them and whom the caller may write -- all in this
     transaction."""
-    from app.services.ce.records import check_disabling_against_entry_barriers
-
     changes = data.model_dump(exclude_unset=True)
     diff: dict[str, Any] = {}
     new_entry = changes.get("entry_date")
@@ -824,113 +821,6 @@ async def _move_entry_stage(
 
 
 # --- case manager assignments ------------------------------------------------------------------
-
-
-async def assign_case_manager(
-    session: AsyncSession, actor: Actor, enrollment: Enrollment, data: CaseAssignmentCreate
-) -> CaseAssignment:
-    require_open(enrollment)
-    project = await session.get_one(Project, enrollment.project_id)
-    await check_case_manager(session, actor, data.user_id, project, "user_id")
-    start = data.start_date or clock.today(actor)
-    if start < enrollment.entry_date:
-        raise ValidationFailed("start_date is before the entry date.", field="start_date")
-    if data.end_date is not None and data.end_date < start:
-        raise ValidationFailed("end_date is before start_date.", field="end_date")
-    already = await session.scalar(
-        select(CaseAssignment.id).where(
-            CaseAssignment.enrollment_id == enrollment.id,
-            CaseAssignment.user_id == data.user_id,
-            CaseAssignment.status == "active",
-        )
-    )
-    if already is not None:
-        raise Conflict(
-            "This user is already an active case manager of the enrollment.",
-            errors=_problem_errors("user_id", "already assigned", "duplicate"),
-        )
-    assignment = CaseAssignment(
-        enrollment_id=enrollment.id,
-        client_id=enrollment.client_id,
-        user_id=data.user_id,
-        organization_id=actor.organization_id,
-        start_date=start,
-        end_date=data.end_date,
-        status="active",
-        assigned_by_user_id=actor.user_id,
-    )
-    session.add(assignment)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        "case_assignment.create",
-        "case_assignment",
-        assignment.id,
-        {"enrollment_id": enrollment.id, "user_id": data.user_id, "start_date": start},
-    )
-    return assignment
-
-
-async def get_assignment(
-    session: AsyncSession, enrollment: Enrollment, assignment_id: uuid.UUID
-) -> CaseAssignment:
-    assignment = await session.scalar(
-        select(CaseAssignment).where(
-            CaseAssignment.id == assignment_id, CaseAssignment.enrollment_id == enrollment.id
-        )
-    )
-    if assignment is None:
-        raise NotFound("No such case assignment.")
-    return assignment
-
-
-async def end_assignment(
-    session: AsyncSession, actor: Actor, assignment: CaseAssignment, end_date: date | None
-) -> CaseAssignment:
-    if assignment.status != "active":
-        raise Conflict("The case assignment has already ended.")
-    end = end_date or clock.today(actor)
-    if end < assignment.start_date:
-        raise ValidationFailed("end_date is before the assignment's start_date.", field="end_date")
-    assignment.end_date = end
-    assignment.status = "inactive"
-    await session.flush()
-    audit.record(
-        session, actor, "case_assignment.end", "case_assignment", assignment.id, {"end_date": end}
-    )
-    return assignment
-
-
-async def end_assignments(
-    session: AsyncSession, actor: Actor, enrollment_ids: Sequence[uuid.UUID], end: date
-) -> int:
-    rows = (
-        await session.scalars(
-            select(CaseAssignment).where(
-                CaseAssignment.enrollment_id.in_(enrollment_ids), CaseAssignment.status == "active"
-            )
-        )
-    ).all()
-    for a in rows:
-        a.status = "inactive"
-        a.end_date = max(end, a.start_date)
-        audit.record(
-            session,
-            actor,
-            "case_assignment.end",
-            "case_assignment",
-            a.id,
-            {"end_date": a.end_date, "reason": "exit"},
-        )
-    return len(rows)
-
-
-def client_assignments_stmt(client_id: uuid.UUID, status: str | None) -> Select[CaseAssignment]:
-    stmt = select(CaseAssignment).where(CaseAssignment.client_id == client_id)
-    if status is not None:
-        stmt = stmt.where(CaseAssignment.status == status)
-    return stmt
 
 
 # --- latest values -----------------------------------------------------------------------------

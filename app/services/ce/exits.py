@@ -22,13 +22,14 @@ from app.models.queue import QueueEntry
 from app.reference.living_situations import check_destination, check_not_future
 from app.schemas.enrollments import CurrentLivingSituationIn, ExitCreate
 from app.security import utcnow
+from app.services.ce.assignments import end_assignments
 from app.services.ce.enrollments import (
-    end_assignments,
     head_of,
     household_group,
     require_open,
 )
 from app.services.ce.policy import writable_enrollments
+from app.services.ce.records import record_cls, start_assessment
 from app.services.platform import audit
 
 
@@ -52,8 +53,6 @@ async def exit_enrollments(
     assessment: EnrollmentAssessment | None = None,
 ) -> list[Exit]:
     """Exit each (open) enrollment on ``exit_date``; record the CLS at exit when given."""
-    from app.services.ce.records import record_cls, start_assessment
-
     check_not_future(exit_date, prefix, "exit_date", clock.today(actor))
     check_destination(
         {

@@ -35,6 +35,7 @@ from app.schemas.clients import DuplicateCandidate
 from app.schemas.enrollments import IntakeCreate
 from app.services.ce import records as assessments
 from app.services.ce.area_ties import add_area_ties
+from app.services.ce.barriers import check_barriers
 from app.services.ce.enrollments import (
     MemberPlan,
     already_enrolled,
@@ -49,8 +50,10 @@ from app.services.ce.enrollments import (
     resolve_household,
     visible_family,
 )
+from app.services.ce.outcome import apply_outcome, check_outcome_fields, target_outcome
 from app.services.clients import access as client_access
 from app.services.clients import core as clients
+from app.services.platform.crypto import FieldCipher
 
 
 @dataclass
@@ -76,7 +79,7 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> Non
     """Input rules that need no database, checked before anything is written."""
     today = clock.today(actor)
     check_translation(body.translation)
-    assessments.check_barriers(body.barriers, body.disabling_condition, entry_stage=True)
+    check_barriers(body.barriers, body.disabling_condition, entry_stage=True)
     cls = body.current_living_situation.model_dump()
     cls["information_date"] = cls["information_date"] or entry
     check_current_living_situation(cls, "current_living_situation", today)
@@ -85,7 +88,7 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> Non
             "information_date is before the entry date.",
             field="current_living_situation.information_date",
         )
-    assessments.check_outcome_fields(body, None, target)
+    check_outcome_fields(body, None, target)
     if target == "diverted" and body.diversion is not None:
         d = body.diversion
         check_destination(d.model_dump(), "diversion")
@@ -111,7 +114,9 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> Non
         )
 
 
-async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate) -> IntakeResult:
+async def create_intake(
+    session: AsyncSession, actor: Actor, body: IntakeCreate, cipher: FieldCipher
+) -> IntakeResult:
     today = clock.today(actor)
     entry = body.entry_date or today
     check_not_future(entry, "", "entry_date", today)
@@ -145,7 +150,7 @@ async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate)
     )
     plans = plan_members(main, body.household_id, family)
     check_new_clients(plans, today)
-    target = assessments.target_outcome(None, body.ready_for_outcome, body.diverted)
+    target = target_outcome(None, body.ready_for_outcome, body.diverted)
     _precheck(actor, body, entry, target)
     project = await ce_project(session, actor)
     case_manager = body.case_manager_user_id or actor.user_id
@@ -155,7 +160,7 @@ async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate)
     duplicates: list[DuplicateCandidate] = []
     for p in plans:
         if p.new_client is not None:
-            created, found = await clients.create_client(session, actor, p.new_client)
+            created, found = await clients.create_client(session, actor, p.new_client, cipher)
             p.client_id = created.id
             if p is main:
                 duplicates = found
@@ -219,7 +224,7 @@ async def create_intake(session: AsyncSession, actor: Actor, body: IntakeCreate)
         assessment_id=assessment.id,
     )
     # Steps 7-9: the outcome.
-    result = await assessments.apply_outcome(
+    result = await apply_outcome(
         session, actor, rows, body, current=None, target=target, assessment=assessment
     )
     await session.flush()

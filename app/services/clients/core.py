@@ -30,7 +30,9 @@ from app.schemas.clients import (
 from app.services.clients import access as client_access
 from app.services.clients import policy as client_policy
 from app.services.clients.search import find_duplicates, name_keys
-from app.services.platform import audit, crypto
+from app.services.clients.ssn import client_ssn, format_ssn, mask_ssn, set_ssn
+from app.services.platform import audit
+from app.services.platform.crypto import FieldCipher
 
 # Fields copied from the request to the row as they are.
 _PLAIN_FIELDS = (
@@ -181,51 +183,32 @@ def _apply_search_keys(client: Client) -> None:
     client.last_name_norm, client.last_name_key, client.last_name_alt_key = last
 
 
-def _set_ssn(client: Client, ssn: str | None) -> None:
-    if ssn is None:
-        client.ssn_encrypted = client.ssn_hash = client.ssn_last4_hash = None
-        return
-    client.ssn_encrypted = crypto.encrypt(ssn, associated=b"ssn")
-    client.ssn_hash = crypto.ssn_hash(ssn) if ssn.isdigit() else None
-    last4 = ssn[-4:]
-    client.ssn_last4_hash = crypto.ssn_last4_hash(last4) if last4.isdigit() else None
-
-
-def client_ssn(client: Client) -> str | None:
-    if client.ssn_encrypted is None:
-        return None
-    return crypto.decrypt(client.ssn_encrypted, associated=b"ssn")
-
-
-def format_ssn(ssn: str | None) -> str | None:
-    return None if ssn is None else f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}"
-
-
-def mask_ssn(ssn: str | None) -> str | None:
-    return None if ssn is None else f"***-**-{ssn[-4:]}"
-
-
 # --- shaping ------------------------------------------------------------------------------------
 
 
-def client_read(client: Client, today: date) -> ClientRead:
+def client_read(client: Client, today: date, cipher: FieldCipher) -> ClientRead:
     """``today``: the CoC's date (``app.clock.today(actor)``), for ``roi_active``."""
     data = {
         name: getattr(client, name) for name in ClientRead.model_fields if hasattr(client, name)
     }
-    data["ssn"] = mask_ssn(client_ssn(client))
+    data["ssn"] = mask_ssn(client_ssn(client, cipher))
     data["roi_active"] = _roi_active(client, today)
     return ClientRead.model_validate(data)
 
 
-def client_summary(client: Client) -> ClientSummary:
+def formatted_ssn(client: Client, cipher: FieldCipher) -> str | None:
+    """The full SSN, ``123-45-6789`` (for the audited full-SSN read only)."""
+    return format_ssn(client_ssn(client, cipher))
+
+
+def client_summary(client: Client, cipher: FieldCipher) -> ClientSummary:
     return ClientSummary(
         id=client.id,
         first_name=client.first_name,
         middle_name=client.middle_name,
         last_name=client.last_name,
         dob=client.dob,
-        ssn=mask_ssn(client_ssn(client)),
+        ssn=mask_ssn(client_ssn(client, cipher)),
         veteran_status=client.veteran_status,
     )
 
@@ -281,7 +264,12 @@ def _audit_values(v: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_client(
-    session: AsyncSession, actor: Actor, data: ClientCreate, *, with_duplicates: bool = True
+    session: AsyncSession,
+    actor: Actor,
+    data: ClientCreate,
+    cipher: FieldCipher,
+    *,
+    with_duplicates: bool = True,
 ) -> tuple[Client, list[DuplicateCandidate]]:
     """Create a client for the actor's organization; never blocks on a possible duplicate.
 
@@ -302,7 +290,7 @@ async def create_client(
         dob_data_quality=v["dob_data_quality"],
         **{k: v.get(k) for k in _PLAIN_FIELDS},
     )
-    _set_ssn(client, v.get("ssn"))
+    set_ssn(client, v.get("ssn"), cipher)
     _apply_search_keys(client)
     session.add(client)
     await session.flush()
@@ -310,14 +298,14 @@ async def create_client(
     audit.record(
         session, actor, "client.created", "client", client.id, _redact_text(_audit_values(v))
     )
-    duplicates = await find_duplicates(session, actor, client) if with_duplicates else []
+    duplicates = await find_duplicates(session, actor, client, cipher) if with_duplicates else []
     audit_list_read_ids(session, actor, [d.client.id for d in duplicates], SUMMARY_FIELDS)
     await session.flush()
     return client, duplicates
 
 
 async def update_client(
-    session: AsyncSession, actor: Actor, client: Client, data: ClientUpdate
+    session: AsyncSession, actor: Actor, client: Client, data: ClientUpdate, cipher: FieldCipher
 ) -> Client:
     """Apply ``data`` to the visible ``client``: 403 unless the caller may make these changes
     (``client_policy``), 422 for bad values; nothing is written on refusal."""
@@ -328,7 +316,7 @@ async def update_client(
     check_roi_dates(changes, client_policy.changed_consent(client, changes), clock.today(actor))
     check_dob(changes.get("dob"), clock.today(actor))
     current: dict[str, Any] = {k: getattr(client, k) for k in _PLAIN_FIELDS}
-    current["ssn"] = client_ssn(client)
+    current["ssn"] = client_ssn(client, cipher)
     stated: dict[str, int | None] = {}
     groups = {
         "name_data_quality": ("first_name", "last_name"),
@@ -363,7 +351,7 @@ async def update_client(
     for k in groups:
         setattr(client, k, v[k])
     if "ssn" in diff:
-        _set_ssn(client, v.get("ssn"))
+        set_ssn(client, v.get("ssn"), cipher)
     if any(k in diff for k in _NAME_FIELDS):
         _apply_search_keys(client)
     await session.flush()

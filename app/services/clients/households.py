@@ -23,7 +23,9 @@ from app.models import Client, Household, HouseholdMember
 from app.schemas.clients import HouseholdMemberIn, HouseholdMemberRead, HouseholdRead
 from app.security import utcnow
 from app.services.clients import access as client_access
+from app.services.clients.core import create_client
 from app.services.platform import audit
+from app.services.platform.crypto import FieldCipher
 
 HEAD = 1
 
@@ -120,21 +122,24 @@ async def create_household(
 
 
 async def resolve_members(
-    session: AsyncSession, actor: Actor, members: list[HouseholdMemberIn], *, in_list: bool
+    session: AsyncSession,
+    actor: Actor,
+    members: list[HouseholdMemberIn],
+    cipher: FieldCipher,
+    *,
+    in_list: bool,
 ) -> list[tuple[uuid.UUID, int]]:
     """(client id, relationship) per member, creating the clients given as new ones.
 
     ``in_list``: the members came as ``members[i]`` (errors name ``members.i.client.field``),
     else as the body itself (``client.field``).
     """
-    from app.services.clients.core import create_client
-
     resolved: list[tuple[uuid.UUID, int]] = []
     for i, member in enumerate(members):
         if member.client is not None:
             try:
                 client, _ = await create_client(
-                    session, actor, member.client, with_duplicates=False
+                    session, actor, member.client, cipher, with_duplicates=False
                 )
             except ValidationFailed as exc:
                 prefix: list[str | int] = ["members", i, "client"] if in_list else ["client"]

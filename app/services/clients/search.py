@@ -55,7 +55,8 @@ from app.context import Actor
 from app.models import Client
 from app.schemas.clients import ClientSearch, ClientSearchHit, ClientSummary, DuplicateCandidate
 from app.services.clients import access as client_access
-from app.services.platform import crypto
+from app.services.clients.ssn import decrypt_ssn, mask_ssn
+from app.services.platform.crypto import FieldCipher
 
 # At most this many candidates are ranked per query (the search limit is at most 100).
 RANK_LIMIT = 200
@@ -411,12 +412,8 @@ def _name_score(
     return score, "name sounds alike" if score >= 85 else ("similar name" if score >= 60 else None)
 
 
-def summary(c: Candidate) -> ClientSummary:
-    from app.services.clients.core import mask_ssn
-
-    ssn = (
-        crypto.decrypt(c.ssn_encrypted, associated=b"ssn") if c.ssn_encrypted is not None else None
-    )
+def summary(c: Candidate, cipher: FieldCipher) -> ClientSummary:
+    ssn = decrypt_ssn(c.ssn_encrypted, cipher)
     return ClientSummary(
         id=c.id,
         first_name=c.first_name,
@@ -431,7 +428,7 @@ def summary(c: Candidate) -> ClientSummary:
 # --- find client --------------------------------------------------------------------------------
 
 
-def search_terms(query: ClientSearch, client_id: uuid.UUID | None) -> Terms:
+def search_terms(query: ClientSearch, client_id: uuid.UUID | None, cipher: FieldCipher) -> Terms:
     """``client_id``: the wanted id, merges already followed."""
     first, last, tokens = split_name(query.name) if query.name else (None, None, [])
     return Terms(
@@ -439,7 +436,7 @@ def search_terms(query: ClientSearch, client_id: uuid.UUID | None) -> Terms:
         last=_Name.of(last),
         names=[n for n in map(_Name.of, tokens) if n is not None],
         dob=query.dob,
-        ssn_last4_hash=crypto.ssn_last4_hash(query.ssn_last4) if query.ssn_last4 else None,
+        ssn_last4_hash=cipher.ssn_last4_hash(query.ssn_last4) if query.ssn_last4 else None,
         client_id=client_id,
     )
 
@@ -472,7 +469,7 @@ def _rank_search(
 
 
 async def search_clients(
-    session: AsyncSession, actor: Actor, query: ClientSearch
+    session: AsyncSession, actor: Actor, query: ClientSearch, cipher: FieldCipher
 ) -> list[ClientSearchHit]:
     """Ranked visible clients matching the query (best first, at most ``query.limit``)."""
     # A merged record's id finds its survivor (merged records themselves are not listed).
@@ -481,14 +478,14 @@ async def search_clients(
         if query.client_id is not None
         else None
     )
-    terms = search_terms(query, wanted_id)
+    terms = search_terms(query, wanted_id, cipher)
     stmt = candidates_stmt(actor, terms)
     if stmt is None:
         return []
     candidates = await _fetch(session, stmt)
     ranked = await _rank(lambda: _rank_search(query, terms, candidates), len(candidates))
     return [
-        ClientSearchHit(client=summary(c), score=score, reasons=reasons)
+        ClientSearchHit(client=summary(c, cipher), score=score, reasons=reasons)
         for score, reasons, c in ranked
     ]
 
@@ -509,7 +506,9 @@ def duplicate_terms(client: Client) -> Terms:
     )
 
 
-def _rank_duplicates(client: Client, candidates: Sequence[Candidate]) -> list[DuplicateCandidate]:
+def _rank_duplicates(
+    client: Client, candidates: Sequence[Candidate]
+) -> list[tuple[float, list[str], Candidate]]:
     terms = duplicate_terms(client)
     both_given = bool(client.first_name and client.last_name)
     tokens = [t for t in (client.first_name, client.last_name) if t]
@@ -530,18 +529,19 @@ def _rank_duplicates(client: Client, candidates: Sequence[Candidate]) -> list[Du
         if score >= DUPLICATE_THRESHOLD:
             found.append((score, reasons, other))
     found.sort(key=lambda d: (-d[0], str(d[2].id)))
-    return [
-        DuplicateCandidate(client=summary(c), score=score, reasons=reasons)
-        for score, reasons, c in found[:DUPLICATE_LIMIT]
-    ]
+    return found[:DUPLICATE_LIMIT]
 
 
 async def find_duplicates(
-    session: AsyncSession, actor: Actor, client: Client
+    session: AsyncSession, actor: Actor, client: Client, cipher: FieldCipher
 ) -> list[DuplicateCandidate]:
     """Visible clients that may be the same person as ``client`` (best first)."""
     stmt = candidates_stmt(actor, duplicate_terms(client), exclude=client.id)
     if stmt is None:
         return []
     candidates = await _fetch(session, stmt)
-    return await _rank(lambda: _rank_duplicates(client, candidates), len(candidates))
+    found = await _rank(lambda: _rank_duplicates(client, candidates), len(candidates))
+    return [
+        DuplicateCandidate(client=summary(c, cipher), score=score, reasons=reasons)
+        for score, reasons, c in found
+    ]

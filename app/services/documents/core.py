@@ -396,7 +396,7 @@ async def _record_upload(
 ) -> None:
     """Insert the row, the contact, the audit record and the notification event. The caller
     deletes the stored bytes if the transaction is not committed (the upload routes register
-    that with ``app.http.uow.on_rollback``), so no orphan is left."""
+    that with ``app.unit_of_work.on_rollback``), so no orphan is left."""
     session.add(row)
     await session.flush()
     # An upload is a contact: it keeps the client active on the queue.

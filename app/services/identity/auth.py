@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -382,6 +382,15 @@ async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[Memb
     )
 
 
+async def remove_ended_sessions(session: AsyncSession, now: datetime) -> int:
+    """Housekeeping: ended sessions are kept a day for investigations, then removed with their
+    tokens."""
+    removed = await session.execute(
+        delete(AuthSession).where(AuthSession.expires_at < now - timedelta(days=1))
+    )
+    return int(getattr(removed, "rowcount", 0) or 0)
+
+
 # --- one-time tokens: invitations and password resets -------------------------------------------
 
 
@@ -427,7 +436,9 @@ async def _consume(session: AsyncSession, token: str, purpose: str) -> User:
     return user
 
 
-RESET_REQUEST_TEMPLATE = "password_reset_request"
+# A request for a reset email (``email.REQUEST_SUFFIX``): resolved by
+# ``process_password_reset_requests`` before delivery.
+RESET_REQUEST_TEMPLATE = f"password_reset{email.REQUEST_SUFFIX}"
 
 
 async def request_password_reset(

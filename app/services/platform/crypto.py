@@ -1,8 +1,10 @@
 """Field encryption (AES-256-GCM) and keyed search hashes (HMAC-SHA256) for PII such as SSNs.
 
-Both keys come from ``settings.field_encryption_key`` (32 bytes, urlsafe base64): the encryption
-key is the setting itself; the hashing key is derived from it with HKDF, so a hash never reveals
-anything the ciphertext protects and one secret is enough to configure.
+Both keys come from one configured secret (``settings.field_encryption_key``, 32 bytes, urlsafe
+base64), which this module never reads itself: the composition root (``create_app``, the CLI,
+jobs) builds a ``FieldCipher`` from it and passes it to the services that need it. The
+encryption key is the secret itself; the hashing key is derived from it with HKDF, so a hash
+never reveals anything the ciphertext protects and one secret is enough to configure.
 
 Ciphertext layout: ``b"\\x01" + nonce (12 bytes) + AES-GCM(ciphertext || tag)``; the leading byte
 is a format version so keys or algorithms can be rotated later.
@@ -19,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.config import decode_field_key, get_settings
+from app.config import decode_field_key
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
@@ -34,22 +36,35 @@ def _keys(raw: str) -> tuple[AESGCM, bytes]:
     return AESGCM(key), hash_key
 
 
-def _current(key: str | None) -> tuple[AESGCM, bytes]:
-    return _keys(key if key is not None else get_settings().field_encryption_key)
+class FieldCipher:
+    """Encrypts fields and computes their keyed search hashes under one key."""
 
+    def __init__(self, key: str) -> None:
+        self._aead, self._hash_key = _keys(key)
 
-def encrypt(plaintext: str, *, associated: bytes = b"", key: str | None = None) -> bytes:
-    aead, _ = _current(key)
-    nonce = os.urandom(_NONCE_BYTES)
-    return _VERSION + nonce + aead.encrypt(nonce, plaintext.encode(), associated or None)
+    def __repr__(self) -> str:
+        return "FieldCipher(<key>)"
 
+    def encrypt(self, plaintext: str, *, associated: bytes = b"") -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext.encode(), associated or None)
 
-def decrypt(token: bytes, *, associated: bytes = b"", key: str | None = None) -> str:
-    if not token or token[:1] != _VERSION:
-        raise ValueError("unknown ciphertext format")
-    aead, _ = _current(key)
-    nonce, body = token[1 : 1 + _NONCE_BYTES], token[1 + _NONCE_BYTES :]
-    return aead.decrypt(nonce, bytes(body), associated or None).decode()
+    def decrypt(self, token: bytes, *, associated: bytes = b"") -> str:
+        if not token or token[:1] != _VERSION:
+            raise ValueError("unknown ciphertext format")
+        nonce, body = token[1 : 1 + _NONCE_BYTES], token[1 + _NONCE_BYTES :]
+        return self._aead.decrypt(nonce, bytes(body), associated or None).decode()
+
+    def keyed_hash(self, value: str, *, purpose: str) -> str:
+        """HMAC-SHA256 (hex) of ``value`` for equality search; ``purpose`` separates hash
+        spaces."""
+        return hmac.new(self._hash_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def ssn_hash(self, ssn_digits: str) -> str:
+        return self.keyed_hash(ssn_digits, purpose="ssn")
+
+    def ssn_last4_hash(self, last4: str) -> str:
+        return self.keyed_hash(last4, purpose="ssn4")
 
 
 @lru_cache(maxsize=8)
@@ -73,17 +88,3 @@ def unseal(token: bytes, *, key: str, purpose: str, associated: bytes = b"") -> 
         raise ValueError("unknown ciphertext format")
     nonce, body = token[1 : 1 + _NONCE_BYTES], token[1 + _NONCE_BYTES :]
     return _sealing_key(key, purpose).decrypt(nonce, bytes(body), associated or None)
-
-
-def keyed_hash(value: str, *, purpose: str, key: str | None = None) -> str:
-    """HMAC-SHA256 (hex) of ``value`` for equality search; ``purpose`` separates hash spaces."""
-    _, hash_key = _current(key)
-    return hmac.new(hash_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def ssn_hash(ssn_digits: str) -> str:
-    return keyed_hash(ssn_digits, purpose="ssn")
-
-
-def ssn_last4_hash(last4: str) -> str:
-    return keyed_hash(last4, purpose="ssn4")

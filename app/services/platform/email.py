@@ -1,5 +1,9 @@
 """Email outbox: messages are written in the request's transaction and delivered afterwards.
 
+A row whose template ends in ``_request`` is not a message but a request for one (e.g. a
+password reset asked for by address): the package that wrote it resolves it into a message, or
+drops it, before delivery (see ``app.jobs.deliver_emails``); ``deliver_pending`` never sends one.
+
 The default sender writes each message as a ``.eml`` file under ``CAS_DATA_DIR/outbox``;
 ``CAS_EMAIL_SENDER=smtp`` delivers through the configured SMTP server.
 """
@@ -24,6 +28,8 @@ from app.security import utcnow
 log = logging.getLogger(__name__)
 
 DELIVERED_BODY = "[delivered; body removed]"
+# Templates of rows that are requests for a message, resolved by their owner, never sent.
+REQUEST_SUFFIX = "_request"
 
 
 def enqueue(session: AsyncSession, *, to: str, subject: str, body: str, template: str) -> None:
@@ -71,11 +77,8 @@ def sender_for(settings: Settings) -> Sender:
 
 
 async def deliver_pending(session: AsyncSession, settings: Settings, *, batch: int = 50) -> int:
-    """Send pending messages; each is marked sent (or its error kept) in the caller's txn."""
-    # Queued password-reset requests become reset emails (or are dropped) first.
-    from app.services.identity.auth import RESET_REQUEST_TEMPLATE, process_password_reset_requests
-
-    await process_password_reset_requests(session, settings, batch=batch)
+    """Send pending messages; each is marked sent (or its error kept) in the caller's txn.
+    Requests (``REQUEST_SUFFIX``) are left for their owner to resolve."""
     sender = sender_for(settings)
     rows = (
         await session.scalars(
@@ -83,7 +86,7 @@ async def deliver_pending(session: AsyncSession, settings: Settings, *, batch: i
             .where(
                 EmailMessage.sent_at.is_(None),
                 EmailMessage.attempts < 5,
-                EmailMessage.template != RESET_REQUEST_TEMPLATE,
+                ~EmailMessage.template.endswith(REQUEST_SUFFIX, autoescape=True),
             )
             .order_by(EmailMessage.created_at)
             .limit(batch)
