@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.models import AuditEvent, Client, User
 from app.schemas.clients import (
     RACE_FIELDS,
@@ -233,6 +233,21 @@ def audit_read(
     """Record that ``actor`` saw the client (``fields``: what was shown, the full record by
     default)."""
     audit.record_pii_read(session, actor, "client", client_id, fields=fields or READ_FIELDS)
+
+
+async def audit_replayed_read(
+    session: AsyncSession, actor: Actor, named: Collection[uuid.UUID]
+) -> None:
+    """An idempotent replay shows a stored response again: 404 unless ``actor`` may still see
+    every client among ``named`` (ids found in the response or its path; a merged id is judged
+    by its survivor); then the replay is recorded as a read of each of them."""
+    ids = sorted((await session.scalars(select(Client.id).where(Client.id.in_(named)))).all())
+    for client_id in ids:
+        survivor = await client_access.resolve_merged(session, client_id)
+        if not await client_access.can_see(session, actor, survivor):
+            raise NotFound("No such client.")
+    for client_id in ids:
+        audit.record_pii_read(session, actor, "client", client_id, fields=["replayed_response"])
 
 
 def _redact_text(changes: dict[str, Any]) -> dict[str, Any]:
