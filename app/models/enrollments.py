@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
 from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
-from app.reference.ce import EXIT_REASONS
+from app.reference.ce import EXIT_REASONS, Outcome
 from app.reference.living_situations import (
     DESTINATIONS,
     LENGTH_OF_STAY,
@@ -37,6 +37,7 @@ from app.reference.living_situations import (
 
 _YES_NO_REASONS = sql_list(YES_NO_REASONS)
 _YES_NO = sql_list(YES_NO)
+_OUTCOMES = "('" + "', '".join(Outcome) + "')"
 
 
 def _nullable_in(column: str, values: frozenset[int]) -> str:
@@ -117,7 +118,7 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
             "preferred_language_different IS NULL OR preferred_language = 21",
             name="preferred_language_different_only_for_21",
         ),
-        CheckConstraint("outcome IN ('pending', 'diverted', 'placed')", name="outcome_valid"),
+        CheckConstraint(f"outcome IN {_OUTCOMES}", name="outcome_valid"),
         CheckConstraint("exit_date IS NULL OR exit_date >= entry_date", name="exit_after_entry"),
         CheckConstraint(
             "move_in_date IS NULL OR move_in_date >= entry_date", name="move_in_after_entry"
@@ -158,7 +159,7 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
     move_in_date: Mapped[date | None] = mapped_column(Date)
 
     # CE outcome of the intake / update assessments (pending, diverted, placed).
-    outcome: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False, default=Outcome.PENDING.value)
 
     # 3.11 Exit date, copied from the exit row so the open-enrollment index can use it.
     exit_date: Mapped[date | None] = mapped_column(Date)
@@ -172,9 +173,7 @@ class EnrollmentAssessment(UUIDPk, Timestamps, Base):
     __tablename__ = "enrollment_assessments"
     __table_args__ = (
         CheckConstraint("data_collection_stage IN (1, 2, 3, 5)", name="stage_valid"),
-        CheckConstraint(
-            "outcome IS NULL OR outcome IN ('pending', 'diverted', 'placed')", name="outcome_valid"
-        ),
+        CheckConstraint(f"outcome IS NULL OR outcome IN {_OUTCOMES}", name="outcome_valid"),
         Index("ix_enrollment_assessments_enrollment_id", "enrollment_id", "assessment_date", "id"),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal, get_args
 
 from app.reference import codes
@@ -36,3 +37,12 @@ EXIT_REASONS = (
 
 # 5.03.1 DataCollectionStage of a workflow assessment.
 STAGES = (1, 2, 3, 5)
+
+
+class Outcome(StrEnum):
+    """The Coordinated Entry outcome of an intake or update assessment: pending (enrolled, not
+    queued), diverted (exited to a safe alternative) or placed (on the prioritization list)."""
+
+    PENDING = "pending"
+    DIVERTED = "diverted"
+    PLACED = "placed"

@@ -37,6 +37,7 @@ from app.models.ce_records import (
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
 from app.reference import PROJECT_TYPE_CE
+from app.reference.ce import Outcome
 from app.reference.living_situations import (
     check_not_future,
     check_prior_dates,
@@ -534,7 +535,7 @@ async def enroll(
             created_by_user_id=actor.user_id,
             created_by_organization_id=actor.organization_id,
             disabling_condition=p.disabling_condition,
-            outcome="pending",
+            outcome=Outcome.PENDING,
             **prior,
             **(translation if p is enrolling[0] else {}),
         )

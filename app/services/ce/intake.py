@@ -26,6 +26,7 @@ from app.errors import ValidationFailed
 from app.models import Client, Household
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
+from app.reference.ce import Outcome
 from app.reference.living_situations import (
     check_current_living_situation,
     check_destination,
@@ -50,7 +51,7 @@ from app.services.ce.enrollments import (
     resolve_household,
     visible_family,
 )
-from app.services.ce.outcome import apply_outcome, check_outcome_fields, target_outcome
+from app.services.ce.outcome import OUTCOME, apply_outcome, check_outcome_fields, target_outcome
 from app.services.clients import access as client_access
 from app.services.clients import core as clients
 from app.services.platform.crypto import FieldCipher
@@ -58,7 +59,7 @@ from app.services.platform.crypto import FieldCipher
 
 @dataclass
 class IntakeResult:
-    outcome: str
+    outcome: Outcome
     client: Client
     duplicates: list[DuplicateCandidate]
     enrollment: Enrollment
@@ -75,7 +76,7 @@ async def _not_enrolled(session: AsyncSession, client_id: uuid.UUID, field_name:
         raise already_enrolled(existing, field_name)
 
 
-def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> None:
+def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: Outcome) -> None:
     """Input rules that need no database, checked before anything is written."""
     today = clock.today(actor)
     check_translation(body.translation)
@@ -89,7 +90,8 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: str) -> Non
             field="current_living_situation.information_date",
         )
     check_outcome_fields(body, None, target)
-    if target == "diverted" and body.diversion is not None:
+    OUTCOME.check(None, target, actor)
+    if target == Outcome.DIVERTED and body.diversion is not None:
         d = body.diversion
         check_destination(d.model_dump(), "diversion")
         exit_date = d.exit_date or entry

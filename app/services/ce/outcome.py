@@ -2,15 +2,16 @@
 list: CE assessment 4.19 and the household's queue entry, intake status ``pending``) or
 diverted (CE event, services, case note and the exit of the household, see ``exits``).
 
-``OUTCOME_TRANSITIONS`` is the one table of allowed outcome changes; the intake starts
-from ``None``.
+``OUTCOME`` is the one table of allowed outcome changes (on the shared state-machine helper);
+the intake starts from ``None``. Whoever writes the enrollment (``enrollments:write``) moves its
+outcome; each change of an enrollment that had one is written to the audit trail
+(``enrollment.update``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,12 +22,15 @@ from app.errors import Conflict, ValidationFailed
 from app.models.ce_records import Service
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
-from app.reference.ce import DIVERSION_OTHER
+from app.permissions import Permission
+from app.reference.ce import DIVERSION_OTHER, Outcome
+from app.reference.queue import IntakeStatus
 from app.schemas.enrollments import (
     CaseNoteCreate,
     CeAssessmentCreate,
     CeAssessmentOptions,
     CeEventCreate,
+    OutcomeFields,
     ServiceCreate,
     ServiceIn,
 )
@@ -40,68 +44,81 @@ from app.services.ce.records import (
     record_service,
 )
 from app.services.platform import audit
+from app.services.platform.statemachine import AuditHistory, Machine, Rule
 
-OUTCOME_TRANSITIONS: dict[str | None, frozenset[str]] = {
-    None: frozenset({"pending", "diverted", "placed"}),  # the intake
-    "pending": frozenset({"pending", "diverted", "placed"}),
-    "placed": frozenset({"placed"}),  # leaving the queue is an exit
-    "diverted": frozenset(),  # a diverted household is exited
-}
+_WRITE = Rule[Outcome](Permission.ENROLLMENTS_WRITE)
+_EXIT_INSTEAD = (
+    "The outcome cannot change from placed to {target}: a placed household leaves the "
+    "prioritization list by its exit (exit the enrollment instead)."
+)
+
+OUTCOME = Machine(
+    "outcome",
+    Outcome,
+    {
+        # The intake.
+        (None, Outcome.PENDING): _WRITE,
+        (None, Outcome.DIVERTED): _WRITE,
+        (None, Outcome.PLACED): _WRITE,
+        # An update assessment.
+        (Outcome.PENDING, Outcome.PENDING): _WRITE,
+        (Outcome.PENDING, Outcome.DIVERTED): _WRITE,
+        (Outcome.PENDING, Outcome.PLACED): _WRITE,
+        (Outcome.PLACED, Outcome.PLACED): _WRITE,  # a re-assessment; leaving the queue is an exit
+        # A diverted household is exited: nothing moves on.
+    },
+    attribute="outcome",
+    field="diverted",
+    history=AuditHistory("enrollment", "enrollment.update"),
+    explanations={
+        (Outcome.PLACED, target): _EXIT_INSTEAD.format(target=target)
+        for target in (Outcome.PENDING, Outcome.DIVERTED)
+    },
+)
 
 
 @dataclass
 class OutcomeResult:
-    outcome: str
+    outcome: Outcome
     queue_entry: QueueEntry | None = None
     exits: list[Exit] | None = None
 
 
-def target_outcome(current: str | None, ready: bool, diverted: bool | None) -> str:
+def current_outcome(enrollment: Enrollment) -> Outcome:
+    return Outcome(enrollment.outcome)
+
+
+def target_outcome(current: Outcome | None, ready: bool, diverted: bool | None) -> Outcome:
     if not ready:
-        return current or "pending"
+        return current or Outcome.PENDING
     if diverted is None:
         raise ValidationFailed(
             "diverted is required when ready_for_outcome is true.", field="diverted"
         )
-    return "diverted" if diverted else "placed"
+    return Outcome.DIVERTED if diverted else Outcome.PLACED
 
 
-def check_transition(current: str | None, target: str) -> None:
-    if target not in OUTCOME_TRANSITIONS[current]:
-        raise Conflict(
-            f"The outcome cannot change from {current} to {target}"
-            + (" (exit the enrollment instead)." if current == "placed" else "."),
-            errors=[
-                {
-                    "loc": ["body", "diverted"],
-                    "msg": "outcome transition not allowed",
-                    "type": "transition",
-                }
-            ],
-        )
-
-
-def check_outcome_fields(body: Any, current: str | None, target: str) -> None:
+def check_outcome_fields(body: OutcomeFields, current: Outcome | None, target: Outcome) -> None:
     """Which blocks of the body belong to which outcome (before anything is written)."""
     if not body.ready_for_outcome and body.diverted is not None:
         raise ValidationFailed(
             "diverted is answered only when ready_for_outcome is true.", field="diverted"
         )
-    if target != "diverted" and body.diversion is not None:
+    if target != Outcome.DIVERTED and body.diversion is not None:
         raise ValidationFailed(
             "diversion is recorded only when the household is diverted.", field="diversion"
         )
-    if target != "placed" and body.housing_needs is not None:
+    if target != Outcome.PLACED and body.housing_needs is not None:
         raise ValidationFailed(
             "The Housing Needs Assessment is recorded when the household is placed on the "
             "prioritization list.",
             field="housing_needs",
         )
-    if target != "placed" and body.ce_assessment is not None:
+    if target != Outcome.PLACED and body.ce_assessment is not None:
         raise ValidationFailed(
             "ce_assessment is recorded when the household is placed.", field="ce_assessment"
         )
-    if target == "diverted":
+    if target == Outcome.DIVERTED:
         d = body.diversion
         if d is None:
             raise ValidationFailed(
@@ -131,7 +148,7 @@ def check_outcome_fields(body: Any, current: str | None, target: str) -> None:
                 "The current living situation at exit is required.",
                 field="diversion.exit_current_living_situation",
             )
-    if target == "placed" and current != "placed" and body.housing_needs is None:
+    if target == Outcome.PLACED and current != Outcome.PLACED and body.housing_needs is None:
         raise ValidationFailed(
             "Placing the household on the prioritization list needs the Housing Needs Assessment.",
             field="housing_needs",
@@ -142,33 +159,35 @@ async def apply_outcome(
     session: AsyncSession,
     actor: Actor,
     group: list[Enrollment],
-    body: Any,
+    body: OutcomeFields,
     *,
-    current: str | None,
-    target: str,
+    current: Outcome | None,
+    target: Outcome,
     assessment: EnrollmentAssessment,
 ) -> OutcomeResult:
-    """Record the outcome's records on the household stay (``group``, head first)."""
+    """Record the outcome's records on the household stay (``group``, head first); the move
+    from ``current`` to ``target`` was checked (``OUTCOME.check``) before anything was
+    written."""
     head = head_of(group)
     on = assessment.assessment_date
     open_members = [e for e in group if e.exit_date is None]
     for e in open_members:
         if current is not None and e.outcome != target:
-            audit.record(
+            OUTCOME.record(
                 session,
                 actor,
-                "enrollment.update",
-                "enrollment",
                 e.id,
-                {"outcome": {"old": e.outcome, "new": target}, "assessment_id": assessment.id},
+                current_outcome(e),
+                target,
+                extra={"assessment_id": assessment.id},
             )
         e.outcome = target
-    if target == "diverted":
+    if target == Outcome.DIVERTED:
         return OutcomeResult(
-            "diverted", exits=await _divert(session, actor, head, open_members, body, assessment)
+            target, exits=await _divert(session, actor, head, open_members, body, assessment)
         )
     result = OutcomeResult(target)
-    if target == "placed":
+    if target == Outcome.PLACED:
         if body.housing_needs is not None:
             await record_housing_needs(
                 session,
@@ -178,7 +197,7 @@ async def apply_outcome(
                 default_date=on,
                 assessment_id=assessment.id,
             )
-        if current != "placed" or body.ce_assessment is not None:
+        if current != Outcome.PLACED or body.ce_assessment is not None:
             # Placing records the CE assessment (4.19, PrioritizationStatus 1); a household
             # already placed gets one when the update is a re-assessment (ce_assessment given).
             options = body.ce_assessment or CeAssessmentOptions()
@@ -195,7 +214,7 @@ async def apply_outcome(
                 ),
                 assessment_id=assessment.id,
             )
-        if current != "placed":
+        if current != Outcome.PLACED:
             result.queue_entry = await place_on_queue(session, actor, head, on)
     await session.flush()
     return result
@@ -206,10 +225,11 @@ async def _divert(
     actor: Actor,
     head: Enrollment,
     members: list[Enrollment],
-    body: Any,
+    body: OutcomeFields,
     assessment: EnrollmentAssessment,
 ) -> list[Exit]:
     d = body.diversion
+    assert d is not None  # check_outcome_fields
     on = assessment.assessment_date
     exit_date = d.exit_date or on
     if exit_date < on:
@@ -288,7 +308,7 @@ async def place_on_queue(
         household_id=head.household_id,
         head_client_id=head.client_id,
         head_enrollment_id=head.id,
-        intake_status="pending",
+        intake_status=IntakeStatus.PENDING,
         placed_on=on,
         placed_by_user_id=actor.user_id,
     )

@@ -17,10 +17,11 @@ from app.services.ce.area_ties import add_area_ties
 from app.services.ce.barriers import check_barriers
 from app.services.ce.enrollments import check_record_date, head_of, household_group, require_open
 from app.services.ce.outcome import (
+    OUTCOME,
     OutcomeResult,
     apply_outcome,
     check_outcome_fields,
-    check_transition,
+    current_outcome,
     target_outcome,
 )
 from app.services.ce.policy import EnrollmentNotWritable, writable_enrollments
@@ -60,10 +61,10 @@ async def create_update_assessment(
             "enrollment, which you may not change."
         )
     head = head_of(group)
-    current = head.outcome
+    current = current_outcome(head)
     target = target_outcome(current, body.ready_for_outcome, body.diverted)
     check_outcome_fields(body, current, target)
-    check_transition(current, target)
+    OUTCOME.check(current, target, actor)
     check_barriers(body.barriers, enrollment.disabling_condition, disabling_field="barriers")
     assessment = await start_assessment(
         session,
