@@ -17,7 +17,7 @@ from app.context import ActingOrganization, Actor
 from app.models import AuditEvent, EmailMessage, Membership, User
 from app.models.membership_history import MembershipHistory
 from app.permissions import Role, permissions_for
-from app.services.identity.users import can_change_account
+from app.services.identity.policy import can_change_account
 from tests.conftest import Auth, World, assert_problem
 
 USERS = "/api/v1/users"

@@ -47,6 +47,7 @@ from app.schemas.documents import (
     StoredFileRead,
 )
 from app.services.documents import core as svc
+from app.services.documents.policy import can_use_document_check
 from app.storage import FileStore
 from app.unit_of_work import on_rollback
 
@@ -67,7 +68,7 @@ Configurer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_C
 async def document_check_writer(actor: Writer) -> Actor:
     """Document Check is for the CAS organization and admins (404 for everyone else); also
     checked again before an idempotent replay."""
-    if not svc.can_use_document_check(actor):
+    if not can_use_document_check(actor):
         raise NotFound("Not found.")
     return actor
 

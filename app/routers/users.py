@@ -14,7 +14,6 @@ from app.http.pagination import Page, PageParams, page_params, paginate
 from app.http.uow import idempotent
 from app.models import User
 from app.models.membership_history import MembershipHistory
-from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
 from app.schemas.users import (
@@ -26,12 +25,13 @@ from app.schemas.users import (
     UserUpdate,
 )
 from app.services.identity import users as svc
+from app.services.identity.policy import can_manage_users
 
 router = api_router("/users", "users")
 
 
 async def user_manager(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-    if not (actor.can(Permission.USERS_MANAGE) or actor.can(Permission.USERS_MANAGE_OWN_ORG)):
+    if not can_manage_users(actor):
         raise Forbidden("Only system admins and agency admins manage users.")
     return actor
 

@@ -477,11 +477,7 @@ async def resolve_project(
         project = await get_project(session, actor, project_id)
     except NotFound:
         raise ValidationFailed("No such project.", field="project_id")
-    if (
-        project.project_type != PROJECT_TYPE_CE
-        and project.organization_id != actor.organization_id
-        and not actor.is_admin
-    ):
+    if not enrollment_policy.can_enroll_into(actor, project.project_type, project.organization_id):
         raise Forbidden("You may enroll clients only into your organization's projects.")
     return project
 

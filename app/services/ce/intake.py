@@ -52,6 +52,7 @@ from app.services.ce.enrollments import (
     visible_family,
 )
 from app.services.ce.outcome import OUTCOME, apply_outcome, check_outcome_fields, target_outcome
+from app.services.ce.policy import can_set_hud_vash
 from app.services.clients import access as client_access
 from app.services.clients import core as clients
 from app.services.platform.crypto import FieldCipher
@@ -109,7 +110,7 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: Outcome) ->
         )
     hna = body.housing_needs
     vash_set = hna is not None and hna.hud_vash_eligible is not None
-    if vash_set and not actor.organization.veteran_services:
+    if vash_set and not can_set_hud_vash(actor):
         raise ValidationFailed(
             "Only users acting for a veteran-services organization may set HUD-VASH eligibility.",
             field="housing_needs.hud_vash_eligible",

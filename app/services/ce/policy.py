@@ -1,6 +1,7 @@
-"""Who may change an enrollment and its records -- the one place this rule lives.
+"""Coordinated Entry's named rules: who may change an enrollment and its records (the one
+place this rule lives), who may enroll into which project, who sets HUD-VASH eligibility.
 
-Reading an enrollment follows its client's visibility (``client_access``). Writing it -- editing
+Reading an enrollment follows its client's visibility (``clients.access``). Writing it -- editing
 the entry, exiting, case notes, current living situations, services, CE events and
 assessments, disabilities, diversion and housing needs assessments, update assessments, case
 assignments: every non-GET route under ``/enrollments/{enrollment_id}`` -- needs more. In the
@@ -31,6 +32,7 @@ from app.context import Actor
 from app.errors import Forbidden
 from app.models import Client, Project
 from app.models.enrollments import CaseAssignment, Enrollment
+from app.reference import PROJECT_TYPE_CE
 from app.services.clients import access as client_access
 
 
@@ -47,6 +49,22 @@ class EnrollmentFacts:
     is_coordinated_entry: bool
     created_by_organization_id: uuid.UUID
     assigned_organization_ids: frozenset[uuid.UUID]
+
+
+def can_enroll_into(actor: Actor, project_type: int, project_organization_id: uuid.UUID) -> bool:
+    """Clients are enrolled into the CoC's Coordinated Entry project by anyone who may write
+    enrollments, into another project by its own organization or an admin."""
+    return (
+        project_type == PROJECT_TYPE_CE
+        or project_organization_id == actor.organization_id
+        or actor.is_admin
+    )
+
+
+def can_set_hud_vash(actor: Actor) -> bool:
+    """HUD-VASH eligibility (Housing Needs Assessment) is set only by users acting for a
+    veteran-services organization; for everyone else the last recorded value stands."""
+    return actor.organization.veteran_services
 
 
 def can_write_enrollment(actor: Actor, facts: EnrollmentFacts) -> bool:

@@ -48,6 +48,7 @@ from app.schemas.enrollments import (
 from app.services.ce.enrollments import (
     household_group,
 )
+from app.services.ce.policy import can_set_hud_vash
 from app.services.clients import contacts
 from app.services.platform import audit
 
@@ -248,7 +249,7 @@ async def record_housing_needs(
     """HUD-VASH eligibility is set only by users acting for a veteran-services organization;
     others keep the last recorded value."""
     vash = data.hud_vash_eligible
-    if not actor.organization.veteran_services:
+    if not can_set_hud_vash(actor):
         if vash is not None:
             raise ValidationFailed(
                 "Only users acting for a veteran-services organization may set HUD-VASH "

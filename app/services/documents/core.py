@@ -47,6 +47,7 @@ from app.security import utcnow
 from app.services.clients import access as client_access
 from app.services.clients import contacts
 from app.services.documents import file_types
+from app.services.documents.policy import can_delete_document, can_use_document_check
 from app.services.platform import audit
 from app.services.platform import events as notifications
 from app.storage import CHUNK_SIZE, FileStore, ObjectMissing
@@ -213,10 +214,6 @@ async def replace_checklist(
 # --- access -------------------------------------------------------------------------------------
 
 
-def can_use_document_check(actor: Actor) -> bool:
-    return actor.is_admin or actor.organization.is_cas
-
-
 def _require_document_check(actor: Actor) -> None:
     if not can_use_document_check(actor):
         # Not 403: the client may exist, but this collection is not the caller's to know about.
@@ -230,7 +227,7 @@ def audit_client_read(session: AsyncSession, actor: Actor, client_id: uuid.UUID,
 
 
 def _can_delete(actor: Actor, uploaded_by_organization_id: uuid.UUID) -> None:
-    if not (actor.is_admin or actor.organization_id == uploaded_by_organization_id):
+    if not can_delete_document(actor, uploaded_by_organization_id):
         raise Forbidden("Only the uploading organization or an admin may delete this document.")
 
 

@@ -12,7 +12,8 @@ from app.clock import DEFAULT_TIME_ZONE
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
-from app.permissions import Permission, Role
+from app.permissions import Role
+from app.services.identity.policy import can_change_coc, can_manage_projects_of
 from app.services.platform import audit
 
 
@@ -85,7 +86,7 @@ async def create_coc(
 
 
 async def update_coc(session: AsyncSession, actor: Actor, coc: Coc, changes: dict[str, Any]) -> Coc:
-    if coc.id != actor.coc_id:
+    if not can_change_coc(actor, coc.id):
         raise Forbidden("Act for an organization of this CoC to change it.")
     diff = apply_changes(coc, changes)
     audit.record(session, actor, "coc.update", "coc", coc.id, diff, coc_id=coc.id)
@@ -190,9 +191,7 @@ async def get_project(session: AsyncSession, actor: Actor, project_id: uuid.UUID
 
 
 def _check_may_manage_projects_of(actor: Actor, organization_id: uuid.UUID) -> None:
-    if actor.can(Permission.PROJECTS_MANAGE):
-        return
-    if actor.can(Permission.PROJECTS_MANAGE_OWN) and organization_id == actor.organization_id:
+    if can_manage_projects_of(actor, organization_id):
         return
     raise Forbidden("You may only manage the projects of your own organization.")
 

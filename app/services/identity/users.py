@@ -8,8 +8,8 @@ a membership or by inviting its address again). Former memberships are kept in
 ``membership_history``.
 
 Agency admins change their agency's staff, never an account that holds a system or CAS admin
-role: one rule, ``can_change_account``, for every change of an account (profile, invitation,
-adding or removing a membership).
+role: one rule, ``identity.policy.can_change_account``, for every change of an account
+(profile, invitation, adding or removing a membership).
 """
 
 from __future__ import annotations
@@ -27,17 +27,18 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import AuthSession, Membership, Organization, User
 from app.models.membership_history import MembershipHistory
-from app.permissions import Permission, Role
+from app.permissions import Role
 from app.security import utcnow
 from app.services.identity.auth import issue_one_time_token
 from app.services.identity.organizations import apply_changes, get_organization
+from app.services.identity.policy import (
+    can_change_account,
+    can_change_activation,
+    can_grant,
+    can_manage_users_of,
+    manages_all_users,
+)
 from app.services.platform import audit, email
-
-AGENCY_GRANTABLE = frozenset({Role.AGENCY_ADMIN, Role.CASE_MANAGER, Role.HOUSING_PROVIDER})
-
-
-def _manages_all(actor: Actor) -> bool:
-    return actor.can(Permission.USERS_MANAGE)
 
 
 def visible_users_stmt(actor: Actor) -> Select[User]:
@@ -45,7 +46,7 @@ def visible_users_stmt(actor: Actor) -> Select[User]:
     that were last members there (an account that still belongs somewhere is managed there)."""
     orgs = (
         select(Organization.id).where(Organization.coc_id == actor.coc_id)
-        if _manages_all(actor)
+        if manages_all_users(actor)
         else select(Organization.id).where(Organization.id == actor.organization_id)
     )
     members = select(Membership.user_id).where(Membership.organization_id.in_(orgs))
@@ -90,11 +91,9 @@ async def _check_grant(
     session: AsyncSession, actor: Actor, organization_id: uuid.UUID, role: Role
 ) -> Organization:
     org = await get_organization(session, actor, organization_id)
-    if _manages_all(actor):
-        return org
-    if org.id != actor.organization_id:
+    if not can_manage_users_of(actor, org.id):
         raise Forbidden("Agency admins manage the users of their own organization only.")
-    if role not in AGENCY_GRANTABLE:
+    if not can_grant(actor, role):
         raise Forbidden(f"Agency admins may not grant the {role.value} role.")
     return org
 
@@ -199,13 +198,6 @@ async def resend_invitation(
     audit.record(session, actor, "user.invitation_resent", "user", user.id)
 
 
-def can_change_account(actor: Actor, roles: Iterable[str]) -> bool:
-    """Agency admins change their agency's staff, not the CoC's administrators: an account that
-    holds (``roles``: all its current roles, any organization) a role an agency admin may not
-    grant is changed by system admins only."""
-    return _manages_all(actor) or all(Role(r) in AGENCY_GRANTABLE for r in roles)
-
-
 def _check_may_change(actor: Actor, user: User) -> None:
     """The one check behind every change of an account (``can_change_account``)."""
     if not can_change_account(actor, [m.role for m in user.memberships]):
@@ -229,7 +221,7 @@ async def _end_sessions(
 async def update_user(
     session: AsyncSession, actor: Actor, user: User, changes: dict[str, Any]
 ) -> User:
-    if "is_active" in changes and not _manages_all(actor):
+    if "is_active" in changes and not can_change_activation(actor):
         raise Forbidden("Only system admins may activate or deactivate accounts.")
     _check_may_change(actor, user)
     if changes.get("is_active") is False and user.id == actor.user_id:
