@@ -26,7 +26,10 @@ from app.reference.living_situations import (
 _YES_NO_REASONS = sql_list(YES_NO_REASONS)
 
 
-class _Record(UUIDPk, Timestamps):
+class CeRecord(UUIDPk, Timestamps):
+    """What every CE record has: its enrollment and client, the workflow pass it was collected
+    in, and who recorded it."""
+
     enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.id"), nullable=False)
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment_assessments.id"))
@@ -36,7 +39,7 @@ class _Record(UUIDPk, Timestamps):
     )
 
 
-class Disability(_Record, Base):
+class Disability(CeRecord, Base):
     """HUD Disabilities.csv: DisabilityType 5-10 (10 = substance use, response list 4.10.2)."""
 
     __tablename__ = "disabilities"
@@ -62,7 +65,7 @@ class Disability(_Record, Base):
     data_collection_stage: Mapped[int] = mapped_column(SmallInteger, nullable=False)
 
 
-class CurrentLivingSituation(_Record, Base):
+class CurrentLivingSituation(CeRecord, Base):
     """4.12 Current Living Situation: one per contact."""
 
     __tablename__ = "current_living_situations"
@@ -100,7 +103,7 @@ class CurrentLivingSituation(_Record, Base):
     location_details: Mapped[str | None] = mapped_column(String(250))
 
 
-class Service(_Record, Base):
+class Service(CeRecord, Base):
     """A service provided on the CE enrollment (the diversion "Quick Services" list)."""
 
     __tablename__ = "services"
@@ -116,7 +119,7 @@ class Service(_Record, Base):
     service_type: Mapped[str] = mapped_column(String(50), nullable=False)
 
 
-class CaseNote(_Record, Base):
+class CaseNote(CeRecord, Base):
     __tablename__ = "case_notes"
     __table_args__ = (Index("ix_case_notes_enrollment_id", "enrollment_id", "note_date", "id"),)
 
@@ -125,7 +128,7 @@ class CaseNote(_Record, Base):
     service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id"))
 
 
-class CeEvent(_Record, Base):
+class CeEvent(CeRecord, Base):
     """4.20 Coordinated Entry Event with the result fields belonging to its type."""
 
     __tablename__ = "ce_events"
@@ -166,7 +169,7 @@ class CeEvent(_Record, Base):
     result_date: Mapped[date | None] = mapped_column(Date)
 
 
-class CeAssessment(_Record, Base):
+class CeAssessment(CeRecord, Base):
     """4.19 Coordinated Entry Assessment."""
 
     __tablename__ = "ce_assessments"
@@ -184,7 +187,7 @@ class CeAssessment(_Record, Base):
     prioritization_status: Mapped[int] = mapped_column(SmallInteger, nullable=False)
 
 
-class DiversionAssessment(_Record, Base):
+class DiversionAssessment(CeRecord, Base):
     """The CAS Diversion / Problem Solving assessment (DOMAIN 5 step 6)."""
 
     __tablename__ = "diversion_assessments"
@@ -198,7 +201,7 @@ class DiversionAssessment(_Record, Base):
     assistance_needed: Mapped[str | None] = mapped_column(Text)
 
 
-class HousingNeedsAssessment(_Record, Base):
+class HousingNeedsAssessment(CeRecord, Base):
     """The CAS Housing Needs Assessment (DOMAIN 5 step 9); answers use HUD list 1.8."""
 
     __tablename__ = "housing_needs_assessments"

@@ -13,14 +13,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
 from functools import partial
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app import clock
 from app.config import Settings
@@ -29,23 +28,24 @@ from app.deps import IfMatch, Session, Store, require_for_clients
 from app.errors import NotFound, ValidationFailed
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import get_session, idempotent, replay_guard
-from app.models.documents import ClientFile, DocumentCheck
 from app.permissions import Permission
 from app.routers import api_router
-from app.schemas.common import RecordDate, problems
+from app.schemas.common import problems
 from app.schemas.documents import (
     ChecklistRead,
     ChecklistUpdate,
+    ClientFileForm,
     ClientFileRead,
     ClientFileType,
     DocumentCategory,
+    DocumentCheckForm,
     DocumentCheckRead,
     DocumentItem,
     DocumentSummaryRead,
-    StoredFileRead,
 )
+from app.schemas.pagination import Page
 from app.services.documents import core as svc
 from app.services.documents.policy import can_use_document_check
 from app.storage import FileStore
@@ -55,8 +55,6 @@ client_documents = api_router("/clients", "documents")
 document_checks = api_router("/document-checks", "documents")
 client_files = api_router("/client-files", "documents")
 document_checklist = api_router("/document-checklist", "documents")
-
-Pages = Annotated[PageParams, Depends(page_params)]
 
 
 Reader = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_READ))]
@@ -96,34 +94,6 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 # --- multipart uploads --------------------------------------------------------------------------
-
-
-class DocumentCheckForm(BaseModel):
-    """The metadata parts of a Document Check upload."""
-
-    category: DocumentCategory = Field(description="Document checklist category.")
-    item: DocumentItem = Field(description="Item requiring verification.")
-    document_type: str = Field(
-        min_length=1, max_length=50, description="Acceptable document (code)."
-    )
-    comments: str | None = Field(
-        default=None,
-        max_length=1000,
-        description="Agency and period, e.g. 'The Bridge - Parkland Hospital - March 2021'. "
-        "Required for disability.",
-    )
-    verification_date: RecordDate | None = Field(default=None, description="Defaults to today.")
-    issuance_date: RecordDate | None = None
-    expiration_date: RecordDate | None = None
-
-
-class ClientFileForm(BaseModel):
-    """The metadata parts of a Client Files upload."""
-
-    file_type: ClientFileType = Field(description="What the document is.")
-    description: str | None = Field(default=None, max_length=1000)
-    issuance_date: RecordDate | None = None
-    expiration_date: RecordDate | None = None
 
 
 def multipart_body(
@@ -243,43 +213,6 @@ CLIENT_FILE_BODY = multipart_body(
 )
 
 
-def _stored(row: DocumentCheck | ClientFile, path: str) -> StoredFileRead | None:
-    if row.storage_key is None or row.content_type is None or row.size_bytes is None:
-        return None
-    return StoredFileRead(
-        content_type=row.content_type,
-        size_bytes=row.size_bytes,
-        sha256=row.sha256 or "",
-        original_filename=row.original_filename,
-        download_path=path,
-    )
-
-
-def _expired(expiration: date | None, today: date) -> bool:
-    return expiration is not None and expiration < today
-
-
-def document_check_read(doc: DocumentCheck, today: date) -> DocumentCheckRead:
-    """``today``: the CoC's date, for ``expired``."""
-    return DocumentCheckRead.model_validate(
-        {
-            **{k: getattr(doc, k) for k in DocumentCheckRead.model_fields if hasattr(doc, k)},
-            "expired": _expired(doc.expiration_date, today),
-            "file": _stored(doc, f"/api/v1/document-checks/{doc.id}/file"),
-        }
-    )
-
-
-def client_file_read(row: ClientFile, today: date) -> ClientFileRead:
-    return ClientFileRead.model_validate(
-        {
-            **{k: getattr(row, k) for k in ClientFileRead.model_fields if hasattr(row, k)},
-            "expired": _expired(row.expiration_date, today),
-            "file": _stored(row, f"/api/v1/client-files/{row.id}/file"),
-        }
-    )
-
-
 def _stream(download: svc.Download) -> StreamingResponse:
     return StreamingResponse(
         download.chunks,
@@ -327,7 +260,7 @@ async def create_document_check(
     doc = await svc.add_document_check(session, actor, client, upload.values, upload.stored)
     set_etag(response, doc.version)
     response.headers["Location"] = f"/api/v1/document-checks/{doc.id}"
-    return document_check_read(doc, clock.today(actor))
+    return svc.document_check_read(doc, clock.today(actor))
 
 
 @client_documents.get(
@@ -347,14 +280,10 @@ async def list_document_checks(
     ] = None,
 ) -> dict[str, object]:
     """The client's Document Check history, newest first (CAS organization and admins)."""
-    stmt = await svc.document_checks_stmt(
-        session, actor, client_id, category=category, item=item, expired=expired
+    checks = await svc.list_document_checks(
+        session, actor, client_id, page, category=category, item=item, expired=expired
     )
-    rows, cursor = await paginate(
-        session, stmt, page, [DocumentCheck.created_at, DocumentCheck.id], descending=True
-    )
-    today = clock.today(actor)
-    return {"items": [document_check_read(r, today) for r in rows], "next_cursor": cursor}
+    return checks.body()
 
 
 @client_documents.get(
@@ -378,7 +307,7 @@ async def get_document_check(
 ) -> DocumentCheckRead:
     doc = await svc.get_document_check(session, actor, document_check_id)
     set_etag(response, doc.version)
-    return document_check_read(doc, clock.today(actor))
+    return svc.document_check_read(doc, clock.today(actor))
 
 
 @document_checks.get(
@@ -449,7 +378,7 @@ async def create_client_file(
     row = await svc.add_client_file(session, actor, client, upload.values, upload.stored)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/client-files/{row.id}"
-    return client_file_read(row, clock.today(actor))
+    return svc.client_file_read(row, clock.today(actor))
 
 
 @client_documents.get(
@@ -465,14 +394,10 @@ async def list_client_files(
         bool | None, Query(description="true: only expired; false: only not expired.")
     ] = None,
 ) -> dict[str, object]:
-    stmt = await svc.client_files_stmt(
-        session, actor, client_id, file_type=file_type, expired=expired
+    files = await svc.list_client_files(
+        session, actor, client_id, page, file_type=file_type, expired=expired
     )
-    rows, cursor = await paginate(
-        session, stmt, page, [ClientFile.created_at, ClientFile.id], descending=True
-    )
-    today = clock.today(actor)
-    return {"items": [client_file_read(r, today) for r in rows], "next_cursor": cursor}
+    return files.body()
 
 
 @client_files.get("/{client_file_id}", name="client_files_get", response_model=ClientFileRead)
@@ -481,7 +406,7 @@ async def get_client_file(
 ) -> ClientFileRead:
     row = await svc.get_client_file(session, actor, client_file_id)
     set_etag(response, row.version)
-    return client_file_read(row, clock.today(actor))
+    return svc.client_file_read(row, clock.today(actor))
 
 
 @client_files.get(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import Depends, Response, status
+from fastapi import Response, status
 
 from app.deps import Cipher, IfMatch, Session
 from app.http.etag import check_if_match, set_etag
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import idempotent
-from app.models import Household
 from app.routers import api_router
 from app.routers.clients import ClientReader, ClientWriter
 from app.schemas.clients import (
@@ -21,12 +19,12 @@ from app.schemas.clients import (
     HouseholdRead,
 )
 from app.schemas.common import problems
+from app.schemas.pagination import Page
 from app.services.clients import households as svc
 
 router = api_router("/households", "households")
 client_households = api_router("/clients", "households")
 
-Pages = Annotated[PageParams, Depends(page_params)]
 PREFIX = "/api/v1/households"
 
 
@@ -149,7 +147,4 @@ async def list_client_households(
     client_id: uuid.UUID, actor: ClientReader, session: Session, page: Pages
 ) -> dict[str, object]:
     """The households the client belongs to (a merged id answers for the survivor)."""
-    stmt = await svc.client_households_stmt(session, actor, client_id)
-    rows, cursor = await paginate(session, stmt, page, [Household.created_at, Household.id])
-    items = await svc.household_reads(session, actor, rows)
-    return {"items": items, "next_cursor": cursor}
+    return (await svc.list_client_households(session, actor, client_id, page)).body()

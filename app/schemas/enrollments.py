@@ -586,6 +586,11 @@ class LatestValues(ReadModel):
     last_assessment: AssessmentRead | None
 
 
+# Area ties recorded outside the intake (no docstring: it would become the schema's description).
+class AreaTiesCreate(WriteModel):
+    area_ties: list[AreaTieIn] = Field(min_length=1, max_length=50)
+
+
 class AreaTieOptionIn(CEWriteModel):
     code: str = Field(pattern=r"^[a-z0-9_]{1,50}$")
     label: str = Field(min_length=1, max_length=200)

@@ -20,7 +20,9 @@ from app.errors import ValidationFailed
 from app.models.area_ties import AreaTie, AreaTieOption
 from app.reference.living_situations import check_not_future
 from app.schemas.enrollments import AreaTieIn, AreaTieOptionsUpdate
+from app.schemas.pagination import PageParams
 from app.services.platform import audit
+from app.services.platform.pagination import PageOf, paginate
 
 DEFAULT_AREAS: tuple[tuple[str, str], ...] = (
     ("coc_area", "The Continuum of Care's geographic area"),
@@ -146,6 +148,15 @@ async def add_area_ties(
             {"client_id": client_id, "area": row.area, "how": row.how, "tie_date": row.tie_date},
         )
     return rows
+
+
+async def list_client_area_ties(
+    session: AsyncSession, client_id: uuid.UUID, page: PageParams
+) -> PageOf[AreaTie]:
+    """The (visible) client's area ties, oldest first."""
+    return await paginate(
+        session, client_area_ties_stmt(client_id), page, [AreaTie.created_at, AreaTie.id]
+    )
 
 
 def client_area_ties_stmt(client_id: uuid.UUID) -> Select[AreaTie]:

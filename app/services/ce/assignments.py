@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -15,8 +15,10 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Project
 from app.models.enrollments import CaseAssignment, Enrollment
 from app.schemas.enrollments import CaseAssignmentCreate
+from app.schemas.pagination import PageParams
 from app.services.ce.enrollments import check_case_manager, require_open
 from app.services.platform import audit
+from app.services.platform.pagination import PageOf, paginate
 
 
 async def assign_case_manager(
@@ -119,8 +121,19 @@ async def end_assignments(
     return len(rows)
 
 
-def client_assignments_stmt(client_id: uuid.UUID, status: str | None) -> Select[CaseAssignment]:
+async def list_case_assignments(
+    session: AsyncSession, enrollment: Enrollment, page: PageParams
+) -> PageOf[CaseAssignment]:
+    """The enrollment's case assignments, oldest first."""
+    stmt = select(CaseAssignment).where(CaseAssignment.enrollment_id == enrollment.id)
+    return await paginate(session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id])
+
+
+async def list_client_case_assignments(
+    session: AsyncSession, client_id: uuid.UUID, status: str | None, page: PageParams
+) -> PageOf[CaseAssignment]:
+    """A (visible) client's active and inactive case managers across enrollments."""
     stmt = select(CaseAssignment).where(CaseAssignment.client_id == client_id)
     if status is not None:
         stmt = stmt.where(CaseAssignment.status == status)
-    return stmt
+    return await paginate(session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id])

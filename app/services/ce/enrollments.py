@@ -51,6 +51,7 @@ from app.schemas.enrollments import (
     PriorLivingSituationIn,
     TranslationIn,
 )
+from app.schemas.pagination import PageParams
 from app.services.ce import policy as enrollment_policy
 from app.services.ce.barriers import check_disabling_against_entry_barriers
 from app.services.clients import access as client_access
@@ -59,6 +60,7 @@ from app.services.clients import core as clients
 from app.services.identity.organizations import ce_project_for, get_project
 from app.services.platform import audit
 from app.services.platform.crypto import FieldCipher
+from app.services.platform.pagination import PageOf, paginate
 
 HEAD = 1
 # HUD 3.20 Housing Move-in Date is collected only by permanent housing projects (PSH 3, PH 9 and
@@ -895,6 +897,18 @@ async def latest_values(
 # --- list and lookup queries used by the routers ------------------------------------------------
 
 
+async def list_assessments(
+    session: AsyncSession, enrollment: Enrollment, page: PageParams
+) -> PageOf[EnrollmentAssessment]:
+    """The household stay's workflow passes (intake, updates, exit), oldest first."""
+    return await paginate(
+        session,
+        assessments_stmt(enrollment),
+        page,
+        [EnrollmentAssessment.created_at, EnrollmentAssessment.id],
+    )
+
+
 def assessments_stmt(enrollment: Enrollment) -> Select[EnrollmentAssessment]:
     """The household stay's workflow passes (they belong to the head's enrollment)."""
     return select(EnrollmentAssessment).where(
@@ -913,10 +927,14 @@ async def get_assessment(
     return found
 
 
-def records_stmt(model: Any, enrollment: Enrollment) -> Select[Any]:
-    """Records attached to one enrollment (case assignments, CLS, services, notes, ...)."""
-    return select(model).where(model.enrollment_id == enrollment.id)
-
-
-def client_enrollments_stmt(client_id: uuid.UUID) -> Select[Enrollment]:
-    return select(Enrollment).where(Enrollment.client_id == client_id)
+async def list_client_enrollments(
+    session: AsyncSession, actor: Actor, client_id: uuid.UUID, page: PageParams
+) -> PageOf[EnrollmentRead]:
+    """The (visible) client's enrollments, oldest first."""
+    rows = await paginate(
+        session,
+        select(Enrollment).where(Enrollment.client_id == client_id),
+        page,
+        [Enrollment.created_at, Enrollment.id],
+    )
+    return PageOf(await enrollment_reads(session, actor, rows.items), rows.next_cursor)

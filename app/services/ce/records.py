@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from app.models.ce_records import (
     CaseNote,
     CeAssessment,
     CeEvent,
+    CeRecord,
     CurrentLivingSituation,
     Disability,
     DiversionAssessment,
@@ -45,12 +46,14 @@ from app.schemas.enrollments import (
     HousingNeedsIn,
     ServiceCreate,
 )
+from app.schemas.pagination import PageParams
 from app.services.ce.enrollments import (
     household_group,
 )
 from app.services.ce.policy import can_set_hud_vash
 from app.services.clients import contacts
 from app.services.platform import audit
+from app.services.platform.pagination import PageOf, paginate
 
 
 def _join(prefix: str, name: str) -> str:
@@ -453,3 +456,36 @@ async def record_case_note(
 
 
 # --- the update assessment ---------------------------------------------------------------------
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+RecordKind = Literal[
+    "current_living_situations",
+    "services",
+    "case_notes",
+    "ce_events",
+    "ce_assessments",
+    "disabilities",
+    "diversion_assessments",
+    "housing_needs_assessments",
+]
+_RECORDS: dict[RecordKind, type[CeRecord]] = {
+    "current_living_situations": CurrentLivingSituation,
+    "services": Service,
+    "case_notes": CaseNote,
+    "ce_events": CeEvent,
+    "ce_assessments": CeAssessment,
+    "disabilities": Disability,
+    "diversion_assessments": DiversionAssessment,
+    "housing_needs_assessments": HousingNeedsAssessment,
+}
+
+
+async def list_records(
+    session: AsyncSession, kind: RecordKind, enrollment: Enrollment, page: PageParams
+) -> PageOf[CeRecord]:
+    """One kind of CE record attached to the enrollment, oldest first."""
+    model = _RECORDS[kind]
+    stmt = select(model).where(model.enrollment_id == enrollment.id)
+    return await paginate(session, stmt, page, [model.created_at, model.id])

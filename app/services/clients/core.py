@@ -22,17 +22,22 @@ from app.models import AuditEvent, Client, User
 from app.schemas.clients import (
     RACE_FIELDS,
     ClientCreate,
+    ClientHistoryEntry,
     ClientRead,
+    ClientSearch,
+    ClientSearchHit,
     ClientSummary,
     ClientUpdate,
     DuplicateCandidate,
 )
+from app.schemas.pagination import PageParams
 from app.services.clients import access as client_access
 from app.services.clients import policy as client_policy
-from app.services.clients.search import find_duplicates, name_keys
+from app.services.clients.search import find_duplicates, name_keys, search_clients
 from app.services.clients.ssn import client_ssn, format_ssn, mask_ssn, set_ssn
 from app.services.platform import audit
 from app.services.platform.crypto import FieldCipher
+from app.services.platform.pagination import PageOf, paginate
 
 # Fields copied from the request to the row as they are.
 _PLAIN_FIELDS = (
@@ -399,6 +404,32 @@ def visible_clients_stmt(actor: Actor) -> Select[Client]:
     )
 
 
+async def list_clients(
+    session: AsyncSession, actor: Actor, page: PageParams, cipher: FieldCipher
+) -> PageOf[ClientRead]:
+    """Clients the actor may see, newest first (merged records left out); the page is audited
+    as one read of the clients shown."""
+    rows = await paginate(
+        session,
+        visible_clients_stmt(actor),
+        page,
+        [Client.created_at, Client.id],
+        descending=True,
+    )
+    audit_list_read(session, actor, rows.items)
+    today = clock.today(actor)
+    return rows.map(lambda c: client_read(c, today, cipher))
+
+
+async def find_clients(
+    session: AsyncSession, actor: Actor, query: ClientSearch, cipher: FieldCipher
+) -> list[ClientSearchHit]:
+    """Find client (``search.search_clients``); the hits shown are audited as one read."""
+    hits = await search_clients(session, actor, query, cipher)
+    audit_list_read_ids(session, actor, [h.client.id for h in hits])
+    return hits
+
+
 def audit_list_read(session: AsyncSession, actor: Actor, clients: list[Client]) -> None:
     """A page of full records (the client list): one read event listing the clients shown."""
     audit_list_read_ids(session, actor, [c.id for c in clients], READ_FIELDS)
@@ -427,6 +458,31 @@ async def merged_ids(session: AsyncSession, client_id: uuid.UUID) -> list[uuid.U
         ids.extend(found)
         frontier = found
     return ids
+
+
+async def client_history(
+    session: AsyncSession, actor: Actor, client_id: uuid.UUID, page: PageParams
+) -> PageOf[ClientHistoryEntry]:
+    """Who changed the (visible; the read is audited) client's record and the records merged
+    into it, and how, newest first; reads are not listed."""
+    client = await get_client(session, actor, client_id)
+    ids = await merged_ids(session, client.id)
+    rows = await paginate(
+        session, history_stmt(ids), page, [AuditEvent.occurred_at, AuditEvent.id], descending=True
+    )
+    names = await actor_names(session, rows.items)
+    return rows.map(
+        lambda e: ClientHistoryEntry(
+            id=e.id,
+            occurred_at=e.occurred_at,
+            action=e.action,
+            client_id=e.entity_id,
+            actor_user_id=e.actor_user_id,
+            actor_name=names.get(e.actor_user_id) if e.actor_user_id else None,
+            acting_organization_id=e.acting_organization_id,
+            changes=e.changes,
+        )
+    )
 
 
 def history_stmt(ids: list[uuid.UUID]) -> Select[AuditEvent]:

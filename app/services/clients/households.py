@@ -21,11 +21,13 @@ from app.context import Actor
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Client, Household, HouseholdMember
 from app.schemas.clients import HouseholdMemberIn, HouseholdMemberRead, HouseholdRead
+from app.schemas.pagination import PageParams
 from app.security import utcnow
 from app.services.clients import access as client_access
 from app.services.clients.core import create_client
 from app.services.platform import audit
 from app.services.platform.crypto import FieldCipher
+from app.services.platform.pagination import PageOf, paginate
 
 HEAD = 1
 
@@ -276,14 +278,21 @@ async def change_relationship(
     return household
 
 
-async def client_households_stmt(
-    session: AsyncSession, actor: Actor, client_id: uuid.UUID
-) -> Select[Household]:
+async def list_client_households(
+    session: AsyncSession, actor: Actor, client_id: uuid.UUID, page: PageParams
+) -> PageOf[HouseholdRead]:
+    """The households the (visible) client belongs to, with the members ``actor`` may see."""
     client = await client_access.get_visible_client(session, actor, client_id)
     in_household = select(HouseholdMember.household_id).where(
         HouseholdMember.client_id == client.id
     )
-    return select(Household).where(Household.id.in_(in_household))
+    rows = await paginate(
+        session,
+        select(Household).where(Household.id.in_(in_household)),
+        page,
+        [Household.created_at, Household.id],
+    )
+    return PageOf(await household_reads(session, actor, rows.items), rows.next_cursor)
 
 
 async def household_read(

@@ -30,9 +30,12 @@ from app.errors import Conflict, ValidationFailed
 from app.models import Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
 from app.models.enrollments import Enrollment
+from app.schemas.pagination import PageParams
 from app.security import utcnow
 from app.services.clients import access as client_access
+from app.services.clients import core as clients
 from app.services.platform import audit
+from app.services.platform.pagination import PageOf, paginate
 
 _SKIP = {
     ("clients", "merged_into_id"),
@@ -413,6 +416,23 @@ def merges_stmt(client_ids: list[uuid.UUID]) -> Select[ClientMerge]:
     return select(ClientMerge).where(
         or_(ClientMerge.survivor_id.in_(client_ids), ClientMerge.duplicate_id.in_(client_ids))
     )
+
+
+async def list_merges(
+    session: AsyncSession, actor: Actor, client_id: uuid.UUID, page: PageParams
+) -> PageOf[dict[str, Any]]:
+    """Merges the (visible; the read is audited) client took part in, as survivor or duplicate,
+    with the records merged into it, newest first."""
+    client = await clients.get_client(session, actor, client_id)
+    ids = await clients.merged_ids(session, client.id)
+    rows = await paginate(
+        session,
+        merges_stmt(ids),
+        page,
+        [ClientMerge.merged_at, ClientMerge.id],
+        descending=True,
+    )
+    return rows.map(merge_summary)
 
 
 def merge_summary(record: ClientMerge) -> dict[str, Any]:

@@ -43,6 +43,8 @@ from app.errors import (
 from app.models import Client
 from app.models.documents import ClientFile, DocumentCheck, DocumentTypeOption
 from app.reference.documents import CHECKLIST
+from app.schemas.documents import ClientFileRead, DocumentCheckRead, StoredFileRead
+from app.schemas.pagination import PageParams
 from app.security import utcnow
 from app.services.clients import access as client_access
 from app.services.clients import contacts
@@ -50,6 +52,7 @@ from app.services.documents import file_types
 from app.services.documents.policy import can_delete_document, can_use_document_check
 from app.services.platform import audit
 from app.services.platform import events as notifications
+from app.services.platform.pagination import PageOf, paginate
 from app.storage import CHUNK_SIZE, FileStore, ObjectMissing
 
 # --- the checklist ------------------------------------------------------------------------------
@@ -417,6 +420,46 @@ async def _record_upload(
 _EVENT_FIELDS = ("category", "item", "document_type", "file_type", "has_file")
 
 
+# --- reads --------------------------------------------------------------------------------------
+
+
+def _stored(row: DocumentCheck | ClientFile, path: str) -> StoredFileRead | None:
+    if row.storage_key is None or row.content_type is None or row.size_bytes is None:
+        return None
+    return StoredFileRead(
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256 or "",
+        original_filename=row.original_filename,
+        download_path=path,
+    )
+
+
+def _expired(expiration: date | None, today: date) -> bool:
+    return expiration is not None and expiration < today
+
+
+def document_check_read(doc: DocumentCheck, today: date) -> DocumentCheckRead:
+    """``today``: the CoC's date, for ``expired``."""
+    return DocumentCheckRead.model_validate(
+        {
+            **{k: getattr(doc, k) for k in DocumentCheckRead.model_fields if hasattr(doc, k)},
+            "expired": _expired(doc.expiration_date, today),
+            "file": _stored(doc, f"/api/v1/document-checks/{doc.id}/file"),
+        }
+    )
+
+
+def client_file_read(row: ClientFile, today: date) -> ClientFileRead:
+    return ClientFileRead.model_validate(
+        {
+            **{k: getattr(row, k) for k in ClientFileRead.model_fields if hasattr(row, k)},
+            "expired": _expired(row.expiration_date, today),
+            "file": _stored(row, f"/api/v1/client-files/{row.id}/file"),
+        }
+    )
+
+
 # --- Document Check -----------------------------------------------------------------------------
 
 
@@ -555,6 +598,27 @@ async def document_checks_stmt(
     return stmt
 
 
+async def list_document_checks(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    page: PageParams,
+    *,
+    category: str | None = None,
+    item: str | None = None,
+    expired: bool | None = None,
+) -> PageOf[DocumentCheckRead]:
+    """The client's Document Check history, newest first (the read is audited)."""
+    stmt = await document_checks_stmt(
+        session, actor, client_id, category=category, item=item, expired=expired
+    )
+    rows = await paginate(
+        session, stmt, page, [DocumentCheck.created_at, DocumentCheck.id], descending=True
+    )
+    today = clock.today(actor)
+    return rows.map(lambda r: document_check_read(r, today))
+
+
 async def get_document_check(
     session: AsyncSession, actor: Actor, document_check_id: uuid.UUID
 ) -> DocumentCheck:
@@ -685,6 +749,24 @@ async def client_files_stmt(
     if expired is not None:
         stmt = stmt.where(_expired_clause(ClientFile.expiration_date, expired, clock.today(actor)))
     return stmt
+
+
+async def list_client_files(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    page: PageParams,
+    *,
+    file_type: str | None = None,
+    expired: bool | None = None,
+) -> PageOf[ClientFileRead]:
+    """The client's files, newest first (the read is audited)."""
+    stmt = await client_files_stmt(session, actor, client_id, file_type=file_type, expired=expired)
+    rows = await paginate(
+        session, stmt, page, [ClientFile.created_at, ClientFile.id], descending=True
+    )
+    today = clock.today(actor)
+    return rows.map(lambda r: client_file_read(r, today))
 
 
 async def get_client_file(

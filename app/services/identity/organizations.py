@@ -13,8 +13,10 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
 from app.permissions import Role
+from app.schemas.pagination import PageParams
 from app.services.identity.policy import can_change_coc, can_manage_projects_of
 from app.services.platform import audit
+from app.services.platform.pagination import PageOf, paginate
 
 
 def _fields(obj: Any, names: list[str]) -> dict[str, Any]:
@@ -39,6 +41,11 @@ def visible_cocs_stmt(actor: Actor) -> Select[Coc]:
         .where(Membership.user_id == actor.user_id)
     )
     return select(Coc).where(Coc.id.in_(member_cocs))
+
+
+async def list_cocs(session: AsyncSession, actor: Actor, page: PageParams) -> PageOf[Coc]:
+    """The CoCs the actor has a membership in, by code."""
+    return await paginate(session, visible_cocs_stmt(actor), page, [Coc.code, Coc.id])
 
 
 async def get_coc(session: AsyncSession, actor: Actor, coc_id: uuid.UUID) -> Coc:
@@ -114,6 +121,22 @@ def visible_organizations_stmt(
     return stmt
 
 
+async def list_organizations(
+    session: AsyncSession,
+    actor: Actor,
+    page: PageParams,
+    *,
+    kind: str | None = None,
+    housing_provider: bool | None = None,
+    access_point: bool | None = None,
+) -> PageOf[Organization]:
+    """The acting CoC's organizations, by name."""
+    stmt = visible_organizations_stmt(
+        actor, kind=kind, housing_provider=housing_provider, access_point=access_point
+    )
+    return await paginate(session, stmt, page, [Organization.name, Organization.id])
+
+
 async def get_organization(
     session: AsyncSession, actor: Actor, organization_id: uuid.UUID
 ) -> Organization:
@@ -181,6 +204,19 @@ def visible_projects_stmt(
     if project_type is not None:
         stmt = stmt.where(Project.project_type == project_type)
     return stmt
+
+
+async def list_projects(
+    session: AsyncSession,
+    actor: Actor,
+    page: PageParams,
+    *,
+    organization_id: uuid.UUID | None = None,
+    project_type: int | None = None,
+) -> PageOf[Project]:
+    """The acting CoC's projects, by name."""
+    stmt = visible_projects_stmt(actor, organization_id=organization_id, project_type=project_type)
+    return await paginate(session, stmt, page, [Project.name, Project.id])
 
 
 async def get_project(session: AsyncSession, actor: Actor, project_id: uuid.UUID) -> Project:

@@ -28,6 +28,8 @@ from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import AuthSession, Membership, Organization, User
 from app.models.membership_history import MembershipHistory
 from app.permissions import Role
+from app.schemas.pagination import PageParams
+from app.schemas.users import FormerMembershipRead, MembershipRead, UserRead
 from app.security import utcnow
 from app.services.identity.auth import issue_one_time_token
 from app.services.identity.organizations import apply_changes, get_organization
@@ -39,6 +41,7 @@ from app.services.identity.policy import (
     manages_all_users,
 )
 from app.services.platform import audit, email
+from app.services.platform.pagination import PageOf, paginate
 
 
 def visible_users_stmt(actor: Actor) -> Select[User]:
@@ -85,6 +88,52 @@ async def former_memberships(
     for row in rows:
         out[row.user_id].append(row)
     return out
+
+
+def user_read(actor: Actor, user: User, former: list[MembershipHistory]) -> UserRead:
+    """The account as ``actor`` may see it: its memberships in the actor's CoC."""
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        is_active=user.is_active,
+        invitation_pending=user.password_hash is None,
+        memberships=[
+            MembershipRead(
+                id=m.id,
+                organization_id=m.organization_id,
+                organization_name=m.organization.name,
+                role=m.role,
+                created_at=m.created_at,
+            )
+            for m in visible_memberships(actor, user)
+        ],
+        former_memberships=[
+            FormerMembershipRead(
+                organization_id=f.organization_id,
+                organization_name=f.organization.name,
+                role=f.role,
+                member_since=f.member_since,
+                removed_at=f.removed_at,
+            )
+            for f in former
+        ],
+        version=user.version,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
+async def read_user(session: AsyncSession, actor: Actor, user: User) -> UserRead:
+    former = await former_memberships(session, actor, [user.id])
+    return user_read(actor, user, former[user.id])
+
+
+async def list_users(session: AsyncSession, actor: Actor, page: PageParams) -> PageOf[UserRead]:
+    """The accounts ``actor`` manages (``visible_users_stmt``), by email."""
+    rows = await paginate(session, visible_users_stmt(actor), page, [User.email, User.id])
+    former = await former_memberships(session, actor, [u.id for u in rows.items])
+    return rows.map(lambda u: user_read(actor, u, former[u.id]))
 
 
 async def _check_grant(

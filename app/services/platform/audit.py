@@ -11,11 +11,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor, RequestMeta
 from app.models import AuditEvent
+from app.schemas.audit import AuditEventFilters
+from app.schemas.pagination import PageParams
+from app.services.platform.pagination import PageOf, paginate
 
 REDACTED = "[redacted]"
 
@@ -185,30 +188,25 @@ def about_entity(entity_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(AuditEvent.entity_id == entity_id, AuditEvent.subject_ids.contains([entity_id]))
 
 
-def search_stmt(
-    *,
-    coc_id: uuid.UUID,
-    actor_user_id: uuid.UUID | None = None,
-    organization_id: uuid.UUID | None = None,
-    action: str | None = None,
-    entity_type: str | None = None,
-    entity_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> Select[AuditEvent]:
-    stmt = select(AuditEvent).where(AuditEvent.coc_id == coc_id)
-    if actor_user_id is not None:
-        stmt = stmt.where(AuditEvent.actor_user_id == actor_user_id)
-    if organization_id is not None:
-        stmt = stmt.where(AuditEvent.acting_organization_id == organization_id)
-    if action is not None:
-        stmt = stmt.where(AuditEvent.action == action)
-    if entity_type is not None:
-        stmt = stmt.where(AuditEvent.entity_type == entity_type)
-    if entity_id is not None:
-        stmt = stmt.where(about_entity(entity_id))
-    if since is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= since)
-    if until is not None:
-        stmt = stmt.where(AuditEvent.occurred_at < until)
-    return stmt
+async def search_events(
+    session: AsyncSession, actor: Actor, filters: AuditEventFilters, page: PageParams
+) -> PageOf[AuditEvent]:
+    """The acting CoC's audit trail, newest first, narrowed by ``filters``."""
+    stmt = select(AuditEvent).where(AuditEvent.coc_id == actor.coc_id)
+    if filters.actor_user_id is not None:
+        stmt = stmt.where(AuditEvent.actor_user_id == filters.actor_user_id)
+    if filters.organization_id is not None:
+        stmt = stmt.where(AuditEvent.acting_organization_id == filters.organization_id)
+    if filters.action is not None:
+        stmt = stmt.where(AuditEvent.action == filters.action)
+    if filters.entity_type is not None:
+        stmt = stmt.where(AuditEvent.entity_type == filters.entity_type)
+    if filters.entity_id is not None:
+        stmt = stmt.where(about_entity(filters.entity_id))
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < filters.until)
+    return await paginate(
+        session, stmt, page, [AuditEvent.occurred_at, AuditEvent.id], descending=True
+    )
