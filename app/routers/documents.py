@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -114,31 +114,39 @@ def multipart_body(
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}
 
 
-class _Check(Protocol):
+FormT = TypeVar("FormT", bound=BaseModel)
+FormT_contra = TypeVar("FormT_contra", bound=BaseModel, contravariant=True)
+ValuesT = TypeVar("ValuesT")
+ValuesT_co = TypeVar("ValuesT_co", covariant=True)
+
+
+class _Check(Protocol[FormT_contra, ValuesT_co]):
+    """The service's check of a parsed form: the values to record, or a problem."""
+
     async def __call__(
-        self, data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
-    ) -> dict[str, Any]: ...
+        self, form: FormT_contra, *, has_file: bool, only: Collection[str] | None
+    ) -> ValuesT_co: ...
 
 
 @dataclass
-class _Upload:
-    values: dict[str, Any]
+class _Upload(Generic[ValuesT]):
+    values: ValuesT
     stored: svc.StoredUpload | None
 
 
 async def _validate(
-    form: type[BaseModel],
+    form: type[FormT],
     texts: dict[str, str],
-    check: _Check,
+    check: _Check[FormT, ValuesT],
     *,
     has_file: bool,
     only: Collection[str] | None,
     file_required: bool = False,
-) -> dict[str, Any]:
+) -> ValuesT | None:
     """Field types and formats (422 like FastAPI's own), then the domain rules. With ``only``
     (the fields received so far), errors about other fields are left for later."""
     errors: list[dict[str, Any]] = []
-    parsed: BaseModel | None = None
+    parsed: FormT | None = None
     try:
         parsed = form.model_validate(texts)
     except ValidationError as exc:
@@ -152,19 +160,19 @@ async def _validate(
     if errors:
         raise RequestValidationError(errors)
     if parsed is None:
-        return {}  # fields still to come; checked once the body has been read
-    return await check(parsed.model_dump(), has_file=has_file, only=only)
+        return None  # fields still to come; checked once the body has been read
+    return await check(parsed, has_file=has_file, only=only)
 
 
 async def _receive_upload(
     request: Request,
     store: FileStore,
     policy: svc.UploadPolicy,
-    form: type[BaseModel],
-    check: _Check,
+    form: type[FormT],
+    check: _Check[FormT, ValuesT],
     *,
     file_required: bool,
-) -> _Upload:
+) -> _Upload[ValuesT]:
     """Read the multipart body: text parts of ``form`` (64 KiB at most each; unknown parts are
     skipped, an empty one counts as not given), the ``file`` part streamed into the store.
     Whatever is refused leaves no stored bytes behind."""
@@ -196,6 +204,7 @@ async def _receive_upload(
         only=None,
         file_required=file_required,
     )
+    assert values is not None  # every field was received: the form parsed or was refused
     return _Upload(values=values, stored=stored)
 
 
@@ -250,9 +259,9 @@ async def create_document_check(
     client = await svc.upload_client(session, actor, client_id, document_check=True)
 
     async def check(
-        data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
-    ) -> dict[str, Any]:
-        return await svc.check_document_check(session, actor, data, has_file=has_file, only=only)
+        form: DocumentCheckForm, *, has_file: bool, only: Collection[str] | None
+    ) -> svc.DocumentCheckValues:
+        return await svc.check_document_check(session, actor, form, has_file=has_file, only=only)
 
     upload = await _receive_upload(
         request, store, policy, DocumentCheckForm, check, file_required=False
@@ -367,9 +376,9 @@ async def create_client_file(
     client = await svc.upload_client(session, actor, client_id, document_check=False)
 
     async def check(
-        data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
-    ) -> dict[str, Any]:
-        return svc.check_client_file(data, clock.today(actor), only=only)
+        form: ClientFileForm, *, has_file: bool, only: Collection[str] | None
+    ) -> svc.ClientFileValues:
+        return svc.check_client_file(form, clock.today(actor), only=only)
 
     upload = await _receive_upload(
         request, store, policy, ClientFileForm, check, file_required=True
@@ -455,5 +464,5 @@ async def update_checklist(
 ) -> dict[str, Any]:
     """Replace the CoC's acceptable document types (CAS and system admins). Items left out use
     the defaults; an empty list restores all defaults."""
-    items = await svc.replace_checklist(session, actor, body.model_dump()["items"])
+    items = await svc.replace_checklist(session, actor, body)
     return {"items": [vars(i) for i in items]}

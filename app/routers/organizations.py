@@ -91,7 +91,7 @@ async def update_coc(
     organizations). The time zone decides the CoC's "today" from the next request on."""
     coc = await svc.get_coc(session, actor, coc_id)
     check_if_match(if_match, coc.version)
-    coc = await svc.update_coc(session, actor, coc, body.model_dump(exclude_unset=True))
+    coc = await svc.update_coc(session, actor, coc, body)
     set_etag(response, coc.version)
     return coc
 
@@ -111,7 +111,7 @@ async def create_organization(
     body: OrganizationCreate, actor: ManageOrgs, session: Session, response: Response
 ) -> svc.Organization:
     """Create an organization in the acting CoC (system admins)."""
-    org = await svc.create_organization(session, actor, body.model_dump())
+    org = await svc.create_organization(session, actor, body)
     set_etag(response, org.version)
     return org
 
@@ -162,7 +162,7 @@ async def update_organization(
 ) -> svc.Organization:
     org = await svc.get_organization(session, actor, organization_id)
     check_if_match(if_match, org.version)
-    org = await svc.update_organization(session, actor, org, body.model_dump(exclude_unset=True))
+    org = await svc.update_organization(session, actor, org, body)
     set_etag(response, org.version)
     return org
 
@@ -182,7 +182,7 @@ async def create_project(
     body: ProjectCreate, actor: CurrentActor, session: Session, response: Response
 ) -> svc.Project:
     """System admins create projects for any organization; agency and CAS admins for their own."""
-    project = await svc.create_project(session, actor, body.model_dump())
+    project = await svc.create_project(session, actor, body)
     set_etag(response, project.version)
     return project
 
@@ -223,9 +223,6 @@ async def update_project(
 ) -> svc.Project:
     project = await svc.get_project(session, actor, project_id)
     check_if_match(if_match, project.version)
-    changes = body.model_dump(exclude_unset=True)
-    if changes.get("project_type", 0) is None:
-        changes.pop("project_type")
-    project = await svc.update_project(session, actor, project, changes)
+    project = await svc.update_project(session, actor, project, body)
     set_etag(response, project.version)
     return project

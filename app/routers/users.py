@@ -92,7 +92,7 @@ async def update_user(
 ) -> UserRead:
     user = await svc.get_user(session, actor, user_id)
     check_if_match(if_match, user.version)
-    user = await svc.update_user(session, actor, user, body.model_dump(exclude_unset=True))
+    user = await svc.update_user(session, actor, user, body)
     set_etag(response, user.version)
     return await svc.read_user(session, actor, user)
 

@@ -43,6 +43,7 @@ from app.reference.living_situations import (
     check_prior_dates,
     check_prior_living_situation,
 )
+from app.schemas.clients import ClientCreate
 from app.schemas.enrollments import (
     EnrollmentCreate,
     EnrollmentRead,
@@ -296,7 +297,7 @@ class MemberPlan:
     disabling_condition: int
     prior: PriorLivingSituationIn | None
     field: str  # where this member is in the body, for problems
-    new_client: Any = None  # a ClientCreate to create
+    new_client: ClientCreate | None = None  # a new client to create
 
 
 async def visible_family(
@@ -493,9 +494,10 @@ async def enroll(
     enrolling: Sequence[MemberPlan],
     entry_date: date,
     case_manager_user_id: uuid.UUID,
-    translation: dict[str, Any],
+    translation: TranslationIn | None,
 ) -> list[Enrollment]:
     """Create one enrollment per enrolling member (head first) and their case assignments."""
+    translation_values = check_translation(translation)
     check_not_future(entry_date, "", "entry_date", clock.today(actor))
     is_ce = project.project_type == PROJECT_TYPE_CE
     if is_ce:
@@ -535,7 +537,7 @@ async def enroll(
             disabling_condition=p.disabling_condition,
             outcome=Outcome.PENDING,
             **prior,
-            **(translation if p is enrolling[0] else {}),
+            **(translation_values if p is enrolling[0] else {}),
         )
         session.add(enrollment)
         rows.append(enrollment)
@@ -603,7 +605,7 @@ async def create_enrollment(
         field="",
     )
     plans = plan_members(main, body.household_id, family)
-    translation = check_translation(body.translation)
+    check_translation(body.translation)
     today = clock.today(actor)
     check_new_clients(plans, today)
     entry = body.entry_date or today
@@ -623,7 +625,7 @@ async def create_enrollment(
         enrolling=check_enrolling(plans),
         entry_date=entry,
         case_manager_user_id=case_manager,
-        translation=translation,
+        translation=body.translation,
     )
     return next(e for e in rows if e.client_id == client.id)
 

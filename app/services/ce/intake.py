@@ -179,7 +179,7 @@ async def create_intake(
         enrolling=enrolling,
         entry_date=entry,
         case_manager_user_id=case_manager,
-        translation=check_translation(body.translation),
+        translation=body.translation,
     )
     by_client = {e.client_id: e for e in rows}
     enrollment = by_client[main.client_id]  # type: ignore[index]

@@ -22,7 +22,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import quote
@@ -43,7 +43,14 @@ from app.errors import (
 from app.models import Client
 from app.models.documents import ClientFile, DocumentCheck, DocumentTypeOption
 from app.reference.documents import CHECKLIST
-from app.schemas.documents import ClientFileRead, DocumentCheckRead, StoredFileRead
+from app.schemas.documents import (
+    ChecklistUpdate,
+    ClientFileForm,
+    ClientFileRead,
+    DocumentCheckForm,
+    DocumentCheckRead,
+    StoredFileRead,
+)
 from app.schemas.pagination import PageParams
 from app.security import utcnow
 from app.services.clients import access as client_access
@@ -169,19 +176,20 @@ async def acceptable_types(
 
 
 async def replace_checklist(
-    session: AsyncSession, actor: Actor, items: Sequence[dict[str, Any]]
+    session: AsyncSession, actor: Actor, data: ChecklistUpdate
 ) -> list[ChecklistItem]:
     """Replace the acting CoC's document types; items not given go back to the defaults."""
+    items = data.items
     seen: set[tuple[str, str]] = set()
     errors: list[dict[str, Any]] = []
     for index, entry in enumerate(items):
-        key = (entry["category"], entry["item"])
-        if entry["item"] not in CHECKLIST.get(entry["category"], ()):
+        key = (entry.category, entry.item)
+        if entry.item not in CHECKLIST.get(entry.category, ()):
             errors.append(_error(f"items.{index}.item", "Not an item of this category."))
         if key in seen:
             errors.append(_error(f"items.{index}", "The item is listed twice."))
         seen.add(key)
-        codes = [t["code"] for t in entry["document_types"]]
+        codes = [t.code for t in entry.document_types]
         if len(set(codes)) != len(codes):
             errors.append(_error(f"items.{index}.document_types", "Codes must be unique."))
     if errors:
@@ -190,15 +198,15 @@ async def replace_checklist(
         delete(DocumentTypeOption).where(DocumentTypeOption.coc_id == actor.coc_id)
     )
     for entry in items:
-        for order, option in enumerate(entry["document_types"]):
+        for order, option in enumerate(entry.document_types):
             session.add(
                 DocumentTypeOption(
                     id=uuid.uuid4(),
                     coc_id=actor.coc_id,
-                    category=entry["category"],
-                    item=entry["item"],
-                    code=option["code"],
-                    label=option["label"],
+                    category=entry.category,
+                    item=entry.item,
+                    code=option.code,
+                    label=option.label,
                     sort_order=order,
                 )
             )
@@ -209,7 +217,7 @@ async def replace_checklist(
         "document_checklist.update",
         "coc",
         actor.coc_id,
-        {"items": [f"{e['category']}.{e['item']}" for e in items]},
+        {"items": [f"{e.category}.{e.item}" for e in items]},
     )
     return await checklist(session, actor.coc_id)
 
@@ -473,22 +481,36 @@ async def upload_client(
     return await client_access.get_visible_client(session, actor, client_id)
 
 
+@dataclass(frozen=True)
+class DocumentCheckValues:
+    """A Document Check item as it will be recorded (``check_document_check``)."""
+
+    category: str
+    item: str
+    document_type: str
+    document_type_label: str | None
+    comments: str | None
+    verification_date: date
+    issuance_date: date | None
+    expiration_date: date | None
+
+
 async def check_document_check(
     session: AsyncSession,
     actor: Actor,
-    data: dict[str, Any],
+    form: DocumentCheckForm,
     *,
     has_file: bool,
     only: Collection[str] | None = None,
-) -> dict[str, Any]:
+) -> DocumentCheckValues:
     """The values to record (comments cleaned, verification date defaulted, the document type's
     label) or 422. With ``only`` (fields received so far, while the upload is still arriving),
     just the errors about those fields are raised and the values are not final."""
     today = clock.today(actor)
-    category, item = data["category"], data["item"]
+    category, item = form.category, form.item
     errors: list[dict[str, Any]] = []
-    comments = _text(data.get("comments"), "comments", errors)
-    verification = data.get("verification_date") or today
+    comments = _text(form.comments, "comments", errors)
+    verification = form.verification_date or today
     label: str | None = None
     if item not in CHECKLIST.get(category, ()):
         errors.append(
@@ -500,7 +522,7 @@ async def check_document_check(
         )
     else:
         types = await acceptable_types(session, actor.coc_id, category, item)
-        label = types.get(data["document_type"])
+        label = types.get(form.document_type)
         if label is None:
             errors.append(
                 _error(
@@ -514,27 +536,25 @@ async def check_document_check(
             errors.append(_error("file", "Verification of disability requires the file."))
         if comments is None:
             errors.append(_error("comments", "Verification of disability requires a comment."))
-    _check_dates(
-        errors, today, data.get("issuance_date"), data.get("expiration_date"), verification
-    )
+    _check_dates(errors, today, form.issuance_date, form.expiration_date, verification)
     _raise(errors, only)
-    return {
-        "category": category,
-        "item": item,
-        "document_type": data["document_type"],
-        "document_type_label": label,
-        "comments": comments,
-        "verification_date": verification,
-        "issuance_date": data.get("issuance_date"),
-        "expiration_date": data.get("expiration_date"),
-    }
+    return DocumentCheckValues(
+        category=category,
+        item=item,
+        document_type=form.document_type,
+        document_type_label=label,
+        comments=comments,
+        verification_date=verification,
+        issuance_date=form.issuance_date,
+        expiration_date=form.expiration_date,
+    )
 
 
 async def add_document_check(
     session: AsyncSession,
     actor: Actor,
     client: Client,
-    values: dict[str, Any],
+    values: DocumentCheckValues,
     stored: StoredUpload | None,
 ) -> DocumentCheck:
     """Record the item (``values`` from ``check_document_check``) with its stored file."""
@@ -542,7 +562,7 @@ async def add_document_check(
         id=uuid.uuid4(),
         coc_id=client.coc_id,
         client_id=client.id,
-        **values,
+        **asdict(values),
         uploaded_by_user_id=actor.user_id,
         uploaded_by_organization_id=actor.organization_id,
         **_file_columns(stored),
@@ -680,28 +700,38 @@ async def delete_document_check(session: AsyncSession, actor: Actor, doc: Docume
 # --- Client Files -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClientFileValues:
+    """A Client File as it will be recorded (``check_client_file``)."""
+
+    file_type: str
+    description: str | None
+    issuance_date: date | None
+    expiration_date: date | None
+
+
 def check_client_file(
-    data: dict[str, Any], today: date, *, only: Collection[str] | None = None
-) -> dict[str, Any]:
+    form: ClientFileForm, today: date, *, only: Collection[str] | None = None
+) -> ClientFileValues:
     """The values to record (description cleaned) or 422; ``today`` is the CoC's date; ``only``
     as in ``check_document_check``."""
     errors: list[dict[str, Any]] = []
-    description = _text(data.get("description"), "description", errors)
-    _check_dates(errors, today, data.get("issuance_date"), data.get("expiration_date"))
+    description = _text(form.description, "description", errors)
+    _check_dates(errors, today, form.issuance_date, form.expiration_date)
     _raise(errors, only)
-    return {
-        "file_type": data["file_type"],
-        "description": description,
-        "issuance_date": data.get("issuance_date"),
-        "expiration_date": data.get("expiration_date"),
-    }
+    return ClientFileValues(
+        file_type=form.file_type,
+        description=description,
+        issuance_date=form.issuance_date,
+        expiration_date=form.expiration_date,
+    )
 
 
 async def add_client_file(
     session: AsyncSession,
     actor: Actor,
     client: Client,
-    values: dict[str, Any],
+    values: ClientFileValues,
     stored: StoredUpload,
 ) -> ClientFile:
     """Record the file (``values`` from ``check_client_file``)."""
@@ -709,7 +739,7 @@ async def add_client_file(
         id=uuid.uuid4(),
         coc_id=client.coc_id,
         client_id=client.id,
-        **values,
+        **asdict(values),
         uploaded_by_user_id=actor.user_id,
         uploaded_by_organization_id=actor.organization_id,
         **_file_columns(stored),

@@ -13,6 +13,13 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
 from app.permissions import Role
+from app.schemas.organizations import (
+    CocUpdate,
+    OrganizationCreate,
+    OrganizationUpdate,
+    ProjectCreate,
+    ProjectUpdate,
+)
 from app.schemas.pagination import PageParams
 from app.services.identity.policy import can_change_coc, can_manage_projects_of
 from app.services.platform import audit
@@ -92,7 +99,9 @@ async def create_coc(
     return coc
 
 
-async def update_coc(session: AsyncSession, actor: Actor, coc: Coc, changes: dict[str, Any]) -> Coc:
+async def update_coc(session: AsyncSession, actor: Actor, coc: Coc, data: CocUpdate) -> Coc:
+    """Change the fields ``data`` sets."""
+    changes = data.model_dump(exclude_unset=True)
     if not can_change_coc(actor, coc.id):
         raise Forbidden("Act for an organization of this CoC to change it.")
     diff = apply_changes(coc, changes)
@@ -157,10 +166,11 @@ def _check_org_kind(kind: str, victim_service_provider: bool) -> None:
 
 
 async def create_organization(
-    session: AsyncSession, actor: Actor, data: dict[str, Any]
+    session: AsyncSession, actor: Actor, body: OrganizationCreate
 ) -> Organization:
-    _check_org_kind(data.get("kind", "agency"), data.get("victim_service_provider", False))
-    if data.get("kind") == "cas" and await session.scalar(
+    data = body.model_dump()
+    _check_org_kind(body.kind, body.victim_service_provider)
+    if body.kind == "cas" and await session.scalar(
         select(Organization.id).where(
             Organization.coc_id == actor.coc_id, Organization.kind == "cas"
         )
@@ -177,12 +187,10 @@ async def create_organization(
 
 
 async def update_organization(
-    session: AsyncSession, actor: Actor, org: Organization, changes: dict[str, Any]
+    session: AsyncSession, actor: Actor, org: Organization, data: OrganizationUpdate
 ) -> Organization:
-    _check_org_kind(
-        changes.get("kind", org.kind),
-        changes.get("victim_service_provider", org.victim_service_provider),
-    )
+    changes = data.model_dump(exclude_unset=True)
+    _check_org_kind(org.kind, changes.get("victim_service_provider", org.victim_service_provider))
     diff = apply_changes(org, changes)
     await session.flush()
     audit.record(session, actor, "organization.update", "organization", org.id, diff)
@@ -240,8 +248,9 @@ def _check_project_dates(data: dict[str, Any]) -> None:
         )
 
 
-async def create_project(session: AsyncSession, actor: Actor, data: dict[str, Any]) -> Project:
-    org = await get_organization(session, actor, data["organization_id"])
+async def create_project(session: AsyncSession, actor: Actor, body: ProjectCreate) -> Project:
+    data = body.model_dump()
+    org = await get_organization(session, actor, body.organization_id)
     _check_may_manage_projects_of(actor, org.id)
     _check_project_dates(data)
     project = Project(**data)
@@ -252,8 +261,11 @@ async def create_project(session: AsyncSession, actor: Actor, data: dict[str, An
 
 
 async def update_project(
-    session: AsyncSession, actor: Actor, project: Project, changes: dict[str, Any]
+    session: AsyncSession, actor: Actor, project: Project, data: ProjectUpdate
 ) -> Project:
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("project_type", 0) is None:
+        changes.pop("project_type")  # the project type is required: null leaves it as it is
     _check_may_manage_projects_of(actor, project.organization_id)
     _check_project_dates(
         {

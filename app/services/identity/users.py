@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +28,7 @@ from app.models import AuthSession, Membership, Organization, User
 from app.models.membership_history import MembershipHistory
 from app.permissions import Role
 from app.schemas.pagination import PageParams
-from app.schemas.users import FormerMembershipRead, MembershipRead, UserRead
+from app.schemas.users import FormerMembershipRead, MembershipRead, UserRead, UserUpdate
 from app.security import utcnow
 from app.services.identity.auth import issue_one_time_token
 from app.services.identity.organizations import apply_changes, get_organization
@@ -267,9 +266,8 @@ async def _end_sessions(
     await session.execute(stmt.values(revoked_at=utcnow(), revoke_reason=reason))
 
 
-async def update_user(
-    session: AsyncSession, actor: Actor, user: User, changes: dict[str, Any]
-) -> User:
+async def update_user(session: AsyncSession, actor: Actor, user: User, data: UserUpdate) -> User:
+    changes = data.model_dump(exclude_unset=True)
     if "is_active" in changes and not can_change_activation(actor):
         raise Forbidden("Only system admins may activate or deactivate accounts.")
     _check_may_change(actor, user)
