@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import get_args
 
-from app import reference
 from app.models.ce_records import HousingNeedsAssessment
 from app.models.clients import Client
 from app.reference import DATA_QUALITY, YES_NO_REASONS, YesNoReasons, codes, sql_list
@@ -29,11 +28,3 @@ def test_check_constraints_use_the_reference_lists() -> None:
     }
     assert f"name_data_quality IN {sql_list(DATA_QUALITY)}" in texts
     assert f"veteran_status IN {sql_list(YES_NO_REASONS)}" in texts
-
-
-def test_reference_imports_no_application_layer() -> None:
-    source = (reference.LISTS_FILE.parent.parent).glob("*.py")
-    for path in source:
-        text = path.read_text()
-        for layer in ("app.models", "app.schemas", "app.services", "app.routers", "app.http"):
-            assert f"from {layer}" not in text and f"import {layer}" not in text, path
