@@ -55,11 +55,12 @@ async def test_audit_events_refused_to_other_roles(client: httpx.AsyncClient, au
 
 
 async def test_audit_events_not_visible_across_cocs(client: httpx.AsyncClient, auth: Auth) -> None:
-    await client.post(
+    created = await client.post(
         "/api/v1/organizations",
         headers=await auth.headers("system_admin"),
         json={"name": "Home Only"},
     )
+    assert created.status_code == 201, created.text
     r = await client.get(
         "/api/v1/audit-events", headers=await auth.headers("system_admin", coc="other")
     )

@@ -77,8 +77,12 @@ async def test_who_saw_a_client_is_one_indexed_query(
 ) -> None:
     cm = await auth.headers("case_manager", org="access_point_1")
     ines = uuid.UUID(await _new(client, cm, "Ines", "Carvalho"))
-    await client.post(f"{URL}/search", json={"name": "Ines Carvalho"}, headers=cm)
-    await client.get(URL, headers=cm)
+    found = await client.post(f"{URL}/search", json={"name": "Ines Carvalho"}, headers=cm)
+    assert found.status_code == 200, found.text
+    assert str(ines) in [hit["client"]["id"] for hit in found.json()["items"]]
+    listed = await client.get(URL, headers=cm)
+    assert listed.status_code == 200, listed.text
+    assert str(ines) in [c["id"] for c in listed.json()["items"]]
 
     who_saw = select(AuditEvent).where(AuditEvent.subject_ids.contains([ines]))
     seen = (await db.scalars(who_saw)).all()

@@ -351,7 +351,8 @@ async def test_password_reset_flow(
 async def test_expired_reset_token(
     client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings
 ) -> None:
-    await client.post("/api/v1/auth/password-reset/request", json={"email": CM})
+    requested = await client.post("/api/v1/auth/password-reset/request", json={"email": CM})
+    assert requested.status_code == 202, requested.text
     await auth_service.process_password_reset_requests(db, test_settings)
     body = await db.scalar(
         select(EmailMessage.body).where(EmailMessage.template == "password_reset")

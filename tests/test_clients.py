@@ -426,8 +426,11 @@ async def test_history_lists_changes_with_pii_redacted(
     cm = await auth.headers("case_manager", org="access_point_1")
     created = await new_client(client, cm, first_name="Sam", last_name="Oak")
     url = f"{URL}/{created['id']}"
-    await client.patch(url, json={"last_name": "Elm", "veteran_status": 1}, headers=cm)
-    await client.get(url, headers=cm)
+    changed = await client.patch(url, json={"last_name": "Elm", "veteran_status": 1}, headers=cm)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["last_name"], changed.json()["veteran_status"]) == ("Elm", 1)
+    read = await client.get(url, headers=cm)
+    assert read.status_code == 200, read.text
 
     r = await client.get(f"{url}/history", headers=cm)
     assert r.status_code == 200, r.text

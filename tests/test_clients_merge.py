@@ -91,7 +91,10 @@ async def test_merge_moves_everything_and_unmerge_restores(
             id=note_id, client_id=uuid.UUID(duplicate["id"]), label="intake"
         )
     )
-    await client.patch(f"{URL}/{duplicate['id']}", json={"veteran_status": 1}, headers=cm2)
+    changed = await client.patch(
+        f"{URL}/{duplicate['id']}", json={"veteran_status": 1}, headers=cm2
+    )
+    assert changed.status_code == 200, changed.text
 
     # Before: agency 1 cannot see the duplicate.
     assert_problem(await client.get(f"{URL}/{duplicate['id']}", headers=cm), 404)

@@ -37,9 +37,10 @@ async def test_outbox_file_sender_writes_and_marks_sent(
 async def test_failed_delivery_is_kept_for_retry(
     client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings
 ) -> None:
-    await client.post(
+    requested = await client.post(
         "/api/v1/auth/password-reset/request", json={"email": "case_manager@demo.example"}
     )
+    assert requested.status_code == 202, requested.text
     settings = test_settings.model_copy(update={"email_sender": "smtp", "smtp_host": None})
     assert await deliver_emails(db, settings) == 0
     message = await db.scalar(select(EmailMessage))
@@ -51,9 +52,10 @@ async def test_outbox_files_are_readable_by_the_owner_only(
     client: httpx.AsyncClient, db: AsyncSession, test_settings: Settings, tmp_path: Path
 ) -> None:
     # Messages hold single-use tokens (password reset, invitations).
-    await client.post(
+    requested = await client.post(
         "/api/v1/auth/password-reset/request", json={"email": "case_manager@demo.example"}
     )
+    assert requested.status_code == 202, requested.text
     settings = test_settings.model_copy(update={"data_dir": tmp_path})
     previous = os.umask(0o022)  # a usual umask; the mode must not depend on it
     try:

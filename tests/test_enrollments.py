@@ -274,9 +274,10 @@ async def test_inactive_after_90_days_without_contact(
     url = f"/api/v1/enrollments/{intake['enrollment']['id']}"
     r = await client.get(url, headers=headers)
     assert r.json()["inactive"] is True and r.json()["exit_date"] is None
-    await client.post(
+    contact = await client.post(
         f"{url}/current-living-situations", json={"current_living_situation": 116}, headers=headers
     )
+    assert contact.status_code == 201, contact.text
     assert (await client.get(url, headers=headers)).json()["inactive"] is False
 
 

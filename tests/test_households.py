@@ -278,9 +278,11 @@ async def test_member_views_are_audited_for_shown_members_only_and_lists_batch(
     # Creating members inline does not audit duplicate candidates nobody was shown.
     assert await reads_by(db, child_id, world.user_id("case_manager")) == 1
 
-    await client.patch(
+    consent = await client.patch(
         f"/api/v1/clients/{household['_head']}", json={"roi_start_date": "2020-01-01"}, headers=cm
     )
+    assert consent.status_code == 200, consent.text
+    assert consent.json()["roi_active"] is True
     r = await client.get(f"/api/v1/clients/{household['_head']}/households", headers=cm2)
     assert r.status_code == 200, r.text
     items = r.json()["items"]

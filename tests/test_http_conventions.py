@@ -123,11 +123,13 @@ async def test_logs_are_json_with_request_id_and_no_query_or_body(
     from app.http.logging import JsonFormatter
 
     with caplog.at_level(logging.INFO, logger="app.access"):
-        await client.post(
+        refused = await client.post(
             "/api/v1/auth/login?email=leak@example.org",
             json={"email": "secret.person@example.org", "password": "pw"},
             headers={"X-Request-ID": "trace-1"},
         )
+    assert_problem(refused, 401)
+    assert refused.headers["x-request-id"] == "trace-1"
     records = [r for r in caplog.records if r.name == "app.access"]
     assert records
     line = JsonFormatter().format(records[-1])

@@ -25,7 +25,8 @@ async def test_maintenance_expires_idempotency_keys_and_old_sessions(
     r = await client.post("/api/v1/organizations", headers=headers, json={"name": "Kept"})
     assert r.status_code == 201
     headers2 = await auth.headers("system_admin") | {"Idempotency-Key": "k-2"}
-    await client.post("/api/v1/organizations", headers=headers2, json={"name": "Old"})
+    old = await client.post("/api/v1/organizations", headers=headers2, json={"name": "Old"})
+    assert old.status_code == 201, old.text
     await db.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.key == "k-2")
