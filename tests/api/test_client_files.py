@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.documents import ClientFile, NotificationEvent
+from app.models.documents import ClientFile
+from app.models.platform import NotificationEvent
 from app.security import utcnow
 from app.services.clients import access as client_access
 from app.services.documents import core as svc

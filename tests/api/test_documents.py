@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.config import Settings
 from app.main import create_app
-from app.models.documents import DocumentCheck, NotificationEvent
+from app.models.documents import DocumentCheck
+from app.models.platform import NotificationEvent
 from app.security import utcnow
 from app.services.documents import core as svc
 from app.storage import FileStore, LocalStorage

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
-from app.models.documents import NotificationEvent
+from app.models.platform import NotificationEvent
 
 DOCUMENT_UPLOADED = "document_uploaded"
 
