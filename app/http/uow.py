@@ -13,16 +13,16 @@ Idempotency keys belong to the user *and* the acting organization (and the opera
 While a request with a key is in flight, the key is locked (a transaction-level advisory lock):
 another request with it is told to retry (409) before doing any work, so parallel retries never
 store anything twice. A replay is answered only if the caller may still do the operation (the
-route's declared permissions, the refusal of victim service providers, dependencies marked with
-``replay_guard``) and may still see every
-client the stored response shows (else 403/404 as the route would answer); it is audited as a
-read of those clients. Stored responses are encrypted (AES-256-GCM, a key derived from the field
-encryption key, bound to their scope and key).
+route's declared permissions and the dependencies marked with ``replay_guard``, the refusal of
+victim service providers among them) and may still see every client the stored response
+shows (else 403/404 as the route would answer); it is audited as a read of those clients.
+Stored responses are encrypted (AES-256-GCM, a key derived from the field encryption key,
+bound to their scope and key).
 
 The unit of work itself (commit, rollback, ``on_rollback`` undo) is ``app.unit_of_work``, the
-same for requests, jobs and the CLI. Who the caller is, for a replay, is asked of the app's
-actor loader (``ActorLoader``, given by the routers package), and the stored responses are kept
-by ``app.services.platform.idempotency``.
+same for requests, jobs and the CLI. Who the caller is, for a replay, is asked of the route
+class's ``load_actor`` (``app.routers.ApiRoute`` answers with ``app.deps.live_actor``), and the
+stored responses are kept by ``app.services.platform.idempotency``.
 """
 
 from __future__ import annotations
