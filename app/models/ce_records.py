@@ -15,8 +15,19 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk
-from app.reference import YES_NO_REASONS, in_list_sql, sql_list
-from app.reference.ce import CE_EVENTS, DIVERSION_SERVICES
+from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
+from app.reference.ce import (
+    CE_ASSESSMENT_LEVELS,
+    CE_ASSESSMENT_TYPES,
+    CE_EVENTS,
+    DISABILITY_TYPES,
+    DIVERSION_SERVICES,
+    EVENTS_WITH_REFERRAL_RESULT,
+    PRIORITIZATION_STATUSES,
+    REFERRAL_RESULTS,
+    STAGES,
+    SUBSTANCE_USE_RESPONSES,
+)
 from app.reference.living_situations import (
     CURRENT_LIVING_SITUATIONS,
     LEAVE_SITUATION_ASKED,
@@ -24,6 +35,7 @@ from app.reference.living_situations import (
 )
 
 _YES_NO_REASONS = sql_list(YES_NO_REASONS)
+_SUBSTANCE_USE_RESPONSES = sql_list(SUBSTANCE_USE_RESPONSES)
 
 
 class CeRecord(UUIDPk, Timestamps):
@@ -44,9 +56,9 @@ class Disability(CeRecord, Base):
 
     __tablename__ = "disabilities"
     __table_args__ = (
-        CheckConstraint("disability_type IN (5, 6, 7, 8, 9, 10)", name="type_valid"),
+        CheckConstraint(in_list_sql("disability_type", DISABILITY_TYPES), name="type_valid"),
         CheckConstraint(
-            "disability_type = 10 AND disability_response IN (0, 1, 2, 3, 8, 9, 99) OR "
+            f"disability_type = 10 AND disability_response IN {_SUBSTANCE_USE_RESPONSES} OR "
             f"disability_type <> 10 AND disability_response IN {_YES_NO_REASONS}",
             name="response_valid",
         ),
@@ -54,7 +66,7 @@ class Disability(CeRecord, Base):
             f"indefinite_and_impairs IS NULL OR indefinite_and_impairs IN {_YES_NO_REASONS}",
             name="indefinite_valid",
         ),
-        CheckConstraint("data_collection_stage IN (1, 2, 3, 5)", name="stage_valid"),
+        CheckConstraint(in_list_sql("data_collection_stage", STAGES), name="stage_valid"),
         Index("ix_disabilities_enrollment_id", "enrollment_id", "information_date", "id"),
     )
 
@@ -135,21 +147,25 @@ class CeEvent(CeRecord, Base):
     __table_args__ = (
         CheckConstraint(in_list_sql("event", CE_EVENTS), name="event_valid"),
         CheckConstraint(
-            "prob_sol_div_rr_result IS NULL OR event = 2 AND prob_sol_div_rr_result IN (0, 1, 99)",
+            "prob_sol_div_rr_result IS NULL OR event = 2 AND "
+            + in_list_sql("prob_sol_div_rr_result", YES_NO),
             name="diversion_result_only_event_2",
         ),
         CheckConstraint(
             "referral_case_manage_after IS NULL OR "
-            "event = 5 AND referral_case_manage_after IN (0, 1, 99)",
+            "event = 5 AND " + in_list_sql("referral_case_manage_after", YES_NO),
             name="case_manage_after_only_event_5",
         ),
         CheckConstraint(
             "referral_result IS NULL OR "
-            "event IN (10, 11, 12, 13, 14, 15, 17, 18) AND referral_result IN (1, 2, 3)",
+            + in_list_sql("event", EVENTS_WITH_REFERRAL_RESULT)
+            + " AND "
+            + in_list_sql("referral_result", REFERRAL_RESULTS),
             name="referral_result_only_referrals",
         ),
         CheckConstraint(
-            "location_crisis_or_ph_housing IS NULL OR event IN (10, 11, 12, 13, 14, 15, 17, 18)",
+            "location_crisis_or_ph_housing IS NULL OR "
+            + in_list_sql("event", EVENTS_WITH_REFERRAL_RESULT),
             name="location_only_referrals",
         ),
         # 4.20.E ResultDate goes with 4.20.D ReferralResult, on or after the event.
@@ -174,9 +190,12 @@ class CeAssessment(CeRecord, Base):
 
     __tablename__ = "ce_assessments"
     __table_args__ = (
-        CheckConstraint("assessment_type IN (1, 2, 3)", name="type_valid"),
-        CheckConstraint("assessment_level IN (1, 2)", name="level_valid"),
-        CheckConstraint("prioritization_status IN (1, 2)", name="prioritization_valid"),
+        CheckConstraint(in_list_sql("assessment_type", CE_ASSESSMENT_TYPES), name="type_valid"),
+        CheckConstraint(in_list_sql("assessment_level", CE_ASSESSMENT_LEVELS), name="level_valid"),
+        CheckConstraint(
+            in_list_sql("prioritization_status", PRIORITIZATION_STATUSES),
+            name="prioritization_valid",
+        ),
         Index("ix_ce_assessments_enrollment_id", "enrollment_id", "assessment_date", "id"),
     )
 

@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
-from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
-from app.reference.ce import EXIT_REASONS, Outcome
+from app.reference import RELATIONSHIP_TO_HOH, YES_NO, YES_NO_REASONS, in_list_sql, sql_list
+from app.reference.ce import EXIT_REASONS, STAGES, Outcome
 from app.reference.living_situations import (
     DESTINATIONS,
     LENGTH_OF_STAY,
@@ -58,7 +58,8 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
         Index("ix_enrollments_household_group_id", "household_group_id"),
         Index("ix_enrollments_project_id", "project_id", "entry_date"),
         CheckConstraint(
-            "relationship_to_hoh IN (1, 2, 3, 4, 5, 99)", name="relationship_to_hoh_valid"
+            in_list_sql("relationship_to_hoh", RELATIONSHIP_TO_HOH),
+            name="relationship_to_hoh_valid",
         ),
         CheckConstraint("enrollment_coc ~ '^[A-Z]{2}-[0-9]{3}$'", name="enrollment_coc_format"),
         CheckConstraint(f"disabling_condition IN {_YES_NO_REASONS}", name="disabling_valid"),
@@ -172,7 +173,7 @@ class EnrollmentAssessment(UUIDPk, Timestamps, Base):
 
     __tablename__ = "enrollment_assessments"
     __table_args__ = (
-        CheckConstraint("data_collection_stage IN (1, 2, 3, 5)", name="stage_valid"),
+        CheckConstraint(in_list_sql("data_collection_stage", STAGES), name="stage_valid"),
         CheckConstraint(f"outcome IS NULL OR outcome IN {_OUTCOMES}", name="outcome_valid"),
         Index("ix_enrollment_assessments_enrollment_id", "enrollment_id", "assessment_date", "id"),
     )

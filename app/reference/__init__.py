@@ -59,3 +59,5 @@ YesNoReasons = Literal[0, 1, 8, 9, 99]  # list 1.8, as a request field's type
 # 3.01.5 / 3.02.2 / 3.03.2: name, SSN and DOB data quality share one list of codes.
 DATA_QUALITY = codes("3.01.5")  # 1, 2, 8, 9, 99
 RELATIONSHIP_TO_HOH = codes("3.15.1")  # 1-5, 99
+SEX = codes("4.21")  # 0, 1, 8, 9, 99
+REASONS_MISSING = codes("1.6")  # 8, 9, 99: doesn't know, prefers not to answer, not collected

@@ -27,6 +27,17 @@ EVENT_WITH_DIVERSION_RESULT = frozenset({2})
 EVENT_WITH_CASE_MANAGE_AFTER = frozenset({5})
 EVENTS_WITH_REFERRAL_RESULT = frozenset({10, 11, 12, 13, 14, 15, 17, 18})
 
+# Barriers (HUD Disabilities.csv DisabilityType 5-10; 10 = substance use, answered from 4.10.2).
+DISABILITY_TYPES = frozenset({5, 6, 7, 8, 9, 10})
+SUBSTANCE_USE = 10
+SUBSTANCE_USE_RESPONSES = codes("4.10.2")
+
+# 4.19 Coordinated Entry Assessment and 4.20.D referral result.
+CE_ASSESSMENT_TYPES = codes("4.19.3")
+CE_ASSESSMENT_LEVELS = codes("4.19.4")
+PRIORITIZATION_STATUSES = codes("4.19.7")
+REFERRAL_RESULTS = codes("4.20.D")
+
 # Why a client leaves Coordinated Entry (DOMAIN 5 "Exit from CAS when ..." plus diversion).
 EXIT_REASONS = (
     "no_longer_needs_permanent_housing",

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import ValidationFailed
 from app.models.ce_records import Disability
 from app.models.enrollments import Enrollment
+from app.reference.ce import DISABILITY_TYPES
 from app.schemas.enrollments import BarrierIn
 
 # Barriers that count toward the disabling condition only when indefinite and impairing.
 NEEDS_INDEFINITE = frozenset({5, 7, 9, 10})
 
 
-ALL_BARRIERS = frozenset({5, 6, 7, 8, 9, 10})
+ALL_BARRIERS = DISABILITY_TYPES
 
 
 def _present(disability_type: int, response: int) -> bool:
