@@ -13,7 +13,9 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 
+from app import jobs
 from app.config import Settings, get_settings
 from app.db import (
     PROJECT_ROOT,
@@ -25,6 +27,11 @@ from app.db import (
     stop_embedded_postgres,
     upgrade_database,
 )
+from app.errors import DomainError
+from app.http import logging as http_logging
+from app.main import create_app
+from app.services import demo
+from app.unit_of_work import unit_of_work
 
 cli = typer.Typer(help="Coordinated Access System API", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database commands", no_args_is_help=True)
@@ -64,25 +71,24 @@ def _embedded_postgres_stops_with_us() -> Iterator[None]:
 
 
 async def _with_session(settings: Settings, work: Any) -> Any:
+    """Run ``work(session)`` in one unit of work on a connection of its own."""
     engine = create_engine(settings.database_url or "", settings, pool=False)
     try:
-        async with create_sessionmaker(engine)() as session:
-            result = await work(session)
-            await session.commit()
-            return result
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await work(session)
     finally:
         await engine.dispose()
 
 
 def _seed_demo(settings: Settings) -> None:
-    from app.services.demo import DEMO_LOGINS, seed_demo
-
-    seeded = asyncio.run(_with_session(settings, lambda s: seed_demo(s, settings.demo_password)))
+    seeded = asyncio.run(
+        _with_session(settings, lambda s: demo.seed_demo(s, settings.demo_password))
+    )
     state = "created" if seeded.created else "already present"
     typer.echo(
         f"Demo CoC {seeded.coc.code} ({state}). Demo logins, password '{settings.demo_password}':"
     )
-    for login in DEMO_LOGINS:
+    for login in demo.DEMO_LOGINS:
         typer.echo(f"  {login}")
 
 
@@ -95,11 +101,6 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
     """Run the API (embedded PostgreSQL when no DATABASE_URL is set), migrating first."""
-    import uvicorn
-
-    from app.http.logging import configure_logging
-    from app.main import create_app
-
     with _embedded_postgres_stops_with_us():
         try:
             settings = _prepared_settings(exclusive=True)
@@ -108,7 +109,7 @@ def serve(
             raise typer.Exit(1) from None
         if demo:
             _seed_demo(settings)
-        configure_logging(settings.log_level)
+        http_logging.configure_logging(settings.log_level)
         typer.echo(f"Serving on http://{host}:{port} (docs at /docs)")
         uvicorn.run(
             create_app(settings, demo=demo),
@@ -136,15 +137,12 @@ def create_admin(
     coc_name: Annotated[str, typer.Option("--coc-name")] = "Continuum of Care",
 ) -> None:
     """Create (or reset) a system administrator of a CoC."""
-    from app.errors import DomainError
-    from app.services.demo import create_admin as do_create
-
     settings = _prepared_settings()
     try:
         asyncio.run(
             _with_session(
                 settings,
-                lambda s: do_create(
+                lambda s: demo.create_admin(
                     s, email_address=email, password=password, coc_code=coc_code, coc_name=coc_name
                 ),
             )
@@ -168,8 +166,6 @@ def openapi(
     / "openapi.json",
 ) -> None:
     """Write the OpenAPI document (``-`` for standard output)."""
-    from app.main import create_app
-
     text = json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True) + "\n"
     if str(output) == "-":
         sys.stdout.write(text)
@@ -182,20 +178,16 @@ def openapi(
 @outbox_cli.command("deliver")
 def outbox_deliver() -> None:
     """Send pending emails now."""
-    from app.services.email import deliver_pending
-
     settings = _prepared_settings()
-    sent = asyncio.run(_with_session(settings, lambda s: deliver_pending(s, settings)))
+    sent = asyncio.run(_with_session(settings, lambda s: jobs.deliver_emails(s, settings)))
     typer.echo(f"Sent {sent} message(s).")
 
 
 @cli.command()
 def maintenance() -> None:
     """Purge deleted documents past retention, orphaned files, expired keys and sessions."""
-    from app.services.maintenance import run_maintenance
-
     settings = _prepared_settings()
-    counts = asyncio.run(_with_session(settings, lambda s: run_maintenance(s, settings)))
+    counts = asyncio.run(_with_session(settings, lambda s: jobs.maintain(s, settings)))
     typer.echo(json.dumps(counts))
 
 

@@ -84,8 +84,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Seconds between outbox delivery runs inside the server; 0 turns the loop off.
     email_delivery_interval_seconds: float = 5.0
-    # Seconds between housekeeping runs inside the server (see app/services/maintenance.py);
-    # 0 turns the loop off.
+    # Seconds between housekeeping runs inside the server (what `cas maintenance` runs once); 0
+    # turns the loop off.
     maintenance_interval_seconds: float = 3600.0
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_hours: int = 24

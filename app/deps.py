@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.context import Actor, RequestMeta
 from app.errors import Forbidden, Unauthorized, VSPForbidden
-from app.http.uow import get_session
+from app.http.uow import get_session, replay_guard
 from app.permissions import Permission
 from app.security import decode_access_token
-from app.services import auth as auth_service
+from app.services.identity import auth as auth_service
+from app.services.platform.crypto import FieldCipher
+from app.storage import FileStore, file_store_from_settings
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 
@@ -87,6 +89,26 @@ def _check_permissions(actor: Actor, permissions: tuple[Permission, ...]) -> Non
         )
 
 
+async def live_actor(request: Request, session: AsyncSession) -> Actor | None:
+    """The caller if the bearer token is valid and its session, user and membership are still
+    live, else None: who an idempotent replay is for (``UnitOfWorkRoute.load_actor``; a
+    logged-out token must not replay earlier responses)."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    try:
+        claims = decode_access_token(request.app.state.settings, auth[7:].strip())
+        return await auth_service.load_actor(
+            session,
+            claims,
+            request_id=getattr(request.state, "request_id", None),
+            ip_address=client_ip(request),
+        )
+    except Unauthorized:
+        return None
+
+
+@replay_guard
 async def identifiable_client_access(actor: CurrentActor) -> Actor:
     """Victim service providers may not hold identifiable client data in HMIS (federal law)."""
     if actor.organization.victim_service_provider:
@@ -123,3 +145,24 @@ def require_for_clients(*permissions: Permission) -> Callable[..., Coroutine[Any
     dependency.__name__ = "require_client_" + "_".join(p.name.lower() for p in permissions)
     dependency.required_permissions = frozenset(permissions)  # type: ignore[attr-defined]
     return dependency
+
+
+def field_cipher(request: Request) -> FieldCipher:
+    """The app's field cipher (built from the settings by ``create_app``)."""
+    cipher: FieldCipher = request.app.state.cipher
+    return cipher
+
+
+Cipher = Annotated[FieldCipher, Depends(field_cipher)]
+
+
+def get_file_store(request: Request) -> FileStore:
+    """The app's file store (made from the settings on first use; tests set their own)."""
+    store: FileStore | None = getattr(request.app.state, "file_store", None)
+    if store is None:
+        store = file_store_from_settings(request.app.state.settings)
+        request.app.state.file_store = store
+    return store
+
+
+Store = Annotated[FileStore, Depends(get_file_store)]

@@ -14,13 +14,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import jobs
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
-from app.errors import PROBLEM_CONTENT_TYPE, install_exception_handlers
+from app.errors import PROBLEM_CONTENT_TYPE
 from app.http.client_address import ClientAddressMiddleware
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.http.problems import install_exception_handlers
 from app.http.ratelimit import SlidingWindowLimiter
 from app.routers import all_routers
+from app.services.platform.crypto import FieldCipher
+from app.unit_of_work import unit_of_work
 
 log = logging.getLogger("app")
 
@@ -80,15 +84,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _deliver_emails(app: FastAPI, session: AsyncSession) -> None:
-    from app.services.email import deliver_pending
-
-    await deliver_pending(session, app.state.settings)
+    await jobs.deliver_emails(session, app.state.settings)
 
 
 async def _maintain(app: FastAPI, session: AsyncSession) -> None:
-    from app.services.maintenance import run_maintenance
-
-    counts = await run_maintenance(session, app.state.settings)
+    counts = await jobs.maintain(session, app.state.settings)
     log.info("maintenance run", extra=counts)
 
 
@@ -97,13 +97,12 @@ async def _every(
     interval: float,
     job: Callable[[FastAPI, AsyncSession], Awaitable[None]],
 ) -> None:
-    """Run ``job`` in its own transaction every ``interval`` seconds, surviving failures."""
+    """Run ``job`` in its own unit of work every ``interval`` seconds, surviving failures."""
     while True:
         await asyncio.sleep(interval)
         try:
-            async with app.state.sessionmaker() as session:
+            async with unit_of_work(app.state.sessionmaker) as session:
                 await job(app, session)
-                await session.commit()
         except Exception as exc:  # keep the loop alive; the work is retried next time
             log.warning(
                 "background job failed",
@@ -121,6 +120,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.cipher = FieldCipher(settings.field_encryption_key)
     app.state.auth_limiter = SlidingWindowLimiter()
 
     install_exception_handlers(app)

@@ -43,6 +43,9 @@ class Permission(StrEnum):
     DOCUMENTS_CONFIGURE = "documents:configure"
     QUEUE_READ = "queue:read"
     QUEUE_MANAGE = "queue:manage"
+    # Intake status moves (DOMAIN 7): the CAS review, and the case manager's Case Manager Review.
+    QUEUE_REVIEW = "queue:review"
+    QUEUE_CASE_MANAGER_REVIEW = "queue:case_manager_review"
     REFERRALS_MANAGE = "referrals:manage"
     REFERRALS_RESPOND = "referrals:respond"
 
@@ -64,12 +67,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.CAS_ADMIN: frozenset(
         _CLIENT_WORK
-        | {P.QUEUE_MANAGE, P.REFERRALS_MANAGE, P.PROJECTS_MANAGE_OWN, P.DOCUMENTS_CONFIGURE}
+        | {
+            P.QUEUE_MANAGE,
+            P.QUEUE_REVIEW,
+            P.REFERRALS_MANAGE,
+            P.PROJECTS_MANAGE_OWN,
+            P.DOCUMENTS_CONFIGURE,
+        }
     ),
     Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),
-    Role.CASE_MANAGER: frozenset(_CLIENT_WORK),
+    Role.CASE_MANAGER: frozenset(_CLIENT_WORK | {P.QUEUE_CASE_MANAGER_REVIEW}),
     # Client Files are readable by whoever can see the client; Document Check stays limited to
-    # the CAS organization and admins by its own rule (app.services.documents).
+    # the CAS organization and admins by its own rule (app.services.documents.core).
     Role.HOUSING_PROVIDER: frozenset(
         {
             P.CLIENTS_READ,

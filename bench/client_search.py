@@ -56,9 +56,10 @@ from app.config import Settings  # noqa: E402
 from app.db import create_engine, start_embedded_postgres, to_async_url, upgrade_database  # noqa: E402
 from app.schemas.clients import ClientSearch  # noqa: E402
 from app.security import decode_access_token  # noqa: E402
-from app.services import client_search  # noqa: E402
-from app.services.auth import load_actor  # noqa: E402
+from app.services.clients import search as client_search  # noqa: E402
 from app.services.demo import seed_coc  # noqa: E402
+from app.services.identity.auth import load_actor  # noqa: E402
+from app.services.platform.crypto import FieldCipher  # noqa: E402
 from bench.population import Names, client_rows, copy_clients, look_alike  # noqa: E402
 
 PASSWORD = "bench-password-2026"
@@ -165,7 +166,8 @@ def _create_body(rng: random.Random, names: Names) -> dict[str, Any]:
 
 
 async def _seed(url: str, n: int, rng: random.Random) -> dict[str, Any]:
-    engine = create_engine(url, Settings(), pool=False)
+    settings = Settings()
+    engine = create_engine(url, settings, pool=False)
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         world = await seed_coc(
             session,
@@ -178,7 +180,12 @@ async def _seed(url: str, n: int, rng: random.Random) -> dict[str, Any]:
     await engine.dispose()
     orgs = [world.orgs[k].id for k in ("access_point_1", "access_point_2", "cas", "housing_1")]
     started = time.perf_counter()
-    rows = list(client_rows(n, rng, coc_id=world.coc.id, organizations=orgs, today=date.today()))
+    cipher = FieldCipher(settings.field_encryption_key)
+    rows = list(
+        client_rows(
+            n, rng, coc_id=world.coc.id, organizations=orgs, today=date.today(), cipher=cipher
+        )
+    )
     conn = await asyncpg.connect(_plain(url))
     try:
         await copy_clients(conn, rows)
@@ -320,8 +327,9 @@ async def _baseline_statements(
             actors[user] = await load_actor(session, decode_access_token(settings, token))
     await engine.dispose()
     out = []
+    cipher = FieldCipher(settings.field_encryption_key)
     for user, body in searches:
-        terms = client_search.search_terms(ClientSearch.model_validate(body), None)
+        terms = client_search.search_terms(ClientSearch.model_validate(body), None, cipher)
         stmt = client_search.candidates_stmt(actors[user], terms)
         assert stmt is not None
         compiled = stmt.compile(dialect=engine.dialect)

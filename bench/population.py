@@ -15,8 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from app.services import crypto
-from app.services.client_search import name_keys
+from app.services.clients.search import name_keys
+from app.services.platform.crypto import FieldCipher
 
 FIRST = """James John Robert Michael William David Richard Joseph Thomas Charles Christopher Daniel
 Matthew Anthony Mark Donald Steven Paul Andrew Joshua Kenneth Kevin Brian George Timothy Ronald
@@ -168,6 +168,7 @@ def client_rows(
     coc_id: uuid.UUID,
     organizations: list[uuid.UUID],
     today: date,
+    cipher: FieldCipher,
 ) -> Iterator[tuple[Any, ...]]:
     """``n`` client rows (CLIENT_COLUMNS order); 75 % with an SSN, 10 % with an active ROI."""
     names = Names(rng)
@@ -181,11 +182,11 @@ def client_rows(
         if ssn is not None:
             last4 = ssn[-4:]
             l4h = last4_hashes.get(last4) or last4_hashes.setdefault(
-                last4, crypto.ssn_last4_hash(last4)
+                last4, cipher.ssn_last4_hash(last4)
             )
             ssn_cols: tuple[Any, ...] = (
-                crypto.encrypt(ssn, associated=b"ssn"),
-                crypto.ssn_hash(ssn),
+                cipher.encrypt(ssn, associated=b"ssn"),
+                cipher.ssn_hash(ssn),
                 l4h,
                 1,
             )

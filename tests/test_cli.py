@@ -34,16 +34,43 @@ def test_create_admin_bootstraps_a_coc_and_refuses_weak_passwords(
     monkeypatch.setenv("CAS_DATABASE_URL", database_url)
     get_settings.cache_clear()
     try:
-        weak = _invoke(["create-admin", "--email", "boot@ops.example", "--password", "short",
-                        "--coc-code", "ZZ-900"])
+        weak = _invoke(
+            [
+                "create-admin",
+                "--email",
+                "boot@ops.example",
+                "--password",
+                "short",
+                "--coc-code",
+                "ZZ-900",
+            ]
+        )
         assert weak.exit_code == 2
         assert "at least 12" in weak.output
-        ok = _invoke(["create-admin", "--email", "Boot@Ops.example", "--password",
-                      "a-long-enough-password", "--coc-code", "ZZ-900"])
+        ok = _invoke(
+            [
+                "create-admin",
+                "--email",
+                "Boot@Ops.example",
+                "--password",
+                "a-long-enough-password",
+                "--coc-code",
+                "ZZ-900",
+            ]
+        )
         assert ok.exit_code == 0, ok.output
         assert "boot@ops.example" in ok.output
-        bad = _invoke(["create-admin", "--email", "x@ops.example", "--password",
-                       "a-long-enough-password", "--coc-code", "bad"])
+        bad = _invoke(
+            [
+                "create-admin",
+                "--email",
+                "x@ops.example",
+                "--password",
+                "a-long-enough-password",
+                "--coc-code",
+                "bad",
+            ]
+        )
         assert bad.exit_code == 2
         assert "XX-999" in bad.output
     finally:

@@ -48,9 +48,7 @@ def postgres_pids(pgdata: Path) -> list[int]:
 class Server:
     def __init__(self, data_dir: Path) -> None:
         self.port = _free_port()
-        env = {
-            k: v for k, v in os.environ.items() if k not in ("CAS_DATABASE_URL", "DATABASE_URL")
-        }
+        env = {k: v for k, v in os.environ.items() if k not in ("CAS_DATABASE_URL", "DATABASE_URL")}
         env.update(
             CAS_DATA_DIR=str(data_dir),
             CAS_EMAIL_DELIVERY_INTERVAL_SECONDS="0",

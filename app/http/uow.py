@@ -13,82 +13,64 @@ Idempotency keys belong to the user *and* the acting organization (and the opera
 While a request with a key is in flight, the key is locked (a transaction-level advisory lock):
 another request with it is told to retry (409) before doing any work, so parallel retries never
 store anything twice. A replay is answered only if the caller may still do the operation (the
-route's declared permissions, the refusal of victim service providers, dependencies marked with
-``replay_guard``) and may still see every
-client the stored response shows (else 403/404 as the route would answer); it is audited as a
-read of those clients. Stored responses are encrypted (AES-256-GCM, a key derived from the field
-encryption key, bound to their scope and key).
+route's declared permissions and the dependencies marked with ``replay_guard``, the refusal of
+victim service providers among them) and may still see every client the stored response
+shows (else 403/404 as the route would answer); it is audited as a read of those clients.
+Stored responses are encrypted (AES-256-GCM, a key derived from the field encryption key,
+bound to their scope and key).
 
-Work done outside the database (bytes written to the file store) registers an undo with
-``on_rollback``: it runs when the request's transaction is not committed.
+The unit of work itself (commit, rollback, ``on_rollback`` undo) is ``app.unit_of_work``, the
+same for requests, jobs and the CLI. Who the caller is, for a replay, is asked of the route
+class's ``load_actor`` (``app.routers.ApiRoute`` answers with ``app.deps.live_actor``), and the
+stored responses are kept by ``app.services.platform.idempotency``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from python_multipart.multipart import parse_options_header
-from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import Message
 
+from app.context import Actor
 from app.db import constraint_name
-from app.errors import Conflict, DomainError, NotFound, PreconditionFailed, ValidationFailed
-from app.models import IdempotencyRecord
-
-if TYPE_CHECKING:
-    from app.context import Actor
-
-log = logging.getLogger("app.http.uow")
+from app.errors import Conflict, DomainError, PreconditionFailed, ValidationFailed
+from app.services.clients import core as clients
+from app.services.platform import idempotency
+from app.unit_of_work import UnitOfWork
 
 IDEMPOTENT_EXTRA = "x-idempotent"
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
 MAX_KEY_LENGTH = 255
-_UNDO = "cas_on_rollback"
 _REPLAY_GUARD = "cas_replay_guard"
-_SEAL_PURPOSE = "idempotent-response"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-Guard = Callable[["Actor"], Awaitable[Any]]
+Guard = Callable[[Actor], Awaitable[Any]]
+ActorLoader = Callable[[Request, AsyncSession], Awaitable[Actor | None]]
+
+
+def _unit_of_work(request: Request) -> UnitOfWork:
+    uow: UnitOfWork | None = getattr(request.state, "uow", None)
+    if uow is None:  # outside a UnitOfWorkRoute: nobody ends it but the request itself
+        uow = UnitOfWork(request.app.state.sessionmaker)
+        request.state.uow = uow
+    return uow
 
 
 async def get_session(request: Request) -> AsyncSession:
-    session: AsyncSession | None = getattr(request.state, "db", None)
-    if session is None:
-        session = request.app.state.sessionmaker()
-        request.state.db = session
-    return session
-
-
-def on_rollback(session: AsyncSession, undo: Callable[[], Awaitable[None]]) -> None:
-    """Run ``undo`` once the request is over if its transaction was not committed (refused,
-    failed, or lost a race at commit). For work the transaction cannot take back, such as bytes
-    written to the file store; ``undo`` must not raise."""
-    session.info.setdefault(_UNDO, []).append(undo)
-
-
-async def _commit(session: AsyncSession) -> None:
-    await session.commit()
-    session.info.pop(_UNDO, None)  # the work is kept
-
-
-async def _run_undo(session: AsyncSession) -> None:
-    for undo in session.info.pop(_UNDO, []):
-        try:
-            await undo()
-        except Exception:
-            log.exception("undo after rollback failed")
+    """The request's session (made on first use), committed by the route class."""
+    return _unit_of_work(request).session
 
 
 GuardT = TypeVar("GuardT", bound=Callable[..., Awaitable[Any]])
@@ -146,6 +128,15 @@ def _translate_db_error(exc: Exception) -> DomainError | None:
 
 
 class UnitOfWorkRoute(APIRoute):
+    """Runs each request in a unit of work; creating POSTs marked ``idempotent()`` honour
+    ``Idempotency-Key``, for the caller ``load_actor`` finds (a subclass, ``app.routers``,
+    says how)."""
+
+    async def load_actor(self, request: Request, session: AsyncSession) -> Actor | None:
+        """The caller if the bearer token is valid and its session, user and membership are
+        still live; None otherwise (a logged-out token must not replay earlier responses)."""
+        raise NotImplementedError("a subclass of UnitOfWorkRoute says who the caller is")
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
         is_idempotent = bool((self.openapi_extra or {}).get(IDEMPOTENT_EXTRA))
@@ -158,82 +149,82 @@ class UnitOfWorkRoute(APIRoute):
                 guards = _replay_guards(self.dependant)
             return guards
 
+        load_actor = self.load_actor
+
         async def handler(request: Request) -> Response:
+            uow = UnitOfWork(request.app.state.sessionmaker)
+            request.state.uow = uow
             try:
                 record_key: _PendingKey | None = None
                 if is_idempotent:
                     replay, record_key = await _idempotency_check(
-                        request, operation, replay_guards
+                        request, operation, replay_guards, load_actor
                     )
                     if replay is not None:
-                        await _commit(await get_session(request))  # the replay's audit rows
+                        await uow.commit()  # the replay's audit rows
                         return replay
+                    if record_key is not None and record_key.hasher is not None:
+                        # Streamed uploads are hashed as the handler reads them.
+                        request = _hashing_request(request, record_key.hasher)
                 response = await original(request)
-                session: AsyncSession | None = getattr(request.state, "db", None)
-                if session is not None:
+                if uow.started:
                     if response.status_code < 400:
                         if record_key is not None:
-                            _store_idempotent(request, session, record_key, response)
-                        await _commit(session)
+                            _store_idempotent(request, uow.session, record_key, response)
+                        await uow.commit()
                     else:
-                        await session.rollback()
+                        await uow.rollback()
                 return response
             except DomainError as exc:
-                await _finish_failed(request, keep=exc.commit)
+                await _finish_failed(uow, keep=exc.commit)
                 raise
             except Exception as exc:
-                await _finish_failed(request, keep=False)
+                await _finish_failed(uow, keep=False)
                 translated = _translate_db_error(exc)
                 if translated is not None:
                     raise translated from exc
                 raise
             finally:
-                session = getattr(request.state, "db", None)
-                if session is not None:
-                    await session.close()
-                    request.state.db = None
-                    await _run_undo(session)
+                await uow.close()
+                request.state.uow = None
 
         return handler
 
 
-async def _finish_failed(request: Request, *, keep: bool) -> None:
-    session: AsyncSession | None = getattr(request.state, "db", None)
-    if session is None:
-        return
+async def _finish_failed(uow: UnitOfWork, *, keep: bool) -> None:
     if keep:
         try:
-            await _commit(session)
+            await uow.commit()
             return
         except Exception:
             pass
-    await session.rollback()
+    await uow.rollback()
 
 
 class _PendingKey:
     """An Idempotency-Key seen for the first time: stored with the response on success."""
 
-    def __init__(self, scope: str, key: str, body_hash: str | None,
-                 hasher: _MultipartHasher | None) -> None:
+    def __init__(
+        self, scope: str, key: str, body_hash: str | None, hasher: _MultipartHasher | None
+    ) -> None:
         self.scope = scope
         self.key = key
         self._body_hash = body_hash
-        self._hasher = hasher
+        self.hasher = hasher
 
     @property
     def body_hash(self) -> str:
         if self._body_hash is not None:
             return self._body_hash
-        assert self._hasher is not None
-        return self._hasher.hexdigest()
-
-
-def _lock_id(scope: str, key: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{scope}\n{key}".encode()).digest()[:8], signed=True)
+        assert self.hasher is not None
+        return self.hasher.hexdigest()
 
 
 async def _idempotency_check(
-    request: Request, operation: str, guards: Callable[[], list[Guard]]
+    request: Request,
+    operation: str,
+    guards: Callable[[], list[Guard]],
+    load_actor: ActorLoader,
 ) -> tuple[Response | None, _PendingKey | None]:
     key = request.headers.get("idempotency-key")
     if key is None:
@@ -241,11 +232,16 @@ async def _idempotency_check(
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid length",
-                     "type": "value_error"}],
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "invalid length",
+                    "type": "value_error",
+                }
+            ],
         )
     session = await get_session(request)
-    actor = await _live_actor(request, session)
+    actor = await load_actor(request, session)
     if actor is None:
         # Not (or no longer) authenticated: nothing is replayed or remembered; the operation's
         # own authentication answers.
@@ -253,26 +249,20 @@ async def _idempotency_check(
     scope = f"{actor.user_id} {actor.organization_id} {operation} {request.url.path}"
     # Held until this request's transaction ends, so a parallel request with the key does no
     # work (stores no file) and a later one sees the committed record.
-    locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(scope, key))))
-    if not locked:
+    if not await idempotency.try_lock(session, scope, key):
         raise Conflict(
             "A request with this Idempotency-Key is still in progress; retry to get its response.",
             headers={"Retry-After": "1"},
         )
 
-    existing = await session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-        )
-    )
+    field_key = request.app.state.settings.field_encryption_key
+    existing = await idempotency.stored_response(session, scope, key, field_key=field_key)
     boundary = _multipart_boundary(request)
     if existing is None:
         if boundary is None:
             return None, _PendingKey(scope, key, await _json_hash(request), None)
         # Streamed uploads are hashed as the handler reads them, never buffered.
-        hasher = _MultipartHasher(boundary)
-        _hash_while_receiving(request, hasher)
-        return None, _PendingKey(scope, key, None, hasher)
+        return None, _PendingKey(scope, key, None, _MultipartHasher(boundary))
 
     # The caller must still be allowed to do this, as the route itself would check.
     for guard in guards():
@@ -287,45 +277,26 @@ async def _idempotency_check(
     if existing.request_hash != body_hash:
         raise ValidationFailed(
             "This Idempotency-Key was already used with a different request body.",
-            errors=[{"loc": ["header", "Idempotency-Key"], "msg": "key reused with another body",
-                     "type": "idempotency_key_reused"}],
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "key reused with another body",
+                    "type": "idempotency_key_reused",
+                }
+            ],
         )
-    body = _unseal(request, existing)
+    body = existing.body
     await _check_clients_shown(session, actor, body, request.url.path)
-    headers = dict(existing.response_headers)
+    headers = dict(existing.headers)
     headers["idempotent-replayed"] = "true"
     return Response(content=body, status_code=existing.status_code, headers=headers), None
-
-
-async def _live_actor(request: Request, session: AsyncSession) -> Actor | None:
-    """The caller if the bearer token is valid and its session, user and membership are still
-    live (a logged-out token must not replay earlier responses)."""
-    from app.errors import Unauthorized
-    from app.security import decode_access_token
-    from app.services.auth import load_actor
-
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
-        return None
-    try:
-        claims = decode_access_token(request.app.state.settings, auth[7:].strip())
-        return await load_actor(
-            session,
-            claims,
-            request_id=getattr(request.state, "request_id", None),
-            ip_address=request.client.host if request.client else None,
-        )
-    except Unauthorized:
-        return None
 
 
 def _replay_guards(dependant: Dependant) -> list[Guard]:
     """The route's checks that depend on the caller alone, in the order the route runs them:
     the refusal of victim service providers, the declared permissions (``require`` /
     ``require_for_clients`` expose ``required_permissions``) and dependencies marked with
-    ``replay_guard``."""
-    from app.deps import identifiable_client_access
-
+    ``replay_guard``, the refusal of victim service providers among them)."""
     found: list[Guard] = []
 
     def walk(node: Dependant) -> None:
@@ -334,36 +305,20 @@ def _replay_guards(dependant: Dependant) -> list[Guard]:
             call = sub.call
             if call is None or call in found:
                 continue
-            if (
-                call is identifiable_client_access
-                or hasattr(call, "required_permissions")
-                or getattr(call, _REPLAY_GUARD, False)
-            ):
+            if hasattr(call, "required_permissions") or getattr(call, _REPLAY_GUARD, False):
                 found.append(call)
 
     walk(dependant)
     return found
 
 
-async def _check_clients_shown(
-    session: AsyncSession, actor: Actor, body: bytes, path: str
-) -> None:
+async def _check_clients_shown(session: AsyncSession, actor: Actor, body: bytes, path: str) -> None:
     """404 unless the caller may still see every client the stored response (or its path)
     names; then the replay is recorded as a read of each of them."""
-    from app.models import Client
-    from app.services import audit, client_access
-
     named = {uuid.UUID(m) for m in _UUID.findall(path)}
     named |= {uuid.UUID(m) for m in _UUID.findall(body.decode("utf-8", "replace"))}
-    if not named:
-        return
-    clients = sorted((await session.scalars(select(Client.id).where(Client.id.in_(named)))).all())
-    for client_id in clients:
-        survivor = await client_access.resolve_merged(session, client_id)
-        if not await client_access.can_see(session, actor, survivor):
-            raise NotFound("No such client.")
-    for client_id in clients:
-        audit.record_pii_read(session, actor, "client", client_id, fields=["replayed_response"])
+    if named:
+        await clients.audit_replayed_read(session, actor, named)
 
 
 def _multipart_boundary(request: Request) -> bytes | None:
@@ -439,8 +394,9 @@ class _MultipartHasher:
         return final.hexdigest()
 
 
-def _hash_while_receiving(request: Request, hasher: _MultipartHasher) -> None:
-    receive = request._receive
+def _hashing_request(request: Request, hasher: _MultipartHasher) -> Request:
+    """The same request, its body passed through ``hasher`` as the handler reads it."""
+    receive = request.receive
 
     async def hashing_receive() -> Message:
         message = await receive()
@@ -448,54 +404,22 @@ def _hash_while_receiving(request: Request, hasher: _MultipartHasher) -> None:
             hasher.update(message.get("body", b""))
         return message
 
-    request._receive = hashing_receive
-
-
-def _associated(scope: str, key: str) -> bytes:
-    return f"idempotency:{scope}\n{key}".encode()
+    return Request(request.scope, receive=hashing_receive)
 
 
 def _store_idempotent(
     request: Request, session: AsyncSession, pending: _PendingKey, response: Response
 ) -> None:
-    from app.services.crypto import seal
-
     body = getattr(response, "body", None)
     if not isinstance(body, bytes | bytearray):
         return  # streamed responses are not replayable
-    headers = {k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS}
-    session.add(
-        IdempotencyRecord(
-            scope=pending.scope,
-            key=pending.key,
-            request_hash=pending.body_hash,
-            status_code=response.status_code,
-            response_headers=headers,
-            # Responses hold client data: stored encrypted, bound to their scope and key.
-            response_body=seal(
-                bytes(body),
-                key=request.app.state.settings.field_encryption_key,
-                purpose=_SEAL_PURPOSE,
-                associated=_associated(pending.scope, pending.key),
-            ),
-        )
+    idempotency.store_response(
+        session,
+        pending.scope,
+        pending.key,
+        request_hash=pending.body_hash,
+        status_code=response.status_code,
+        headers={k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS},
+        body=bytes(body),
+        field_key=request.app.state.settings.field_encryption_key,
     )
-
-
-def _unseal(request: Request, record: IdempotencyRecord) -> bytes:
-    from cryptography.exceptions import InvalidTag
-
-    from app.services.crypto import unseal
-
-    try:
-        return unseal(
-            record.response_body,
-            key=request.app.state.settings.field_encryption_key,
-            purpose=_SEAL_PURPOSE,
-            associated=_associated(record.scope, record.key),
-        )
-    except (ValueError, InvalidTag):
-        raise Conflict(
-            "The first response to this Idempotency-Key can no longer be replayed; send the "
-            "request again with a new key."
-        ) from None

@@ -10,44 +10,38 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal, get_args
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk
-from app.reference import codes
-from app.services.living_situations import (
+from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
+from app.reference.ce import (
+    CE_ASSESSMENT_LEVELS,
+    CE_ASSESSMENT_TYPES,
+    CE_EVENTS,
+    DISABILITY_TYPES,
+    DIVERSION_SERVICES,
+    EVENTS_WITH_REFERRAL_RESULT,
+    PRIORITIZATION_STATUSES,
+    REFERRAL_RESULTS,
+    STAGES,
+    SUBSTANCE_USE_RESPONSES,
+)
+from app.reference.living_situations import (
     CURRENT_LIVING_SITUATIONS,
     LEAVE_SITUATION_ASKED,
     SUBSIDY_TYPES,
-    in_list_sql,
 )
 
-YES_NO_REASONS = "(0, 1, 8, 9, 99)"
-
-# The "Quick Services" offered at a CAS exit for a successful diversion. "Successful Diversion
-# Other" requires a case note describing the service.
-DiversionService = Literal[
-    "family_reunification",
-    "conflict_mediation",
-    "financial_assistance",
-    "transportation_assistance",
-    "housing_search_assistance",
-    "connection_to_mainstream_resources",
-    "successful_diversion_other",
-]
-DIVERSION_SERVICES: tuple[str, ...] = get_args(DiversionService)
-DIVERSION_OTHER = "successful_diversion_other"
-
-CE_EVENTS = codes("4.20.2")
-# Which result fields belong to which CE event type (4.20).
-EVENT_WITH_DIVERSION_RESULT = frozenset({2})
-EVENT_WITH_CASE_MANAGE_AFTER = frozenset({5})
-EVENTS_WITH_REFERRAL_RESULT = frozenset({10, 11, 12, 13, 14, 15, 17, 18})
+_YES_NO_REASONS = sql_list(YES_NO_REASONS)
+_SUBSTANCE_USE_RESPONSES = sql_list(SUBSTANCE_USE_RESPONSES)
 
 
-class _Record(UUIDPk, Timestamps):
+class CeRecord(UUIDPk, Timestamps):
+    """What every CE record has: its enrollment and client, the workflow pass it was collected
+    in, and who recorded it."""
+
     enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.id"), nullable=False)
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment_assessments.id"))
@@ -57,22 +51,22 @@ class _Record(UUIDPk, Timestamps):
     )
 
 
-class Disability(_Record, Base):
+class Disability(CeRecord, Base):
     """HUD Disabilities.csv: DisabilityType 5-10 (10 = substance use, response list 4.10.2)."""
 
     __tablename__ = "disabilities"
     __table_args__ = (
-        CheckConstraint("disability_type IN (5, 6, 7, 8, 9, 10)", name="type_valid"),
+        CheckConstraint(in_list_sql("disability_type", DISABILITY_TYPES), name="type_valid"),
         CheckConstraint(
-            "disability_type = 10 AND disability_response IN (0, 1, 2, 3, 8, 9, 99) OR "
-            f"disability_type <> 10 AND disability_response IN {YES_NO_REASONS}",
+            f"disability_type = 10 AND disability_response IN {_SUBSTANCE_USE_RESPONSES} OR "
+            f"disability_type <> 10 AND disability_response IN {_YES_NO_REASONS}",
             name="response_valid",
         ),
         CheckConstraint(
-            f"indefinite_and_impairs IS NULL OR indefinite_and_impairs IN {YES_NO_REASONS}",
+            f"indefinite_and_impairs IS NULL OR indefinite_and_impairs IN {_YES_NO_REASONS}",
             name="indefinite_valid",
         ),
-        CheckConstraint("data_collection_stage IN (1, 2, 3, 5)", name="stage_valid"),
+        CheckConstraint(in_list_sql("data_collection_stage", STAGES), name="stage_valid"),
         Index("ix_disabilities_enrollment_id", "enrollment_id", "information_date", "id"),
     )
 
@@ -83,7 +77,7 @@ class Disability(_Record, Base):
     data_collection_stage: Mapped[int] = mapped_column(SmallInteger, nullable=False)
 
 
-class CurrentLivingSituation(_Record, Base):
+class CurrentLivingSituation(CeRecord, Base):
     """4.12 Current Living Situation: one per contact."""
 
     __tablename__ = "current_living_situations"
@@ -121,7 +115,7 @@ class CurrentLivingSituation(_Record, Base):
     location_details: Mapped[str | None] = mapped_column(String(250))
 
 
-class Service(_Record, Base):
+class Service(CeRecord, Base):
     """A service provided on the CE enrollment (the diversion "Quick Services" list)."""
 
     __tablename__ = "services"
@@ -137,7 +131,7 @@ class Service(_Record, Base):
     service_type: Mapped[str] = mapped_column(String(50), nullable=False)
 
 
-class CaseNote(_Record, Base):
+class CaseNote(CeRecord, Base):
     __tablename__ = "case_notes"
     __table_args__ = (Index("ix_case_notes_enrollment_id", "enrollment_id", "note_date", "id"),)
 
@@ -146,28 +140,32 @@ class CaseNote(_Record, Base):
     service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id"))
 
 
-class CeEvent(_Record, Base):
+class CeEvent(CeRecord, Base):
     """4.20 Coordinated Entry Event with the result fields belonging to its type."""
 
     __tablename__ = "ce_events"
     __table_args__ = (
         CheckConstraint(in_list_sql("event", CE_EVENTS), name="event_valid"),
         CheckConstraint(
-            "prob_sol_div_rr_result IS NULL OR event = 2 AND prob_sol_div_rr_result IN (0, 1, 99)",
+            "prob_sol_div_rr_result IS NULL OR event = 2 AND "
+            + in_list_sql("prob_sol_div_rr_result", YES_NO),
             name="diversion_result_only_event_2",
         ),
         CheckConstraint(
             "referral_case_manage_after IS NULL OR "
-            "event = 5 AND referral_case_manage_after IN (0, 1, 99)",
+            "event = 5 AND " + in_list_sql("referral_case_manage_after", YES_NO),
             name="case_manage_after_only_event_5",
         ),
         CheckConstraint(
             "referral_result IS NULL OR "
-            "event IN (10, 11, 12, 13, 14, 15, 17, 18) AND referral_result IN (1, 2, 3)",
+            + in_list_sql("event", EVENTS_WITH_REFERRAL_RESULT)
+            + " AND "
+            + in_list_sql("referral_result", REFERRAL_RESULTS),
             name="referral_result_only_referrals",
         ),
         CheckConstraint(
-            "location_crisis_or_ph_housing IS NULL OR event IN (10, 11, 12, 13, 14, 15, 17, 18)",
+            "location_crisis_or_ph_housing IS NULL OR "
+            + in_list_sql("event", EVENTS_WITH_REFERRAL_RESULT),
             name="location_only_referrals",
         ),
         # 4.20.E ResultDate goes with 4.20.D ReferralResult, on or after the event.
@@ -187,14 +185,17 @@ class CeEvent(_Record, Base):
     result_date: Mapped[date | None] = mapped_column(Date)
 
 
-class CeAssessment(_Record, Base):
+class CeAssessment(CeRecord, Base):
     """4.19 Coordinated Entry Assessment."""
 
     __tablename__ = "ce_assessments"
     __table_args__ = (
-        CheckConstraint("assessment_type IN (1, 2, 3)", name="type_valid"),
-        CheckConstraint("assessment_level IN (1, 2)", name="level_valid"),
-        CheckConstraint("prioritization_status IN (1, 2)", name="prioritization_valid"),
+        CheckConstraint(in_list_sql("assessment_type", CE_ASSESSMENT_TYPES), name="type_valid"),
+        CheckConstraint(in_list_sql("assessment_level", CE_ASSESSMENT_LEVELS), name="level_valid"),
+        CheckConstraint(
+            in_list_sql("prioritization_status", PRIORITIZATION_STATUSES),
+            name="prioritization_valid",
+        ),
         Index("ix_ce_assessments_enrollment_id", "enrollment_id", "assessment_date", "id"),
     )
 
@@ -205,7 +206,7 @@ class CeAssessment(_Record, Base):
     prioritization_status: Mapped[int] = mapped_column(SmallInteger, nullable=False)
 
 
-class DiversionAssessment(_Record, Base):
+class DiversionAssessment(CeRecord, Base):
     """The CAS Diversion / Problem Solving assessment (DOMAIN 5 step 6)."""
 
     __tablename__ = "diversion_assessments"
@@ -219,17 +220,17 @@ class DiversionAssessment(_Record, Base):
     assistance_needed: Mapped[str | None] = mapped_column(Text)
 
 
-class HousingNeedsAssessment(_Record, Base):
+class HousingNeedsAssessment(CeRecord, Base):
     """The CAS Housing Needs Assessment (DOMAIN 5 step 9); answers use HUD list 1.8."""
 
     __tablename__ = "housing_needs_assessments"
     __table_args__ = (
         CheckConstraint(
-            f"sex_offender_registry IN {YES_NO_REASONS} AND "
-            f"meth_manufacturing_conviction IN {YES_NO_REASONS} AND "
-            f"behavioral_health_interest IN {YES_NO_REASONS} AND "
-            f"violence_trauma_or_unsafe IN {YES_NO_REASONS} AND "
-            f"(hud_vash_eligible IS NULL OR hud_vash_eligible IN {YES_NO_REASONS})",
+            f"sex_offender_registry IN {_YES_NO_REASONS} AND "
+            f"meth_manufacturing_conviction IN {_YES_NO_REASONS} AND "
+            f"behavioral_health_interest IN {_YES_NO_REASONS} AND "
+            f"violence_trauma_or_unsafe IN {_YES_NO_REASONS} AND "
+            f"(hud_vash_eligible IS NULL OR hud_vash_eligible IN {_YES_NO_REASONS})",
             name="answers_valid",
         ),
         Index("ix_housing_needs_assessments_enrollment", "enrollment_id", "assessment_date", "id"),

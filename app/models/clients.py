@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -23,24 +23,22 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.reference import (
+    DATA_QUALITY,
+    REASONS_MISSING,
+    RELATIONSHIP_TO_HOH,
+    SEX,
+    YES_NO_REASONS,
+    in_list_sql,
+    sql_list,
+)
+from app.reference.clients import GENDER_CODES
 
-DQ = "(1, 2, 8, 9, 99)"
-YES_NO_REASONS = "(0, 1, 8, 9, 99)"
-# FY2024 gender multi-select (3.06.1) codes, as stored in ``clients.gender``.
-# FY2024 gender multi-select (3.06.1), kept as optional data next to FY2026 Sex (4.21).
-Gender = Literal[
-    "woman",
-    "man",
-    "non_binary",
-    "culturally_specific",
-    "transgender",
-    "questioning",
-    "different_identity",
-]
-GENDER_CODES: tuple[str, ...] = get_args(Gender)
+DQ = sql_list(DATA_QUALITY)
+_YES_NO_REASONS = sql_list(YES_NO_REASONS)
 GENDER_ARRAY = "ARRAY[" + ", ".join(f"'{g}'" for g in GENDER_CODES) + "]::varchar[]"
 
-# ``clients.name_pair_keys`` (find client, see app/services/client_search.py): each key of the
+# ``clients.name_pair_keys`` (find client, see app/services/clients/search.py): each key of the
 # first name paired with each key of the last name, "<kind><key>|<kind><key>", kind p (3-letter
 # prefix), m (metaphone) or s (soundex), e.g. "mJN|sS530" for John Smith; and each key of one
 # name paired with the start of the other, kind 1 (initial) or 2 (first two letters), e.g.
@@ -74,9 +72,12 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
         CheckConstraint(f"name_data_quality IN {DQ}", name="name_dq_valid"),
         CheckConstraint(f"ssn_data_quality IN {DQ}", name="ssn_dq_valid"),
         CheckConstraint(f"dob_data_quality IN {DQ}", name="dob_dq_valid"),
-        CheckConstraint("sex IS NULL OR sex IN (0, 1, 8, 9, 99)", name="sex_valid"),
-        CheckConstraint(f"veteran_status IN {YES_NO_REASONS}", name="veteran_status_valid"),
-        CheckConstraint("race_none IS NULL OR race_none IN (8, 9, 99)", name="race_none_valid"),
+        CheckConstraint("sex IS NULL OR " + in_list_sql("sex", SEX), name="sex_valid"),
+        CheckConstraint(f"veteran_status IN {_YES_NO_REASONS}", name="veteran_status_valid"),
+        CheckConstraint(
+            "race_none IS NULL OR " + in_list_sql("race_none", REASONS_MISSING),
+            name="race_none_valid",
+        ),
         CheckConstraint(
             "race_none IS NULL OR NOT (am_ind_ak_native OR asian OR black_af_american OR "
             "hispanic_latinao OR mid_east_n_african OR native_hi_pacific OR white)",
@@ -101,7 +102,8 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
         ),
         CheckConstraint(f"gender IS NULL OR gender <@ {GENDER_ARRAY}", name="gender_valid"),
         CheckConstraint(
-            "gender_none IS NULL OR gender_none IN (8, 9, 99)", name="gender_none_valid"
+            "gender_none IS NULL OR " + in_list_sql("gender_none", REASONS_MISSING),
+            name="gender_none_valid",
         ),
         CheckConstraint(
             "gender_none IS NULL OR gender IS NULL OR cardinality(gender) = 0",
@@ -265,7 +267,8 @@ class HouseholdMember(UUIDPk, Timestamps, Base):
     __tablename__ = "household_members"
     __table_args__ = (
         CheckConstraint(
-            "relationship_to_hoh IN (1, 2, 3, 4, 5, 99)", name="relationship_to_hoh_valid"
+            in_list_sql("relationship_to_hoh", RELATIONSHIP_TO_HOH),
+            name="relationship_to_hoh_valid",
         ),
         # A client is in a household once; a household has at most one head of household.
         Index("uq_household_members_household_client", "household_id", "client_id", unique=True),

@@ -1,5 +1,5 @@
-"""Document Check (CAS verification documents), Client Files, the per-CoC checklist of acceptable
-document types, and notification events (DOMAIN 6 and 10).
+"""Document Check (CAS verification documents), Client Files and the per-CoC checklist of
+acceptable document types (DOMAIN 6).
 
 The bytes of every file live in the file store (``app.storage``), encrypted; a row keeps the
 storage key, the detected content type, the size and the SHA-256 of the plaintext. The original
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -23,33 +22,11 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
 from app.models.base import Base, UUIDPk, Versioned
-
-# The checklist's fixed shape (DOMAIN 6, seeds' "Uploading Documents"): category -> items.
-# Which document types are acceptable for each item is configurable per CoC.
-CHECKLIST: dict[str, tuple[str, ...]] = {
-    "homeless": ("housing_status", "identity", "homeless"),
-    "disability": ("disability",),
-}
-
-ClientFileType = Literal[
-    "photo_id",
-    "drivers_license",
-    "state_id",
-    "passport",
-    "social_security_card",
-    "birth_certificate",
-    "military_discharge",
-    "immigration_document",
-    "insurance_card",
-    "income_verification",
-    "other",
-]
-CLIENT_FILE_TYPES: tuple[str, ...] = get_args(ClientFileType)
+from app.reference.documents import CHECKLIST, CLIENT_FILE_TYPES
 
 
 def _checklist_pairs_sql() -> str:
@@ -193,7 +170,7 @@ class ClientFile(
 class DocumentTypeOption(UUIDPk, Base):
     """A CoC's own list of acceptable document types for one checklist item.
 
-    An item without rows for the CoC uses the defaults in ``app.services.documents``.
+    An item without rows for the CoC uses the defaults in ``app.services.documents.core``.
     """
 
     __tablename__ = "document_type_options"
@@ -217,32 +194,3 @@ class DocumentTypeOption(UUIDPk, Base):
     label: Mapped[str] = mapped_column(String(200), nullable=False)
     sort_order: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), nullable=False)
-
-
-class NotificationEvent(UUIDPk, Base):
-    """Something that happened and may notify people (DOMAIN 10); delivery (inbox, email,
-    webhooks) reads these. ``data`` carries codes and ids, never PII."""
-
-    __tablename__ = "notification_events"
-    __table_args__ = (
-        Index("ix_notification_events_coc_created", "coc_id", "created_at", "id"),
-        Index("ix_notification_events_type_created", "event_type", "created_at"),
-        Index(
-            "ix_notification_events_client",
-            "client_id",
-            "created_at",
-            postgresql_where=text("client_id IS NOT NULL"),
-        ),
-    )
-
-    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
-    event_type: Mapped[str] = mapped_column(String(60), nullable=False)
-    entity_type: Mapped[str] = mapped_column(String(60), nullable=False)
-    entity_id: Mapped[uuid.UUID | None] = mapped_column()
-    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
-    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    acting_organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
-    data: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default=text("'{}'::jsonb")
-    )
-    created_at: Mapped[datetime] = _created_at()

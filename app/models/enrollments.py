@@ -24,32 +24,20 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
-from app.services.living_situations import (
+from app.reference import RELATIONSHIP_TO_HOH, YES_NO, YES_NO_REASONS, in_list_sql, sql_list
+from app.reference.ce import EXIT_REASONS, STAGES, Outcome
+from app.reference.living_situations import (
     DESTINATIONS,
     LENGTH_OF_STAY,
     MONTHS_HOMELESS,
     PRIOR_LIVING_SITUATIONS,
     SUBSIDY_TYPES,
     TIMES_HOMELESS,
-    in_list_sql,
 )
 
-YES_NO_REASONS = "(0, 1, 8, 9, 99)"
-YES_NO_DNC = "(0, 1, 99)"
-
-# The CE intake's outcome (DOMAIN 5, step 7-9).
-OUTCOMES = ("pending", "diverted", "placed")
-
-# Why a client leaves Coordinated Entry (DOMAIN 5 "Exit from CAS when ..." plus diversion).
-EXIT_REASONS = (
-    "no_longer_needs_permanent_housing",
-    "left_coc_area",
-    "enrolled_in_permanent_housing",
-    "successfully_diverted",
-)
-
-# 5.03.1 DataCollectionStage of a workflow assessment.
-STAGES = (1, 2, 3, 5)
+_YES_NO_REASONS = sql_list(YES_NO_REASONS)
+_YES_NO = sql_list(YES_NO)
+_OUTCOMES = "('" + "', '".join(Outcome) + "')"
 
 
 def _nullable_in(column: str, values: frozenset[int]) -> str:
@@ -70,10 +58,11 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
         Index("ix_enrollments_household_group_id", "household_group_id"),
         Index("ix_enrollments_project_id", "project_id", "entry_date"),
         CheckConstraint(
-            "relationship_to_hoh IN (1, 2, 3, 4, 5, 99)", name="relationship_to_hoh_valid"
+            in_list_sql("relationship_to_hoh", RELATIONSHIP_TO_HOH),
+            name="relationship_to_hoh_valid",
         ),
         CheckConstraint("enrollment_coc ~ '^[A-Z]{2}-[0-9]{3}$'", name="enrollment_coc_format"),
-        CheckConstraint(f"disabling_condition IN {YES_NO_REASONS}", name="disabling_valid"),
+        CheckConstraint(f"disabling_condition IN {_YES_NO_REASONS}", name="disabling_valid"),
         CheckConstraint(
             _nullable_in("living_situation", PRIOR_LIVING_SITUATIONS), name="living_situation_valid"
         ),
@@ -107,11 +96,11 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
             name="date_to_street_essh_not_after_entry",
         ),
         CheckConstraint(
-            f"los_under_threshold IS NULL OR los_under_threshold IN {YES_NO_DNC}",
+            f"los_under_threshold IS NULL OR los_under_threshold IN {_YES_NO}",
             name="los_under_threshold_valid",
         ),
         CheckConstraint(
-            f"previous_street_essh IS NULL OR previous_street_essh IN {YES_NO_DNC}",
+            f"previous_street_essh IS NULL OR previous_street_essh IN {_YES_NO}",
             name="previous_street_essh_valid",
         ),
         CheckConstraint(
@@ -123,14 +112,14 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
             name="months_homeless_valid",
         ),
         CheckConstraint(
-            f"translation_needed IS NULL OR translation_needed IN {YES_NO_REASONS}",
+            f"translation_needed IS NULL OR translation_needed IN {_YES_NO_REASONS}",
             name="translation_needed_valid",
         ),
         CheckConstraint(
             "preferred_language_different IS NULL OR preferred_language = 21",
             name="preferred_language_different_only_for_21",
         ),
-        CheckConstraint("outcome IN ('pending', 'diverted', 'placed')", name="outcome_valid"),
+        CheckConstraint(f"outcome IN {_OUTCOMES}", name="outcome_valid"),
         CheckConstraint("exit_date IS NULL OR exit_date >= entry_date", name="exit_after_entry"),
         CheckConstraint(
             "move_in_date IS NULL OR move_in_date >= entry_date", name="move_in_after_entry"
@@ -171,7 +160,7 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
     move_in_date: Mapped[date | None] = mapped_column(Date)
 
     # CE outcome of the intake / update assessments (pending, diverted, placed).
-    outcome: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False, default=Outcome.PENDING.value)
 
     # 3.11 Exit date, copied from the exit row so the open-enrollment index can use it.
     exit_date: Mapped[date | None] = mapped_column(Date)
@@ -184,10 +173,8 @@ class EnrollmentAssessment(UUIDPk, Timestamps, Base):
 
     __tablename__ = "enrollment_assessments"
     __table_args__ = (
-        CheckConstraint("data_collection_stage IN (1, 2, 3, 5)", name="stage_valid"),
-        CheckConstraint(
-            "outcome IS NULL OR outcome IN ('pending', 'diverted', 'placed')", name="outcome_valid"
-        ),
+        CheckConstraint(in_list_sql("data_collection_stage", STAGES), name="stage_valid"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN {_OUTCOMES}", name="outcome_valid"),
         Index("ix_enrollment_assessments_enrollment_id", "enrollment_id", "assessment_date", "id"),
     )
 

@@ -10,11 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import DEFAULT_TIME_ZONE
 from app.models.base import Base, Timestamps, UUIDPk, Versioned
-from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES
-
-
-def _in_list(column: str, codes: frozenset[int]) -> str:
-    return f"{column} IN ({', '.join(str(c) for c in sorted(codes))})"
+from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES, in_list_sql
 
 
 class Coc(UUIDPk, Timestamps, Versioned, Base):
@@ -61,9 +57,9 @@ class Organization(UUIDPk, Timestamps, Versioned, Base):
 class Project(UUIDPk, Timestamps, Versioned, Base):
     __tablename__ = "projects"
     __table_args__ = (
-        CheckConstraint(_in_list("project_type", PROJECT_TYPE_CODES), name="project_type_valid"),
+        CheckConstraint(in_list_sql("project_type", PROJECT_TYPE_CODES), name="project_type_valid"),
         CheckConstraint(
-            "funding_source IS NULL OR " + _in_list("funding_source", FUNDING_SOURCE_CODES),
+            "funding_source IS NULL OR " + in_list_sql("funding_source", FUNDING_SOURCE_CODES),
             name="funding_source_valid",
         ),
         CheckConstraint(

@@ -1,4 +1,4 @@
-"""Cross-cutting records: audit trail, idempotency keys, email outbox."""
+"""Cross-cutting records: audit trail, idempotency keys, email outbox, notification events."""
 
 from __future__ import annotations
 
@@ -74,3 +74,35 @@ class EmailMessage(UUIDPk, Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class NotificationEvent(UUIDPk, Base):
+    """Something that happened and may notify people (DOMAIN 10); delivery (inbox, email,
+    webhooks) reads these. ``data`` carries codes and ids, never PII."""
+
+    __tablename__ = "notification_events"
+    __table_args__ = (
+        Index("ix_notification_events_coc_created", "coc_id", "created_at", "id"),
+        Index("ix_notification_events_type_created", "event_type", "created_at"),
+        Index(
+            "ix_notification_events_client",
+            "client_id",
+            "created_at",
+            postgresql_where=text("client_id IS NOT NULL"),
+        ),
+    )
+
+    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    entity_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    entity_id: Mapped[uuid.UUID | None] = mapped_column()
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id"))
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    acting_organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    # clock_timestamp(): events of one transaction keep their order.
+    created_at: Mapped[datetime] = mapped_column(
+        server_default=text("clock_timestamp()"), nullable=False
+    )

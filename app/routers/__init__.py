@@ -6,7 +6,10 @@ import importlib
 import pkgutil
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.context import Actor
+from app.deps import live_actor
 from app.errors import ValidationFailed
 from app.http.uow import UnitOfWorkRoute
 from app.schemas.common import COMMON_PROBLEMS
@@ -28,11 +31,19 @@ async def storable_query(request: Request) -> None:
             )
 
 
+class ApiRoute(UnitOfWorkRoute):
+    """The route class of every API router: a unit of work per request; an idempotent replay
+    is for the caller ``live_actor`` finds."""
+
+    async def load_actor(self, request: Request, session: AsyncSession) -> Actor | None:
+        return await live_actor(request, session)
+
+
 def api_router(prefix: str, tag: str) -> APIRouter:
     return APIRouter(
         prefix="/api/v1" + prefix,
         tags=[tag],
-        route_class=UnitOfWorkRoute,
+        route_class=ApiRoute,
         responses=COMMON_PROBLEMS,
         dependencies=[Depends(storable_query)],
     )

@@ -5,35 +5,29 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, status
-from pydantic import Field
 
 from app.context import Actor
 from app.deps import CurrentActor, Session, require
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import idempotent
-from app.models.area_ties import AreaTie
 from app.permissions import Permission
 from app.routers import api_router
 from app.routers.enrollments import VisibleClient, WriteActor
-from app.schemas.common import WriteModel, problems
+from app.schemas.common import problems
 from app.schemas.enrollments import (
-    AreaTieIn,
     AreaTieOptionRead,
     AreaTieOptionsRead,
     AreaTieOptionsUpdate,
     AreaTieRead,
+    AreaTiesCreate,
 )
-from app.services import area_ties as svc
+from app.schemas.pagination import Page
+from app.services.ce import area_ties as svc
 
 clients = api_router("/clients", "area-ties")
 options = api_router("/area-tie-options", "area-ties")
 
-Pages = Annotated[PageParams, Depends(page_params)]
 ManageLists = Annotated[Actor, Depends(require(Permission.QUEUE_MANAGE))]
-
-
-class AreaTiesCreate(WriteModel):
-    area_ties: list[AreaTieIn] = Field(min_length=1, max_length=50)
 
 
 def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
@@ -47,10 +41,7 @@ def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
 @clients.get("/{client_id}/area-ties", name="area_ties_list", response_model=Page[AreaTieRead])
 async def list_area_ties(client: VisibleClient, session: Session, page: Pages) -> dict[str, object]:
     """A client's area ties (date, area, how)."""
-    items, cursor = await paginate(
-        session, svc.client_area_ties_stmt(client.id), page, [AreaTie.created_at, AreaTie.id]
-    )
-    return {"items": items, "next_cursor": cursor}
+    return (await svc.list_client_area_ties(session, client.id, page)).body()
 
 
 @clients.post(
@@ -63,7 +54,7 @@ async def list_area_ties(client: VisibleClient, session: Session, page: Pages) -
 )
 async def create_area_ties(
     client: VisibleClient, body: AreaTiesCreate, actor: WriteActor, session: Session
-) -> list[AreaTie]:
+) -> list[svc.AreaTie]:
     """Record area ties outside the intake (as many as needed; area and how from the CoC's
     lists, see `GET /area-tie-options`)."""
     return await svc.add_area_ties(session, actor, client.id, body.area_ties)

@@ -7,13 +7,13 @@ from fastapi import Depends, Query
 
 from app.context import Actor
 from app.deps import Session, require
-from app.http.pagination import Page, PageParams, page_params, paginate
-from app.models import AuditEvent
+from app.http.pagination import Pages
 from app.permissions import Permission
 from app.routers import api_router
-from app.schemas.audit import AuditEventRead
+from app.schemas.audit import AuditEventFilters, AuditEventRead
 from app.schemas.common import FilterDateTime
-from app.services import audit as svc
+from app.schemas.pagination import Page
+from app.services.platform import audit as svc
 
 router = api_router("/audit-events", "audit")
 
@@ -22,7 +22,7 @@ router = api_router("/audit-events", "audit")
 async def list_audit_events(
     actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     session: Session,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: Pages,
     actor_user_id: uuid.UUID | None = None,
     organization_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=60)] = None,
@@ -37,8 +37,7 @@ async def list_audit_events(
     ] = None,
 ) -> dict[str, object]:
     """The acting CoC's audit trail, newest first (system admins)."""
-    stmt = svc.search_stmt(
-        coc_id=actor.coc_id,
+    filters = AuditEventFilters(
         actor_user_id=actor_user_id,
         organization_id=organization_id,
         action=action,
@@ -47,7 +46,4 @@ async def list_audit_events(
         since=since,
         until=until,
     )
-    items, cursor = await paginate(
-        session, stmt, page, [AuditEvent.occurred_at, AuditEvent.id], descending=True
-    )
-    return {"items": items, "next_cursor": cursor}
+    return (await svc.search_events(session, actor, filters, page)).body()

@@ -19,7 +19,7 @@ from app.schemas.auth import (
     SwitchOrganizationRequest,
     TokenResponse,
 )
-from app.services import auth as auth_service
+from app.services.identity import auth as auth_service
 
 router = api_router("/auth", "auth")
 

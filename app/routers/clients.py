@@ -13,12 +13,10 @@ from fastapi import Depends, Response, status
 
 from app import clock
 from app.context import Actor
-from app.deps import IfMatch, Session, require_for_clients
+from app.deps import Cipher, IfMatch, Session, require_for_clients
 from app.http.etag import check_if_match, set_etag
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import idempotent
-from app.models import AuditEvent, Client
-from app.models.clients import ClientMerge
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.clients import (
@@ -35,12 +33,12 @@ from app.schemas.clients import (
     ClientUpdate,
 )
 from app.schemas.common import problems
-from app.services import client_search, merge
-from app.services import clients as svc
+from app.schemas.pagination import Page
+from app.services.clients import core as svc
+from app.services.clients import merge
 
 router = api_router("/clients", "clients")
 
-Pages = Annotated[PageParams, Depends(page_params)]
 PREFIX = "/api/v1/clients"
 
 
@@ -50,11 +48,13 @@ SsnReader = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_SSN_
 Merger = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_MERGE))]
 
 
-def _answer_for(response: Response, requested: uuid.UUID, client: Client) -> None:
-    set_etag(response, client.version)
-    if client.id != requested:
-        response.headers["X-Merged-Into"] = str(client.id)
-        response.headers["Content-Location"] = f"{PREFIX}/{client.id}"
+def _answer_for(
+    response: Response, requested: uuid.UUID, client_id: uuid.UUID, version: int
+) -> None:
+    set_etag(response, version)
+    if client_id != requested:
+        response.headers["X-Merged-Into"] = str(client_id)
+        response.headers["Content-Location"] = f"{PREFIX}/{client_id}"
 
 
 @router.post(
@@ -65,52 +65,43 @@ def _answer_for(response: Response, requested: uuid.UUID, client: Client) -> Non
     openapi_extra=idempotent(),
 )
 async def create_client(
-    body: ClientCreate, actor: ClientWriter, session: Session, response: Response
+    body: ClientCreate, actor: ClientWriter, session: Session, cipher: Cipher, response: Response
 ) -> ClientCreated:
     """Create a client. Never blocked by a possible duplicate: likely duplicates you may see are
     listed in ``possible_duplicates`` with a score and the reasons."""
-    client, duplicates = await svc.create_client(session, actor, body)
+    client, duplicates = await svc.create_client(session, actor, body, cipher)
     set_etag(response, client.version)
     response.headers["Location"] = f"{PREFIX}/{client.id}"
-    read = svc.client_read(client, clock.today(actor))
+    read = svc.client_read(client, clock.today(actor), cipher)
     return ClientCreated(**read.model_dump(), possible_duplicates=duplicates)
 
 
 @router.get("", name="clients_list", response_model=Page[ClientRead])
-async def list_clients(actor: ClientReader, session: Session, page: Pages) -> dict[str, object]:
+async def list_clients(
+    actor: ClientReader, session: Session, cipher: Cipher, page: Pages
+) -> dict[str, object]:
     """Clients you may see, newest first (merged records left out). Use search to find someone:
     names never go into URLs."""
-    items, cursor = await paginate(
-        session,
-        svc.visible_clients_stmt(actor),
-        page,
-        [Client.created_at, Client.id],
-        descending=True,
-    )
-    svc.audit_list_read(session, actor, items)
-    today = clock.today(actor)
-    return {"items": [svc.client_read(c, today) for c in items], "next_cursor": cursor}
+    return (await svc.list_clients(session, actor, page, cipher)).body()
 
 
 @router.post("/search", name="clients_search", response_model=ClientSearchResults)
 async def search_clients(
-    body: ClientSearch, actor: ClientReader, session: Session
+    body: ClientSearch, actor: ClientReader, session: Session, cipher: Cipher
 ) -> ClientSearchResults:
     """Find client by name (typo-tolerant), date of birth, client id and/or SSN last 4.
     Ranked best first; only clients you may see."""
-    hits = await client_search.search_clients(session, actor, body)
-    svc.audit_list_read_ids(session, actor, [h.client.id for h in hits])
-    return ClientSearchResults(items=hits)
+    return ClientSearchResults(items=await svc.find_clients(session, actor, body, cipher))
 
 
 @router.get("/{client_id}", name="clients_get", response_model=ClientRead)
 async def get_client(
-    client_id: uuid.UUID, actor: ClientReader, session: Session, response: Response
+    client_id: uuid.UUID, actor: ClientReader, session: Session, cipher: Cipher, response: Response
 ) -> ClientRead:
     """The client (SSN masked). A merged id answers with the survivor (see ``X-Merged-Into``)."""
     client = await svc.get_client(session, actor, client_id)
-    _answer_for(response, client_id, client)
-    return svc.client_read(client, clock.today(actor))
+    _answer_for(response, client_id, client.id, client.version)
+    return svc.client_read(client, clock.today(actor), cipher)
 
 
 @router.patch(
@@ -124,6 +115,7 @@ async def update_client(
     body: ClientUpdate,
     actor: ClientWriter,
     session: Session,
+    cipher: Cipher,
     if_match: IfMatch,
     response: Response,
 ) -> ClientRead:
@@ -135,21 +127,21 @@ async def update_client(
     field); ROI dates lie between 2000-01-01 and five years from today (422)."""
     client = await svc.get_client(session, actor, client_id)
     check_if_match(if_match, client.version)
-    client = await svc.update_client(session, actor, client, body)
-    _answer_for(response, client_id, client)
-    return svc.client_read(client, clock.today(actor))
+    client = await svc.update_client(session, actor, client, body, cipher)
+    _answer_for(response, client_id, client.id, client.version)
+    return svc.client_read(client, clock.today(actor), cipher)
 
 
 @router.get("/{client_id}/ssn", name="clients_ssn_read", response_model=ClientSsnRead)
 async def read_ssn(
-    client_id: uuid.UUID, actor: SsnReader, session: Session, response: Response
+    client_id: uuid.UUID, actor: SsnReader, session: Session, cipher: Cipher, response: Response
 ) -> ClientSsnRead:
     """The full SSN. Every call is recorded in the audit trail (``client.ssn_read``)."""
     client = await svc.read_full_ssn(session, actor, client_id)
-    _answer_for(response, client_id, client)
+    _answer_for(response, client_id, client.id, client.version)
     return ClientSsnRead(
         client_id=client.id,
-        ssn=svc.format_ssn(svc.client_ssn(client)),
+        ssn=svc.formatted_ssn(client, cipher),
         ssn_data_quality=client.ssn_data_quality,
     )
 
@@ -160,27 +152,7 @@ async def client_history(
 ) -> dict[str, object]:
     """Who changed what and when (newest first), including records merged into this one.
     PII values are redacted; reads are not listed."""
-    client = await svc.get_client(session, actor, client_id)
-    ids = await svc.merged_ids(session, client.id)
-    stmt = svc.history_stmt(ids)
-    rows, cursor = await paginate(
-        session, stmt, page, [AuditEvent.occurred_at, AuditEvent.id], descending=True
-    )
-    names = await svc.actor_names(session, rows)
-    items = [
-        ClientHistoryEntry(
-            id=e.id,
-            occurred_at=e.occurred_at,
-            action=e.action,
-            client_id=e.entity_id,
-            actor_user_id=e.actor_user_id,
-            actor_name=names.get(e.actor_user_id) if e.actor_user_id else None,
-            acting_organization_id=e.acting_organization_id,
-            changes=e.changes,
-        )
-        for e in rows
-    ]
-    return {"items": items, "next_cursor": cursor}
+    return (await svc.client_history(session, actor, client_id, page)).body()
 
 
 @router.post(
@@ -219,10 +191,4 @@ async def list_merges(
     client_id: uuid.UUID, actor: Merger, session: Session, page: Pages
 ) -> dict[str, object]:
     """Merges this client took part in, as survivor or duplicate (newest first)."""
-    client = await svc.get_client(session, actor, client_id)
-    ids = await svc.merged_ids(session, client.id)
-    stmt = merge.merges_stmt(ids)
-    rows, cursor = await paginate(
-        session, stmt, page, [ClientMerge.merged_at, ClientMerge.id], descending=True
-    )
-    return {"items": [merge.merge_summary(r) for r in rows], "next_cursor": cursor}
+    return (await merge.list_merges(session, actor, client_id, page)).body()

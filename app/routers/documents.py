@@ -13,48 +13,48 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
 from functools import partial
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app import clock
 from app.config import Settings
 from app.context import Actor
-from app.deps import IfMatch, Session, require_for_clients
+from app.deps import IfMatch, Session, Store, require_for_clients
 from app.errors import NotFound, ValidationFailed
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
-from app.http.pagination import Page, PageParams, page_params, paginate
-from app.http.uow import get_session, idempotent, on_rollback, replay_guard
-from app.models.documents import ClientFile, DocumentCheck
+from app.http.pagination import Pages
+from app.http.uow import get_session, idempotent, replay_guard
 from app.permissions import Permission
 from app.routers import api_router
-from app.schemas.common import RecordDate, problems
+from app.schemas.common import problems
 from app.schemas.documents import (
     ChecklistRead,
     ChecklistUpdate,
+    ClientFileForm,
     ClientFileRead,
     ClientFileType,
     DocumentCategory,
+    DocumentCheckForm,
     DocumentCheckRead,
     DocumentItem,
     DocumentSummaryRead,
-    StoredFileRead,
 )
-from app.services import documents as svc
-from app.storage import FileStore, file_store_from_settings
+from app.schemas.pagination import Page
+from app.services.documents import core as svc
+from app.services.documents.policy import can_use_document_check
+from app.storage import FileStore
+from app.unit_of_work import on_rollback
 
 client_documents = api_router("/clients", "documents")
 document_checks = api_router("/document-checks", "documents")
 client_files = api_router("/client-files", "documents")
 document_checklist = api_router("/document-checklist", "documents")
-
-Pages = Annotated[PageParams, Depends(page_params)]
 
 
 Reader = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_READ))]
@@ -66,23 +66,12 @@ Configurer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_C
 async def document_check_writer(actor: Writer) -> Actor:
     """Document Check is for the CAS organization and admins (404 for everyone else); also
     checked again before an idempotent replay."""
-    if not svc.can_use_document_check(actor):
+    if not can_use_document_check(actor):
         raise NotFound("Not found.")
     return actor
 
 
 DocumentCheckWriter = Annotated[Actor, Depends(document_check_writer)]
-
-
-def get_file_store(request: Request) -> FileStore:
-    store: FileStore | None = getattr(request.app.state, "file_store", None)
-    if store is None:
-        store = file_store_from_settings(request.app.state.settings)
-        request.app.state.file_store = store
-    return store
-
-
-Store = Annotated[FileStore, Depends(get_file_store)]
 
 
 def _policy(request: Request) -> svc.UploadPolicy:
@@ -107,34 +96,6 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
 # --- multipart uploads --------------------------------------------------------------------------
 
 
-class DocumentCheckForm(BaseModel):
-    """The metadata parts of a Document Check upload."""
-
-    category: DocumentCategory = Field(description="Document checklist category.")
-    item: DocumentItem = Field(description="Item requiring verification.")
-    document_type: str = Field(
-        min_length=1, max_length=50, description="Acceptable document (code)."
-    )
-    comments: str | None = Field(
-        default=None,
-        max_length=1000,
-        description="Agency and period, e.g. 'The Bridge - Parkland Hospital - March 2021'. "
-        "Required for disability.",
-    )
-    verification_date: RecordDate | None = Field(default=None, description="Defaults to today.")
-    issuance_date: RecordDate | None = None
-    expiration_date: RecordDate | None = None
-
-
-class ClientFileForm(BaseModel):
-    """The metadata parts of a Client Files upload."""
-
-    file_type: ClientFileType = Field(description="What the document is.")
-    description: str | None = Field(default=None, max_length=1000)
-    issuance_date: RecordDate | None = None
-    expiration_date: RecordDate | None = None
-
-
 def multipart_body(
     form: type[BaseModel], title: str, *, file_description: str, file_required: bool
 ) -> dict[str, Any]:
@@ -153,31 +114,39 @@ def multipart_body(
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}
 
 
-class _Check(Protocol):
+FormT = TypeVar("FormT", bound=BaseModel)
+FormT_contra = TypeVar("FormT_contra", bound=BaseModel, contravariant=True)
+ValuesT = TypeVar("ValuesT")
+ValuesT_co = TypeVar("ValuesT_co", covariant=True)
+
+
+class _Check(Protocol[FormT_contra, ValuesT_co]):
+    """The service's check of a parsed form: the values to record, or a problem."""
+
     async def __call__(
-        self, data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
-    ) -> dict[str, Any]: ...
+        self, form: FormT_contra, *, has_file: bool, only: Collection[str] | None
+    ) -> ValuesT_co: ...
 
 
 @dataclass
-class _Upload:
-    values: dict[str, Any]
+class _Upload(Generic[ValuesT]):
+    values: ValuesT
     stored: svc.StoredUpload | None
 
 
 async def _validate(
-    form: type[BaseModel],
+    form: type[FormT],
     texts: dict[str, str],
-    check: _Check,
+    check: _Check[FormT, ValuesT],
     *,
     has_file: bool,
     only: Collection[str] | None,
     file_required: bool = False,
-) -> dict[str, Any]:
+) -> ValuesT | None:
     """Field types and formats (422 like FastAPI's own), then the domain rules. With ``only``
     (the fields received so far), errors about other fields are left for later."""
     errors: list[dict[str, Any]] = []
-    parsed: BaseModel | None = None
+    parsed: FormT | None = None
     try:
         parsed = form.model_validate(texts)
     except ValidationError as exc:
@@ -191,19 +160,19 @@ async def _validate(
     if errors:
         raise RequestValidationError(errors)
     if parsed is None:
-        return {}  # fields still to come; checked once the body has been read
-    return await check(parsed.model_dump(), has_file=has_file, only=only)
+        return None  # fields still to come; checked once the body has been read
+    return await check(parsed, has_file=has_file, only=only)
 
 
 async def _receive_upload(
     request: Request,
     store: FileStore,
     policy: svc.UploadPolicy,
-    form: type[BaseModel],
-    check: _Check,
+    form: type[FormT],
+    check: _Check[FormT, ValuesT],
     *,
     file_required: bool,
-) -> _Upload:
+) -> _Upload[ValuesT]:
     """Read the multipart body: text parts of ``form`` (64 KiB at most each; unknown parts are
     skipped, an empty one counts as not given), the ``file`` part streamed into the store.
     Whatever is refused leaves no stored bytes behind."""
@@ -235,6 +204,7 @@ async def _receive_upload(
         only=None,
         file_required=file_required,
     )
+    assert values is not None  # every field was received: the form parsed or was refused
     return _Upload(values=values, stored=stored)
 
 
@@ -250,43 +220,6 @@ CLIENT_FILE_BODY = multipart_body(
     file_description="The document (PDF, JPEG, PNG, TIFF or HEIC; type read from its bytes).",
     file_required=True,
 )
-
-
-def _stored(row: DocumentCheck | ClientFile, path: str) -> StoredFileRead | None:
-    if row.storage_key is None or row.content_type is None or row.size_bytes is None:
-        return None
-    return StoredFileRead(
-        content_type=row.content_type,
-        size_bytes=row.size_bytes,
-        sha256=row.sha256 or "",
-        original_filename=row.original_filename,
-        download_path=path,
-    )
-
-
-def _expired(expiration: date | None, today: date) -> bool:
-    return expiration is not None and expiration < today
-
-
-def document_check_read(doc: DocumentCheck, today: date) -> DocumentCheckRead:
-    """``today``: the CoC's date, for ``expired``."""
-    return DocumentCheckRead.model_validate(
-        {
-            **{k: getattr(doc, k) for k in DocumentCheckRead.model_fields if hasattr(doc, k)},
-            "expired": _expired(doc.expiration_date, today),
-            "file": _stored(doc, f"/api/v1/document-checks/{doc.id}/file"),
-        }
-    )
-
-
-def client_file_read(row: ClientFile, today: date) -> ClientFileRead:
-    return ClientFileRead.model_validate(
-        {
-            **{k: getattr(row, k) for k in ClientFileRead.model_fields if hasattr(row, k)},
-            "expired": _expired(row.expiration_date, today),
-            "file": _stored(row, f"/api/v1/client-files/{row.id}/file"),
-        }
-    )
 
 
 def _stream(download: svc.Download) -> StreamingResponse:
@@ -326,9 +259,9 @@ async def create_document_check(
     client = await svc.upload_client(session, actor, client_id, document_check=True)
 
     async def check(
-        data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
-    ) -> dict[str, Any]:
-        return await svc.check_document_check(session, actor, data, has_file=has_file, only=only)
+        form: DocumentCheckForm, *, has_file: bool, only: Collection[str] | None
+    ) -> svc.DocumentCheckValues:
+        return await svc.check_document_check(session, actor, form, has_file=has_file, only=only)
 
     upload = await _receive_upload(
         request, store, policy, DocumentCheckForm, check, file_required=False
@@ -336,7 +269,7 @@ async def create_document_check(
     doc = await svc.add_document_check(session, actor, client, upload.values, upload.stored)
     set_etag(response, doc.version)
     response.headers["Location"] = f"/api/v1/document-checks/{doc.id}"
-    return document_check_read(doc, clock.today(actor))
+    return svc.document_check_read(doc, clock.today(actor))
 
 
 @client_documents.get(
@@ -356,14 +289,10 @@ async def list_document_checks(
     ] = None,
 ) -> dict[str, object]:
     """The client's Document Check history, newest first (CAS organization and admins)."""
-    stmt = await svc.document_checks_stmt(
-        session, actor, client_id, category=category, item=item, expired=expired
+    checks = await svc.list_document_checks(
+        session, actor, client_id, page, category=category, item=item, expired=expired
     )
-    rows, cursor = await paginate(
-        session, stmt, page, [DocumentCheck.created_at, DocumentCheck.id], descending=True
-    )
-    today = clock.today(actor)
-    return {"items": [document_check_read(r, today) for r in rows], "next_cursor": cursor}
+    return checks.body()
 
 
 @client_documents.get(
@@ -387,7 +316,7 @@ async def get_document_check(
 ) -> DocumentCheckRead:
     doc = await svc.get_document_check(session, actor, document_check_id)
     set_etag(response, doc.version)
-    return document_check_read(doc, clock.today(actor))
+    return svc.document_check_read(doc, clock.today(actor))
 
 
 @document_checks.get(
@@ -447,9 +376,9 @@ async def create_client_file(
     client = await svc.upload_client(session, actor, client_id, document_check=False)
 
     async def check(
-        data: dict[str, Any], *, has_file: bool, only: Collection[str] | None
-    ) -> dict[str, Any]:
-        return svc.check_client_file(data, clock.today(actor), only=only)
+        form: ClientFileForm, *, has_file: bool, only: Collection[str] | None
+    ) -> svc.ClientFileValues:
+        return svc.check_client_file(form, clock.today(actor), only=only)
 
     upload = await _receive_upload(
         request, store, policy, ClientFileForm, check, file_required=True
@@ -458,7 +387,7 @@ async def create_client_file(
     row = await svc.add_client_file(session, actor, client, upload.values, upload.stored)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/client-files/{row.id}"
-    return client_file_read(row, clock.today(actor))
+    return svc.client_file_read(row, clock.today(actor))
 
 
 @client_documents.get(
@@ -474,14 +403,10 @@ async def list_client_files(
         bool | None, Query(description="true: only expired; false: only not expired.")
     ] = None,
 ) -> dict[str, object]:
-    stmt = await svc.client_files_stmt(
-        session, actor, client_id, file_type=file_type, expired=expired
+    files = await svc.list_client_files(
+        session, actor, client_id, page, file_type=file_type, expired=expired
     )
-    rows, cursor = await paginate(
-        session, stmt, page, [ClientFile.created_at, ClientFile.id], descending=True
-    )
-    today = clock.today(actor)
-    return {"items": [client_file_read(r, today) for r in rows], "next_cursor": cursor}
+    return files.body()
 
 
 @client_files.get("/{client_file_id}", name="client_files_get", response_model=ClientFileRead)
@@ -490,7 +415,7 @@ async def get_client_file(
 ) -> ClientFileRead:
     row = await svc.get_client_file(session, actor, client_file_id)
     set_etag(response, row.version)
-    return client_file_read(row, clock.today(actor))
+    return svc.client_file_read(row, clock.today(actor))
 
 
 @client_files.get(
@@ -539,5 +464,5 @@ async def update_checklist(
 ) -> dict[str, Any]:
     """Replace the CoC's acceptable document types (CAS and system admins). Items left out use
     the defaults; an empty list restores all defaults."""
-    items = await svc.replace_checklist(session, actor, body.model_dump()["items"])
+    items = await svc.replace_checklist(session, actor, body)
     return {"items": [vars(i) for i in items]}

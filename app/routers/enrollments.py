@@ -2,7 +2,7 @@
 
 An enrollment is visible exactly when its client is: another organization's caller gets 404.
 Writing it or its records (every non-GET route under ``/{enrollment_id}``) also needs the write
-right of ``app.services.enrollment_policy`` (403 ``enrollment-not-writable`` for a caller who
+right of ``app.services.ce.policy`` (403 ``enrollment-not-writable`` for a caller who
 sees it without that right). Victim service providers are refused (403) before any lookup.
 """
 
@@ -15,22 +15,10 @@ from fastapi import Depends, Query, Response, status
 
 from app import clock
 from app.context import Actor
-from app.deps import IfMatch, Session, require_for_clients
+from app.deps import Cipher, IfMatch, Session, require_for_clients
 from app.http.etag import check_if_match, set_etag
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import idempotent
-from app.models import Client
-from app.models.ce_records import (
-    CaseNote,
-    CeAssessment,
-    CeEvent,
-    CurrentLivingSituation,
-    Disability,
-    DiversionAssessment,
-    HousingNeedsAssessment,
-    Service,
-)
-from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
@@ -63,14 +51,15 @@ from app.schemas.enrollments import (
     ServiceCreate,
     ServiceRead,
 )
-from app.services import assessments as records
-from app.services import client_access, enrollment_policy, exits
-from app.services import enrollments as svc
+from app.schemas.pagination import Page
+from app.services.ce import assignments, exits, records, update_assessment
+from app.services.ce import enrollments as svc
+from app.services.ce import policy as enrollment_policy
+from app.services.ce.barriers import check_barriers
+from app.services.clients import access as client_access
 
 router = api_router("/enrollments", "enrollments")
 client_router = api_router("/clients", "enrollments")
-
-Pages = Annotated[PageParams, Depends(page_params)]
 
 
 ReadActor = Annotated[Actor, Depends(require_for_clients(Permission.ENROLLMENTS_READ))]
@@ -82,31 +71,31 @@ WriteActor = Annotated[
 
 async def visible_enrollment(
     enrollment_id: uuid.UUID, actor: ReadActor, session: Session
-) -> Enrollment:
+) -> svc.Enrollment:
     return await svc.get_visible_enrollment(session, actor, enrollment_id)
 
 
 async def writable_enrollment(
     enrollment_id: uuid.UUID, actor: WriteActor, session: Session
-) -> Enrollment:
+) -> svc.Enrollment:
     """Seen (else 404), then written only by those ``can_write_enrollment`` names (else 403)."""
     enrollment = await svc.get_visible_enrollment(session, actor, enrollment_id)
     await enrollment_policy.require_writable(session, actor, enrollment)
     return enrollment
 
 
-async def visible_client(client_id: uuid.UUID, actor: ReadActor, session: Session) -> Client:
+async def visible_client(client_id: uuid.UUID, actor: ReadActor, session: Session) -> svc.Client:
     return await client_access.get_visible_client(session, actor, client_id)
 
 
-VisibleEnrollment = Annotated[Enrollment, Depends(visible_enrollment)]
+VisibleEnrollment = Annotated[svc.Enrollment, Depends(visible_enrollment)]
 # Every non-GET route under /enrollments/{enrollment_id} takes this one.
-WritableEnrollment = Annotated[Enrollment, Depends(writable_enrollment)]
-VisibleClient = Annotated[Client, Depends(visible_client)]
+WritableEnrollment = Annotated[svc.Enrollment, Depends(writable_enrollment)]
+VisibleClient = Annotated[svc.Client, Depends(visible_client)]
 
 
 async def _read(
-    session: Session, actor: Actor, enrollment: Enrollment, response: Response
+    session: Session, actor: Actor, enrollment: svc.Enrollment, response: Response
 ) -> EnrollmentRead:
     read = await svc.enrollment_read(session, actor, enrollment)
     set_etag(response, read.version)
@@ -125,11 +114,11 @@ async def _read(
     openapi_extra=idempotent(),
 )
 async def create_enrollment(
-    body: EnrollmentCreate, actor: WriteActor, session: Session, response: Response
+    body: EnrollmentCreate, actor: WriteActor, session: Session, cipher: Cipher, response: Response
 ) -> EnrollmentRead:
     """Enroll a client (and chosen household members) into a project -- by default the CoC's
     Coordinated Entry project. For the whole CAS workflow use `POST /cas/intakes`."""
-    enrollment = await svc.create_enrollment(session, actor, body)
+    enrollment = await svc.create_enrollment(session, actor, body, cipher)
     return await _read(session, actor, enrollment, response)
 
 
@@ -232,7 +221,7 @@ async def create_assessment(
     """Update / annual assessment: CLS (required), ready for outcome / diverted (pending ->
     placed or diverted), area ties, housing needs. Refused on an exited enrollment (409)."""
     check_if_match(if_match, enrollment.version)
-    result = await records.create_update_assessment(session, actor, enrollment, body)
+    result = await update_assessment.create_update_assessment(session, actor, enrollment, body)
     read = await _read(session, actor, enrollment, response)
     return AssessmentResult(
         assessment=AssessmentRead.model_validate(result.assessment),
@@ -249,13 +238,7 @@ async def list_assessments(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
     """The household stay's workflow passes (intake, updates, exit)."""
-    items, cursor = await paginate(
-        session,
-        svc.assessments_stmt(enrollment),
-        page,
-        [EnrollmentAssessment.created_at, EnrollmentAssessment.id],
-    )
-    return {"items": items, "next_cursor": cursor}
+    return (await svc.list_assessments(session, enrollment, page)).body()
 
 
 @router.get(
@@ -265,7 +248,7 @@ async def list_assessments(
 )
 async def get_assessment(
     enrollment: VisibleEnrollment, assessment_id: uuid.UUID, session: Session
-) -> EnrollmentAssessment:
+) -> svc.EnrollmentAssessment:
     return await svc.get_assessment(session, enrollment, assessment_id)
 
 
@@ -286,9 +269,9 @@ async def create_case_assignment(
     actor: WriteActor,
     session: Session,
     response: Response,
-) -> CaseAssignment:
+) -> assignments.CaseAssignment:
     """Assign (another) case manager; end the previous one to reassign."""
-    assignment = await svc.assign_case_manager(session, actor, enrollment, body)
+    assignment = await assignments.assign_case_manager(session, actor, enrollment, body)
     set_etag(response, assignment.version)
     return assignment
 
@@ -301,13 +284,7 @@ async def create_case_assignment(
 async def list_case_assignments(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
-    items, cursor = await paginate(
-        session,
-        svc.records_stmt(CaseAssignment, enrollment),
-        page,
-        [CaseAssignment.created_at, CaseAssignment.id],
-    )
-    return {"items": items, "next_cursor": cursor}
+    return (await assignments.list_case_assignments(session, enrollment, page)).body()
 
 
 @router.post(
@@ -324,10 +301,10 @@ async def end_case_assignment(
     session: Session,
     if_match: IfMatch,
     response: Response,
-) -> CaseAssignment:
-    assignment = await svc.get_assignment(session, enrollment, assignment_id)
+) -> assignments.CaseAssignment:
+    assignment = await assignments.get_assignment(session, enrollment, assignment_id)
     check_if_match(if_match, assignment.version)
-    assignment = await svc.end_assignment(session, actor, assignment, body.end_date)
+    assignment = await assignments.end_assignment(session, actor, assignment, body.end_date)
     set_etag(response, assignment.version)
     return assignment
 
@@ -344,13 +321,8 @@ async def list_client_case_assignments(
     status: Annotated[Literal["active", "inactive"] | None, Query()] = None,
 ) -> dict[str, object]:
     """A client's active and inactive case managers across enrollments."""
-    items, cursor = await paginate(
-        session,
-        svc.client_assignments_stmt(client.id, status),
-        page,
-        [CaseAssignment.created_at, CaseAssignment.id],
-    )
-    return {"items": items, "next_cursor": cursor}
+    found = await assignments.list_client_case_assignments(session, client.id, status, page)
+    return found.body()
 
 
 @client_router.get(
@@ -361,23 +333,10 @@ async def list_client_case_assignments(
 async def list_client_enrollments(
     client: VisibleClient, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    items, cursor = await paginate(
-        session,
-        svc.client_enrollments_stmt(client.id),
-        page,
-        [Enrollment.created_at, Enrollment.id],
-    )
-    return {"items": await svc.enrollment_reads(session, actor, items), "next_cursor": cursor}
+    return (await svc.list_client_enrollments(session, actor, client.id, page)).body()
 
 
 # --- individual CE records ---------------------------------------------------------------------
-
-
-async def _page(session: Session, model: Any, enrollment: Enrollment, page: PageParams) -> Any:
-    items, cursor = await paginate(
-        session, svc.records_stmt(model, enrollment), page, [model.created_at, model.id]
-    )
-    return {"items": items, "next_cursor": cursor}
 
 
 @router.post(
@@ -393,7 +352,7 @@ async def create_cls(
     body: CurrentLivingSituationIn,
     actor: WriteActor,
     session: Session,
-) -> CurrentLivingSituation:
+) -> records.CurrentLivingSituation:
     """Record a contact (4.12), with `verified_by` when another project reported it."""
     svc.require_open(enrollment)
     return await records.record_cls(
@@ -413,7 +372,9 @@ async def create_cls(
     response_model=Page[CurrentLivingSituationRead],
 )
 async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
-    return await _page(session, CurrentLivingSituation, enrollment, page)
+    return (
+        await records.list_records(session, "current_living_situations", enrollment, page)
+    ).body()
 
 
 @router.post(
@@ -426,15 +387,18 @@ async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages)
 )
 async def create_service(
     enrollment: WritableEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
-) -> Service:
+) -> records.Service:
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.date_provided, "date_provided", clock.today(actor))
     return await records.record_service(session, actor, enrollment, body, assessment_id=None)
 
 
 @router.get("/{enrollment_id}/services", name="services_list", response_model=Page[ServiceRead])
-async def list_services(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
-    return await _page(session, Service, enrollment, page)
+async def list_services(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> dict[str, object]:
+    found = await records.list_records(session, "services", enrollment, page)
+    return found.body()
 
 
 @router.post(
@@ -447,7 +411,7 @@ async def list_services(enrollment: VisibleEnrollment, session: Session, page: P
 )
 async def create_case_note(
     enrollment: WritableEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
-) -> CaseNote:
+) -> records.CaseNote:
     svc.check_record_date(enrollment, body.note_date, "note_date", clock.today(actor))
     return await records.record_case_note(session, actor, enrollment, body, assessment_id=None)
 
@@ -455,8 +419,11 @@ async def create_case_note(
 @router.get(
     "/{enrollment_id}/case-notes", name="case_notes_list", response_model=Page[CaseNoteRead]
 )
-async def list_case_notes(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
-    return await _page(session, CaseNote, enrollment, page)
+async def list_case_notes(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> dict[str, object]:
+    found = await records.list_records(session, "case_notes", enrollment, page)
+    return found.body()
 
 
 @router.post(
@@ -469,15 +436,18 @@ async def list_case_notes(enrollment: VisibleEnrollment, session: Session, page:
 )
 async def create_ce_event(
     enrollment: WritableEnrollment, body: CeEventCreate, actor: WriteActor, session: Session
-) -> CeEvent:
+) -> records.CeEvent:
     """4.20 event; result fields must belong to the event type."""
     svc.check_record_date(enrollment, body.event_date, "event_date", clock.today(actor))
     return await records.record_ce_event(session, actor, enrollment, body, assessment_id=None)
 
 
 @router.get("/{enrollment_id}/ce-events", name="ce_events_list", response_model=Page[CeEventRead])
-async def list_ce_events(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
-    return await _page(session, CeEvent, enrollment, page)
+async def list_ce_events(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> dict[str, object]:
+    found = await records.list_records(session, "ce_events", enrollment, page)
+    return found.body()
 
 
 @router.post(
@@ -490,7 +460,7 @@ async def list_ce_events(enrollment: VisibleEnrollment, session: Session, page: 
 )
 async def create_ce_assessment(
     enrollment: WritableEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
-) -> CeAssessment:
+) -> records.CeAssessment:
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.assessment_date, "assessment_date", clock.today(actor))
     return await records.record_ce_assessment(session, actor, enrollment, body, assessment_id=None)
@@ -501,8 +471,11 @@ async def create_ce_assessment(
     name="ce_assessments_list",
     response_model=Page[CeAssessmentRead],
 )
-async def list_ce_assessments(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
-    return await _page(session, CeAssessment, enrollment, page)
+async def list_ce_assessments(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> dict[str, object]:
+    found = await records.list_records(session, "ce_assessments", enrollment, page)
+    return found.body()
 
 
 @router.post(
@@ -515,11 +488,11 @@ async def list_ce_assessments(enrollment: VisibleEnrollment, session: Session, p
 )
 async def create_disabilities(
     enrollment: WritableEnrollment, body: DisabilitiesCreate, actor: WriteActor, session: Session
-) -> list[Disability]:
+) -> list[records.Disability]:
     """Barriers: a response for each condition (HUD Disabilities)."""
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.information_date, "information_date", clock.today(actor))
-    records.check_barriers(
+    check_barriers(
         body.barriers,
         enrollment.disabling_condition,
         disabling_field="barriers",
@@ -541,8 +514,11 @@ async def create_disabilities(
     name="disabilities_list",
     response_model=Page[DisabilityRead],
 )
-async def list_disabilities(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
-    return await _page(session, Disability, enrollment, page)
+async def list_disabilities(
+    enrollment: VisibleEnrollment, session: Session, page: Pages
+) -> dict[str, object]:
+    found = await records.list_records(session, "disabilities", enrollment, page)
+    return found.body()
 
 
 @router.post(
@@ -558,7 +534,7 @@ async def create_diversion_assessment(
     body: DiversionAssessmentIn,
     actor: WriteActor,
     session: Session,
-) -> DiversionAssessment:
+) -> records.DiversionAssessment:
     svc.require_open(enrollment)
     if body.assessment_date is not None:
         svc.check_record_date(
@@ -582,8 +558,9 @@ async def create_diversion_assessment(
 )
 async def list_diversion_assessments(
     enrollment: VisibleEnrollment, session: Session, page: Pages
-) -> Any:
-    return await _page(session, DiversionAssessment, enrollment, page)
+) -> dict[str, object]:
+    found = await records.list_records(session, "diversion_assessments", enrollment, page)
+    return found.body()
 
 
 @router.post(
@@ -596,7 +573,7 @@ async def list_diversion_assessments(
 )
 async def create_housing_needs(
     enrollment: WritableEnrollment, body: HousingNeedsIn, actor: WriteActor, session: Session
-) -> HousingNeedsAssessment:
+) -> records.HousingNeedsAssessment:
     """HUD-VASH eligibility only by users acting for a veteran-services organization."""
     svc.require_open(enrollment)
     if body.assessment_date is not None:
@@ -620,4 +597,6 @@ async def create_housing_needs(
     response_model=Page[HousingNeedsRead],
 )
 async def list_housing_needs(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
-    return await _page(session, HousingNeedsAssessment, enrollment, page)
+    return (
+        await records.list_records(session, "housing_needs_assessments", enrollment, page)
+    ).body()

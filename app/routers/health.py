@@ -3,33 +3,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy import text
 
+from app.deps import get_file_store
 from app.schemas.common import problems
+from app.schemas.health import CheckResult, Health, Readiness, ReadinessChecks
+from app.services.platform.health import ping_database
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
-
-CheckResult = Literal["ok", "unavailable", "timeout"]
-
-
-class Health(BaseModel):
-    status: str
-
-
-class ReadinessChecks(BaseModel):
-    database: CheckResult
-    file_store: CheckResult
-
-
-class Readiness(BaseModel):
-    status: Literal["ok", "unavailable"]
-    checks: ReadinessChecks
 
 
 @router.get("/health/live", name="health_live", response_model=Health)
@@ -64,13 +48,10 @@ async def ready(request: Request) -> Readiness | JSONResponse:
 
 
 async def _database(request: Request) -> None:
-    async with request.app.state.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await ping_database(request.app.state.engine)
 
 
 async def _file_store(request: Request) -> None:
-    from app.routers.documents import get_file_store
-
     async def probe() -> AsyncIterator[bytes]:
         yield b"readiness probe"
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import Depends, Response, status
+from fastapi import Response, status
 
-from app.deps import IfMatch, Session
+from app.deps import Cipher, IfMatch, Session
 from app.http.etag import check_if_match, set_etag
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import idempotent
-from app.models import Household
 from app.routers import api_router
 from app.routers.clients import ClientReader, ClientWriter
 from app.schemas.clients import (
@@ -21,12 +19,12 @@ from app.schemas.clients import (
     HouseholdRead,
 )
 from app.schemas.common import problems
-from app.services import households as svc
+from app.schemas.pagination import Page
+from app.services.clients import households as svc
 
 router = api_router("/households", "households")
 client_households = api_router("/clients", "households")
 
-Pages = Annotated[PageParams, Depends(page_params)]
 PREFIX = "/api/v1/households"
 
 
@@ -38,11 +36,11 @@ PREFIX = "/api/v1/households"
     openapi_extra=idempotent(),
 )
 async def create_household(
-    body: HouseholdCreate, actor: ClientWriter, session: Session, response: Response
+    body: HouseholdCreate, actor: ClientWriter, session: Session, cipher: Cipher, response: Response
 ) -> HouseholdRead:
     """A household of existing clients (`client_id`) and/or new ones (`client`), exactly one of
     them the head (relationship_to_hoh 1)."""
-    members = await svc.resolve_members(session, actor, body.members, in_list=True)
+    members = await svc.resolve_members(session, actor, body.members, cipher, in_list=True)
     household = await svc.create_household(session, actor, members)
     set_etag(response, household.version)
     response.headers["Location"] = f"{PREFIX}/{household.id}"
@@ -71,13 +69,16 @@ async def add_member(
     body: HouseholdMemberIn,
     actor: ClientWriter,
     session: Session,
+    cipher: Cipher,
     if_match: IfMatch,
     response: Response,
 ) -> HouseholdRead:
     """Add an existing client (`client_id`) or a new one (`client`) to the household."""
     household = await svc.get_visible_household(session, actor, household_id, for_update=True)
     check_if_match(if_match, household.version)
-    [(client_id, relationship)] = await svc.resolve_members(session, actor, [body], in_list=False)
+    [(client_id, relationship)] = await svc.resolve_members(
+        session, actor, [body], cipher, in_list=False
+    )
     household = await svc.add_member(session, actor, household, client_id, relationship)
     set_etag(response, household.version)
     return await svc.household_read(session, actor, household)
@@ -146,7 +147,4 @@ async def list_client_households(
     client_id: uuid.UUID, actor: ClientReader, session: Session, page: Pages
 ) -> dict[str, object]:
     """The households the client belongs to (a merged id answers for the survivor)."""
-    stmt = await svc.client_households_stmt(session, actor, client_id)
-    rows, cursor = await paginate(session, stmt, page, [Household.created_at, Household.id])
-    items = await svc.household_reads(session, actor, rows)
-    return {"items": items, "next_cursor": cursor}
+    return (await svc.list_client_households(session, actor, client_id, page)).body()

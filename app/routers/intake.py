@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Body, Response, status
 
 from app import clock
-from app.deps import Session
+from app.deps import Cipher, Session
 from app.http.etag import set_etag
 from app.http.uow import idempotent
 from app.routers import api_router
@@ -19,9 +19,9 @@ from app.schemas.enrollments import (
     IntakeRead,
     QueueEntryRead,
 )
-from app.services import clients as client_service
-from app.services import enrollments as enrollment_service
-from app.services.intake import create_intake
+from app.services.ce import enrollments as enrollment_service
+from app.services.ce.intake import create_intake
+from app.services.clients import core as client_service
 
 router = api_router("/cas", "intake")
 
@@ -177,6 +177,7 @@ async def create(
     body: Annotated[IntakeCreate, Body(openapi_examples=INTAKE_EXAMPLES)],
     actor: WriteActor,
     session: Session,
+    cipher: Cipher,
     response: Response,
 ) -> IntakeRead:
     """The CAS & Diversion Intake, all or nothing: client (new or existing) and family, the CE
@@ -187,14 +188,14 @@ async def create(
 
     A client with an open CE enrollment is refused (409, `enrollment_id` names it): record an
     update assessment on that enrollment instead."""
-    result = await create_intake(session, actor, body)
+    result = await create_intake(session, actor, body, cipher)
     reads = await enrollment_service.enrollment_reads(session, actor, result.enrollments)
     main = next(r for r in reads if r.id == result.enrollment.id)
     response.headers["Location"] = f"/api/v1/enrollments/{main.id}"
     set_etag(response, main.version)
     return IntakeRead(
         outcome=result.outcome,
-        client=client_service.client_read(result.client, clock.today(actor)),
+        client=client_service.client_read(result.client, clock.today(actor), cipher),
         possible_duplicates=result.duplicates,
         enrollment=main,
         household_enrollments=reads,

@@ -8,9 +8,8 @@ from fastapi import Depends, Query, Response, status
 from app.context import Actor
 from app.deps import CurrentActor, IfMatch, Session, require
 from app.http.etag import check_if_match, set_etag
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import idempotent
-from app.models import Coc, Organization, Project
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
@@ -25,13 +24,13 @@ from app.schemas.organizations import (
     ProjectRead,
     ProjectUpdate,
 )
-from app.services import organizations as svc
+from app.schemas.pagination import Page
+from app.services.identity import organizations as svc
 
 cocs = api_router("/cocs", "organizations")
 organizations = api_router("/organizations", "organizations")
 projects = api_router("/projects", "organizations")
 
-Pages = Annotated[PageParams, Depends(page_params)]
 ManageCocs = Annotated[Actor, Depends(require(Permission.COCS_MANAGE))]
 ManageOrgs = Annotated[Actor, Depends(require(Permission.ORGANIZATIONS_MANAGE))]
 WRITE_PROBLEMS = problems(409, 412)
@@ -50,7 +49,7 @@ WRITE_PROBLEMS = problems(409, 412)
 )
 async def create_coc(
     body: CocCreate, actor: ManageCocs, session: Session, response: Response
-) -> Coc:
+) -> svc.Coc:
     """Create a Continuum of Care with its HMIS lead organization (you become its admin)."""
     coc = await svc.create_coc(
         session,
@@ -67,14 +66,13 @@ async def create_coc(
 @cocs.get("", name="cocs_list", response_model=Page[CocRead])
 async def list_cocs(actor: CurrentActor, session: Session, page: Pages) -> dict[str, object]:
     """Continuums of Care you have a membership in."""
-    items, cursor = await paginate(session, svc.visible_cocs_stmt(actor), page, [Coc.code, Coc.id])
-    return {"items": items, "next_cursor": cursor}
+    return (await svc.list_cocs(session, actor, page)).body()
 
 
 @cocs.get("/{coc_id}", name="cocs_get", response_model=CocRead)
 async def get_coc(
     coc_id: uuid.UUID, actor: CurrentActor, session: Session, response: Response
-) -> Coc:
+) -> svc.Coc:
     coc = await svc.get_coc(session, actor, coc_id)
     set_etag(response, coc.version)
     return coc
@@ -88,12 +86,12 @@ async def update_coc(
     session: Session,
     if_match: IfMatch,
     response: Response,
-) -> Coc:
+) -> svc.Coc:
     """Rename the CoC or change its time zone (system admins acting for one of its
     organizations). The time zone decides the CoC's "today" from the next request on."""
     coc = await svc.get_coc(session, actor, coc_id)
     check_if_match(if_match, coc.version)
-    coc = await svc.update_coc(session, actor, coc, body.model_dump(exclude_unset=True))
+    coc = await svc.update_coc(session, actor, coc, body)
     set_etag(response, coc.version)
     return coc
 
@@ -111,9 +109,9 @@ async def update_coc(
 )
 async def create_organization(
     body: OrganizationCreate, actor: ManageOrgs, session: Session, response: Response
-) -> Organization:
+) -> svc.Organization:
     """Create an organization in the acting CoC (system admins)."""
-    org = await svc.create_organization(session, actor, body.model_dump())
+    org = await svc.create_organization(session, actor, body)
     set_etag(response, org.version)
     return org
 
@@ -128,17 +126,21 @@ async def list_organizations(
     access_point: bool | None = None,
 ) -> dict[str, object]:
     """Organizations of the acting CoC."""
-    stmt = svc.visible_organizations_stmt(
-        actor, kind=kind, housing_provider=housing_provider, access_point=access_point
+    orgs = await svc.list_organizations(
+        session,
+        actor,
+        page,
+        kind=kind,
+        housing_provider=housing_provider,
+        access_point=access_point,
     )
-    items, cursor = await paginate(session, stmt, page, [Organization.name, Organization.id])
-    return {"items": items, "next_cursor": cursor}
+    return orgs.body()
 
 
 @organizations.get("/{organization_id}", name="organizations_get", response_model=OrganizationRead)
 async def get_organization(
     organization_id: uuid.UUID, actor: CurrentActor, session: Session, response: Response
-) -> Organization:
+) -> svc.Organization:
     org = await svc.get_organization(session, actor, organization_id)
     set_etag(response, org.version)
     return org
@@ -157,10 +159,10 @@ async def update_organization(
     session: Session,
     if_match: IfMatch,
     response: Response,
-) -> Organization:
+) -> svc.Organization:
     org = await svc.get_organization(session, actor, organization_id)
     check_if_match(if_match, org.version)
-    org = await svc.update_organization(session, actor, org, body.model_dump(exclude_unset=True))
+    org = await svc.update_organization(session, actor, org, body)
     set_etag(response, org.version)
     return org
 
@@ -178,9 +180,9 @@ async def update_organization(
 )
 async def create_project(
     body: ProjectCreate, actor: CurrentActor, session: Session, response: Response
-) -> Project:
+) -> svc.Project:
     """System admins create projects for any organization; agency and CAS admins for their own."""
-    project = await svc.create_project(session, actor, body.model_dump())
+    project = await svc.create_project(session, actor, body)
     set_etag(response, project.version)
     return project
 
@@ -193,17 +195,16 @@ async def list_projects(
     organization_id: uuid.UUID | None = None,
     project_type: Annotated[int | None, Query(ge=0, le=99)] = None,
 ) -> dict[str, object]:
-    stmt = svc.visible_projects_stmt(
-        actor, organization_id=organization_id, project_type=project_type
+    found = await svc.list_projects(
+        session, actor, page, organization_id=organization_id, project_type=project_type
     )
-    items, cursor = await paginate(session, stmt, page, [Project.name, Project.id])
-    return {"items": items, "next_cursor": cursor}
+    return found.body()
 
 
 @projects.get("/{project_id}", name="projects_get", response_model=ProjectRead)
 async def get_project(
     project_id: uuid.UUID, actor: CurrentActor, session: Session, response: Response
-) -> Project:
+) -> svc.Project:
     project = await svc.get_project(session, actor, project_id)
     set_etag(response, project.version)
     return project
@@ -219,12 +220,9 @@ async def update_project(
     session: Session,
     if_match: IfMatch,
     response: Response,
-) -> Project:
+) -> svc.Project:
     project = await svc.get_project(session, actor, project_id)
     check_if_match(if_match, project.version)
-    changes = body.model_dump(exclude_unset=True)
-    if changes.get("project_type", 0) is None:
-        changes.pop("project_type")
-    project = await svc.update_project(session, actor, project, changes)
+    project = await svc.update_project(session, actor, project, body)
     set_etag(response, project.version)
     return project

@@ -4,78 +4,35 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
 from app.deps import IfMatch, Session, SettingsDep, current_actor
 from app.errors import Forbidden
 from app.http.etag import check_if_match, set_etag
-from app.http.pagination import Page, PageParams, page_params, paginate
+from app.http.pagination import Pages
 from app.http.uow import idempotent
-from app.models import User
-from app.models.membership_history import MembershipHistory
-from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
+from app.schemas.pagination import Page
 from app.schemas.users import (
-    FormerMembershipRead,
     MembershipCreate,
-    MembershipRead,
     UserInvite,
     UserRead,
     UserUpdate,
 )
-from app.services import users as svc
+from app.services.identity import users as svc
+from app.services.identity.policy import can_manage_users
 
 router = api_router("/users", "users")
 
 
 async def user_manager(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-    if not (actor.can(Permission.USERS_MANAGE) or actor.can(Permission.USERS_MANAGE_OWN_ORG)):
+    if not can_manage_users(actor):
         raise Forbidden("Only system admins and agency admins manage users.")
     return actor
 
 
 Manager = Annotated[Actor, Depends(user_manager)]
-Pages = Annotated[PageParams, Depends(page_params)]
-
-
-def _read(actor: Actor, user: User, former: list[MembershipHistory]) -> UserRead:
-    return UserRead(
-        id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        is_active=user.is_active,
-        invitation_pending=user.password_hash is None,
-        memberships=[
-            MembershipRead(
-                id=m.id,
-                organization_id=m.organization_id,
-                organization_name=m.organization.name,
-                role=m.role,
-                created_at=m.created_at,
-            )
-            for m in svc.visible_memberships(actor, user)
-        ],
-        former_memberships=[
-            FormerMembershipRead(
-                organization_id=f.organization_id,
-                organization_name=f.organization.name,
-                role=f.role,
-                member_since=f.member_since,
-                removed_at=f.removed_at,
-            )
-            for f in former
-        ],
-        version=user.version,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-    )
-
-
-async def _read_one(session: AsyncSession, actor: Actor, user: User) -> UserRead:
-    former = await svc.former_memberships(session, actor, [user.id])
-    return _read(actor, user, former[user.id])
 
 
 @router.post(
@@ -105,16 +62,12 @@ async def invite_user(
         role=body.role,
     )
     set_etag(response, user.version)
-    return await _read_one(session, actor, user)
+    return await svc.read_user(session, actor, user)
 
 
 @router.get("", name="users_list", response_model=Page[UserRead])
 async def list_users(actor: Manager, session: Session, page: Pages) -> dict[str, object]:
-    items, cursor = await paginate(
-        session, svc.visible_users_stmt(actor), page, [User.email, User.id]
-    )
-    former = await svc.former_memberships(session, actor, [u.id for u in items])
-    return {"items": [_read(actor, u, former[u.id]) for u in items], "next_cursor": cursor}
+    return (await svc.list_users(session, actor, page)).body()
 
 
 @router.get("/{user_id}", name="users_get", response_model=UserRead)
@@ -123,7 +76,7 @@ async def get_user(
 ) -> UserRead:
     user = await svc.get_user(session, actor, user_id)
     set_etag(response, user.version)
-    return await _read_one(session, actor, user)
+    return await svc.read_user(session, actor, user)
 
 
 @router.patch(
@@ -139,9 +92,9 @@ async def update_user(
 ) -> UserRead:
     user = await svc.get_user(session, actor, user_id)
     check_if_match(if_match, user.version)
-    user = await svc.update_user(session, actor, user, body.model_dump(exclude_unset=True))
+    user = await svc.update_user(session, actor, user, body)
     set_etag(response, user.version)
-    return await _read_one(session, actor, user)
+    return await svc.read_user(session, actor, user)
 
 
 @router.post(
@@ -174,7 +127,7 @@ async def add_membership(
     """Give the user a role in another organization."""
     user = await svc.get_user(session, actor, user_id)
     await svc.add_membership(session, actor, user, body.organization_id, body.role)
-    return await _read_one(session, actor, user)
+    return await svc.read_user(session, actor, user)
 
 
 @router.delete(

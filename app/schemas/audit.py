@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,3 +29,16 @@ class AuditEventRead(ReadModel):
     )
     request_id: str | None
     ip_address: str | None
+
+
+@dataclass(frozen=True)
+class AuditEventFilters:
+    """What ``GET /audit-events`` narrows the acting CoC's trail to."""
+
+    actor_user_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    action: str | None = None
+    entity_type: str | None = None
+    entity_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None

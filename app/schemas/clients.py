@@ -2,7 +2,7 @@
 
 Single-field rules (code lists, formats, date ranges) are checked here; rules that relate several
 fields (data quality against the value, RaceNone against the race flags, ROI dates) are checked
-by ``app.services.clients`` on the merged record, so a PATCH is validated like a create.
+by ``app.services.clients.core`` on the merged record, so a PATCH is validated like a create.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from typing import Any
 
 from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from app.models.clients import Gender
-from app.reference import codes
+from app.reference import YES_NO_REASONS, codes
+from app.reference.clients import Gender
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
 NAME_DQ_CODES = codes("3.01.5")
 SSN_DQ_CODES = codes("3.02.2")
 DOB_DQ_CODES = codes("3.03.2")
 SEX_CODES = codes("4.21")
-YES_NO_REASONS_CODES = codes("1.8")
 REASONS_MISSING_CODES = codes("1.6")
 RELATIONSHIP_TO_HOH_CODES = codes("3.15.1")
 
@@ -147,7 +146,7 @@ class _ClientFields(WriteModel):
     @field_validator("veteran_status")
     @classmethod
     def _veteran(cls, v: int | None) -> int | None:
-        return _code(v, YES_NO_REASONS_CODES, "1.8")
+        return _code(v, YES_NO_REASONS, "1.8")
 
     @field_validator("race_none", "gender_none")
     @classmethod

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.models.documents import ClientFileType
-from app.schemas.common import ReadModel, WriteModel
+from app.reference.documents import ClientFileType
+from app.schemas.common import ReadModel, RecordDate, WriteModel
 
 DocumentCategory = Literal["homeless", "disability"]
 DocumentItem = Literal["housing_status", "identity", "homeless", "disability"]
@@ -146,3 +146,34 @@ class DocumentSummaryRead(BaseModel):
     )
     document_checks: list[ChecklistItemSummary]
     client_files: list[ClientFileSummary] = Field(description="File types on file only.")
+
+
+# --- multipart forms (the metadata parts of uploads) ----------------------------------------
+
+
+class DocumentCheckForm(BaseModel):
+    """The metadata parts of a Document Check upload."""
+
+    category: DocumentCategory = Field(description="Document checklist category.")
+    item: DocumentItem = Field(description="Item requiring verification.")
+    document_type: str = Field(
+        min_length=1, max_length=50, description="Acceptable document (code)."
+    )
+    comments: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Agency and period, e.g. 'The Bridge - Parkland Hospital - March 2021'. "
+        "Required for disability.",
+    )
+    verification_date: RecordDate | None = Field(default=None, description="Defaults to today.")
+    issuance_date: RecordDate | None = None
+    expiration_date: RecordDate | None = None
+
+
+class ClientFileForm(BaseModel):
+    """The metadata parts of a Client Files upload."""
+
+    file_type: ClientFileType = Field(description="What the document is.")
+    description: str | None = Field(default=None, max_length=1000)
+    issuance_date: RecordDate | None = None
+    expiration_date: RecordDate | None = None

@@ -14,13 +14,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.models.ce_records import DiversionService
+from app.reference import YesNoReasons
+from app.reference.ce import DiversionService, Outcome
+from app.reference.queue import IntakeStatus
 from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
-YesNoReasons = Literal[0, 1, 8, 9, 99]  # HUD list 1.8
 Relationship = Literal[1, 2, 3, 4, 5, 99]  # HUD list 3.15.1
-Outcome = Literal["pending", "diverted", "placed"]
 ExitReason = Literal[
     "no_longer_needs_permanent_housing", "left_coc_area", "enrolled_in_permanent_housing"
 ]
@@ -196,7 +196,9 @@ class DiversionExitIn(CEWriteModel):
     )
 
 
-class _OutcomeFields(CEWriteModel):
+class OutcomeFields(CEWriteModel):
+    """What the intake and the update assessment say about the outcome."""
+
     ready_for_outcome: bool = Field(
         default=False, description="No: the outcome stays pending (enrolled, not queued)."
     )
@@ -228,7 +230,7 @@ class FamilyMemberIn(CEWriteModel):
     prior_living_situation: PriorLivingSituationIn | None = None
 
 
-class IntakeCreate(_OutcomeFields):
+class IntakeCreate(OutcomeFields):
     """The CAS & Diversion Intake (DOMAIN 5 steps 1-9) as one all-or-nothing request."""
 
     client_id: uuid.UUID | None = Field(default=None, description="An existing client ...")
@@ -254,7 +256,7 @@ class IntakeCreate(_OutcomeFields):
     diversion_assessment: DiversionAssessmentIn | None = None
 
 
-class AssessmentCreate(_OutcomeFields):
+class AssessmentCreate(OutcomeFields):
     """An Update (or Annual) Assessment on an open CE enrollment."""
 
     assessment_date: RecordDate
@@ -295,7 +297,7 @@ class QueueEntryRead(ReadModel):
     household_id: uuid.UUID
     head_client_id: uuid.UUID
     head_enrollment_id: uuid.UUID
-    intake_status: str
+    intake_status: IntakeStatus
     placed_on: date
     closed_at: datetime | None
     closed_reason: str | None
@@ -359,8 +361,8 @@ class AssessmentRead(ReadModel):
     data_collection_stage: int
     assessment_date: date
     ready_for_outcome: bool | None
-    outcome_before: str | None
-    outcome: str | None
+    outcome_before: Outcome | None
+    outcome: Outcome | None
     created_by_user_id: uuid.UUID | None
     created_at: datetime
 
@@ -582,6 +584,11 @@ class LatestValues(ReadModel):
     housing_needs: HousingNeedsRead | None
     area_ties: list[AreaTieRead]
     last_assessment: AssessmentRead | None
+
+
+# Area ties recorded outside the intake (no docstring: it would become the schema's description).
+class AreaTiesCreate(WriteModel):
+    area_ties: list[AreaTieIn] = Field(min_length=1, max_length=50)
 
 
 class AreaTieOptionIn(CEWriteModel):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import ValidationFailed
 from app.models import Coc, Membership, Organization, Project, User
 from app.permissions import Role
-from app.security import hash_password
+from app.security import check_password_rules, hash_password
 
 DEMO_COC_CODE = "XX-501"
 DEMO_TIME_ZONE = "America/Chicago"
@@ -141,8 +141,6 @@ async def create_admin(
     session: AsyncSession, *, email_address: str, password: str, coc_code: str, coc_name: str
 ) -> User:
     """Bootstrap a system admin (creating the CoC and its HMIS lead organization if needed)."""
-    from app.security import check_password_rules
-
     check_password_rules(password, email_address)
     if not re.fullmatch(r"[A-Z]{2}-[0-9]{3}", coc_code):
         raise ValidationFailed("The CoC code must look like XX-999.", field="coc_code")

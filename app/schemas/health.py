@@ -1,0 +1,23 @@
+"""Liveness and readiness answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+CheckResult = Literal["ok", "unavailable", "timeout"]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ReadinessChecks(BaseModel):
+    database: CheckResult
+    file_store: CheckResult
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: ReadinessChecks

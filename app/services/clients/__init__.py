@@ -1,0 +1,2 @@
+"""Clients: records, find-client, visibility, edit rights, merge, households, contacts.
+May import ``identity`` and ``platform``."""

@@ -1,0 +1,2 @@
+"""Identity: authentication, users and memberships, CoCs, organizations and projects.
+May import ``platform`` only."""

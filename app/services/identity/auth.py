@@ -1,0 +1,558 @@
+"""Login, token rotation, organization switching, invitations and password resets."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.context import ActingOrganization, Actor, RequestMeta
+from app.errors import Forbidden, Unauthorized, ValidationFailed
+from app.models import (
+    AuthSession,
+    EmailMessage,
+    Membership,
+    OneTimeToken,
+    Organization,
+    RefreshToken,
+    User,
+)
+from app.permissions import Role, permissions_for
+from app.security import (
+    AccessClaims,
+    check_password_rules,
+    create_access_token,
+    hash_password,
+    hash_token,
+    new_opaque_token,
+    password_matches,
+    successor_refresh_token,
+    utcnow,
+)
+from app.services.platform import audit, email
+
+INVALID_CREDENTIALS = "Invalid email or password."
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    organization_id: uuid.UUID
+
+
+def acting_organization(org: Organization) -> ActingOrganization:
+    return ActingOrganization(
+        id=org.id,
+        coc_id=org.coc_id,
+        name=org.name,
+        kind=org.kind,
+        victim_service_provider=org.victim_service_provider,
+        access_point=org.access_point,
+        housing_provider=org.housing_provider,
+        veteran_services=org.veteran_services,
+        time_zone=org.coc.time_zone,
+    )
+
+
+async def load_actor(
+    session: AsyncSession,
+    claims: AccessClaims,
+    *,
+    request_id: str | None = None,
+    ip_address: str | None = None,
+) -> Actor:
+    """One query: the user, their live session and their current membership in the token's org."""
+    row = (
+        await session.execute(
+            select(User, Membership, AuthSession)
+            .join(Membership, Membership.user_id == User.id)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                User.id == claims.user_id,
+                Membership.organization_id == claims.organization_id,
+                AuthSession.id == claims.session_id,
+            )
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized("Your session or your access to this organization is no longer valid.")
+    user, membership, auth_session = row
+    now = utcnow()
+    if not user.is_active:
+        raise Unauthorized("This account is deactivated.")
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+        raise Unauthorized("This session has ended; log in again.")
+    if auth_session.organization_id != claims.organization_id:
+        raise Unauthorized("This session acts for another organization.")
+    org = membership.organization
+    if not org.is_active:
+        raise Unauthorized("The acting organization is deactivated.")
+    role = Role(membership.role)
+    return Actor(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        organization=acting_organization(org),
+        role=role,
+        permissions=permissions_for(role),
+        session_id=auth_session.id,
+        request_id=request_id,
+        ip_address=ip_address,
+    )
+
+
+def _pair(
+    settings: Settings, auth_session: AuthSession, token: RefreshToken, refresh: str
+) -> TokenPair:
+    """The pair of a refresh token row: its access token is signed from the row's id and time,
+    so asking again gives the very same pair."""
+    access = create_access_token(
+        settings,
+        user_id=auth_session.user_id,
+        organization_id=auth_session.organization_id,
+        session_id=auth_session.id,
+        issued_at=token.created_at,
+        jti=token.id.hex,
+    )
+    return TokenPair(
+        access, refresh, settings.access_token_ttl_seconds, auth_session.organization_id
+    )
+
+
+async def _issue(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    organization_id: uuid.UUID,
+    auth_session: AuthSession | None = None,
+    *,
+    rotated: str | None = None,
+) -> TokenPair:
+    """A new pair: for a new session, or the successor of the ``rotated`` refresh token."""
+    now = utcnow()
+    if auth_session is None:
+        auth_session = AuthSession(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            organization_id=organization_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.refresh_absolute_ttl_seconds),
+        )
+        session.add(auth_session)
+    refresh = successor_refresh_token(settings, rotated) if rotated else new_opaque_token()
+    token = RefreshToken(
+        id=uuid.uuid4(),
+        session_id=auth_session.id,
+        token_hash=hash_token(refresh),
+        created_at=now,
+        idle_expires_at=min(
+            now + timedelta(seconds=settings.refresh_idle_ttl_seconds),
+            auth_session.expires_at,
+        ),
+    )
+    session.add(token)
+    await session.flush()
+    return _pair(settings, auth_session, token, refresh)
+
+
+def _coc_of(user: User) -> uuid.UUID | None:
+    """The CoC an account-level event (failed login, reset) is filed under, so the CoC's
+    system admins see it in their audit trail."""
+    active = [m for m in user.memberships if m.organization.is_active] or list(user.memberships)
+    return active[0].organization.coc_id if active else None
+
+
+def _membership_for(user: User, organization_id: uuid.UUID | None) -> Membership | None:
+    active = [m for m in user.memberships if m.organization.is_active]
+    if organization_id is None:
+        return active[0] if active else None
+    return next((m for m in active if m.organization_id == organization_id), None)
+
+
+async def login(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email_address: str,
+    password: str,
+    organization_id: uuid.UUID | None,
+    meta: RequestMeta,
+) -> TokenPair:
+    # The row is locked for the attempt: concurrent guesses are counted one after another, so
+    # parallel requests cannot slip past the lockout (nor lose each other's counts).
+    user = await session.scalar(
+        select(User).where(User.email == email_address.lower()).with_for_update()
+    )
+    now = utcnow()
+    if user is None:
+        await password_matches(password, None)  # same work as a real check: no timing oracle
+        raise Unauthorized(INVALID_CREDENTIALS)
+    if user.locked_until is not None and user.locked_until > now:
+        # Same answer (and the same work) as a wrong password: the lock tells nothing.
+        await password_matches(password, None)
+        audit.record(
+            session,
+            meta,
+            "auth.login_refused_locked",
+            "user",
+            user.id,
+            actor_user_id=user.id,
+            coc_id=_coc_of(user),
+        )
+        raise Unauthorized(INVALID_CREDENTIALS, commit=True)
+    if not await password_matches(password, user.password_hash) or not user.is_active:
+        user.failed_login_count += 1
+        changes: dict[str, object] = {"failed_login_count": user.failed_login_count}
+        if user.failed_login_count >= settings.lockout_threshold:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            user.failed_login_count = 0
+            changes["locked_until"] = user.locked_until
+        audit.record(
+            session,
+            meta,
+            "auth.login_failed",
+            "user",
+            user.id,
+            changes,
+            actor_user_id=user.id,
+            coc_id=_coc_of(user),
+        )
+        raise Unauthorized(INVALID_CREDENTIALS, commit=True)
+    membership = _membership_for(user, organization_id)
+    if membership is None:
+        raise Forbidden(
+            "You are not a member of that organization."
+            if organization_id
+            else "Your account has no active organization membership."
+        )
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    pair = await _issue(session, settings, user, membership.organization_id)
+    audit.record(
+        session,
+        meta,
+        "auth.login",
+        "user",
+        user.id,
+        {"organization_id": str(membership.organization_id)},
+        actor_user_id=user.id,
+        coc_id=membership.organization.coc_id,
+    )
+    return pair
+
+
+async def refresh(
+    session: AsyncSession, settings: Settings, *, refresh_token: str, meta: RequestMeta
+) -> TokenPair:
+    now = utcnow()
+    # Locked: of two concurrent refreshes with one token, the second waits, then sees the token
+    # used and is answered from the grace window (or as reuse) instead of rotating it again.
+    token = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == hash_token(refresh_token))
+        .with_for_update()
+    )
+    if token is None:
+        raise Unauthorized("The refresh token is invalid.")
+    auth_session = await session.get(AuthSession, token.session_id, with_for_update=True)
+    assert auth_session is not None
+    rotated_into: tuple[RefreshToken, str] | None = None
+    if token.used_at is not None:
+        rotated_into = await _within_grace(session, settings, token, auth_session, refresh_token)
+        if rotated_into is None:
+            await _end_reused_session(session, auth_session, meta)
+    if auth_session.revoked_at is not None:
+        raise Unauthorized("This session has ended; log in again.")
+    if token.idle_expires_at <= now or auth_session.expires_at <= now:
+        raise Unauthorized("The refresh token has expired; log in again.")
+    user = await session.get(User, auth_session.user_id)
+    assert user is not None
+    membership = _membership_for(user, auth_session.organization_id)
+    if not user.is_active or membership is None:
+        auth_session.revoked_at = now
+        auth_session.revoke_reason = "access_removed"
+        raise Unauthorized("Your access to this organization was removed.", commit=True)
+    if rotated_into is not None:
+        # Another tab refreshed with this token a moment ago: the same new pair for this one.
+        return _pair(settings, auth_session, *rotated_into)
+    token.used_at = now
+    return await _issue(
+        session, settings, user, auth_session.organization_id, auth_session, rotated=refresh_token
+    )
+
+
+async def _within_grace(
+    session: AsyncSession,
+    settings: Settings,
+    token: RefreshToken,
+    auth_session: AuthSession,
+    presented: str,
+) -> tuple[RefreshToken, str] | None:
+    """For a spent token presented again within the grace window after its rotation: the token
+    it was rotated into, with its value, if that one is still unused. Otherwise None (reuse)."""
+    assert token.used_at is not None
+    grace = timedelta(seconds=settings.refresh_reuse_grace_seconds)
+    if utcnow() - token.used_at > grace:
+        return None
+    successor = successor_refresh_token(settings, presented)
+    following = await session.scalar(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == hash_token(successor),
+            RefreshToken.session_id == auth_session.id,
+        )
+    )
+    if following is None or following.used_at is not None:
+        return None
+    return following, successor
+
+
+async def _end_reused_session(
+    session: AsyncSession, auth_session: AuthSession, meta: RequestMeta
+) -> NoReturn:
+    """Reuse of a rotated token: someone else may hold the chain. End the whole session."""
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        auth_session.revoke_reason = "refresh_reuse"
+        audit.record(
+            session,
+            meta,
+            "auth.refresh_reuse_detected",
+            "auth_session",
+            auth_session.id,
+            actor_user_id=auth_session.user_id,
+            coc_id=await session.scalar(
+                select(Organization.coc_id).where(Organization.id == auth_session.organization_id)
+            ),
+        )
+    raise Unauthorized(
+        "The refresh token was already used; the session has been revoked.", commit=True
+    )
+
+
+async def logout(session: AsyncSession, actor: Actor) -> None:
+    auth_session = await session.get(AuthSession, actor.session_id)
+    if auth_session is not None and auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        auth_session.revoke_reason = "logout"
+    audit.record(session, actor, "auth.logout", "auth_session", actor.session_id)
+
+
+async def switch_organization(
+    session: AsyncSession, settings: Settings, actor: Actor, organization_id: uuid.UUID
+) -> TokenPair:
+    user = await session.get(User, actor.user_id)
+    assert user is not None
+    membership = _membership_for(user, organization_id)
+    if membership is None:
+        raise Forbidden("You are not a member of that organization.")
+    old = await session.get(AuthSession, actor.session_id)
+    if old is not None and old.revoked_at is None:
+        old.revoked_at = utcnow()
+        old.revoke_reason = "switched_organization"
+    pair = await _issue(session, settings, user, organization_id)
+    audit.record(
+        session,
+        actor,
+        "auth.switch_organization",
+        "user",
+        user.id,
+        {"organization_id": {"old": str(actor.organization_id), "new": str(organization_id)}},
+    )
+    return pair
+
+
+async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[Membership]:
+    return list(
+        (
+            await session.scalars(
+                select(Membership)
+                .where(Membership.user_id == user_id)
+                .order_by(Membership.created_at, Membership.id)
+            )
+        ).all()
+    )
+
+
+async def remove_ended_sessions(session: AsyncSession, now: datetime) -> int:
+    """Housekeeping: ended sessions are kept a day for investigations, then removed with their
+    tokens."""
+    removed = await session.execute(
+        delete(AuthSession).where(AuthSession.expires_at < now - timedelta(days=1))
+    )
+    return int(getattr(removed, "rowcount", 0) or 0)
+
+
+# --- one-time tokens: invitations and password resets -------------------------------------------
+
+
+async def issue_one_time_token(
+    session: AsyncSession, user: User, purpose: str, ttl: timedelta
+) -> str:
+    now = utcnow()
+    # A new token supersedes older unused ones of the same purpose.
+    await session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    token = new_opaque_token()
+    session.add(
+        OneTimeToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def _consume(session: AsyncSession, token: str, purpose: str) -> User:
+    row = await session.scalar(
+        select(OneTimeToken)
+        .where(OneTimeToken.token_hash == hash_token(token), OneTimeToken.purpose == purpose)
+        .with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise ValidationFailed("The token is invalid, expired or already used.", field="token")
+    row.used_at = utcnow()
+    user = await session.get(User, row.user_id)
+    assert user is not None
+    return user
+
+
+# A request for a reset email (``email.REQUEST_SUFFIX``): resolved by
+# ``process_password_reset_requests`` before delivery.
+RESET_REQUEST_TEMPLATE = f"password_reset{email.REQUEST_SUFFIX}"
+
+
+async def request_password_reset(
+    session: AsyncSession, settings: Settings, *, email_address: str, meta: RequestMeta
+) -> None:
+    """Always succeeds from the caller's view: whether the account exists is not revealed.
+
+    Not even by timing: the request only queues the address in the email outbox, the same single
+    write for every address. The delivery worker (``process_password_reset_requests``) looks the
+    account up later and turns the row into the reset email, or drops it.
+    """
+    email.enqueue(
+        session,
+        to=email_address.lower(),
+        subject="Password reset request",
+        template=RESET_REQUEST_TEMPLATE,
+        body=json.dumps({"request_id": meta.request_id, "ip_address": meta.ip_address}),
+    )
+    await session.flush()
+
+
+async def process_password_reset_requests(
+    session: AsyncSession, settings: Settings, *, batch: int = 50
+) -> int:
+    """Resolve queued reset requests (outside any request): for an active account, issue the
+    token and make the row its reset email; for any other address, delete the row."""
+    rows = (
+        await session.scalars(
+            select(EmailMessage)
+            .where(EmailMessage.template == RESET_REQUEST_TEMPLATE, EmailMessage.sent_at.is_(None))
+            .order_by(EmailMessage.created_at, EmailMessage.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for row in rows:
+        meta = RequestMeta(**json.loads(row.body))
+        user = await session.scalar(select(User).where(User.email == row.to_address))
+        if user is None or not user.is_active:
+            await session.delete(row)
+            continue
+        token = await issue_one_time_token(
+            session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
+        )
+        row.template = "password_reset"
+        row.subject = "Reset Password Instructions"
+        row.body = (
+            f"Hello {user.full_name},\n\nSomeone asked to reset the password of your CAS account. "
+            f"Use this single-use code within {settings.password_reset_ttl_minutes} minutes:\n\n"
+            f"{token}\n\nor open {settings.public_base_url}/reset-password?token={token}\n\n"
+            "If you did not ask for this, ignore this message.\n"
+        )
+        audit.record(
+            session,
+            meta,
+            "auth.password_reset_requested",
+            "user",
+            user.id,
+            actor_user_id=user.id,
+            coc_id=_coc_of(user),
+        )
+    await session.flush()
+    return len(rows)
+
+
+async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:
+    check_password_rules(new_password, user.email, field="new_password")
+    user.password_hash = await hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.failed_login_count = 0
+    user.locked_until = None
+    # A new password ends every existing session...
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason="password_changed")
+    )
+    # ...and every other outstanding invitation or reset token.
+    await session.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.user_id == user.id, OneTimeToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+async def confirm_password_reset(
+    session: AsyncSession, *, token: str, new_password: str, meta: RequestMeta
+) -> None:
+    user = await _consume(session, token, "password_reset")
+    await _set_password(session, user, new_password)
+    audit.record(
+        session,
+        meta,
+        "auth.password_reset",
+        "user",
+        user.id,
+        actor_user_id=user.id,
+        coc_id=_coc_of(user),
+    )
+
+
+async def accept_invitation(
+    session: AsyncSession, *, token: str, password: str, meta: RequestMeta
+) -> User:
+    user = await _consume(session, token, "invitation")
+    check_password_rules(password, user.email, field="password")
+    await _set_password(session, user, password)
+    audit.record(
+        session,
+        meta,
+        "auth.invitation_accepted",
+        "user",
+        user.id,
+        actor_user_id=user.id,
+        coc_id=_coc_of(user),
+    )
+    return user

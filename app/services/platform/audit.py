@@ -1,0 +1,212 @@
+"""The audit trail: written in the same transaction as the change it records.
+
+Changed fields are recorded by name; values of PII fields are replaced by ``"[redacted]"``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Actor, RequestMeta
+from app.models import AuditEvent
+from app.schemas.audit import AuditEventFilters
+from app.schemas.pagination import PageParams
+from app.services.platform.pagination import PageOf, paginate
+
+REDACTED = "[redacted]"
+
+# Field names whose values never enter the audit trail (or logs).
+PII_FIELDS = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        "name_suffix",
+        "full_name",
+        "alias",
+        "ssn",
+        "ssn_last4",
+        "ssn_encrypted",
+        "ssn_hash",
+        "ssn_last4_hash",
+        "dob",
+        "date_of_birth",
+        "birth_date",
+        "email",
+        "phone",
+        "address",
+        "address_line1",
+        "address_line2",
+        "city",
+        "postal_code",
+        "zip",
+        "contact",
+        "password",
+        "password_hash",
+        "token",
+        "token_hash",
+        "comments",
+        "comment",
+        "note",
+        "notes",
+        "text",
+        "body",
+        "description",  # a Client File's description: free text, like Document Check comments
+        "original_filename",
+    }
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def redact(changes: dict[str, Any]) -> dict[str, Any]:
+    """Replace PII fields' values, at any depth (nested objects and lists of objects too)."""
+    out: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field in PII_FIELDS:
+            out[field] = REDACTED
+        elif isinstance(value, dict) and value and set(value) <= {"old", "new"}:
+            out[field] = {k: _redact_value(v) for k, v in value.items()}
+        else:
+            out[field] = _redact_value(value)
+    return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return redact(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(v) for v in value]
+    return _jsonable(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``{field: {"old": ..., "new": ...}}`` for fields whose value changed."""
+    return {k: {"old": before.get(k), "new": v} for k, v in after.items() if before.get(k) != v}
+
+
+def record(
+    session: AsyncSession,
+    who: Actor | RequestMeta | None,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None,
+    changes: dict[str, Any] | None = None,
+    *,
+    actor_user_id: uuid.UUID | None = None,
+    coc_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=redact(changes) if changes else None,
+    )
+    if isinstance(who, Actor):
+        event.actor_user_id = who.user_id
+        event.acting_organization_id = who.organization_id
+        event.coc_id = who.coc_id
+        event.request_id = who.request_id
+        event.ip_address = who.ip_address
+    elif isinstance(who, RequestMeta):
+        event.request_id = who.request_id
+        event.ip_address = who.ip_address
+    if actor_user_id is not None:
+        event.actor_user_id = actor_user_id
+    if coc_id is not None:
+        event.coc_id = coc_id
+    session.add(event)
+    return event
+
+
+def record_pii_read(
+    session: AsyncSession,
+    actor: Actor,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> AuditEvent:
+    """Call for every read of client PII (and every document download)."""
+    event = record(
+        session,
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        {"fields": sorted(fields)} if fields else None,
+    )
+    if entity_type == "client":
+        event.subject_ids = [entity_id]
+    return event
+
+
+def record_pii_reads(
+    session: AsyncSession,
+    actor: Actor,
+    client_ids: list[uuid.UUID],
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> AuditEvent | None:
+    """One event for a response showing several clients (a list, search hits, duplicate
+    candidates): ``subject_ids`` holds them in the order shown; nothing when none was shown."""
+    ids = list(dict.fromkeys(client_ids))
+    if not ids:
+        return None
+    event = record(
+        session, actor, action, "client", None, {"fields": sorted(fields)} if fields else None
+    )
+    event.subject_ids = ids
+    return event
+
+
+def about_entity(entity_id: uuid.UUID) -> ColumnElement[bool]:
+    """Events about ``entity_id``: as their entity, or among the clients a read showed."""
+    return or_(AuditEvent.entity_id == entity_id, AuditEvent.subject_ids.contains([entity_id]))
+
+
+async def search_events(
+    session: AsyncSession, actor: Actor, filters: AuditEventFilters, page: PageParams
+) -> PageOf[AuditEvent]:
+    """The acting CoC's audit trail, newest first, narrowed by ``filters``."""
+    stmt = select(AuditEvent).where(AuditEvent.coc_id == actor.coc_id)
+    if filters.actor_user_id is not None:
+        stmt = stmt.where(AuditEvent.actor_user_id == filters.actor_user_id)
+    if filters.organization_id is not None:
+        stmt = stmt.where(AuditEvent.acting_organization_id == filters.organization_id)
+    if filters.action is not None:
+        stmt = stmt.where(AuditEvent.action == filters.action)
+    if filters.entity_type is not None:
+        stmt = stmt.where(AuditEvent.entity_type == filters.entity_type)
+    if filters.entity_id is not None:
+        stmt = stmt.where(about_entity(filters.entity_id))
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < filters.until)
+    return await paginate(
+        session, stmt, page, [AuditEvent.occurred_at, AuditEvent.id], descending=True
+    )

@@ -1,0 +1,60 @@
+"""Area ties on their own and the CoC's configurable lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Auth, assert_problem
+from tests.support.intake import INTAKES, counts, example
+
+
+async def test_area_ties_and_lists(client: httpx.AsyncClient, auth: Auth, db: Any) -> None:
+    headers = await auth.headers("case_manager", org="access_point_1")
+    intake = await client.post(INTAKES, json=example("pending"), headers=headers)
+    url = f"/api/v1/clients/{intake.json()['client']['id']}/area-ties"
+    r = await client.post(
+        url,
+        json={
+            "area_ties": [
+                {"tie_date": "2021-03-01", "area": "coc_area", "how": "worked"},
+                {"tie_date": "2022-03-01", "area": "coc_area", "how": "family"},
+            ]
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    assert [t["how"] for t in r.json()] == ["worked", "family"]
+    listed = await client.get(url, headers=headers)
+    assert len(listed.json()["items"]) == 2
+    # Lists are per CoC: only admins change them; ties then use the new codes.
+    new_lists = {
+        "areas": [{"code": "north_county", "label": "North County"}],
+        "how": [{"code": "lived", "label": "Lived there"}],
+    }
+    assert_problem(
+        await client.put("/api/v1/area-tie-options", json=new_lists, headers=headers), 403
+    )
+    admin = await auth.headers("cas_admin", org="cas")
+    replaced = await client.put("/api/v1/area-tie-options", json=new_lists, headers=admin)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["configured"] is True
+    before = await counts(db)
+    old = await client.post(
+        url,
+        json={"area_ties": [{"tie_date": "2021-03-01", "area": "coc_area", "how": "lived"}]},
+        headers=headers,
+    )
+    assert assert_problem(old, 422)["errors"][0]["loc"] == ["body", "area_ties", "0", "area"]
+    assert await counts(db) == before
+    ok = await client.post(
+        url,
+        json={"area_ties": [{"tie_date": "2021-03-01", "area": "north_county", "how": "lived"}]},
+        headers=headers,
+    )
+    assert ok.status_code == 201, ok.text
+    other = await auth.headers("case_manager2", org="access_point_2")
+    assert_problem(await client.get(url, headers=other), 404)
+    got = await client.get("/api/v1/area-tie-options", headers=headers)
+    assert [a["code"] for a in got.json()["areas"]] == ["north_county"]
