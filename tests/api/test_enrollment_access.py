@@ -13,7 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
-from tests.support.access import give_roi, hidden_family, new_client
+from tests.support.access import (
+    enroll_head_at_access_point_1,
+    give_roi,
+    hidden_family,
+    new_client,
+)
 from tests.support.intake import INTAKES, counts, example, rows, today
 
 ENROLLMENTS = "/api/v1/enrollments"
@@ -83,11 +88,17 @@ async def test_intake_names_hidden_member_like_a_missing_one(
 
 
 async def test_household_member_add_of_hidden_member_answers_like_missing(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession
+    client: httpx.AsyncClient, auth: Auth, world: World, db: AsyncSession
 ) -> None:
     fam = await hidden_family(client, auth, db)
     ap1 = await auth.headers("case_manager", org="access_point_1")
     url = f"/api/v1/households/{fam.household_id}/members"
+    # Seeing the head through its ROI is no right to change the household.
+    r = await client.post(
+        url, json={"client_id": fam.hidden, "relationship_to_hoh": 2}, headers=ap1
+    )
+    assert_problem(r, 403, "household-not-writable")
+    await enroll_head_at_access_point_1(client, auth, world.project_id("ap1_outreach"), fam)
     # Already a member, but not visible: the same 422 as an unknown id (not 409).
     hidden = await client.post(
         url, json={"client_id": fam.hidden, "relationship_to_hoh": 2}, headers=ap1
@@ -454,3 +465,4 @@ async def test_queue_entry_of_a_hidden_head_is_left_out(
     # The head's side (access point 1) still sees it.
     r = await client.get(f"{ENROLLMENTS}/{member['id']}", headers=ap1)
     assert r.json()["queue_entry"]["head_client_id"] == intake["client"]["id"]
+
