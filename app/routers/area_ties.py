@@ -12,7 +12,7 @@ from app.http.pagination import Pages
 from app.http.uow import idempotent
 from app.permissions import Permission
 from app.routers import api_router
-from app.routers.enrollments import VisibleClient, WriteActor
+from app.routers.enrollments import ReadActor, VisibleClient, WriteActor
 from app.schemas.common import problems
 from app.schemas.enrollments import (
     AreaTieOptionRead,
@@ -39,9 +39,11 @@ def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
 
 
 @clients.get("/{client_id}/area-ties", name="area_ties_list", response_model=Page[AreaTieRead])
-async def list_area_ties(client: VisibleClient, session: Session, page: Pages) -> dict[str, object]:
+async def list_area_ties(
+    client: VisibleClient, actor: ReadActor, session: Session, page: Pages
+) -> dict[str, object]:
     """A client's area ties (date, area, how)."""
-    return (await svc.list_client_area_ties(session, client.id, page)).body()
+    return (await svc.list_client_area_ties(session, actor, client.id, page)).body()
 
 
 @clients.post(

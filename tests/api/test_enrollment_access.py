@@ -466,3 +466,35 @@ async def test_queue_entry_of_a_hidden_head_is_left_out(
     r = await client.get(f"{ENROLLMENTS}/{member['id']}", headers=ap1)
     assert r.json()["queue_entry"]["head_client_id"] == intake["client"]["id"]
 
+
+async def test_workflow_passes_of_a_hidden_head_are_left_out(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession
+) -> None:
+    """The household's workflow passes belong to the head's enrollment: a caller who sees a
+    member but not the head gets none of them (no head enrollment id, no outcome history)."""
+    ap1 = await auth.headers("case_manager", org="access_point_1")
+    body = example("placed")
+    body["family_members"] = [
+        {
+            "client": {"first_name": "Lio", "last_name": "Nguyen", "dob": "2016-04-04"},
+            "relationship_to_hoh": 2,
+        }
+    ]
+    r = await client.post(INTAKES, json=body, headers=ap1)
+    assert r.status_code == 201, r.text
+    intake = r.json()
+    head = intake["enrollment"]
+    member = next(e for e in intake["household_enrollments"] if e["id"] != head["id"])
+    await give_roi(db, member["client_id"])
+    url = f"{ENROLLMENTS}/{member['id']}/assessments"
+    ap2 = await auth.headers("case_manager2", org="access_point_2")
+    r = await client.get(url, headers=ap2)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"items": [], "next_cursor": None}
+    assert_problem(
+        await client.get(f"{url}/{intake['assessment_id']}", headers=ap2), 404, "not-found"
+    )
+    # Access point 1 sees the head: the intake's pass is listed.
+    r = await client.get(url, headers=ap1)
+    assert [a["id"] for a in r.json()["items"]] == [intake["assessment_id"]]
+    assert (await client.get(f"{url}/{intake['assessment_id']}", headers=ap1)).status_code == 200

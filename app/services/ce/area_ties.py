@@ -151,12 +151,14 @@ async def add_area_ties(
 
 
 async def list_client_area_ties(
-    session: AsyncSession, client_id: uuid.UUID, page: PageParams
+    session: AsyncSession, actor: Actor, client_id: uuid.UUID, page: PageParams
 ) -> PageOf[AreaTie]:
-    """The (visible) client's area ties, oldest first."""
-    return await paginate(
+    """The (visible) client's area ties, oldest first (audited as a read of the client)."""
+    found = await paginate(
         session, client_area_ties_stmt(client_id), page, [AreaTie.created_at, AreaTie.id]
     )
+    audit.record_pii_read(session, actor, "client", client_id, fields=["area_ties"])
+    return found
 
 
 def client_area_ties_stmt(client_id: uuid.UUID) -> Select[AreaTie]:

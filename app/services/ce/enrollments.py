@@ -211,12 +211,22 @@ async def check_no_overlap(
 
 
 async def enrollment_reads(
-    session: AsyncSession, actor: Actor, enrollments: Sequence[Enrollment]
+    session: AsyncSession,
+    actor: Actor,
+    enrollments: Sequence[Enrollment],
+    *,
+    audit_read: bool = False,
 ) -> list[EnrollmentRead]:
     """Enrollments with their exit, case assignments, queue entry and inactivity flag. The
-    household's queue entry names its head: it is shown only to callers who may see the head."""
+    household's queue entry names its head: it is shown only to callers who may see the head.
+    ``audit_read``: the response is a read of the clients' enrollment data (GET): one
+    ``pii.read`` event naming them."""
     if not enrollments:
         return []
+    if audit_read:
+        audit.record_pii_reads(
+            session, actor, [e.client_id for e in enrollments], fields=["enrollment"]
+        )
     ids = [e.id for e in enrollments]
     exits = {
         x.enrollment_id: x
@@ -280,10 +290,10 @@ async def enrollment_reads(
 
 
 async def enrollment_read(
-    session: AsyncSession, actor: Actor, enrollment: Enrollment
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, *, audit_read: bool = False
 ) -> EnrollmentRead:
     await session.refresh(enrollment)
-    return (await enrollment_reads(session, actor, [enrollment]))[0]
+    return (await enrollment_reads(session, actor, [enrollment], audit_read=audit_read))[0]
 
 
 # --- households into enrollments ---------------------------------------------------------------
@@ -831,8 +841,9 @@ async def latest_values(
     session: AsyncSession, actor: Actor, enrollment: Enrollment
 ) -> dict[str, Any]:
     """The latest recorded answers on the enrollment's household stay, for prefilling (drawn
-    only from the members' enrollments ``actor`` may see)."""
+    only from the members' enrollments ``actor`` may see); audited as a read of the client."""
     group_ids = [e.id for e in await visible_household_group(session, actor, enrollment)]
+    audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=["latest_values"])
 
     async def latest(model: Any, date_col: str, where: Any) -> Any:
         return await session.scalar(
@@ -900,32 +911,44 @@ async def latest_values(
 
 
 async def list_assessments(
-    session: AsyncSession, enrollment: Enrollment, page: PageParams
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, page: PageParams
 ) -> PageOf[EnrollmentAssessment]:
-    """The household stay's workflow passes (intake, updates, exit), oldest first."""
-    return await paginate(
+    """The household stay's workflow passes (intake, updates, exit), oldest first; audited as a
+    read of the client."""
+    found = await paginate(
         session,
-        assessments_stmt(enrollment),
+        assessments_stmt(actor, enrollment),
         page,
         [EnrollmentAssessment.created_at, EnrollmentAssessment.id],
     )
+    audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=["assessments"])
+    return found
 
 
-def assessments_stmt(enrollment: Enrollment) -> Select[EnrollmentAssessment]:
-    """The household stay's workflow passes (they belong to the head's enrollment)."""
-    return select(EnrollmentAssessment).where(
-        EnrollmentAssessment.enrollment_id == enrollment.household_group_id
+def assessments_stmt(actor: Actor, enrollment: Enrollment) -> Select[EnrollmentAssessment]:
+    """The household stay's workflow passes. They belong to the head's enrollment, so they are
+    shown only to a caller who may see the head of household (for a member whose head is
+    hidden, there are none to show)."""
+    return (
+        select(EnrollmentAssessment)
+        .join(Enrollment, Enrollment.id == EnrollmentAssessment.enrollment_id)
+        .join(Client, Client.id == Enrollment.client_id)
+        .where(
+            EnrollmentAssessment.enrollment_id == enrollment.household_group_id,
+            client_access.visible_clients_filter(actor),
+        )
     )
 
 
 async def get_assessment(
-    session: AsyncSession, enrollment: Enrollment, assessment_id: uuid.UUID
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, assessment_id: uuid.UUID
 ) -> EnrollmentAssessment:
     found = await session.scalar(
-        assessments_stmt(enrollment).where(EnrollmentAssessment.id == assessment_id)
+        assessments_stmt(actor, enrollment).where(EnrollmentAssessment.id == assessment_id)
     )
     if found is None:
         raise NotFound("No such assessment.")
+    audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=["assessments"])
     return found
 
 
@@ -939,4 +962,6 @@ async def list_client_enrollments(
         page,
         [Enrollment.created_at, Enrollment.id],
     )
-    return PageOf(await enrollment_reads(session, actor, rows.items), rows.next_cursor)
+    reads = await enrollment_reads(session, actor, rows.items)
+    audit.record_pii_read(session, actor, "client", client_id, fields=["enrollments"])
+    return PageOf(reads, rows.next_cursor)
