@@ -58,8 +58,9 @@ async def create_area_ties(
     client: VisibleClient, body: AreaTiesCreate, actor: WriteActor, session: Session
 ) -> list[svc.AreaTie]:
     """Record area ties outside the intake (as many as needed; area and how from the CoC's
-    lists, see `GET /area-tie-options`)."""
-    return await svc.add_area_ties(session, actor, client.id, body.area_ties)
+    lists, see `GET /area-tie-options`). Like changing the client: the organizations linked to
+    the client (created, enrolled, referred) and admins; an ROI alone is not enough (403)."""
+    return await svc.add_client_area_ties(session, actor, client, body.area_ties)
 
 
 @options.get("", name="area_tie_options_get", response_model=AreaTieOptionsRead)

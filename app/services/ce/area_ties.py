@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
+from app.models import Client
 from app.models.area_ties import AreaTie, AreaTieOption
 from app.reference.living_situations import check_not_future
 from app.schemas.enrollments import AreaTieIn, AreaTieOptionsUpdate
 from app.schemas.pagination import PageParams
+from app.services.clients import policy as client_policy
 from app.services.platform import audit
 from app.services.platform.pagination import PageOf, paginate
 
@@ -148,6 +150,15 @@ async def add_area_ties(
             {"client_id": client_id, "area": row.area, "how": row.how, "tie_date": row.tie_date},
         )
     return rows
+
+
+async def add_client_area_ties(
+    session: AsyncSession, actor: Actor, client: Client, ties: Sequence[AreaTieIn]
+) -> list[AreaTie]:
+    """Area ties recorded on their own (not in an intake or update): adding to the visible
+    client's record needs the client edit right (``clients.policy``, 403 otherwise)."""
+    await client_policy.check_may_change(session, actor, client)
+    return await add_area_ties(session, actor, client.id, ties)
 
 
 async def list_client_area_ties(
