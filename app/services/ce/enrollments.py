@@ -490,8 +490,15 @@ async def resolve_project(
         project = await get_project(session, actor, project_id)
     except NotFound:
         raise ValidationFailed("No such project.", field="project_id")
-    if not enrollment_policy.can_enroll_into(actor, project.project_type, project.organization_id):
-        raise Forbidden("You may enroll clients only into your organization's projects.")
+    coc_ce = await ce_project_for(session, actor.coc_id)
+    is_coc_ce = coc_ce is not None and coc_ce.id == project.id
+    if not enrollment_policy.can_enroll_into(
+        actor, project.organization_id, is_coc_ce_project=is_coc_ce
+    ):
+        raise Forbidden(
+            "You may enroll clients only into your organization's projects (or the CoC's "
+            "Coordinated Entry project)."
+        )
     return project
 
 
