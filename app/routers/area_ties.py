@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, status
@@ -30,6 +31,14 @@ options = api_router("/area-tie-options", "area-ties")
 ManageLists = Annotated[Actor, Depends(require(Permission.QUEUE_MANAGE))]
 
 
+async def tieable_client(client_id: uuid.UUID, actor: WriteActor, session: Session) -> svc.Client:
+    """Visible (else 404), and the caller may add to the client's record (else 403)."""
+    return await svc.client_for_area_ties(session, actor, client_id)
+
+
+TieableClient = Annotated[svc.Client, Depends(tieable_client)]
+
+
 def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
     return AreaTieOptionsRead(
         areas=[AreaTieOptionRead(code=c, label=label) for c, label in opts.areas],
@@ -55,12 +64,12 @@ async def list_area_ties(
     openapi_extra=idempotent(),
 )
 async def create_area_ties(
-    client: VisibleClient, body: AreaTiesCreate, actor: WriteActor, session: Session
+    client: TieableClient, body: AreaTiesCreate, actor: WriteActor, session: Session
 ) -> list[svc.AreaTie]:
     """Record area ties outside the intake (as many as needed; area and how from the CoC's
     lists, see `GET /area-tie-options`). Like changing the client: the organizations linked to
     the client (created, enrolled, referred) and admins; an ROI alone is not enough (403)."""
-    return await svc.add_client_area_ties(session, actor, client, body.area_ties)
+    return await svc.add_area_ties(session, actor, client.id, body.area_ties)
 
 
 @options.get("", name="area_tie_options_get", response_model=AreaTieOptionsRead)

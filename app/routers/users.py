@@ -35,6 +35,14 @@ async def user_manager(actor: Annotated[Actor, Depends(current_actor)]) -> Actor
 Manager = Annotated[Actor, Depends(user_manager)]
 
 
+async def managed_user(user_id: uuid.UUID, actor: Manager, session: Session) -> svc.User:
+    """A user the caller manages (else 404)."""
+    return await svc.get_user(session, actor, user_id)
+
+
+ManagedUser = Annotated[svc.User, Depends(managed_user)]
+
+
 @router.post(
     "",
     name="users_invite",
@@ -122,10 +130,9 @@ async def resend_invitation(
     responses=problems(409),
 )
 async def add_membership(
-    user_id: uuid.UUID, body: MembershipCreate, actor: Manager, session: Session
+    user: ManagedUser, body: MembershipCreate, actor: Manager, session: Session
 ) -> UserRead:
     """Give the user a role in another organization."""
-    user = await svc.get_user(session, actor, user_id)
     await svc.add_membership(session, actor, user, body.organization_id, body.role)
     return await svc.read_user(session, actor, user)
 

@@ -22,6 +22,7 @@ from app.models.area_ties import AreaTie, AreaTieOption
 from app.reference.living_situations import check_not_future
 from app.schemas.enrollments import AreaTieIn, AreaTieOptionsUpdate
 from app.schemas.pagination import PageParams
+from app.services.clients import access as client_access
 from app.services.clients import policy as client_policy
 from app.services.platform import audit
 from app.services.platform.pagination import PageOf, paginate
@@ -152,13 +153,13 @@ async def add_area_ties(
     return rows
 
 
-async def add_client_area_ties(
-    session: AsyncSession, actor: Actor, client: Client, ties: Sequence[AreaTieIn]
-) -> list[AreaTie]:
-    """Area ties recorded on their own (not in an intake or update): adding to the visible
-    client's record needs the client edit right (``clients.policy``, 403 otherwise)."""
+async def client_for_area_ties(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Client:
+    """The client whose area ties are recorded on their own (not in an intake or update): 404
+    unless visible; adding to its record needs the client edit right (``clients.policy``, 403
+    otherwise)."""
+    client = await client_access.get_visible_client(session, actor, client_id)
     await client_policy.check_may_change(session, actor, client)
-    return await add_area_ties(session, actor, client.id, ties)
+    return client
 
 
 async def list_client_area_ties(
