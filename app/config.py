@@ -57,9 +57,14 @@ class Settings(BaseSettings):
     lockout_minutes: int = 15
     invitation_ttl_hours: int = 72
     password_reset_ttl_minutes: int = 60
-    # Per client IP, per window, for login and password-reset requests.
+    # Per client IP, per window, for all unauthenticated auth requests together (login, refresh,
+    # password reset request and confirm, invitation accept).
     auth_rate_limit: int = 30
     auth_rate_window_seconds: int = 60
+    # Password reset requests per email address (any client) per window; beyond, dropped
+    # silently (the same 202, no email).
+    password_reset_address_limit: int = 3
+    password_reset_address_window_seconds: int = 3600
     # Failed logins per account (any client address; unknown addresses alike) per window.
     account_login_failure_limit: int = 10
     account_login_failure_window_seconds: int = 3600
