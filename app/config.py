@@ -124,11 +124,16 @@ class Settings(BaseSettings):
     def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
         for entry in value:
             try:
-                ipaddress.ip_network(entry, strict=False)
+                network = ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(
                     f"CAS_TRUSTED_PROXIES: {entry!r} is not an IP address or network (name each "
                     "proxy; '*' would let any client choose its address)"
+                )
+            if network.prefixlen == 0:
+                raise ValueError(
+                    f"CAS_TRUSTED_PROXIES: {entry!r} is every address, like '*': any client "
+                    "could choose its address (name each proxy, or its network)"
                 )
         return value
 

@@ -383,7 +383,19 @@ def test_client_address_is_read_from_the_right(
     assert middleware.client_address(peer, forwarded_for) == client
 
 
-@pytest.mark.parametrize("value", [["*"], ["proxy.internal"], ["10.0.0.0/33"]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["*"],
+        ["proxy.internal"],
+        ["10.0.0.0/33"],
+        # Every address: the same as "*" (any client could choose its address).
+        ["0.0.0.0/0"],
+        ["::/0"],
+        ["10.0.0.2", "0.0.0.0/0.0.0.0"],
+        ["192.168.7.1/0"],
+    ],
+)
 def test_trusted_proxies_must_be_addresses_or_networks(value: list[str]) -> None:
     with pytest.raises(ValueError, match="CAS_TRUSTED_PROXIES"):
         Settings(trusted_proxies=value)
