@@ -22,7 +22,7 @@ from app import clock
 from app.context import Actor
 from app.db import constraint_name
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import Client, Coc, Household, Membership, Project
+from app.models import Client, Coc, Household, Membership, Project, User
 from app.models.area_ties import AreaTie
 from app.models.ce_records import (
     CaseNote,
@@ -36,6 +36,7 @@ from app.models.ce_records import (
 )
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
+from app.permissions import Permission, Role, permissions_for
 from app.reference import PROJECT_TYPE_CE
 from app.reference.ce import Outcome
 from app.reference.living_situations import (
@@ -455,19 +456,33 @@ def check_translation(t: TranslationIn | None, prefix: str = "translation") -> d
     return t.model_dump()
 
 
+# Roles whose users may be case managers: those that write Coordinated Entry records.
+CASE_MANAGER_ROLES = frozenset(
+    role.value
+    for role in Role
+    if {Permission.ENROLLMENTS_WRITE, Permission.CLIENTS_WRITE} <= permissions_for(role)
+)
+
+
 async def check_case_manager(
     session: AsyncSession, actor: Actor, user_id: uuid.UUID, project: Project, field: str
 ) -> None:
-    """The case manager must belong to the acting organization or the project's organization."""
+    """The case manager must be an active user with a role that does Coordinated Entry work
+    (``CASE_MANAGER_ROLES``) in the acting organization or the project's organization."""
     member = await session.scalar(
-        select(Membership.id).where(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
             Membership.user_id == user_id,
             Membership.organization_id.in_({actor.organization_id, project.organization_id}),
+            Membership.role.in_(CASE_MANAGER_ROLES),
+            User.is_active,
         )
     )
     if member is None:
         raise ValidationFailed(
-            "The case manager must be a user of your organization or of the project's.",
+            "The case manager must be an active user of your organization or of the project's, "
+            "in a role that does Coordinated Entry work (not a housing provider).",
             field=field,
         )
 
@@ -631,7 +646,15 @@ async def create_enrollment(
     await check_case_manager(session, actor, case_manager, project, "case_manager_user_id")
     for p in plans:
         if p.new_client is not None:
-            created, _ = await clients.create_client(session, actor, p.new_client, cipher)
+            # New family members' possible duplicates are not shown: not looked for (or audited).
+            created, _ = await clients.create_client(
+                session,
+                actor,
+                p.new_client,
+                cipher,
+                with_duplicates=False,
+                field=_join(p.field, "client"),
+            )
             p.client_id = created.id
     household = await resolve_household(session, actor, body.household_id, plans)
     rows = await enroll(

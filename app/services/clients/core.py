@@ -318,16 +318,26 @@ async def create_client(
     cipher: FieldCipher,
     *,
     with_duplicates: bool = True,
+    field: str = "",
 ) -> tuple[Client, list[DuplicateCandidate]]:
     """Create a client for the actor's organization; never blocks on a possible duplicate.
 
     ``with_duplicates``: look for likely duplicates the caller may see (each one returned is
-    audited as read, so only ask when the caller is shown them)."""
-    check_dob(data.dob, clock.today(actor))
+    audited as read, so only ask when the caller is shown them). ``field``: where the client
+    sits in the request body (``family_members.0.client``), for the problems' ``loc``."""
     raw = data.model_dump()
-    check_roi_dates(raw, client_policy.CONSENT_FIELDS, clock.today(actor))
-    stated = {k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")}
-    v = _derive(raw, stated)
+    try:
+        check_dob(data.dob, clock.today(actor))
+        check_roi_dates(raw, client_policy.CONSENT_FIELDS, clock.today(actor))
+        stated = {
+            k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")
+        }
+        v = _derive(raw, stated)
+    except ValidationFailed as exc:
+        if field:
+            for err in exc.errors or []:
+                err["loc"] = ["body", *field.split("."), *err["loc"][1:]]
+        raise
     client = Client(
         id=uuid.uuid4(),
         coc_id=actor.coc_id,
