@@ -58,8 +58,10 @@ async def invite_user(
 
     An address whose account has no membership left, and that you may see (it left one of your
     organizations), gets this membership back instead of a 409: the account keeps its name and
-    password, and is sent a new invitation only if it never set a password. Any other existing
-    address is a 409 (add a membership to that user instead)."""
+    password, and is sent a new invitation only if it never set a password. An address of an
+    account of this CoC is a 409 (add a membership to that user instead); an address in use by
+    an account of other CoCs only is a 409 that does not say so (accounts are not shared
+    between CoCs by invitation)."""
     user = await svc.invite_user(
         session,
         settings,
