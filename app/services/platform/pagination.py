@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -137,11 +137,14 @@ async def paginate(
 
     ``id_cursor``: the cursor holds only the last row's unique key (its id) and the sort key is
     read again from that row -- for lists sorted by something that must not travel in URLs
-    (an email address); all ``keys`` must be columns of the same table."""
+    (an email address); a cursor naming no row of ``stmt`` is a 422."""
     if params.cursor:
         if id_cursor:
             [last] = decode_cursor(params.cursor, 1, keys[-1:])
-            row = (await session.execute(select(*keys).where(keys[-1] == last))).first()
+            # The row must be one of this list's (its sort key is not to be probed).
+            row = (
+                await session.execute(stmt.with_only_columns(*keys).where(keys[-1] == last))
+            ).first()
             if row is None:
                 raise _invalid_cursor()
             after = list(row)
