@@ -66,6 +66,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 # The request being handled, for the operation's replay gate (it runs in the request's task).
 _REQUEST: ContextVar[Request | None] = ContextVar("cas_request", default=None)
+_GATED = "cas_replay_gate"
 
 
 def _unit_of_work(request: Request) -> UnitOfWork:
@@ -262,6 +263,8 @@ def _replay_gate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """The endpoint of an idempotent operation, behind its key: it runs once FastAPI has
     resolved every dependency (so the caller and the path's resources passed the route's own
     checks), and answers a replay instead of running the operation again."""
+    if getattr(endpoint, _GATED, False):
+        return endpoint  # a route copied from a router's: its endpoint is gated already
 
     @functools.wraps(endpoint)
     async def gate(*args: Any, **kwargs: Any) -> Any:
@@ -275,6 +278,7 @@ def _replay_gate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         result = endpoint(*args, **kwargs)
         return await result if inspect.isawaitable(result) else result
 
+    setattr(gate, _GATED, True)
     return gate
 
 
