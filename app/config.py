@@ -57,9 +57,14 @@ class Settings(BaseSettings):
     lockout_minutes: int = 15
     invitation_ttl_hours: int = 72
     password_reset_ttl_minutes: int = 60
-    # Per client IP, per window, for login and password-reset requests.
+    # Per client IP, per window, for all unauthenticated auth requests together (login, refresh,
+    # password reset request and confirm, invitation accept).
     auth_rate_limit: int = 30
     auth_rate_window_seconds: int = 60
+    # Password reset requests per email address (any client) per window; beyond, dropped
+    # silently (the same 202, no email).
+    password_reset_address_limit: int = 3
+    password_reset_address_window_seconds: int = 3600
     # Failed logins per account (any client address; unknown addresses alike) per window.
     account_login_failure_limit: int = 10
     account_login_failure_window_seconds: int = 3600
@@ -119,11 +124,16 @@ class Settings(BaseSettings):
     def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
         for entry in value:
             try:
-                ipaddress.ip_network(entry, strict=False)
+                network = ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(
                     f"CAS_TRUSTED_PROXIES: {entry!r} is not an IP address or network (name each "
                     "proxy; '*' would let any client choose its address)"
+                )
+            if network.prefixlen == 0:
+                raise ValueError(
+                    f"CAS_TRUSTED_PROXIES: {entry!r} is every address, like '*': any client "
+                    "could choose its address (name each proxy, or its network)"
                 )
         return value
 

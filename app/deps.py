@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.context import Actor, RequestMeta
 from app.errors import Forbidden, Unauthorized, VSPForbidden
-from app.http.uow import get_session, replay_guard
+from app.http.uow import get_session
 from app.permissions import Permission
 from app.security import decode_access_token
 from app.services.identity import auth as auth_service
@@ -89,26 +89,6 @@ def _check_permissions(actor: Actor, permissions: tuple[Permission, ...]) -> Non
         )
 
 
-async def live_actor(request: Request, session: AsyncSession) -> Actor | None:
-    """The caller if the bearer token is valid and its session, user and membership are still
-    live, else None: who an idempotent replay is for (``UnitOfWorkRoute.load_actor``; a
-    logged-out token must not replay earlier responses)."""
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
-        return None
-    try:
-        claims = decode_access_token(request.app.state.settings, auth[7:].strip())
-        return await auth_service.load_actor(
-            session,
-            claims,
-            request_id=getattr(request.state, "request_id", None),
-            ip_address=client_ip(request),
-        )
-    except Unauthorized:
-        return None
-
-
-@replay_guard
 async def identifiable_client_access(actor: CurrentActor) -> Actor:
     """Victim service providers may not hold identifiable client data in HMIS (federal law)."""
     if actor.organization.victim_service_provider:

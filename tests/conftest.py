@@ -54,6 +54,7 @@ def test_settings() -> Settings:
         environment="test",
         email_delivery_interval_seconds=0,
         auth_rate_limit=10_000,
+        password_reset_address_limit=10_000,
         data_dir=ROOT / ".cas-data" / "test-files",
     )
 

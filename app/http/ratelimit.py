@@ -1,9 +1,10 @@
 """Small in-process sliding-window limiters for the unauthenticated auth endpoints.
 
-Per client IP (``auth_rate_limit``; the address is decided by ``app.http.client_address``), and
-per account for failed logins (``account_login_budget``). They protect one process; deployments
-with several replicas should also limit at the proxy. Lockout (per account, in the database) is
-the durable protection.
+Per client IP, one budget for all of them together (``auth_rate_limit``; the address is decided
+by ``app.http.client_address``); per account for failed logins (``account_login_budget``); per
+email address for reset requests (``reset_request_within_budget``: beyond it a request is
+dropped without a word). They protect one process; deployments with several replicas should also
+limit at the proxy. Lockout (per account, in the database) is the durable protection.
 """
 
 from __future__ import annotations
@@ -62,14 +63,34 @@ def _too_many(detail: str, wait: float) -> TooManyRequests:
 
 
 async def auth_rate_limit(request: Request) -> None:
+    """One budget per client address for every endpoint that takes it (login, refresh, the
+    password reset and invitation endpoints): spreading attempts over them opens no new
+    window."""
     settings = request.app.state.settings
     limiter: SlidingWindowLimiter = request.app.state.auth_limiter
     ip = request.client.host if request.client else "unknown"
-    wait = limiter.hit(
-        f"{ip}:{request.url.path}", settings.auth_rate_limit, settings.auth_rate_window_seconds
-    )
+    wait = limiter.hit(f"auth-ip:{ip}", settings.auth_rate_limit, settings.auth_rate_window_seconds)
     if wait is not None:
         raise _too_many("Too many attempts from this address; wait and try again.", wait)
+
+
+def _address_key(kind: str, email_address: str) -> str:
+    return f"{kind}:" + hashlib.sha256(email_address.strip().lower().encode()).hexdigest()
+
+
+def reset_request_within_budget(request: Request, email_address: str) -> bool:
+    """A reset request for this email address (from any client) within its budget
+    (``password_reset_address_limit`` per window). Beyond it the request is to be dropped
+    silently: the same answer, no email -- counted by the address as typed, so an address with
+    an account and one without are treated alike."""
+    settings = request.app.state.settings
+    limiter: SlidingWindowLimiter = request.app.state.auth_limiter
+    wait = limiter.hit(
+        _address_key("reset-requests", email_address),
+        settings.password_reset_address_limit,
+        settings.password_reset_address_window_seconds,
+    )
+    return wait is None
 
 
 @contextmanager
@@ -82,7 +103,7 @@ def account_login_budget(request: Request, email_address: str) -> Iterator[None]
     """
     settings = request.app.state.settings
     limiter: SlidingWindowLimiter = request.app.state.auth_limiter
-    key = "login-failures:" + hashlib.sha256(email_address.strip().lower().encode()).hexdigest()
+    key = _address_key("login-failures", email_address)
     wait = limiter.hit(
         key, settings.account_login_failure_limit, settings.account_login_failure_window_seconds
     )

@@ -10,32 +10,41 @@
   written in the same transaction as the work it stands for.
 
 Idempotency keys belong to the user *and* the acting organization (and the operation and path).
+The key is looked up only once every dependency of the route has run -- authentication, the
+declared permissions, the refusal of victim service providers, and the resolution of the path's
+resources (``WritableEnrollment``, ``WritableHousehold``, visible clients, ...) -- just before
+the operation itself would run: a replay is answered only where the request would have been
+allowed to do the work now, and refused exactly as the route refuses it otherwise. (A route
+therefore resolves its path's resources in dependencies; ``tests/api/test_replay_probe.py``
+plants stored responses for callers who must be refused, on every idempotent route.) The
+replayed response must also name only clients -- or records of clients -- the caller may still
+see (else 404); it is audited as a read of them.
+
 While a request with a key is in flight, the key is locked (a transaction-level advisory lock):
-another request with it is told to retry (409) before doing any work, so parallel retries never
-store anything twice. A replay is answered only if the caller may still do the operation (the
-route's declared permissions and the dependencies marked with ``replay_guard``, the refusal of
-victim service providers among them) and may still see every client the stored response
-shows (else 403/404 as the route would answer); it is audited as a read of those clients.
-Stored responses are encrypted (AES-256-GCM, a key derived from the field encryption key,
-bound to their scope and key).
+another request with it is told to retry (409) before the operation does any work, so parallel
+retries never store anything twice. Stored responses are encrypted (AES-256-GCM, a key derived
+from the field encryption key, bound to their scope and key).
 
 The unit of work itself (commit, rollback, ``on_rollback`` undo) is ``app.unit_of_work``, the
-same for requests, jobs and the CLI. Who the caller is, for a replay, is asked of the route
-class's ``load_actor`` (``app.routers.ApiRoute`` answers with ``app.deps.live_actor``), and the
+same for requests, jobs and the CLI. The caller of a replay is the actor the route's own
+authentication found (``request.state.actor``, set by ``app.deps.current_actor``), and the
 stored responses are kept by ``app.services.platform.idempotency``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from python_multipart.multipart import parse_options_header
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -53,11 +62,11 @@ from app.unit_of_work import UnitOfWork
 IDEMPOTENT_EXTRA = "x-idempotent"
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
 MAX_KEY_LENGTH = 255
-_REPLAY_GUARD = "cas_replay_guard"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-Guard = Callable[[Actor], Awaitable[Any]]
-ActorLoader = Callable[[Request, AsyncSession], Awaitable[Actor | None]]
+# The request being handled, for the operation's replay gate (it runs in the request's task).
+_REQUEST: ContextVar[Request | None] = ContextVar("cas_request", default=None)
+_GATED = "cas_replay_gate"
 
 
 def _unit_of_work(request: Request) -> UnitOfWork:
@@ -77,10 +86,15 @@ GuardT = TypeVar("GuardT", bound=Callable[..., Awaitable[Any]])
 
 
 def replay_guard(check: GuardT) -> GuardT:
-    """Mark a route dependency that judges the caller alone (``async def check(actor)``, raising
-    to refuse): it runs again before an idempotent replay, like the declared permissions."""
-    setattr(check, _REPLAY_GUARD, True)
+    """No longer needed, kept so code marking dependencies with it keeps working: every
+    dependency of a route runs before an idempotent replay is answered."""
     return check
+
+
+def replay_scope(actor: Actor, operation: str, path: str) -> str:
+    """What an Idempotency-Key belongs to: the user, the acting organization, the operation
+    (``"POST /api/v1/clients"``) and the request's path."""
+    return f"{actor.user_id} {actor.organization_id} {operation} {path}"
 
 
 def idempotent() -> dict[str, Any]:
@@ -129,48 +143,39 @@ def _translate_db_error(exc: Exception) -> DomainError | None:
 
 class UnitOfWorkRoute(APIRoute):
     """Runs each request in a unit of work; creating POSTs marked ``idempotent()`` honour
-    ``Idempotency-Key``, for the caller ``load_actor`` finds (a subclass, ``app.routers``,
-    says how)."""
+    ``Idempotency-Key``: their endpoint is wrapped in a replay gate that runs after every
+    dependency, just before the operation."""
 
-    async def load_actor(self, request: Request, session: AsyncSession) -> Actor | None:
-        """The caller if the bearer token is valid and its session, user and membership are
-        still live; None otherwise (a logged-out token must not replay earlier responses)."""
-        raise NotImplementedError("a subclass of UnitOfWorkRoute says who the caller is")
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if (kwargs.get("openapi_extra") or {}).get(IDEMPOTENT_EXTRA):
+            endpoint = _replay_gate(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
         is_idempotent = bool((self.openapi_extra or {}).get(IDEMPOTENT_EXTRA))
         operation = f"{','.join(sorted(self.methods or []))} {self.path_format}"
-        guards: list[Guard] | None = None
-
-        def replay_guards() -> list[Guard]:
-            nonlocal guards
-            if guards is None:
-                guards = _replay_guards(self.dependant)
-            return guards
-
-        load_actor = self.load_actor
 
         async def handler(request: Request) -> Response:
             uow = UnitOfWork(request.app.state.sessionmaker)
             request.state.uow = uow
+            key: _KeyState | None = None
+            token = None
             try:
-                record_key: _PendingKey | None = None
                 if is_idempotent:
-                    replay, record_key = await _idempotency_check(
-                        request, operation, replay_guards, load_actor
-                    )
-                    if replay is not None:
-                        await uow.commit()  # the replay's audit rows
-                        return replay
-                    if record_key is not None and record_key.hasher is not None:
+                    key = _key_state(request, operation)
+                    request.state.idempotency = key
+                    if key is not None and key.hasher is not None:
                         # Streamed uploads are hashed as the handler reads them.
-                        request = _hashing_request(request, record_key.hasher)
+                        request = _hashing_request(request, key.hasher)
+                token = _REQUEST.set(request)
                 response = await original(request)
                 if uow.started:
-                    if response.status_code < 400:
-                        if record_key is not None:
-                            _store_idempotent(request, uow.session, record_key, response)
+                    if key is not None and key.replayed:
+                        await uow.commit()  # the replay's audit rows
+                    elif response.status_code < 400:
+                        if key is not None and key.pending is not None:
+                            _store_idempotent(request, uow.session, key.pending, response)
                         await uow.commit()
                     else:
                         await uow.rollback()
@@ -185,6 +190,8 @@ class UnitOfWorkRoute(APIRoute):
                     raise translated from exc
                 raise
             finally:
+                if token is not None:
+                    _REQUEST.reset(token)
                 await uow.close()
                 request.state.uow = None
 
@@ -220,15 +227,22 @@ class _PendingKey:
         return self.hasher.hexdigest()
 
 
-async def _idempotency_check(
-    request: Request,
-    operation: str,
-    guards: Callable[[], list[Guard]],
-    load_actor: ActorLoader,
-) -> tuple[Response | None, _PendingKey | None]:
+@dataclass
+class _KeyState:
+    """An Idempotency-Key sent to an idempotent operation, for the length of the request."""
+
+    operation: str
+    key: str
+    hasher: _MultipartHasher | None  # multipart bodies: hashed as they are read
+    pending: _PendingKey | None = None  # a first request: stored with its response
+    replayed: bool = False
+
+
+def _key_state(request: Request, operation: str) -> _KeyState | None:
+    """The request's Idempotency-Key (checked, no database yet), or None without one."""
     key = request.headers.get("idempotency-key")
     if key is None:
-        return None, None
+        return None
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
@@ -240,13 +254,43 @@ async def _idempotency_check(
                 }
             ],
         )
-    session = await get_session(request)
-    actor = await load_actor(request, session)
+    boundary = _multipart_boundary(request)
+    hasher = _MultipartHasher(boundary) if boundary is not None else None
+    return _KeyState(operation, key, hasher)
+
+
+def _replay_gate(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The endpoint of an idempotent operation, behind its key: it runs once FastAPI has
+    resolved every dependency (so the caller and the path's resources passed the route's own
+    checks), and answers a replay instead of running the operation again."""
+    if getattr(endpoint, _GATED, False):
+        return endpoint  # a route copied from a router's: its endpoint is gated already
+
+    @functools.wraps(endpoint)
+    async def gate(*args: Any, **kwargs: Any) -> Any:
+        request = _REQUEST.get()
+        key: _KeyState | None = getattr(request.state, "idempotency", None) if request else None
+        if request is not None and key is not None:
+            replay = await _idempotency_check(request, key)
+            if replay is not None:
+                key.replayed = True
+                return replay
+        result = endpoint(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    setattr(gate, _GATED, True)
+    return gate
+
+
+async def _idempotency_check(request: Request, state: _KeyState) -> Response | None:
+    """The stored response to replay, or None (then ``state.pending`` is set when the response
+    is to be stored)."""
+    actor: Actor | None = getattr(request.state, "actor", None)
     if actor is None:
-        # Not (or no longer) authenticated: nothing is replayed or remembered; the operation's
-        # own authentication answers.
-        return None, None
-    scope = f"{actor.user_id} {actor.organization_id} {operation} {request.url.path}"
+        return None  # an operation without a caller: nothing is replayed or remembered
+    session = await get_session(request)
+    key = state.key
+    scope = replay_scope(actor, state.operation, request.url.path)
     # Held until this request's transaction ends, so a parallel request with the key does no
     # work (stores no file) and a later one sees the committed record.
     if not await idempotency.try_lock(session, scope, key):
@@ -257,23 +301,20 @@ async def _idempotency_check(
 
     field_key = request.app.state.settings.field_encryption_key
     existing = await idempotency.stored_response(session, scope, key, field_key=field_key)
-    boundary = _multipart_boundary(request)
     if existing is None:
-        if boundary is None:
-            return None, _PendingKey(scope, key, await _json_hash(request), None)
-        # Streamed uploads are hashed as the handler reads them, never buffered.
-        return None, _PendingKey(scope, key, None, _MultipartHasher(boundary))
+        if state.hasher is None:
+            state.pending = _PendingKey(scope, key, await _json_hash(request), None)
+        else:
+            # Streamed uploads are hashed as the handler reads them, never buffered.
+            state.pending = _PendingKey(scope, key, None, state.hasher)
+        return None
 
-    # The caller must still be allowed to do this, as the route itself would check.
-    for guard in guards():
-        await guard(actor)
-    if boundary is None:
+    if state.hasher is None:
         body_hash = await _json_hash(request)
     else:
-        hasher = _MultipartHasher(boundary)
-        async for chunk in request.stream():
-            hasher.update(chunk)
-        body_hash = hasher.hexdigest()
+        async for _ in request.stream():
+            pass  # hashed by the request's receive
+        body_hash = state.hasher.hexdigest()
     if existing.request_hash != body_hash:
         raise ValidationFailed(
             "This Idempotency-Key was already used with a different request body.",
@@ -289,32 +330,13 @@ async def _idempotency_check(
     await _check_clients_shown(session, actor, body, request.url.path)
     headers = dict(existing.headers)
     headers["idempotent-replayed"] = "true"
-    return Response(content=body, status_code=existing.status_code, headers=headers), None
-
-
-def _replay_guards(dependant: Dependant) -> list[Guard]:
-    """The route's checks that depend on the caller alone, in the order the route runs them:
-    the refusal of victim service providers, the declared permissions (``require`` /
-    ``require_for_clients`` expose ``required_permissions``) and dependencies marked with
-    ``replay_guard``, the refusal of victim service providers among them)."""
-    found: list[Guard] = []
-
-    def walk(node: Dependant) -> None:
-        for sub in node.dependencies:
-            walk(sub)
-            call = sub.call
-            if call is None or call in found:
-                continue
-            if hasattr(call, "required_permissions") or getattr(call, _REPLAY_GUARD, False):
-                found.append(call)
-
-    walk(dependant)
-    return found
+    return Response(content=body, status_code=existing.status_code, headers=headers)
 
 
 async def _check_clients_shown(session: AsyncSession, actor: Actor, body: bytes, path: str) -> None:
     """404 unless the caller may still see every client the stored response (or its path)
-    names; then the replay is recorded as a read of each of them."""
+    names, directly or through one of their records; then the replay is recorded as a read of
+    each of them."""
     named = {uuid.UUID(m) for m in _UUID.findall(path)}
     named |= {uuid.UUID(m) for m in _UUID.findall(body.decode("utf-8", "replace"))}
     if named:
@@ -331,7 +353,11 @@ def _multipart_boundary(request: Request) -> bytes | None:
 
 
 async def _json_hash(request: Request) -> str:
-    raw = await request.body()
+    return json_body_hash(await request.body())
+
+
+def json_body_hash(raw: bytes) -> str:
+    """What a JSON request body is compared by (a stored response belongs to one body)."""
     digest = hashlib.sha256()
     try:
         # Key order and whitespace do not make a different request.

@@ -6,10 +6,7 @@ import importlib
 import pkgutil
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.context import Actor
-from app.deps import live_actor
 from app.errors import ValidationFailed
 from app.http.uow import UnitOfWorkRoute
 from app.schemas.common import COMMON_PROBLEMS
@@ -32,11 +29,7 @@ async def storable_query(request: Request) -> None:
 
 
 class ApiRoute(UnitOfWorkRoute):
-    """The route class of every API router: a unit of work per request; an idempotent replay
-    is for the caller ``live_actor`` finds."""
-
-    async def load_actor(self, request: Request, session: AsyncSession) -> Actor | None:
-        return await live_actor(request, session)
+    """The route class of every API router: a unit of work per request, idempotent creation."""
 
 
 def api_router(prefix: str, tag: str) -> APIRouter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, status
@@ -12,7 +13,7 @@ from app.http.pagination import Pages
 from app.http.uow import idempotent
 from app.permissions import Permission
 from app.routers import api_router
-from app.routers.enrollments import VisibleClient, WriteActor
+from app.routers.enrollments import ReadActor, VisibleClient, WriteActor
 from app.schemas.common import problems
 from app.schemas.enrollments import (
     AreaTieOptionRead,
@@ -30,6 +31,14 @@ options = api_router("/area-tie-options", "area-ties")
 ManageLists = Annotated[Actor, Depends(require(Permission.QUEUE_MANAGE))]
 
 
+async def tieable_client(client_id: uuid.UUID, actor: WriteActor, session: Session) -> svc.Client:
+    """Visible (else 404), and the caller may add to the client's record (else 403)."""
+    return await svc.client_for_area_ties(session, actor, client_id)
+
+
+TieableClient = Annotated[svc.Client, Depends(tieable_client)]
+
+
 def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
     return AreaTieOptionsRead(
         areas=[AreaTieOptionRead(code=c, label=label) for c, label in opts.areas],
@@ -39,9 +48,11 @@ def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
 
 
 @clients.get("/{client_id}/area-ties", name="area_ties_list", response_model=Page[AreaTieRead])
-async def list_area_ties(client: VisibleClient, session: Session, page: Pages) -> dict[str, object]:
+async def list_area_ties(
+    client: VisibleClient, actor: ReadActor, session: Session, page: Pages
+) -> dict[str, object]:
     """A client's area ties (date, area, how)."""
-    return (await svc.list_client_area_ties(session, client.id, page)).body()
+    return (await svc.list_client_area_ties(session, actor, client.id, page)).body()
 
 
 @clients.post(
@@ -53,10 +64,11 @@ async def list_area_ties(client: VisibleClient, session: Session, page: Pages) -
     openapi_extra=idempotent(),
 )
 async def create_area_ties(
-    client: VisibleClient, body: AreaTiesCreate, actor: WriteActor, session: Session
+    client: TieableClient, body: AreaTiesCreate, actor: WriteActor, session: Session
 ) -> list[svc.AreaTie]:
     """Record area ties outside the intake (as many as needed; area and how from the CoC's
-    lists, see `GET /area-tie-options`)."""
+    lists, see `GET /area-tie-options`). Like changing the client: the organizations linked to
+    the client (created, enrolled, referred) and admins; an ROI alone is not enough (403)."""
     return await svc.add_area_ties(session, actor, client.id, body.area_ties)
 
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 from fastapi import Depends, Request, Response, status
 
 from app.deps import CurrentActor, Meta, Session, SettingsDep
-from app.http.ratelimit import account_login_budget, auth_rate_limit
+from app.http.ratelimit import (
+    account_login_budget,
+    auth_rate_limit,
+    reset_request_within_budget,
+)
 from app.routers import api_router
 from app.schemas.auth import (
     Accepted,
@@ -138,12 +142,19 @@ async def me(actor: CurrentActor, session: Session) -> MeResponse:
     dependencies=[Depends(auth_rate_limit)],
 )
 async def password_reset_request(
-    body: PasswordResetRequest, session: Session, settings: SettingsDep, meta: Meta
+    body: PasswordResetRequest,
+    request: Request,
+    session: Session,
+    settings: SettingsDep,
+    meta: Meta,
 ) -> Accepted:
-    """Always 202 with the same body, whether or not the email belongs to an account."""
-    await auth_service.request_password_reset(
-        session, settings, email_address=body.email, meta=meta
-    )
+    """Always 202 with the same body, whether or not the email belongs to an account. Beyond
+    3 requests an hour (by default) for one email address, from any client, the request is
+    dropped: the same 202, no email."""
+    if reset_request_within_budget(request, body.email):
+        await auth_service.request_password_reset(
+            session, settings, email_address=body.email, meta=meta
+        )
     return Accepted(detail="If an account exists for this email, reset instructions were sent.")
 
 

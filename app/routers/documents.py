@@ -29,7 +29,7 @@ from app.errors import NotFound, ValidationFailed
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
 from app.http.pagination import Pages
-from app.http.uow import get_session, idempotent, replay_guard
+from app.http.uow import get_session, idempotent
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
@@ -62,10 +62,9 @@ Writer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_WRITE
 Configurer = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_CONFIGURE))]
 
 
-@replay_guard
 async def document_check_writer(actor: Writer) -> Actor:
-    """Document Check is for the CAS organization and admins (404 for everyone else); also
-    checked again before an idempotent replay."""
+    """Document Check is for the CAS organization and admins (404 for everyone else); like
+    every dependency, checked again before an idempotent replay."""
     if not can_use_document_check(actor):
         raise NotFound("Not found.")
     return actor

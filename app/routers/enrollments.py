@@ -95,9 +95,14 @@ VisibleClient = Annotated[svc.Client, Depends(visible_client)]
 
 
 async def _read(
-    session: Session, actor: Actor, enrollment: svc.Enrollment, response: Response
+    session: Session,
+    actor: Actor,
+    enrollment: svc.Enrollment,
+    response: Response,
+    *,
+    audit_read: bool = False,
 ) -> EnrollmentRead:
-    read = await svc.enrollment_read(session, actor, enrollment)
+    read = await svc.enrollment_read(session, actor, enrollment, audit_read=audit_read)
     set_etag(response, read.version)
     return read
 
@@ -128,7 +133,7 @@ async def get_enrollment(
 ) -> EnrollmentRead:
     """The enrollment with its exit, case assignments, queue entry (shown when you may see the
     head of household) and inactivity flag."""
-    return await _read(session, actor, enrollment, response)
+    return await _read(session, actor, enrollment, response, audit_read=True)
 
 
 @router.patch(
@@ -163,7 +168,7 @@ async def household_enrollments(
     """The enrollments of the same household stay (HUD HouseholdID), head first -- those of
     members you may see: the others are left out entirely."""
     group = await svc.visible_household_group(session, actor, enrollment)
-    return await svc.enrollment_reads(session, actor, group)
+    return await svc.enrollment_reads(session, actor, group, audit_read=True)
 
 
 @router.get(
@@ -235,10 +240,10 @@ async def create_assessment(
     "/{enrollment_id}/assessments", name="assessments_list", response_model=Page[AssessmentRead]
 )
 async def list_assessments(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
     """The household stay's workflow passes (intake, updates, exit)."""
-    return (await svc.list_assessments(session, enrollment, page)).body()
+    return (await svc.list_assessments(session, actor, enrollment, page)).body()
 
 
 @router.get(
@@ -247,9 +252,9 @@ async def list_assessments(
     response_model=AssessmentRead,
 )
 async def get_assessment(
-    enrollment: VisibleEnrollment, assessment_id: uuid.UUID, session: Session
+    enrollment: VisibleEnrollment, assessment_id: uuid.UUID, actor: ReadActor, session: Session
 ) -> svc.EnrollmentAssessment:
-    return await svc.get_assessment(session, enrollment, assessment_id)
+    return await svc.get_assessment(session, actor, enrollment, assessment_id)
 
 
 # --- case manager assignments ------------------------------------------------------------------
@@ -282,9 +287,9 @@ async def create_case_assignment(
     response_model=Page[CaseAssignmentRead],
 )
 async def list_case_assignments(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    return (await assignments.list_case_assignments(session, enrollment, page)).body()
+    return (await assignments.list_case_assignments(session, actor, enrollment, page)).body()
 
 
 @router.post(
@@ -316,12 +321,13 @@ async def end_case_assignment(
 )
 async def list_client_case_assignments(
     client: VisibleClient,
+    actor: ReadActor,
     session: Session,
     page: Pages,
     status: Annotated[Literal["active", "inactive"] | None, Query()] = None,
 ) -> dict[str, object]:
     """A client's active and inactive case managers across enrollments."""
-    found = await assignments.list_client_case_assignments(session, client.id, status, page)
+    found = await assignments.list_client_case_assignments(session, actor, client.id, status, page)
     return found.body()
 
 
@@ -371,9 +377,11 @@ async def create_cls(
     name="current_living_situations_list",
     response_model=Page[CurrentLivingSituationRead],
 )
-async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+async def list_cls(
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
+) -> Any:
     return (
-        await records.list_records(session, "current_living_situations", enrollment, page)
+        await records.list_records(session, actor, "current_living_situations", enrollment, page)
     ).body()
 
 
@@ -395,9 +403,9 @@ async def create_service(
 
 @router.get("/{enrollment_id}/services", name="services_list", response_model=Page[ServiceRead])
 async def list_services(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    found = await records.list_records(session, "services", enrollment, page)
+    found = await records.list_records(session, actor, "services", enrollment, page)
     return found.body()
 
 
@@ -420,9 +428,9 @@ async def create_case_note(
     "/{enrollment_id}/case-notes", name="case_notes_list", response_model=Page[CaseNoteRead]
 )
 async def list_case_notes(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    found = await records.list_records(session, "case_notes", enrollment, page)
+    found = await records.list_records(session, actor, "case_notes", enrollment, page)
     return found.body()
 
 
@@ -444,9 +452,9 @@ async def create_ce_event(
 
 @router.get("/{enrollment_id}/ce-events", name="ce_events_list", response_model=Page[CeEventRead])
 async def list_ce_events(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    found = await records.list_records(session, "ce_events", enrollment, page)
+    found = await records.list_records(session, actor, "ce_events", enrollment, page)
     return found.body()
 
 
@@ -472,9 +480,9 @@ async def create_ce_assessment(
     response_model=Page[CeAssessmentRead],
 )
 async def list_ce_assessments(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    found = await records.list_records(session, "ce_assessments", enrollment, page)
+    found = await records.list_records(session, actor, "ce_assessments", enrollment, page)
     return found.body()
 
 
@@ -515,9 +523,9 @@ async def create_disabilities(
     response_model=Page[DisabilityRead],
 )
 async def list_disabilities(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    found = await records.list_records(session, "disabilities", enrollment, page)
+    found = await records.list_records(session, actor, "disabilities", enrollment, page)
     return found.body()
 
 
@@ -557,9 +565,9 @@ async def create_diversion_assessment(
     response_model=Page[DiversionAssessmentRead],
 )
 async def list_diversion_assessments(
-    enrollment: VisibleEnrollment, session: Session, page: Pages
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    found = await records.list_records(session, "diversion_assessments", enrollment, page)
+    found = await records.list_records(session, actor, "diversion_assessments", enrollment, page)
     return found.body()
 
 
@@ -596,7 +604,9 @@ async def create_housing_needs(
     name="housing_needs_assessments_list",
     response_model=Page[HousingNeedsRead],
 )
-async def list_housing_needs(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+async def list_housing_needs(
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
+) -> Any:
     return (
-        await records.list_records(session, "housing_needs_assessments", enrollment, page)
+        await records.list_records(session, actor, "housing_needs_assessments", enrollment, page)
     ).body()

@@ -1,10 +1,15 @@
-"""Households: members, head of household, RelationshipToHoH; a client's households."""
+"""Households: members, head of household, RelationshipToHoH; a client's households.
+
+Every non-GET route under ``/{household_id}`` takes ``WritableHousehold``: the household must be
+visible (404) and the caller must hold the household write right (403
+``household-not-writable``, ``clients.policy.can_write_household``) before anything else."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import Response, status
+from fastapi import Depends, Response, status
 
 from app.deps import Cipher, IfMatch, Session
 from app.http.etag import check_if_match, set_etag
@@ -26,6 +31,17 @@ router = api_router("/households", "households")
 client_households = api_router("/clients", "households")
 
 PREFIX = "/api/v1/households"
+
+
+async def writable_household(
+    household_id: uuid.UUID, actor: ClientWriter, session: Session
+) -> svc.Household:
+    """Seen (else 404), then changed only by those ``can_write_household`` names (else 403)."""
+    return await svc.get_writable_household(session, actor, household_id)
+
+
+# Every non-GET route under /households/{household_id} takes this one.
+WritableHousehold = Annotated[svc.Household, Depends(writable_household)]
 
 
 @router.post(
@@ -65,7 +81,7 @@ async def get_household(
     responses=problems(409, 412),
 )
 async def add_member(
-    household_id: uuid.UUID,
+    household: WritableHousehold,
     body: HouseholdMemberIn,
     actor: ClientWriter,
     session: Session,
@@ -74,7 +90,6 @@ async def add_member(
     response: Response,
 ) -> HouseholdRead:
     """Add an existing client (`client_id`) or a new one (`client`) to the household."""
-    household = await svc.get_visible_household(session, actor, household_id, for_update=True)
     check_if_match(if_match, household.version)
     [(client_id, relationship)] = await svc.resolve_members(
         session, actor, [body], cipher, in_list=False
@@ -91,7 +106,7 @@ async def add_member(
     responses=problems(409, 412),
 )
 async def update_member(
-    household_id: uuid.UUID,
+    household: WritableHousehold,
     client_id: uuid.UUID,
     body: HouseholdMemberUpdate,
     actor: ClientWriter,
@@ -102,7 +117,6 @@ async def update_member(
     """Change a member's relationship to the head. To make a member the head, send
     `relationship_to_hoh: 1` and what the current head becomes
     (`previous_head_relationship_to_hoh`)."""
-    household = await svc.get_visible_household(session, actor, household_id, for_update=True)
     check_if_match(if_match, household.version)
     household = await svc.change_relationship(
         session,
@@ -123,7 +137,7 @@ async def update_member(
     responses=problems(409, 412),
 )
 async def remove_member(
-    household_id: uuid.UUID,
+    household: WritableHousehold,
     client_id: uuid.UUID,
     actor: ClientWriter,
     session: Session,
@@ -131,7 +145,6 @@ async def remove_member(
     response: Response,
 ) -> HouseholdRead:
     """Remove a member (not the head: make another member the head first)."""
-    household = await svc.get_visible_household(session, actor, household_id, for_update=True)
     check_if_match(if_match, household.version)
     household = await svc.remove_member(session, actor, household, client_id)
     set_etag(response, household.version)

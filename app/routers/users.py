@@ -35,6 +35,14 @@ async def user_manager(actor: Annotated[Actor, Depends(current_actor)]) -> Actor
 Manager = Annotated[Actor, Depends(user_manager)]
 
 
+async def managed_user(user_id: uuid.UUID, actor: Manager, session: Session) -> svc.User:
+    """A user the caller manages (else 404)."""
+    return await svc.get_user(session, actor, user_id)
+
+
+ManagedUser = Annotated[svc.User, Depends(managed_user)]
+
+
 @router.post(
     "",
     name="users_invite",
@@ -50,8 +58,10 @@ async def invite_user(
 
     An address whose account has no membership left, and that you may see (it left one of your
     organizations), gets this membership back instead of a 409: the account keeps its name and
-    password, and is sent a new invitation only if it never set a password. Any other existing
-    address is a 409 (add a membership to that user instead)."""
+    password, and is sent a new invitation only if it never set a password. An address of an
+    account of this CoC is a 409 (add a membership to that user instead); an address in use by
+    an account of other CoCs only is a 409 that does not say so (accounts are not shared
+    between CoCs by invitation)."""
     user = await svc.invite_user(
         session,
         settings,
@@ -122,10 +132,9 @@ async def resend_invitation(
     responses=problems(409),
 )
 async def add_membership(
-    user_id: uuid.UUID, body: MembershipCreate, actor: Manager, session: Session
+    user: ManagedUser, body: MembershipCreate, actor: Manager, session: Session
 ) -> UserRead:
     """Give the user a role in another organization."""
-    user = await svc.get_user(session, actor, user_id)
     await svc.add_membership(session, actor, user, body.organization_id, body.role)
     return await svc.read_user(session, actor, user)
 

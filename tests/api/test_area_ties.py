@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Auth, assert_problem
+from tests.support.access import give_roi
 from tests.support.intake import INTAKES, counts, example
 
 
@@ -58,3 +59,33 @@ async def test_area_ties_and_lists(client: httpx.AsyncClient, auth: Auth, db: An
     assert_problem(await client.get(url, headers=other), 404)
     got = await client.get("/api/v1/area-tie-options", headers=headers)
     assert [a["code"] for a in got.json()["areas"]] == ["north_county"]
+
+
+async def test_area_ties_follow_the_client_edit_rule(
+    client: httpx.AsyncClient, auth: Auth, db: Any
+) -> None:
+    """Adding to a client's record is changing it: an agency that sees the client through the
+    ROI only may read its area ties but not add any (like PATCH /clients/{id})."""
+    bridge = await auth.headers("case_manager", org="access_point_1")
+    intake = await client.post(INTAKES, json=example("pending"), headers=bridge)
+    assert intake.status_code == 201, intake.text
+    client_id = intake.json()["client"]["id"]
+    await give_roi(db, client_id)
+    url = f"/api/v1/clients/{client_id}/area-ties"
+    ties = {"area_ties": [{"tie_date": "2021-03-01", "area": "coc_area", "how": "worked"}]}
+    harbor = await auth.headers("case_manager2", org="access_point_2")
+    assert (await client.get(url, headers=harbor)).status_code == 200
+    assert_problem(
+        await client.patch(
+            f"/api/v1/clients/{client_id}", json={"phone": "555-0100"}, headers=harbor
+        ),
+        403,
+    )
+    before = await counts(db)
+    problem = assert_problem(await client.post(url, json=ties, headers=harbor), 403, "forbidden")
+    assert "release of information" in problem["detail"]
+    assert await counts(db) == before
+    # The organization that enrolled the client, and admins, add them.
+    assert (await client.post(url, json=ties, headers=bridge)).status_code == 201
+    admin = await auth.headers("cas_admin", org="cas")
+    assert (await client.post(url, json=ties, headers=admin)).status_code == 201

@@ -28,6 +28,9 @@ from tests.conftest import PASSWORD, World, assert_problem
 
 LOGIN = "/api/v1/auth/login"
 RESET = "/api/v1/auth/password-reset/request"
+CONFIRM = "/api/v1/auth/password-reset/confirm"
+REFRESH = "/api/v1/auth/refresh"
+ACCEPT = "/api/v1/auth/invitations/accept"
 CM = "case_manager@demo.example"
 NOBODY = "nobody-at-all@demo.example"
 
@@ -380,7 +383,19 @@ def test_client_address_is_read_from_the_right(
     assert middleware.client_address(peer, forwarded_for) == client
 
 
-@pytest.mark.parametrize("value", [["*"], ["proxy.internal"], ["10.0.0.0/33"]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["*"],
+        ["proxy.internal"],
+        ["10.0.0.0/33"],
+        # Every address: the same as "*" (any client could choose its address).
+        ["0.0.0.0/0"],
+        ["::/0"],
+        ["10.0.0.2", "0.0.0.0/0.0.0.0"],
+        ["192.168.7.1/0"],
+    ],
+)
 def test_trusted_proxies_must_be_addresses_or_networks(value: list[str]) -> None:
     with pytest.raises(ValueError, match="CAS_TRUSTED_PROXIES"):
         Settings(trusted_proxies=value)
@@ -437,3 +452,65 @@ async def test_successful_logins_do_not_count_towards_the_account_cap(
     for _ in range(app.state.settings.account_login_failure_limit + 3):
         r = await client.post(LOGIN, json={"email": CM, "password": PASSWORD})
         assert r.status_code == 200, r.text
+
+
+# --- one budget per client address; reset requests per email address ----------------------------
+
+
+async def test_one_budget_per_client_address_across_the_auth_endpoints(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """The README's "30 a minute" is per client IP for all unauthenticated auth requests
+    together: spreading them over login, refresh, reset and invitations opens no new window."""
+    settings = app.state.settings
+    original = settings.auth_rate_limit
+    object.__setattr__(settings, "auth_rate_limit", 4)
+    try:
+        async with _client_from(app, "203.0.113.40") as c:
+            assert_problem(await _wrong_login(c), 401)
+            assert_problem(await c.post(REFRESH, json={"refresh_token": "x" * 40}), 401)
+            r = await c.post(RESET, json={"email": NOBODY})
+            assert r.status_code == 202
+            r = await c.post(ACCEPT, json={"token": "x" * 40, "password": "long-enough-pass-1"})
+            assert r.status_code in (400, 401, 422), r.text
+            for path, body in (
+                (LOGIN, {"email": CM, "password": PASSWORD}),
+                (RESET, {"email": CM}),
+                (CONFIRM, {"token": "x" * 40, "new_password": "long-enough-pass-1"}),
+            ):
+                r = await c.post(path, json=body)
+                assert_problem(r, 429, "too-many-requests")
+                assert int(r.headers["retry-after"]) >= 1
+        # Another client address has its own budget.
+        async with _client_from(app, "203.0.113.41") as c:
+            r = await c.post(LOGIN, json={"email": CM, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+    finally:
+        object.__setattr__(settings, "auth_rate_limit", original)
+
+
+async def test_reset_requests_per_email_address_are_capped_silently(
+    client: httpx.AsyncClient, app: Any, db: AsyncSession, engine: AsyncEngine
+) -> None:
+    """Beyond a few reset requests an hour for one email address (from any client), requests
+    are dropped: the same 202 and body, no email queued -- for an address with an account and
+    one without alike."""
+    settings = app.state.settings
+    original = settings.password_reset_address_limit
+    object.__setattr__(settings, "password_reset_address_limit", 2)
+    try:
+        answers = []
+        for i, address in enumerate([CM, CM.upper(), CM, NOBODY, NOBODY, NOBODY, CM]):
+            async with _client_from(app, f"198.51.100.{60 + i}") as c:
+                if i == 2:
+                    with _Statements(engine) as dropped:
+                        r = await c.post(RESET, json={"email": address})
+                    assert not any("email_outbox" in s or "INSERT" in s for s in dropped)
+                else:
+                    r = await c.post(RESET, json={"email": address})
+            answers.append((r.status_code, r.json()))
+        assert len(set(map(str, answers))) == 1 and answers[0][0] == 202
+        queued = (await db.scalars(select(EmailMessage.to_address))).all()
+        assert sorted(queued) == sorted([CM, CM, NOBODY, NOBODY])
+    finally:
+        object.__setattr__(settings, "password_reset_address_limit", original)

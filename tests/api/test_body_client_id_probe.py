@@ -7,6 +7,10 @@ ends in ``client_id``, nested objects and arrays included. For each, the probe s
 same status and the same body (problem type, detail, ``errors`` locs), the same side effects
 (row counts of every table) and no new row naming the hidden client.
 
+The same holds for a merged id whose survivor the caller may not see (the merged record itself
+has an ROI, so only its survivor decides): it answers like an unknown id, and neither record is
+named or touched.
+
 A body must reach the client check: when the answer to the random id is a problem that does not
 name the field, the probe could not build a body for the operation and fails -- add a builder to
 ``BUILDERS`` (a new operation with such a field is covered as soon as it exists).
@@ -32,7 +36,13 @@ from app.services.clients.merge import client_references
 from tests.api.probes import ProbeContext, example_from_schema, probe_modules
 from tests.api.test_role_probe import _api_routes, _required
 from tests.conftest import Auth, World
-from tests.support.access import HiddenFamily, hidden_family
+from tests.support.access import (
+    HiddenFamily,
+    enroll_head_at_access_point_1,
+    give_roi,
+    hidden_family,
+    new_client,
+)
 from tests.support.intake import example
 
 TARGET = "__probe_target_client_id__"
@@ -210,28 +220,29 @@ CALLERS = (
 )
 
 
-async def _snapshot(db: AsyncSession, hidden: str) -> tuple[dict[str, int], dict[str, int]]:
-    """Row counts of every table, and rows naming ``hidden`` (client columns and audit)."""
+async def _snapshot(db: AsyncSession, watched: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Row counts of every table, and rows naming a ``watched`` client (client columns and
+    audit)."""
     tables = sorted(Base.metadata.tables)
     sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in tables)
     counts = {name: n for name, n in (await db.execute(text(sql))).all()}
-    mentions_sql = " UNION ALL ".join(
-        f"SELECT '{t.name}.{c.name}', count(*) FROM {t.name} WHERE {c.name} = :h"
-        for t, c in client_references()
-    )
-    mentions = {
-        name: n
-        for name, n in (await db.execute(text(mentions_sql), {"h": uuid.UUID(hidden)})).all()
-    }
-    mentions["audit_events"] = (
-        await db.execute(
-            text(
-                "SELECT count(*) FROM audit_events WHERE entity_id = :h "
-                "OR changes::text LIKE '%' || :s || '%'"
-            ),
-            {"h": uuid.UUID(hidden), "s": hidden},
+    mentions: dict[str, int] = {}
+    for hidden in watched:
+        mentions_sql = " UNION ALL ".join(
+            f"SELECT '{t.name}.{c.name} {hidden}', count(*) FROM {t.name} WHERE {c.name} = :h"
+            for t, c in client_references()
         )
-    ).scalar_one()
+        params = {"h": uuid.UUID(hidden)}
+        mentions.update((await db.execute(text(mentions_sql), params)).all())
+        mentions[f"audit_events {hidden}"] = (
+            await db.execute(
+                text(
+                    "SELECT count(*) FROM audit_events WHERE entity_id = :h "
+                    "OR changes::text LIKE '%' || :s || '%' OR :h = ANY(subject_ids)"
+                ),
+                {"h": uuid.UUID(hidden), "s": hidden},
+            )
+        ).scalar_one()
     return counts, mentions
 
 
@@ -253,18 +264,26 @@ async def test_hidden_clients_in_bodies_answer_like_missing_ones(
     for module in probe_modules():
         ids.update(await module.arrange(ctx))
     fam = await hidden_family(client, auth, db)
-    ids["household_id"] = fam.household_id  # a household holding a hidden member
+    # A household holding a hidden member, which the probe's case manager may change.
+    ids["household_id"] = fam.household_id
+    await enroll_head_at_access_point_1(client, auth, world.project_id("ap1_outreach"), fam)
     other = await auth.headers("case_manager2", coc="other")
     r = await client.post(
         "/api/v1/clients", json={"first_name": "Olga", "last_name": "Elsewhere"}, headers=other
     )
     assert r.status_code == 201, r.text
-    hidden_for = {Role.CASE_MANAGER: fam.hidden, Role.SYSTEM_ADMIN: r.json()["id"]}
+    survivor, merged = await _merged_with_hidden_survivor(client, auth, db)
+    # (id sent, clients that must not be named or touched) per caller
+    hidden_for = {
+        Role.CASE_MANAGER: [(fam.hidden, [fam.hidden]), (merged, [merged, survivor])],
+        Role.SYSTEM_ADMIN: [(r.json()["id"], [r.json()["id"]])],
+    }
     scenario = Scenario(world=world, family=fam)
     headers = {role: await auth.headers(user, org=org) for role, user, org in CALLERS}
-    for role, hidden in hidden_for.items():
-        seen = await client.get(f"/api/v1/clients/{hidden}", headers=headers[role])
-        assert seen.status_code == 404, (role, seen.text)
+    for role, secrets in hidden_for.items():
+        for _, watched in secrets:
+            seen = await client.get(f"/api/v1/clients/{watched[-1]}", headers=headers[role])
+            assert seen.status_code == 404, (role, seen.text)
 
     schema = app.openapi()
     components = schema.get("components", {}).get("schemas", {})
@@ -320,6 +339,24 @@ async def test_hidden_clients_in_bodies_answer_like_missing_ones(
     assert not failures, "\n".join(failures)
 
 
+async def _merged_with_hidden_survivor(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession
+) -> tuple[str, str]:
+    """(survivor, merged id): access point 2's record merged into another of its records; the
+    merged record has an ROI, the survivor none (access point 1 may not see it)."""
+    ap2 = await auth.headers("case_manager2", org="access_point_2")
+    survivor = await new_client(client, ap2, "Greta", "Survivor")
+    merged = await new_client(client, ap2, "Greta", "Survivor")
+    await give_roi(db, merged)
+    r = await client.post(
+        f"/api/v1/clients/{survivor}/merge",
+        json={"duplicate_client_id": merged},
+        headers=await auth.headers("system_admin"),
+    )
+    assert r.status_code < 300, r.text
+    return survivor, merged
+
+
 async def _probe_one(
     client: httpx.AsyncClient,
     db: AsyncSession,
@@ -328,25 +365,26 @@ async def _probe_one(
     url: str,
     body: dict[str, Any],
     headers: dict[str, str],
-    hidden: str,
+    secrets: list[tuple[str, list[str]]],
 ) -> list[str]:
     where = _concrete_path(body)
     assert where is not None, f"{label}: the body has no target"
     encoded = json.dumps(body)
 
-    async def send(client_id: str) -> tuple[httpx.Response, dict[str, int], dict[str, int]]:
-        before, mentions_before = await _snapshot(db, hidden)
+    async def send(
+        client_id: str, watched: list[str]
+    ) -> tuple[httpx.Response, dict[str, int], dict[str, int]]:
+        before, mentions_before = await _snapshot(db, watched)
         r = await client.request(
             method.upper(),
             url,
             content=encoded.replace(json.dumps(TARGET), json.dumps(client_id)),
             headers={**headers, "content-type": "application/json"},
         )
-        after, mentions_after = await _snapshot(db, hidden)
+        after, mentions_after = await _snapshot(db, watched)
         return r, _delta(before, after), _delta(mentions_before, mentions_after)
 
-    missing, missing_delta, _ = await send(str(uuid.uuid4()))
-    secret, secret_delta, secret_mentions = await send(hidden)
+    missing, missing_delta, _ = await send(str(uuid.uuid4()), [])
     failures = []
     is_problem = missing.headers.get("content-type", "").startswith("application/problem+json")
     if is_problem and ("body", *where) not in _locs(missing.json()):
@@ -354,14 +392,19 @@ async def _probe_one(
             f"{label}: the probe's body does not reach the client check "
             f"({missing.status_code} {missing.text[:200]}); add a builder to BUILDERS"
         )
-    if (secret.status_code, secret.json()) != (missing.status_code, missing.json()):
-        failures.append(
-            f"{label}: hidden client {secret.status_code} {secret.text[:200]} "
-            f"!= unknown id {missing.status_code} {missing.text[:200]}"
-        )
-    if secret_delta != missing_delta or secret_mentions:
-        failures.append(
-            f"{label}: hidden client wrote {secret_delta} (mentions {secret_mentions}), "
-            f"unknown id wrote {missing_delta}"
-        )
+    for sent, watched in secrets:
+        secret, secret_delta, secret_mentions = await send(sent, watched)
+        kind = "hidden client" if watched == [sent] else "merged id of a hidden survivor"
+        if (secret.status_code, secret.json()) != (missing.status_code, missing.json()):
+            failures.append(
+                f"{label}: {kind} {secret.status_code} {secret.text[:200]} "
+                f"!= unknown id {missing.status_code} {missing.text[:200]}"
+            )
+        if any(w in secret.text for w in watched if w != sent):
+            failures.append(f"{label}: {kind}: the answer names the survivor")
+        if secret_delta != missing_delta or secret_mentions:
+            failures.append(
+                f"{label}: {kind} wrote {secret_delta} (mentions {secret_mentions}), "
+                f"unknown id wrote {missing_delta}"
+            )
     return failures

@@ -13,7 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
-from tests.support.access import give_roi, hidden_family, new_client
+from tests.support.access import (
+    enroll_head_at_access_point_1,
+    give_roi,
+    hidden_family,
+    new_client,
+)
 from tests.support.intake import INTAKES, counts, example, rows, today
 
 ENROLLMENTS = "/api/v1/enrollments"
@@ -83,11 +88,17 @@ async def test_intake_names_hidden_member_like_a_missing_one(
 
 
 async def test_household_member_add_of_hidden_member_answers_like_missing(
-    client: httpx.AsyncClient, auth: Auth, db: AsyncSession
+    client: httpx.AsyncClient, auth: Auth, world: World, db: AsyncSession
 ) -> None:
     fam = await hidden_family(client, auth, db)
     ap1 = await auth.headers("case_manager", org="access_point_1")
     url = f"/api/v1/households/{fam.household_id}/members"
+    # Seeing the head through its ROI is no right to change the household.
+    r = await client.post(
+        url, json={"client_id": fam.hidden, "relationship_to_hoh": 2}, headers=ap1
+    )
+    assert_problem(r, 403, "household-not-writable")
+    await enroll_head_at_access_point_1(client, auth, world.project_id("ap1_outreach"), fam)
     # Already a member, but not visible: the same 422 as an unknown id (not 409).
     hidden = await client.post(
         url, json={"client_id": fam.hidden, "relationship_to_hoh": 2}, headers=ap1
@@ -454,3 +465,36 @@ async def test_queue_entry_of_a_hidden_head_is_left_out(
     # The head's side (access point 1) still sees it.
     r = await client.get(f"{ENROLLMENTS}/{member['id']}", headers=ap1)
     assert r.json()["queue_entry"]["head_client_id"] == intake["client"]["id"]
+
+
+async def test_workflow_passes_of_a_hidden_head_are_left_out(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession
+) -> None:
+    """The household's workflow passes belong to the head's enrollment: a caller who sees a
+    member but not the head gets none of them (no head enrollment id, no outcome history)."""
+    ap1 = await auth.headers("case_manager", org="access_point_1")
+    body = example("placed")
+    body["family_members"] = [
+        {
+            "client": {"first_name": "Lio", "last_name": "Nguyen", "dob": "2016-04-04"},
+            "relationship_to_hoh": 2,
+        }
+    ]
+    r = await client.post(INTAKES, json=body, headers=ap1)
+    assert r.status_code == 201, r.text
+    intake = r.json()
+    head = intake["enrollment"]
+    member = next(e for e in intake["household_enrollments"] if e["id"] != head["id"])
+    await give_roi(db, member["client_id"])
+    url = f"{ENROLLMENTS}/{member['id']}/assessments"
+    ap2 = await auth.headers("case_manager2", org="access_point_2")
+    r = await client.get(url, headers=ap2)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"items": [], "next_cursor": None}
+    assert_problem(
+        await client.get(f"{url}/{intake['assessment_id']}", headers=ap2), 404, "not-found"
+    )
+    # Access point 1 sees the head: the intake's pass is listed.
+    r = await client.get(url, headers=ap1)
+    assert [a["id"] for a in r.json()["items"]] == [intake["assessment_id"]]
+    assert (await client.get(f"{url}/{intake['assessment_id']}", headers=ap1)).status_code == 200

@@ -13,12 +13,19 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AuditEvent, Client, IdempotencyRecord, Membership, Organization
+from app.models import (
+    AuditEvent,
+    Client,
+    ClientAccess,
+    IdempotencyRecord,
+    Membership,
+    Organization,
+)
 from app.models.documents import ClientFile
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.support.documents import PDF, count, file_part, make_client
-from tests.support.intake import today
+from tests.support.intake import INTAKES, example, today
 
 CLIENTS = "/api/v1/clients"
 BODY = {"first_name": "Rhea", "last_name": "Playwright"}
@@ -211,3 +218,51 @@ async def test_a_document_check_replay_needs_the_document_check_rule_still(
     again = await send()
     assert_problem(again, 404)
     assert "Parkland" not in again.text
+
+
+async def test_a_record_replay_rechecks_the_enrollment_and_is_audited(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    """A case note's response names no client: the replay still re-checks the path's
+    enrollment (visible, writable) before answering, and is audited as a read of its client."""
+    bridge = await auth.headers("case_manager", org="access_point_1")
+    r = await client.post(INTAKES, json=example("pending"), headers=bridge)
+    assert r.status_code == 201, r.text
+    client_id, eid = r.json()["client"]["id"], r.json()["enrollment"]["id"]
+    cas = await auth.headers("case_manager", org="cas") | {"Idempotency-Key": "note-1"}
+    url = f"/api/v1/enrollments/{eid}/case-notes"
+    note = {"note_date": today().isoformat(), "note": "Discussed her diagnosis."}
+    first = await client.post(url, json=note, headers=cas)
+    assert first.status_code == 201, first.text
+    again = await client.post(url, json=note, headers=cas)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    reads = (
+        await db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.request_id == again.headers["x-request-id"],
+                AuditEvent.action == "pii.read",
+            )
+        )
+    ).all()
+    assert [(e.entity_id, e.changes) for e in reads] == [
+        (uuid.UUID(client_id), {"fields": ["replayed_response"]})
+    ]
+    # The CAS organization no longer sees the client: the replay is the route's own 404.
+    await db.execute(
+        delete(ClientAccess).where(
+            ClientAccess.client_id == uuid.UUID(client_id),
+            ClientAccess.organization_id == world.org_id("cas"),
+        )
+    )
+    gone = await client.post(url, json=note, headers=cas)
+    assert_problem(gone, 404)
+    assert "diagnosis" not in gone.text and "idempotent-replayed" not in gone.headers
+    # Seen again (the client's ROI), and the CAS organization writes CE enrollments: replayed.
+    await db.execute(
+        update(Client)
+        .where(Client.id == uuid.UUID(client_id))
+        .values(roi_start_date=today() - timedelta(days=3))
+    )
+    back = await client.post(url, json=note, headers=cas)
+    assert back.status_code == 201 and back.headers["idempotent-replayed"] == "true"
+    assert back.json() == first.json()

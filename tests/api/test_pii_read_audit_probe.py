@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.models import AuditEvent, Client
+from app.models import AuditEvent, Client, HouseholdMember
+from app.models.documents import ClientFile, DocumentCheck
+from app.models.enrollments import Enrollment
 from tests.api.probes import ProbeContext, probe_modules
 from tests.conftest import Auth, World
 
@@ -64,4 +66,81 @@ async def test_responses_showing_a_client_name_are_audited(
         if not shown <= audited:
             failures.append(f"GET {path}: shows {len(shown)} client(s), audited {len(audited)}")
     assert showing >= 3
+    assert not failures, "\n".join(failures)
+
+
+# Path parameters naming a client's record; every GET under one of them reads that client's data.
+CLIENT_LINKED = (
+    "client_id",
+    "enrollment_id",
+    "household_id",
+    "document_check_id",
+    "client_file_id",
+)
+
+
+async def test_every_read_of_client_linked_records_is_audited(
+    client: httpx.AsyncClient, auth: Auth, world: World, db: Any, app: Any
+) -> None:
+    """Every GET whose path names a client's record (the client, an enrollment and its records,
+    a household, a document), future routes included, records a read naming that client:
+    ``pii.read`` (or ``document.download``) with the client as ``entity_id`` or among
+    ``subject_ids`` -- whether or not the response shows a name (case notes, disabilities,
+    CLS location details and diversion answers carry none)."""
+    ctx = ProbeContext(client=client, db=db, world=world, auth=auth)
+    ids: dict[str, Any] = {}
+    for module in probe_modules():
+        ids.update(await module.arrange(ctx))
+    owners = {
+        "client_id": {ids["client_id"]},
+        "enrollment_id": set(
+            (
+                await db.scalars(
+                    select(Enrollment.client_id).where(Enrollment.id == ids["enrollment_id"])
+                )
+            ).all()
+        ),
+        "household_id": set(
+            (
+                await db.scalars(
+                    select(HouseholdMember.client_id).where(
+                        HouseholdMember.household_id == ids["household_id"]
+                    )
+                )
+            ).all()
+        ),
+    }
+    for name, model in (("document_check_id", DocumentCheck), ("client_file_id", ClientFile)):
+        owners[name] = set(
+            (await db.scalars(select(model.client_id).where(model.id == ids[name]))).all()
+        )
+    assert all(owners.values()), owners
+    admin = await auth.headers("system_admin")
+    failures: list[str] = []
+    probed = 0
+    for path, operations in app.openapi()["paths"].items():
+        params = re.findall(r"{(\w+)}", path)
+        linked = [p for p in params if p in CLIENT_LINKED]
+        if "get" not in operations or not linked:
+            continue
+        url = path.format(**{p: ids[p] for p in params})
+        r = await client.get(url, headers=admin)
+        if r.status_code != 200:
+            failures.append(f"GET {path}: {r.status_code} (the probe needs a 200)")
+            continue
+        probed += 1
+        reads = (
+            await db.execute(
+                select(AuditEvent.entity_id, AuditEvent.subject_ids).where(
+                    AuditEvent.request_id == r.headers["x-request-id"],
+                    AuditEvent.action.in_(READ_ACTIONS | {"client.ssn_read"}),
+                )
+            )
+        ).all()
+        audited = {entity_id for entity_id, _ in reads} | {
+            cid for _, subjects in reads for cid in subjects or []
+        }
+        if not owners[linked[0]] & audited:
+            failures.append(f"GET {path}: no read of the client recorded")
+    assert probed >= 20
     assert not failures, "\n".join(failures)

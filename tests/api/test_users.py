@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import base64
+import json
+import uuid
+
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -142,3 +146,68 @@ async def test_resend_invitation_only_for_pending(
     )
     r = await client.post(f"{USERS}/{r.json()['id']}/invitation", headers=admin)
     assert r.status_code == 204
+
+
+async def test_inviting_another_cocs_address_does_not_confirm_the_account(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    """An address already in use by an account of another CoC only: refused without saying
+    why (accounts are not shared between CoCs by invitation), and nothing changes; an address
+    known in the caller's CoC keeps its plain 409."""
+    other = await db.get(User, world.user_id("case_manager", coc="other"))
+    assert other is not None
+    before_user = (other.full_name, other.version, other.password_hash)
+    before = await db.scalar(select(func.count()).select_from(Membership))
+    users_before = await db.scalar(select(func.count()).select_from(User))
+    headers = await auth.headers("agency_admin")
+    body = {
+        "email": other.email.upper(),
+        "full_name": "Someone New",
+        "organization_id": str(world.org_id("access_point_1")),
+        "role": "case_manager",
+    }
+    r = await client.post(USERS, headers=headers, json=body)
+    problem = assert_problem(r, 409)
+    assert "exist" not in problem["detail"].lower()
+    assert str(other.id) not in r.text and other.full_name not in r.text
+    assert problem["errors"][0]["loc"] == ["body", "email"]
+    assert await db.scalar(select(func.count()).select_from(Membership)) == before
+    assert await db.scalar(select(func.count()).select_from(User)) == users_before
+    await db.refresh(other)
+    assert (other.full_name, other.version, other.password_hash) == before_user
+    # The same for a system admin of this CoC.
+    r = await client.post(USERS, headers=await auth.headers("system_admin"), json=body)
+    assert assert_problem(r, 409)["detail"] == problem["detail"]
+    # An account of this CoC (another agency's) is the plain duplicate.
+    r = await client.post(
+        USERS, headers=headers, json=body | {"email": "case_manager2@demo.example"}
+    )
+    assert "already exists" in assert_problem(r, 409)["detail"]
+
+
+async def test_the_users_cursor_holds_no_email(
+    client: httpx.AsyncClient, auth: Auth, world: World
+) -> None:
+    headers = await auth.headers("system_admin")
+    everyone = await client.get(USERS, headers=headers, params={"limit": 200})
+    expected = [u["email"] for u in everyone.json()["items"]]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, object] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        r = await client.get(USERS, headers=headers, params=params)
+        assert r.status_code == 200, r.text
+        seen += [u["email"] for u in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+        padded = cursor + "=" * (-len(cursor) % 4)
+        decoded = base64.urlsafe_b64decode(padded).decode()
+        assert "@" not in decoded and "demo" not in decoded, decoded
+    assert seen == expected == sorted(expected)
+    # A cursor naming no user of the list is refused like any other bad cursor.
+    for someone in (uuid.uuid4(), world.user_id("case_manager", coc="other")):
+        bogus = base64.urlsafe_b64encode(json.dumps([{"u": str(someone)}]).encode()).decode()
+        assert_problem(await client.get(USERS, headers=headers, params={"cursor": bogus}), 422)

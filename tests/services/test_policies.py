@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from app.permissions import Role
-from app.reference import PROJECT_TYPE_CE
 from app.services.ce.policy import can_enroll_into, can_set_hud_vash
 from app.services.documents.policy import can_delete_document, can_use_document_check
 from app.services.identity.policy import (
@@ -16,6 +15,7 @@ from app.services.identity.policy import (
     can_change_activation,
     can_change_coc,
     can_grant,
+    can_manage_ce_projects,
     can_manage_projects_of,
     can_manage_users,
     can_manage_users_of,
@@ -87,11 +87,20 @@ def test_projects_are_managed_everywhere_by_system_admins_else_in_the_own_organi
 
 def test_anyone_enrolls_into_coordinated_entry_others_into_their_own_projects() -> None:
     case_manager = make_actor(Role.CASE_MANAGER, OWN)
-    assert can_enroll_into(case_manager, PROJECT_TYPE_CE, OTHER)
-    assert can_enroll_into(case_manager, 3, OWN)
-    assert not can_enroll_into(case_manager, 3, OTHER)
+    assert can_enroll_into(case_manager, OTHER, is_coc_ce_project=True)
+    assert can_enroll_into(case_manager, OWN, is_coc_ce_project=False)
+    # Another organization's project, whatever its type (a ProjectType 14 that is not the
+    # CoC's CE project included).
+    assert not can_enroll_into(case_manager, OTHER, is_coc_ce_project=False)
     for role in ADMINS:
-        assert can_enroll_into(make_actor(role, OWN), 3, OTHER)
+        assert can_enroll_into(make_actor(role, OWN), OTHER, is_coc_ce_project=False)
+
+
+def test_coordinated_entry_projects_are_managed_by_system_and_cas_admins() -> None:
+    for role in ADMINS:
+        assert can_manage_ce_projects(make_actor(role, OWN))
+    for role in (Role.AGENCY_ADMIN, Role.CASE_MANAGER, Role.HOUSING_PROVIDER):
+        assert not can_manage_ce_projects(make_actor(role, OWN, kind="cas"))
 
 
 def test_hud_vash_eligibility_is_set_by_veteran_services_organizations_only() -> None:

@@ -67,3 +67,22 @@ async def hidden_family(client: httpx.AsyncClient, auth: Auth, db: AsyncSession)
     await give_roi(db, visible)
     await give_roi(db, visible2)
     return HiddenFamily(r.json()["id"], visible, visible2, hidden)
+
+
+async def enroll_head_at_access_point_1(
+    client: httpx.AsyncClient, auth: Auth, project_id: uuid.UUID, fam: HiddenFamily
+) -> None:
+    """Access point 1 enrolls the family's (visible) head into its own project with this
+    household: writing that open enrollment, it may change the household (still without seeing
+    the hidden child)."""
+    ap1 = await auth.headers("case_manager", org="access_point_1")
+    r = await client.post(
+        "/api/v1/enrollments",
+        json={
+            "client_id": fam.visible,
+            "project_id": str(project_id),
+            "household_id": fam.household_id,
+        },
+        headers=ap1,
+    )
+    assert r.status_code == 201, r.text

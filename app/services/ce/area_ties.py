@@ -17,10 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
+from app.models import Client
 from app.models.area_ties import AreaTie, AreaTieOption
 from app.reference.living_situations import check_not_future
 from app.schemas.enrollments import AreaTieIn, AreaTieOptionsUpdate
 from app.schemas.pagination import PageParams
+from app.services.clients import access as client_access
+from app.services.clients import policy as client_policy
 from app.services.platform import audit
 from app.services.platform.pagination import PageOf, paginate
 
@@ -150,13 +153,24 @@ async def add_area_ties(
     return rows
 
 
+async def client_for_area_ties(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> Client:
+    """The client whose area ties are recorded on their own (not in an intake or update): 404
+    unless visible; adding to its record needs the client edit right (``clients.policy``, 403
+    otherwise)."""
+    client = await client_access.get_visible_client(session, actor, client_id)
+    await client_policy.check_may_change(session, actor, client)
+    return client
+
+
 async def list_client_area_ties(
-    session: AsyncSession, client_id: uuid.UUID, page: PageParams
+    session: AsyncSession, actor: Actor, client_id: uuid.UUID, page: PageParams
 ) -> PageOf[AreaTie]:
-    """The (visible) client's area ties, oldest first."""
-    return await paginate(
+    """The (visible) client's area ties, oldest first (audited as a read of the client)."""
+    found = await paginate(
         session, client_area_ties_stmt(client_id), page, [AreaTie.created_at, AreaTie.id]
     )
+    audit.record_pii_read(session, actor, "client", client_id, fields=["area_ties"])
+    return found
 
 
 def client_area_ties_stmt(client_id: uuid.UUID) -> Select[AreaTie]:

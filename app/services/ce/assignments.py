@@ -122,18 +122,29 @@ async def end_assignments(
 
 
 async def list_case_assignments(
-    session: AsyncSession, enrollment: Enrollment, page: PageParams
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, page: PageParams
 ) -> PageOf[CaseAssignment]:
-    """The enrollment's case assignments, oldest first."""
+    """The enrollment's case assignments, oldest first (audited as a read of the client)."""
     stmt = select(CaseAssignment).where(CaseAssignment.enrollment_id == enrollment.id)
-    return await paginate(session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id])
+    found = await paginate(session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id])
+    audit.record_pii_read(
+        session, actor, "client", enrollment.client_id, fields=["case_assignments"]
+    )
+    return found
 
 
 async def list_client_case_assignments(
-    session: AsyncSession, client_id: uuid.UUID, status: str | None, page: PageParams
+    session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    status: str | None,
+    page: PageParams,
 ) -> PageOf[CaseAssignment]:
-    """A (visible) client's active and inactive case managers across enrollments."""
+    """A (visible) client's active and inactive case managers across enrollments (audited as a
+    read of the client)."""
     stmt = select(CaseAssignment).where(CaseAssignment.client_id == client_id)
     if status is not None:
         stmt = stmt.where(CaseAssignment.status == status)
-    return await paginate(session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id])
+    found = await paginate(session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id])
+    audit.record_pii_read(session, actor, "client", client_id, fields=["case_assignments"])
+    return found

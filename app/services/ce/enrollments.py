@@ -22,7 +22,7 @@ from app import clock
 from app.context import Actor
 from app.db import constraint_name
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import Client, Coc, Household, Membership, Project
+from app.models import Client, Coc, Household, Membership, Project, User
 from app.models.area_ties import AreaTie
 from app.models.ce_records import (
     CaseNote,
@@ -36,6 +36,7 @@ from app.models.ce_records import (
 )
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
+from app.permissions import Permission, Role, permissions_for
 from app.reference import PROJECT_TYPE_CE
 from app.reference.ce import Outcome
 from app.reference.living_situations import (
@@ -211,12 +212,22 @@ async def check_no_overlap(
 
 
 async def enrollment_reads(
-    session: AsyncSession, actor: Actor, enrollments: Sequence[Enrollment]
+    session: AsyncSession,
+    actor: Actor,
+    enrollments: Sequence[Enrollment],
+    *,
+    audit_read: bool = False,
 ) -> list[EnrollmentRead]:
     """Enrollments with their exit, case assignments, queue entry and inactivity flag. The
-    household's queue entry names its head: it is shown only to callers who may see the head."""
+    household's queue entry names its head: it is shown only to callers who may see the head.
+    ``audit_read``: the response is a read of the clients' enrollment data (GET): one
+    ``pii.read`` event naming them."""
     if not enrollments:
         return []
+    if audit_read:
+        audit.record_pii_reads(
+            session, actor, [e.client_id for e in enrollments], fields=["enrollment"]
+        )
     ids = [e.id for e in enrollments]
     exits = {
         x.enrollment_id: x
@@ -280,10 +291,10 @@ async def enrollment_reads(
 
 
 async def enrollment_read(
-    session: AsyncSession, actor: Actor, enrollment: Enrollment
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, *, audit_read: bool = False
 ) -> EnrollmentRead:
     await session.refresh(enrollment)
-    return (await enrollment_reads(session, actor, [enrollment]))[0]
+    return (await enrollment_reads(session, actor, [enrollment], audit_read=audit_read))[0]
 
 
 # --- households into enrollments ---------------------------------------------------------------
@@ -445,19 +456,33 @@ def check_translation(t: TranslationIn | None, prefix: str = "translation") -> d
     return t.model_dump()
 
 
+# Roles whose users may be case managers: those that write Coordinated Entry records.
+CASE_MANAGER_ROLES = frozenset(
+    role.value
+    for role in Role
+    if {Permission.ENROLLMENTS_WRITE, Permission.CLIENTS_WRITE} <= permissions_for(role)
+)
+
+
 async def check_case_manager(
     session: AsyncSession, actor: Actor, user_id: uuid.UUID, project: Project, field: str
 ) -> None:
-    """The case manager must belong to the acting organization or the project's organization."""
+    """The case manager must be an active user with a role that does Coordinated Entry work
+    (``CASE_MANAGER_ROLES``) in the acting organization or the project's organization."""
     member = await session.scalar(
-        select(Membership.id).where(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
             Membership.user_id == user_id,
             Membership.organization_id.in_({actor.organization_id, project.organization_id}),
+            Membership.role.in_(CASE_MANAGER_ROLES),
+            User.is_active,
         )
     )
     if member is None:
         raise ValidationFailed(
-            "The case manager must be a user of your organization or of the project's.",
+            "The case manager must be an active user of your organization or of the project's, "
+            "in a role that does Coordinated Entry work (not a housing provider).",
             field=field,
         )
 
@@ -480,8 +505,15 @@ async def resolve_project(
         project = await get_project(session, actor, project_id)
     except NotFound:
         raise ValidationFailed("No such project.", field="project_id")
-    if not enrollment_policy.can_enroll_into(actor, project.project_type, project.organization_id):
-        raise Forbidden("You may enroll clients only into your organization's projects.")
+    coc_ce = await ce_project_for(session, actor.coc_id)
+    is_coc_ce = coc_ce is not None and coc_ce.id == project.id
+    if not enrollment_policy.can_enroll_into(
+        actor, project.organization_id, is_coc_ce_project=is_coc_ce
+    ):
+        raise Forbidden(
+            "You may enroll clients only into your organization's projects (or the CoC's "
+            "Coordinated Entry project)."
+        )
     return project
 
 
@@ -614,7 +646,15 @@ async def create_enrollment(
     await check_case_manager(session, actor, case_manager, project, "case_manager_user_id")
     for p in plans:
         if p.new_client is not None:
-            created, _ = await clients.create_client(session, actor, p.new_client, cipher)
+            # New family members' possible duplicates are not shown: not looked for (or audited).
+            created, _ = await clients.create_client(
+                session,
+                actor,
+                p.new_client,
+                cipher,
+                with_duplicates=False,
+                field=_join(p.field, "client"),
+            )
             p.client_id = created.id
     household = await resolve_household(session, actor, body.household_id, plans)
     rows = await enroll(
@@ -831,8 +871,9 @@ async def latest_values(
     session: AsyncSession, actor: Actor, enrollment: Enrollment
 ) -> dict[str, Any]:
     """The latest recorded answers on the enrollment's household stay, for prefilling (drawn
-    only from the members' enrollments ``actor`` may see)."""
+    only from the members' enrollments ``actor`` may see); audited as a read of the client."""
     group_ids = [e.id for e in await visible_household_group(session, actor, enrollment)]
+    audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=["latest_values"])
 
     async def latest(model: Any, date_col: str, where: Any) -> Any:
         return await session.scalar(
@@ -900,32 +941,44 @@ async def latest_values(
 
 
 async def list_assessments(
-    session: AsyncSession, enrollment: Enrollment, page: PageParams
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, page: PageParams
 ) -> PageOf[EnrollmentAssessment]:
-    """The household stay's workflow passes (intake, updates, exit), oldest first."""
-    return await paginate(
+    """The household stay's workflow passes (intake, updates, exit), oldest first; audited as a
+    read of the client."""
+    found = await paginate(
         session,
-        assessments_stmt(enrollment),
+        assessments_stmt(actor, enrollment),
         page,
         [EnrollmentAssessment.created_at, EnrollmentAssessment.id],
     )
+    audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=["assessments"])
+    return found
 
 
-def assessments_stmt(enrollment: Enrollment) -> Select[EnrollmentAssessment]:
-    """The household stay's workflow passes (they belong to the head's enrollment)."""
-    return select(EnrollmentAssessment).where(
-        EnrollmentAssessment.enrollment_id == enrollment.household_group_id
+def assessments_stmt(actor: Actor, enrollment: Enrollment) -> Select[EnrollmentAssessment]:
+    """The household stay's workflow passes. They belong to the head's enrollment, so they are
+    shown only to a caller who may see the head of household (for a member whose head is
+    hidden, there are none to show)."""
+    return (
+        select(EnrollmentAssessment)
+        .join(Enrollment, Enrollment.id == EnrollmentAssessment.enrollment_id)
+        .join(Client, Client.id == Enrollment.client_id)
+        .where(
+            EnrollmentAssessment.enrollment_id == enrollment.household_group_id,
+            client_access.visible_clients_filter(actor),
+        )
     )
 
 
 async def get_assessment(
-    session: AsyncSession, enrollment: Enrollment, assessment_id: uuid.UUID
+    session: AsyncSession, actor: Actor, enrollment: Enrollment, assessment_id: uuid.UUID
 ) -> EnrollmentAssessment:
     found = await session.scalar(
-        assessments_stmt(enrollment).where(EnrollmentAssessment.id == assessment_id)
+        assessments_stmt(actor, enrollment).where(EnrollmentAssessment.id == assessment_id)
     )
     if found is None:
         raise NotFound("No such assessment.")
+    audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=["assessments"])
     return found
 
 
@@ -939,4 +992,6 @@ async def list_client_enrollments(
         page,
         [Enrollment.created_at, Enrollment.id],
     )
-    return PageOf(await enrollment_reads(session, actor, rows.items), rows.next_cursor)
+    reads = await enrollment_reads(session, actor, rows.items)
+    audit.record_pii_read(session, actor, "client", client_id, fields=["enrollments"])
+    return PageOf(reads, rows.next_cursor)

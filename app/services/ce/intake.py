@@ -163,7 +163,15 @@ async def create_intake(
     duplicates: list[DuplicateCandidate] = []
     for p in plans:
         if p.new_client is not None:
-            created, found = await clients.create_client(session, actor, p.new_client, cipher)
+            # Only the client's own possible duplicates are shown (and audited as read).
+            created, found = await clients.create_client(
+                session,
+                actor,
+                p.new_client,
+                cipher,
+                with_duplicates=p is main,
+                field=f"{p.field}.client" if p.field else "client",
+            )
             p.client_id = created.id
             if p is main:
                 duplicates = found

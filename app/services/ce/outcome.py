@@ -43,6 +43,7 @@ from app.services.ce.records import (
     record_housing_needs,
     record_service,
 )
+from app.services.clients import access as client_access
 from app.services.platform import audit
 from app.services.platform.statemachine import AuditHistory, Machine, Rule
 
@@ -294,14 +295,19 @@ async def place_on_queue(
     session: AsyncSession, actor: Actor, head: Enrollment, on: date
 ) -> QueueEntry:
     existing = await session.scalar(
-        select(QueueEntry.id).where(
+        select(QueueEntry).where(
             QueueEntry.household_id == head.household_id, QueueEntry.closed_at.is_(None)
         )
     )
     if existing is not None:
+        if not await client_access.can_see(session, actor, existing.head_client_id):
+            # The entry names a head of household the caller may not see: no ids.
+            raise Conflict(
+                "This household is already on the prioritization list; contact the CAS team."
+            )
         raise Conflict(
             "This household is already on the prioritization list.",
-            extra={"queue_entry_id": str(existing)},
+            extra={"queue_entry_id": str(existing.id)},
         )
     entry = QueueEntry(
         coc_id=head.coc_id,

@@ -32,7 +32,6 @@ from app.context import Actor
 from app.errors import Forbidden
 from app.models import Client, Project
 from app.models.enrollments import CaseAssignment, Enrollment
-from app.reference import PROJECT_TYPE_CE
 from app.services.clients import access as client_access
 
 
@@ -51,14 +50,13 @@ class EnrollmentFacts:
     assigned_organization_ids: frozenset[uuid.UUID]
 
 
-def can_enroll_into(actor: Actor, project_type: int, project_organization_id: uuid.UUID) -> bool:
-    """Clients are enrolled into the CoC's Coordinated Entry project by anyone who may write
-    enrollments, into another project by its own organization or an admin."""
-    return (
-        project_type == PROJECT_TYPE_CE
-        or project_organization_id == actor.organization_id
-        or actor.is_admin
-    )
+def can_enroll_into(
+    actor: Actor, project_organization_id: uuid.UUID, *, is_coc_ce_project: bool
+) -> bool:
+    """Clients are enrolled into the CoC's Coordinated Entry project (``ce_project_for``, of its
+    CAS organization) by anyone who may write enrollments, into any other project -- another
+    organization's ProjectType 14 included -- by its own organization or an admin."""
+    return is_coc_ce_project or project_organization_id == actor.organization_id or actor.is_admin
 
 
 def can_set_hud_vash(actor: Actor) -> bool:

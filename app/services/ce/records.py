@@ -483,9 +483,13 @@ _RECORDS: dict[RecordKind, type[CeRecord]] = {
 
 
 async def list_records(
-    session: AsyncSession, kind: RecordKind, enrollment: Enrollment, page: PageParams
+    session: AsyncSession, actor: Actor, kind: RecordKind, enrollment: Enrollment, page: PageParams
 ) -> PageOf[CeRecord]:
-    """One kind of CE record attached to the enrollment, oldest first."""
+    """One kind of CE record attached to the enrollment, oldest first. The page is a read of
+    the client's data (case notes, disabilities, locations, ...): audited, one event naming the
+    client."""
     model = _RECORDS[kind]
     stmt = select(model).where(model.enrollment_id == enrollment.id)
-    return await paginate(session, stmt, page, [model.created_at, model.id])
+    found = await paginate(session, stmt, page, [model.created_at, model.id])
+    audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=[kind])
+    return found

@@ -12,13 +12,13 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Column, Select, Table, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
-from app.models import AuditEvent, Client, User
+from app.models import AuditEvent, Base, Client, User
 from app.schemas.clients import (
     RACE_FIELDS,
     ClientCreate,
@@ -240,13 +240,41 @@ def audit_read(
     audit.record_pii_read(session, actor, "client", client_id, fields=fields or READ_FIELDS)
 
 
+def _client_columns() -> list[tuple[Table, Column[Any]]]:
+    """(table, column) of every table with an ``id`` whose column references a client."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        if table.name == Client.__tablename__ or "id" not in table.c:
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name == Client.__tablename__ and fk.column.name == "id":
+                found.append((table, fk.parent))
+    return found
+
+
+async def clients_named(session: AsyncSession, ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """The clients among ``ids``, and the clients whose records (enrollments, case
+    assignments, documents, ... any table whose rows name a client) are among them."""
+    if not ids:
+        return set()
+    wanted = list(ids)
+    parts = [select(Client.id.label("client_id")).where(Client.id.in_(wanted))]
+    parts += [
+        select(column.label("client_id")).where(table.c.id.in_(wanted))
+        for table, column in _client_columns()
+    ]
+    rows = await session.scalars(union(*parts))
+    return {client_id for client_id in rows if client_id is not None}
+
+
 async def audit_replayed_read(
     session: AsyncSession, actor: Actor, named: Collection[uuid.UUID]
 ) -> None:
     """An idempotent replay shows a stored response again: 404 unless ``actor`` may still see
-    every client among ``named`` (ids found in the response or its path; a merged id is judged
-    by its survivor); then the replay is recorded as a read of each of them."""
-    ids = sorted((await session.scalars(select(Client.id).where(Client.id.in_(named)))).all())
+    every client among ``named`` (ids found in the response or its path), or whose records are
+    among them (a merged id is judged by its survivor); then the replay is recorded as a read of
+    each of them."""
+    ids = sorted(await clients_named(session, named))
     for client_id in ids:
         survivor = await client_access.resolve_merged(session, client_id)
         if not await client_access.can_see(session, actor, survivor):
@@ -290,16 +318,26 @@ async def create_client(
     cipher: FieldCipher,
     *,
     with_duplicates: bool = True,
+    field: str = "",
 ) -> tuple[Client, list[DuplicateCandidate]]:
     """Create a client for the actor's organization; never blocks on a possible duplicate.
 
     ``with_duplicates``: look for likely duplicates the caller may see (each one returned is
-    audited as read, so only ask when the caller is shown them)."""
-    check_dob(data.dob, clock.today(actor))
+    audited as read, so only ask when the caller is shown them). ``field``: where the client
+    sits in the request body (``family_members.0.client``), for the problems' ``loc``."""
     raw = data.model_dump()
-    check_roi_dates(raw, client_policy.CONSENT_FIELDS, clock.today(actor))
-    stated = {k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")}
-    v = _derive(raw, stated)
+    try:
+        check_dob(data.dob, clock.today(actor))
+        check_roi_dates(raw, client_policy.CONSENT_FIELDS, clock.today(actor))
+        stated = {
+            k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")
+        }
+        v = _derive(raw, stated)
+    except ValidationFailed as exc:
+        if field:
+            for err in exc.errors or []:
+                err["loc"] = ["body", *field.split("."), *err["loc"][1:]]
+        raise
     client = Client(
         id=uuid.uuid4(),
         coc_id=actor.coc_id,

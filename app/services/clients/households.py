@@ -6,7 +6,10 @@ demoting the only head, adding a client twice -- are refused with a problem nami
 before anything is written.
 
 A household is visible to a caller who may see at least one of its members; members the caller
-may not see are left out of responses. Changing a household needs every named client visible.
+may not see are left out of responses (a household whose head the caller may not see shows
+``head_of_household_id`` null). Changing a household needs the write right of
+``clients.policy.can_write_household`` (``get_writable_household``), every named client visible,
+and never touches a member the caller may not see.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from app.schemas.clients import HouseholdMemberIn, HouseholdMemberRead, Househol
 from app.schemas.pagination import PageParams
 from app.security import utcnow
 from app.services.clients import access as client_access
+from app.services.clients import policy as client_policy
 from app.services.clients.core import create_client
 from app.services.platform import audit
 from app.services.platform.crypto import FieldCipher
@@ -41,12 +45,12 @@ def _conflict(field: str, message: str) -> Conflict:
 async def _require_visible_client(
     session: AsyncSession, actor: Actor, client_id: uuid.UUID, field: str
 ) -> Client:
-    client = await client_access.get_visible_body_client(
-        session, actor, client_id, field, follow_merge=False
-    )
-    if client.merged_into_id is not None:
+    """A member named in the body. A merged id is judged by its survivor: hidden, it is the
+    same 422 as an unknown id; visible, the answer names the survivor to use instead."""
+    client = await client_access.get_visible_body_client(session, actor, client_id, field)
+    if client.id != client_id:
         raise ValidationFailed(
-            f"This client was merged into {client.merged_into_id}; use that id.", field=field
+            f"This client was merged into {client.id}; use that id.", field=field
         )
     return client
 
@@ -76,6 +80,16 @@ async def get_visible_household(
     household = await session.scalar(stmt)
     if household is None:
         raise NotFound("No such household.")
+    return household
+
+
+async def get_writable_household(
+    session: AsyncSession, actor: Actor, household_id: uuid.UUID
+) -> Household:
+    """The household, locked for the change, if ``actor`` sees it (else 404) and may change it
+    (else 403 ``household-not-writable``)."""
+    household = await get_visible_household(session, actor, household_id, for_update=True)
+    await client_policy.check_may_write_household(session, actor, household)
     return household
 
 
@@ -256,6 +270,9 @@ async def change_relationship(
             "(previous_head_relationship_to_hoh says what this member becomes).",
         )
     if relationship_to_hoh == HEAD and head is not None:
+        if not await client_access.can_see(session, actor, head.client_id):
+            # Demoting a head the caller may not see: refused like any change it may not make.
+            raise client_policy.HouseholdNotWritable(client_policy.HOUSEHOLD_NOT_WRITABLE)
         if previous_head_relationship_to_hoh is None:
             raise _conflict(
                 "previous_head_relationship_to_hoh",

@@ -13,6 +13,7 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
 from app.permissions import Role
+from app.reference import PROJECT_TYPE_CE
 from app.schemas.organizations import (
     CocUpdate,
     OrganizationCreate,
@@ -21,7 +22,11 @@ from app.schemas.organizations import (
     ProjectUpdate,
 )
 from app.schemas.pagination import PageParams
-from app.services.identity.policy import can_change_coc, can_manage_projects_of
+from app.services.identity.policy import (
+    can_change_coc,
+    can_manage_ce_projects,
+    can_manage_projects_of,
+)
 from app.services.platform import audit
 from app.services.platform.pagination import PageOf, paginate
 
@@ -240,6 +245,25 @@ def _check_may_manage_projects_of(actor: Actor, organization_id: uuid.UUID) -> N
     raise Forbidden("You may only manage the projects of your own organization.")
 
 
+def _check_ce_project(
+    actor: Actor, org: Organization, current_type: int | None, new_type: int | None
+) -> None:
+    """Coordinated Entry projects: owned by the CAS organization (422), created or changed by
+    system and CAS admins only (403)."""
+    if PROJECT_TYPE_CE not in (current_type, new_type):
+        return
+    if new_type == PROJECT_TYPE_CE and org.kind != "cas":
+        raise ValidationFailed(
+            "Coordinated Entry projects (ProjectType 14) belong to the CoC's CAS organization.",
+            field="project_type",
+        )
+    if not can_manage_ce_projects(actor):
+        raise Forbidden(
+            "Coordinated Entry projects (ProjectType 14) are created and changed by system and "
+            "CAS admins only."
+        )
+
+
 def _check_project_dates(data: dict[str, Any]) -> None:
     start, end = data.get("operating_start_date"), data.get("operating_end_date")
     if start and end and end < start:
@@ -252,6 +276,7 @@ async def create_project(session: AsyncSession, actor: Actor, body: ProjectCreat
     data = body.model_dump()
     org = await get_organization(session, actor, body.organization_id)
     _check_may_manage_projects_of(actor, org.id)
+    _check_ce_project(actor, org, None, body.project_type)
     _check_project_dates(data)
     project = Project(**data)
     session.add(project)
@@ -267,6 +292,12 @@ async def update_project(
     if changes.get("project_type", 0) is None:
         changes.pop("project_type")  # the project type is required: null leaves it as it is
     _check_may_manage_projects_of(actor, project.organization_id)
+    _check_ce_project(
+        actor,
+        await get_organization(session, actor, project.organization_id),
+        project.project_type,
+        changes.get("project_type", project.project_type),
+    )
     _check_project_dates(
         {
             "operating_start_date": changes.get(
@@ -287,7 +318,9 @@ async def ce_project_for(session: AsyncSession, coc_id: uuid.UUID) -> Project | 
         select(Project)
         .join(Project.organization)
         .where(
-            Organization.coc_id == coc_id, Organization.kind == "cas", Project.project_type == 14
+            Organization.coc_id == coc_id,
+            Organization.kind == "cas",
+            Project.project_type == PROJECT_TYPE_CE,
         )
         .order_by(Project.created_at)
         .limit(1)

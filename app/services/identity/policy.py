@@ -6,7 +6,10 @@
   only system admins activate or deactivate accounts.
 * CoCs: changed by a system admin acting for one of its organizations.
 * Projects: ``projects:manage`` everywhere in the CoC, ``projects:manage_own`` in the actor's
-  own organization.
+  own organization. Coordinated Entry projects (ProjectType 14) belong to the CoC's CAS
+  organization and are created or changed only by system and CAS admins
+  (``can_manage_ce_projects``): whoever owns a type-14 project would be let in to every client
+  enrolled into it.
 
 The services call these and raise (403) with their own explanation; routers keep declaring the
 route's permission.
@@ -64,3 +67,9 @@ def can_manage_projects_of(actor: Actor, organization_id: uuid.UUID) -> bool:
     if actor.can(Permission.PROJECTS_MANAGE):
         return True
     return actor.can(Permission.PROJECTS_MANAGE_OWN) and organization_id == actor.organization_id
+
+
+def can_manage_ce_projects(actor: Actor) -> bool:
+    """Creating a Coordinated Entry project (ProjectType 14), or changing one (its type
+    included): system and CAS admins, on top of ``can_manage_projects_of``."""
+    return actor.is_admin

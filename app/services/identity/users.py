@@ -7,6 +7,11 @@ CoC, admins of the organizations it left): they see it, and can give it a role a
 a membership or by inviting its address again). Former memberships are kept in
 ``membership_history``.
 
+Inviting an address already in use: an account of the actor's CoC (it has or had a membership
+there) is a plain 409; an account of other CoCs only is a 409 that does not say why, so an
+invitation cannot be used to learn which addresses have accounts elsewhere (and accounts are
+not shared between CoCs by invitation: their own CoC manages them).
+
 Agency admins change their agency's staff, never an account that holds a system or CAS admin
 role: one rule, ``identity.policy.can_change_account``, for every change of an account
 (profile, invitation, adding or removing a membership).
@@ -129,8 +134,11 @@ async def read_user(session: AsyncSession, actor: Actor, user: User) -> UserRead
 
 
 async def list_users(session: AsyncSession, actor: Actor, page: PageParams) -> PageOf[UserRead]:
-    """The accounts ``actor`` manages (``visible_users_stmt``), by email."""
-    rows = await paginate(session, visible_users_stmt(actor), page, [User.email, User.id])
+    """The accounts ``actor`` manages (``visible_users_stmt``), by email; the cursor holds the
+    last user's id, never an email address (it travels in URLs)."""
+    rows = await paginate(
+        session, visible_users_stmt(actor), page, [User.email, User.id], id_cursor=True
+    )
     former = await former_memberships(session, actor, [u.id for u in rows.items])
     return rows.map(lambda u: user_read(actor, u, former[u.id]))
 
@@ -179,6 +187,14 @@ async def invite_user(
     if existing is not None:
         if await _may_reinvite(session, actor, existing):
             return await _reinvite(session, settings, actor, existing, organization_id, role)
+        if not await _known_in_coc(session, actor, existing):
+            # An account of other CoCs only: not shared by invitation (its own CoCs manage it),
+            # and the answer does not confirm that it exists.
+            raise Conflict(
+                "This email address cannot be used for a new account in this Continuum of "
+                "Care. Ask the person for another address, or ask a system administrator.",
+                errors=[{"loc": ["body", "email"], "msg": "not available", "type": "unavailable"}],
+            )
         raise Conflict(
             "A user with this email already exists; add a membership to that user instead.",
             errors=[{"loc": ["body", "email"], "msg": "already exists", "type": "unique"}],
@@ -199,6 +215,21 @@ async def invite_user(
     await session.flush()
     await session.refresh(user, ["memberships"])
     return user
+
+
+async def _known_in_coc(session: AsyncSession, actor: Actor, user: User) -> bool:
+    """The account has, or had, a membership in an organization of the actor's CoC."""
+    in_coc = select(Organization.id).where(Organization.coc_id == actor.coc_id)
+    found = await session.scalar(
+        select(
+            exists().where(Membership.user_id == user.id, Membership.organization_id.in_(in_coc))
+            | exists().where(
+                MembershipHistory.user_id == user.id,
+                MembershipHistory.organization_id.in_(in_coc),
+            )
+        )
+    )
+    return bool(found)
 
 
 async def _may_reinvite(session: AsyncSession, actor: Actor, user: User) -> bool:

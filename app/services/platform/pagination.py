@@ -131,10 +131,25 @@ async def paginate(
     keys: Sequence[InstrumentedAttribute[Any]],
     *,
     descending: bool = False,
+    id_cursor: bool = False,
 ) -> PageOf[Any]:
-    """Run ``stmt`` ordered by ``keys`` (last one unique), one page after ``params.cursor``."""
+    """Run ``stmt`` ordered by ``keys`` (last one unique), one page after ``params.cursor``.
+
+    ``id_cursor``: the cursor holds only the last row's unique key (its id) and the sort key is
+    read again from that row -- for lists sorted by something that must not travel in URLs
+    (an email address); a cursor naming no row of ``stmt`` is a 422."""
     if params.cursor:
-        after = decode_cursor(params.cursor, len(keys), keys)
+        if id_cursor:
+            [last] = decode_cursor(params.cursor, 1, keys[-1:])
+            # The row must be one of this list's (its sort key is not to be probed).
+            row = (
+                await session.execute(stmt.with_only_columns(*keys).where(keys[-1] == last))
+            ).first()
+            if row is None:
+                raise _invalid_cursor()
+            after = list(row)
+        else:
+            after = decode_cursor(params.cursor, len(keys), keys)
         stmt = stmt.where(_after(keys, after, descending))
     order = [k.desc() if descending else k.asc() for k in keys]
     rows = list((await session.scalars(stmt.order_by(*order).limit(params.limit + 1))).unique())
@@ -142,7 +157,8 @@ async def paginate(
     if len(rows) > params.limit:
         rows = rows[: params.limit]
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, k.key) for k in keys])
+        cursor_keys = keys[-1:] if id_cursor else keys
+        next_cursor = encode_cursor([getattr(last, k.key) for k in cursor_keys])
     return PageOf(rows, next_cursor)
 
 
