@@ -48,6 +48,12 @@ class Permission(StrEnum):
     QUEUE_CASE_MANAGER_REVIEW = "queue:case_manager_review"
     REFERRALS_MANAGE = "referrals:manage"
     REFERRALS_RESPOND = "referrals:respond"
+    # HUD conformance (issue 11): approving Access Points (seed 000: the Director of CAS),
+    # voiding an intake recorded in error, the duplicate report and the data-quality report.
+    ACCESS_POINTS_APPROVE = "organizations:approve_access_points"
+    ENROLLMENTS_VOID = "enrollments:void"
+    CLIENTS_DUPLICATES_READ = "clients:duplicates_read"
+    DATA_QUALITY_READ = "data_quality:read"
 
 
 P = Permission
@@ -73,6 +79,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REFERRALS_MANAGE,
             P.PROJECTS_MANAGE_OWN,
             P.DOCUMENTS_CONFIGURE,
+            P.ACCESS_POINTS_APPROVE,
+            P.ENROLLMENTS_VOID,
+            P.CLIENTS_DUPLICATES_READ,
+            P.DATA_QUALITY_READ,
         }
     ),
     Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),

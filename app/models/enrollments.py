@@ -47,12 +47,14 @@ def _nullable_in(column: str, values: frozenset[int]) -> str:
 class Enrollment(UUIDPk, Timestamps, Versioned, Base):
     __tablename__ = "enrollments"
     __table_args__ = (
-        # At most one open Coordinated Entry enrollment per client.
+        # At most one open Coordinated Entry enrollment per client (a voided one does not count).
         Index(
             "uq_enrollments_one_open_ce_per_client",
             "client_id",
             unique=True,
-            postgresql_where=text("is_coordinated_entry AND exit_date IS NULL"),
+            postgresql_where=text(
+                "is_coordinated_entry AND exit_date IS NULL AND voided_at IS NULL"
+            ),
         ),
         Index("ix_enrollments_client_id", "client_id", "entry_date", "id"),
         Index("ix_enrollments_household_group_id", "household_group_id"),
@@ -124,6 +126,12 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
         CheckConstraint(
             "move_in_date IS NULL OR move_in_date >= entry_date", name="move_in_after_entry"
         ),
+        # A void (an intake recorded in error) always has its reason and who voided it.
+        CheckConstraint(
+            "(voided_at IS NULL) = (void_reason IS NULL) AND "
+            "(voided_at IS NULL) = (voided_by_user_id IS NULL)",
+            name="void_has_reason",
+        ),
     )
 
     coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)
@@ -165,6 +173,13 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
     # 3.11 Exit date, copied from the exit row so the open-enrollment index can use it.
     exit_date: Mapped[date | None] = mapped_column(Date)
 
+    # Voided: recorded in error (a CAS or system admin, with a reason). A voided enrollment is
+    # left out of every list, the queue and exports, and stays in the audit trail; the void can
+    # be undone within 30 days. Lists and exports filter on ``voided_at IS NULL``.
+    voided_at: Mapped[datetime | None] = mapped_column()
+    voided_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str | None] = mapped_column(String(500))
+
 
 class EnrollmentAssessment(UUIDPk, Timestamps, Base):
     """One pass through the CAS workflow: the intake (stage 1), an update (2), annual (5) or
@@ -198,6 +213,13 @@ class CaseAssignment(UUIDPk, Timestamps, Versioned, Base):
         Index("ix_case_assignments_enrollment_id", "enrollment_id", "start_date", "id"),
         Index("ix_case_assignments_client_id", "client_id", "status"),
         Index("ix_case_assignments_user_id", "user_id", "status"),
+        # A case manager sees the clients of their active assignments (``clients.access``).
+        Index(
+            "ix_case_assignments_active_user_client",
+            "client_id",
+            "user_id",
+            postgresql_where=text("status = 'active'"),
+        ),
         Index(
             "uq_case_assignments_one_active_per_user",
             "enrollment_id",
@@ -236,6 +258,10 @@ class Exit(UUIDPk, Timestamps, Base):
         ),
         CheckConstraint(
             "other_destination IS NULL OR destination = 17", name="other_destination_only_17"
+        ),
+        # 3.12.B "Other, specify" is required for destination 17.
+        CheckConstraint(
+            "destination <> 17 OR other_destination IS NOT NULL", name="other_destination_for_17"
         ),
         CheckConstraint(
             "exit_reason IN ('" + "', '".join(EXIT_REASONS) + "')", name="exit_reason_valid"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Literal, get_args
 
+from app.errors import ValidationFailed
 from app.reference import codes
 
 # The "Quick Services" offered at a CAS exit for a successful diversion. "Successful Diversion
@@ -48,6 +50,37 @@ EXIT_REASONS = (
 
 # 5.03.1 DataCollectionStage of a workflow assessment.
 STAGES = (1, 2, 3, 5)
+ANNUAL_STAGE = 5
+# HUD: an annual assessment is recorded no more than 30 days before or after the anniversary of
+# the head of household's project start date.
+ANNUAL_WINDOW_DAYS = 30
+
+
+def anniversary(entry_date: date, year: int) -> date:
+    """``entry_date``'s anniversary in ``year`` (29 February falls on the 28th)."""
+    try:
+        return entry_date.replace(year=year)
+    except ValueError:
+        return entry_date.replace(year=year, day=28)
+
+
+def nearest_anniversary(entry_date: date, on: date) -> date:
+    """The anniversary (first one at the earliest) closest to ``on``."""
+    first = entry_date.year + 1
+    years = range(max(first, on.year - 1), max(first, on.year + 1) + 1)
+    return min((anniversary(entry_date, y) for y in years), key=lambda d: abs((d - on).days))
+
+
+def check_annual_window(head_entry_date: date, on: date, field: str) -> None:
+    """5.03.1 stage 5: ``on`` lies within 30 days of an anniversary of the head's entry."""
+    nearest = nearest_anniversary(head_entry_date, on)
+    if abs((nearest - on).days) > ANNUAL_WINDOW_DAYS:
+        raise ValidationFailed(
+            f"HUD 5.03 (annual assessment): an annual assessment (data_collection_stage 5) is "
+            f"recorded within {ANNUAL_WINDOW_DAYS} days of the anniversary of the head of "
+            f"household's entry date {head_entry_date} (nearest anniversary: {nearest}).",
+            field=field,
+        )
 
 
 class Outcome(StrEnum):

@@ -44,6 +44,29 @@ LEAVE_SITUATION_FOLLOW_UPS = (
     "lease_own_60_day",
     "moved_two_or_more",
 )
+# Their HUD element numbers (4.12.C-F).
+_FOLLOW_UP_ELEMENTS = dict(
+    zip(LEAVE_SITUATION_FOLLOW_UPS, ("4.12.C", "4.12.D", "4.12.E", "4.12.F"), strict=True)
+)
+
+# A successful diversion (4.20.A ProbSolDivRRResult 1) houses the household in a safe
+# alternative: a temporary or permanent destination (3xx, 4xx) -- not a homeless or
+# institutional one, not 8/9/99/30/17/24, and not transitional housing for homeless persons (302),
+# which is a stay in the homeless system.
+DIVERSION_DESTINATIONS = frozenset(c for c in DESTINATIONS if c // 100 in (3, 4) and c != 302)
+# The current living situation (4.12) that corresponds to each diversion destination (seed 001:
+# "Choose the living situation that corresponds to their Exit Destination"): staying with
+# family or friends (temporary or permanent tenure) is a stay in their room, apartment or house
+# (335, 336); HOPWA housing is the closest 4.12 situation; the others are the same code.
+EXIT_CLS_FOR_DESTINATION: dict[int, frozenset[int]] = {
+    312: frozenset({335}),
+    313: frozenset({336}),
+    422: frozenset({335}),
+    423: frozenset({336}),
+    327: frozenset({302}),
+    426: frozenset({435, 421}),
+    **{c: frozenset({c}) for c in (314, 329, 332, 410, 411, 421, 435)},
+}
 
 # Length-of-stay codes below HUD's thresholds for the 3.917 "break" questions.
 _UNDER_90_DAYS = frozenset({10, 11, 2, 3})
@@ -194,13 +217,31 @@ def check_current_living_situation(
         raise _fail(
             prefix,
             "leave_situation_14_days",
-            f"leave_situation_14_days is not asked for living situation {situation}.",
+            f"HUD 4.12.B: leave_situation_14_days is not asked for living situation {situation}.",
+        )
+    if leave is None and situation in LEAVE_SITUATION_ASKED:
+        raise _fail(
+            prefix,
+            "leave_situation_14_days",
+            "HUD 4.12.B: leave_situation_14_days (must the client leave within 14 days?) is "
+            f"required for living situation {situation}.",
         )
     for name in LEAVE_SITUATION_FOLLOW_UPS:
         value = cls.get(name)
+        element = _FOLLOW_UP_ELEMENTS[name]
         check_code(value, YES_NO_REASONS, prefix, name)
         if value is not None and leave != 1:
-            raise _fail(prefix, name, f"{name} is asked only when leave_situation_14_days is 1.")
+            raise _fail(
+                prefix,
+                name,
+                f"HUD {element}: {name} is asked only when leave_situation_14_days is 1.",
+            )
+        if value is None and leave == 1:
+            raise _fail(
+                prefix,
+                name,
+                f"HUD {element}: {name} is required when leave_situation_14_days is 1 (Yes).",
+            )
     check_not_future(cls.get("information_date"), prefix, "information_date", today)
 
 
@@ -212,6 +253,56 @@ def check_destination(exit_: Mapping[str, Any], prefix: str) -> None:
     )
     if exit_.get("other_destination") and destination != OTHER_DESTINATION:
         raise _fail(prefix, "other_destination", "other_destination is only for destination 17.")
+    if destination == OTHER_DESTINATION and not exit_.get("other_destination"):
+        raise _fail(
+            prefix,
+            "other_destination",
+            "HUD 3.12.B: other_destination (specify) is required for destination 17 (Other).",
+        )
+
+
+def check_diversion_exit(
+    destination: int,
+    destination_subsidy_type: int | None,
+    cls: Mapping[str, Any] | None,
+    prefix: str,
+    cls_field: str,
+) -> None:
+    """A successful diversion's destination is a housing destination
+    (``DIVERSION_DESTINATIONS``) and the current living situation at exit corresponds to it
+    (``EXIT_CLS_FOR_DESTINATION``; with the same subsidy type for 435)."""
+    if destination not in DIVERSION_DESTINATIONS:
+        raise _fail(
+            prefix,
+            "destination",
+            f"HUD 3.12 / 4.20.A: a successful diversion houses the household in a safe "
+            f"alternative, so destination {destination} is not possible: use a temporary or "
+            "permanent housing destination (3xx or 4xx other than 302), or answer diverted: "
+            "false.",
+        )
+    if cls is None:
+        return
+    situation = cls.get("current_living_situation")
+    expected = EXIT_CLS_FOR_DESTINATION[destination]
+    path = _path(prefix, cls_field)
+    if situation not in expected:
+        raise _fail(
+            path,
+            "current_living_situation",
+            f"HUD 4.12.2: the current living situation at a diversion exit corresponds to the "
+            f"destination: {destination} -> {' or '.join(str(c) for c in sorted(expected))}.",
+        )
+    if (
+        situation == WITH_SUBSIDY
+        and destination == WITH_SUBSIDY
+        and cls.get("cls_subsidy_type") != destination_subsidy_type
+    ):
+        raise _fail(
+            path,
+            "cls_subsidy_type",
+            "HUD 4.12.A: the subsidy type at exit is the destination's subsidy type "
+            f"({destination_subsidy_type}).",
+        )
 
 
 def check_not_future(value: date | None, prefix: str, name: str, today: date) -> None:

@@ -20,6 +20,7 @@ from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
 from app.http.uow import idempotent
 from app.permissions import Permission
+from app.reference.ce import ANNUAL_STAGE
 from app.routers import api_router
 from app.schemas.common import problems
 from app.schemas.enrollments import (
@@ -41,18 +42,23 @@ from app.schemas.enrollments import (
     DisabilityRead,
     DiversionAssessmentIn,
     DiversionAssessmentRead,
+    DomesticViolenceCreate,
+    DomesticViolenceRead,
     EnrollmentCreate,
     EnrollmentRead,
     EnrollmentUpdate,
+    EnrollmentVoid,
     ExitCreate,
     HousingNeedsIn,
     HousingNeedsRead,
+    IncomeBenefitsCreate,
+    IncomeBenefitsRead,
     LatestValues,
     ServiceCreate,
     ServiceRead,
 )
 from app.schemas.pagination import Page
-from app.services.ce import assignments, exits, records, update_assessment
+from app.services.ce import assignments, exits, income, records, update_assessment, void
 from app.services.ce import enrollments as svc
 from app.services.ce import policy as enrollment_policy
 from app.services.ce.barriers import check_barriers
@@ -84,6 +90,15 @@ async def writable_enrollment(
     return enrollment
 
 
+async def writable_enrollment_or_voided(
+    enrollment_id: uuid.UUID, actor: WriteActor, session: Session
+) -> svc.Enrollment:
+    """``writable_enrollment`` that also finds a voided enrollment (the void and its undo)."""
+    enrollment = await svc.get_visible_enrollment(session, actor, enrollment_id, voided=True)
+    await enrollment_policy.require_writable(session, actor, enrollment)
+    return enrollment
+
+
 async def visible_client(client_id: uuid.UUID, actor: ReadActor, session: Session) -> svc.Client:
     return await client_access.get_visible_client(session, actor, client_id)
 
@@ -92,6 +107,8 @@ VisibleEnrollment = Annotated[svc.Enrollment, Depends(visible_enrollment)]
 # Every non-GET route under /enrollments/{enrollment_id} takes this one.
 WritableEnrollment = Annotated[svc.Enrollment, Depends(writable_enrollment)]
 VisibleClient = Annotated[svc.Client, Depends(visible_client)]
+# Voiding: CAS and system admins (after the enrollment write rule, like every write here).
+Voider = Annotated[Actor, Depends(require_for_clients(Permission.ENROLLMENTS_VOID))]
 
 
 async def _read(
@@ -471,6 +488,9 @@ async def create_ce_assessment(
 ) -> records.CeAssessment:
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.assessment_date, "assessment_date", clock.today(actor))
+    await records.check_prioritization_status(
+        session, enrollment, body.prioritization_status, "prioritization_status"
+    )
     return await records.record_ce_assessment(session, actor, enrollment, body, assessment_id=None)
 
 
@@ -500,6 +520,16 @@ async def create_disabilities(
     """Barriers: a response for each condition (HUD Disabilities)."""
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.information_date, "information_date", clock.today(actor))
+    if body.data_collection_stage == ANNUAL_STAGE:
+        await income.check_stage_date(
+            session,
+            actor,
+            enrollment,
+            ANNUAL_STAGE,
+            body.information_date,
+            "information_date",
+            element="5.03",
+        )
     check_barriers(
         body.barriers,
         enrollment.disabling_condition,
@@ -610,3 +640,132 @@ async def list_housing_needs(
     return (
         await records.list_records(session, actor, "housing_needs_assessments", enrollment, page)
     ).body()
+
+
+# --- income and benefits (4.02-4.04), domestic violence (4.11) --------------------------------
+
+
+@router.post(
+    "/{enrollment_id}/income-benefits",
+    name="income_benefits_create",
+    response_model=IncomeBenefitsRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_income_benefits(
+    enrollment: WritableEnrollment, body: IncomeBenefitsCreate, actor: WriteActor, session: Session
+) -> income.IncomeBenefits:
+    """4.02 Income and Sources, 4.03 Non-Cash Benefits, 4.04 Health Insurance at a stage
+    (1 entry, 2 update, 5 annual, 3 exit): the totals and the "from any source" answers must
+    agree with the sources (422 naming the field and the HUD element); one entry and one exit
+    record per enrollment (409)."""
+    return await income.record_income_benefits(
+        session,
+        actor,
+        enrollment,
+        body,
+        stage=body.data_collection_stage,
+        default_date=clock.today(actor),
+        assessment_id=None,
+        prefix="",
+    )
+
+
+@router.get(
+    "/{enrollment_id}/income-benefits",
+    name="income_benefits_list",
+    response_model=Page[IncomeBenefitsRead],
+)
+async def list_income_benefits(
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
+) -> dict[str, object]:
+    return (await income.list_income_benefits(session, actor, enrollment, page)).body()
+
+
+@router.post(
+    "/{enrollment_id}/domestic-violence",
+    name="domestic_violence_create",
+    response_model=DomesticViolenceRead,
+    responses=problems(409),
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=idempotent(),
+)
+async def create_domestic_violence(
+    enrollment: WritableEnrollment,
+    body: DomesticViolenceCreate,
+    actor: WriteActor,
+    session: Session,
+) -> income.HealthAndDv:
+    """4.11 Domestic Violence (project start or update). Only admins, the CAS organization and
+    the organization that enrolled the client read or write these answers; for others they do
+    not exist (404)."""
+    income.check_may_see_dv(actor, enrollment)
+    return await income.record_domestic_violence(
+        session,
+        actor,
+        enrollment,
+        body,
+        stage=body.data_collection_stage,
+        default_date=clock.today(actor),
+        assessment_id=None,
+        prefix="",
+    )
+
+
+@router.get(
+    "/{enrollment_id}/domestic-violence",
+    name="domestic_violence_list",
+    response_model=Page[DomesticViolenceRead],
+)
+async def list_domestic_violence(
+    enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
+) -> dict[str, object]:
+    """The 4.11 records (404 unless you are an admin, the CAS organization or the enrolling
+    organization); the read is audited."""
+    return (await income.list_domestic_violence(session, actor, enrollment, page)).body()
+
+
+# --- voiding an intake recorded in error -------------------------------------------------------
+
+
+@router.post(
+    "/{enrollment_id}/void",
+    name="enrollments_void",
+    response_model=EnrollmentRead,
+    responses=problems(409, 412),
+)
+async def void_enrollment(
+    enrollment: Annotated[svc.Enrollment, Depends(writable_enrollment_or_voided)],
+    body: EnrollmentVoid,
+    actor: Voider,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> EnrollmentRead:
+    """Void a Coordinated Entry enrollment recorded in error (CAS and system admins), with its
+    household stay: it disappears from lists, lookups, the queue (its entry is closed with
+    reason `voided`) and exports; the void stays in the audit trail. Undo within 30 days."""
+    check_if_match(if_match, enrollment.version)
+    await void.void_enrollment(session, actor, enrollment, body.reason)
+    return await _read(session, actor, enrollment, response)
+
+
+@router.post(
+    "/{enrollment_id}/unvoid",
+    name="enrollments_unvoid",
+    response_model=EnrollmentRead,
+    responses=problems(409, 412),
+)
+async def unvoid_enrollment(
+    enrollment: Annotated[svc.Enrollment, Depends(writable_enrollment_or_voided)],
+    actor: Voider,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> EnrollmentRead:
+    """Undo a void within 30 days (the CoC's days) of it: the stay and its queue entry come
+    back (409 when the client was enrolled again since, or after 30 days)."""
+    check_if_match(if_match, enrollment.version)
+    await void.unvoid_enrollment(session, actor, enrollment)
+    return await _read(session, actor, enrollment, response)

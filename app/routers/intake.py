@@ -112,7 +112,10 @@ INTAKE_EXAMPLES: dict[str, dict[str, Any]] = {
                     {"service_type": "conflict_mediation"},
                     {"service_type": "transportation_assistance"},
                 ],
-                "exit_current_living_situation": {"current_living_situation": 335},
+                "exit_current_living_situation": {
+                    "current_living_situation": 335,
+                    "leave_situation_14_days": 0,
+                },
             },
         },
     },
@@ -160,6 +163,16 @@ INTAKE_EXAMPLES: dict[str, dict[str, Any]] = {
                 "behavioral_health_interest": 1,
                 "violence_trauma_or_unsafe": 0,
             },
+            "income_benefits": {
+                "income_from_any_source": 1,
+                "ssi": 1,
+                "ssi_amount": "943.00",
+                "benefits_from_any_source": 1,
+                "snap": 1,
+                "insurance_from_any_source": 1,
+                "medicaid": 1,
+            },
+            "domestic_violence": {"domestic_violence_survivor": 0},
         },
     },
 }

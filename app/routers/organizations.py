@@ -14,6 +14,7 @@ from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
 from app.schemas.organizations import (
+    AccessPointApproval,
     CocCreate,
     CocRead,
     CocUpdate,
@@ -33,6 +34,7 @@ projects = api_router("/projects", "organizations")
 
 ManageCocs = Annotated[Actor, Depends(require(Permission.COCS_MANAGE))]
 ManageOrgs = Annotated[Actor, Depends(require(Permission.ORGANIZATIONS_MANAGE))]
+ApproveAccessPoints = Annotated[Actor, Depends(require(Permission.ACCESS_POINTS_APPROVE))]
 WRITE_PROBLEMS = problems(409, 412)
 
 
@@ -163,6 +165,30 @@ async def update_organization(
     org = await svc.get_organization(session, actor, organization_id)
     check_if_match(if_match, org.version)
     org = await svc.update_organization(session, actor, org, body)
+    set_etag(response, org.version)
+    return org
+
+
+@organizations.put(
+    "/{organization_id}/access-point",
+    name="organizations_set_access_point",
+    response_model=OrganizationRead,
+    responses=WRITE_PROBLEMS,
+)
+async def set_access_point(
+    organization_id: uuid.UUID,
+    body: AccessPointApproval,
+    actor: ApproveAccessPoints,
+    session: Session,
+    if_match: IfMatch,
+    response: Response,
+) -> svc.Organization:
+    """Approve an organization as an Access Point (or withdraw it): only approved Access Points
+    run `POST /cas/intakes`. CAS and system admins (seed 000: the Director of CAS approves
+    them); a victim service provider cannot be one (422)."""
+    org = await svc.get_organization(session, actor, organization_id)
+    check_if_match(if_match, org.version)
+    org = await svc.set_access_point(session, actor, org, body.access_point)
     set_etag(response, org.version)
     return org
 

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validat
 
 from app.reference import YES_NO_REASONS, codes
 from app.reference.clients import Gender
+from app.reference.data_quality import ssn_is_sequential_or_repeated
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
 NAME_DQ_CODES = codes("3.01.5")
@@ -53,7 +54,11 @@ def normalize_ssn(value: str) -> str:
 
 
 def check_full_ssn(digits: str) -> str | None:
-    """Why a 9-digit SSN is impossible (SSA rules), or None when it is plausible."""
+    """Why a 9-digit SSN is impossible (SSA rules), or None when it is accepted. A repeated-digit
+    or sequential SSN (``111111111``, ``123456789``) is accepted as HUD does and flagged as a
+    data-quality issue (``app.reference.data_quality``)."""
+    if ssn_is_sequential_or_repeated(digits):
+        return None
     area, group, serial = digits[:3], digits[3:5], digits[5:]
     if area == "000" or area == "666" or area.startswith("9"):
         return "SSN area number (first 3 digits) cannot be 000, 666 or 900-999"
@@ -61,8 +66,6 @@ def check_full_ssn(digits: str) -> str | None:
         return "SSN group number (digits 4-5) cannot be 00"
     if serial == "0000":
         return "SSN serial number (last 4 digits) cannot be 0000"
-    if len(set(digits)) == 1:
-        return "SSN cannot be the same digit repeated"
     return None
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -146,6 +147,238 @@ class HousingNeedsIn(CEWriteModel):
     )
 
 
+# 4.02-4.04 pieces: a source is 0/1 (list 1.7 without 99), amounts are monthly dollars.
+ZeroOne = Literal[0, 1]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)]
+NoInsuranceReason = Literal[1, 2, 3, 4, 8, 9, 99]  # list 4.04.A
+DvWhenOccurred = Literal[1, 2, 3, 4, 8, 9, 99]  # list 4.11.A
+
+
+class IncomeBenefitsIn(CEWriteModel):
+    """4.02 Income and Sources, 4.03 Non-Cash Benefits, 4.04 Health Insurance (HUD
+    IncomeBenefits.csv columns). Each "from any source" answer decides its sources: 1 (Yes) --
+    answer the sources (unanswered ones are 0), at least one is 1, each income source that is
+    1 with its monthly amount; 0 (No, no sources) -- every source 0; 8/9/99 -- no sources.
+    ``total_monthly_income`` is the sum of the amounts."""
+
+    information_date: RecordDate | None = Field(
+        default=None,
+        description="The Income Assessment Date; defaults to (and at entry / exit must be) the "
+        "entry, assessment or exit date of the pass it is recorded in.",
+    )
+    # 4.02 Income and Sources
+    income_from_any_source: YesNoReasons | None = Field(default=None, description="4.02.2")
+    total_monthly_income: Money | None = Field(
+        default=None,
+        description="4.02.18; computed (the sum of the amounts); a value sent must match.",
+    )
+    earned: ZeroOne | None = Field(default=None, description="4.02.3")
+    earned_amount: Money | None = None
+    unemployment: ZeroOne | None = Field(default=None, description="4.02.4")
+    unemployment_amount: Money | None = None
+    ssi: ZeroOne | None = Field(default=None, description="4.02.5")
+    ssi_amount: Money | None = None
+    ssdi: ZeroOne | None = Field(default=None, description="4.02.6")
+    ssdi_amount: Money | None = None
+    va_disability_service: ZeroOne | None = Field(default=None, description="4.02.7")
+    va_disability_service_amount: Money | None = None
+    va_disability_non_service: ZeroOne | None = Field(default=None, description="4.02.8")
+    va_disability_non_service_amount: Money | None = None
+    private_disability: ZeroOne | None = Field(default=None, description="4.02.9")
+    private_disability_amount: Money | None = None
+    workers_comp: ZeroOne | None = Field(default=None, description="4.02.10")
+    workers_comp_amount: Money | None = None
+    tanf: ZeroOne | None = Field(default=None, description="4.02.11")
+    tanf_amount: Money | None = None
+    ga: ZeroOne | None = Field(default=None, description="4.02.12")
+    ga_amount: Money | None = None
+    soc_sec_retirement: ZeroOne | None = Field(default=None, description="4.02.13")
+    soc_sec_retirement_amount: Money | None = None
+    pension: ZeroOne | None = Field(default=None, description="4.02.14")
+    pension_amount: Money | None = None
+    child_support: ZeroOne | None = Field(default=None, description="4.02.15")
+    child_support_amount: Money | None = None
+    alimony: ZeroOne | None = Field(default=None, description="4.02.16")
+    alimony_amount: Money | None = None
+    other_income_source: ZeroOne | None = Field(default=None, description="4.02.17")
+    other_income_amount: Money | None = None
+    other_income_source_identify: str | None = Field(
+        default=None, max_length=50, description="4.02.P"
+    )
+    # 4.03 Non-Cash Benefits
+    benefits_from_any_source: YesNoReasons | None = Field(default=None, description="4.03.2")
+    snap: ZeroOne | None = Field(default=None, description="4.03.3")
+    wic: ZeroOne | None = Field(default=None, description="4.03.4")
+    tanf_child_care: ZeroOne | None = Field(default=None, description="4.03.5")
+    tanf_transportation: ZeroOne | None = Field(default=None, description="4.03.6")
+    other_tanf: ZeroOne | None = Field(default=None, description="4.03.7")
+    other_benefits_source: ZeroOne | None = Field(default=None, description="4.03.8")
+    other_benefits_source_identify: str | None = Field(
+        default=None, max_length=50, description="4.03.A"
+    )
+    # 4.04 Health Insurance
+    insurance_from_any_source: YesNoReasons | None = Field(default=None, description="4.04.2")
+    medicaid: ZeroOne | None = Field(default=None, description="4.04.3")
+    no_medicaid_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.3A; only when medicaid is 0."
+    )
+    medicare: ZeroOne | None = Field(default=None, description="4.04.4")
+    no_medicare_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.4A; only when medicare is 0."
+    )
+    schip: ZeroOne | None = Field(default=None, description="4.04.5")
+    no_schip_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.5A; only when schip is 0."
+    )
+    vha_services: ZeroOne | None = Field(default=None, description="4.04.6")
+    no_vha_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.6A; only when vha_services is 0."
+    )
+    employer_provided: ZeroOne | None = Field(default=None, description="4.04.7")
+    no_employer_provided_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.7A; only when employer_provided is 0."
+    )
+    cobra: ZeroOne | None = Field(default=None, description="4.04.8")
+    no_cobra_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.8A; only when cobra is 0."
+    )
+    private_pay: ZeroOne | None = Field(default=None, description="4.04.9")
+    no_private_pay_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.9A; only when private_pay is 0."
+    )
+    state_health_ins: ZeroOne | None = Field(default=None, description="4.04.10")
+    no_state_health_ins_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.10A; only when state_health_ins is 0."
+    )
+    indian_health_services: ZeroOne | None = Field(default=None, description="4.04.11")
+    no_indian_health_services_reason: NoInsuranceReason | None = Field(
+        default=None, description="4.04.11A; only when indian_health_services is 0."
+    )
+    other_insurance: ZeroOne | None = Field(default=None, description="4.04.12")
+    other_insurance_identify: str | None = Field(
+        default=None, max_length=50, description="4.04.12A"
+    )
+
+
+class IncomeBenefitsCreate(IncomeBenefitsIn):
+    """An income, benefits and health insurance record on its own."""
+
+    information_date: RecordDate | None = Field(
+        default=None,
+        description="The Income Assessment Date: the entry date at entry (stage 1), the exit "
+        "date at exit (3), within 30 days of the anniversary of the head's entry for an annual "
+        "assessment (5); defaults to today.",
+    )
+    data_collection_stage: Literal[1, 2, 3, 5] = Field(
+        default=2, description="5.03.1: 1 entry, 2 update, 5 annual assessment, 3 exit."
+    )
+
+
+class IncomeBenefitsRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    client_id: uuid.UUID
+    assessment_id: uuid.UUID | None
+    information_date: date
+    data_collection_stage: int
+    income_from_any_source: int | None
+    total_monthly_income: float | None
+    earned: int | None
+    earned_amount: float | None
+    unemployment: int | None
+    unemployment_amount: float | None
+    ssi: int | None
+    ssi_amount: float | None
+    ssdi: int | None
+    ssdi_amount: float | None
+    va_disability_service: int | None
+    va_disability_service_amount: float | None
+    va_disability_non_service: int | None
+    va_disability_non_service_amount: float | None
+    private_disability: int | None
+    private_disability_amount: float | None
+    workers_comp: int | None
+    workers_comp_amount: float | None
+    tanf: int | None
+    tanf_amount: float | None
+    ga: int | None
+    ga_amount: float | None
+    soc_sec_retirement: int | None
+    soc_sec_retirement_amount: float | None
+    pension: int | None
+    pension_amount: float | None
+    child_support: int | None
+    child_support_amount: float | None
+    alimony: int | None
+    alimony_amount: float | None
+    other_income_source: int | None
+    other_income_amount: float | None
+    other_income_source_identify: str | None
+    benefits_from_any_source: int | None
+    snap: int | None
+    wic: int | None
+    tanf_child_care: int | None
+    tanf_transportation: int | None
+    other_tanf: int | None
+    other_benefits_source: int | None
+    other_benefits_source_identify: str | None
+    insurance_from_any_source: int | None
+    medicaid: int | None
+    no_medicaid_reason: int | None
+    medicare: int | None
+    no_medicare_reason: int | None
+    schip: int | None
+    no_schip_reason: int | None
+    vha_services: int | None
+    no_vha_reason: int | None
+    employer_provided: int | None
+    no_employer_provided_reason: int | None
+    cobra: int | None
+    no_cobra_reason: int | None
+    private_pay: int | None
+    no_private_pay_reason: int | None
+    state_health_ins: int | None
+    no_state_health_ins_reason: int | None
+    indian_health_services: int | None
+    no_indian_health_services_reason: int | None
+    other_insurance: int | None
+    other_insurance_identify: str | None
+    created_at: datetime
+
+
+class DomesticViolenceIn(CEWriteModel):
+    """4.11 Domestic Violence (HUD HealthAndDV.csv): when_occurred and currently_fleeing are
+    asked, and required, exactly when domestic_violence_survivor is 1."""
+
+    information_date: RecordDate | None = Field(
+        default=None, description="Defaults to the entry or assessment date of the pass."
+    )
+    domestic_violence_survivor: YesNoReasons = Field(description="4.11.2")
+    when_occurred: DvWhenOccurred | None = Field(default=None, description="4.11.A (list 4.11.A)")
+    currently_fleeing: YesNoReasons | None = Field(default=None, description="4.11.B")
+
+
+class DomesticViolenceCreate(DomesticViolenceIn):
+    """A 4.11 record on its own (collected at project start and update)."""
+
+    data_collection_stage: Literal[1, 2] = Field(
+        default=2, description="5.03.1: 1 project start, 2 update."
+    )
+
+
+class DomesticViolenceRead(ReadModel):
+    id: uuid.UUID
+    enrollment_id: uuid.UUID
+    client_id: uuid.UUID
+    assessment_id: uuid.UUID | None
+    information_date: date
+    data_collection_stage: int
+    domestic_violence_survivor: int
+    when_occurred: int | None
+    currently_fleeing: int | None
+    created_at: datetime
+
+
 class AreaTieIn(CEWriteModel):
     tie_date: RecordDate
     area: str = Field(min_length=1, max_length=50, description="A code of the CoC's area list.")
@@ -192,7 +425,12 @@ class DiversionExitIn(CEWriteModel):
         description="Required when a service is successful_diversion_other.",
     )
     exit_current_living_situation: CurrentLivingSituationIn | None = Field(
-        default=None, description="Required: the living situation at exit."
+        default=None,
+        description="Required: the living situation at exit, corresponding to the destination "
+        "(e.g. 422 -> 335, 410 -> 410).",
+    )
+    income_benefits: IncomeBenefitsIn | None = Field(
+        default=None, description="4.02-4.04 at exit (stage 3), dated the exit date."
     )
 
 
@@ -212,7 +450,12 @@ class OutcomeFields(CEWriteModel):
     housing_needs: HousingNeedsIn | None = Field(
         default=None, description="Required when the household is placed on the queue."
     )
-    ce_assessment: CeAssessmentOptions | None = None
+    ce_assessment: CeAssessmentOptions | None = Field(
+        default=None,
+        description="4.19 fields of the CE assessment this pass records (PrioritizationStatus 1 "
+        "when placed, 2 otherwise); given on an update that keeps the outcome, it records a "
+        "re-assessment.",
+    )
 
 
 # --- the intake --------------------------------------------------------------------------------
@@ -254,16 +497,33 @@ class IntakeCreate(OutcomeFields):
     barriers: list[BarrierIn] = Field(default_factory=list, max_length=6)
     current_living_situation: CurrentLivingSituationIn
     diversion_assessment: DiversionAssessmentIn | None = None
+    income_benefits: IncomeBenefitsIn | None = Field(
+        default=None,
+        description="4.02-4.04 at entry (stage 1) of the client, dated the entry date.",
+    )
+    domestic_violence: DomesticViolenceIn | None = Field(
+        default=None, description="4.11 at entry (stage 1) of the client."
+    )
 
 
 class AssessmentCreate(OutcomeFields):
     """An Update (or Annual) Assessment on an open CE enrollment."""
 
     assessment_date: RecordDate
-    data_collection_stage: Literal[2, 5] = Field(default=2, description="2 update, 5 annual.")
+    data_collection_stage: Literal[2, 5] = Field(
+        default=2,
+        description="2 update, 5 annual (within 30 days of the anniversary of the head of "
+        "household's entry date).",
+    )
     current_living_situation: CurrentLivingSituationIn
     barriers: list[BarrierIn] = Field(default_factory=list, max_length=6)
     diversion_assessment: DiversionAssessmentIn | None = None
+    income_benefits: IncomeBenefitsIn | None = Field(
+        default=None, description="4.02-4.04 of the enrollment's client at this stage."
+    )
+    domestic_violence: DomesticViolenceIn | None = Field(
+        default=None, description="4.11 of the enrollment's client (an update, stage 2)."
+    )
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -329,6 +589,11 @@ class EnrollmentRead(ReadModel):
     move_in_date: date | None
     outcome: Outcome
     exit_date: date | None
+    voided_at: datetime | None = Field(
+        default=None,
+        description="Set when a CAS or system admin voided the enrollment (recorded in error).",
+    )
+    void_reason: str | None = None
     exit: ExitRead | None
     case_assignments: list[CaseAssignmentRead]
     queue_entry: QueueEntryRead | None = Field(
@@ -412,6 +677,9 @@ class ExitCreate(CEWriteModel):
     exit_reason: ExitReason
     current_living_situation: CurrentLivingSituationIn | None = Field(
         default=None, description="The living situation at exit (recorded as a contact)."
+    )
+    income_benefits: IncomeBenefitsIn | None = Field(
+        default=None, description="4.02-4.04 at exit (stage 3) of this enrollment's client."
     )
 
 
@@ -582,8 +850,21 @@ class LatestValues(ReadModel):
     current_living_situation: CurrentLivingSituationRead | None
     diversion_assessment: DiversionAssessmentRead | None
     housing_needs: HousingNeedsRead | None
+    income_benefits: IncomeBenefitsRead | None = None
+    domestic_violence: DomesticViolenceRead | None = Field(
+        default=None,
+        description="Only for admins, the CAS organization and the enrolling organization.",
+    )
     area_ties: list[AreaTieRead]
     last_assessment: AssessmentRead | None
+
+
+class EnrollmentVoid(CEWriteModel):
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        description="Why the enrollment is void (e.g. 'intake recorded for the wrong client').",
+    )
 
 
 # Area ties recorded outside the intake (no docstring: it would become the schema's description).

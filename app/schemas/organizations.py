@@ -80,6 +80,13 @@ class OrganizationUpdate(WriteModel):
     is_active: bool | None = None
 
 
+class AccessPointApproval(WriteModel):
+    access_point: bool = Field(
+        description="true: an approved Access Point (its users run the CAS & Diversion Intake); "
+        "false: the approval is withdrawn."
+    )
+
+
 class OrganizationRead(ReadModel):
     id: uuid.UUID
     coc_id: uuid.UUID

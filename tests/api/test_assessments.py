@@ -53,8 +53,16 @@ async def test_pending_to_placed(client: httpx.AsyncClient, auth: Auth, db: Any)
     assert body["enrollment"]["outcome"] == "placed"
     assert body["queue_entry"]["intake_status"] == "pending"
     e = uuid.UUID(enrollment_id)
-    [ce] = await rows(db, "SELECT * FROM ce_assessments WHERE enrollment_id = :e", e=e)
-    assert ce["prioritization_status"] == 1
+    # The pending intake was assessed and not placed (4.19.7 = 2); placing records 1, and the
+    # diversion attempt that did not divert is the 4.20 event 2 with result 0.
+    ce = await rows(db, "SELECT * FROM ce_assessments WHERE enrollment_id = :e", e=e)
+    by_pass = {c["assessment_id"]: c["prioritization_status"] for c in ce}
+    assert by_pass == {
+        uuid.UUID(intake["assessment_id"]): 2,
+        uuid.UUID(body["assessment"]["id"]): 1,
+    }
+    [event] = await rows(db, "SELECT * FROM ce_events WHERE enrollment_id = :e", e=e)
+    assert (event["event"], event["prob_sol_div_rr_result"]) == (2, 0)
     cls = await rows(
         db,
         "SELECT * FROM current_living_situations WHERE enrollment_id = :e "
@@ -210,9 +218,11 @@ async def test_reassessment_of_a_placed_household_and_outcome_audit(
         "WHERE enrollment_id = :e",
         e=e,
     )
+    # (The pending intake's own 4.19 is the one with PrioritizationStatus 2.)
     assert sorted((c["assessment_type"], c["prioritization_status"]) for c in ce) == [
         (1, 1),
         (3, 1),
+        (3, 2),
     ]
     assert (
         len(await rows(db, "SELECT id FROM queue_entries WHERE head_enrollment_id = :e", e=e)) == 1

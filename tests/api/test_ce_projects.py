@@ -115,7 +115,11 @@ async def test_another_organizations_type_14_project_is_not_open_to_enrollment(
     before = await counts(db)
     r = await client.post(
         "/api/v1/enrollments",
-        json={"client_id": person, "project_id": str(rogue)},
+        json={
+            "client_id": person,
+            "project_id": str(rogue),
+            "prior_living_situation": {"living_situation": 99},
+        },
         headers=bridge,
     )
     assert_problem(r, 403, "forbidden")
@@ -123,6 +127,10 @@ async def test_another_organizations_type_14_project_is_not_open_to_enrollment(
     # The CoC's CE project stays open to every agency.
     theirs = await new_client(client, harbor, "Hal", "Harbor")
     await give_roi(db, theirs)
-    r = await client.post("/api/v1/enrollments", json={"client_id": theirs}, headers=bridge)
+    r = await client.post(
+        "/api/v1/enrollments",
+        json={"client_id": theirs, "prior_living_situation": {"living_situation": 99}},
+        headers=bridge,
+    )
     assert r.status_code == 201, r.text
     assert r.json()["project_id"] == str(world.project_id("ce"))

@@ -22,6 +22,8 @@ from tests.support.access import (
 from tests.support.intake import INTAKES, counts, example, rows, today
 
 ENROLLMENTS = "/api/v1/enrollments"
+# HUD 3.917 is collected for the head of household (and adults) at every entry.
+PRIOR = {"living_situation": 99}
 
 
 def _same_answer(a: httpx.Response, b: httpx.Response) -> None:
@@ -43,6 +45,7 @@ async def test_hidden_family_member_cannot_be_enrolled(
             "project_id": str(world.project_id("ap1_outreach")),
             "household_id": fam.household_id,
             "family_members": [{"client_id": member}],
+            "prior_living_situation": PRIOR,
         }
 
     before = await counts(db)
@@ -224,7 +227,11 @@ async def test_project_organization_writes_its_enrollment(
     admin = await auth.headers("system_admin", org="hmis_lead")
     r = await client.post(
         ENROLLMENTS,
-        json={"client_id": person, "project_id": str(world.project_id("ap1_outreach"))},
+        json={
+            "client_id": person,
+            "project_id": str(world.project_id("ap1_outreach")),
+            "prior_living_situation": PRIOR,
+        },
         headers=admin,
     )
     assert r.status_code == 201, r.text
@@ -251,6 +258,7 @@ async def test_head_exit_leaves_members_the_caller_may_not_write_open(
             "project_id": str(world.project_id("ap2_shelter")),
             "household_id": fam.household_id,
             "family_members": [{"client_id": fam.visible2}, {"client_id": fam.hidden}],
+            "prior_living_situation": PRIOR,
         },
         headers=ap2,
     )
@@ -412,6 +420,7 @@ async def test_household_enrollments_leave_out_hidden_members(
             "project_id": str(world.project_id("ap2_shelter")),
             "household_id": fam.household_id,
             "family_members": [{"client_id": fam.visible2}, {"client_id": fam.hidden}],
+            "prior_living_situation": PRIOR,
         },
         headers=ap2,
     )

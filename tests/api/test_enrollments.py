@@ -166,7 +166,11 @@ async def test_individual_records(client: httpx.AsyncClient, auth: Auth, db: Any
         json={
             "current_living_situation": 215,
             "leave_situation_14_days": 1,
+            # HUD 4.12.C-F are all asked when 4.12.B is 1.
             "subsequent_residence": 0,
+            "resources_to_obtain": 0,
+            "lease_own_60_day": 0,
+            "moved_two_or_more": 1,
             "verified_by": "County Foster Program",
         },
         headers=headers,
@@ -246,7 +250,7 @@ async def test_individual_records(client: httpx.AsyncClient, auth: Auth, db: Any
         ("services", 1),
         ("case-notes", 1),
         ("ce-events", 1),
-        ("ce-assessments", 1),
+        ("ce-assessments", 2),  # the pending intake's own 4.19 (PrioritizationStatus 2) too
         ("disabilities", 7),
         ("diversion-assessments", 2),
         ("housing-needs-assessments", 1),
@@ -297,6 +301,8 @@ async def test_create_enrollment_resource(
         ],
         "relationship_to_hoh": 1,
         "disabling_condition": 0,
+        # HUD 3.917 is collected for the head of household (and every adult) at entry.
+        "prior_living_situation": {"living_situation": 99},
     }
     r = await client.post("/api/v1/enrollments", json=body, headers=headers)
     assert r.status_code == 201, r.text

@@ -32,7 +32,12 @@ async def test_exit_closes_queue_entry_and_ends_assignments(
             "destination": 435,
             "destination_subsidy_type": 439,
             "exit_reason": "enrolled_in_permanent_housing",
-            "current_living_situation": {"current_living_situation": 435, "cls_subsidy_type": 439},
+            # HUD 4.12.B is asked (and required) for 435.
+            "current_living_situation": {
+                "current_living_situation": 435,
+                "cls_subsidy_type": 439,
+                "leave_situation_14_days": 0,
+            },
         },
         headers={**headers, "If-Match": f'"{enrollment["version"]}"'},
     )

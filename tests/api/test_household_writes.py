@@ -53,6 +53,7 @@ async def _queued_family(client: httpx.AsyncClient, auth: Auth, db: AsyncSession
         {
             "client": {"first_name": "Xavier", "last_name": "Okafor", "dob": "1980-01-01"},
             "relationship_to_hoh": 3,
+            "prior_living_situation": {"living_situation": 99},
         },
     ]
     r = await client.post(INTAKES, json=body, headers=bridge)
@@ -294,6 +295,7 @@ async def test_every_writer_of_an_open_member_enrollment_may_write_the_household
         json={
             "client_id": fam["spouse"],
             "project_id": str(world.project_id("ap2_shelter")),
+            "prior_living_situation": {"living_situation": 99},
         },
         headers=harbor,
     )

@@ -22,6 +22,7 @@ from app.models import (
     Organization,
 )
 from app.models.documents import ClientFile
+from app.models.enrollments import CaseAssignment
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.support.documents import PDF, count, file_part, make_client
@@ -247,12 +248,18 @@ async def test_a_record_replay_rechecks_the_enrollment_and_is_audited(
     assert [(e.entity_id, e.changes) for e in reads] == [
         (uuid.UUID(client_id), {"fields": ["replayed_response"]})
     ]
-    # The CAS organization no longer sees the client: the replay is the route's own 404.
+    # The CAS organization no longer sees the client (and the user, who did the intake, is no
+    # longer its case manager): the replay is the route's own 404.
     await db.execute(
         delete(ClientAccess).where(
             ClientAccess.client_id == uuid.UUID(client_id),
             ClientAccess.organization_id == world.org_id("cas"),
         )
+    )
+    await db.execute(
+        update(CaseAssignment)
+        .where(CaseAssignment.client_id == uuid.UUID(client_id))
+        .values(status="inactive", end_date=today())
     )
     gone = await client.post(url, json=note, headers=cas)
     assert_problem(gone, 404)

@@ -64,7 +64,12 @@ async def test_pending_intake_enrolls_without_queueing(
         )
         == 1
     )
-    for table in ("queue_entries", "ce_assessments", "exits", "ce_events"):
+    # Assessed and not placed: the intake's 4.19 has PrioritizationStatus 2 (a crisis needs
+    # assessment); no diversion result yet (no 4.20), no queue entry, no exit.
+    [ce] = await rows(db, "SELECT * FROM ce_assessments WHERE client_id = :c", c=client_id)
+    assert (ce["prioritization_status"], ce["assessment_level"]) == (2, 1)
+    assert ce["assessment_date"] == today()
+    for table in ("queue_entries", "exits", "ce_events"):
         assert (
             await rows(
                 db,

@@ -48,6 +48,7 @@ async def test_family_members_duplicates_are_not_audited_as_shown(
         json={
             "client_id": head,
             "project_id": str(world.project_id("ap1_outreach")),
+            "prior_living_situation": {"living_situation": 99},
             "family_members": [
                 {
                     "client": {"first_name": "Sam", "last_name": "Morgan", "dob": "2017-02-14"},

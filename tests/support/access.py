@@ -82,6 +82,7 @@ async def enroll_head_at_access_point_1(
             "client_id": fam.visible,
             "project_id": str(project_id),
             "household_id": fam.household_id,
+            "prior_living_situation": {"living_situation": 99},
         },
         headers=ap1,
     )

@@ -50,19 +50,21 @@ def check_disabling_consistency(
     *,
     entry_stage: bool,
 ) -> None:
-    """Disabling Condition agrees with the barriers: not No when a barrier is disabling, and
-    (at entry, where it is derived from them) not Yes when all six are answered and none is."""
+    """Disabling Condition agrees with the barriers: Yes (1) when a barrier is disabling (HUD
+    3.08: not No, not doesn't know / prefers not / not collected), and (at entry, where it is
+    derived from them) not Yes when all six are answered and none is."""
     disabling, none = barrier_verdict(answers)
-    if disabling and disabling_condition == 0:
+    if disabling and disabling_condition != 1:
         raise ValidationFailed(
-            "A disabling barrier is recorded, so disabling_condition cannot be 0 (No); "
-            "correct the enrollment's disabling condition first.",
+            "HUD 3.08: a disabling barrier is recorded (indefinite and impairing, HIV/AIDS or "
+            f"a developmental disability), so disabling_condition must be 1 (Yes), not "
+            f"{disabling_condition}; correct the enrollment's disabling condition first.",
             field=field,
         )
     if entry_stage and none and disabling_condition == 1:
         raise ValidationFailed(
-            "Every barrier is answered and none is disabling (present and, where it applies, "
-            "indefinite and impairing), so disabling_condition cannot be 1 (Yes).",
+            "HUD 3.08: every barrier is answered and none is disabling (present and, where it "
+            "applies, indefinite and impairing), so disabling_condition cannot be 1 (Yes).",
             field=field,
         )
 

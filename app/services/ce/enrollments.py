@@ -31,7 +31,9 @@ from app.models.ce_records import (
     CurrentLivingSituation,
     Disability,
     DiversionAssessment,
+    HealthAndDv,
     HousingNeedsAssessment,
+    IncomeBenefits,
     Service,
 )
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment, Exit
@@ -39,6 +41,7 @@ from app.models.queue import QueueEntry
 from app.permissions import Permission, Role, permissions_for
 from app.reference import PROJECT_TYPE_CE
 from app.reference.ce import Outcome
+from app.reference.data_quality import ADULT_AGE, is_adult
 from app.reference.living_situations import (
     check_not_future,
     check_prior_dates,
@@ -57,7 +60,7 @@ from app.schemas.pagination import PageParams
 from app.services.ce import policy as enrollment_policy
 from app.services.ce.barriers import check_disabling_against_entry_barriers
 from app.services.clients import access as client_access
-from app.services.clients import contacts, households
+from app.services.clients import contacts, data_quality, households
 from app.services.clients import core as clients
 from app.services.identity.organizations import ce_project_for, get_project
 from app.services.platform import audit
@@ -79,18 +82,26 @@ def _problem_errors(field: str, msg: str, kind: str) -> list[dict[str, Any]]:
 # --- lookups -----------------------------------------------------------------------------------
 
 
-def visible_enrollments_stmt(actor: Actor) -> Select[Enrollment]:
-    return (
+def visible_enrollments_stmt(actor: Actor, *, voided: bool = False) -> Select[Enrollment]:
+    """Enrollments whose client ``actor`` may see; voided ones only when ``voided`` (the void
+    and undo routes): everywhere else a voided enrollment does not exist."""
+    stmt = (
         select(Enrollment)
         .join(Client, Client.id == Enrollment.client_id)
         .where(Enrollment.coc_id == actor.coc_id, client_access.visible_clients_filter(actor))
     )
+    return stmt if voided else stmt.where(Enrollment.voided_at.is_(None))
 
 
 async def get_visible_enrollment(
-    session: AsyncSession, actor: Actor, enrollment_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    enrollment_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    voided: bool = False,
 ) -> Enrollment:
-    stmt = visible_enrollments_stmt(actor).where(Enrollment.id == enrollment_id)
+    stmt = visible_enrollments_stmt(actor, voided=voided).where(Enrollment.id == enrollment_id)
     if for_update:
         stmt = stmt.with_for_update(of=Enrollment)
     enrollment = await session.scalar(stmt)
@@ -139,6 +150,7 @@ async def open_ce_enrollment(session: AsyncSession, client_id: uuid.UUID) -> Enr
             Enrollment.client_id == client_id,
             Enrollment.is_coordinated_entry,
             Enrollment.exit_date.is_(None),
+            Enrollment.voided_at.is_(None),
         )
     )
 
@@ -196,6 +208,7 @@ async def check_no_overlap(
         Enrollment.client_id == client_id,
         Enrollment.is_coordinated_entry,
         Enrollment.exit_date.is_not(None),
+        Enrollment.voided_at.is_(None),
     )
     if excluding is not None:
         stmt = stmt.where(Enrollment.id != excluding)
@@ -391,10 +404,17 @@ def _join(prefix: str, name: str) -> str:
 
 
 def check_new_clients(plans: Sequence[MemberPlan], today: date) -> None:
-    """New clients' dates of birth are not after ``today`` (the CoC's date)."""
+    """New clients' dates of birth are not after ``today`` (the CoC's date); a new client under
+    18 is not a veteran (HUD 3.07)."""
     for p in plans:
         if p.new_client is not None:
             clients.check_dob(p.new_client.dob, today, _join(p.field, "client.dob"))
+            clients.check_veteran_age(
+                p.new_client.veteran_status,
+                p.new_client.dob,
+                today,
+                _join(p.field, "client.veteran_status"),
+            )
 
 
 async def resolve_household(
@@ -544,6 +564,7 @@ async def enroll(
             check_prior_dates(
                 p.prior.model_dump(), entry_date, _join(p.field, "prior_living_situation")
             )
+    await check_adult_elements(session, enrolling, entry_date)
     coc_code = await session.scalar(select(Coc.code).where(Coc.id == actor.coc_id))
     ordered = sorted(enrolling, key=lambda p: p.relationship != HEAD)
     head_id = uuid.uuid4()
@@ -616,7 +637,44 @@ async def enroll(
             },
         )
     await session.flush()
+    await data_quality.refresh_enrollments(session, rows)
     return rows
+
+
+async def check_adult_elements(
+    session: AsyncSession, enrolling: Sequence[MemberPlan], entry_date: date
+) -> None:
+    """Elements collected by age on the entry date: HUD 3.917 Prior Living Situation for the
+    head of household and every adult (18 or older; a member whose age is unknown is asked
+    when head of household only), and HUD 3.07 Veteran Status Yes only for adults."""
+    facts = {
+        row.id: row
+        for row in (
+            await session.execute(
+                select(Client.id, Client.dob, Client.veteran_status).where(
+                    Client.id.in_([p.client_id for p in enrolling])
+                )
+            )
+        ).all()
+    }
+    for p in enrolling:
+        assert p.client_id is not None
+        row = facts[p.client_id]
+        adult = is_adult(row.dob, entry_date)
+        if row.veteran_status == 1 and adult is False:
+            field = _join(p.field, "client.veteran_status" if p.new_client else "client_id")
+            raise ValidationFailed(
+                f"HUD 3.07: Veteran Status is collected for adults only; this client is under "
+                f"{ADULT_AGE} on the entry date {entry_date} and cannot be a veteran (1): "
+                "correct the client's veteran_status or date of birth first.",
+                field=field,
+            )
+        if p.prior is None and (p.relationship == HEAD or adult):
+            raise ValidationFailed(
+                "HUD 3.917: prior_living_situation is required at entry for the head of "
+                f"household and every adult ({ADULT_AGE} or older on the entry date).",
+                field=_join(p.field, "prior_living_situation"),
+            )
 
 
 async def create_enrollment(
@@ -782,6 +840,8 @@ async def update_enrollment(
                     {"entry_date": {"old": old_entry, "new": new_entry}},
                 )
         diff["entry_date"] = {"old": old_entry, "new": new_entry}
+        await session.flush()
+        await data_quality.refresh_enrollments(session, targets)
     await session.flush()
     audit.record(session, actor, "enrollment.update", "enrollment", enrollment.id, diff)
     return enrollment
@@ -800,11 +860,17 @@ async def _check_records_not_before(
         (Service, "date_provided", False),
         (CaseNote, "note_date", False),
     ]
+    checks += [
+        (IncomeBenefits, "information_date", False),
+        (HealthAndDv, "information_date", False),
+    ]
     for model, column, moves in checks:
         col = getattr(model, column)
         stmt = select(func.min(col)).where(model.enrollment_id == enrollment.id)
         if moves:
             stmt = stmt.where(model.assessment_id.is_(None) | model.assessment_id.not_in(entry_ids))
+        if model in (IncomeBenefits, HealthAndDv):
+            stmt = stmt.where(model.data_collection_stage != 1)  # entry records move with it
         earliest = await session.scalar(stmt)
         if earliest is not None and earliest < new_entry:
             raise ValidationFailed(
@@ -844,12 +910,18 @@ async def _move_entry_stage(
                 .values({column: new_date})
                 .execution_options(**opts)
             )
-    await session.execute(
-        update(Disability)
-        .where(Disability.enrollment_id.in_(enrollment_ids), Disability.data_collection_stage == 1)
-        .values(information_date=new_date)
-        .execution_options(**opts)
-    )
+    for stage_model in (Disability, IncomeBenefits, HealthAndDv):
+        # Entry-stage records are dated the entry date (the seeds' "Income Assessment Date"
+        # follows the project start date too).
+        await session.execute(
+            update(stage_model)
+            .where(
+                stage_model.enrollment_id.in_(enrollment_ids),
+                stage_model.data_collection_stage == 1,
+            )
+            .values(information_date=new_date)
+            .execution_options(**opts)
+        )
     await session.execute(
         update(CaseAssignment)
         .where(
@@ -901,6 +973,18 @@ async def latest_values(
         "assessment_date",
         EnrollmentAssessment.enrollment_id.in_(group_ids),
     )
+    income = await latest(
+        IncomeBenefits, "information_date", IncomeBenefits.enrollment_id == enrollment.id
+    )
+    dv = None
+    if enrollment_policy.can_see_domestic_violence(actor, enrollment.created_by_organization_id):
+        dv = await latest(
+            HealthAndDv, "information_date", HealthAndDv.enrollment_id == enrollment.id
+        )
+        if dv is not None:
+            audit.record_pii_read(
+                session, actor, "client", enrollment.client_id, fields=["domestic_violence"]
+            )
     barriers: dict[int, Disability] = {}
     for d in (
         await session.scalars(
@@ -932,6 +1016,8 @@ async def latest_values(
         "current_living_situation": cls,
         "diversion_assessment": diversion,
         "housing_needs": hna,
+        "income_benefits": income,
+        "domestic_violence": dv,
         "area_ties": list(ties),
         "last_assessment": last,
     }
@@ -988,7 +1074,7 @@ async def list_client_enrollments(
     """The (visible) client's enrollments, oldest first."""
     rows = await paginate(
         session,
-        select(Enrollment).where(Enrollment.client_id == client_id),
+        select(Enrollment).where(Enrollment.client_id == client_id, Enrollment.voided_at.is_(None)),
         page,
         [Enrollment.created_at, Enrollment.id],
     )

@@ -20,7 +20,7 @@ from app.errors import ValidationFailed
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
 from app.reference.living_situations import check_destination, check_not_future
-from app.schemas.enrollments import CurrentLivingSituationIn, ExitCreate
+from app.schemas.enrollments import CurrentLivingSituationIn, ExitCreate, IncomeBenefitsIn
 from app.security import utcnow
 from app.services.ce.assignments import end_assignments
 from app.services.ce.enrollments import (
@@ -28,6 +28,7 @@ from app.services.ce.enrollments import (
     household_group,
     require_open,
 )
+from app.services.ce.income import record_income_benefits
 from app.services.ce.policy import writable_enrollments
 from app.services.ce.records import record_cls, start_assessment
 from app.services.platform import audit
@@ -51,8 +52,10 @@ async def exit_enrollments(
     prefix: str = "",
     cls_field: str = "current_living_situation",
     assessment: EnrollmentAssessment | None = None,
+    income: IncomeBenefitsIn | None = None,
 ) -> list[Exit]:
-    """Exit each (open) enrollment on ``exit_date``; record the CLS at exit when given."""
+    """Exit each (open) enrollment on ``exit_date``; record the CLS at exit when given, and the
+    first enrollment's 4.02-4.04 at exit (stage 3) when ``income`` is given."""
     check_not_future(exit_date, prefix, "exit_date", clock.today(actor))
     check_destination(
         {
@@ -116,6 +119,17 @@ async def exit_enrollments(
         e.exit_date = exit_date
         exits.append(row)
     await session.flush()
+    if income is not None:
+        await record_income_benefits(
+            session,
+            actor,
+            enrollments[0],
+            income,
+            stage=3,
+            default_date=exit_date,
+            assessment_id=assessment.id,
+            prefix=_join(prefix, "income_benefits"),
+        )
     ids = [e.id for e in enrollments]
     ended = await end_assignments(session, actor, ids, exit_date)
     closed = await close_queue_entries(
@@ -142,7 +156,7 @@ async def exit_enrollments(
 
 
 async def close_queue_entries(
-    session: AsyncSession, actor: Actor, heads: Sequence[Enrollment]
+    session: AsyncSession, actor: Actor, heads: Sequence[Enrollment], reason: str = "exited"
 ) -> int:
     if not heads:
         return 0
@@ -156,14 +170,14 @@ async def close_queue_entries(
     ).all()
     for q in rows:
         q.closed_at = utcnow()
-        q.closed_reason = "exited"
+        q.closed_reason = reason
         audit.record(
             session,
             actor,
             "queue_entry.close",
             "queue_entry",
             q.id,
-            {"closed_reason": "exited", "head_enrollment_id": q.head_enrollment_id},
+            {"closed_reason": reason, "head_enrollment_id": q.head_enrollment_id},
         )
     return len(rows)
 
@@ -190,4 +204,5 @@ async def exit_enrollment(
         other_destination=data.other_destination,
         exit_reason=data.exit_reason,
         cls=data.current_living_situation,
+        income=data.income_benefits,
     )

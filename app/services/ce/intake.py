@@ -10,6 +10,12 @@ the CoC's CE project, case manager assigned -> 3 Disabling Condition + Prior Liv
 (no: *pending*) -> 8 diverted? (yes: CE event 2, services, case note, exit with CLS at exit:
 *diverted*) -> 9 area ties, Housing Needs Assessment, CE assessment 4.19 with
 PrioritizationStatus 1 and the household's queue entry (intake status pending): *placed*.
+Income and benefits (4.02-4.04) and domestic violence (4.11) of the client are recorded at entry
+(stage 1) when given.
+
+Only an approved Access Point runs it (``policy.can_run_intake``, 403 otherwise). A new client
+who may already be enrolled in Coordinated Entry by an agency the caller cannot see is refused
+(409, see ``clients.duplicates``) before anything is written.
 """
 
 from __future__ import annotations
@@ -18,15 +24,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
-from app.models import Client, Household
+from app.models import Client, Household, Membership, Organization
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
 from app.reference.ce import Outcome
+from app.reference.income import check_domestic_violence, check_income_benefits
 from app.reference.living_situations import (
     check_current_living_situation,
     check_destination,
@@ -51,10 +59,12 @@ from app.services.ce.enrollments import (
     resolve_household,
     visible_family,
 )
+from app.services.ce.income import record_domestic_violence, record_income_benefits
 from app.services.ce.outcome import OUTCOME, apply_outcome, check_outcome_fields, target_outcome
-from app.services.ce.policy import can_set_hud_vash
+from app.services.ce.policy import AccessPointNotApproved, can_run_intake, can_set_hud_vash
 from app.services.clients import access as client_access
 from app.services.clients import core as clients
+from app.services.clients import duplicates
 from app.services.platform.crypto import FieldCipher
 
 
@@ -69,6 +79,10 @@ class IntakeResult:
     assessment: EnrollmentAssessment
     queue_entry: QueueEntry | None = None
     exits: list[Exit] = field(default_factory=list)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
 
 
 async def _not_enrolled(session: AsyncSession, client_id: uuid.UUID, field_name: str) -> None:
@@ -92,6 +106,14 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: Outcome) ->
         )
     check_outcome_fields(body, None, target)
     OUTCOME.check(None, target, actor)
+    if body.income_benefits is not None:
+        check_income_benefits(
+            body.income_benefits.model_dump(exclude={"information_date"}), "income_benefits"
+        )
+    if body.domestic_violence is not None:
+        check_domestic_violence(
+            body.domestic_violence.model_dump(exclude={"information_date"}), "domestic_violence"
+        )
     if target == Outcome.DIVERTED and body.diversion is not None:
         d = body.diversion
         check_destination(d.model_dump(), "diversion")
@@ -117,9 +139,31 @@ def _precheck(actor: Actor, body: IntakeCreate, entry: date, target: Outcome) ->
         )
 
 
+async def check_access_point(session: AsyncSession, actor: Actor) -> None:
+    """403 unless the acting organization may run the intake (``policy.can_run_intake``)."""
+    member = await session.scalar(
+        select(Membership.id)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(
+            Membership.user_id == actor.user_id,
+            Organization.coc_id == actor.coc_id,
+            Organization.access_point,
+            Organization.is_active,
+        )
+        .limit(1)
+    )
+    if not can_run_intake(actor, member is not None):
+        raise AccessPointNotApproved(
+            "The CAS & Diversion Intake is run at an Access Point approved by the Director of "
+            "CAS: act for an approved Access Point organization (or for the CAS organization as "
+            "a member of one)."
+        )
+
+
 async def create_intake(
     session: AsyncSession, actor: Actor, body: IntakeCreate, cipher: FieldCipher
 ) -> IntakeResult:
+    await check_access_point(session, actor)
     today = clock.today(actor)
     entry = body.entry_date or today
     check_not_future(entry, "", "entry_date", today)
@@ -158,9 +202,14 @@ async def create_intake(
     project = await ce_project(session, actor)
     case_manager = body.case_manager_user_id or actor.user_id
     await check_case_manager(session, actor, case_manager, project, "case_manager_user_id")
+    for p in plans:
+        if p.new_client is not None and p.enroll:
+            await duplicates.check_not_enrolled_elsewhere(
+                session, actor, p.new_client, cipher, _join(p.field, "client")
+            )
 
     # Step 1: clients (new ones are created now) and the household.
-    duplicates: list[DuplicateCandidate] = []
+    found_duplicates: list[DuplicateCandidate] = []
     for p in plans:
         if p.new_client is not None:
             # Only the client's own possible duplicates are shown (and audited as read).
@@ -174,7 +223,7 @@ async def create_intake(
             )
             p.client_id = created.id
             if p is main:
-                duplicates = found
+                found_duplicates = found
     household = await resolve_household(session, actor, body.household_id, plans)
     enrolling = check_enrolling(plans)
 
@@ -226,6 +275,28 @@ async def create_intake(
             default_date=entry,
             assessment_id=assessment.id,
         )
+    if body.income_benefits is not None:
+        await record_income_benefits(
+            session,
+            actor,
+            enrollment,
+            body.income_benefits,
+            stage=1,
+            default_date=entry,
+            assessment_id=assessment.id,
+            prefix="income_benefits",
+        )
+    if body.domestic_violence is not None:
+        await record_domestic_violence(
+            session,
+            actor,
+            enrollment,
+            body.domestic_violence,
+            stage=1,
+            default_date=entry,
+            assessment_id=assessment.id,
+            prefix="domestic_violence",
+        )
     await add_area_ties(
         session,
         actor,
@@ -247,7 +318,7 @@ async def create_intake(
     return IntakeResult(
         outcome=target,
         client=client,
-        duplicates=duplicates,
+        duplicates=found_duplicates,
         enrollment=enrollment,
         enrollments=rows,
         household=household,

@@ -2,6 +2,12 @@
 list: CE assessment 4.19 and the household's queue entry, intake status ``pending``) or
 diverted (CE event, services, case note and the exit of the household, see ``exits``).
 
+HUD's CE records follow the outcome: a household placed after an unsuccessful diversion
+attempt gets the 4.20 event 2 (Problem Solving/Diversion) with result 0, as a diverted one gets
+result 1; every intake, and every pass that changes the outcome or names ``ce_assessment``,
+records a 4.19 assessment whose PrioritizationStatus says whether the household is on the list
+(1) or not (2: assessed and not placed -- pending or diverted).
+
 ``OUTCOME`` is the one table of allowed outcome changes (on the shared state-machine helper);
 the intake starts from ``None``. Whoever writes the enrollment (``enrollments:write``) moves its
 outcome; each change of an enrollment that had one is written to the audit trail
@@ -24,6 +30,7 @@ from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
 from app.permissions import Permission
 from app.reference.ce import DIVERSION_OTHER, Outcome
+from app.reference.living_situations import check_destination, check_diversion_exit
 from app.reference.queue import IntakeStatus
 from app.schemas.enrollments import (
     CaseNoteCreate,
@@ -115,10 +122,6 @@ def check_outcome_fields(body: OutcomeFields, current: Outcome | None, target: O
             "prioritization list.",
             field="housing_needs",
         )
-    if target != Outcome.PLACED and body.ce_assessment is not None:
-        raise ValidationFailed(
-            "ce_assessment is recorded when the household is placed.", field="ce_assessment"
-        )
     if target == Outcome.DIVERTED:
         d = body.diversion
         if d is None:
@@ -127,13 +130,17 @@ def check_outcome_fields(body: OutcomeFields, current: Outcome | None, target: O
                 "exit).",
                 field="diversion",
             )
-        if d.destination // 100 == 1 or d.destination == 24:
-            # ProbSolDivRRResult 1 means housed in a safe alternative: not homeless, not deceased.
-            raise ValidationFailed(
-                f"A successful diversion cannot exit to destination {d.destination}; record the "
-                "safe alternative the household moved to (or answer diverted: false).",
-                field="diversion.destination",
-            )
+        # ProbSolDivRRResult 1 means housed in a safe alternative, with the CLS at exit
+        # corresponding to the destination.
+        exit_cls = d.exit_current_living_situation
+        check_destination(d.model_dump(), "diversion")
+        check_diversion_exit(
+            d.destination,
+            d.destination_subsidy_type,
+            exit_cls.model_dump() if exit_cls is not None else None,
+            "diversion",
+            "exit_current_living_situation",
+        )
         if not d.services:
             raise ValidationFailed(
                 "At least one service that led to the diversion is required.",
@@ -183,12 +190,41 @@ async def apply_outcome(
                 extra={"assessment_id": assessment.id},
             )
         e.outcome = target
+    if target != Outcome.PLACED and (
+        current is None or current != target or body.ce_assessment is not None
+    ):
+        # Assessed and not placed (4.19.7 PrioritizationStatus 2); a crisis needs assessment
+        # (level 1) unless the pass says otherwise.
+        options = body.ce_assessment
+        await record_ce_assessment(
+            session,
+            actor,
+            head,
+            CeAssessmentCreate(
+                assessment_date=on,
+                assessment_location=(options.assessment_location if options else None)
+                or actor.organization.name,
+                assessment_type=options.assessment_type if options else 3,
+                assessment_level=options.assessment_level if options else 1,
+                prioritization_status=2,
+            ),
+            assessment_id=assessment.id,
+        )
     if target == Outcome.DIVERTED:
         return OutcomeResult(
             target, exits=await _divert(session, actor, head, open_members, body, assessment)
         )
     result = OutcomeResult(target)
     if target == Outcome.PLACED:
+        if current != Outcome.PLACED:
+            # The diversion attempt was answered No: 4.20 event 2 with result 0 (HUD 4.20.A).
+            await record_ce_event(
+                session,
+                actor,
+                head,
+                CeEventCreate(event_date=on, event=2, prob_sol_div_rr_result=0),
+                assessment_id=assessment.id,
+            )
         if body.housing_needs is not None:
             await record_housing_needs(
                 session,
@@ -288,6 +324,7 @@ async def _divert(
         cls=d.exit_current_living_situation,
         prefix="diversion",
         cls_field="exit_current_living_situation",
+        income=d.income_benefits,
     )
 
 

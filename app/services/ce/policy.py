@@ -11,7 +11,9 @@ enrollment's CoC, these may write:
 * the organization of the enrollment's project;
 * the shared CAS organization, when the project is the Coordinated Entry project;
 * the organization that created the enrollment (the access point that did the intake);
-* an organization with an active case assignment on the enrollment.
+* an organization with an active case assignment on the enrollment;
+* a user with an active case assignment on the enrollment (their own case), whichever of their
+  organizations they act for.
 
 A caller who may see the enrollment but not write it gets 403 ``enrollment-not-writable``: it
 already sees the enrollment, so the 403 reveals nothing. A caller who may not see it gets 404
@@ -48,6 +50,7 @@ class EnrollmentFacts:
     is_coordinated_entry: bool
     created_by_organization_id: uuid.UUID
     assigned_organization_ids: frozenset[uuid.UUID]
+    assigned_user_ids: frozenset[uuid.UUID] = frozenset()
 
 
 def can_enroll_into(
@@ -77,6 +80,35 @@ def can_write_enrollment(actor: Actor, facts: EnrollmentFacts) -> bool:
         or (facts.is_coordinated_entry and actor.organization.is_cas)
         or org == facts.created_by_organization_id
         or org in facts.assigned_organization_ids
+        or actor.user_id in facts.assigned_user_ids
+    )
+
+
+class AccessPointNotApproved(Forbidden):
+    slug, title = "access-point-not-approved", "Not an approved Access Point"
+
+
+def can_run_intake(actor: Actor, member_of_approved_access_point: bool) -> bool:
+    """The CAS & Diversion Intake is run at an Access Point approved by the Director of CAS
+    (seed 000): acting for an organization with ``access_point`` set, or acting for the shared
+    CAS organization (where the seeds' Access Point case managers record it) as a member of an
+    approved Access Point of the CoC."""
+    org = actor.organization
+    if org.victim_service_provider:
+        return False
+    return org.access_point or (org.is_cas and member_of_approved_access_point)
+
+
+def can_see_domestic_violence(actor: Actor, enrollment_created_by: uuid.UUID) -> bool:
+    """4.11 Domestic Violence answers are read only by admins (system, CAS), the shared CAS
+    organization and the organization that enrolled the client; others get 404 on these
+    records, and nothing of them elsewhere (latest values leave them out)."""
+    if actor.organization.victim_service_provider:
+        return False
+    return (
+        actor.is_admin
+        or actor.organization.is_cas
+        or actor.organization_id == enrollment_created_by
     )
 
 
@@ -97,12 +129,14 @@ async def enrollment_facts(
         ).all()
     )
     assigned: dict[uuid.UUID, set[uuid.UUID]] = {i: set() for i in ids}
-    for enrollment_id, organization_id in await session.execute(
-        select(CaseAssignment.enrollment_id, CaseAssignment.organization_id).where(
-            CaseAssignment.enrollment_id.in_(ids), CaseAssignment.status == "active"
-        )
+    users: dict[uuid.UUID, set[uuid.UUID]] = {i: set() for i in ids}
+    for enrollment_id, organization_id, user_id in await session.execute(
+        select(
+            CaseAssignment.enrollment_id, CaseAssignment.organization_id, CaseAssignment.user_id
+        ).where(CaseAssignment.enrollment_id.in_(ids), CaseAssignment.status == "active")
     ):
         assigned[enrollment_id].add(organization_id)
+        users[enrollment_id].add(user_id)
     return {
         e.id: EnrollmentFacts(
             coc_id=e.coc_id,
@@ -110,6 +144,7 @@ async def enrollment_facts(
             is_coordinated_entry=e.is_coordinated_entry,
             created_by_organization_id=e.created_by_organization_id,
             assigned_organization_ids=frozenset(assigned[e.id]),
+            assigned_user_ids=frozenset(users[e.id]),
         )
         for e in enrollments
     }
@@ -144,6 +179,7 @@ async def require_writable(session: AsyncSession, actor: Actor, enrollment: Enro
     if not can_write_enrollment(actor, facts[enrollment.id]):
         raise EnrollmentNotWritable(
             "You may see this enrollment but not change it: changes are made by its project's "
-            "organization, the organization that created it, an organization with an active "
-            "case assignment on it, the CAS organization (Coordinated Entry) or an admin."
+            "organization, the organization that created it, an organization or a case manager "
+            "with an active case assignment on it, the CAS organization (Coordinated Entry) or "
+            "an admin."
         )

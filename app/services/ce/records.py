@@ -29,6 +29,7 @@ from app.models.ce_records import (
     Service,
 )
 from app.models.enrollments import Enrollment, EnrollmentAssessment
+from app.models.queue import QueueEntry
 from app.reference.ce import (
     CE_EVENTS,
     EVENT_WITH_CASE_MANAGE_AFTER,
@@ -320,6 +321,33 @@ async def record_ce_assessment(
         },
         contact=(enrollment.client_id, row.assessment_date),
     )
+
+
+async def check_prioritization_status(
+    session: AsyncSession, enrollment: Enrollment, status: int, field: str
+) -> None:
+    """A 4.19 recorded on its own agrees with the queue: PrioritizationStatus 1 (placed) only
+    while the household stay has an open queue entry, 2 (not placed) only while it has none.
+    (The workflow records its own 4.19 with the outcome it reaches.)"""
+    queued = await session.scalar(
+        select(QueueEntry.id).where(
+            QueueEntry.head_enrollment_id == enrollment.household_group_id,
+            QueueEntry.closed_at.is_(None),
+        )
+    )
+    if status == 1 and queued is None:
+        raise ValidationFailed(
+            "HUD 4.19.7: PrioritizationStatus 1 (placed on the prioritization list) needs the "
+            "household on the queue; place it with an update assessment (ready_for_outcome: "
+            "true, diverted: false).",
+            field=field,
+        )
+    if status == 2 and queued is not None:
+        raise ValidationFailed(
+            "HUD 4.19.7: the household is on the prioritization list, so PrioritizationStatus "
+            "cannot be 2 (not placed); a household leaves the list by its exit.",
+            field=field,
+        )
 
 
 def check_ce_event(data: CeEventCreate, today: date, prefix: str = "") -> None:

@@ -1,5 +1,7 @@
 """The Update Assessment (update or annual) on an open CE enrollment: the household stay's
-workflow pass with CLS, barriers, the diversion assessment, area ties and the outcome.
+workflow pass with CLS, barriers, the diversion assessment, income and benefits (4.02-4.04),
+domestic violence (4.11), area ties and the outcome. An annual assessment (stage 5) lies within
+30 days of the anniversary of the head of household's entry date.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from app import clock
 from app.context import Actor
 from app.errors import Conflict
 from app.models.enrollments import Enrollment, EnrollmentAssessment
+from app.reference.ce import ANNUAL_STAGE, check_annual_window
 from app.schemas.enrollments import AssessmentCreate
 from app.services.ce.area_ties import add_area_ties
 from app.services.ce.barriers import check_barriers
 from app.services.ce.enrollments import check_record_date, head_of, household_group, require_open
+from app.services.ce.income import (
+    check_may_record_dv,
+    record_domestic_violence,
+    record_income_benefits,
+)
 from app.services.ce.outcome import (
     OUTCOME,
     OutcomeResult,
@@ -61,11 +69,15 @@ async def create_update_assessment(
             "enrollment, which you may not change."
         )
     head = head_of(group)
+    if body.data_collection_stage == ANNUAL_STAGE:
+        check_annual_window(head.entry_date, on, "assessment_date")
     current = current_outcome(head)
     target = target_outcome(current, body.ready_for_outcome, body.diverted)
     check_outcome_fields(body, current, target)
     OUTCOME.check(current, target, actor)
     check_barriers(body.barriers, enrollment.disabling_condition, disabling_field="barriers")
+    if body.domestic_violence is not None:
+        check_may_record_dv(actor, enrollment, "domestic_violence")
     assessment = await start_assessment(
         session,
         actor,
@@ -104,6 +116,29 @@ async def create_update_assessment(
             body.diversion_assessment,
             default_date=on,
             assessment_id=assessment.id,
+        )
+    if body.income_benefits is not None:
+        await record_income_benefits(
+            session,
+            actor,
+            enrollment,
+            body.income_benefits,
+            stage=body.data_collection_stage,
+            default_date=on,
+            assessment_id=assessment.id,
+            prefix="income_benefits",
+        )
+    if body.domestic_violence is not None:
+        # 4.11 is collected at project start and update: an annual pass records an update.
+        await record_domestic_violence(
+            session,
+            actor,
+            enrollment,
+            body.domestic_violence,
+            stage=2,
+            default_date=on,
+            assessment_id=assessment.id,
+            prefix="domestic_violence",
         )
     await add_area_ties(
         session,

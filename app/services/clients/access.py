@@ -4,6 +4,10 @@
 * any other organization (the shared CAS organization included): clients it created, enrolled
   (a CE enrollment links the CAS organization) or was referred -- rows in ``client_access`` --
   and clients of its CoC with an active CoC-wide release of information;
+* a case manager's own cases: a user with an active case assignment on an enrollment of the
+  client (not voided) sees that client whichever of their organizations they act for (an Access
+  Point case manager assigned while acting for the CAS organization also sees the client when
+  acting for their own agency);
 * victim service providers: nothing (refused before this point, see ``deps``).
 
 A client the caller may not see is a 404, never a 403; named in a request body it is the same
@@ -23,6 +27,7 @@ from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
 from app.models import Client, ClientAccess
+from app.models.enrollments import CaseAssignment, Enrollment
 
 
 def roi_active(today: date) -> ColumnElement[bool]:
@@ -51,7 +56,20 @@ def visible_clients_filter(actor: Actor) -> ColumnElement[bool]:
         )
         .offset(0)
     )
-    return and_(in_coc, or_(linked, roi_active(clock.today(actor))))
+    # The caller's own active case assignments: one probe of the partial index
+    # ``ix_case_assignments_active_user_client`` per client row, then the enrollment's key.
+    assigned = exists(
+        select(CaseAssignment.id)
+        .join(Enrollment, Enrollment.id == CaseAssignment.enrollment_id)
+        .where(
+            CaseAssignment.client_id == Client.id,
+            CaseAssignment.user_id == actor.user_id,
+            CaseAssignment.status == "active",
+            Enrollment.voided_at.is_(None),
+        )
+        .offset(0)
+    )
+    return and_(in_coc, or_(linked, assigned, roi_active(clock.today(actor))))
 
 
 async def can_see(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> bool:

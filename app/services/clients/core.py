@@ -19,6 +19,7 @@ from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
 from app.models import AuditEvent, Base, Client, User
+from app.reference.data_quality import ADULT_AGE, age_on
 from app.schemas.clients import (
     RACE_FIELDS,
     ClientCreate,
@@ -32,6 +33,7 @@ from app.schemas.clients import (
 )
 from app.schemas.pagination import PageParams
 from app.services.clients import access as client_access
+from app.services.clients import data_quality
 from app.services.clients import policy as client_policy
 from app.services.clients.search import find_duplicates, name_keys, search_clients
 from app.services.clients.ssn import client_ssn, format_ssn, mask_ssn, set_ssn
@@ -224,6 +226,19 @@ def check_dob(dob: date | None, today: date, field: str = "dob") -> None:
         raise ValidationFailed("date of birth cannot be in the future", field=field)
 
 
+def check_veteran_age(
+    veteran_status: int | None, dob: date | None, on: date, field: str = "veteran_status"
+) -> None:
+    """HUD 3.07: Veteran Status is collected for adults; a client under 18 on ``on`` cannot be
+    a veteran (1)."""
+    if veteran_status == 1 and dob is not None and age_on(dob, on) < ADULT_AGE:
+        raise ValidationFailed(
+            f"HUD 3.07: Veteran Status is collected for adults only; a client under {ADULT_AGE} "
+            f"(on {on}) cannot be a veteran (1).",
+            field=field,
+        )
+
+
 def _roi_active(client: Client, today: date) -> bool:
     start, end = client.roi_start_date, client.roi_end_date
     return start is not None and start <= today and (end is None or end >= today)
@@ -333,6 +348,7 @@ async def create_client(
             k: raw.pop(k) for k in ("name_data_quality", "ssn_data_quality", "dob_data_quality")
         }
         v = _derive(raw, stated)
+        check_veteran_age(v.get("veteran_status"), v.get("dob"), clock.today(actor))
     except ValidationFailed as exc:
         if field:
             for err in exc.errors or []:
@@ -353,6 +369,7 @@ async def create_client(
     session.add(client)
     await session.flush()
     await client_access.grant(session, client.id, actor.organization_id, "created")
+    await data_quality.refresh_client(session, client, v.get("ssn"))
     audit.record(
         session, actor, "client.created", "client", client.id, _redact_text(_audit_values(v))
     )
@@ -394,6 +411,8 @@ async def update_client(
         current["gender_none"] = None
     merged = {**current, **changes}
     v = _derive(merged, stated)
+    if "veteran_status" in changes or "dob" in changes:
+        check_veteran_age(v.get("veteran_status"), v.get("dob"), clock.today(actor))
 
     before: dict[str, Any] = {k: getattr(client, k) for k in _PLAIN_FIELDS}
     before.update({k: getattr(client, k) for k in groups})
@@ -413,6 +432,8 @@ async def update_client(
     if any(k in diff for k in _NAME_FIELDS):
         _apply_search_keys(client)
     await session.flush()
+    if "ssn" in diff or "dob" in diff:
+        await data_quality.refresh_client(session, client, v.get("ssn"))
     audit.record(session, actor, "client.updated", "client", client.id, _redact_text(diff))
     return client
 

@@ -225,6 +225,7 @@ async def _refuse_two_open_ce_enrollments(
                 Enrollment.client_id.in_([survivor_id, duplicate_id]),
                 Enrollment.is_coordinated_entry.is_(True),
                 Enrollment.exit_date.is_(None),
+                Enrollment.voided_at.is_(None),  # a voided one does not count
             )
         )
     ).all()

@@ -162,11 +162,17 @@ async def get_organization(
     return org
 
 
-def _check_org_kind(kind: str, victim_service_provider: bool) -> None:
+def _check_org_kind(kind: str, victim_service_provider: bool, access_point: bool = False) -> None:
     if kind == "cas" and victim_service_provider:
         raise ValidationFailed(
             "The shared CAS organization cannot be a victim service provider.",
             field="victim_service_provider",
+        )
+    if access_point and victim_service_provider:
+        raise ValidationFailed(
+            "A victim service provider cannot be an Access Point: it may not hold identifiable "
+            "client data in HMIS.",
+            field="access_point",
         )
 
 
@@ -174,7 +180,7 @@ async def create_organization(
     session: AsyncSession, actor: Actor, body: OrganizationCreate
 ) -> Organization:
     data = body.model_dump()
-    _check_org_kind(body.kind, body.victim_service_provider)
+    _check_org_kind(body.kind, body.victim_service_provider, body.access_point)
     if body.kind == "cas" and await session.scalar(
         select(Organization.id).where(
             Organization.coc_id == actor.coc_id, Organization.kind == "cas"
@@ -195,10 +201,26 @@ async def update_organization(
     session: AsyncSession, actor: Actor, org: Organization, data: OrganizationUpdate
 ) -> Organization:
     changes = data.model_dump(exclude_unset=True)
-    _check_org_kind(org.kind, changes.get("victim_service_provider", org.victim_service_provider))
+    _check_org_kind(
+        org.kind,
+        changes.get("victim_service_provider", org.victim_service_provider),
+        changes.get("access_point", org.access_point),
+    )
     diff = apply_changes(org, changes)
     await session.flush()
     audit.record(session, actor, "organization.update", "organization", org.id, diff)
+    return org
+
+
+async def set_access_point(
+    session: AsyncSession, actor: Actor, org: Organization, approved: bool
+) -> Organization:
+    """Approve an organization as an Access Point, or withdraw the approval (seed 000: the
+    Director of CAS approves Access Points): CAS and system admins of its CoC."""
+    _check_org_kind(org.kind, org.victim_service_provider, approved)
+    diff = apply_changes(org, {"access_point": approved})
+    await session.flush()
+    audit.record(session, actor, "organization.access_point", "organization", org.id, diff)
     return org
 
 
