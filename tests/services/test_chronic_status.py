@@ -19,7 +19,12 @@ from app.models.ce_records import CurrentLivingSituation, Disability
 from app.models.documents import DocumentCheck
 from app.models.enrollments import Enrollment, Exit
 from app.models.organizations import Project
-from app.services.queue.chronic import ChronicResult, ChronicStatus, chronic_status
+from app.services.queue.chronic import (
+    ChronicResult,
+    ChronicStatus,
+    chronic_status,
+    chronic_statuses,
+)
 from tests.conftest import World
 
 TODAY = date(2026, 6, 15)
@@ -425,3 +430,22 @@ async def test_five_queries_whatever_the_history(db: AsyncSession, world: World)
     with count_queries(db) as large:
         await chronic_status(db, a.id, TODAY)
     assert len(small) == len(large) == 5, large
+
+
+async def test_many_clients_in_the_same_five_queries(db: AsyncSession, world: World) -> None:
+    people = []
+    for n in range(6):
+        a = await Arrange.new(db, world)
+        await a.chronic_intake()
+        if n % 2:
+            await a.documented_year()
+        people.append(a.id)
+    with count_queries(db) as statements:
+        found = await chronic_statuses(db, [*people, uuid.uuid4()], TODAY)
+    assert len(statements) == 5
+    assert set(found) == set(people)
+    for n, person in enumerate(people):
+        assert found[person] == await chronic_status(db, person, TODAY)
+        assert found[person].recorded.chronic
+        assert found[person].documented.chronic is bool(n % 2)
+    assert await chronic_statuses(db, [], TODAY) == {}

@@ -1,8 +1,9 @@
-"""Chronic homelessness of one client, from recorded data and from Document Check (DOMAIN 7).
+"""Chronic homelessness of clients, from recorded data and from Document Check (DOMAIN 7).
 
-``chronic_status`` loads what it needs in five queries (the client, the enrollments with their
-projects and exits, the current living situations, the disabilities, the Document Check items)
-and hands them to the pure rules in ``app.reference.chronic``:
+``chronic_status`` (one client) and ``chronic_statuses`` (many, e.g. a page of the queue) load
+what they need in five queries (the clients, the enrollments with their projects and exits, the
+current living situations, the disabilities, the Document Check items) and hand them to the
+pure rules in ``app.reference.chronic``:
 
 * **recorded**: a disabling condition (3.08 Yes on the client's Coordinated Entry enrollment,
   or a disabling barrier), homeless now (the latest recorded situation), and 12 months by HUD's
@@ -21,11 +22,11 @@ the read of what it shows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
@@ -54,7 +55,7 @@ from app.reference.chronic import (
 )
 from app.services.ce.barriers import barrier_verdict
 
-__all__ = ["ChronicResult", "ChronicStatus", "chronic_status"]
+__all__ = ["ChronicResult", "ChronicStatus", "chronic_status", "chronic_statuses"]
 
 INSTITUTION_DISCHARGE = "institution_discharge"
 # A result row of one of the queries below (named columns).
@@ -65,77 +66,119 @@ ONE_DAY = timedelta(days=1)
 async def chronic_status(session: AsyncSession, client_id: uuid.UUID, today: date) -> ChronicStatus:
     """Both determinations for the client as of ``today`` (the CoC's date). 404 for an unknown
     client id."""
-    veteran = await session.scalar(select(Client.veteran_status).where(Client.id == client_id))
-    if veteran is None:
+    found = await chronic_statuses(session, [client_id], today)
+    if client_id not in found:
         raise NotFound("No such client.")
-    enrollments = (
-        await session.execute(
-            select(
-                Enrollment.entry_date,
-                Enrollment.exit_date,
-                Enrollment.move_in_date,
-                Enrollment.is_coordinated_entry,
-                Enrollment.disabling_condition,
-                Enrollment.living_situation,
-                Enrollment.length_of_stay,
-                Enrollment.los_under_threshold,
-                Enrollment.previous_street_essh,
-                Enrollment.date_to_street_essh,
-                Enrollment.times_homeless_past_three_years,
-                Enrollment.months_homeless_past_three_years,
-                Project.project_type,
-                Project.funding_source,
-                Exit.destination,
-            )
-            .join(Project, Project.id == Enrollment.project_id)
-            .outerjoin(Exit, Exit.enrollment_id == Enrollment.id)
-            .where(Enrollment.client_id == client_id)
-            .order_by(Enrollment.entry_date, Enrollment.created_at)
-        )
-    ).all()
-    situations = (
-        await session.execute(
-            select(
-                CurrentLivingSituation.information_date,
-                CurrentLivingSituation.current_living_situation,
-            )
-            .where(CurrentLivingSituation.client_id == client_id)
-            .order_by(CurrentLivingSituation.information_date, CurrentLivingSituation.created_at)
-        )
-    ).all()
-    disabilities = (
-        await session.execute(
-            select(
-                Disability.disability_type,
-                Disability.disability_response,
-                Disability.indefinite_and_impairs,
-            )
-            .where(Disability.client_id == client_id)
-            .order_by(Disability.information_date, Disability.created_at)
-        )
-    ).all()
-    documents = (
-        await session.execute(
-            select(
-                DocumentCheck.category,
-                DocumentCheck.item,
-                DocumentCheck.document_type,
-                DocumentCheck.expiration_date,
-                DocumentCheck.period_start,
-                DocumentCheck.period_end,
-            ).where(DocumentCheck.client_id == client_id, DocumentCheck.deleted_at.is_(None))
-        )
-    ).all()
+    return found[client_id]
 
-    stays, seen = _recorded_evidence(enrollments, situations, veteran == 1, today)
-    recorded_history = homeless_history(stays, today)
+
+async def chronic_statuses(
+    session: AsyncSession, client_ids: Collection[uuid.UUID], today: date
+) -> dict[uuid.UUID, ChronicStatus]:
+    """``chronic_status`` for many clients in the same five queries; unknown ids are left
+    out."""
+    ids = list(set(client_ids))
+    if not ids:
+        return {}
+    veterans = dict(
+        (await session.execute(select(Client.id, Client.veteran_status).where(Client.id.in_(ids))))
+        .tuples()
+        .all()
+    )
+    enrollments = await _by_client(
+        session,
+        select(
+            Enrollment.client_id,
+            Enrollment.entry_date,
+            Enrollment.exit_date,
+            Enrollment.move_in_date,
+            Enrollment.is_coordinated_entry,
+            Enrollment.disabling_condition,
+            Enrollment.living_situation,
+            Enrollment.length_of_stay,
+            Enrollment.los_under_threshold,
+            Enrollment.previous_street_essh,
+            Enrollment.date_to_street_essh,
+            Enrollment.times_homeless_past_three_years,
+            Enrollment.months_homeless_past_three_years,
+            Project.project_type,
+            Project.funding_source,
+            Exit.destination,
+        )
+        .join(Project, Project.id == Enrollment.project_id)
+        .outerjoin(Exit, Exit.enrollment_id == Enrollment.id)
+        .where(Enrollment.client_id.in_(ids))
+        .order_by(Enrollment.entry_date, Enrollment.created_at),
+    )
+    situations = await _by_client(
+        session,
+        select(
+            CurrentLivingSituation.client_id,
+            CurrentLivingSituation.information_date,
+            CurrentLivingSituation.current_living_situation,
+        )
+        .where(CurrentLivingSituation.client_id.in_(ids))
+        .order_by(CurrentLivingSituation.information_date, CurrentLivingSituation.created_at),
+    )
+    disabilities = await _by_client(
+        session,
+        select(
+            Disability.client_id,
+            Disability.disability_type,
+            Disability.disability_response,
+            Disability.indefinite_and_impairs,
+        )
+        .where(Disability.client_id.in_(ids))
+        .order_by(Disability.information_date, Disability.created_at),
+    )
+    documents = await _by_client(
+        session,
+        select(
+            DocumentCheck.client_id,
+            DocumentCheck.category,
+            DocumentCheck.item,
+            DocumentCheck.document_type,
+            DocumentCheck.expiration_date,
+            DocumentCheck.period_start,
+            DocumentCheck.period_end,
+        ).where(DocumentCheck.client_id.in_(ids), DocumentCheck.deleted_at.is_(None)),
+    )
+    return {
+        client_id: _status(
+            veteran == 1,
+            enrollments.get(client_id, []),
+            situations.get(client_id, []),
+            disabilities.get(client_id, []),
+            documents.get(client_id, []),
+            today,
+        )
+        for client_id, veteran in veterans.items()
+    }
+
+
+async def _by_client(session: AsyncSession, stmt: Executable) -> dict[uuid.UUID, list[_Row]]:
+    """The rows of ``stmt`` (its first column the client id) grouped by client, in order."""
+    out: dict[uuid.UUID, list[_Row]] = {}
+    for row in await session.execute(stmt):
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+def _status(
+    veteran: bool,
+    enrollments: Sequence[_Row],
+    situations: Sequence[_Row],
+    disabilities: Sequence[_Row],
+    documents: Sequence[_Row],
+    today: date,
+) -> ChronicStatus:
+    stays, seen = _recorded_evidence(enrollments, situations, veteran, today)
     current = _current_enrollment(enrollments)
-    at_start = None if current is None else chronic_at_project_start(_prior(current))
     recorded = recorded_result(
         disabled=_disabled(current, disabilities),
         situations=seen,
-        history=recorded_history,
-        at_start=at_start,
+        history=homeless_history(stays, today),
+        at_start=None if current is None else chronic_at_project_start(_prior(current)),
         entry_date=None if current is None else current.entry_date,
         today=today,
     )
@@ -205,8 +248,8 @@ def _recorded_evidence(
             add(StayKind.NOT_HOMELESS, e.move_in_date, last)
         if e.exit_date is not None:
             add(situation_kind(e.destination), e.exit_date, e.exit_date)
-    for on, code in situations:
-        add(situation_kind(code), on, on)
+    for s in situations:
+        add(situation_kind(s.current_living_situation), s.information_date, s.information_date)
     return stays, seen
 
 
@@ -237,5 +280,8 @@ def _disabled(current: _Row | None, disabilities: Sequence[_Row]) -> bool:
     type: present and, where it applies, indefinite and impairing)."""
     if current is not None and current.disabling_condition == 1:
         return True
-    latest = {d.disability_type: tuple(d) for d in disabilities}
+    latest = {
+        d.disability_type: (d.disability_type, d.disability_response, d.indefinite_and_impairs)
+        for d in disabilities
+    }
     return barrier_verdict(list(latest.values()))[0]
