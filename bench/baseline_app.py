@@ -14,7 +14,8 @@ Started by ``bench.harness.Bench.serve_baseline``, configured by environment:
 * ``BENCH_BASELINE_POOL``: the pool size (min = max, like the service's pool under load).
 
 ``GET /requests/{i}`` runs request ``i`` and answers the rows of its last statement as a JSON
-array of objects; ``GET /health/ready`` answers 204 once the pool is open.
+array of objects, their number in ``X-Rows`` (so the load generator need not parse them);
+``GET /health/ready`` answers 204 once the pool is open.
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ async def _run(index: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def _answer(send: Send, status: int, body: bytes = b"") -> None:
+async def _answer(send: Send, status: int, body: bytes = b"", rows: int | None = None) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if rows is not None:
+        headers.append((b"x-rows", str(rows).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -93,6 +96,6 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await _answer(send, 404)
             return
         rows = await _run(index)
-        await _answer(send, 200, json.dumps(rows, default=str).encode())
+        await _answer(send, 200, json.dumps(rows, default=str).encode(), len(rows))
     else:
         await _answer(send, 404)

@@ -303,7 +303,14 @@ async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
 
 def baseline_jobs(client: httpx.AsyncClient, count: int, kind: str = "baseline") -> list[Job]:
     """A job for each request served by ``Bench.serve_baseline``, in order."""
-    return [http_job(client, kind, "GET", f"/requests/{i}", ok=(200,)) for i in range(count)]
+    return [
+        http_job(client, kind, "GET", f"/requests/{i}", ok=(200,), shown=_rows)
+        for i in range(count)
+    ]
+
+
+def _rows(r: httpx.Response) -> int:
+    return int(r.headers["x-rows"])
 
 
 async def run_sql(

@@ -60,6 +60,7 @@ async def test_the_baseline_app_runs_each_request_and_answers_its_rows(
             assert (await client.get("/health/ready")).status_code == 204
             first = await client.get("/requests/0")
             assert first.json() == [{"n": 7, "label": "seven"}]
+            assert first.headers["x-rows"] == "1"
             # Several statements run in one transaction (the temporary table lives in it).
             assert (await client.get("/requests/1")).json() == [{"rows": 3}]
             assert (await client.get("/requests/2")).status_code == 404
