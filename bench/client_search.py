@@ -3,11 +3,11 @@
 Usage: python bench/client_search.py [--clients 100000] [--requests 3000] [--concurrency 16]
                                     [--workers 1] [--profile service.html]
 
-One run:
+One run (on ``bench.harness``):
 1. creates a throw-away database (``BENCH_DATABASE_URL`` names a server; otherwise an embedded
    PostgreSQL is used), migrates it and seeds a CoC with ``--clients`` clients by COPY: common
    US names with a skewed frequency, one in five spelled as a look-alike (Jon, Smyth, ...),
-   DOBs, SSNs for 75 %, an ROI for 10 %, spread over four organizations;
+   DOBs, SSNs for 75 %, an ROI for 10 %, spread over four organizations (``bench.population``);
 2. starts the service as a real uvicorn process on a loopback port, as the container runs it
    (``uvicorn app.asgi:app``, one worker unless ``--workers``, production settings, no access
    log, request logs to a file) and logs in as a system admin and as an agency case manager;
@@ -16,119 +16,42 @@ One run:
    with a DOB) and, every 50th request, a create of a look-alike of a common name (duplicate
    detection); then a sequential pass of searches;
 4. runs the same candidate SQL the service runs for those searches (the service's own
-   statements, compiled) through raw asyncpg at the same concurrency: the baseline;
-5. prints one JSON object. Client, server and PostgreSQL share this machine's cores, so the
-   load average of the machine is reported with each phase.
+   statements, compiled) through raw asyncpg in a minimal ASGI app served by uvicorn the same
+   way, at the same concurrency: the baseline (both sides pay HTTP); then the same SQL through
+   asyncpg in this process, without HTTP (``database_only``: what PostgreSQL alone does);
+5. prints one JSON object, with the service's resident memory. Client, server and PostgreSQL
+   share this machine's cores, so the load average of the machine is reported with each phase.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
-import json
-import os
-import platform
 import random
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker  # noqa: E402
 
 from app.config import Settings  # noqa: E402
-from app.db import create_engine, start_embedded_postgres, to_async_url, upgrade_database  # noqa: E402
+from app.db import create_engine  # noqa: E402
 from app.schemas.clients import ClientSearch  # noqa: E402
 from app.security import decode_access_token  # noqa: E402
 from app.services.clients import search as client_search  # noqa: E402
-from app.services.demo import seed_coc  # noqa: E402
 from app.services.identity.auth import load_actor  # noqa: E402
 from app.services.platform.crypto import FieldCipher  # noqa: E402
-from bench.population import Names, client_rows, copy_clients, look_alike  # noqa: E402
+from bench import harness  # noqa: E402
+from bench.harness import Bench, Job, Server  # noqa: E402
+from bench.population import Names, look_alike, seed_clients  # noqa: E402
 
-PASSWORD = "bench-password-2026"
 USERS = ("system_admin", "case_manager")
 CREATE_EVERY = 50
-
-
-def _percentiles(ms: list[float]) -> dict[str, float]:
-    if not ms:
-        return {}
-    s = sorted(ms)
-
-    def pct(p: float) -> float:
-        return round(s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))], 1)
-
-    return {"p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "max_ms": round(s[-1], 1)}
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def _process_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and its children (uvicorn workers), from /proc (Linux)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: parent pid
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    return total
-
-
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-class _CpuMeter:
-    """CPU used by this process (the load generator), the service and the whole machine."""
-
-    def __init__(self, server_pid: int) -> None:
-        self.server_pid = server_pid
-
-    def __enter__(self) -> _CpuMeter:
-        self._client = time.process_time()
-        self._server = _process_cpu(self.server_pid)
-        self._machine = _machine_busy()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client_s = time.process_time() - self._client
-        self.server_s = _process_cpu(self.server_pid) - self._server
-        busy, total = _machine_busy()
-        self.machine_busy = (busy - self._machine[0]) / max(1, total - self._machine[1])
-
-    def per_request(self, n: int) -> dict[str, float]:
-        return {
-            "service_cpu_ms_per_request": round(1000 * self.server_s / n, 2),
-            "load_generator_cpu_ms_per_request": round(1000 * self.client_s / n, 2),
-            "machine_cpu_busy_pct": round(100 * self.machine_busy, 1),
-        }
 
 
 def _search_bodies(n: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -162,158 +85,13 @@ def _create_body(rng: random.Random, names: Names) -> dict[str, Any]:
     }
 
 
-# --- database -----------------------------------------------------------------------------------
-
-
-async def _seed(url: str, n: int, rng: random.Random) -> dict[str, Any]:
-    settings = Settings()
-    engine = create_engine(url, settings, pool=False)
-    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-        world = await seed_coc(
-            session,
-            code="XX-501",
-            name="Bench CoC",
-            email_domain="demo.example",
-            password=PASSWORD,
-        )
-        await session.commit()
-    await engine.dispose()
-    orgs = [world.orgs[k].id for k in ("access_point_1", "access_point_2", "cas", "housing_1")]
-    started = time.perf_counter()
-    cipher = FieldCipher(settings.field_encryption_key)
-    rows = list(
-        client_rows(
-            n, rng, coc_id=world.coc.id, organizations=orgs, today=date.today(), cipher=cipher
-        )
-    )
-    conn = await asyncpg.connect(_plain(url))
-    try:
-        await copy_clients(conn, rows)
-        # As autovacuum would have done on a database that has grown to this size.
-        await conn.execute("VACUUM ANALYZE clients")
-        await conn.execute("VACUUM ANALYZE client_access")
-    finally:
-        await conn.close()
-    return {"seconds": round(time.perf_counter() - started, 1)}
-
-
-def _plain(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin_exec(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(_plain(server_url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _server_version(url: str) -> str:
-    conn = await asyncpg.connect(_plain(url))
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
-
-
-# --- the service --------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _start_server(
-    env: dict[str, str], port: int, workers: int, log: Path, profile: Path | None
-) -> subprocess.Popen[bytes]:
-    # --profile: the service runs under pyinstrument (a dev dependency), which writes its
-    # report when the server stops.
-    profiler = ["-m", "pyinstrument", "-r", "html", "-o", str(profile.resolve())] if profile else []
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                *profiler,
-                "-m",
-                "uvicorn",
-                "app.asgi:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--workers",
-                str(workers),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError("uvicorn exited; see its log")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get("/health/ready")).status_code == 200:
-                    return
-            await asyncio.sleep(0.2)
-    raise RuntimeError("uvicorn did not become ready")
-
-
 # --- load ---------------------------------------------------------------------------------------
-
-Job = Callable[[], Awaitable[tuple[str, float, int]]]
-
-
-async def _drive(jobs: list[Job], concurrency: int) -> tuple[list[tuple[str, float, int]], float]:
-    """Run ``jobs`` with ``concurrency`` in flight; (results, wall seconds)."""
-    queue = iter(jobs)
-    results: list[tuple[str, float, int]] = []
-
-    async def worker() -> None:
-        for job in queue:
-            results.append(await job())
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results, time.perf_counter() - started
 
 
 def _http_job(
     client: httpx.AsyncClient, kind: str, path: str, body: dict[str, Any], headers: dict[str, str]
 ) -> Job:
-    payload = json.dumps(body, default=str).encode()
-    h = {**headers, "Content-Type": "application/json"}
-
-    async def job() -> tuple[str, float, int]:
-        started = time.perf_counter()
-        r = await client.post(path, content=payload, headers=h)
-        elapsed = (time.perf_counter() - started) * 1000
-        if r.status_code not in (200, 201):
-            raise RuntimeError(f"{kind}: {r.status_code} {r.text[:300]}")
-        shown = len(r.json().get("items", r.json().get("possible_duplicates", [])))
-        return kind, elapsed, shown
-
-    return job
-
-
-def _summary(results: list[tuple[str, float, int]], kind: str, wall: float | None = None) -> Any:
-    ms = [t for k, t, _ in results if k == kind]
-    out: dict[str, Any] = {"requests": len(ms), **_percentiles(ms)}
-    shown = [n for k, _, n in results if k == kind]
-    if shown:
-        out["mean_shown"] = round(sum(shown) / len(shown), 1)
-    if wall:
-        out["requests_per_s"] = round(len(results) / wall, 1)
-    return out
+    return harness.http_job(client, kind, "POST", path, body=body, headers=headers)
 
 
 async def _baseline_statements(
@@ -337,49 +115,13 @@ async def _baseline_statements(
     return out
 
 
-async def _run_baseline(
-    url: str, statements: list[tuple[str, list[Any]]], concurrency: int
-) -> tuple[list[tuple[str, float, int]], float]:
-    pool = await asyncpg.create_pool(_plain(url), min_size=concurrency, max_size=concurrency)
-    assert pool is not None
-
-    def job_for(sql: str, params: list[Any]) -> Job:
-        async def job() -> tuple[str, float, int]:
-            started = time.perf_counter()
-            async with pool.acquire() as conn:
-                rows = await conn.fetch(sql, *params)
-            return "baseline", (time.perf_counter() - started) * 1000, len(rows)
-
-        return job
-
-    try:
-        jobs = [job_for(sql, params) for sql, params in statements]
-        await _drive(jobs[: max(50, len(jobs) // 10)], concurrency)  # warm-up
-        return await _drive(jobs, concurrency)
-    finally:
-        await pool.close()
-
-
 async def _measure(
-    base: str,
-    url: str,
-    settings: Settings,
-    args: argparse.Namespace,
-    rng: random.Random,
-    server_pid: int,
+    bench: Bench, service: Server, args: argparse.Namespace, rng: random.Random
 ) -> dict[str, Any]:
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        tokens = {}
-        for user in USERS:
-            r = await client.post(
-                "/api/v1/auth/login", json={"email": f"{user}@demo.example", "password": PASSWORD}
-            )
-            r.raise_for_status()
-            tokens[user] = r.json()["access_token"]
-        headers = {u: {"Authorization": f"Bearer {t}"} for u, t in tokens.items()}
+    settings = bench.settings
+    async with harness.http_client(service.base, args.concurrency) as client:
+        headers = {user: await harness.login(client, user) for user in USERS}
+        tokens = {u: h["Authorization"].removeprefix("Bearer ") for u, h in headers.items()}
 
         bodies = _search_bodies(args.requests, rng)
         searches = [(USERS[i % 2], b) for i, b in enumerate(bodies)]
@@ -404,47 +146,101 @@ async def _measure(
             _http_job(client, "search", "/api/v1/clients/search", b, headers[u])
             for u, b in searches[:200]
         ]
-        await _drive(warm, args.concurrency)
+        await harness.drive(warm, args.concurrency)
 
-        load_before = _load()
-        with _CpuMeter(server_pid) as cpu:
-            results, wall = await _drive(jobs, args.concurrency)
+        phase = await harness.measure(jobs, args.concurrency, service)
         concurrent = {
-            "load_average_before": load_before,
-            "wall_s": round(wall, 1),
-            "requests_per_s": round(len(results) / wall, 1),
-            "search": _summary(results, "search"),
-            "create": _summary(results, "create"),
-            **cpu.per_request(len(results)),
+            "load_average_before": phase.load_before,
+            "wall_s": round(phase.wall, 1),
+            "requests_per_s": round(len(phase.results) / phase.wall, 1),
+            "search": phase.summary("search"),
+            "create": phase.summary("create"),
+            **phase.cpu.per_request(len(phase.results)),
         }
+        memory = service.memory()
 
         seq_jobs = [
             _http_job(client, "search", "/api/v1/clients/search", b, headers[u])
             for u, b in searches[: args.sequential]
         ]
-        load_before = _load()
-        seq, seq_wall = await _drive(seq_jobs, 1)
-        sequential = {"load_average_before": load_before, **_summary(seq, "search", seq_wall)}
+        seq = await harness.measure(seq_jobs, 1, service)
+        sequential = {
+            "load_average_before": seq.load_before,
+            **harness.summary(seq.results, "search", seq.wall),
+        }
 
     statements = await _baseline_statements(
-        url,
+        bench.url,
         settings,
         tokens,
         [s for i, s in enumerate(searches) if i % CREATE_EVERY != CREATE_EVERY - 1],
     )
-    load_before = _load()
-    with _CpuMeter(server_pid) as cpu:
-        base_results, base_wall = await _run_baseline(url, statements, args.concurrency)
+    requests = [[statement] for statement in statements]
+    baseline_server = await bench.serve_baseline(requests, pool_size=args.concurrency)
+    async with harness.http_client(baseline_server.base, args.concurrency) as client:
+        base_jobs = harness.baseline_jobs(client, len(requests))
+        await harness.drive(base_jobs[: max(50, len(base_jobs) // 10)], args.concurrency)
+        base = await harness.measure(base_jobs, args.concurrency, baseline_server)
     baseline = {
-        "load_average_before": load_before,
-        "wall_s": round(base_wall, 1),
-        **_summary(base_results, "baseline", base_wall),
-        "load_generator_cpu_ms_per_request": cpu.per_request(len(base_results))[
-            "load_generator_cpu_ms_per_request"
-        ],
-        "machine_cpu_busy_pct": round(100 * cpu.machine_busy, 1),
+        "load_average_before": base.load_before,
+        "wall_s": round(base.wall, 1),
+        **harness.summary(base.results, "baseline", base.wall),
+        **{
+            ("baseline_app_cpu_ms_per_request" if k.startswith("service_") else k): v
+            for k, v in base.cpu.per_request(len(base.results)).items()
+        },
     }
-    return {"concurrent": concurrent, "sequential": sequential, "baseline": baseline}
+    sql = await harness.run_sql(bench.url, requests, args.concurrency)
+    database_only = {
+        "load_average_before": sql.load_before,
+        "wall_s": round(sql.wall, 1),
+        **harness.summary(sql.results, "database_only", sql.wall),
+        **sql.cpu.per_request(len(sql.results)),
+    }
+    return {
+        "concurrent": concurrent,
+        "sequential": sequential,
+        "baseline": baseline,
+        "database_only": database_only,
+        "server_memory": {"service": memory, "baseline_app": baseline_server.memory()},
+    }
+
+
+async def _run(bench: Bench, args: argparse.Namespace, rng: random.Random) -> None:
+    world = await bench.seed_coc()
+    seed_seconds = await seed_clients(bench, world, args.clients, rng)
+    service = await bench.serve(workers=args.workers, profile=args.profile)
+    measured = await _measure(bench, service, args, rng)
+    concurrent, baseline = measured["concurrent"], measured["baseline"]
+    ratio = harness.ratio(concurrent["requests_per_s"], baseline["requests_per_s"])
+    await bench.report(
+        {
+            "benchmark": "client_search",
+            "clients": args.clients,
+            "seed_seconds": seed_seconds,
+            "requests": args.requests,
+            "concurrency": args.concurrency,
+            "workload": (
+                "find-client by a system admin and an agency case manager, alternating: "
+                "typo'd 'First Last' (10 % 'Last, First', 10 % with a DOB), limit 20; "
+                f"every {CREATE_EVERY}th request creates a look-alike client"
+            ),
+            "service": (
+                f"uvicorn app.asgi:app, {args.workers} worker(s), CAS_ENVIRONMENT=production, "
+                "no access log, request logs to a file, loopback HTTP/1.1 keep-alive (httpx)"
+            ),
+            "baseline_service": (
+                "the same candidate SQL through asyncpg in a minimal ASGI app "
+                "(bench/baseline_app.py), uvicorn, 1 worker, the same client"
+            ),
+            **measured,
+            "throughput_ratio_to_baseline": ratio,
+            "targets": {
+                "search_p95_le_50ms": concurrent["search"]["p95_ms"] <= 50,
+                "throughput_ge_40pct_of_baseline": ratio >= 0.4,
+            },
+        }
+    )
 
 
 def main() -> None:
@@ -461,83 +257,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-
-    data_dir = Path(tempfile.mkdtemp(prefix="cas-bench-"))
-    server = (
-        to_async_url(os.environ["BENCH_DATABASE_URL"])
-        if os.environ.get("BENCH_DATABASE_URL")
-        else start_embedded_postgres(ROOT / ".cas-data" / "bench")
-    )
-    name = f"cas_bench_{uuid.uuid4().hex[:8]}"
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    env = {
-        **os.environ,
-        "CAS_ENVIRONMENT": "production",
-        "CAS_SECRET_KEY": secrets.token_urlsafe(48),
-        "CAS_FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "CAS_DATABASE_URL": url,
-        "CAS_DATA_DIR": str(data_dir),
-        "CAS_LOG_LEVEL": "INFO",
-    }
-    os.environ.update(env)  # the seeding (SSN encryption) and the service share the keys
-    settings = Settings()
-
-    asyncio.run(_admin_exec(server, f'CREATE DATABASE "{name}"'))
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        upgrade_database(url)
-        seeded = asyncio.run(_seed(url, args.clients, rng))
-        port = _free_port()
-        proc = _start_server(env, port, args.workers, data_dir / "uvicorn.log", args.profile)
-        base = f"http://127.0.0.1:{port}"
-        asyncio.run(_wait_ready(base, proc))
-        measured = asyncio.run(_measure(base, url, settings, args, rng, proc.pid))
-        pg_version = asyncio.run(_server_version(url))
-    finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGINT)  # as Ctrl-C: uvicorn (and pyinstrument) finish
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        asyncio.run(_admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    concurrent, baseline = measured["concurrent"], measured["baseline"]
-    ratio = round(concurrent["requests_per_s"] / baseline["requests_per_s"], 3)
-    print(
-        json.dumps(
-            {
-                "benchmark": "client_search",
-                "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                "clients": args.clients,
-                "seed_seconds": seeded["seconds"],
-                "requests": args.requests,
-                "concurrency": args.concurrency,
-                "workload": (
-                    "find-client by a system admin and an agency case manager, alternating: "
-                    "typo'd 'First Last' (10 % 'Last, First', 10 % with a DOB), limit 20; "
-                    f"every {CREATE_EVERY}th request creates a look-alike client"
-                ),
-                "service": (
-                    f"uvicorn app.asgi:app, {args.workers} worker(s), CAS_ENVIRONMENT=production, "
-                    "no access log, request logs to a file, loopback HTTP/1.1 keep-alive (httpx)"
-                ),
-                **measured,
-                "throughput_ratio_to_baseline": ratio,
-                "targets": {
-                    "search_p95_le_50ms": concurrent["search"]["p95_ms"] <= 50,
-                    "throughput_ge_40pct_of_baseline": ratio >= 0.4,
-                },
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "postgresql": pg_version,
-                    "load_average_after": _load(),
-                },
-            },
-            indent=2,
-        )
-    )
+    with Bench("client_search") as bench:
+        asyncio.run(_run(bench, args, rng))
 
 
 if __name__ == "__main__":

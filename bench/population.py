@@ -2,21 +2,30 @@
 
 Names are drawn with a skewed (Zipf-like) frequency, so common names ("John Smith") have many
 namesakes, and about one record in five is spelled as a look-alike (Jon, Smyth, Gonzales, ...),
-as data entry produces. Rows are written with COPY (set-based), 100,000 clients in seconds.
+as data entry produces. Rows are written with COPY (set-based), 100,000 clients in seconds:
+``seed_clients(bench, world, n, rng)`` on a ``bench.harness.Bench``.
 """
 
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from app.services.clients.search import name_keys
+from app.services.demo import SeededCoc
 from app.services.platform.crypto import FieldCipher
+
+if TYPE_CHECKING:
+    from bench.harness import Bench
+
+# The organizations clients are spread over (each client is created by one of them).
+ORGANIZATIONS = ("access_point_1", "access_point_2", "cas", "housing_1")
 
 FIRST = """James John Robert Michael William David Richard Joseph Thomas Charles Christopher Daniel
 Matthew Anthony Mark Donald Steven Paul Andrew Joshua Kenneth Kevin Brian George Timothy Ronald
@@ -229,3 +238,28 @@ async def copy_clients(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) ->
         "SELECT gen_random_uuid(), id, created_by_organization_id, 'created' FROM clients"
     )
     await conn.execute("ANALYZE clients; ANALYZE client_access")
+
+
+async def seed_clients(bench: Bench, world: SeededCoc, n: int, rng: random.Random) -> float:
+    """``n`` clients of ``world``'s CoC spread over ``ORGANIZATIONS``, with their access rows,
+    vacuumed and analyzed; the seconds it took."""
+    started = time.perf_counter()
+    cipher = FieldCipher(bench.settings.field_encryption_key)
+    rows = list(
+        client_rows(
+            n,
+            rng,
+            coc_id=world.coc.id,
+            organizations=[world.orgs[k].id for k in ORGANIZATIONS],
+            today=date.today(),
+            cipher=cipher,
+        )
+    )
+    conn = await bench.connect()
+    try:
+        await copy_clients(conn, rows)
+    finally:
+        await conn.close()
+    # As autovacuum would have done on a database that has grown to this size.
+    await bench.vacuum_analyze("clients", "client_access")
+    return round(time.perf_counter() - started, 1)

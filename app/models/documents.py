@@ -108,6 +108,16 @@ class DocumentCheck(
         ),
         CheckConstraint(_FILE_COLUMNS_TOGETHER, name="file_columns_together"),
         CheckConstraint("size_bytes IS NULL OR size_bytes > 0", name="size_positive"),
+        # The period a document of homelessness shows: both days or neither, in order.
+        CheckConstraint(
+            "(period_start IS NULL) = (period_end IS NULL) AND "
+            "(period_start IS NULL OR period_start <= period_end)",
+            name="period_ordered",
+        ),
+        CheckConstraint(
+            "period_start IS NULL OR (category = 'homeless' AND item <> 'identity')",
+            name="period_only_for_homelessness",
+        ),
         Index(
             "ix_document_checks_client_created",
             "client_id",
@@ -129,6 +139,10 @@ class DocumentCheck(
     document_type_label: Mapped[str] = mapped_column(String(200), nullable=False)
     comments: Mapped[str | None] = mapped_column(String(1000))
     verification_date: Mapped[date] = mapped_column(Date, nullable=False)
+    # First and last day the document shows the client homeless (for institution discharge
+    # paperwork: in the institution); the documented months of chronic homelessness.
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
 
 
 class ClientFile(

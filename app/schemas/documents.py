@@ -46,6 +46,10 @@ class DocumentCheckRead(ReadModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    period_start: date | None = Field(
+        default=None, description="First day the document shows (documentation of homelessness)."
+    )
+    period_end: date | None = Field(default=None, description="Last day the document shows.")
 
 
 class ClientFileRead(ReadModel):
@@ -168,6 +172,16 @@ class DocumentCheckForm(BaseModel):
     verification_date: RecordDate | None = Field(default=None, description="Defaults to today.")
     issuance_date: RecordDate | None = None
     expiration_date: RecordDate | None = None
+    period_start: RecordDate | None = Field(
+        default=None,
+        description="Documentation of homelessness (items homeless and housing_status): the "
+        "first day the document shows the client homeless (for institution discharge "
+        "paperwork, in the institution). With period_end; counts toward the documented months "
+        "of chronic homelessness (one day counts its month).",
+    )
+    period_end: RecordDate | None = Field(
+        default=None, description="The last day the document shows; not in the future."
+    )
 
 
 class ClientFileForm(BaseModel):

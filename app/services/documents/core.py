@@ -493,6 +493,39 @@ class DocumentCheckValues:
     verification_date: date
     issuance_date: date | None
     expiration_date: date | None
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+# Items whose documents show homelessness over a period (Identity does not).
+PERIOD_ITEMS = frozenset({("homeless", "homeless"), ("homeless", "housing_status")})
+
+
+def _check_period(
+    errors: list[dict[str, Any]],
+    today: date,
+    category: str,
+    item: str,
+    start: date | None,
+    end: date | None,
+) -> None:
+    if start is None and end is None:
+        return
+    if (category, item) not in PERIOD_ITEMS:
+        errors.append(
+            _error(
+                "period_start" if start is not None else "period_end",
+                "A period is recorded only for documentation of homelessness "
+                "(items homeless and housing_status).",
+            )
+        )
+    elif start is None or end is None:
+        missing = "period_start" if start is None else "period_end"
+        errors.append(_error(missing, "period_start and period_end are given together."))
+    elif start > end:
+        errors.append(_error("period_end", "The period ends before it starts."))
+    elif end > today:
+        errors.append(_error("period_end", "The period cannot end in the future."))
 
 
 async def check_document_check(
@@ -537,6 +570,7 @@ async def check_document_check(
         if comments is None:
             errors.append(_error("comments", "Verification of disability requires a comment."))
     _check_dates(errors, today, form.issuance_date, form.expiration_date, verification)
+    _check_period(errors, today, category, item, form.period_start, form.period_end)
     _raise(errors, only)
     return DocumentCheckValues(
         category=category,
@@ -547,6 +581,8 @@ async def check_document_check(
         verification_date=verification,
         issuance_date=form.issuance_date,
         expiration_date=form.expiration_date,
+        period_start=form.period_start,
+        period_end=form.period_end,
     )
 
 
@@ -578,6 +614,8 @@ async def add_document_check(
             "item": doc.item,
             "document_type": doc.document_type,
             "comments": doc.comments,
+            "period_start": doc.period_start,
+            "period_end": doc.period_end,
             "has_file": stored is not None,
             "sha256": stored.sha256 if stored else None,
             "original_filename": stored.original_filename if stored else None,
