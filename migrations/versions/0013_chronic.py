@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_chronic"
-down_revision: str | Sequence[str] | None = "0008_idempotency_scope"
+down_revision: str | Sequence[str] | None = "0010_hud_conformance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -19,6 +19,7 @@ from app.models.ce_records import CurrentLivingSituation, Disability
 from app.models.documents import DocumentCheck
 from app.models.enrollments import Enrollment, Exit
 from app.models.organizations import Project
+from app.reference.living_situations import LEAVE_SITUATION_ASKED
 from app.services.queue.chronic import (
     ChronicResult,
     ChronicStatus,
@@ -108,6 +109,8 @@ class Arrange:
                 created_by_organization_id=self.org,
                 information_date=on,
                 current_living_situation=code,
+                # HUD 4.12.B is asked for these situations; "no" keeps the follow-ups empty.
+                leave_situation_14_days=0 if code in LEAVE_SITUATION_ASKED else None,
             )
         )
 
