@@ -22,7 +22,7 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -34,7 +34,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def request_meta(request: Request) -> RequestMeta:
+async def request_meta(request: Request) -> RequestMeta:
     return RequestMeta(
         request_id=getattr(request.state, "request_id", None), ip_address=client_ip(request)
     )
@@ -100,7 +100,7 @@ async def identifiable_client_access(actor: CurrentActor) -> Actor:
 IdentifiableClientActor = Annotated[Actor, Depends(identifiable_client_access)]
 
 
-def if_match_header(
+async def if_match_header(
     if_match: Annotated[
         str | None,
         Header(alias="If-Match", description="ETag from a previous read; 412 when stale."),

@@ -1,14 +1,19 @@
 """What every authenticated request pays for, and the checks it must keep while paying less:
-pooled connections are reused (checked with one round trip, replaced when dead)."""
+pooled connections are reused (checked with one round trip, replaced when dead) and no
+dependency runs in a worker thread."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
+from fastapi.dependencies.models import Dependant
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db import create_engine
+from tests.test_role_probe import _api_routes
 
 # --- the connection pool ------------------------------------------------------------------------
 
@@ -53,3 +58,32 @@ async def test_a_dead_pooled_connection_is_replaced_before_use(
         assert len(opened) == 2  # the first, and the one that replaced it
     finally:
         await engine.dispose()
+
+
+# --- dependencies -------------------------------------------------------------------------------
+
+
+def _sync_calls(dependant: Dependant) -> set[str]:
+    import inspect
+
+    found: set[str] = set()
+    for sub in dependant.dependencies:
+        found |= _sync_calls(sub)
+    call = dependant.call
+    if call is not None:
+        target = call if inspect.isfunction(call) or inspect.ismethod(call) else call.__call__  # type: ignore[operator]
+        if not inspect.iscoroutinefunction(target):
+            found.add(getattr(call, "__qualname__", repr(call)))
+    return found
+
+
+def test_no_route_runs_a_dependency_or_handler_in_a_worker_thread(app: Any) -> None:
+    """FastAPI runs plain ``def`` dependencies and handlers in its thread pool: a thread hop per
+    call, on every request. Ours do no blocking work, so they are all ``async def``."""
+    found: dict[str, set[str]] = {}
+    routes = _api_routes(app.routes)
+    assert len(routes) > 50
+    for route in routes:
+        for name in _sync_calls(route.dependant):
+            found.setdefault(name, set()).add(route.path)
+    assert found == {}

@@ -74,7 +74,7 @@ async def document_check_writer(actor: Writer) -> Actor:
 DocumentCheckWriter = Annotated[Actor, Depends(document_check_writer)]
 
 
-def get_file_store(request: Request) -> FileStore:
+async def get_file_store(request: Request) -> FileStore:
     store: FileStore | None = getattr(request.app.state, "file_store", None)
     if store is None:
         store = file_store_from_settings(request.app.state.settings)
@@ -85,7 +85,7 @@ def get_file_store(request: Request) -> FileStore:
 Store = Annotated[FileStore, Depends(get_file_store)]
 
 
-def _policy(request: Request) -> svc.UploadPolicy:
+async def _policy(request: Request) -> svc.UploadPolicy:
     return svc.UploadPolicy.from_settings(request.app.state.settings)
 
 
