@@ -5,6 +5,7 @@ from one query."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -67,6 +68,25 @@ async def test_a_dead_pooled_connection_is_replaced_before_use(
             async with engine.connect() as conn:
                 assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
         assert len(opened) == 2  # the first, and the one that replaced it
+    finally:
+        await engine.dispose()
+
+
+async def test_connections_opened_under_load_stay_open(
+    database_url: str, test_settings: Settings
+) -> None:
+    """With the default pool settings, a burst of parallel requests opens its connections once:
+    returned connections are kept, not closed and reopened by the next burst."""
+    engine = create_engine(database_url, test_settings)
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+    try:
+        for _ in range(3):
+            async with contextlib.AsyncExitStack() as stack:
+                for _ in range(12):
+                    conn = await stack.enter_async_context(engine.connect())
+                    await conn.execute(text("SELECT 1"))
+        assert len(opened) == 12
     finally:
         await engine.dispose()
 
