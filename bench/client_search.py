@@ -14,7 +14,8 @@ One run:
 3. sends ``--requests`` requests at ``--concurrency`` in flight over keep-alive connections
    (httpx): find-client searches by both users (typo'd "First Last"; some "Last, First", some
    with a DOB) and, every 50th request, a create of a look-alike of a common name (duplicate
-   detection); then a sequential pass of searches;
+   detection); then a sequential pass of searches, and one of ``GET /auth/me`` (the cheapest
+   authenticated read: what every request pays), each with the service's CPU per request;
 4. runs the same candidate SQL the service runs for those searches (the service's own
    statements, compiled) through raw asyncpg at the same concurrency: the baseline;
 5. prints one JSON object. Client, server and PostgreSQL share this machine's cores, so the
@@ -298,6 +299,18 @@ def _http_job(
     return job
 
 
+def _get_job(client: httpx.AsyncClient, kind: str, path: str, headers: dict[str, str]) -> Job:
+    async def job() -> tuple[str, float, int]:
+        started = time.perf_counter()
+        r = await client.get(path, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        if r.status_code != 200:
+            raise RuntimeError(f"{kind}: {r.status_code} {r.text[:300]}")
+        return kind, elapsed, 0
+
+    return job
+
+
 def _summary(results: list[tuple[str, float, int]], kind: str, wall: float | None = None) -> Any:
     ms = [t for k, t, _ in results if k == kind]
     out: dict[str, Any] = {"requests": len(ms), **_percentiles(ms)}
@@ -415,8 +428,23 @@ async def _measure(
             for u, b in searches[: args.sequential]
         ]
         load_before = _load()
-        seq, seq_wall = await _drive(seq_jobs, 1)
-        sequential = {"load_average_before": load_before, **_summary(seq, "search", seq_wall)}
+        with _CpuMeter(server_pid) as cpu:
+            seq, seq_wall = await _drive(seq_jobs, 1)
+        sequential = {
+            "load_average_before": load_before,
+            **_summary(seq, "search", seq_wall),
+            "service_cpu_ms_per_request": cpu.per_request(len(seq))["service_cpu_ms_per_request"],
+        }
+        # What every authenticated request pays: the cheapest authenticated read, one at a time.
+        me_jobs = [_get_job(client, "auth_me", "/api/v1/auth/me", headers[u]) for u in USERS] * (
+            args.sequential // 2
+        )
+        with _CpuMeter(server_pid) as cpu:
+            me, me_wall = await _drive(me_jobs, 1)
+        auth_me = {
+            **{k: v for k, v in _summary(me, "auth_me", me_wall).items() if k != "mean_shown"},
+            "service_cpu_ms_per_request": cpu.per_request(len(me))["service_cpu_ms_per_request"],
+        }
 
     statements = await _baseline_statements(
         url,
@@ -436,7 +464,12 @@ async def _measure(
         ],
         "machine_cpu_busy_pct": round(100 * cpu.machine_busy, 1),
     }
-    return {"concurrent": concurrent, "sequential": sequential, "baseline": baseline}
+    return {
+        "concurrent": concurrent,
+        "sequential": sequential,
+        "auth_me_sequential": auth_me,
+        "baseline": baseline,
+    }
 
 
 def main() -> None:
