@@ -98,6 +98,25 @@ def _process_cpu(pid: int) -> float:
     return total
 
 
+def _backend_cpu(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``database`` (found by its process title,
+    ``postgres: ... <user> <database> <client> ...``), from /proc (Linux)."""
+    found: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres:") or f" {database} " not in title:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def _machine_busy() -> tuple[float, float]:
     """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -106,28 +125,41 @@ def _machine_busy() -> tuple[float, float]:
 
 
 class _CpuMeter:
-    """CPU used by this process (the load generator), the service and the whole machine."""
+    """CPU used by this process (the load generator), the service, the database's backends for
+    the benchmark database, and the whole machine (the rest of it: anything else running)."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, database: str) -> None:
         self.server_pid = server_pid
+        self.database = database
 
     def __enter__(self) -> _CpuMeter:
         self._client = time.process_time()
         self._server = _process_cpu(self.server_pid)
+        self._backends = _backend_cpu(self.database)
         self._machine = _machine_busy()
+        self._wall = time.perf_counter()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.client_s = time.process_time() - self._client
         self.server_s = _process_cpu(self.server_pid) - self._server
+        backends = _backend_cpu(self.database)
+        # Backends that exited meanwhile are missed (the pool keeps its connections open).
+        self.database_s = sum(t - self._backends.get(pid, 0.0) for pid, t in backends.items())
         busy, total = _machine_busy()
         self.machine_busy = (busy - self._machine[0]) / max(1, total - self._machine[1])
+        wall = time.perf_counter() - self._wall
+        cores = os.cpu_count() or 1
+        measured = self.client_s + self.server_s + self.database_s
+        self.other_cores = max(0.0, self.machine_busy * cores - measured / max(wall, 1e-9))
 
     def per_request(self, n: int) -> dict[str, float]:
         return {
             "service_cpu_ms_per_request": round(1000 * self.server_s / n, 2),
+            "database_cpu_ms_per_request": round(1000 * self.database_s / n, 2),
             "load_generator_cpu_ms_per_request": round(1000 * self.client_s / n, 2),
             "machine_cpu_busy_pct": round(100 * self.machine_busy, 1),
+            "other_processes_cores": round(self.other_cores, 2),
         }
 
 
@@ -343,8 +375,10 @@ async def _baseline_statements(
 
 
 async def _run_baseline(
-    url: str, statements: list[tuple[str, list[Any]]], concurrency: int
+    url: str, statements: list[tuple[str, list[Any]]], concurrency: int, cpu: _CpuMeter
 ) -> tuple[list[tuple[str, float, int]], float]:
+    """The statements through raw asyncpg; ``cpu`` measures the run (after a warm-up), while
+    the pool's backends still exist."""
     pool = await asyncpg.create_pool(_plain(url), min_size=concurrency, max_size=concurrency)
     assert pool is not None
 
@@ -360,7 +394,8 @@ async def _run_baseline(
     try:
         jobs = [job_for(sql, params) for sql, params in statements]
         await _drive(jobs[: max(50, len(jobs) // 10)], concurrency)  # warm-up
-        return await _drive(jobs, concurrency)
+        with cpu:
+            return await _drive(jobs, concurrency)
     finally:
         await pool.close()
 
@@ -373,6 +408,7 @@ async def _measure(
     rng: random.Random,
     server_pid: int,
 ) -> dict[str, Any]:
+    database = make_url(url).database or ""
     limits = httpx.Limits(
         max_connections=args.concurrency, max_keepalive_connections=args.concurrency
     )
@@ -412,7 +448,7 @@ async def _measure(
         await _drive(warm, args.concurrency)
 
         load_before = _load()
-        with _CpuMeter(server_pid) as cpu:
+        with _CpuMeter(server_pid, database) as cpu:
             results, wall = await _drive(jobs, args.concurrency)
         concurrent = {
             "load_average_before": load_before,
@@ -428,22 +464,22 @@ async def _measure(
             for u, b in searches[: args.sequential]
         ]
         load_before = _load()
-        with _CpuMeter(server_pid) as cpu:
+        with _CpuMeter(server_pid, database) as cpu:
             seq, seq_wall = await _drive(seq_jobs, 1)
         sequential = {
             "load_average_before": load_before,
             **_summary(seq, "search", seq_wall),
-            "service_cpu_ms_per_request": cpu.per_request(len(seq))["service_cpu_ms_per_request"],
+            **cpu.per_request(len(seq)),
         }
         # What every authenticated request pays: the cheapest authenticated read, one at a time.
         me_jobs = [_get_job(client, "auth_me", "/api/v1/auth/me", headers[u]) for u in USERS] * (
             args.sequential // 2
         )
-        with _CpuMeter(server_pid) as cpu:
+        with _CpuMeter(server_pid, database) as cpu:
             me, me_wall = await _drive(me_jobs, 1)
         auth_me = {
             **{k: v for k, v in _summary(me, "auth_me", me_wall).items() if k != "mean_shown"},
-            "service_cpu_ms_per_request": cpu.per_request(len(me))["service_cpu_ms_per_request"],
+            **cpu.per_request(len(me)),
         }
 
     statements = await _baseline_statements(
@@ -453,16 +489,17 @@ async def _measure(
         [s for i, s in enumerate(searches) if i % CREATE_EVERY != CREATE_EVERY - 1],
     )
     load_before = _load()
-    with _CpuMeter(server_pid) as cpu:
-        base_results, base_wall = await _run_baseline(url, statements, args.concurrency)
+    cpu = _CpuMeter(server_pid, database)
+    base_results, base_wall = await _run_baseline(url, statements, args.concurrency, cpu)
     baseline = {
         "load_average_before": load_before,
         "wall_s": round(base_wall, 1),
         **_summary(base_results, "baseline", base_wall),
-        "load_generator_cpu_ms_per_request": cpu.per_request(len(base_results))[
-            "load_generator_cpu_ms_per_request"
-        ],
-        "machine_cpu_busy_pct": round(100 * cpu.machine_busy, 1),
+        **{
+            k: v
+            for k, v in cpu.per_request(len(base_results)).items()
+            if k != "service_cpu_ms_per_request"
+        },
     }
     return {
         "concurrent": concurrent,
