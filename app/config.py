@@ -29,9 +29,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("CAS_DATABASE_URL", "DATABASE_URL")
     )
     data_dir: Path = Path(".cas-data")
-    db_pool_size: int = 10
-    # Connections opened beyond db_pool_size under load (closed again when returned).
-    db_max_overflow: int = 10
+    # Connections kept open. At most db_pool_size + db_max_overflow are open at once; those beyond
+    # db_pool_size are closed again when returned, so under load they would be reopened (a new
+    # PostgreSQL backend each time): the default keeps all of them.
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     # Seconds to open a connection (TCP and PostgreSQL handshake); also bounds the liveness check
     # of a pooled connection before use.
     db_connect_timeout_seconds: float = 5.0

@@ -203,7 +203,7 @@ def _bound_faults(engine: Engine, *, ping_timeout: float) -> None:
             return
         driver = record.driver_connection
         try:
-            await_only(driver.execute(";", timeout=ping_timeout))  # type: ignore[union-attr]
+            await_only(driver.execute("SELECT 1", timeout=ping_timeout))  # type: ignore[union-attr]
         except Exception as exc:
             driver.terminate()  # type: ignore[union-attr]  # no goodbye to a dead server
             raise InvalidatePoolError("pooled connection is dead") from exc

@@ -24,7 +24,7 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/login")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -36,7 +36,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def request_meta(request: Request) -> RequestMeta:
+async def request_meta(request: Request) -> RequestMeta:
     return RequestMeta(
         request_id=getattr(request.state, "request_id", None), ip_address=client_ip(request)
     )
@@ -102,7 +102,7 @@ async def identifiable_client_access(actor: CurrentActor) -> Actor:
 IdentifiableClientActor = Annotated[Actor, Depends(identifiable_client_access)]
 
 
-def if_match_header(
+async def if_match_header(
     if_match: Annotated[
         str | None,
         Header(alias="If-Match", description="ETag from a previous read; 412 when stale."),
@@ -127,7 +127,7 @@ def require_for_clients(*permissions: Permission) -> Callable[..., Coroutine[Any
     return dependency
 
 
-def field_cipher(request: Request) -> FieldCipher:
+async def field_cipher(request: Request) -> FieldCipher:
     """The app's field cipher (built from the settings by ``create_app``)."""
     cipher: FieldCipher = request.app.state.cipher
     return cipher
@@ -136,7 +136,7 @@ def field_cipher(request: Request) -> FieldCipher:
 Cipher = Annotated[FieldCipher, Depends(field_cipher)]
 
 
-def get_file_store(request: Request) -> FileStore:
+async def get_file_store(request: Request) -> FileStore:
     """The app's file store (made from the settings on first use; tests set their own)."""
     store: FileStore | None = getattr(request.app.state, "file_store", None)
     if store is None:

@@ -10,7 +10,7 @@ from fastapi import Depends, Query
 from app.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageParams
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 200).")] = (
         DEFAULT_LIMIT
     ),

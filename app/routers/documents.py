@@ -73,7 +73,7 @@ async def document_check_writer(actor: Writer) -> Actor:
 DocumentCheckWriter = Annotated[Actor, Depends(document_check_writer)]
 
 
-def _policy(request: Request) -> svc.UploadPolicy:
+async def _policy(request: Request) -> svc.UploadPolicy:
     return svc.UploadPolicy.from_settings(request.app.state.settings)
 
 

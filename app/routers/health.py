@@ -55,7 +55,7 @@ async def _file_store(request: Request) -> None:
     async def probe() -> AsyncIterator[bytes]:
         yield b"readiness probe"
 
-    store = get_file_store(request)
+    store = await get_file_store(request)
     key = await store.save(probe())
     await store.delete(key)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -16,6 +16,7 @@ from app.context import ActingOrganization, Actor, RequestMeta
 from app.errors import Forbidden, Unauthorized, ValidationFailed
 from app.models import (
     AuthSession,
+    Coc,
     EmailMessage,
     Membership,
     OneTimeToken,
@@ -48,18 +49,37 @@ class TokenPair:
     organization_id: uuid.UUID
 
 
-def acting_organization(org: Organization) -> ActingOrganization:
-    return ActingOrganization(
-        id=org.id,
-        coc_id=org.coc_id,
-        name=org.name,
-        kind=org.kind,
-        victim_service_provider=org.victim_service_provider,
-        access_point=org.access_point,
-        housing_provider=org.housing_provider,
-        veteran_services=org.veteran_services,
-        time_zone=org.coc.time_zone,
+# Every request runs this, so it is built once and reads plain columns (no ORM objects: loading
+# a ``User`` would also load all of their memberships).
+_ACTOR_STMT = (
+    select(
+        User.email,
+        User.full_name,
+        User.is_active,
+        AuthSession.revoked_at,
+        AuthSession.expires_at,
+        AuthSession.organization_id.label("session_organization_id"),
+        Membership.role,
+        Organization.is_active.label("organization_is_active"),
+        Organization.coc_id,
+        Organization.name,
+        Organization.kind,
+        Organization.victim_service_provider,
+        Organization.access_point,
+        Organization.housing_provider,
+        Organization.veteran_services,
+        Coc.time_zone,
     )
+    .join(Membership, Membership.user_id == User.id)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .join(Organization, Organization.id == Membership.organization_id)
+    .join(Coc, Coc.id == Organization.coc_id)
+    .where(
+        User.id == bindparam("user_id"),
+        Membership.organization_id == bindparam("organization_id"),
+        AuthSession.id == bindparam("session_id"),
+    )
+)
 
 
 async def load_actor(
@@ -70,40 +90,42 @@ async def load_actor(
     ip_address: str | None = None,
 ) -> Actor:
     """One query: the user, their live session and their current membership in the token's org."""
-    row = (
-        await session.execute(
-            select(User, Membership, AuthSession)
-            .join(Membership, Membership.user_id == User.id)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(
-                User.id == claims.user_id,
-                Membership.organization_id == claims.organization_id,
-                AuthSession.id == claims.session_id,
-            )
-        )
-    ).first()
+    params = {
+        "user_id": claims.user_id,
+        "organization_id": claims.organization_id,
+        "session_id": claims.session_id,
+    }
+    row = (await session.execute(_ACTOR_STMT, params)).first()
     if row is None:
         raise Unauthorized("Your session or your access to this organization is no longer valid.")
-    user, membership, auth_session = row
     now = utcnow()
-    if not user.is_active:
+    if not row.is_active:
         raise Unauthorized("This account is deactivated.")
-    if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+    if row.revoked_at is not None or row.expires_at <= now:
         raise Unauthorized("This session has ended; log in again.")
-    if auth_session.organization_id != claims.organization_id:
+    if row.session_organization_id != claims.organization_id:
         raise Unauthorized("This session acts for another organization.")
-    org = membership.organization
-    if not org.is_active:
+    if not row.organization_is_active:
         raise Unauthorized("The acting organization is deactivated.")
-    role = Role(membership.role)
+    role = Role(row.role)
     return Actor(
-        user_id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        organization=acting_organization(org),
+        user_id=claims.user_id,
+        email=row.email,
+        full_name=row.full_name,
+        organization=ActingOrganization(
+            id=claims.organization_id,
+            coc_id=row.coc_id,
+            name=row.name,
+            kind=row.kind,
+            victim_service_provider=row.victim_service_provider,
+            access_point=row.access_point,
+            housing_provider=row.housing_provider,
+            veteran_services=row.veteran_services,
+            time_zone=row.time_zone,
+        ),
         role=role,
         permissions=permissions_for(role),
-        session_id=auth_session.id,
+        session_id=claims.session_id,
         request_id=request_id,
         ip_address=ip_address,
     )
