@@ -12,7 +12,6 @@ from app.context import Actor
 from app.deps import live_actor
 from app.errors import ValidationFailed
 from app.http.uow import UnitOfWorkRoute
-from app.schemas.common import COMMON_PROBLEMS
 
 
 async def storable_query(request: Request) -> None:
@@ -44,7 +43,6 @@ def api_router(prefix: str, tag: str) -> APIRouter:
         prefix="/api/v1" + prefix,
         tags=[tag],
         route_class=ApiRoute,
-        responses=COMMON_PROBLEMS,
         dependencies=[Depends(storable_query)],
     )
 

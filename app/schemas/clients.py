@@ -270,10 +270,6 @@ class ClientSearchHit(ReadModel):
     reasons: list[str]
 
 
-class ClientSearchResults(ReadModel):
-    items: list[ClientSearchHit]
-
-
 # --- merge --------------------------------------------------------------------------------------
 
 

@@ -30,15 +30,19 @@ HUD_LIST_EXTENSION = "x-hud-list"
 
 def enum_varnames(labels: list[str], values: list[int]) -> list[str]:
     """Identifiers for generated enum members, from HUD's labels: ``Client doesn't know`` ->
-    ``CLIENT_DOESNT_KNOW``; long labels keep their first words, clashes get the code."""
+    ``CLIENT_DOESNT_KNOW``; a long label keeps its first words (before a parenthesis or a
+    comma), and names that would clash get their code."""
     names: list[str] = []
-    for text in labels:
+    for label in labels:
+        text = label.split("(")[0]
+        if len(text.split(",")[0].split()) >= 2:
+            text = text.split(",")[0]
         ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
         upper = ascii_text.replace("'", "").upper()  # curly apostrophes are gone already
         words = re.sub(r"[^A-Z0-9]+", " ", upper).split()
         name = "_".join(words[:6]) or "CODE"
         if not name[0].isalpha():
-            name = "CODE_" + name
+            name = "NUMBER_" + name
         names.append(name)
     return [
         f"{name}_{value}" if names.count(name) > 1 else name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -16,6 +17,13 @@ from app.security import check_password_rules, hash_password
 
 DEMO_COC_CODE = "XX-501"
 DEMO_TIME_ZONE = "America/Chicago"
+_ID_NAMESPACE = uuid.UUID("0b7f4a5e-3c1d-4f2a-9e6b-8d5c4b3a2f10")
+
+
+def demo_uuid(coc_code: str, kind: str, key: str) -> uuid.UUID:
+    """The id of a seeded record: the same in every database seeded with this CoC code, so the
+    contract's examples can name demo organizations, projects and users."""
+    return uuid.uuid5(_ID_NAMESPACE, f"{coc_code}/{kind}/{key}")
 
 
 @dataclass
@@ -88,17 +96,24 @@ async def seed_coc(
     existing = await session.scalar(select(Coc).where(Coc.code == code))
     if existing is not None:
         return SeededCoc(coc=existing, created=False)
-    coc = Coc(code=code, name=name, time_zone=time_zone)
+    coc = Coc(id=demo_uuid(code, "coc", code), code=code, name=name, time_zone=time_zone)
     session.add(coc)
     await session.flush()
     seeded = SeededCoc(coc=coc)
     for key, org_name, kind, flags in _ORGS:
-        org = Organization(coc_id=coc.id, name=org_name, kind=kind, **flags)
+        org = Organization(
+            id=demo_uuid(code, "organization", key),
+            coc_id=coc.id,
+            name=org_name,
+            kind=kind,
+            **flags,
+        )
         session.add(org)
         seeded.orgs[key] = org
     await session.flush()
     for key, org_key, project_name, ptype, funder, via_cas in _PROJECTS:
         project = Project(
+            id=demo_uuid(code, "project", key),
             organization_id=seeded.orgs[org_key].id,
             name=project_name,
             project_type=ptype,
@@ -110,7 +125,12 @@ async def seed_coc(
         seeded.projects[key] = project
     hashed = password_hash or await hash_password(password)
     for local, full_name, roles in _USERS:
-        user = User(email=f"{local}@{email_domain}", full_name=full_name, password_hash=hashed)
+        user = User(
+            id=demo_uuid(code, "user", local),
+            email=f"{local}@{email_domain}",
+            full_name=full_name,
+            password_hash=hashed,
+        )
         session.add(user)
         seeded.users[local] = user
         await session.flush()
