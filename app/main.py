@@ -17,6 +17,7 @@ from app import jobs
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
 from app.http.client_address import ClientAddressMiddleware
+from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.http.problems import install_exception_handlers
 from app.http.ratelimit import SlidingWindowLimiter
@@ -105,12 +106,15 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         description="The open Coordinated Access System (CAS) API for HUD Continuums of Care.",
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.cipher = FieldCipher(settings.field_encryption_key)
     app.state.auth_limiter = SlidingWindowLimiter()
 
     install_exception_handlers(app)
+    install_docs(app)
     for router in all_routers():
         app.include_router(router)
 

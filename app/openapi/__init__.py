@@ -723,9 +723,7 @@ def _request_example(op: dict[str, Any], schemas: dict[str, Any]) -> None:
 def _response_examples(schema: dict[str, Any], schemas: dict[str, Any]) -> None:
     for path_item in schema["paths"].values():
         for op in path_item.values():
-            for code, response in op["responses"].items():
-                if not code.startswith("2"):
-                    continue
+            for response in op["responses"].values():
                 for media_type, media in response.get("content", {}).items():
                     if _media_has_example(media) or not media_type.endswith("json"):
                         continue

@@ -230,7 +230,9 @@ async def _receive_upload(
         if part.name == "file":
             # What came before the file is checked before any of its bytes are stored.
             await _validate(form, texts, check, has_file=True, only=set(texts))
-            source = svc.UploadSource(reader=part, filename=part.filename)
+            source = svc.UploadSource(
+                reader=part, filename=part.filename, content_type=part.content_type
+            )
             stored = await svc.store_upload(store, source, policy)
             # Deleted again unless the request's work is committed (a refusal below, a
             # failure, a lost race at commit).

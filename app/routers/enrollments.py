@@ -423,6 +423,7 @@ async def create_cls(
     openapi_extra=documented(Visibility.ENROLLMENT),
 )
 async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    """The enrollment's current living situations (4.12), newest first."""
     return (
         await records.list_records(session, "current_living_situations", enrollment, page)
     ).body()
@@ -440,6 +441,8 @@ async def list_cls(enrollment: VisibleEnrollment, session: Session, page: Pages)
 async def create_service(
     enrollment: WritableEnrollment, body: ServiceCreate, actor: WriteActor, session: Session
 ) -> records.Service:
+    """A service provided on an open enrollment (the diversion services list), dated within
+    the stay."""
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.date_provided, "date_provided", clock.today(actor))
     return await records.record_service(session, actor, enrollment, body, assessment_id=None)
@@ -455,6 +458,7 @@ async def create_service(
 async def list_services(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
+    """The enrollment's services, newest first."""
     found = await records.list_records(session, "services", enrollment, page)
     return found.body()
 
@@ -471,6 +475,8 @@ async def list_services(
 async def create_case_note(
     enrollment: WritableEnrollment, body: CaseNoteCreate, actor: WriteActor, session: Session
 ) -> records.CaseNote:
+    """A case note on the enrollment, dated within the stay (its text stays out of the
+    audit trail)."""
     svc.check_record_date(enrollment, body.note_date, "note_date", clock.today(actor))
     return await records.record_case_note(session, actor, enrollment, body, assessment_id=None)
 
@@ -485,6 +491,7 @@ async def create_case_note(
 async def list_case_notes(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
+    """The enrollment's case notes, newest first."""
     found = await records.list_records(session, "case_notes", enrollment, page)
     return found.body()
 
@@ -516,6 +523,7 @@ async def create_ce_event(
 async def list_ce_events(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
+    """The enrollment's CE events (4.20), newest first."""
     found = await records.list_records(session, "ce_events", enrollment, page)
     return found.body()
 
@@ -532,6 +540,8 @@ async def list_ce_events(
 async def create_ce_assessment(
     enrollment: WritableEnrollment, body: CeAssessmentCreate, actor: WriteActor, session: Session
 ) -> records.CeAssessment:
+    """4.19 Coordinated Entry Assessment on an open enrollment (location, type, level,
+    prioritization status), dated within the stay."""
     svc.require_open(enrollment)
     svc.check_record_date(enrollment, body.assessment_date, "assessment_date", clock.today(actor))
     return await records.record_ce_assessment(session, actor, enrollment, body, assessment_id=None)
@@ -547,6 +557,7 @@ async def create_ce_assessment(
 async def list_ce_assessments(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
+    """The enrollment's CE assessments (4.19), newest first."""
     found = await records.list_records(session, "ce_assessments", enrollment, page)
     return found.body()
 
@@ -595,6 +606,7 @@ async def create_disabilities(
 async def list_disabilities(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
+    """The enrollment's disability records (barriers), newest first."""
     found = await records.list_records(session, "disabilities", enrollment, page)
     return found.body()
 
@@ -614,6 +626,8 @@ async def create_diversion_assessment(
     actor: WriteActor,
     session: Session,
 ) -> records.DiversionAssessment:
+    """The Diversion / Problem Solving assessment on an open enrollment (dated the entry
+    date unless given)."""
     svc.require_open(enrollment)
     if body.assessment_date is not None:
         svc.check_record_date(
@@ -640,6 +654,7 @@ async def create_diversion_assessment(
 async def list_diversion_assessments(
     enrollment: VisibleEnrollment, session: Session, page: Pages
 ) -> dict[str, object]:
+    """The enrollment's diversion assessments, newest first."""
     found = await records.list_records(session, "diversion_assessments", enrollment, page)
     return found.body()
 
@@ -681,6 +696,7 @@ async def create_housing_needs(
     openapi_extra=documented(Visibility.ENROLLMENT),
 )
 async def list_housing_needs(enrollment: VisibleEnrollment, session: Session, page: Pages) -> Any:
+    """The enrollment's housing needs assessments, newest first."""
     return (
         await records.list_records(session, "housing_needs_assessments", enrollment, page)
     ).body()

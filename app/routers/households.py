@@ -62,6 +62,7 @@ async def create_household(
 async def get_household(
     household_id: uuid.UUID, actor: ClientReader, session: Session, response: Response
 ) -> HouseholdRead:
+    """The household's members you may see, with their relationship to the head."""
     household = await svc.get_visible_household(session, actor, household_id)
     set_etag(response, household.version)
     return await svc.household_read(session, actor, household)
