@@ -19,9 +19,10 @@ from app.schemas.reference import CodeListRead, CodeRead
 router = api_router("/reference", "reference")
 
 
-def _natural(element: str) -> list[tuple[int, str]]:
-    """Sort key: ``3.12.1`` before ``3.917.2``, ``4.2`` before ``4.10.2``."""
-    return [(int(p), "") if p.isdigit() else (0, p) for p in element.split(".")]
+def _natural(element: str) -> list[tuple[int, int, str]]:
+    """Sort key: numbered elements first, ``3.12.1`` before ``3.917.2``, ``4.2`` before
+    ``4.10.2``, then the lettered ones (``C2.2``, ``R1.1``, ...)."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in element.split(".")]
 
 
 def _code_list(element: str) -> CodeListRead:
