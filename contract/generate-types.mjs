@@ -5,7 +5,7 @@
 // or File can be sent as an upload (and a download read as one). `defaultNonNullable: false`
 // keeps a request field that has a server-side default optional, as the API treats it.
 //
-//   node generate-types.mjs <openapi.json> <output.ts>
+//   node generate-types.mjs <openapi.json file or URL> <output.ts>
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -20,7 +20,8 @@ if (!input || !output) {
 const BLOB = ts.factory.createTypeReferenceNode(ts.factory.createIdentifier("Blob"));
 const NULL = ts.factory.createLiteralTypeNode(ts.factory.createNull());
 
-const ast = await openapiTS(pathToFileURL(path.resolve(input)), {
+const source = /^https?:\/\//.test(input) ? new URL(input) : pathToFileURL(path.resolve(input));
+const ast = await openapiTS(source, {
   defaultNonNullable: false,
   transform(schemaObject) {
     if (schemaObject.format === "binary") {

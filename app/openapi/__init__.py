@@ -203,11 +203,13 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
 
 def problem_types() -> dict[str, str]:
     """Every ``type`` a problem response may carry (slug -> title): the ``DomainError``
-    subclasses (wherever they are defined: all are imported by now), the HTTP-level ones."""
+    subclasses of the app (wherever in ``app`` they are defined: the routers have imported them
+    all by now), the HTTP-level ones."""
     found: dict[str, str] = {}
 
     def walk(cls: type[DomainError]) -> None:
-        found.setdefault(cls.slug, cls.title)
+        if cls.__module__.split(".")[0] == "app":  # not a test's own subclass
+            found.setdefault(cls.slug, cls.title)
         for sub in cls.__subclasses__():
             walk(sub)
 
@@ -216,6 +218,7 @@ def problem_types() -> dict[str, str]:
         found.setdefault(slug, title)
     found.setdefault("malformed-json", "Malformed JSON")
     found.setdefault("internal-error", "Internal server error")
+    found.setdefault("error", "Error")  # an HTTP status without a slug of its own
     return dict(sorted(found.items()))
 
 
@@ -622,26 +625,30 @@ def _routes(app: FastAPI) -> dict[str, APIRoute]:
 
 
 def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
-    schema = get_openapi(
-        title=app.title,
-        version=_package_version(),
-        description=API_DESCRIPTION,
-        routes=app.routes,
-        tags=[{"name": name, "description": text} for name, text in TAGS.items()],
-        servers=[
-            {
-                "url": "{base_url}",
-                "description": "This deployment.",
-                "variables": {
-                    "base_url": {
-                        "default": str(settings.public_base_url).rstrip("/"),
-                        "description": "Where the deployment is served (`CAS_PUBLIC_BASE_URL`).",
-                    }
-                },
-            }
-        ],
-        contact={"name": "The HMIS Lead Agency operating this deployment"},
-        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    # A copy: FastAPI's document shares objects with the routes' openapi_extra and responses,
+    # which the steps below must not change (another app built later would see the changes).
+    schema = copy.deepcopy(
+        get_openapi(
+            title=app.title,
+            version=_package_version(),
+            description=API_DESCRIPTION,
+            routes=app.routes,
+            tags=[{"name": name, "description": text} for name, text in TAGS.items()],
+            servers=[
+                {
+                    "url": "{base_url}",
+                    "description": "This deployment.",
+                    "variables": {
+                        "base_url": {
+                            "default": str(settings.public_base_url).rstrip("/"),
+                            "description": "Where it is served (`CAS_PUBLIC_BASE_URL`).",
+                        }
+                    },
+                }
+            ],
+            contact={"name": "The HMIS Lead Agency operating this deployment"},
+            license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        )
     )
     schema["x-tagGroups"] = [{"name": name, "tags": tags} for name, tags in TAG_GROUPS.items()]
     components = schema.setdefault("components", {})
