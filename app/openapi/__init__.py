@@ -688,7 +688,7 @@ def _declare_parameters(op: dict[str, Any], facts: RouteFacts) -> None:
             param["schema"] = {"type": "string", "examples": ['"3"']}
         if param.get("in") == "header" and param["name"] == "Idempotency-Key":
             param["schema"] = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH}
-            param.setdefault("example", "intake-2026-11-02-casey-1")
+            param.setdefault("example", "9b2f6c1e-4d3a-4f7e-8a5b-2c1d0e9f8a7b")
 
 
 def _declare_responses(op: dict[str, Any], facts: RouteFacts, authenticated: bool) -> None:
