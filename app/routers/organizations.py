@@ -12,6 +12,7 @@ from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
 from app.permissions import Permission
 from app.routers import api_router
+from app.schemas.codes import ProjectType
 from app.schemas.common import problems
 from app.schemas.organizations import (
     CocCreate,
@@ -254,7 +255,7 @@ async def list_projects(
     session: Session,
     page: Pages,
     organization_id: uuid.UUID | None = None,
-    project_type: Annotated[int | None, Query(ge=0, le=99)] = None,
+    project_type: Annotated[ProjectType | None, Query()] = None,
 ) -> dict[str, object]:
     """Projects of the acting CoC, optionally of one organization or HUD project type."""
     found = await svc.list_projects(
