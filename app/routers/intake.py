@@ -8,8 +8,8 @@ from fastapi import Body, Response, status
 
 from app import clock
 from app.deps import Cipher, Session
+from app.http.contract import ETAG, LOCATION, documented
 from app.http.etag import set_etag
-from app.http.uow import idempotent
 from app.routers import api_router
 from app.routers.enrollments import WriteActor
 from app.schemas.common import problems
@@ -181,10 +181,17 @@ INTAKE_EXAMPLES: dict[str, dict[str, Any]] = {
 @router.post(
     "/intakes",
     name="intakes_create",
+    summary="Run the CAS & Diversion Intake",
     status_code=status.HTTP_201_CREATED,
     response_model=IntakeRead,
     responses=problems(409),
-    openapi_extra=idempotent(),
+    openapi_extra=documented(
+        "An existing client (`client_id`) and family members must be clients you may see "
+        "(otherwise the same 422 as an unknown id); `possible_duplicates` lists only clients "
+        "you may see.",
+        sends=(ETAG, LOCATION),
+        idempotent=True,
+    ),
 )
 async def create(
     body: Annotated[IntakeCreate, Body(openapi_examples=INTAKE_EXAMPLES)],

@@ -13,18 +13,38 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from typing_extensions import TypeAliasType
 
-from app.reference import YesNoReasons
 from app.reference.ce import DiversionService, Outcome
 from app.reference.queue import IntakeStatus
 from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
+from app.schemas.codes import (
+    CeAssessmentLevel,
+    CeAssessmentType,
+    CeEventType,
+    DataCollectionStage,
+    DisabilityResponse,
+    DisabilityType,
+    LengthOfStay,
+    LivingSituation,
+    MonthsHomeless,
+    PrioritizationStatus,
+    ReferralResult,
+    RelationshipToHoH,
+    RentalSubsidyType,
+    TimesHomeless,
+    YesNo,
+    YesNoReasons,
+)
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
-Relationship = Literal[1, 2, 3, 4, 5, 99]  # HUD list 3.15.1
-ExitReason = Literal[
-    "no_longer_needs_permanent_housing", "left_coc_area", "enrolled_in_permanent_housing"
-]
+Relationship = RelationshipToHoH
+ExitReason = TypeAliasType(
+    "ExitReason",
+    Literal["no_longer_needs_permanent_housing", "left_coc_area", "enrolled_in_permanent_housing"],
+)
+CaseAssignmentStatus = TypeAliasType("CaseAssignmentStatus", Literal["active", "inactive"])
 
 
 class CEWriteModel(WriteModel):
@@ -38,17 +58,21 @@ class PriorLivingSituationIn(CEWriteModel):
     """3.917 Prior Living Situation, with HUD's skip logic (LOSUnderThreshold is derived from the
     length of stay when left out)."""
 
-    living_situation: int = Field(
+    living_situation: LivingSituation = Field(
         description="3.917.1, list 3.12.1 except 312, 313, 327, 422, 423, 426, 30, 17, 24, 37.",
         examples=[116],
     )
-    rental_subsidy_type: int | None = Field(default=None, description="3.12.A; only for 435.")
-    length_of_stay: int | None = Field(default=None, description="3.917.2", examples=[5])
-    los_under_threshold: Literal[0, 1, 99] | None = None
-    previous_street_essh: Literal[0, 1, 99] | None = None
+    rental_subsidy_type: RentalSubsidyType | None = Field(default=None, description="3.12.A")
+    length_of_stay: LengthOfStay | None = Field(default=None, description="3.917.2", examples=[5])
+    los_under_threshold: YesNo | None = None
+    previous_street_essh: YesNo | None = None
     date_to_street_essh: RecordDate | None = None
-    times_homeless_past_three_years: int | None = Field(default=None, description="3.917.4")
-    months_homeless_past_three_years: int | None = Field(default=None, description="3.917.5")
+    times_homeless_past_three_years: TimesHomeless | None = Field(
+        default=None, description="3.917.4"
+    )
+    months_homeless_past_three_years: MonthsHomeless | None = Field(
+        default=None, description="3.917.5"
+    )
 
 
 class TranslationIn(CEWriteModel):
@@ -71,8 +95,8 @@ class BarrierIn(CEWriteModel):
     7 chronic health, 8 HIV/AIDS, 9 mental health, 10 substance use (response list 4.10.2:
     1 alcohol, 2 drug, 3 both)."""
 
-    disability_type: Literal[5, 6, 7, 8, 9, 10]
-    disability_response: Literal[0, 1, 2, 3, 8, 9, 99]
+    disability_type: DisabilityType
+    disability_response: DisabilityResponse
     indefinite_and_impairs: YesNoReasons | None = Field(
         default=None,
         description="Required when a physical, chronic health, mental health or substance use "
@@ -86,11 +110,11 @@ class CurrentLivingSituationIn(CEWriteModel):
     information_date: RecordDate | None = Field(
         default=None, description="Defaults to the assessment / entry / exit date."
     )
-    current_living_situation: int = Field(
+    current_living_situation: LivingSituation = Field(
         description="4.12.2, list 3.12.1 except 312, 313, 327, 422, 423, 426, 30, 24.",
         examples=[116],
     )
-    cls_subsidy_type: int | None = Field(default=None, description="4.12.A; only for 435.")
+    cls_subsidy_type: RentalSubsidyType | None = Field(default=None, description="4.12.A")
     verified_by: str | None = Field(
         default=None,
         max_length=200,
@@ -396,8 +420,8 @@ class CeAssessmentOptions(CEWriteModel):
     assessment_location: str | None = Field(
         default=None, max_length=250, description="Defaults to the acting organization's name."
     )
-    assessment_type: Literal[1, 2, 3] = Field(default=3, description="4.19.3 (3 = in person).")
-    assessment_level: Literal[1, 2] = Field(
+    assessment_type: CeAssessmentType = Field(default=3, description="4.19.3 (3 = in person).")
+    assessment_level: CeAssessmentLevel = Field(
         default=2, description="4.19.4 (2 = housing needs assessment)."
     )
 
@@ -408,11 +432,11 @@ class DiversionExitIn(CEWriteModel):
     exit_date: RecordDate | None = Field(
         default=None, description="Defaults to the assessment date."
     )
-    destination: int = Field(
+    destination: LivingSituation = Field(
         description="3.12.1 except 335, 336, 37 (a 4xx permanent situation for diversion).",
         examples=[422],
     )
-    destination_subsidy_type: int | None = Field(default=None, description="3.12.A; only 435.")
+    destination_subsidy_type: RentalSubsidyType | None = Field(default=None, description="3.12.A")
     other_destination: str | None = Field(default=None, max_length=50)
     services: list[ServiceIn] = Field(
         default_factory=list,
@@ -510,7 +534,7 @@ class AssessmentCreate(OutcomeFields):
     """An Update (or Annual) Assessment on an open CE enrollment."""
 
     assessment_date: RecordDate
-    data_collection_stage: Literal[2, 5] = Field(
+    data_collection_stage: DataCollectionStage = Field(
         default=2,
         description="2 update, 5 annual (within 30 days of the anniversary of the head of "
         "household's entry date).",
@@ -525,6 +549,13 @@ class AssessmentCreate(OutcomeFields):
         default=None, description="4.11 of the enrollment's client (an update, stage 2)."
     )
 
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _update_or_annual(cls, value: int) -> int:
+        if value not in (2, 5):
+            raise ValueError("must be 2 (update) or 5 (annual assessment)")
+        return value
+
 
 # --- reads -------------------------------------------------------------------------------------
 
@@ -533,8 +564,8 @@ class ExitRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
     exit_date: date
-    destination: int
-    destination_subsidy_type: int | None
+    destination: LivingSituation
+    destination_subsidy_type: RentalSubsidyType | None
     other_destination: str | None
     exit_reason: str
     created_at: datetime
@@ -548,7 +579,7 @@ class CaseAssignmentRead(ReadModel):
     organization_id: uuid.UUID
     start_date: date
     end_date: date | None
-    status: Literal["active", "inactive"]
+    status: CaseAssignmentStatus
     version: int
 
 
@@ -571,19 +602,19 @@ class EnrollmentRead(ReadModel):
     is_coordinated_entry: bool
     household_id: uuid.UUID
     household_group_id: uuid.UUID = Field(description="HUD HouseholdID (the head's enrollment).")
-    relationship_to_hoh: int
+    relationship_to_hoh: RelationshipToHoH
     entry_date: date
     enrollment_coc: str
-    disabling_condition: int
-    living_situation: int | None
-    rental_subsidy_type: int | None
-    length_of_stay: int | None
-    los_under_threshold: int | None
-    previous_street_essh: int | None
+    disabling_condition: YesNoReasons
+    living_situation: LivingSituation | None
+    rental_subsidy_type: RentalSubsidyType | None
+    length_of_stay: LengthOfStay | None
+    los_under_threshold: YesNo | None
+    previous_street_essh: YesNo | None
     date_to_street_essh: date | None
-    times_homeless_past_three_years: int | None
-    months_homeless_past_three_years: int | None
-    translation_needed: int | None
+    times_homeless_past_three_years: TimesHomeless | None
+    months_homeless_past_three_years: MonthsHomeless | None
+    translation_needed: YesNoReasons | None
     preferred_language: int | None
     preferred_language_different: str | None
     move_in_date: date | None
@@ -623,7 +654,7 @@ class IntakeRead(ReadModel):
 class AssessmentRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
-    data_collection_stage: int
+    data_collection_stage: DataCollectionStage
     assessment_date: date
     ready_for_outcome: bool | None
     outcome_before: Outcome | None
@@ -671,8 +702,8 @@ class EnrollmentUpdate(CEWriteModel):
 
 class ExitCreate(CEWriteModel):
     exit_date: RecordDate
-    destination: int = Field(description="3.12.1 except 335, 336, 37.", examples=[410])
-    destination_subsidy_type: int | None = Field(default=None, description="3.12.A; only 435.")
+    destination: LivingSituation = Field(description="3.12.1 except 335, 336, 37.", examples=[410])
+    destination_subsidy_type: RentalSubsidyType | None = Field(default=None, description="3.12.A")
     other_destination: str | None = Field(default=None, max_length=50)
     exit_reason: ExitReason
     current_living_situation: CurrentLivingSituationIn | None = Field(
@@ -699,14 +730,14 @@ class CurrentLivingSituationRead(ReadModel):
     client_id: uuid.UUID
     assessment_id: uuid.UUID | None
     information_date: date
-    current_living_situation: int
-    cls_subsidy_type: int | None
+    current_living_situation: LivingSituation
+    cls_subsidy_type: RentalSubsidyType | None
     verified_by: str | None
-    leave_situation_14_days: int | None
-    subsequent_residence: int | None
-    resources_to_obtain: int | None
-    lease_own_60_day: int | None
-    moved_two_or_more: int | None
+    leave_situation_14_days: YesNoReasons | None
+    subsequent_residence: YesNoReasons | None
+    resources_to_obtain: YesNoReasons | None
+    lease_own_60_day: YesNoReasons | None
+    moved_two_or_more: YesNoReasons | None
     location_details: str | None
     created_at: datetime
 
@@ -721,7 +752,7 @@ class ServiceRead(ReadModel):
     enrollment_id: uuid.UUID
     client_id: uuid.UUID
     date_provided: date
-    service_type: str
+    service_type: DiversionService
     created_at: datetime
 
 
@@ -747,11 +778,11 @@ class CeEventCreate(CEWriteModel):
     location_crisis_or_ph_housing)."""
 
     event_date: RecordDate
-    event: int = Field(description="4.20.2", examples=[2])
-    prob_sol_div_rr_result: Literal[0, 1, 99] | None = None
-    referral_case_manage_after: Literal[0, 1, 99] | None = None
+    event: CeEventType = Field(description="4.20.2", examples=[2])
+    prob_sol_div_rr_result: YesNo | None = None
+    referral_case_manage_after: YesNo | None = None
     location_crisis_or_ph_housing: str | None = Field(default=None, max_length=250)
-    referral_result: Literal[1, 2, 3] | None = None
+    referral_result: ReferralResult | None = None
     result_date: RecordDate | None = None
 
 
@@ -760,11 +791,11 @@ class CeEventRead(ReadModel):
     enrollment_id: uuid.UUID
     client_id: uuid.UUID
     event_date: date
-    event: int
-    prob_sol_div_rr_result: int | None
-    referral_case_manage_after: int | None
+    event: CeEventType
+    prob_sol_div_rr_result: YesNo | None
+    referral_case_manage_after: YesNo | None
     location_crisis_or_ph_housing: str | None
-    referral_result: int | None
+    referral_result: ReferralResult | None
     result_date: date | None
     created_at: datetime
 
@@ -772,9 +803,9 @@ class CeEventRead(ReadModel):
 class CeAssessmentCreate(CEWriteModel):
     assessment_date: RecordDate
     assessment_location: str = Field(min_length=1, max_length=250)
-    assessment_type: Literal[1, 2, 3]
-    assessment_level: Literal[1, 2]
-    prioritization_status: Literal[1, 2]
+    assessment_type: CeAssessmentType
+    assessment_level: CeAssessmentLevel
+    prioritization_status: PrioritizationStatus
 
 
 class CeAssessmentRead(ReadModel):
@@ -784,9 +815,9 @@ class CeAssessmentRead(ReadModel):
     assessment_id: uuid.UUID | None
     assessment_date: date
     assessment_location: str
-    assessment_type: int
-    assessment_level: int
-    prioritization_status: int
+    assessment_type: CeAssessmentType
+    assessment_level: CeAssessmentLevel
+    prioritization_status: PrioritizationStatus
     created_at: datetime
 
 
@@ -794,16 +825,23 @@ class DisabilityRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
     information_date: date
-    disability_type: int
-    disability_response: int
-    indefinite_and_impairs: int | None
-    data_collection_stage: int
+    disability_type: DisabilityType
+    disability_response: DisabilityResponse
+    indefinite_and_impairs: YesNoReasons | None
+    data_collection_stage: DataCollectionStage
 
 
 class DisabilitiesCreate(CEWriteModel):
     information_date: RecordDate
-    data_collection_stage: Literal[1, 2, 3, 5] = 2
+    data_collection_stage: DataCollectionStage = Field(default=2, description="1, 2, 3 or 5.")
     barriers: list[BarrierIn] = Field(min_length=1, max_length=6)
+
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _recorded_stage(cls, value: int) -> int:
+        if value not in (1, 2, 3, 5):
+            raise ValueError("must be 1, 2, 3 or 5 (6 is not used)")
+        return value
 
 
 class DiversionAssessmentRead(ReadModel):
@@ -820,11 +858,11 @@ class HousingNeedsRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
     assessment_date: date
-    sex_offender_registry: int
-    meth_manufacturing_conviction: int
-    behavioral_health_interest: int
-    hud_vash_eligible: int | None
-    violence_trauma_or_unsafe: int
+    sex_offender_registry: YesNoReasons
+    meth_manufacturing_conviction: YesNoReasons
+    behavioral_health_interest: YesNoReasons
+    hud_vash_eligible: YesNoReasons | None
+    violence_trauma_or_unsafe: YesNoReasons
     created_at: datetime
 
 
@@ -843,7 +881,7 @@ class LatestValues(ReadModel):
     assessment"). Always confirm them with the client."""
 
     enrollment_id: uuid.UUID
-    disabling_condition: int
+    disabling_condition: YesNoReasons
     prior_living_situation: PriorLivingSituationIn | None
     translation: TranslationIn | None
     barriers: list[DisabilityRead]

@@ -26,7 +26,7 @@ async def test_area_ties_and_lists(client: httpx.AsyncClient, auth: Auth, db: An
         headers=headers,
     )
     assert r.status_code == 201, r.text
-    assert [t["how"] for t in r.json()] == ["worked", "family"]
+    assert [t["how"] for t in r.json()["items"]] == ["worked", "family"]
     listed = await client.get(url, headers=headers)
     assert len(listed.json()["items"]) == 2
     # Lists are per CoC: only admins change them; ties then use the new codes.
