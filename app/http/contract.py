@@ -68,6 +68,19 @@ class Visibility:
         "organization that created the enrollment, or one with an active case assignment on it "
         "(403 `enrollment-not-writable` otherwise)."
     )
+    DOMESTIC_VIOLENCE = (
+        ENROLLMENT + " Its 4.11 domestic violence answers also need: system or CAS admin, the "
+        "CAS organization, or the organization that enrolled the client (created the "
+        "enrollment); for anyone else they do not exist (404)."
+    )
+    DOMESTIC_VIOLENCE_WRITE = (
+        DOMESTIC_VIOLENCE + " Recording them also needs the enrollment's write right (403 "
+        "`enrollment-not-writable`)."
+    )
+    COC_CLIENTS = (
+        "Every client of the CoC you act for, as ids and kinds only (no names or other "
+        "values); another CoC's are never listed."
+    )
     DOCUMENT_CHECK = (
         "Document Check is for users acting for the CAS organization and for system and CAS "
         "admins, on clients they may see; everyone else gets 404."
@@ -111,32 +124,40 @@ TAGS: dict[str, str] = {
     "users": "Accounts and their memberships (organization and role).",
     "organizations": "Continuums of Care, their organizations and projects (HUD 2.02, 2.06).",
     "audit": "The append-only audit trail (system admins).",
-    "clients": "Clients (HUD Universal Data Elements), find client, full SSN, history, merge.",
+    "clients": "Clients (HUD Universal Data Elements), find client, full SSN, history, merge, "
+    "the duplicate report and refused duplicate intakes.",
     "households": "Households, their members and relationships to the head of household.",
     "area-ties": "Area ties of a client and the CoC's lists of areas and how a client is tied.",
     "intake": "The CAS & Diversion Intake: one all-or-nothing request from client to outcome.",
-    "enrollments": "Enrollments: create, read, edit the entry, household, latest answers, exit.",
+    "enrollments": "Enrollments: create, read, edit the entry, household, latest answers, exit, "
+    "void (an intake recorded in error) and its undo.",
     "assessments": "Update and annual assessments, CE assessments (4.19), diversion and housing "
     "needs assessments.",
     "ce-records": "Contacts and services of an enrollment: current living situations (4.12), "
     "services, case notes, CE events (4.20), disabilities.",
+    "income-and-dv": "Income and Sources (4.02), Non-Cash Benefits (4.03), Health Insurance "
+    "(4.04) and Domestic Violence (4.11) records of an enrollment; 4.11 answers only for admins, "
+    "the CAS organization and the enrolling organization.",
     "case-assignments": "Case managers assigned to an enrollment.",
     "document-check": "Document Check: documentation of homelessness and verification of "
     "disability (CAS organization and admins), the checklist, the client's document summary.",
     "client-files": "Client Files: IDs, Social Security cards, birth certificates and other "
     "documents of a client.",
+    "data-quality": "The CoC's data-quality report: values HUD accepts but counts as data "
+    "issues (CAS and system admins).",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
 
 TAG_GROUPS: dict[str, list[str]] = {
     "Access": ["auth", "users", "organizations", "audit"],
-    "Clients": ["clients", "households", "area-ties"],
+    "Clients": ["clients", "households", "area-ties", "data-quality"],
     "Coordinated Entry": [
         "intake",
         "enrollments",
         "assessments",
         "ce-records",
+        "income-and-dv",
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],

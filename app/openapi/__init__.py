@@ -142,7 +142,8 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
     403: (
         "Forbidden",
         "Not permitted for the role or organization you act for (`forbidden`, "
-        "`victim-service-provider`, `enrollment-not-writable`).",
+        "`victim-service-provider`, `enrollment-not-writable`, `household-not-writable`, "
+        "`access-point-not-approved`).",
         "Problem",
         (),
     ),
@@ -151,8 +152,8 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
         "Conflict",
         "Conflicts with the current state: `conflict` (with `constraint`, `enrollment_id` for an "
         "open Coordinated Entry enrollment, ...), `transition-not-allowed` (`current`, "
-        "`allowed`), or a request with the same `Idempotency-Key` still in progress "
-        "(`Retry-After`).",
+        "`allowed`), `possibly-enrolled-elsewhere` (`reference`), or a request with the same "
+        "`Idempotency-Key` still in progress (`Retry-After`).",
         "Problem",
         ("Retry-After",),
     ),
@@ -266,7 +267,20 @@ PROBLEM_EXTRAS: dict[str, dict[str, Any]] = {
     "queue_entry_id": {
         "type": "string",
         "format": "uuid",
-        "description": "409 when placing a household: its open queue entry.",
+        "description": "409 when placing a household, or undoing a void, while the household has "
+        "an open queue entry: that entry.",
+    },
+    "record_id": {
+        "type": "string",
+        "format": "uuid",
+        "description": "409 on an income and benefits or domestic violence record: the "
+        "enrollment's record of that stage (entry or exit) already there.",
+    },
+    "reference": {
+        "type": "string",
+        "examples": ["D-7KQ2M9XA"],
+        "description": "409 `possibly-enrolled-elsewhere` on an intake: the reference to quote "
+        "to the CAS team (nothing else about the other client is said).",
     },
 }
 

@@ -19,7 +19,6 @@ from app.deps import Cipher, IfMatch, IfMatchRequired, Session, require_for_clie
 from app.http.contract import ETAG, Visibility, documented
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
-from app.http.uow import idempotent
 from app.permissions import Permission
 from app.reference.ce import ANNUAL_STAGE
 from app.routers import api_router
@@ -72,6 +71,7 @@ assessments_router = api_router("/enrollments", "assessments")
 records_router = api_router("/enrollments", "ce-records")
 assignments_router = api_router("/enrollments", "case-assignments")
 client_assignments_router = api_router("/clients", "case-assignments")
+income_router = api_router("/enrollments", "income-and-dv")
 
 
 ReadActor = Annotated[Actor, Depends(require_for_clients(Permission.ENROLLMENTS_READ))]
@@ -746,13 +746,14 @@ async def list_housing_needs(
 # --- income and benefits (4.02-4.04), domestic violence (4.11) --------------------------------
 
 
-@router.post(
+@income_router.post(
     "/{enrollment_id}/income-benefits",
     name="income_benefits_create",
+    summary="Record income, benefits and health insurance",
     response_model=IncomeBenefitsRead,
     responses=problems(409),
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=idempotent(),
+    openapi_extra=documented(Visibility.ENROLLMENT_WRITE, idempotent=True),
 )
 async def create_income_benefits(
     enrollment: WritableEnrollment, body: IncomeBenefitsCreate, actor: WriteActor, session: Session
@@ -760,7 +761,7 @@ async def create_income_benefits(
     """4.02 Income and Sources, 4.03 Non-Cash Benefits, 4.04 Health Insurance at a stage
     (1 entry, 2 update, 5 annual, 3 exit): the totals and the "from any source" answers must
     agree with the sources (422 naming the field and the HUD element); one entry and one exit
-    record per enrollment (409)."""
+    record per enrollment (409). A new record, never an edit: no `If-Match`."""
     return await income.record_income_benefits(
         session,
         actor,
@@ -773,24 +774,28 @@ async def create_income_benefits(
     )
 
 
-@router.get(
+@income_router.get(
     "/{enrollment_id}/income-benefits",
     name="income_benefits_list",
+    summary="Income and benefits records of an enrollment",
     response_model=Page[IncomeBenefitsRead],
+    openapi_extra=documented(Visibility.ENROLLMENT),
 )
 async def list_income_benefits(
     enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
+    """The enrollment's 4.02-4.04 records (every stage), newest first; the read is audited."""
     return (await income.list_income_benefits(session, actor, enrollment, page)).body()
 
 
-@router.post(
+@income_router.post(
     "/{enrollment_id}/domestic-violence",
     name="domestic_violence_create",
+    summary="Record domestic violence (4.11)",
     response_model=DomesticViolenceRead,
     responses=problems(409),
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=idempotent(),
+    openapi_extra=documented(Visibility.DOMESTIC_VIOLENCE_WRITE, idempotent=True),
 )
 async def create_domestic_violence(
     enrollment: WritableEnrollment,
@@ -798,9 +803,10 @@ async def create_domestic_violence(
     actor: WriteActor,
     session: Session,
 ) -> income.HealthAndDv:
-    """4.11 Domestic Violence (project start or update). Only admins, the CAS organization and
-    the organization that enrolled the client read or write these answers; for others they do
-    not exist (404)."""
+    """4.11 Domestic Violence (project start or update): when it occurred and whether the
+    client is currently fleeing are answered exactly when the client is a survivor (422
+    otherwise); one project-start record per enrollment (409). A new record, never an edit: no
+    `If-Match`."""
     income.check_may_see_dv(actor, enrollment)
     return await income.record_domestic_violence(
         session,
@@ -814,16 +820,17 @@ async def create_domestic_violence(
     )
 
 
-@router.get(
+@income_router.get(
     "/{enrollment_id}/domestic-violence",
     name="domestic_violence_list",
+    summary="Domestic violence records of an enrollment",
     response_model=Page[DomesticViolenceRead],
+    openapi_extra=documented(Visibility.DOMESTIC_VIOLENCE),
 )
 async def list_domestic_violence(
     enrollment: VisibleEnrollment, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
-    """The 4.11 records (404 unless you are an admin, the CAS organization or the enrolling
-    organization); the read is audited."""
+    """The enrollment's 4.11 records, newest first; the read is audited."""
     return (await income.list_domestic_violence(session, actor, enrollment, page)).body()
 
 
@@ -833,20 +840,23 @@ async def list_domestic_violence(
 @router.post(
     "/{enrollment_id}/void",
     name="enrollments_void",
+    summary="Void an enrollment recorded in error",
     response_model=EnrollmentRead,
-    responses=problems(409, 412),
+    responses=problems(409),
+    openapi_extra=documented(Visibility.ENROLLMENT_WRITE, sends=(ETAG,)),
 )
 async def void_enrollment(
     enrollment: Annotated[svc.Enrollment, Depends(writable_enrollment_or_voided)],
     body: EnrollmentVoid,
     actor: Voider,
     session: Session,
-    if_match: IfMatch,
+    if_match: IfMatchRequired,
     response: Response,
 ) -> EnrollmentRead:
     """Void a Coordinated Entry enrollment recorded in error (CAS and system admins), with its
     household stay: it disappears from lists, lookups, the queue (its entry is closed with
-    reason `voided`) and exports; the void stays in the audit trail. Undo within 30 days."""
+    reason `voided`) and exports; the void stays in the audit trail. Undo within 30 days. 409
+    when it is already voided or is not a Coordinated Entry enrollment."""
     check_if_match(if_match, enrollment.version)
     await void.void_enrollment(session, actor, enrollment, body.reason)
     return await _read(session, actor, enrollment, response)
@@ -855,18 +865,24 @@ async def void_enrollment(
 @router.post(
     "/{enrollment_id}/unvoid",
     name="enrollments_unvoid",
+    summary="Undo the void of an enrollment",
     response_model=EnrollmentRead,
-    responses=problems(409, 412),
+    responses=problems(409),
+    openapi_extra=documented(
+        Visibility.ENROLLMENT_WRITE + " A voided enrollment is found here (and by its void).",
+        sends=(ETAG,),
+    ),
 )
 async def unvoid_enrollment(
     enrollment: Annotated[svc.Enrollment, Depends(writable_enrollment_or_voided)],
     actor: Voider,
     session: Session,
-    if_match: IfMatch,
+    if_match: IfMatchRequired,
     response: Response,
 ) -> EnrollmentRead:
     """Undo a void within 30 days (the CoC's days) of it: the stay and its queue entry come
-    back (409 when the client was enrolled again since, or after 30 days)."""
+    back (409 when it is not voided, when the client was enrolled again since, or after 30
+    days)."""
     check_if_match(if_match, enrollment.version)
     await void.unvoid_enrollment(session, actor, enrollment)
     return await _read(session, actor, enrollment, response)

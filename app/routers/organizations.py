@@ -225,8 +225,10 @@ async def update_organization(
 @organizations.put(
     "/{organization_id}/access-point",
     name="organizations_set_access_point",
+    summary="Approve an Access Point",
     response_model=OrganizationRead,
     responses=WRITE_PROBLEMS,
+    openapi_extra=documented(Visibility.COC, sends=(ETAG,)),
 )
 async def set_access_point(
     organization_id: uuid.UUID,

@@ -152,6 +152,11 @@ PrioritizationStatus = TypeAliasType("PrioritizationStatus", Annotated[int, HudL
 CeEventType = TypeAliasType("CeEventType", Annotated[int, HudList("4.20.2")])
 ReferralResult = TypeAliasType("ReferralResult", Annotated[int, HudList("4.20.D")])
 DataCollectionStage = TypeAliasType("DataCollectionStage", Annotated[int, HudList("5.03.1")])
+NoInsuranceReason = TypeAliasType(
+    "NoInsuranceReason",
+    Annotated[int, HudList("4.04.A", description="Why a health insurance source is No.")],
+)
+DvWhenOccurred = TypeAliasType("DvWhenOccurred", Annotated[int, HudList("4.11.A")])
 ProjectType = TypeAliasType("ProjectType", Annotated[int, HudList("2.02.6")])
 FundingSource = TypeAliasType("FundingSource", Annotated[int, HudList("2.06.1")])
 
@@ -177,6 +182,8 @@ NAMED_LISTS: tuple[Any, ...] = (
     CeEventType,
     ReferralResult,
     DataCollectionStage,
+    NoInsuranceReason,
+    DvWhenOccurred,
     ProjectType,
     FundingSource,
 )

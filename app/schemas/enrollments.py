@@ -17,6 +17,13 @@ from pydantic import Field, field_validator
 from typing_extensions import TypeAliasType
 
 from app.reference.ce import DiversionService, Outcome
+from app.reference.income import (
+    BENEFIT_SOURCE_COLUMNS,
+    DV_STAGES,
+    INCOME_SOURCE_COLUMNS,
+    INCOME_STAGES,
+    INSURANCE_SOURCE_COLUMNS,
+)
 from app.reference.queue import IntakeStatus
 from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
 from app.schemas.codes import (
@@ -26,9 +33,11 @@ from app.schemas.codes import (
     DataCollectionStage,
     DisabilityResponse,
     DisabilityType,
+    DvWhenOccurred,
     LengthOfStay,
     LivingSituation,
     MonthsHomeless,
+    NoInsuranceReason,
     PrioritizationStatus,
     ReferralResult,
     RelationshipToHoH,
@@ -171,11 +180,9 @@ class HousingNeedsIn(CEWriteModel):
     )
 
 
-# 4.02-4.04 pieces: a source is 0/1 (list 1.7 without 99), amounts are monthly dollars.
-ZeroOne = Literal[0, 1]
+# 4.02-4.04 pieces: a source is list 1.7 without 99 (0 or 1), amounts are monthly dollars.
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)]
-NoInsuranceReason = Literal[1, 2, 3, 4, 8, 9, 99]  # list 4.04.A
-DvWhenOccurred = Literal[1, 2, 3, 4, 8, 9, 99]  # list 4.11.A
+SOURCE_FIELDS = INCOME_SOURCE_COLUMNS + BENEFIT_SOURCE_COLUMNS + INSURANCE_SOURCE_COLUMNS
 
 
 class IncomeBenefitsIn(CEWriteModel):
@@ -196,92 +203,99 @@ class IncomeBenefitsIn(CEWriteModel):
         default=None,
         description="4.02.18; computed (the sum of the amounts); a value sent must match.",
     )
-    earned: ZeroOne | None = Field(default=None, description="4.02.3")
+    earned: YesNo | None = Field(default=None, description="4.02.3")
     earned_amount: Money | None = None
-    unemployment: ZeroOne | None = Field(default=None, description="4.02.4")
+    unemployment: YesNo | None = Field(default=None, description="4.02.4")
     unemployment_amount: Money | None = None
-    ssi: ZeroOne | None = Field(default=None, description="4.02.5")
+    ssi: YesNo | None = Field(default=None, description="4.02.5")
     ssi_amount: Money | None = None
-    ssdi: ZeroOne | None = Field(default=None, description="4.02.6")
+    ssdi: YesNo | None = Field(default=None, description="4.02.6")
     ssdi_amount: Money | None = None
-    va_disability_service: ZeroOne | None = Field(default=None, description="4.02.7")
+    va_disability_service: YesNo | None = Field(default=None, description="4.02.7")
     va_disability_service_amount: Money | None = None
-    va_disability_non_service: ZeroOne | None = Field(default=None, description="4.02.8")
+    va_disability_non_service: YesNo | None = Field(default=None, description="4.02.8")
     va_disability_non_service_amount: Money | None = None
-    private_disability: ZeroOne | None = Field(default=None, description="4.02.9")
+    private_disability: YesNo | None = Field(default=None, description="4.02.9")
     private_disability_amount: Money | None = None
-    workers_comp: ZeroOne | None = Field(default=None, description="4.02.10")
+    workers_comp: YesNo | None = Field(default=None, description="4.02.10")
     workers_comp_amount: Money | None = None
-    tanf: ZeroOne | None = Field(default=None, description="4.02.11")
+    tanf: YesNo | None = Field(default=None, description="4.02.11")
     tanf_amount: Money | None = None
-    ga: ZeroOne | None = Field(default=None, description="4.02.12")
+    ga: YesNo | None = Field(default=None, description="4.02.12")
     ga_amount: Money | None = None
-    soc_sec_retirement: ZeroOne | None = Field(default=None, description="4.02.13")
+    soc_sec_retirement: YesNo | None = Field(default=None, description="4.02.13")
     soc_sec_retirement_amount: Money | None = None
-    pension: ZeroOne | None = Field(default=None, description="4.02.14")
+    pension: YesNo | None = Field(default=None, description="4.02.14")
     pension_amount: Money | None = None
-    child_support: ZeroOne | None = Field(default=None, description="4.02.15")
+    child_support: YesNo | None = Field(default=None, description="4.02.15")
     child_support_amount: Money | None = None
-    alimony: ZeroOne | None = Field(default=None, description="4.02.16")
+    alimony: YesNo | None = Field(default=None, description="4.02.16")
     alimony_amount: Money | None = None
-    other_income_source: ZeroOne | None = Field(default=None, description="4.02.17")
+    other_income_source: YesNo | None = Field(default=None, description="4.02.17")
     other_income_amount: Money | None = None
     other_income_source_identify: str | None = Field(
         default=None, max_length=50, description="4.02.P"
     )
     # 4.03 Non-Cash Benefits
     benefits_from_any_source: YesNoReasons | None = Field(default=None, description="4.03.2")
-    snap: ZeroOne | None = Field(default=None, description="4.03.3")
-    wic: ZeroOne | None = Field(default=None, description="4.03.4")
-    tanf_child_care: ZeroOne | None = Field(default=None, description="4.03.5")
-    tanf_transportation: ZeroOne | None = Field(default=None, description="4.03.6")
-    other_tanf: ZeroOne | None = Field(default=None, description="4.03.7")
-    other_benefits_source: ZeroOne | None = Field(default=None, description="4.03.8")
+    snap: YesNo | None = Field(default=None, description="4.03.3")
+    wic: YesNo | None = Field(default=None, description="4.03.4")
+    tanf_child_care: YesNo | None = Field(default=None, description="4.03.5")
+    tanf_transportation: YesNo | None = Field(default=None, description="4.03.6")
+    other_tanf: YesNo | None = Field(default=None, description="4.03.7")
+    other_benefits_source: YesNo | None = Field(default=None, description="4.03.8")
     other_benefits_source_identify: str | None = Field(
         default=None, max_length=50, description="4.03.A"
     )
     # 4.04 Health Insurance
     insurance_from_any_source: YesNoReasons | None = Field(default=None, description="4.04.2")
-    medicaid: ZeroOne | None = Field(default=None, description="4.04.3")
+    medicaid: YesNo | None = Field(default=None, description="4.04.3")
     no_medicaid_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.3A; only when medicaid is 0."
     )
-    medicare: ZeroOne | None = Field(default=None, description="4.04.4")
+    medicare: YesNo | None = Field(default=None, description="4.04.4")
     no_medicare_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.4A; only when medicare is 0."
     )
-    schip: ZeroOne | None = Field(default=None, description="4.04.5")
+    schip: YesNo | None = Field(default=None, description="4.04.5")
     no_schip_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.5A; only when schip is 0."
     )
-    vha_services: ZeroOne | None = Field(default=None, description="4.04.6")
+    vha_services: YesNo | None = Field(default=None, description="4.04.6")
     no_vha_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.6A; only when vha_services is 0."
     )
-    employer_provided: ZeroOne | None = Field(default=None, description="4.04.7")
+    employer_provided: YesNo | None = Field(default=None, description="4.04.7")
     no_employer_provided_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.7A; only when employer_provided is 0."
     )
-    cobra: ZeroOne | None = Field(default=None, description="4.04.8")
+    cobra: YesNo | None = Field(default=None, description="4.04.8")
     no_cobra_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.8A; only when cobra is 0."
     )
-    private_pay: ZeroOne | None = Field(default=None, description="4.04.9")
+    private_pay: YesNo | None = Field(default=None, description="4.04.9")
     no_private_pay_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.9A; only when private_pay is 0."
     )
-    state_health_ins: ZeroOne | None = Field(default=None, description="4.04.10")
+    state_health_ins: YesNo | None = Field(default=None, description="4.04.10")
     no_state_health_ins_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.10A; only when state_health_ins is 0."
     )
-    indian_health_services: ZeroOne | None = Field(default=None, description="4.04.11")
+    indian_health_services: YesNo | None = Field(default=None, description="4.04.11")
     no_indian_health_services_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.11A; only when indian_health_services is 0."
     )
-    other_insurance: ZeroOne | None = Field(default=None, description="4.04.12")
+    other_insurance: YesNo | None = Field(default=None, description="4.04.12")
     other_insurance_identify: str | None = Field(
         default=None, max_length=50, description="4.04.12A"
     )
+
+    @field_validator(*SOURCE_FIELDS)
+    @classmethod
+    def _source_answered(cls, value: int | None) -> int | None:
+        if value is not None and value not in (0, 1):
+            raise ValueError("a source is 0 (No) or 1 (Yes) (list 1.7 without 99)")
+        return value
 
 
 class IncomeBenefitsCreate(IncomeBenefitsIn):
@@ -293,9 +307,16 @@ class IncomeBenefitsCreate(IncomeBenefitsIn):
         "date at exit (3), within 30 days of the anniversary of the head's entry for an annual "
         "assessment (5); defaults to today.",
     )
-    data_collection_stage: Literal[1, 2, 3, 5] = Field(
+    data_collection_stage: DataCollectionStage = Field(
         default=2, description="5.03.1: 1 entry, 2 update, 5 annual assessment, 3 exit."
     )
+
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _income_stage(cls, value: int) -> int:
+        if value not in INCOME_STAGES:
+            raise ValueError("must be 1 (entry), 2 (update), 5 (annual assessment) or 3 (exit)")
+        return value
 
 
 class IncomeBenefitsRead(ReadModel):
@@ -304,68 +325,68 @@ class IncomeBenefitsRead(ReadModel):
     client_id: uuid.UUID
     assessment_id: uuid.UUID | None
     information_date: date
-    data_collection_stage: int
-    income_from_any_source: int | None
+    data_collection_stage: DataCollectionStage
+    income_from_any_source: YesNoReasons | None
     total_monthly_income: float | None
-    earned: int | None
+    earned: YesNo | None
     earned_amount: float | None
-    unemployment: int | None
+    unemployment: YesNo | None
     unemployment_amount: float | None
-    ssi: int | None
+    ssi: YesNo | None
     ssi_amount: float | None
-    ssdi: int | None
+    ssdi: YesNo | None
     ssdi_amount: float | None
-    va_disability_service: int | None
+    va_disability_service: YesNo | None
     va_disability_service_amount: float | None
-    va_disability_non_service: int | None
+    va_disability_non_service: YesNo | None
     va_disability_non_service_amount: float | None
-    private_disability: int | None
+    private_disability: YesNo | None
     private_disability_amount: float | None
-    workers_comp: int | None
+    workers_comp: YesNo | None
     workers_comp_amount: float | None
-    tanf: int | None
+    tanf: YesNo | None
     tanf_amount: float | None
-    ga: int | None
+    ga: YesNo | None
     ga_amount: float | None
-    soc_sec_retirement: int | None
+    soc_sec_retirement: YesNo | None
     soc_sec_retirement_amount: float | None
-    pension: int | None
+    pension: YesNo | None
     pension_amount: float | None
-    child_support: int | None
+    child_support: YesNo | None
     child_support_amount: float | None
-    alimony: int | None
+    alimony: YesNo | None
     alimony_amount: float | None
-    other_income_source: int | None
+    other_income_source: YesNo | None
     other_income_amount: float | None
     other_income_source_identify: str | None
-    benefits_from_any_source: int | None
-    snap: int | None
-    wic: int | None
-    tanf_child_care: int | None
-    tanf_transportation: int | None
-    other_tanf: int | None
-    other_benefits_source: int | None
+    benefits_from_any_source: YesNoReasons | None
+    snap: YesNo | None
+    wic: YesNo | None
+    tanf_child_care: YesNo | None
+    tanf_transportation: YesNo | None
+    other_tanf: YesNo | None
+    other_benefits_source: YesNo | None
     other_benefits_source_identify: str | None
-    insurance_from_any_source: int | None
-    medicaid: int | None
-    no_medicaid_reason: int | None
-    medicare: int | None
-    no_medicare_reason: int | None
-    schip: int | None
-    no_schip_reason: int | None
-    vha_services: int | None
-    no_vha_reason: int | None
-    employer_provided: int | None
-    no_employer_provided_reason: int | None
-    cobra: int | None
-    no_cobra_reason: int | None
-    private_pay: int | None
-    no_private_pay_reason: int | None
-    state_health_ins: int | None
-    no_state_health_ins_reason: int | None
-    indian_health_services: int | None
-    no_indian_health_services_reason: int | None
-    other_insurance: int | None
+    insurance_from_any_source: YesNoReasons | None
+    medicaid: YesNo | None
+    no_medicaid_reason: NoInsuranceReason | None
+    medicare: YesNo | None
+    no_medicare_reason: NoInsuranceReason | None
+    schip: YesNo | None
+    no_schip_reason: NoInsuranceReason | None
+    vha_services: YesNo | None
+    no_vha_reason: NoInsuranceReason | None
+    employer_provided: YesNo | None
+    no_employer_provided_reason: NoInsuranceReason | None
+    cobra: YesNo | None
+    no_cobra_reason: NoInsuranceReason | None
+    private_pay: YesNo | None
+    no_private_pay_reason: NoInsuranceReason | None
+    state_health_ins: YesNo | None
+    no_state_health_ins_reason: NoInsuranceReason | None
+    indian_health_services: YesNo | None
+    no_indian_health_services_reason: NoInsuranceReason | None
+    other_insurance: YesNo | None
     other_insurance_identify: str | None
     created_at: datetime
 
@@ -385,9 +406,16 @@ class DomesticViolenceIn(CEWriteModel):
 class DomesticViolenceCreate(DomesticViolenceIn):
     """A 4.11 record on its own (collected at project start and update)."""
 
-    data_collection_stage: Literal[1, 2] = Field(
+    data_collection_stage: DataCollectionStage = Field(
         default=2, description="5.03.1: 1 project start, 2 update."
     )
+
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _dv_stage(cls, value: int) -> int:
+        if value not in DV_STAGES:
+            raise ValueError("must be 1 (project start) or 2 (update)")
+        return value
 
 
 class DomesticViolenceRead(ReadModel):
@@ -396,10 +424,10 @@ class DomesticViolenceRead(ReadModel):
     client_id: uuid.UUID
     assessment_id: uuid.UUID | None
     information_date: date
-    data_collection_stage: int
-    domestic_violence_survivor: int
-    when_occurred: int | None
-    currently_fleeing: int | None
+    data_collection_stage: DataCollectionStage
+    domestic_violence_survivor: YesNoReasons
+    when_occurred: DvWhenOccurred | None
+    currently_fleeing: YesNoReasons | None
     created_at: datetime
 
 

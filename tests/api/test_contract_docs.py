@@ -205,6 +205,8 @@ def test_if_match_is_required_on_records_several_people_edit(document: dict[str,
         ("/api/v1/households/{household_id}/members", "post"),
         ("/api/v1/households/{household_id}/members/{client_id}", "patch"),
         ("/api/v1/households/{household_id}/members/{client_id}", "delete"),
+        ("/api/v1/enrollments/{enrollment_id}/void", "post"),
+        ("/api/v1/enrollments/{enrollment_id}/unvoid", "post"),
     ]:
         assert if_match(path, method)["required"] is True, (method, path)
         assert "428" in paths[path][method]["responses"]
@@ -213,6 +215,7 @@ def test_if_match_is_required_on_records_several_people_edit(document: dict[str,
         ("/api/v1/organizations/{organization_id}", "patch"),
         ("/api/v1/users/{user_id}", "patch"),
         ("/api/v1/document-checks/{document_check_id}", "delete"),
+        ("/api/v1/organizations/{organization_id}/access-point", "put"),
     ]:
         assert if_match(path, method)["required"] is False, (method, path)
         assert "428" not in paths[path][method]["responses"]
@@ -236,6 +239,11 @@ def test_lists_have_the_list_shape(document: dict[str, Any]) -> None:
         ("/api/v1/enrollments/{enrollment_id}/disabilities", "post", "201"),
         ("/api/v1/clients/{client_id}/area-ties", "post", "201"),
         ("/api/v1/reference/code-lists", "get", "200"),
+        ("/api/v1/enrollments/{enrollment_id}/income-benefits", "get", "200"),
+        ("/api/v1/enrollments/{enrollment_id}/domestic-violence", "get", "200"),
+        ("/api/v1/clients/duplicates", "get", "200"),
+        ("/api/v1/clients/duplicate-refusals", "get", "200"),
+        ("/api/v1/data-quality/issues", "get", "200"),
     ]:
         media = paths[path][method]["responses"][code]["content"]["application/json"]
         assert set(_resolve(document, media["schema"])["required"]) == {"items", "next_cursor"}
@@ -280,6 +288,12 @@ def test_hud_codes_are_named_lists_shared_by_reads_and_writes(document: dict[str
         ("CurrentLivingSituationRead", "CurrentLivingSituationIn", "current_living_situation"),
         ("DisabilityRead", "BarrierIn", "disability_response"),
         ("HousingNeedsRead", "HousingNeedsIn", "hud_vash_eligible"),
+        ("IncomeBenefitsRead", "IncomeBenefitsIn", "income_from_any_source"),
+        ("IncomeBenefitsRead", "IncomeBenefitsIn", "earned"),
+        ("IncomeBenefitsRead", "IncomeBenefitsIn", "no_medicaid_reason"),
+        ("IncomeBenefitsRead", "IncomeBenefitsCreate", "data_collection_stage"),
+        ("DomesticViolenceRead", "DomesticViolenceIn", "when_occurred"),
+        ("DomesticViolenceRead", "DomesticViolenceIn", "currently_fleeing"),
     ]:
         assert refs(schemas[read]["properties"][field]) == refs(
             schemas[write]["properties"][field]

@@ -29,6 +29,7 @@ RUN = {
     "cocs_update": ("system_admin", "hmis_lead", 200),
     "organizations_create": ("system_admin", "hmis_lead", 201),
     "organizations_update": ("system_admin", "hmis_lead", 200),
+    "organizations_set_access_point": ("cas_admin", "cas", 200),
     "projects_create": ("system_admin", "hmis_lead", 201),
     "projects_update": ("system_admin", "hmis_lead", 200),
     "area_tie_options_replace": ("cas_admin", "cas", 200),
