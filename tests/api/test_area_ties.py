@@ -9,6 +9,7 @@ import httpx
 from tests.conftest import Auth, assert_problem
 from tests.support.access import give_roi
 from tests.support.intake import INTAKES, counts, example
+from tests.support.http import ANY_VERSION
 
 
 async def test_area_ties_and_lists(client: httpx.AsyncClient, auth: Auth, db: Any) -> None:
@@ -77,7 +78,9 @@ async def test_area_ties_follow_the_client_edit_rule(
     assert (await client.get(url, headers=harbor)).status_code == 200
     assert_problem(
         await client.patch(
-            f"/api/v1/clients/{client_id}", json={"phone": "555-0100"}, headers=harbor
+            f"/api/v1/clients/{client_id}",
+            json={"phone": "555-0100"},
+            headers={**harbor, **ANY_VERSION},
         ),
         403,
     )

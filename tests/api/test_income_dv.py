@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.conftest import Auth, assert_problem
 from tests.support.access import give_roi
 from tests.support.intake import INTAKES, days_ago, example, rows, today
+from tests.support.http import ANY_VERSION
 
 INCOME = {
     "income_from_any_source": 1,
@@ -216,7 +217,7 @@ async def test_update_assessment_and_exit_carry_income_and_dv(
                 "currently_fleeing": 0,
             },
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert r.status_code == 201, r.text
     assessment_id = uuid.UUID(r.json()["assessment"]["id"])
@@ -235,7 +236,7 @@ async def test_update_assessment_and_exit_carry_income_and_dv(
             "current_living_situation": {"current_living_situation": 116},
             "domestic_violence": {"domestic_violence_survivor": 1},
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     problem = assert_problem(bad, 422)
     assert problem["errors"][0]["loc"] == ["body", "domestic_violence", "when_occurred"]
@@ -250,7 +251,7 @@ async def test_update_assessment_and_exit_carry_income_and_dv(
             "exit_reason": "enrolled_in_permanent_housing",
             "income_benefits": {"income_from_any_source": 1, "earned": 1, "earned_amount": 2100},
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert x.status_code == 201, x.text
     [at_exit] = await rows(
@@ -268,7 +269,9 @@ async def test_entry_stage_records_follow_the_entry_date(
     intake = await _placed(client, headers)
     e = intake["enrollment"]["id"]
     r = await client.patch(
-        f"/api/v1/enrollments/{e}", json={"entry_date": days_ago(2)}, headers=headers
+        f"/api/v1/enrollments/{e}",
+        json={"entry_date": days_ago(2)},
+        headers={**headers, **ANY_VERSION},
     )
     assert r.status_code == 200, r.text
     for table in ("income_benefits", "health_and_dv"):
