@@ -346,7 +346,11 @@ def _intake_body(
         body["diversion"] = {
             "destination": 422,
             "services": [{"service_type": "family_reunification"}],
-            "exit_current_living_situation": {"current_living_situation": 335},
+            # Staying with family (335) for the destination 422; 4.12.B is asked for it.
+            "exit_current_living_situation": {
+                "current_living_situation": 335,
+                "leave_situation_14_days": 0,
+            },
         }
     elif outcome == "placed":
         body["diverted"] = False
