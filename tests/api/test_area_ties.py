@@ -8,8 +8,8 @@ import httpx
 
 from tests.conftest import Auth, assert_problem
 from tests.support.access import give_roi
-from tests.support.intake import INTAKES, counts, example
 from tests.support.http import ANY_VERSION
+from tests.support.intake import INTAKES, counts, example
 
 
 async def test_area_ties_and_lists(client: httpx.AsyncClient, auth: Auth, db: Any) -> None:

@@ -7,8 +7,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
-from tests.support.intake import INTAKES, example, today
 from tests.support.http import ANY_VERSION
+from tests.support.intake import INTAKES, example, today
 
 
 async def test_assigned_case_manager_sees_the_client_from_their_agency(

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
-from tests.support.intake import INTAKES, counts, example
 from tests.support.http import ANY_VERSION
+from tests.support.intake import INTAKES, counts, example
 
 REFUSALS = "/api/v1/clients/duplicate-refusals"
 DUPLICATES = "/api/v1/clients/duplicates"

@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
-from tests.support.intake import INTAKES, days_ago, example, today
 from tests.support.http import ANY_VERSION
+from tests.support.intake import INTAKES, days_ago, example, today
 
 ISSUES = "/api/v1/data-quality/issues"
 

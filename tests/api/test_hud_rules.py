@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, assert_problem
-from tests.support.intake import INTAKES, counts, days_ago, example, rows, today
 from tests.support.http import ANY_VERSION
+from tests.support.intake import INTAKES, counts, days_ago, example, rows, today
 
 CLS_PATH = "/api/v1/enrollments/{}/current-living-situations"
 

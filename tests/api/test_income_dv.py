@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, assert_problem
 from tests.support.access import give_roi
-from tests.support.intake import INTAKES, days_ago, example, rows, today
 from tests.support.http import ANY_VERSION
+from tests.support.intake import INTAKES, days_ago, example, rows, today
 
 INCOME = {
     "income_from_any_source": 1,
