@@ -105,6 +105,15 @@ async def writable_enrollment_or_voided(
     return enrollment
 
 
+async def dv_writable_enrollment(
+    enrollment: Annotated[svc.Enrollment, Depends(writable_enrollment)], actor: WriteActor
+) -> svc.Enrollment:
+    """``writable_enrollment`` whose 4.11 answers the caller may see (else 404): checked
+    before an idempotent replay like every rule about the caller."""
+    income.check_may_see_dv(actor, enrollment)
+    return enrollment
+
+
 async def visible_client(client_id: uuid.UUID, actor: ReadActor, session: Session) -> svc.Client:
     return await client_access.get_visible_client(session, actor, client_id)
 
@@ -798,7 +807,7 @@ async def list_income_benefits(
     openapi_extra=documented(Visibility.DOMESTIC_VIOLENCE_WRITE, idempotent=True),
 )
 async def create_domestic_violence(
-    enrollment: WritableEnrollment,
+    enrollment: Annotated[svc.Enrollment, Depends(dv_writable_enrollment)],
     body: DomesticViolenceCreate,
     actor: WriteActor,
     session: Session,
@@ -807,7 +816,6 @@ async def create_domestic_violence(
     client is currently fleeing are answered exactly when the client is a survivor (422
     otherwise); one project-start record per enrollment (409). A new record, never an edit: no
     `If-Match`."""
-    income.check_may_see_dv(actor, enrollment)
     return await income.record_domestic_violence(
         session,
         actor,
