@@ -31,6 +31,8 @@ from app.errors import DomainError
 from app.http import logging as http_logging
 from app.main import create_app
 from app.services import demo
+from app.services.platform.crypto import FieldCipher
+from app.storage import file_store_from_settings
 from app.unit_of_work import unit_of_work
 
 cli = typer.Typer(help="Coordinated Access System API", no_args_is_help=True, add_completion=False)
@@ -81,12 +83,15 @@ async def _with_session(settings: Settings, work: Any) -> Any:
 
 
 def _seed_demo(settings: Settings) -> None:
+    cipher = FieldCipher(settings.field_encryption_key)
+    store = file_store_from_settings(settings)
     seeded = asyncio.run(
-        _with_session(settings, lambda s: demo.seed_demo(s, settings.demo_password))
+        _with_session(settings, lambda s: demo.seed_demo(s, settings.demo_password, cipher, store))
     )
     state = "created" if seeded.created else "already present"
     typer.echo(
-        f"Demo CoC {seeded.coc.code} ({state}). Demo logins, password '{settings.demo_password}':"
+        f"Demo CoC {seeded.coc.code} ({state}); {seeded.clients} demo intakes recorded now. "
+        f"Demo logins, password '{settings.demo_password}':"
     )
     for login in demo.DEMO_LOGINS:
         typer.echo(f"  {login}")

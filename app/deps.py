@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.context import Actor, RequestMeta
 from app.errors import Forbidden, Unauthorized, VSPForbidden
+from app.http.etag import RequiredIfMatch
 from app.http.uow import get_session
 from app.permissions import Permission
 from app.security import decode_access_token
@@ -112,6 +113,24 @@ async def if_match_header(
 
 
 IfMatch = Annotated[str | None, Depends(if_match_header)]
+
+
+async def if_match_required_header(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='Required: the ETag from your last read (the version in quotes, `"3"`); '
+            "412 when stale, 428 when missing.",
+        ),
+    ] = None,
+) -> RequiredIfMatch:
+    return RequiredIfMatch(if_match or "")
+
+
+# For records several people edit (clients, enrollments, households, ...): ``check_if_match``
+# answers 428 when the header is missing; the OpenAPI document marks it required.
+IfMatchRequired = Annotated[RequiredIfMatch, Depends(if_match_required_header)]
 
 
 def require_for_clients(*permissions: Permission) -> Callable[..., Coroutine[Any, Any, Actor]]:

@@ -76,6 +76,12 @@ class PreconditionFailed(DomainError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 
 
+class PreconditionRequired(DomainError):
+    """An update of a record several people edit was sent without ``If-Match``."""
+
+    status, slug, title = 428, "precondition-required", "Precondition required"
+
+
 class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 

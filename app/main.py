@@ -10,35 +10,23 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import jobs
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
-from app.errors import PROBLEM_CONTENT_TYPE
 from app.http.client_address import ClientAddressMiddleware
+from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.http.problems import install_exception_handlers
 from app.http.ratelimit import SlidingWindowLimiter
+from app.openapi import build_openapi
 from app.routers import all_routers
 from app.services.platform.crypto import FieldCipher
 from app.unit_of_work import unit_of_work
 
 log = logging.getLogger("app")
-
-API_DESCRIPTION = """
-The open Coordinated Access System (CAS) API for HUD Continuums of Care: Coordinated Entry
-intake, diversion, assessments, document verification, the prioritization queue and referrals.
-
-* Errors are RFC 9457 `application/problem+json`.
-* Lists use keyset pagination: `limit` (max 200) and an opaque `cursor`; responses are
-  `{items, next_cursor}`.
-* Mutable resources carry `version` and an `ETag`; send `If-Match` on updates (412 when stale).
-* Creating POSTs accept `Idempotency-Key`.
-* Every request acts for one organization: the one in the access token.
-"""
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -115,15 +103,18 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     app = FastAPI(
         title="Coordinated Access System API",
         version="1.0.0",
-        description=API_DESCRIPTION,
+        description="The open Coordinated Access System (CAS) API for HUD Continuums of Care.",
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.cipher = FieldCipher(settings.field_encryption_key)
     app.state.auth_limiter = SlidingWindowLimiter()
 
     install_exception_handlers(app)
+    install_docs(app)
     for router in all_routers():
         app.include_router(router)
 
@@ -140,7 +131,16 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
                 "Idempotency-Key",
                 "X-Request-ID",
             ],
-            expose_headers=["ETag", "Location", "X-Request-ID", "Idempotent-Replayed"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-ID",
+                "Idempotent-Replayed",
+                "Content-Disposition",
+                "X-Merged-Into",
+                "Content-Location",
+                "Retry-After",
+            ],
             max_age=600,
         )
     app.add_middleware(
@@ -154,31 +154,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
 
     def custom_openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        _problem_content_types(schema)
-        app.openapi_schema = schema
-        return schema
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app, settings)
+        return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
-
-
-def _problem_content_types(schema: dict[str, Any]) -> None:
-    """Declare error bodies under ``application/problem+json``, the type actually sent."""
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content")
-                if not content or PROBLEM_CONTENT_TYPE not in content:
-                    continue
-                json_schema = content.pop("application/json", {}).get("schema")
-                if json_schema:
-                    content[PROBLEM_CONTENT_TYPE] = {"schema": json_schema}
-                if status == "422" and "schema" not in content[PROBLEM_CONTENT_TYPE]:
-                    content[PROBLEM_CONTENT_TYPE] = {
-                        "schema": {"$ref": "#/components/schemas/Problem"}
-                    }

@@ -57,7 +57,7 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-_STATUS_SLUGS = {
+STATUS_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Authentication required"),
     403: ("forbidden", "Forbidden"),
@@ -118,7 +118,7 @@ def install_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug, title = _STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
+        slug, title = STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(
             request,

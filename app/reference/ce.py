@@ -6,21 +6,26 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal, get_args
 
+from typing_extensions import TypeAliasType
+
 from app.errors import ValidationFailed
 from app.reference import codes
 
 # The "Quick Services" offered at a CAS exit for a successful diversion. "Successful Diversion
 # Other" requires a case note describing the service.
-DiversionService = Literal[
-    "family_reunification",
-    "conflict_mediation",
-    "financial_assistance",
-    "transportation_assistance",
-    "housing_search_assistance",
-    "connection_to_mainstream_resources",
-    "successful_diversion_other",
-]
-DIVERSION_SERVICES: tuple[str, ...] = get_args(DiversionService)
+DiversionService = TypeAliasType(
+    "DiversionService",
+    Literal[
+        "family_reunification",
+        "conflict_mediation",
+        "financial_assistance",
+        "transportation_assistance",
+        "housing_search_assistance",
+        "connection_to_mainstream_resources",
+        "successful_diversion_other",
+    ],
+)
+DIVERSION_SERVICES: tuple[str, ...] = get_args(DiversionService.__value__)
 DIVERSION_OTHER = "successful_diversion_other"
 
 CE_EVENTS = codes("4.20.2")

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request
 
 from app.errors import ValidationFailed
 from app.http.uow import UnitOfWorkRoute
-from app.schemas.common import COMMON_PROBLEMS
 
 
 async def storable_query(request: Request) -> None:
@@ -37,7 +36,6 @@ def api_router(prefix: str, tag: str) -> APIRouter:
         prefix="/api/v1" + prefix,
         tags=[tag],
         route_class=ApiRoute,
-        responses=COMMON_PROBLEMS,
         dependencies=[Depends(storable_query)],
     )
 

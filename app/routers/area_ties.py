@@ -9,8 +9,8 @@ from fastapi import Depends, status
 
 from app.context import Actor
 from app.deps import CurrentActor, Session, require
+from app.http.contract import Visibility, documented
 from app.http.pagination import Pages
-from app.http.uow import idempotent
 from app.permissions import Permission
 from app.routers import api_router
 from app.routers.enrollments import ReadActor, VisibleClient, WriteActor
@@ -47,7 +47,13 @@ def _options_read(opts: svc.TieOptions) -> AreaTieOptionsRead:
     )
 
 
-@clients.get("/{client_id}/area-ties", name="area_ties_list", response_model=Page[AreaTieRead])
+@clients.get(
+    "/{client_id}/area-ties",
+    name="area_ties_list",
+    summary="Area ties of a client",
+    response_model=Page[AreaTieRead],
+    openapi_extra=documented(Visibility.CLIENT),
+)
 async def list_area_ties(
     client: VisibleClient, actor: ReadActor, session: Session, page: Pages
 ) -> dict[str, object]:
@@ -58,28 +64,42 @@ async def list_area_ties(
 @clients.post(
     "/{client_id}/area-ties",
     name="area_ties_create",
+    summary="Record area ties",
     status_code=status.HTTP_201_CREATED,
-    response_model=list[AreaTieRead],
+    response_model=Page[AreaTieRead],
     responses=problems(409),
-    openapi_extra=idempotent(),
+    openapi_extra=documented(Visibility.CLIENT_WRITE, idempotent=True),
 )
 async def create_area_ties(
     client: TieableClient, body: AreaTiesCreate, actor: WriteActor, session: Session
-) -> list[svc.AreaTie]:
+) -> dict[str, object]:
     """Record area ties outside the intake (as many as needed; area and how from the CoC's
     lists, see `GET /area-tie-options`). Like changing the client: the organizations linked to
-    the client (created, enrolled, referred) and admins; an ROI alone is not enough (403)."""
-    return await svc.add_area_ties(session, actor, client.id, body.area_ties)
+    the client (created, enrolled, referred) and admins; an ROI alone is not enough (403). The
+    recorded ties come back in the list shape."""
+    ties = await svc.add_area_ties(session, actor, client.id, body.area_ties)
+    return {"items": ties, "next_cursor": None}
 
 
-@options.get("", name="area_tie_options_get", response_model=AreaTieOptionsRead)
+@options.get(
+    "",
+    name="area_tie_options_get",
+    summary="The CoC's area tie lists",
+    response_model=AreaTieOptionsRead,
+    openapi_extra=documented(Visibility.ACTING_COC),
+)
 async def get_options(actor: CurrentActor, session: Session) -> AreaTieOptionsRead:
     """The acting CoC's lists of areas and of how a client is tied (defaults until set)."""
     return _options_read(await svc.options(session, actor.coc_id))
 
 
 @options.put(
-    "", name="area_tie_options_replace", response_model=AreaTieOptionsRead, responses=problems(409)
+    "",
+    name="area_tie_options_replace",
+    summary="Replace the CoC's area tie lists",
+    response_model=AreaTieOptionsRead,
+    responses=problems(409),
+    openapi_extra=documented(Visibility.ACTING_COC),
 )
 async def replace_options(
     body: AreaTieOptionsUpdate, actor: ManageLists, session: Session

@@ -7,6 +7,7 @@ from fastapi import Depends, Query
 
 from app.context import Actor
 from app.deps import Session, require
+from app.http.contract import Visibility, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
 from app.routers import api_router
@@ -18,7 +19,13 @@ from app.services.platform import audit as svc
 router = api_router("/audit-events", "audit")
 
 
-@router.get("", name="audit_events_list", response_model=Page[AuditEventRead])
+@router.get(
+    "",
+    name="audit_events_list",
+    summary="Search the audit trail",
+    response_model=Page[AuditEventRead],
+    openapi_extra=documented(Visibility.AUDIT),
+)
 async def list_audit_events(
     actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     session: Session,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import Depends, Request, Response, status
 
 from app.deps import CurrentActor, Meta, Session, SettingsDep
+from app.http.contract import Visibility, documented
 from app.http.ratelimit import (
     account_login_budget,
     auth_rate_limit,
@@ -23,6 +24,7 @@ from app.schemas.auth import (
     SwitchOrganizationRequest,
     TokenResponse,
 )
+from app.schemas.common import problems
 from app.services.identity import auth as auth_service
 
 router = api_router("/auth", "auth")
@@ -40,8 +42,11 @@ def _tokens(pair: auth_service.TokenPair) -> TokenResponse:
 @router.post(
     "/login",
     name="auth_login",
+    summary="Log in",
     response_model=TokenResponse,
     dependencies=[Depends(auth_rate_limit)],
+    responses=problems(401),
+    openapi_extra=documented(Visibility.PUBLIC),
 )
 async def login(
     body: LoginRequest, request: Request, session: Session, settings: SettingsDep, meta: Meta
@@ -67,8 +72,11 @@ async def login(
 @router.post(
     "/refresh",
     name="auth_refresh",
+    summary="Refresh the tokens",
     response_model=TokenResponse,
     dependencies=[Depends(auth_rate_limit)],
+    responses=problems(401),
+    openapi_extra=documented(Visibility.PUBLIC),
 )
 async def refresh(
     body: RefreshRequest, session: Session, settings: SettingsDep, meta: Meta
@@ -84,7 +92,12 @@ async def refresh(
 
 
 @router.post(
-    "/logout", name="auth_logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response
+    "/logout",
+    name="auth_logout",
+    summary="Log out",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    openapi_extra=documented(Visibility.SELF),
 )
 async def logout(actor: CurrentActor, session: Session) -> Response:
     """Revoke the session: its refresh token and access token stop working at once."""
@@ -92,7 +105,14 @@ async def logout(actor: CurrentActor, session: Session) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/switch-organization", name="auth_switch_organization", response_model=TokenResponse)
+@router.post(
+    "/switch-organization",
+    name="auth_switch_organization",
+    summary="Act for another of your organizations",
+    response_model=TokenResponse,
+    responses=problems(403),
+    openapi_extra=documented(Visibility.SELF),
+)
 async def switch_organization(
     body: SwitchOrganizationRequest, actor: CurrentActor, session: Session, settings: SettingsDep
 ) -> TokenResponse:
@@ -102,7 +122,13 @@ async def switch_organization(
     )
 
 
-@router.get("/me", name="auth_me", response_model=MeResponse)
+@router.get(
+    "/me",
+    name="auth_me",
+    summary="Who you are",
+    response_model=MeResponse,
+    openapi_extra=documented(Visibility.SELF),
+)
 async def me(actor: CurrentActor, session: Session) -> MeResponse:
     """Who you are, the organization you act for, your role and permissions."""
     memberships = await auth_service.memberships_of(session, actor.user_id)
@@ -137,6 +163,8 @@ async def me(actor: CurrentActor, session: Session) -> MeResponse:
 @router.post(
     "/password-reset/request",
     name="auth_password_reset_request",
+    summary="Ask for a password reset",
+    openapi_extra=documented(Visibility.PUBLIC),
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     dependencies=[Depends(auth_rate_limit)],
@@ -161,6 +189,8 @@ async def password_reset_request(
 @router.post(
     "/password-reset/confirm",
     name="auth_password_reset_confirm",
+    summary="Set a new password with a reset token",
+    openapi_extra=documented(Visibility.PUBLIC),
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     dependencies=[Depends(auth_rate_limit)],
@@ -178,6 +208,8 @@ async def password_reset_confirm(
 @router.post(
     "/invitations/accept",
     name="auth_invitation_accept",
+    summary="Accept an invitation (set your first password)",
+    openapi_extra=documented(Visibility.PUBLIC),
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     dependencies=[Depends(auth_rate_limit)],

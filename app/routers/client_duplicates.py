@@ -9,6 +9,7 @@ from fastapi import Depends, Query
 
 from app.context import Actor
 from app.deps import Session, require_for_clients
+from app.http.contract import Visibility, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
 from app.routers import api_router
@@ -21,7 +22,13 @@ router = api_router("/clients", "clients")
 DuplicateReader = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_DUPLICATES_READ))]
 
 
-@router.get("/duplicates", name="clients_duplicates", response_model=Page[DuplicatePairRead])
+@router.get(
+    "/duplicates",
+    name="clients_duplicates",
+    summary="The duplicate report",
+    response_model=Page[DuplicatePairRead],
+    openapi_extra=documented(Visibility.COC_CLIENTS),
+)
 async def list_duplicates(
     actor: DuplicateReader, session: Session, page: Pages
 ) -> dict[str, object]:
@@ -34,7 +41,9 @@ async def list_duplicates(
 @router.get(
     "/duplicate-refusals",
     name="clients_duplicate_refusals",
+    summary="Intakes refused as possible duplicates",
     response_model=Page[DuplicateRefusalRead],
+    openapi_extra=documented(Visibility.COC_CLIENTS),
 )
 async def list_refusals(
     actor: DuplicateReader,

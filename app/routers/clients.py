@@ -13,10 +13,17 @@ from fastapi import Depends, Response, status
 
 from app import clock
 from app.context import Actor
-from app.deps import Cipher, IfMatch, Session, require_for_clients
+from app.deps import Cipher, IfMatchRequired, Session, require_for_clients
+from app.http.contract import (
+    CONTENT_LOCATION,
+    ETAG,
+    LOCATION,
+    MERGED_INTO,
+    Visibility,
+    documented,
+)
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
-from app.http.uow import idempotent
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.clients import (
@@ -27,7 +34,7 @@ from app.schemas.clients import (
     ClientMergeRequest,
     ClientRead,
     ClientSearch,
-    ClientSearchResults,
+    ClientSearchHit,
     ClientSsnRead,
     ClientUnmergeRequest,
     ClientUpdate,
@@ -46,6 +53,8 @@ ClientReader = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_R
 ClientWriter = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_WRITE))]
 SsnReader = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_SSN_READ))]
 Merger = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_MERGE))]
+# A read or update by a merged client's id answers for the survivor with these.
+MERGED_HEADERS = (ETAG, MERGED_INTO, CONTENT_LOCATION)
 
 
 def _answer_for(
@@ -60,9 +69,14 @@ def _answer_for(
 @router.post(
     "",
     name="clients_create",
+    summary="Create a client",
     status_code=status.HTTP_201_CREATED,
     response_model=ClientCreated,
-    openapi_extra=idempotent(),
+    openapi_extra=documented(
+        "Creating needs no visibility; `possible_duplicates` lists only clients you may see.",
+        sends=(ETAG, LOCATION),
+        idempotent=True,
+    ),
 )
 async def create_client(
     body: ClientCreate, actor: ClientWriter, session: Session, cipher: Cipher, response: Response
@@ -76,7 +90,13 @@ async def create_client(
     return ClientCreated(**read.model_dump(), possible_duplicates=duplicates)
 
 
-@router.get("", name="clients_list", response_model=Page[ClientRead])
+@router.get(
+    "",
+    name="clients_list",
+    summary="List clients",
+    response_model=Page[ClientRead],
+    openapi_extra=documented(Visibility.CLIENT),
+)
 async def list_clients(
     actor: ClientReader, session: Session, cipher: Cipher, page: Pages
 ) -> dict[str, object]:
@@ -85,16 +105,31 @@ async def list_clients(
     return (await svc.list_clients(session, actor, page, cipher)).body()
 
 
-@router.post("/search", name="clients_search", response_model=ClientSearchResults)
+@router.post(
+    "/search",
+    name="clients_search",
+    summary="Find a client",
+    response_model=Page[ClientSearchHit],
+    openapi_extra=documented(Visibility.CLIENT),
+)
 async def search_clients(
     body: ClientSearch, actor: ClientReader, session: Session, cipher: Cipher
-) -> ClientSearchResults:
+) -> Page[ClientSearchHit]:
     """Find client by name (typo-tolerant), date of birth, client id and/or SSN last 4.
-    Ranked best first; only clients you may see."""
-    return ClientSearchResults(items=await svc.find_clients(session, actor, body, cipher))
+    Ranked best first; only clients you may see. One page of at most `limit` hits (the list
+    shape; `next_cursor` is always null: refine the search instead)."""
+    return Page[ClientSearchHit](
+        items=await svc.find_clients(session, actor, body, cipher), next_cursor=None
+    )
 
 
-@router.get("/{client_id}", name="clients_get", response_model=ClientRead)
+@router.get(
+    "/{client_id}",
+    name="clients_get",
+    summary="Read a client",
+    response_model=ClientRead,
+    openapi_extra=documented(Visibility.CLIENT, sends=MERGED_HEADERS),
+)
 async def get_client(
     client_id: uuid.UUID, actor: ClientReader, session: Session, cipher: Cipher, response: Response
 ) -> ClientRead:
@@ -107,8 +142,10 @@ async def get_client(
 @router.patch(
     "/{client_id}",
     name="clients_update",
+    summary="Update a client",
     response_model=ClientRead,
-    responses=problems(409, 412),
+    responses=problems(409),
+    openapi_extra=documented(Visibility.CLIENT_WRITE, sends=MERGED_HEADERS),
 )
 async def update_client(
     client_id: uuid.UUID,
@@ -116,7 +153,7 @@ async def update_client(
     actor: ClientWriter,
     session: Session,
     cipher: Cipher,
-    if_match: IfMatch,
+    if_match: IfMatchRequired,
     response: Response,
 ) -> ClientRead:
     """Change fields (send ``If-Match``); data quality is re-derived for changed values.
@@ -132,7 +169,13 @@ async def update_client(
     return svc.client_read(client, clock.today(actor), cipher)
 
 
-@router.get("/{client_id}/ssn", name="clients_ssn_read", response_model=ClientSsnRead)
+@router.get(
+    "/{client_id}/ssn",
+    name="clients_ssn_read",
+    summary="Read a client's full SSN",
+    response_model=ClientSsnRead,
+    openapi_extra=documented(Visibility.CLIENT, sends=MERGED_HEADERS),
+)
 async def read_ssn(
     client_id: uuid.UUID, actor: SsnReader, session: Session, cipher: Cipher, response: Response
 ) -> ClientSsnRead:
@@ -146,7 +189,13 @@ async def read_ssn(
     )
 
 
-@router.get("/{client_id}/history", name="clients_history", response_model=Page[ClientHistoryEntry])
+@router.get(
+    "/{client_id}/history",
+    name="clients_history",
+    summary="A client's change history",
+    response_model=Page[ClientHistoryEntry],
+    openapi_extra=documented(Visibility.CLIENT),
+)
 async def client_history(
     client_id: uuid.UUID, actor: ClientReader, session: Session, page: Pages
 ) -> dict[str, object]:
@@ -158,8 +207,10 @@ async def client_history(
 @router.post(
     "/{client_id}/merge",
     name="clients_merge",
+    summary="Merge a duplicate client into this one",
     response_model=ClientMergeRead,
     responses=problems(409),
+    openapi_extra=documented(Visibility.CLIENT),
 )
 async def merge_clients(
     client_id: uuid.UUID, body: ClientMergeRequest, actor: Merger, session: Session
@@ -174,8 +225,10 @@ async def merge_clients(
 @router.post(
     "/{client_id}/unmerge",
     name="clients_unmerge",
+    summary="Undo a merge",
     response_model=ClientMergeRead,
     responses=problems(409),
+    openapi_extra=documented(Visibility.CLIENT),
 )
 async def unmerge_clients(
     client_id: uuid.UUID, body: ClientUnmergeRequest, actor: Merger, session: Session
@@ -186,7 +239,13 @@ async def unmerge_clients(
     return merge.merge_summary(record)
 
 
-@router.get("/{client_id}/merges", name="clients_merges_list", response_model=Page[ClientMergeRead])
+@router.get(
+    "/{client_id}/merges",
+    name="clients_merges_list",
+    summary="Merges of a client",
+    response_model=Page[ClientMergeRead],
+    openapi_extra=documented(Visibility.CLIENT),
+)
 async def list_merges(
     client_id: uuid.UUID, actor: Merger, session: Session, page: Pages
 ) -> dict[str, object]:

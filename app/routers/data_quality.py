@@ -9,6 +9,7 @@ from fastapi import Depends, Query
 
 from app.context import Actor
 from app.deps import Session, require_for_clients
+from app.http.contract import Visibility, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
 from app.reference.data_quality import DataQualityKind
@@ -22,7 +23,13 @@ router = api_router("/data-quality", "data-quality")
 DataQualityReader = Annotated[Actor, Depends(require_for_clients(Permission.DATA_QUALITY_READ))]
 
 
-@router.get("/issues", name="data_quality_issues", response_model=Page[DataQualityIssueRead])
+@router.get(
+    "/issues",
+    name="data_quality_issues",
+    summary="Open data-quality issues",
+    response_model=Page[DataQualityIssueRead],
+    openapi_extra=documented(Visibility.COC_CLIENTS),
+)
 async def list_issues(
     actor: DataQualityReader,
     session: Session,

@@ -26,10 +26,18 @@ from app.config import Settings
 from app.context import Actor
 from app.deps import IfMatch, Session, Store, require_for_clients
 from app.errors import NotFound, ValidationFailed
+from app.http.contract import (
+    COMPONENTS_EXTRA,
+    CONTENT_DISPOSITION,
+    ETAG,
+    LOCATION,
+    Visibility,
+    documented,
+)
 from app.http.etag import check_if_match, set_etag
 from app.http.multipart import MultipartReader
 from app.http.pagination import Pages
-from app.http.uow import get_session, idempotent
+from app.http.uow import get_session
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.common import problems
@@ -51,10 +59,11 @@ from app.services.documents.policy import can_use_document_check
 from app.storage import FileStore
 from app.unit_of_work import on_rollback
 
-client_documents = api_router("/clients", "documents")
-document_checks = api_router("/document-checks", "documents")
-client_files = api_router("/client-files", "documents")
-document_checklist = api_router("/document-checklist", "documents")
+client_documents = api_router("/clients", "client-files")
+client_document_checks = api_router("/clients", "document-check")
+document_checks = api_router("/document-checks", "document-check")
+client_files = api_router("/client-files", "client-files")
+document_checklist = api_router("/document-checklist", "document-check")
 
 
 Reader = Annotated[Actor, Depends(require_for_clients(Permission.DOCUMENTS_READ))]
@@ -79,13 +88,20 @@ async def _policy(request: Request) -> svc.UploadPolicy:
 
 Policy = Annotated[svc.UploadPolicy, Depends(_policy)]
 
-UPLOAD_PROBLEMS = problems(409, 413, 415, 503)
+UPLOAD_PROBLEMS = problems(409, 415)
+# application/octet-stream first: generated clients take the bytes as they are, whatever the
+# type detected at upload (the other entries, the default accepted types, say which it can be).
+BINARY = {"type": "string", "format": "binary"}
 FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The file, decrypted, with the content type detected at upload.",
+        "description": "The file, decrypted and streamed, as `attachment`; `Content-Type` is the "
+        "type detected from its bytes at upload.",
         "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in Settings.model_fields["allowed_upload_types"].default
+            "application/octet-stream": {"schema": BINARY},
+            **{
+                media: {"schema": BINARY}
+                for media in Settings.model_fields["allowed_upload_types"].default
+            },
         },
     },
     **problems(503),
@@ -98,19 +114,44 @@ FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
 def multipart_body(
     form: type[BaseModel], title: str, *, file_description: str, file_required: bool
 ) -> dict[str, Any]:
-    """``openapi_extra`` declaring the multipart request body: ``form``'s fields plus ``file``
-    (the routes read the body themselves, so FastAPI does not see these parts)."""
-    schema = form.model_json_schema()
+    """``openapi_extra`` declaring the multipart request body, the schema component ``title``:
+    ``form``'s fields plus the binary ``file`` part (the routes read the body themselves, so
+    FastAPI does not see these parts). Generated clients type the part as a file (Python
+    ``File``, TypeScript ``Blob``) and send it with its file name and type."""
+    schema = form.model_json_schema(ref_template="#/components/schemas/{model}")
     properties: dict[str, Any] = {
         name: {k: v for k, v in prop.items() if not (k == "default" and v is None)}
         for name, prop in schema["properties"].items()
     }
-    binary = {"type": "string", "contentMediaType": "application/octet-stream"}
-    file_schema = binary if file_required else {"anyOf": [binary, {"type": "null"}]}
-    properties["file"] = {**file_schema, "title": "File", "description": file_description}
+    properties["file"] = {
+        "type": "string",
+        "format": "binary",
+        "contentMediaType": "application/octet-stream",
+        "description": file_description
+        + " Sent as a file part: with a file name and a binary content type (a part without a "
+        "file name is refused with 422, one sent as text with 415).",
+    }
     required = [*schema.get("required", []), *(["file"] if file_required else [])]
-    body = {"properties": properties, "type": "object", "required": required, "title": title}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}
+    body = {
+        "properties": properties,
+        "type": "object",
+        "required": required,
+        "title": title,
+        "description": form.__doc__ or title,
+    }
+    accepted = ", ".join(Settings.model_fields["allowed_upload_types"].default)
+    return {
+        COMPONENTS_EXTRA: {title: body, **schema.get("$defs", {})},
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"$ref": f"#/components/schemas/{title}"},
+                    "encoding": {"file": {"contentType": f"{accepted}, application/octet-stream"}},
+                }
+            },
+        },
+    }
 
 
 FormT = TypeVar("FormT", bound=BaseModel)
@@ -188,7 +229,9 @@ async def _receive_upload(
         if part.name == "file":
             # What came before the file is checked before any of its bytes are stored.
             await _validate(form, texts, check, has_file=True, only=set(texts))
-            source = svc.UploadSource(reader=part, filename=part.filename)
+            source = svc.UploadSource(
+                reader=part, filename=part.filename, content_type=part.content_type
+            )
             stored = await svc.store_upload(store, source, policy)
             # Deleted again unless the request's work is committed (a refusal below, a
             # failure, a lost race at commit).
@@ -209,13 +252,13 @@ async def _receive_upload(
 
 DOCUMENT_CHECK_BODY = multipart_body(
     DocumentCheckForm,
-    "Body_document_checks_create",
+    "DocumentCheckUpload",
     file_description="The document (PDF, JPEG, PNG, TIFF, HEIC). Required for disability.",
     file_required=False,
 )
 CLIENT_FILE_BODY = multipart_body(
     ClientFileForm,
-    "Body_client_files_create",
+    "ClientFileUpload",
     file_description="The document (PDF, JPEG, PNG, TIFF or HEIC; type read from its bytes).",
     file_required=True,
 )
@@ -235,12 +278,16 @@ def _stream(download: svc.Download) -> StreamingResponse:
 # --- Document Check -----------------------------------------------------------------------------
 
 
-@client_documents.post(
+@client_document_checks.post(
     "/{client_id}/document-checks",
     name="document_checks_create",
+    summary="Upload a Document Check item",
     status_code=status.HTTP_201_CREATED,
     response_model=DocumentCheckRead,
-    openapi_extra={**idempotent(), **DOCUMENT_CHECK_BODY},
+    openapi_extra={
+        **documented(Visibility.DOCUMENT_CHECK, sends=(ETAG, LOCATION), idempotent=True),
+        **DOCUMENT_CHECK_BODY,
+    },
     responses=UPLOAD_PROBLEMS,
 )
 async def create_document_check(
@@ -271,10 +318,12 @@ async def create_document_check(
     return svc.document_check_read(doc, clock.today(actor))
 
 
-@client_documents.get(
+@client_document_checks.get(
     "/{client_id}/document-checks",
     name="document_checks_list",
+    summary="A client's Document Check history",
     response_model=Page[DocumentCheckRead],
+    openapi_extra=documented(Visibility.DOCUMENT_CHECK),
 )
 async def list_document_checks(
     client_id: uuid.UUID,
@@ -294,10 +343,12 @@ async def list_document_checks(
     return checks.body()
 
 
-@client_documents.get(
+@client_document_checks.get(
     "/{client_id}/document-summary",
     name="document_summary_get",
+    summary="A client's document summary",
     response_model=DocumentSummaryRead,
+    openapi_extra=documented(Visibility.DOCUMENT_CHECK),
 )
 async def get_document_summary(
     client_id: uuid.UUID, actor: Reader, session: Session
@@ -308,11 +359,16 @@ async def get_document_summary(
 
 
 @document_checks.get(
-    "/{document_check_id}", name="document_checks_get", response_model=DocumentCheckRead
+    "/{document_check_id}",
+    name="document_checks_get",
+    summary="Read a Document Check item",
+    response_model=DocumentCheckRead,
+    openapi_extra=documented(Visibility.DOCUMENT_CHECK, sends=(ETAG,)),
 )
 async def get_document_check(
     document_check_id: uuid.UUID, actor: Reader, session: Session, response: Response
 ) -> DocumentCheckRead:
+    """The item's metadata, `expired`, and where to download its file."""
     doc = await svc.get_document_check(session, actor, document_check_id)
     set_etag(response, doc.version)
     return svc.document_check_read(doc, clock.today(actor))
@@ -321,8 +377,10 @@ async def get_document_check(
 @document_checks.get(
     "/{document_check_id}/file",
     name="document_checks_download",
+    summary="Download a Document Check file",
     response_class=StreamingResponse,
     responses=FILE_RESPONSE,
+    openapi_extra=documented(Visibility.DOCUMENT_CHECK, sends=(CONTENT_DISPOSITION,)),
 )
 async def download_document_check(
     document_check_id: uuid.UUID, actor: Reader, session: Session, store: Store
@@ -335,9 +393,10 @@ async def download_document_check(
 @document_checks.delete(
     "/{document_check_id}",
     name="document_checks_delete",
+    summary="Delete a Document Check item",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problems(412),
+    openapi_extra=documented(Visibility.DOCUMENT_CHECK),
 )
 async def delete_document_check(
     document_check_id: uuid.UUID, actor: Writer, session: Session, if_match: IfMatch
@@ -356,9 +415,13 @@ async def delete_document_check(
 @client_documents.post(
     "/{client_id}/files",
     name="client_files_create",
+    summary="Upload a client file",
     status_code=status.HTTP_201_CREATED,
     response_model=ClientFileRead,
-    openapi_extra={**idempotent(), **CLIENT_FILE_BODY},
+    openapi_extra={
+        **documented(Visibility.CLIENT_FILES, sends=(ETAG, LOCATION), idempotent=True),
+        **CLIENT_FILE_BODY,
+    },
     responses=UPLOAD_PROBLEMS,
 )
 async def create_client_file(
@@ -390,7 +453,11 @@ async def create_client_file(
 
 
 @client_documents.get(
-    "/{client_id}/files", name="client_files_list", response_model=Page[ClientFileRead]
+    "/{client_id}/files",
+    name="client_files_list",
+    summary="A client's files",
+    response_model=Page[ClientFileRead],
+    openapi_extra=documented(Visibility.CLIENT_FILES),
 )
 async def list_client_files(
     client_id: uuid.UUID,
@@ -402,16 +469,24 @@ async def list_client_files(
         bool | None, Query(description="true: only expired; false: only not expired.")
     ] = None,
 ) -> dict[str, object]:
+    """The client's files, newest first; filter by type or expiry."""
     files = await svc.list_client_files(
         session, actor, client_id, page, file_type=file_type, expired=expired
     )
     return files.body()
 
 
-@client_files.get("/{client_file_id}", name="client_files_get", response_model=ClientFileRead)
+@client_files.get(
+    "/{client_file_id}",
+    name="client_files_get",
+    summary="Read a client file",
+    response_model=ClientFileRead,
+    openapi_extra=documented(Visibility.CLIENT_FILES, sends=(ETAG,)),
+)
 async def get_client_file(
     client_file_id: uuid.UUID, actor: Reader, session: Session, response: Response
 ) -> ClientFileRead:
+    """The file's metadata, `expired`, and where to download it."""
     row = await svc.get_client_file(session, actor, client_file_id)
     set_etag(response, row.version)
     return svc.client_file_read(row, clock.today(actor))
@@ -420,8 +495,10 @@ async def get_client_file(
 @client_files.get(
     "/{client_file_id}/file",
     name="client_files_download",
+    summary="Download a client file",
     response_class=StreamingResponse,
     responses=FILE_RESPONSE,
+    openapi_extra=documented(Visibility.CLIENT_FILES, sends=(CONTENT_DISPOSITION,)),
 )
 async def download_client_file(
     client_file_id: uuid.UUID, actor: Reader, session: Session, store: Store
@@ -434,9 +511,10 @@ async def download_client_file(
 @client_files.delete(
     "/{client_file_id}",
     name="client_files_delete",
+    summary="Delete a client file",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problems(412),
+    openapi_extra=documented(Visibility.CLIENT_FILES),
 )
 async def delete_client_file(
     client_file_id: uuid.UUID, actor: Writer, session: Session, if_match: IfMatch
@@ -451,13 +529,25 @@ async def delete_client_file(
 # --- checklist configuration --------------------------------------------------------------------
 
 
-@document_checklist.get("", name="document_checklist_get", response_model=ChecklistRead)
+@document_checklist.get(
+    "",
+    name="document_checklist_get",
+    summary="The CoC's Document Check checklist",
+    response_model=ChecklistRead,
+    openapi_extra=documented(Visibility.ACTING_COC),
+)
 async def get_checklist(actor: Reader, session: Session) -> dict[str, Any]:
     """The Document Check categories, items and acceptable document types of the acting CoC."""
     return {"items": [vars(i) for i in await svc.checklist(session, actor.coc_id)]}
 
 
-@document_checklist.put("", name="document_checklist_update", response_model=ChecklistRead)
+@document_checklist.put(
+    "",
+    name="document_checklist_update",
+    summary="Replace the CoC's acceptable document types",
+    response_model=ChecklistRead,
+    openapi_extra=documented(Visibility.ACTING_COC),
+)
 async def update_checklist(
     body: ChecklistUpdate, actor: Configurer, session: Session
 ) -> dict[str, Any]:

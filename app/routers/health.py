@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.deps import get_file_store
+from app.http.contract import Visibility, documented
 from app.schemas.common import problems
 from app.schemas.health import CheckResult, Health, Readiness, ReadinessChecks
 from app.services.platform.health import ping_database
@@ -16,7 +17,13 @@ router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/health/live", name="health_live", response_model=Health)
+@router.get(
+    "/health/live",
+    name="health_live",
+    summary="Liveness",
+    response_model=Health,
+    openapi_extra=documented(Visibility.PUBLIC),
+)
 async def live() -> Health:
     """The process is up."""
     return Health(status="ok")
@@ -25,6 +32,8 @@ async def live() -> Health:
 @router.get(
     "/health/ready",
     name="health_ready",
+    summary="Readiness",
+    openapi_extra=documented(Visibility.PUBLIC),
     response_model=Readiness,
     responses={
         503: {"model": Readiness, "description": "The database or the file store is unavailable"}

@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends, Response, status
 
-from app.deps import Cipher, IfMatch, Session
+from app.deps import Cipher, IfMatchRequired, Session
+from app.http.contract import ETAG, LOCATION, Visibility, documented
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
-from app.http.uow import idempotent
 from app.routers import api_router
 from app.routers.clients import ClientReader, ClientWriter
 from app.schemas.clients import (
@@ -47,9 +47,14 @@ WritableHousehold = Annotated[svc.Household, Depends(writable_household)]
 @router.post(
     "",
     name="households_create",
+    summary="Create a household",
     status_code=status.HTTP_201_CREATED,
     response_model=HouseholdRead,
-    openapi_extra=idempotent(),
+    openapi_extra=documented(
+        "Existing members must be clients you may see (otherwise the same 422 as an unknown id).",
+        sends=(ETAG, LOCATION),
+        idempotent=True,
+    ),
 )
 async def create_household(
     body: HouseholdCreate, actor: ClientWriter, session: Session, cipher: Cipher, response: Response
@@ -63,10 +68,17 @@ async def create_household(
     return await svc.household_read(session, actor, household)
 
 
-@router.get("/{household_id}", name="households_get", response_model=HouseholdRead)
+@router.get(
+    "/{household_id}",
+    name="households_get",
+    summary="Read a household",
+    response_model=HouseholdRead,
+    openapi_extra=documented(Visibility.HOUSEHOLD, sends=(ETAG,)),
+)
 async def get_household(
     household_id: uuid.UUID, actor: ClientReader, session: Session, response: Response
 ) -> HouseholdRead:
+    """The household's members you may see, with their relationship to the head."""
     household = await svc.get_visible_household(session, actor, household_id)
     set_etag(response, household.version)
     return await svc.household_read(session, actor, household)
@@ -75,10 +87,11 @@ async def get_household(
 @router.post(
     "/{household_id}/members",
     name="households_members_add",
+    summary="Add a household member",
     status_code=status.HTTP_201_CREATED,
     response_model=HouseholdRead,
-    openapi_extra=idempotent(),
-    responses=problems(409, 412),
+    openapi_extra=documented(Visibility.HOUSEHOLD, sends=(ETAG,), idempotent=True),
+    responses=problems(409),
 )
 async def add_member(
     household: WritableHousehold,
@@ -86,7 +99,7 @@ async def add_member(
     actor: ClientWriter,
     session: Session,
     cipher: Cipher,
-    if_match: IfMatch,
+    if_match: IfMatchRequired,
     response: Response,
 ) -> HouseholdRead:
     """Add an existing client (`client_id`) or a new one (`client`) to the household."""
@@ -102,8 +115,10 @@ async def add_member(
 @router.patch(
     "/{household_id}/members/{client_id}",
     name="households_members_update",
+    summary="Change a member's relationship (or make them the head)",
     response_model=HouseholdRead,
-    responses=problems(409, 412),
+    responses=problems(409),
+    openapi_extra=documented(Visibility.HOUSEHOLD, sends=(ETAG,)),
 )
 async def update_member(
     household: WritableHousehold,
@@ -111,7 +126,7 @@ async def update_member(
     body: HouseholdMemberUpdate,
     actor: ClientWriter,
     session: Session,
-    if_match: IfMatch,
+    if_match: IfMatchRequired,
     response: Response,
 ) -> HouseholdRead:
     """Change a member's relationship to the head. To make a member the head, send
@@ -133,15 +148,17 @@ async def update_member(
 @router.delete(
     "/{household_id}/members/{client_id}",
     name="households_members_remove",
+    summary="Remove a household member",
     response_model=HouseholdRead,
-    responses=problems(409, 412),
+    responses=problems(409),
+    openapi_extra=documented(Visibility.HOUSEHOLD, sends=(ETAG,)),
 )
 async def remove_member(
     household: WritableHousehold,
     client_id: uuid.UUID,
     actor: ClientWriter,
     session: Session,
-    if_match: IfMatch,
+    if_match: IfMatchRequired,
     response: Response,
 ) -> HouseholdRead:
     """Remove a member (not the head: make another member the head first)."""
@@ -154,7 +171,9 @@ async def remove_member(
 @client_households.get(
     "/{client_id}/households",
     name="clients_households_list",
+    summary="Households of a client",
     response_model=Page[HouseholdRead],
+    openapi_extra=documented(Visibility.CLIENT),
 )
 async def list_client_households(
     client_id: uuid.UUID, actor: ClientReader, session: Session, page: Pages

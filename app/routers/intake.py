@@ -8,8 +8,8 @@ from fastapi import Body, Response, status
 
 from app import clock
 from app.deps import Cipher, Session
+from app.http.contract import ETAG, LOCATION, documented
 from app.http.etag import set_etag
-from app.http.uow import idempotent
 from app.routers import api_router
 from app.routers.enrollments import WriteActor
 from app.schemas.common import problems
@@ -181,10 +181,17 @@ INTAKE_EXAMPLES: dict[str, dict[str, Any]] = {
 @router.post(
     "/intakes",
     name="intakes_create",
+    summary="Run the CAS & Diversion Intake",
     status_code=status.HTTP_201_CREATED,
     response_model=IntakeRead,
     responses=problems(409),
-    openapi_extra=idempotent(),
+    openapi_extra=documented(
+        "An existing client (`client_id`) and family members must be clients you may see "
+        "(otherwise the same 422 as an unknown id); `possible_duplicates` lists only clients "
+        "you may see.",
+        sends=(ETAG, LOCATION),
+        idempotent=True,
+    ),
 )
 async def create(
     body: Annotated[IntakeCreate, Body(openapi_examples=INTAKE_EXAMPLES)],
@@ -197,10 +204,19 @@ async def create(
     enrollment of the chosen members (you are the case manager unless another user is named),
     universal data, translation, barriers, CLS, diversion assessment, then the outcome:
     `pending` (enrolled, not queued), `diverted` (exited with services and destination) or
-    `placed` (CE assessment 4.19 with PrioritizationStatus 1, queue entry `pending`).
+    `placed` (CE assessment 4.19 with PrioritizationStatus 1, the 4.20 diversion event with
+    result 0, queue entry `pending`); a household assessed and not placed gets a 4.19 with
+    PrioritizationStatus 2. HUD's data-entry rules apply (3.917 for every adult and
+    the head, 3.07 for adults only, 3.08, 4.12 conditionals, 4.02-4.04 and 4.11 when given):
+    422 naming the field and the HUD element.
 
-    A client with an open CE enrollment is refused (409, `enrollment_id` names it): record an
-    update assessment on that enrollment instead."""
+    Only at an approved Access Point: acting for an organization approved as one, or for the
+    CAS organization as a member of one (403 `access-point-not-approved` otherwise). A client
+    with an open CE enrollment is refused (409, `enrollment_id` names it): record an update
+    assessment on that enrollment instead. When the SSN or the exact name and date of birth
+    match a client with an open CE enrollment you may not see, 409
+    `possibly-enrolled-elsewhere` with a `reference` for the CAS team, and nothing else about
+    that client."""
     result = await create_intake(session, actor, body, cipher)
     reads = await enrollment_service.enrollment_reads(session, actor, result.enrollments)
     main = next(r for r in reads if r.id == result.enrollment.id)

@@ -8,9 +8,9 @@ from fastapi import Depends, Response, status
 from app.context import Actor
 from app.deps import IfMatch, Session, SettingsDep, current_actor
 from app.errors import Forbidden
+from app.http.contract import ETAG, Visibility, documented
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
-from app.http.uow import idempotent
 from app.routers import api_router
 from app.schemas.common import problems
 from app.schemas.pagination import Page
@@ -33,6 +33,10 @@ async def user_manager(actor: Annotated[Actor, Depends(current_actor)]) -> Actor
 
 
 Manager = Annotated[Actor, Depends(user_manager)]
+MANAGERS = (
+    "`users:manage` (system admins) or `users:manage_own_org` (agency admins, for their own "
+    "organization's agency-level roles)."
+)
 
 
 async def managed_user(user_id: uuid.UUID, actor: Manager, session: Session) -> svc.User:
@@ -46,10 +50,11 @@ ManagedUser = Annotated[svc.User, Depends(managed_user)]
 @router.post(
     "",
     name="users_invite",
+    summary="Invite a user",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    openapi_extra=idempotent(),
-    responses=problems(409),
+    openapi_extra=documented(Visibility.USERS, sends=(ETAG,), permission=MANAGERS, idempotent=True),
+    responses=problems(403, 409),
 )
 async def invite_user(
     body: UserInvite, actor: Manager, session: Session, settings: SettingsDep, response: Response
@@ -75,22 +80,43 @@ async def invite_user(
     return await svc.read_user(session, actor, user)
 
 
-@router.get("", name="users_list", response_model=Page[UserRead])
+@router.get(
+    "",
+    name="users_list",
+    summary="List users",
+    response_model=Page[UserRead],
+    responses=problems(403),
+    openapi_extra=documented(Visibility.USERS, permission=MANAGERS),
+)
 async def list_users(actor: Manager, session: Session, page: Pages) -> dict[str, object]:
+    """The accounts you manage, with their memberships."""
     return (await svc.list_users(session, actor, page)).body()
 
 
-@router.get("/{user_id}", name="users_get", response_model=UserRead)
+@router.get(
+    "/{user_id}",
+    name="users_get",
+    summary="Read a user",
+    response_model=UserRead,
+    responses=problems(403),
+    openapi_extra=documented(Visibility.USERS, sends=(ETAG,), permission=MANAGERS),
+)
 async def get_user(
     user_id: uuid.UUID, actor: Manager, session: Session, response: Response
 ) -> UserRead:
+    """The account, its memberships and former memberships."""
     user = await svc.get_user(session, actor, user_id)
     set_etag(response, user.version)
     return await svc.read_user(session, actor, user)
 
 
 @router.patch(
-    "/{user_id}", name="users_update", response_model=UserRead, responses=problems(409, 412)
+    "/{user_id}",
+    name="users_update",
+    summary="Update a user",
+    response_model=UserRead,
+    responses=problems(403, 409),
+    openapi_extra=documented(Visibility.USERS, sends=(ETAG,), permission=MANAGERS),
 )
 async def update_user(
     user_id: uuid.UUID,
@@ -100,6 +126,7 @@ async def update_user(
     if_match: IfMatch,
     response: Response,
 ) -> UserRead:
+    """Rename the user or (de)activate the account (deactivating ends its sessions)."""
     user = await svc.get_user(session, actor, user_id)
     check_if_match(if_match, user.version)
     user = await svc.update_user(session, actor, user, body)
@@ -110,9 +137,11 @@ async def update_user(
 @router.post(
     "/{user_id}/invitation",
     name="users_resend_invitation",
+    summary="Send a new invitation",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problems(409),
+    responses=problems(403, 409),
+    openapi_extra=documented(Visibility.USERS, permission=MANAGERS),
 )
 async def resend_invitation(
     user_id: uuid.UUID, actor: Manager, session: Session, settings: SettingsDep
@@ -126,10 +155,11 @@ async def resend_invitation(
 @router.post(
     "/{user_id}/memberships",
     name="users_memberships_create",
+    summary="Give a user a role in an organization",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    openapi_extra=idempotent(),
-    responses=problems(409),
+    openapi_extra=documented(Visibility.USERS, permission=MANAGERS, idempotent=True),
+    responses=problems(403, 409),
 )
 async def add_membership(
     user: ManagedUser, body: MembershipCreate, actor: Manager, session: Session
@@ -142,8 +172,11 @@ async def add_membership(
 @router.delete(
     "/{user_id}/memberships/{membership_id}",
     name="users_memberships_delete",
+    summary="Remove a user's role",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    responses=problems(403),
+    openapi_extra=documented(Visibility.USERS, permission=MANAGERS),
 )
 async def remove_membership(
     user_id: uuid.UUID, membership_id: uuid.UUID, actor: Manager, session: Session

@@ -5,7 +5,9 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
+from app.permissions import Role
 from app.schemas.common import WriteModel
+from app.schemas.organizations import OrgKind
 
 
 class LoginRequest(WriteModel):
@@ -53,7 +55,7 @@ class Accepted(BaseModel):
 class OrganizationBrief(BaseModel):
     id: uuid.UUID
     name: str
-    kind: str
+    kind: OrgKind
     coc_id: uuid.UUID
     victim_service_provider: bool
     access_point: bool
@@ -65,7 +67,7 @@ class MembershipBrief(BaseModel):
     id: uuid.UUID
     organization_id: uuid.UUID
     organization_name: str
-    role: str
+    role: Role
 
 
 class MeUser(BaseModel):
@@ -77,6 +79,6 @@ class MeUser(BaseModel):
 class MeResponse(BaseModel):
     user: MeUser
     organization: OrganizationBrief
-    role: str
+    role: Role
     permissions: list[str]
     memberships: list[MembershipBrief] = Field(description="Other organizations you may switch to.")

@@ -14,16 +14,20 @@ from typing import Any
 
 from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
 
-from app.reference import YES_NO_REASONS, codes
+from app.reference import codes
 from app.reference.clients import Gender
 from app.reference.data_quality import ssn_is_sequential_or_repeated
+from app.schemas.codes import (
+    DobDataQuality,
+    NameDataQuality,
+    ReasonsMissing,
+    RelationshipToHoH,
+    Sex,
+    SsnDataQuality,
+    YesNoReasons,
+)
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
-NAME_DQ_CODES = codes("3.01.5")
-SSN_DQ_CODES = codes("3.02.2")
-DOB_DQ_CODES = codes("3.03.2")
-SEX_CODES = codes("4.21")
-REASONS_MISSING_CODES = codes("1.6")
 RELATIONSHIP_TO_HOH_CODES = codes("3.15.1")
 
 RACE_FIELDS = (
@@ -38,14 +42,6 @@ RACE_FIELDS = (
 
 
 _SSN_CHARS = re.compile(r"^[0-9xX]{9}$")
-
-
-def _code(value: int | None, allowed: frozenset[int], list_id: str) -> int | None:
-    if value is not None and value not in allowed:
-        raise ValueError(
-            f"must be a HUD {list_id} code: {', '.join(str(c) for c in sorted(allowed))}"
-        )
-    return value
 
 
 def normalize_ssn(value: str) -> str:
@@ -75,7 +71,7 @@ class _ClientFields(WriteModel):
     middle_name: str | None = Field(default=None, max_length=50)
     last_name: str | None = Field(default=None, min_length=1, max_length=50)
     name_suffix: str | None = Field(default=None, max_length=50)
-    name_data_quality: int | None = Field(
+    name_data_quality: NameDataQuality | None = Field(
         default=None, description="3.01.5; derived (1) when first and last name are given."
     )
     # 3.02 SSN
@@ -87,12 +83,12 @@ class _ClientFields(WriteModel):
         ),
         examples=["123-45-6789"],
     )
-    ssn_data_quality: int | None = Field(
+    ssn_data_quality: SsnDataQuality | None = Field(
         default=None, description="3.02.2; derived (1) when a full valid SSN is given."
     )
     # 3.03 DOB
     dob: RecordDate | None = None
-    dob_data_quality: int | None = Field(
+    dob_data_quality: DobDataQuality | None = Field(
         default=None, description="3.03.2; derived (1) when a DOB is given (2 = approximate)."
     )
     # 3.04 Race and ethnicity
@@ -103,17 +99,19 @@ class _ClientFields(WriteModel):
     mid_east_n_african: bool | None = None
     native_hi_pacific: bool | None = None
     white: bool | None = None
-    race_none: int | None = Field(
+    race_none: ReasonsMissing | None = Field(
         default=None, description="1.6; only when no race is selected (99 when none is given)."
     )
     additional_race_ethnicity: str | None = Field(default=None, max_length=100)
     # 4.21 Sex and the optional FY2024 gender multi-select
-    sex: int | None = Field(default=None, description="4.21")
+    sex: Sex | None = None
     gender: list[Gender] | None = Field(default=None, max_length=7)
-    gender_none: int | None = Field(default=None, description="1.6; only when gender is empty.")
+    gender_none: ReasonsMissing | None = Field(
+        default=None, description="Only when gender is empty."
+    )
     different_identity_text: str | None = Field(default=None, max_length=100)
     # 3.07 Veteran status
-    veteran_status: int | None = Field(default=None, description="1.8; 99 when not given.")
+    veteran_status: YesNoReasons | None = Field(default=None, description="99 when not given.")
     # Contact information
     phone: str | None = Field(default=None, max_length=30, pattern=r"^[0-9+() .\-x]{7,30}$")
     email: EmailStr | None = None
@@ -125,36 +123,6 @@ class _ClientFields(WriteModel):
     # CoC-wide release of information
     roi_start_date: RecordDate | None = None
     roi_end_date: RecordDate | None = None
-
-    @field_validator("name_data_quality")
-    @classmethod
-    def _name_dq(cls, v: int | None) -> int | None:
-        return _code(v, NAME_DQ_CODES, "3.01.5")
-
-    @field_validator("ssn_data_quality")
-    @classmethod
-    def _ssn_dq(cls, v: int | None) -> int | None:
-        return _code(v, SSN_DQ_CODES, "3.02.2")
-
-    @field_validator("dob_data_quality")
-    @classmethod
-    def _dob_dq(cls, v: int | None) -> int | None:
-        return _code(v, DOB_DQ_CODES, "3.03.2")
-
-    @field_validator("sex")
-    @classmethod
-    def _sex(cls, v: int | None) -> int | None:
-        return _code(v, SEX_CODES, "4.21")
-
-    @field_validator("veteran_status")
-    @classmethod
-    def _veteran(cls, v: int | None) -> int | None:
-        return _code(v, YES_NO_REASONS, "1.8")
-
-    @field_validator("race_none", "gender_none")
-    @classmethod
-    def _reasons(cls, v: int | None) -> int | None:
-        return _code(v, REASONS_MISSING_CODES, "1.6")
 
     @field_validator("ssn")
     @classmethod
@@ -210,11 +178,11 @@ class ClientRead(ReadModel):
     middle_name: str | None
     last_name: str | None
     name_suffix: str | None
-    name_data_quality: int
+    name_data_quality: NameDataQuality
     ssn: str | None = Field(description="Masked: `***-**-1234`. Full value: GET .../ssn.")
-    ssn_data_quality: int
+    ssn_data_quality: SsnDataQuality
     dob: date | None
-    dob_data_quality: int
+    dob_data_quality: DobDataQuality
     am_ind_ak_native: bool
     asian: bool
     black_af_american: bool
@@ -222,13 +190,13 @@ class ClientRead(ReadModel):
     mid_east_n_african: bool
     native_hi_pacific: bool
     white: bool
-    race_none: int | None
+    race_none: ReasonsMissing | None
     additional_race_ethnicity: str | None
-    sex: int | None
-    gender: list[str] | None
-    gender_none: int | None
+    sex: Sex | None
+    gender: list[Gender] | None
+    gender_none: ReasonsMissing | None
     different_identity_text: str | None
-    veteran_status: int
+    veteran_status: YesNoReasons
     phone: str | None
     email: str | None
     address_line1: str | None
@@ -255,7 +223,7 @@ class ClientSummary(ReadModel):
     last_name: str | None
     dob: date | None
     ssn: str | None = Field(description="Masked: `***-**-1234`.")
-    veteran_status: int
+    veteran_status: YesNoReasons
 
 
 class DuplicateCandidate(ReadModel):
@@ -273,7 +241,7 @@ class ClientCreated(ClientRead):
 class ClientSsnRead(ReadModel):
     client_id: uuid.UUID
     ssn: str | None = Field(description="Full SSN, formatted `123-45-6789` (partial: x digits).")
-    ssn_data_quality: int
+    ssn_data_quality: SsnDataQuality
 
 
 # --- find client --------------------------------------------------------------------------------
@@ -303,10 +271,6 @@ class ClientSearchHit(ReadModel):
     client: ClientSummary
     score: float = Field(ge=0, le=100)
     reasons: list[str]
-
-
-class ClientSearchResults(ReadModel):
-    items: list[ClientSearchHit]
 
 
 # --- merge --------------------------------------------------------------------------------------
@@ -379,7 +343,7 @@ class HouseholdMemberIn(WriteModel):
 
     client_id: uuid.UUID | None = Field(default=None, description="An existing client...")
     client: ClientCreate | None = Field(default=None, description="...or a new one.")
-    relationship_to_hoh: int = Field(
+    relationship_to_hoh: RelationshipToHoH = Field(
         description="3.15.1: 1 self (head), 2 child, 3 spouse or "
         "partner, 4 other relation, 5 non-relation, 99"
     )
@@ -403,8 +367,8 @@ class HouseholdCreate(WriteModel):
 
 
 class HouseholdMemberUpdate(WriteModel):
-    relationship_to_hoh: int
-    previous_head_relationship_to_hoh: int | None = Field(
+    relationship_to_hoh: RelationshipToHoH
+    previous_head_relationship_to_hoh: RelationshipToHoH | None = Field(
         default=None,
         description=(
             "When making this member the head, the current head's new relationship (2-99)."
@@ -428,7 +392,7 @@ class HouseholdMemberUpdate(WriteModel):
 
 class HouseholdMemberRead(ReadModel):
     client_id: uuid.UUID
-    relationship_to_hoh: int
+    relationship_to_hoh: RelationshipToHoH
     first_name: str | None
     last_name: str | None
     added_at: datetime

@@ -91,8 +91,9 @@ def _bounded_datetime(value: datetime) -> datetime:
 
 
 class _JsonSchemaBounds:
-    """Documents the bounds in the JSON schema: ``formatMinimum``/``formatMaximum`` (as JSON
-    Schema validators such as ajv read them); a bound relative to today as ``x-max-years-ahead``."""
+    """Documents the bounds in the JSON schema: ``x-format-minimum``/``x-format-maximum``
+    (extension keywords: OpenAPI's schema dialect has none for date bounds); a bound relative to
+    today as ``x-max-years-ahead``."""
 
     def __init__(self, **keywords: Any) -> None:
         self.keywords = keywords
@@ -108,14 +109,18 @@ class _JsonSchemaBounds:
 RecordDate = Annotated[
     date,
     AfterValidator(_bounded_date),
-    _JsonSchemaBounds(formatMinimum=DATE_MIN.isoformat(), **{"x-max-years-ahead": MAX_YEARS_AHEAD}),
+    _JsonSchemaBounds(
+        **{"x-format-minimum": DATE_MIN.isoformat(), "x-max-years-ahead": MAX_YEARS_AHEAD}
+    ),
 ]
 """A date recorded about a person or a record: from 1900-01-01 to ten years from today."""
 
 FilterDateTime = Annotated[
     datetime,
     AfterValidator(_bounded_datetime),
-    _JsonSchemaBounds(formatMinimum=_iso(DATETIME_MIN), formatMaximum=_iso(DATETIME_MAX)),
+    _JsonSchemaBounds(
+        **{"x-format-minimum": _iso(DATETIME_MIN), "x-format-maximum": _iso(DATETIME_MAX)}
+    ),
 ]
 """A date-time in a filter: from 1900 to 2200; without an offset it is UTC."""
 

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
+from typing_extensions import TypeAliasType
 
 from app.reference.data_quality import DataQualityKind
 from app.schemas.common import ReadModel
 
-DuplicateReason = Literal["ssn", "name_dob"]
+DuplicateReason = TypeAliasType("DuplicateReason", Literal["ssn", "name_dob"])
 
 
 class DataQualityIssueRead(ReadModel):

@@ -7,12 +7,15 @@ from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
+from typing_extensions import TypeAliasType
 
 from app.reference.documents import ClientFileType
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
-DocumentCategory = Literal["homeless", "disability"]
-DocumentItem = Literal["housing_status", "identity", "homeless", "disability"]
+DocumentCategory = TypeAliasType("DocumentCategory", Literal["homeless", "disability"])
+DocumentItem = TypeAliasType(
+    "DocumentItem", Literal["housing_status", "identity", "homeless", "disability"]
+)
 DocumentTypeCode = str
 
 

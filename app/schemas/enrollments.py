@@ -13,18 +13,47 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from typing_extensions import TypeAliasType
 
-from app.reference import YesNoReasons
 from app.reference.ce import DiversionService, Outcome
+from app.reference.income import (
+    BENEFIT_SOURCE_COLUMNS,
+    DV_STAGES,
+    INCOME_SOURCE_COLUMNS,
+    INCOME_STAGES,
+    INSURANCE_SOURCE_COLUMNS,
+)
 from app.reference.queue import IntakeStatus
 from app.schemas.clients import ClientCreate, ClientRead, DuplicateCandidate
+from app.schemas.codes import (
+    CeAssessmentLevel,
+    CeAssessmentType,
+    CeEventType,
+    DataCollectionStage,
+    DisabilityResponse,
+    DisabilityType,
+    DvWhenOccurred,
+    LengthOfStay,
+    LivingSituation,
+    MonthsHomeless,
+    NoInsuranceReason,
+    PrioritizationStatus,
+    ReferralResult,
+    RelationshipToHoH,
+    RentalSubsidyType,
+    TimesHomeless,
+    YesNo,
+    YesNoReasons,
+)
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
-Relationship = Literal[1, 2, 3, 4, 5, 99]  # HUD list 3.15.1
-ExitReason = Literal[
-    "no_longer_needs_permanent_housing", "left_coc_area", "enrolled_in_permanent_housing"
-]
+Relationship = RelationshipToHoH
+ExitReason = TypeAliasType(
+    "ExitReason",
+    Literal["no_longer_needs_permanent_housing", "left_coc_area", "enrolled_in_permanent_housing"],
+)
+CaseAssignmentStatus = TypeAliasType("CaseAssignmentStatus", Literal["active", "inactive"])
 
 
 class CEWriteModel(WriteModel):
@@ -38,17 +67,21 @@ class PriorLivingSituationIn(CEWriteModel):
     """3.917 Prior Living Situation, with HUD's skip logic (LOSUnderThreshold is derived from the
     length of stay when left out)."""
 
-    living_situation: int = Field(
+    living_situation: LivingSituation = Field(
         description="3.917.1, list 3.12.1 except 312, 313, 327, 422, 423, 426, 30, 17, 24, 37.",
         examples=[116],
     )
-    rental_subsidy_type: int | None = Field(default=None, description="3.12.A; only for 435.")
-    length_of_stay: int | None = Field(default=None, description="3.917.2", examples=[5])
-    los_under_threshold: Literal[0, 1, 99] | None = None
-    previous_street_essh: Literal[0, 1, 99] | None = None
+    rental_subsidy_type: RentalSubsidyType | None = Field(default=None, description="3.12.A")
+    length_of_stay: LengthOfStay | None = Field(default=None, description="3.917.2", examples=[5])
+    los_under_threshold: YesNo | None = None
+    previous_street_essh: YesNo | None = None
     date_to_street_essh: RecordDate | None = None
-    times_homeless_past_three_years: int | None = Field(default=None, description="3.917.4")
-    months_homeless_past_three_years: int | None = Field(default=None, description="3.917.5")
+    times_homeless_past_three_years: TimesHomeless | None = Field(
+        default=None, description="3.917.4"
+    )
+    months_homeless_past_three_years: MonthsHomeless | None = Field(
+        default=None, description="3.917.5"
+    )
 
 
 class TranslationIn(CEWriteModel):
@@ -71,8 +104,8 @@ class BarrierIn(CEWriteModel):
     7 chronic health, 8 HIV/AIDS, 9 mental health, 10 substance use (response list 4.10.2:
     1 alcohol, 2 drug, 3 both)."""
 
-    disability_type: Literal[5, 6, 7, 8, 9, 10]
-    disability_response: Literal[0, 1, 2, 3, 8, 9, 99]
+    disability_type: DisabilityType
+    disability_response: DisabilityResponse
     indefinite_and_impairs: YesNoReasons | None = Field(
         default=None,
         description="Required when a physical, chronic health, mental health or substance use "
@@ -86,11 +119,11 @@ class CurrentLivingSituationIn(CEWriteModel):
     information_date: RecordDate | None = Field(
         default=None, description="Defaults to the assessment / entry / exit date."
     )
-    current_living_situation: int = Field(
+    current_living_situation: LivingSituation = Field(
         description="4.12.2, list 3.12.1 except 312, 313, 327, 422, 423, 426, 30, 24.",
         examples=[116],
     )
-    cls_subsidy_type: int | None = Field(default=None, description="4.12.A; only for 435.")
+    cls_subsidy_type: RentalSubsidyType | None = Field(default=None, description="4.12.A")
     verified_by: str | None = Field(
         default=None,
         max_length=200,
@@ -147,11 +180,9 @@ class HousingNeedsIn(CEWriteModel):
     )
 
 
-# 4.02-4.04 pieces: a source is 0/1 (list 1.7 without 99), amounts are monthly dollars.
-ZeroOne = Literal[0, 1]
+# 4.02-4.04 pieces: a source is list 1.7 without 99 (0 or 1), amounts are monthly dollars.
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)]
-NoInsuranceReason = Literal[1, 2, 3, 4, 8, 9, 99]  # list 4.04.A
-DvWhenOccurred = Literal[1, 2, 3, 4, 8, 9, 99]  # list 4.11.A
+SOURCE_FIELDS = INCOME_SOURCE_COLUMNS + BENEFIT_SOURCE_COLUMNS + INSURANCE_SOURCE_COLUMNS
 
 
 class IncomeBenefitsIn(CEWriteModel):
@@ -172,92 +203,99 @@ class IncomeBenefitsIn(CEWriteModel):
         default=None,
         description="4.02.18; computed (the sum of the amounts); a value sent must match.",
     )
-    earned: ZeroOne | None = Field(default=None, description="4.02.3")
+    earned: YesNo | None = Field(default=None, description="4.02.3")
     earned_amount: Money | None = None
-    unemployment: ZeroOne | None = Field(default=None, description="4.02.4")
+    unemployment: YesNo | None = Field(default=None, description="4.02.4")
     unemployment_amount: Money | None = None
-    ssi: ZeroOne | None = Field(default=None, description="4.02.5")
+    ssi: YesNo | None = Field(default=None, description="4.02.5")
     ssi_amount: Money | None = None
-    ssdi: ZeroOne | None = Field(default=None, description="4.02.6")
+    ssdi: YesNo | None = Field(default=None, description="4.02.6")
     ssdi_amount: Money | None = None
-    va_disability_service: ZeroOne | None = Field(default=None, description="4.02.7")
+    va_disability_service: YesNo | None = Field(default=None, description="4.02.7")
     va_disability_service_amount: Money | None = None
-    va_disability_non_service: ZeroOne | None = Field(default=None, description="4.02.8")
+    va_disability_non_service: YesNo | None = Field(default=None, description="4.02.8")
     va_disability_non_service_amount: Money | None = None
-    private_disability: ZeroOne | None = Field(default=None, description="4.02.9")
+    private_disability: YesNo | None = Field(default=None, description="4.02.9")
     private_disability_amount: Money | None = None
-    workers_comp: ZeroOne | None = Field(default=None, description="4.02.10")
+    workers_comp: YesNo | None = Field(default=None, description="4.02.10")
     workers_comp_amount: Money | None = None
-    tanf: ZeroOne | None = Field(default=None, description="4.02.11")
+    tanf: YesNo | None = Field(default=None, description="4.02.11")
     tanf_amount: Money | None = None
-    ga: ZeroOne | None = Field(default=None, description="4.02.12")
+    ga: YesNo | None = Field(default=None, description="4.02.12")
     ga_amount: Money | None = None
-    soc_sec_retirement: ZeroOne | None = Field(default=None, description="4.02.13")
+    soc_sec_retirement: YesNo | None = Field(default=None, description="4.02.13")
     soc_sec_retirement_amount: Money | None = None
-    pension: ZeroOne | None = Field(default=None, description="4.02.14")
+    pension: YesNo | None = Field(default=None, description="4.02.14")
     pension_amount: Money | None = None
-    child_support: ZeroOne | None = Field(default=None, description="4.02.15")
+    child_support: YesNo | None = Field(default=None, description="4.02.15")
     child_support_amount: Money | None = None
-    alimony: ZeroOne | None = Field(default=None, description="4.02.16")
+    alimony: YesNo | None = Field(default=None, description="4.02.16")
     alimony_amount: Money | None = None
-    other_income_source: ZeroOne | None = Field(default=None, description="4.02.17")
+    other_income_source: YesNo | None = Field(default=None, description="4.02.17")
     other_income_amount: Money | None = None
     other_income_source_identify: str | None = Field(
         default=None, max_length=50, description="4.02.P"
     )
     # 4.03 Non-Cash Benefits
     benefits_from_any_source: YesNoReasons | None = Field(default=None, description="4.03.2")
-    snap: ZeroOne | None = Field(default=None, description="4.03.3")
-    wic: ZeroOne | None = Field(default=None, description="4.03.4")
-    tanf_child_care: ZeroOne | None = Field(default=None, description="4.03.5")
-    tanf_transportation: ZeroOne | None = Field(default=None, description="4.03.6")
-    other_tanf: ZeroOne | None = Field(default=None, description="4.03.7")
-    other_benefits_source: ZeroOne | None = Field(default=None, description="4.03.8")
+    snap: YesNo | None = Field(default=None, description="4.03.3")
+    wic: YesNo | None = Field(default=None, description="4.03.4")
+    tanf_child_care: YesNo | None = Field(default=None, description="4.03.5")
+    tanf_transportation: YesNo | None = Field(default=None, description="4.03.6")
+    other_tanf: YesNo | None = Field(default=None, description="4.03.7")
+    other_benefits_source: YesNo | None = Field(default=None, description="4.03.8")
     other_benefits_source_identify: str | None = Field(
         default=None, max_length=50, description="4.03.A"
     )
     # 4.04 Health Insurance
     insurance_from_any_source: YesNoReasons | None = Field(default=None, description="4.04.2")
-    medicaid: ZeroOne | None = Field(default=None, description="4.04.3")
+    medicaid: YesNo | None = Field(default=None, description="4.04.3")
     no_medicaid_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.3A; only when medicaid is 0."
     )
-    medicare: ZeroOne | None = Field(default=None, description="4.04.4")
+    medicare: YesNo | None = Field(default=None, description="4.04.4")
     no_medicare_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.4A; only when medicare is 0."
     )
-    schip: ZeroOne | None = Field(default=None, description="4.04.5")
+    schip: YesNo | None = Field(default=None, description="4.04.5")
     no_schip_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.5A; only when schip is 0."
     )
-    vha_services: ZeroOne | None = Field(default=None, description="4.04.6")
+    vha_services: YesNo | None = Field(default=None, description="4.04.6")
     no_vha_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.6A; only when vha_services is 0."
     )
-    employer_provided: ZeroOne | None = Field(default=None, description="4.04.7")
+    employer_provided: YesNo | None = Field(default=None, description="4.04.7")
     no_employer_provided_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.7A; only when employer_provided is 0."
     )
-    cobra: ZeroOne | None = Field(default=None, description="4.04.8")
+    cobra: YesNo | None = Field(default=None, description="4.04.8")
     no_cobra_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.8A; only when cobra is 0."
     )
-    private_pay: ZeroOne | None = Field(default=None, description="4.04.9")
+    private_pay: YesNo | None = Field(default=None, description="4.04.9")
     no_private_pay_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.9A; only when private_pay is 0."
     )
-    state_health_ins: ZeroOne | None = Field(default=None, description="4.04.10")
+    state_health_ins: YesNo | None = Field(default=None, description="4.04.10")
     no_state_health_ins_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.10A; only when state_health_ins is 0."
     )
-    indian_health_services: ZeroOne | None = Field(default=None, description="4.04.11")
+    indian_health_services: YesNo | None = Field(default=None, description="4.04.11")
     no_indian_health_services_reason: NoInsuranceReason | None = Field(
         default=None, description="4.04.11A; only when indian_health_services is 0."
     )
-    other_insurance: ZeroOne | None = Field(default=None, description="4.04.12")
+    other_insurance: YesNo | None = Field(default=None, description="4.04.12")
     other_insurance_identify: str | None = Field(
         default=None, max_length=50, description="4.04.12A"
     )
+
+    @field_validator(*SOURCE_FIELDS)
+    @classmethod
+    def _source_answered(cls, value: int | None) -> int | None:
+        if value is not None and value not in (0, 1):
+            raise ValueError("a source is 0 (No) or 1 (Yes) (list 1.7 without 99)")
+        return value
 
 
 class IncomeBenefitsCreate(IncomeBenefitsIn):
@@ -269,9 +307,16 @@ class IncomeBenefitsCreate(IncomeBenefitsIn):
         "date at exit (3), within 30 days of the anniversary of the head's entry for an annual "
         "assessment (5); defaults to today.",
     )
-    data_collection_stage: Literal[1, 2, 3, 5] = Field(
+    data_collection_stage: DataCollectionStage = Field(
         default=2, description="5.03.1: 1 entry, 2 update, 5 annual assessment, 3 exit."
     )
+
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _income_stage(cls, value: int) -> int:
+        if value not in INCOME_STAGES:
+            raise ValueError("must be 1 (entry), 2 (update), 5 (annual assessment) or 3 (exit)")
+        return value
 
 
 class IncomeBenefitsRead(ReadModel):
@@ -280,68 +325,68 @@ class IncomeBenefitsRead(ReadModel):
     client_id: uuid.UUID
     assessment_id: uuid.UUID | None
     information_date: date
-    data_collection_stage: int
-    income_from_any_source: int | None
+    data_collection_stage: DataCollectionStage
+    income_from_any_source: YesNoReasons | None
     total_monthly_income: float | None
-    earned: int | None
+    earned: YesNo | None
     earned_amount: float | None
-    unemployment: int | None
+    unemployment: YesNo | None
     unemployment_amount: float | None
-    ssi: int | None
+    ssi: YesNo | None
     ssi_amount: float | None
-    ssdi: int | None
+    ssdi: YesNo | None
     ssdi_amount: float | None
-    va_disability_service: int | None
+    va_disability_service: YesNo | None
     va_disability_service_amount: float | None
-    va_disability_non_service: int | None
+    va_disability_non_service: YesNo | None
     va_disability_non_service_amount: float | None
-    private_disability: int | None
+    private_disability: YesNo | None
     private_disability_amount: float | None
-    workers_comp: int | None
+    workers_comp: YesNo | None
     workers_comp_amount: float | None
-    tanf: int | None
+    tanf: YesNo | None
     tanf_amount: float | None
-    ga: int | None
+    ga: YesNo | None
     ga_amount: float | None
-    soc_sec_retirement: int | None
+    soc_sec_retirement: YesNo | None
     soc_sec_retirement_amount: float | None
-    pension: int | None
+    pension: YesNo | None
     pension_amount: float | None
-    child_support: int | None
+    child_support: YesNo | None
     child_support_amount: float | None
-    alimony: int | None
+    alimony: YesNo | None
     alimony_amount: float | None
-    other_income_source: int | None
+    other_income_source: YesNo | None
     other_income_amount: float | None
     other_income_source_identify: str | None
-    benefits_from_any_source: int | None
-    snap: int | None
-    wic: int | None
-    tanf_child_care: int | None
-    tanf_transportation: int | None
-    other_tanf: int | None
-    other_benefits_source: int | None
+    benefits_from_any_source: YesNoReasons | None
+    snap: YesNo | None
+    wic: YesNo | None
+    tanf_child_care: YesNo | None
+    tanf_transportation: YesNo | None
+    other_tanf: YesNo | None
+    other_benefits_source: YesNo | None
     other_benefits_source_identify: str | None
-    insurance_from_any_source: int | None
-    medicaid: int | None
-    no_medicaid_reason: int | None
-    medicare: int | None
-    no_medicare_reason: int | None
-    schip: int | None
-    no_schip_reason: int | None
-    vha_services: int | None
-    no_vha_reason: int | None
-    employer_provided: int | None
-    no_employer_provided_reason: int | None
-    cobra: int | None
-    no_cobra_reason: int | None
-    private_pay: int | None
-    no_private_pay_reason: int | None
-    state_health_ins: int | None
-    no_state_health_ins_reason: int | None
-    indian_health_services: int | None
-    no_indian_health_services_reason: int | None
-    other_insurance: int | None
+    insurance_from_any_source: YesNoReasons | None
+    medicaid: YesNo | None
+    no_medicaid_reason: NoInsuranceReason | None
+    medicare: YesNo | None
+    no_medicare_reason: NoInsuranceReason | None
+    schip: YesNo | None
+    no_schip_reason: NoInsuranceReason | None
+    vha_services: YesNo | None
+    no_vha_reason: NoInsuranceReason | None
+    employer_provided: YesNo | None
+    no_employer_provided_reason: NoInsuranceReason | None
+    cobra: YesNo | None
+    no_cobra_reason: NoInsuranceReason | None
+    private_pay: YesNo | None
+    no_private_pay_reason: NoInsuranceReason | None
+    state_health_ins: YesNo | None
+    no_state_health_ins_reason: NoInsuranceReason | None
+    indian_health_services: YesNo | None
+    no_indian_health_services_reason: NoInsuranceReason | None
+    other_insurance: YesNo | None
     other_insurance_identify: str | None
     created_at: datetime
 
@@ -361,9 +406,16 @@ class DomesticViolenceIn(CEWriteModel):
 class DomesticViolenceCreate(DomesticViolenceIn):
     """A 4.11 record on its own (collected at project start and update)."""
 
-    data_collection_stage: Literal[1, 2] = Field(
+    data_collection_stage: DataCollectionStage = Field(
         default=2, description="5.03.1: 1 project start, 2 update."
     )
+
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _dv_stage(cls, value: int) -> int:
+        if value not in DV_STAGES:
+            raise ValueError("must be 1 (project start) or 2 (update)")
+        return value
 
 
 class DomesticViolenceRead(ReadModel):
@@ -372,10 +424,10 @@ class DomesticViolenceRead(ReadModel):
     client_id: uuid.UUID
     assessment_id: uuid.UUID | None
     information_date: date
-    data_collection_stage: int
-    domestic_violence_survivor: int
-    when_occurred: int | None
-    currently_fleeing: int | None
+    data_collection_stage: DataCollectionStage
+    domestic_violence_survivor: YesNoReasons
+    when_occurred: DvWhenOccurred | None
+    currently_fleeing: YesNoReasons | None
     created_at: datetime
 
 
@@ -396,8 +448,8 @@ class CeAssessmentOptions(CEWriteModel):
     assessment_location: str | None = Field(
         default=None, max_length=250, description="Defaults to the acting organization's name."
     )
-    assessment_type: Literal[1, 2, 3] = Field(default=3, description="4.19.3 (3 = in person).")
-    assessment_level: Literal[1, 2] = Field(
+    assessment_type: CeAssessmentType = Field(default=3, description="4.19.3 (3 = in person).")
+    assessment_level: CeAssessmentLevel = Field(
         default=2, description="4.19.4 (2 = housing needs assessment)."
     )
 
@@ -408,11 +460,11 @@ class DiversionExitIn(CEWriteModel):
     exit_date: RecordDate | None = Field(
         default=None, description="Defaults to the assessment date."
     )
-    destination: int = Field(
+    destination: LivingSituation = Field(
         description="3.12.1 except 335, 336, 37 (a 4xx permanent situation for diversion).",
         examples=[422],
     )
-    destination_subsidy_type: int | None = Field(default=None, description="3.12.A; only 435.")
+    destination_subsidy_type: RentalSubsidyType | None = Field(default=None, description="3.12.A")
     other_destination: str | None = Field(default=None, max_length=50)
     services: list[ServiceIn] = Field(
         default_factory=list,
@@ -510,7 +562,7 @@ class AssessmentCreate(OutcomeFields):
     """An Update (or Annual) Assessment on an open CE enrollment."""
 
     assessment_date: RecordDate
-    data_collection_stage: Literal[2, 5] = Field(
+    data_collection_stage: DataCollectionStage = Field(
         default=2,
         description="2 update, 5 annual (within 30 days of the anniversary of the head of "
         "household's entry date).",
@@ -525,6 +577,13 @@ class AssessmentCreate(OutcomeFields):
         default=None, description="4.11 of the enrollment's client (an update, stage 2)."
     )
 
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _update_or_annual(cls, value: int) -> int:
+        if value not in (2, 5):
+            raise ValueError("must be 2 (update) or 5 (annual assessment)")
+        return value
+
 
 # --- reads -------------------------------------------------------------------------------------
 
@@ -533,8 +592,8 @@ class ExitRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
     exit_date: date
-    destination: int
-    destination_subsidy_type: int | None
+    destination: LivingSituation
+    destination_subsidy_type: RentalSubsidyType | None
     other_destination: str | None
     exit_reason: str
     created_at: datetime
@@ -548,7 +607,7 @@ class CaseAssignmentRead(ReadModel):
     organization_id: uuid.UUID
     start_date: date
     end_date: date | None
-    status: Literal["active", "inactive"]
+    status: CaseAssignmentStatus
     version: int
 
 
@@ -571,19 +630,19 @@ class EnrollmentRead(ReadModel):
     is_coordinated_entry: bool
     household_id: uuid.UUID
     household_group_id: uuid.UUID = Field(description="HUD HouseholdID (the head's enrollment).")
-    relationship_to_hoh: int
+    relationship_to_hoh: RelationshipToHoH
     entry_date: date
     enrollment_coc: str
-    disabling_condition: int
-    living_situation: int | None
-    rental_subsidy_type: int | None
-    length_of_stay: int | None
-    los_under_threshold: int | None
-    previous_street_essh: int | None
+    disabling_condition: YesNoReasons
+    living_situation: LivingSituation | None
+    rental_subsidy_type: RentalSubsidyType | None
+    length_of_stay: LengthOfStay | None
+    los_under_threshold: YesNo | None
+    previous_street_essh: YesNo | None
     date_to_street_essh: date | None
-    times_homeless_past_three_years: int | None
-    months_homeless_past_three_years: int | None
-    translation_needed: int | None
+    times_homeless_past_three_years: TimesHomeless | None
+    months_homeless_past_three_years: MonthsHomeless | None
+    translation_needed: YesNoReasons | None
     preferred_language: int | None
     preferred_language_different: str | None
     move_in_date: date | None
@@ -623,7 +682,7 @@ class IntakeRead(ReadModel):
 class AssessmentRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
-    data_collection_stage: int
+    data_collection_stage: DataCollectionStage
     assessment_date: date
     ready_for_outcome: bool | None
     outcome_before: Outcome | None
@@ -671,8 +730,8 @@ class EnrollmentUpdate(CEWriteModel):
 
 class ExitCreate(CEWriteModel):
     exit_date: RecordDate
-    destination: int = Field(description="3.12.1 except 335, 336, 37.", examples=[410])
-    destination_subsidy_type: int | None = Field(default=None, description="3.12.A; only 435.")
+    destination: LivingSituation = Field(description="3.12.1 except 335, 336, 37.", examples=[410])
+    destination_subsidy_type: RentalSubsidyType | None = Field(default=None, description="3.12.A")
     other_destination: str | None = Field(default=None, max_length=50)
     exit_reason: ExitReason
     current_living_situation: CurrentLivingSituationIn | None = Field(
@@ -699,14 +758,14 @@ class CurrentLivingSituationRead(ReadModel):
     client_id: uuid.UUID
     assessment_id: uuid.UUID | None
     information_date: date
-    current_living_situation: int
-    cls_subsidy_type: int | None
+    current_living_situation: LivingSituation
+    cls_subsidy_type: RentalSubsidyType | None
     verified_by: str | None
-    leave_situation_14_days: int | None
-    subsequent_residence: int | None
-    resources_to_obtain: int | None
-    lease_own_60_day: int | None
-    moved_two_or_more: int | None
+    leave_situation_14_days: YesNoReasons | None
+    subsequent_residence: YesNoReasons | None
+    resources_to_obtain: YesNoReasons | None
+    lease_own_60_day: YesNoReasons | None
+    moved_two_or_more: YesNoReasons | None
     location_details: str | None
     created_at: datetime
 
@@ -721,7 +780,7 @@ class ServiceRead(ReadModel):
     enrollment_id: uuid.UUID
     client_id: uuid.UUID
     date_provided: date
-    service_type: str
+    service_type: DiversionService
     created_at: datetime
 
 
@@ -747,11 +806,11 @@ class CeEventCreate(CEWriteModel):
     location_crisis_or_ph_housing)."""
 
     event_date: RecordDate
-    event: int = Field(description="4.20.2", examples=[2])
-    prob_sol_div_rr_result: Literal[0, 1, 99] | None = None
-    referral_case_manage_after: Literal[0, 1, 99] | None = None
+    event: CeEventType = Field(description="4.20.2", examples=[2])
+    prob_sol_div_rr_result: YesNo | None = None
+    referral_case_manage_after: YesNo | None = None
     location_crisis_or_ph_housing: str | None = Field(default=None, max_length=250)
-    referral_result: Literal[1, 2, 3] | None = None
+    referral_result: ReferralResult | None = None
     result_date: RecordDate | None = None
 
 
@@ -760,11 +819,11 @@ class CeEventRead(ReadModel):
     enrollment_id: uuid.UUID
     client_id: uuid.UUID
     event_date: date
-    event: int
-    prob_sol_div_rr_result: int | None
-    referral_case_manage_after: int | None
+    event: CeEventType
+    prob_sol_div_rr_result: YesNo | None
+    referral_case_manage_after: YesNo | None
     location_crisis_or_ph_housing: str | None
-    referral_result: int | None
+    referral_result: ReferralResult | None
     result_date: date | None
     created_at: datetime
 
@@ -772,9 +831,9 @@ class CeEventRead(ReadModel):
 class CeAssessmentCreate(CEWriteModel):
     assessment_date: RecordDate
     assessment_location: str = Field(min_length=1, max_length=250)
-    assessment_type: Literal[1, 2, 3]
-    assessment_level: Literal[1, 2]
-    prioritization_status: Literal[1, 2]
+    assessment_type: CeAssessmentType
+    assessment_level: CeAssessmentLevel
+    prioritization_status: PrioritizationStatus
 
 
 class CeAssessmentRead(ReadModel):
@@ -784,9 +843,9 @@ class CeAssessmentRead(ReadModel):
     assessment_id: uuid.UUID | None
     assessment_date: date
     assessment_location: str
-    assessment_type: int
-    assessment_level: int
-    prioritization_status: int
+    assessment_type: CeAssessmentType
+    assessment_level: CeAssessmentLevel
+    prioritization_status: PrioritizationStatus
     created_at: datetime
 
 
@@ -794,16 +853,23 @@ class DisabilityRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
     information_date: date
-    disability_type: int
-    disability_response: int
-    indefinite_and_impairs: int | None
-    data_collection_stage: int
+    disability_type: DisabilityType
+    disability_response: DisabilityResponse
+    indefinite_and_impairs: YesNoReasons | None
+    data_collection_stage: DataCollectionStage
 
 
 class DisabilitiesCreate(CEWriteModel):
     information_date: RecordDate
-    data_collection_stage: Literal[1, 2, 3, 5] = 2
+    data_collection_stage: DataCollectionStage = Field(default=2, description="1, 2, 3 or 5.")
     barriers: list[BarrierIn] = Field(min_length=1, max_length=6)
+
+    @field_validator("data_collection_stage")
+    @classmethod
+    def _recorded_stage(cls, value: int) -> int:
+        if value not in (1, 2, 3, 5):
+            raise ValueError("must be 1, 2, 3 or 5 (6 is not used)")
+        return value
 
 
 class DiversionAssessmentRead(ReadModel):
@@ -820,11 +886,11 @@ class HousingNeedsRead(ReadModel):
     id: uuid.UUID
     enrollment_id: uuid.UUID
     assessment_date: date
-    sex_offender_registry: int
-    meth_manufacturing_conviction: int
-    behavioral_health_interest: int
-    hud_vash_eligible: int | None
-    violence_trauma_or_unsafe: int
+    sex_offender_registry: YesNoReasons
+    meth_manufacturing_conviction: YesNoReasons
+    behavioral_health_interest: YesNoReasons
+    hud_vash_eligible: YesNoReasons | None
+    violence_trauma_or_unsafe: YesNoReasons
     created_at: datetime
 
 
@@ -843,7 +909,7 @@ class LatestValues(ReadModel):
     assessment"). Always confirm them with the client."""
 
     enrollment_id: uuid.UUID
-    disabling_condition: int
+    disabling_condition: YesNoReasons
     prior_living_situation: PriorLivingSituationIn | None
     translation: TranslationIn | None
     barriers: list[DisabilityRead]

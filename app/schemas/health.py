@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel
+from typing_extensions import TypeAliasType
 
-CheckResult = Literal["ok", "unavailable", "timeout"]
+CheckResult = TypeAliasType("CheckResult", Literal["ok", "unavailable", "timeout"])
 
 
 class Health(BaseModel):

@@ -5,9 +5,10 @@ from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field, field_validator
+from typing_extensions import TypeAliasType
 
 from app.clock import DEFAULT_TIME_ZONE, check_time_zone
-from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES
+from app.schemas.codes import FundingSource, ProjectType
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 
 CocCode = Field(
@@ -15,7 +16,7 @@ CocCode = Field(
     examples=["TX-600"],
     description="HUD CoC code, two letters, a dash, three digits.",
 )
-OrgKind = Literal["hmis_lead", "agency", "cas"]
+OrgKind = TypeAliasType("OrgKind", Literal["hmis_lead", "agency", "cas"])
 TIME_ZONE_DESCRIPTION = (
     'IANA time zone of the CoC (e.g. America/Chicago). Its date is the CoC\'s "today": dates '
     'that default to today and every "not in the future" or "expired" check use it.'
@@ -102,29 +103,11 @@ class OrganizationRead(ReadModel):
     updated_at: datetime
 
 
-def _check_code(value: int | None, allowed: frozenset[int], list_id: str) -> int | None:
-    if value is not None and value not in allowed:
-        raise ValueError(f"{value} is not a HUD code in list {list_id}")
-    return value
-
-
-class _ProjectCodes(WriteModel):
-    @field_validator("project_type", check_fields=False)
-    @classmethod
-    def _project_type(cls, v: int | None) -> int | None:
-        return _check_code(v, PROJECT_TYPE_CODES, "2.02.6 (ProjectType)")
-
-    @field_validator("funding_source", check_fields=False)
-    @classmethod
-    def _funding(cls, v: int | None) -> int | None:
-        return _check_code(v, FUNDING_SOURCE_CODES, "2.06.1 (FundingSource)")
-
-
-class ProjectCreate(_ProjectCodes):
+class ProjectCreate(WriteModel):
     organization_id: uuid.UUID
     name: str = Field(min_length=1, max_length=200)
-    project_type: int = Field(description="HUD ProjectType (2.02.6); 14 = Coordinated Entry.")
-    funding_source: int | None = Field(default=None, description="HUD Funder (2.06.1).")
+    project_type: ProjectType = Field(description="14 = Coordinated Entry.")
+    funding_source: FundingSource | None = Field(default=None, description="HUD Funder.")
     referrals_through_cas: bool = Field(
         default=False, description="Referrals to this project must come through CAS."
     )
@@ -132,10 +115,10 @@ class ProjectCreate(_ProjectCodes):
     operating_end_date: RecordDate | None = None
 
 
-class ProjectUpdate(_ProjectCodes):
+class ProjectUpdate(WriteModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    project_type: int | None = None
-    funding_source: int | None = None
+    project_type: ProjectType | None = None
+    funding_source: FundingSource | None = None
     referrals_through_cas: bool | None = None
     operating_start_date: RecordDate | None = None
     operating_end_date: RecordDate | None = None
@@ -145,8 +128,8 @@ class ProjectRead(ReadModel):
     id: uuid.UUID
     organization_id: uuid.UUID
     name: str
-    project_type: int
-    funding_source: int | None
+    project_type: ProjectType
+    funding_source: FundingSource | None
     referrals_through_cas: bool
     operating_start_date: date
     operating_end_date: date | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
@@ -13,8 +13,12 @@ DEFAULT_LIMIT = 50
 
 
 class Page(BaseModel, Generic[T]):
+    """A list page: pass ``next_cursor`` back as ``cursor`` for the next one (null: the last)."""
+
     items: list[T]
-    next_cursor: str | None
+    next_cursor: str | None = Field(
+        description="Opaque cursor of the next page; null on the last page."
+    )
 
 
 class PageParams(BaseModel):

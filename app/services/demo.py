@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
+from app.context import Actor
 from app.errors import ValidationFailed
+from app.models import Client as ClientModel
 from app.models import Coc, Membership, Organization, Project, User
-from app.permissions import Role
+from app.permissions import Role, permissions_for
+from app.schemas.documents import ClientFileForm, DocumentCheckForm
+from app.schemas.enrollments import IntakeCreate
 from app.security import check_password_rules, hash_password
+from app.services.ce.intake import create_intake
+from app.services.documents import core as documents
+from app.services.identity.auth import acting_organization
+from app.services.platform.crypto import FieldCipher
+from app.storage import FileStore
+from app.unit_of_work import on_rollback
 
 DEMO_COC_CODE = "XX-501"
 DEMO_TIME_ZONE = "America/Chicago"
+_ID_NAMESPACE = uuid.UUID("0b7f4a5e-3c1d-4f2a-9e6b-8d5c4b3a2f10")
+
+
+def demo_uuid(coc_code: str, kind: str, key: str) -> uuid.UUID:
+    """The id of a seeded record: the same in every database seeded with this CoC code, so the
+    contract's examples can name demo organizations, projects and users."""
+    return uuid.uuid5(_ID_NAMESPACE, f"{coc_code}/{kind}/{key}")
 
 
 @dataclass
@@ -25,6 +45,7 @@ class SeededCoc:
     projects: dict[str, Project] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     created: bool = True
+    clients: int = 0  # demo intakes recorded by this run
 
 
 # (key, name, kind, flags)
@@ -88,17 +109,24 @@ async def seed_coc(
     existing = await session.scalar(select(Coc).where(Coc.code == code))
     if existing is not None:
         return SeededCoc(coc=existing, created=False)
-    coc = Coc(code=code, name=name, time_zone=time_zone)
+    coc = Coc(id=demo_uuid(code, "coc", code), code=code, name=name, time_zone=time_zone)
     session.add(coc)
     await session.flush()
     seeded = SeededCoc(coc=coc)
     for key, org_name, kind, flags in _ORGS:
-        org = Organization(coc_id=coc.id, name=org_name, kind=kind, **flags)
+        org = Organization(
+            id=demo_uuid(code, "organization", key),
+            coc_id=coc.id,
+            name=org_name,
+            kind=kind,
+            **flags,
+        )
         session.add(org)
         seeded.orgs[key] = org
     await session.flush()
     for key, org_key, project_name, ptype, funder, via_cas in _PROJECTS:
         project = Project(
+            id=demo_uuid(code, "project", key),
             organization_id=seeded.orgs[org_key].id,
             name=project_name,
             project_type=ptype,
@@ -110,7 +138,12 @@ async def seed_coc(
         seeded.projects[key] = project
     hashed = password_hash or await hash_password(password)
     for local, full_name, roles in _USERS:
-        user = User(email=f"{local}@{email_domain}", full_name=full_name, password_hash=hashed)
+        user = User(
+            id=demo_uuid(code, "user", local),
+            email=f"{local}@{email_domain}",
+            full_name=full_name,
+            password_hash=hashed,
+        )
         session.add(user)
         seeded.users[local] = user
         await session.flush()
@@ -124,14 +157,20 @@ async def seed_coc(
     return seeded
 
 
-async def seed_demo(session: AsyncSession, password: str) -> SeededCoc:
-    return await seed_coc(
+async def seed_demo(
+    session: AsyncSession, password: str, cipher: FieldCipher, store: FileStore | None
+) -> SeededCoc:
+    """The demo CoC, its users and its clients (``cas seed-demo``, ``cas serve --demo``);
+    running it again adds nothing."""
+    seeded = await seed_coc(
         session,
         code=DEMO_COC_CODE,
         name="Demo Continuum of Care",
         email_domain="demo.example",
         password=password,
     )
+    seeded.clients = await seed_demo_clients(session, seeded.coc, cipher, store)
+    return seeded
 
 
 DEMO_LOGINS = [f"{local}@demo.example" for local, _, _ in _USERS]
@@ -176,3 +215,221 @@ async def create_admin(
         )
     await session.flush()
     return user
+
+
+# --- demo clients -------------------------------------------------------------------------------
+# A few dozen people who went through the CAS & Diversion Intake at the two access points, in
+# every outcome, with Document Check items and client files for some: enough for search, lists
+# and the queue to show something. The same people (names, dates relative to today, answers)
+# every time; seeding again adds nothing.
+
+# (first, last, dob, sex, veteran, outcome, access point, disabling, family of (first, dob))
+_PEOPLE: list[tuple[str, str, str, int, int, str, int, int, tuple[tuple[str, str], ...]]] = [
+    ("John", "Smith", "1975-06-01", 1, 0, "placed", 1, 1, ()),
+    ("Maria", "Garcia", "1982-02-11", 0, 0, "placed", 1, 0, (("Lucia", "2015-07-04"),)),
+    ("James", "Johnson", "1968-09-23", 1, 1, "placed", 2, 1, ()),
+    ("Aisha", "Williams", "1990-12-05", 0, 0, "pending", 1, 0, ()),
+    ("Robert", "Brown", "1959-03-30", 1, 1, "placed", 2, 1, ()),
+    ("Linh", "Nguyen", "1987-08-17", 0, 0, "diverted", 1, 0, (("Bao", "2018-01-20"),)),
+    ("Michael", "Jones", "1979-05-02", 1, 0, "pending", 2, 99, ()),
+    ("Patricia", "Miller", "1971-11-14", 0, 0, "placed", 1, 1, ()),
+    ("David", "Davis", "1993-04-08", 1, 0, "diverted", 2, 0, ()),
+    ("Fatima", "Rodriguez", "1985-10-29", 0, 0, "placed", 2, 0, (("Omar", "2012-03-15"),)),
+    ("William", "Martinez", "1964-07-19", 1, 1, "pending", 1, 1, ()),
+    ("Keisha", "Hernandez", "1998-01-25", 0, 0, "diverted", 1, 0, ()),
+    ("Thomas", "Lopez", "1977-06-12", 1, 0, "placed", 1, 1, ()),
+    ("Grace", "Gonzalez", "1989-09-03", 0, 0, "pending", 2, 0, ()),
+    ("Daniel", "Wilson", "1972-02-27", 1, 1, "placed", 2, 1, ()),
+    ("Mei", "Anderson", "1995-12-18", 0, 0, "diverted", 2, 0, ()),
+    ("Joseph", "Thomas", "1961-08-06", 1, 0, "placed", 1, 1, ()),
+    ("Sofia", "Taylor", "1984-05-21", 0, 0, "pending", 1, 0, (("Mateo", "2019-11-02"),)),
+    ("Charles", "Moore", "1970-10-10", 1, 1, "placed", 2, 1, ()),
+    ("Amara", "Jackson", "1991-03-16", 0, 0, "diverted", 1, 0, ()),
+    ("Christopher", "Martin", "1981-07-28", 1, 0, "pending", 2, 0, ()),
+    ("Hannah", "Lee", "1976-04-09", 0, 0, "placed", 1, 1, ()),
+    ("Anthony", "Perez", "1966-12-01", 1, 1, "pending", 2, 1, ()),
+    ("Noor", "Thompson", "1997-06-24", 0, 0, "diverted", 2, 0, ()),
+    ("Mark", "White", "1958-01-13", 1, 0, "placed", 1, 1, ()),
+    ("Elena", "Harris", "1986-09-30", 0, 0, "pending", 1, 0, ()),
+    ("Steven", "Sanchez", "1974-08-22", 1, 0, "placed", 2, 0, ()),
+    ("Tanya", "Clark", "1992-02-14", 0, 0, "diverted", 1, 0, ()),
+    ("Paul", "Ramirez", "1969-05-05", 1, 1, "placed", 1, 1, ()),
+    ("Rosa", "Lewis", "1988-11-11", 0, 0, "pending", 2, 0, ()),
+    ("Kevin", "Robinson", "1980-03-03", 1, 0, "placed", 2, 1, ()),
+    ("Ivy", "Walker", "1999-07-07", 0, 0, "pending", 1, 0, ()),
+]
+
+# A one-page PDF: the file every demo document carries.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+class _Bytes:
+    """A ``ByteReader`` over bytes held in memory (demo files are tiny)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def read(self, size: int = -1) -> bytes:
+        size = len(self._data) if size < 0 else size
+        chunk, self._data = self._data[:size], self._data[size:]
+        return chunk
+
+
+async def _demo_actor(session: AsyncSession, coc: Coc, user_key: str, org_key: str) -> Actor:
+    user = await session.get(User, demo_uuid(coc.code, "user", user_key))
+    org = await session.get(Organization, demo_uuid(coc.code, "organization", org_key))
+    membership = await session.scalar(
+        select(Membership).where(
+            Membership.user_id == demo_uuid(coc.code, "user", user_key),
+            Membership.organization_id == demo_uuid(coc.code, "organization", org_key),
+        )
+    )
+    assert user is not None and org is not None and membership is not None
+    role = Role(membership.role)
+    return Actor(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        organization=acting_organization(org),
+        role=role,
+        permissions=permissions_for(role),
+        session_id=uuid.uuid4(),
+    )
+
+
+def _intake_body(
+    person: tuple[str, str, str, int, int, str, int, int, tuple[tuple[str, str], ...]],
+    entry: date,
+) -> IntakeCreate:
+    first, last, dob, sex, veteran, outcome, _, disabling, family = person
+    street = entry - timedelta(days=400)
+    barriers = [{"disability_type": t, "disability_response": 0} for t in (5, 6, 7, 8, 9, 10)]
+    if disabling == 1:
+        barriers[4] = {"disability_type": 9, "disability_response": 1, "indefinite_and_impairs": 1}
+    body: dict[str, object] = {
+        "client": {
+            "first_name": first,
+            "last_name": last,
+            "dob": dob,
+            "sex": sex,
+            "veteran_status": veteran,
+        },
+        "family_members": [
+            {
+                "client": {"first_name": name, "last_name": last, "dob": born},
+                "relationship_to_hoh": 2,
+            }
+            for name, born in family
+        ],
+        "entry_date": entry.isoformat(),
+        "disabling_condition": disabling,
+        "prior_living_situation": {
+            "living_situation": 116 if disabling == 1 else 101,
+            "length_of_stay": 5,
+            "date_to_street_essh": street.isoformat(),
+            "times_homeless_past_three_years": 2,
+            "months_homeless_past_three_years": 112,
+        },
+        "translation": {"translation_needed": 0},
+        "barriers": barriers if disabling != 99 else [],
+        "current_living_situation": {"current_living_situation": 116 if disabling == 1 else 101},
+        "diversion_assessment": {"housing_crisis_onset": street.isoformat()},
+        "ready_for_outcome": outcome != "pending",
+    }
+    if outcome == "diverted":
+        body["diverted"] = True
+        body["diversion"] = {
+            "destination": 422,
+            "services": [{"service_type": "family_reunification"}],
+            # Staying with family (335) for the destination 422; 4.12.B is asked for it.
+            "exit_current_living_situation": {
+                "current_living_situation": 335,
+                "leave_situation_14_days": 0,
+            },
+        }
+    elif outcome == "placed":
+        body["diverted"] = False
+        body["area_ties"] = [{"tie_date": "2019-05-01", "area": "coc_area", "how": "lived"}]
+        body["housing_needs"] = {
+            "sex_offender_registry": 0,
+            "meth_manufacturing_conviction": 0,
+            "behavioral_health_interest": 1,
+            "violence_trauma_or_unsafe": 0,
+        }
+    return IntakeCreate.model_validate(body)
+
+
+async def _demo_documents(
+    session: AsyncSession,
+    cas: Actor,
+    agency: Actor,
+    client: ClientModel,
+    store: FileStore,
+    disabling: bool,
+) -> None:
+    policy = documents.UploadPolicy(max_bytes=1024 * 1024, allowed_types=["application/pdf"])
+
+    async def stored(name: str) -> documents.StoredUpload:
+        source = documents.UploadSource(
+            reader=_Bytes(DEMO_PDF), filename=name, content_type="application/pdf"
+        )
+        upload = await documents.store_upload(store, source, policy)
+        on_rollback(session, partial(store.discard, upload.key))
+        return upload
+
+    items: list[tuple[str, str, str, str | None]] = [
+        ("homeless", "homeless", "third_party_letter", "Shelter letter - Bridge - 2026")
+    ]
+    items.append(("homeless", "identity", "photo_id", None))
+    if disabling:
+        items.append(("disability", "disability", "disability_letter", "Parkland - 2026"))
+    for category, item, document_type, comments in items:
+        form = DocumentCheckForm.model_validate(
+            {
+                "category": category,
+                "item": item,
+                "document_type": document_type,
+                "comments": comments,
+            }
+        )
+        values = await documents.check_document_check(session, cas, form, has_file=True)
+        await documents.add_document_check(
+            session, cas, client, values, await stored(f"{item}.pdf")
+        )
+    id_card = documents.check_client_file(
+        ClientFileForm.model_validate({"file_type": "photo_id", "description": "State ID"}),
+        clock.today(agency),
+    )
+    await documents.add_client_file(session, agency, client, id_card, await stored("state-id.pdf"))
+
+
+async def seed_demo_clients(
+    session: AsyncSession, coc: Coc, cipher: FieldCipher, store: FileStore | None
+) -> int:
+    """Intakes of the demo people (with documents when a file store is given); nothing when the
+    CoC has clients already. Returns how many intakes were recorded."""
+    orgs = select(Organization.id).where(Organization.coc_id == coc.id)
+    if await session.scalar(
+        select(func.count())
+        .select_from(ClientModel)
+        .where(ClientModel.created_by_organization_id.in_(orgs))
+    ):
+        return 0
+    access_points = {
+        1: await _demo_actor(session, coc, "case_manager", "access_point_1"),
+        2: await _demo_actor(session, coc, "case_manager2", "access_point_2"),
+    }
+    cas = await _demo_actor(session, coc, "case_manager", "cas")
+    today = clock.today(cas)
+    for i, person in enumerate(_PEOPLE):
+        agency = access_points[person[6]]
+        entry = today - timedelta(days=3 + (i * 7) % 120)
+        result = await create_intake(session, agency, _intake_body(person, entry), cipher)
+        if store is not None and person[5] == "placed":
+            await _demo_documents(session, cas, agency, result.client, store, person[7] == 1)
+    return len(_PEOPLE)

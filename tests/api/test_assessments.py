@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Auth, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, counts, example, rows, today
 
 
@@ -73,7 +74,7 @@ async def test_pending_to_placed(client: httpx.AsyncClient, auth: Auth, db: Any)
     assert cls[0]["verified_by"] == "Downtown Night Shelter"
     assert len(await rows(db, "SELECT id FROM area_ties WHERE enrollment_id = :e", e=e)) == 1
     # A placed household stays placed; a further update neither re-queues nor diverts.
-    again = await client.post(url, json=_update(), headers=headers)
+    again = await client.post(url, json=_update(), headers={**headers, **ANY_VERSION})
     assert again.status_code == 201, again.text
     assert again.json()["queue_entry"]["id"] == body["queue_entry"]["id"]
     assert (
@@ -85,7 +86,7 @@ async def test_pending_to_placed(client: httpx.AsyncClient, auth: Auth, db: Any)
         json=_update(
             ready_for_outcome=True, diverted=True, diversion=example("diverted")["diversion"]
         ),
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     problem = assert_problem(diverted, 409, "transition-not-allowed")
     assert problem["errors"][0]["loc"] == ["body", "diverted"]
@@ -101,7 +102,7 @@ async def test_pending_to_diverted(client: httpx.AsyncClient, auth: Auth, db: An
     r = await client.post(
         f"/api/v1/enrollments/{enrollment_id}/assessments",
         json=_update(ready_for_outcome=True, diverted=True, diversion=diversion),
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert r.status_code == 201, r.text
     body = r.json()
@@ -128,7 +129,7 @@ async def test_update_refused_on_exited_enrollment(
     r = await client.post(
         f"/api/v1/enrollments/{r.json()['enrollment']['id']}/assessments",
         json=_update(),
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     problem = assert_problem(r, 409)
     assert problem["errors"][0]["loc"] == ["path", "enrollment_id"]
@@ -142,10 +143,14 @@ async def test_update_rules(client: httpx.AsyncClient, auth: Auth, db: Any) -> N
     before = await counts(db)
     missing_cls = _update()
     del missing_cls["current_living_situation"]
-    problem = assert_problem(await client.post(url, json=missing_cls, headers=headers), 422)
+    problem = assert_problem(
+        await client.post(url, json=missing_cls, headers={**headers, **ANY_VERSION}), 422
+    )
     assert problem["errors"][0]["loc"] == ["body", "current_living_situation"]
     bad_cls = _update(current_living_situation={"current_living_situation": 312})
-    problem = assert_problem(await client.post(url, json=bad_cls, headers=headers), 422)
+    problem = assert_problem(
+        await client.post(url, json=bad_cls, headers={**headers, **ANY_VERSION}), 422
+    )
     assert problem["errors"][0]["loc"] == [
         "body",
         "current_living_situation",
@@ -156,7 +161,9 @@ async def test_update_rules(client: httpx.AsyncClient, auth: Auth, db: Any) -> N
         diverted=False,
         housing_needs={**example("placed")["housing_needs"], "hud_vash_eligible": 0},
     )
-    problem = assert_problem(await client.post(url, json=vash, headers=headers), 422)
+    problem = assert_problem(
+        await client.post(url, json=vash, headers={**headers, **ANY_VERSION}), 422
+    )
     assert problem["errors"][0]["loc"] == ["body", "housing_needs", "hud_vash_eligible"]
     stale = await client.post(url, json=_update(), headers={**headers, "If-Match": '"999"'})
     assert_problem(stale, 412)
@@ -198,7 +205,7 @@ async def test_reassessment_of_a_placed_household_and_outcome_audit(
         json=_update(
             ready_for_outcome=True, diverted=False, housing_needs=example("placed")["housing_needs"]
         ),
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert placed.status_code == 201, placed.text
     [audit] = await rows(
@@ -209,7 +216,7 @@ async def test_reassessment_of_a_placed_household_and_outcome_audit(
     assert audit["changes"]["outcome"] == {"old": "pending", "new": "placed"}
     # A re-assessment (ce_assessment given) records another 4.19 without re-queueing.
     again = await client.post(
-        url, json=_update(ce_assessment={"assessment_type": 1}), headers=headers
+        url, json=_update(ce_assessment={"assessment_type": 1}), headers={**headers, **ANY_VERSION}
     )
     assert again.status_code == 201, again.text
     ce = await rows(
@@ -249,10 +256,10 @@ async def test_update_assessment_dates(client: httpx.AsyncClient, auth: Auth, db
             ["current_living_situation", "information_date"],
         ),
     ):
-        r = await client.post(url, json=body, headers=headers)
+        r = await client.post(url, json=body, headers={**headers, **ANY_VERSION})
         assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", *loc], body
     assert await counts(db) == before
-    pending = await client.post(url, json=_update(), headers=headers)
+    pending = await client.post(url, json=_update(), headers={**headers, **ANY_VERSION})
     assert pending.status_code == 201, pending.text
     assert pending.json()["assessment"]["outcome"] == "pending"
     assert pending.json()["queue_entry"] is None

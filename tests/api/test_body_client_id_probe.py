@@ -379,7 +379,8 @@ async def _probe_one(
             method.upper(),
             url,
             content=encoded.replace(json.dumps(TARGET), json.dumps(client_id)),
-            headers={**headers, "content-type": "application/json"},
+            # If-Match: * so operations that require it reach the body's checks.
+            headers={**headers, "content-type": "application/json", "If-Match": "*"},
         )
         after, mentions_after = await _snapshot(db, watched)
         return r, _delta(before, after), _delta(mentions_before, mentions_after)

@@ -7,6 +7,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, example, today
 
 
@@ -56,7 +57,7 @@ async def test_assigned_case_manager_sees_the_client_from_their_agency(
     void = await client.post(
         f"/api/v1/enrollments/{r.json()['enrollment']['id']}/void",
         json={"reason": "Recorded in error"},
-        headers=cas_admin,
+        headers={**cas_admin, **ANY_VERSION},
     )
     assert void.status_code == 200, void.text
     assert_problem(await client.get(url, headers=own), 404)

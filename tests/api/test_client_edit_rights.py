@@ -21,6 +21,7 @@ from app.models import AuditEvent, Client
 from app.services.clients import access as client_access
 from app.services.clients.core import roi_latest_end
 from tests.conftest import Auth, World, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import today
 
 URL = "/api/v1/clients"
@@ -64,11 +65,11 @@ async def test_roi_only_agency_reads_but_cannot_rename_or_extend_the_roi(
     r = await client.get(url, headers=other)
     assert r.status_code == 200 and r.json()["last_name"] == "Vega"
 
-    r = await client.patch(url, json={"last_name": "Mallory"}, headers=other)
+    r = await client.patch(url, json={"last_name": "Mallory"}, headers={**other, **ANY_VERSION})
     body = assert_problem(r, 403, "forbidden")
     assert "release of information" in body["detail"]
     later = (TODAY + timedelta(days=365)).isoformat()
-    r = await client.patch(url, json={"roi_end_date": later}, headers=other)
+    r = await client.patch(url, json={"roi_end_date": later}, headers={**other, **ANY_VERSION})
     body = assert_problem(r, 403, "forbidden")
     assert "release of information" in body["detail"]
 
@@ -90,7 +91,7 @@ async def test_enrolled_agency_edits_the_record_but_not_the_consent(
     await db.flush()
     other = await auth.headers("case_manager2")
 
-    r = await client.patch(url, json={"middle_name": "Ana"}, headers=other)
+    r = await client.patch(url, json={"middle_name": "Ana"}, headers={**other, **ANY_VERSION})
     assert r.status_code == 200, r.text
     assert r.json()["middle_name"] == "Ana"
 
@@ -99,13 +100,17 @@ async def test_enrolled_agency_edits_the_record_but_not_the_consent(
         ("roi_end_date", (TODAY + timedelta(days=30)).isoformat()),
         ("roi_start_date", None),
     ):
-        r = await client.patch(url, json={field: value, "city": "Plano"}, headers=other)
+        r = await client.patch(
+            url, json={field: value, "city": "Plano"}, headers={**other, **ANY_VERSION}
+        )
         body = assert_problem(r, 403, "forbidden")
         assert field in body["detail"]
         assert body["errors"][0]["loc"] == ["body", field]
     # Sending the consent fields unchanged is not a change of consent.
     r = await client.patch(
-        url, json={"roi_start_date": TODAY.isoformat(), "city": "Plano"}, headers=other
+        url,
+        json={"roi_start_date": TODAY.isoformat(), "city": "Plano"},
+        headers={**other, **ANY_VERSION},
     )
     assert r.status_code == 200 and r.json()["city"] == "Plano"
 
@@ -164,7 +169,9 @@ async def test_cas_org_seeing_a_client_through_the_roi_only_cannot_edit(
     cas = await auth.headers("case_manager", org="cas")
     url = f"{URL}/{created['id']}"
     assert (await client.get(url, headers=cas)).status_code == 200
-    assert_problem(await client.patch(url, json={"city": "Frisco"}, headers=cas), 403)
+    assert_problem(
+        await client.patch(url, json={"city": "Frisco"}, headers={**cas, **ANY_VERSION}), 403
+    )
     assert await _updates(db, created["id"]) == 0
 
 
@@ -210,7 +217,9 @@ async def test_roi_dates_are_bounded_on_update(
 ) -> None:
     headers = await auth.headers("system_admin")
     created = await _roi_client(client, await auth.headers("case_manager", org="access_point_1"))
-    r = await client.patch(f"{URL}/{created['id']}", json=_resolve(payload), headers=headers)
+    r = await client.patch(
+        f"{URL}/{created['id']}", json=_resolve(payload), headers={**headers, **ANY_VERSION}
+    )
     body = assert_problem(r, 422)
     assert body["errors"][0]["loc"] == ["body", field], body
     row = await db.get(Client, uuid.UUID(created["id"]), populate_existing=True)

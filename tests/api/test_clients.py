@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, Client, ClientAccess
 from tests.conftest import Auth, World, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import today
 
 URL = "/api/v1/clients"
@@ -205,7 +206,9 @@ async def test_get_is_audited_and_hidden_from_other_agencies_until_roi(
     assert r.status_code == 200 and r.json()["id"] == created["id"]
 
     # A CoC-wide release of information makes the client visible to every agency of the CoC.
-    r = await client.patch(url, json={"roi_start_date": today().isoformat()}, headers=cm)
+    r = await client.patch(
+        url, json={"roi_start_date": today().isoformat()}, headers={**cm, **ANY_VERSION}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["roi_active"] is True
     r = await client.get(url, headers=other_agency)
@@ -244,7 +247,7 @@ async def test_patch_uses_if_match_rederives_quality_and_audits(
     assert r.status_code == 200 and r.json()["ssn"] is None
     assert r.json()["ssn_data_quality"] == 99
 
-    r = await client.patch(url, json={"ssn_data_quality": 1}, headers=cm)
+    r = await client.patch(url, json={"ssn_data_quality": 1}, headers={**cm, **ANY_VERSION})
     body = assert_problem(r, 422)
     assert body["errors"][0]["loc"] == ["body", "ssn_data_quality"]
 
@@ -262,11 +265,13 @@ async def test_patch_uses_if_match_rederives_quality_and_audits(
     assert event.changes["ssn_data_quality"] == {"old": 99, "new": 1}
 
     r = await client.patch(
-        url, json={"last_name": "X"}, headers=await auth.headers("housing_provider")
+        url,
+        json={"last_name": "X"},
+        headers={**await auth.headers("housing_provider"), **ANY_VERSION},
     )
     assert_problem(r, 403)
     r = await client.patch(
-        url, json={"last_name": "X"}, headers=await auth.headers("case_manager2")
+        url, json={"last_name": "X"}, headers={**await auth.headers("case_manager2"), **ANY_VERSION}
     )
     assert_problem(r, 404)
 
@@ -427,7 +432,9 @@ async def test_history_lists_changes_with_pii_redacted(
     cm = await auth.headers("case_manager", org="access_point_1")
     created = await new_client(client, cm, first_name="Sam", last_name="Oak")
     url = f"{URL}/{created['id']}"
-    changed = await client.patch(url, json={"last_name": "Elm", "veteran_status": 1}, headers=cm)
+    changed = await client.patch(
+        url, json={"last_name": "Elm", "veteran_status": 1}, headers={**cm, **ANY_VERSION}
+    )
     assert changed.status_code == 200, changed.text
     assert (changed.json()["last_name"], changed.json()["veteran_status"]) == ("Elm", 1)
     read = await client.get(url, headers=cm)
@@ -554,7 +561,9 @@ async def test_free_text_demographics_stay_out_of_the_history(
         different_identity_text="Two-spirit",
     )
     url = f"{URL}/{created['id']}"
-    r = await client.patch(url, json={"additional_race_ethnicity": "Haida"}, headers=cm)
+    r = await client.patch(
+        url, json={"additional_race_ethnicity": "Haida"}, headers={**cm, **ANY_VERSION}
+    )
     assert r.status_code == 200 and r.json()["additional_race_ethnicity"] == "Haida"
     r = await client.get(f"{url}/history", headers=cm)
     items = r.json()["items"]

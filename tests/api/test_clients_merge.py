@@ -19,6 +19,7 @@ from app.storage import FileStore
 from tests.api.test_clients import count, new_client
 from tests.conftest import Auth, World, assert_problem
 from tests.support.documents import PDF, PNG
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, example
 
 URL = "/api/v1/clients"
@@ -92,7 +93,7 @@ async def test_merge_moves_everything_and_unmerge_restores(
         )
     )
     changed = await client.patch(
-        f"{URL}/{duplicate['id']}", json={"veteran_status": 1}, headers=cm2
+        f"{URL}/{duplicate['id']}", json={"veteran_status": 1}, headers={**cm2, **ANY_VERSION}
     )
     assert changed.status_code == 200, changed.text
 

@@ -58,20 +58,16 @@ def test_committed_openapi_matches_the_app(app: Any) -> None:
     )
 
 
-def test_operation_ids_are_stable_and_errors_declared(app: Any) -> None:
+def test_operation_ids_are_stable(app: Any) -> None:
+    """Declared errors, examples and descriptions: tests/api/test_contract_docs.py."""
     schema = app.openapi()
     seen: set[str] = set()
-    for path, operations in schema["paths"].items():
-        for method, op in operations.items():
+    for operations in schema["paths"].values():
+        for op in operations.values():
             op_id = op["operationId"]
             assert re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", op_id), op_id
             assert op_id not in seen, op_id
             seen.add(op_id)
-            if path.startswith("/api/"):
-                responses = op["responses"]
-                for status in ("401", "404", "422"):
-                    assert status in responses, f"{method} {path} lacks {status}"
-                    assert "application/problem+json" in responses[status]["content"]
 
 
 def _free_port() -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, counts, example
 
 REFUSALS = "/api/v1/clients/duplicate-refusals"
@@ -91,7 +92,7 @@ async def test_what_does_not_block_an_intake(
             "destination": 99,
             "exit_reason": "left_coc_area",
         },
-        headers=ap1,
+        headers={**ap1, **ANY_VERSION},
     )
     assert x.status_code == 201, x.text
     seen = await client.post(INTAKES, json=_pending(first_name="Mia"), headers=ap1)

@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, days_ago, example, today
 
 ISSUES = "/api/v1/data-quality/issues"
@@ -85,7 +86,9 @@ async def test_issues_are_flagged_listed_and_resolved(
     assert_problem(await client.get(ISSUES, params={"kind": "bad"}, headers=admin), 422)
     # Fixing the value resolves the issue.
     fixed = await client.patch(
-        f"/api/v1/clients/{created['sequential']}", json={"ssn": "234-56-7891"}, headers=ap1
+        f"/api/v1/clients/{created['sequential']}",
+        json={"ssn": "234-56-7891"},
+        headers={**ap1, **ANY_VERSION},
     )
     assert fixed.status_code == 200, fixed.text
     remaining = {(i["client_id"], i["kind"]) for i in await _all(client, admin)}

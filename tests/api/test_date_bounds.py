@@ -61,8 +61,8 @@ def test_every_request_date_is_bounded(app: Any) -> None:
     unbounded = [
         where
         for where, schema in fields
-        if "formatMinimum" not in schema
-        or ("formatMaximum" not in schema and "x-max-years-ahead" not in schema)
+        if "x-format-minimum" not in schema
+        or ("x-format-maximum" not in schema and "x-max-years-ahead" not in schema)
     ]
     assert unbounded == []
 

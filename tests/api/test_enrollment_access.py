@@ -19,6 +19,7 @@ from tests.support.access import (
     hidden_family,
     new_client,
 )
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, counts, example, rows, today
 
 ENROLLMENTS = "/api/v1/enrollments"
@@ -98,17 +99,23 @@ async def test_household_member_add_of_hidden_member_answers_like_missing(
     url = f"/api/v1/households/{fam.household_id}/members"
     # Seeing the head through its ROI is no right to change the household.
     r = await client.post(
-        url, json={"client_id": fam.hidden, "relationship_to_hoh": 2}, headers=ap1
+        url,
+        json={"client_id": fam.hidden, "relationship_to_hoh": 2},
+        headers={**ap1, **ANY_VERSION},
     )
     assert_problem(r, 403, "household-not-writable")
     await enroll_head_at_access_point_1(client, auth, world.project_id("ap1_outreach"), fam)
     # Already a member, but not visible: the same 422 as an unknown id (not 409).
     hidden = await client.post(
-        url, json={"client_id": fam.hidden, "relationship_to_hoh": 2}, headers=ap1
+        url,
+        json={"client_id": fam.hidden, "relationship_to_hoh": 2},
+        headers={**ap1, **ANY_VERSION},
     )
     assert_problem(hidden, 422, "validation-error")
     missing = await client.post(
-        url, json={"client_id": str(uuid.uuid4()), "relationship_to_hoh": 2}, headers=ap1
+        url,
+        json={"client_id": str(uuid.uuid4()), "relationship_to_hoh": 2},
+        headers={**ap1, **ANY_VERSION},
     )
     _same_answer(hidden, missing)
 
@@ -239,8 +246,10 @@ async def test_project_organization_writes_its_enrollment(
     assert r.json()["case_assignments"][0]["organization_id"] == str(world.org_id("hmis_lead"))
     patch = {"disabling_condition": 0}
     ap2 = await auth.headers("case_manager2", org="access_point_2")
-    assert_problem(await client.patch(f"{ENROLLMENTS}/{eid}", json=patch, headers=ap2), 403)
-    r = await client.patch(f"{ENROLLMENTS}/{eid}", json=patch, headers=ap1)
+    assert_problem(
+        await client.patch(f"{ENROLLMENTS}/{eid}", json=patch, headers={**ap2, **ANY_VERSION}), 403
+    )
+    r = await client.patch(f"{ENROLLMENTS}/{eid}", json=patch, headers={**ap1, **ANY_VERSION})
     assert r.status_code == 200, r.text
     assert r.json()["disabling_condition"] == 0
 
@@ -283,7 +292,9 @@ async def test_head_exit_leaves_members_the_caller_may_not_write_open(
     # Moving the head's entry moves only the members the caller may write.
     yesterday = today() - timedelta(days=1)
     r = await client.patch(
-        f"{ENROLLMENTS}/{head_id}", json={"entry_date": yesterday.isoformat()}, headers=ap1
+        f"{ENROLLMENTS}/{head_id}",
+        json={"entry_date": yesterday.isoformat()},
+        headers={**ap1, **ANY_VERSION},
     )
     assert r.status_code == 200, r.text
     entries = {
@@ -302,7 +313,7 @@ async def test_head_exit_leaves_members_the_caller_may_not_write_open(
             "destination": 410,
             "exit_reason": "left_coc_area",
         },
-        headers=ap1,
+        headers={**ap1, **ANY_VERSION},
     )
     assert r.status_code == 201, r.text
     exited = {
@@ -364,7 +375,7 @@ async def test_update_assessment_reaches_only_writable_members(
             "diverted": True,
             "diversion": diverted["diversion"],
         },
-        headers=ap1,
+        headers={**ap1, **ANY_VERSION},
     )
     assert r.status_code == 201, r.text
     state = {
@@ -399,7 +410,7 @@ async def test_update_assessment_reaches_only_writable_members(
             "assessment_date": today().isoformat(),
             "current_living_situation": {"current_living_situation": 116},
         },
-        headers=ap1,
+        headers={**ap1, **ANY_VERSION},
     )
     assert_problem(r, 403, "enrollment-not-writable")
     assert await counts(db) == before
@@ -427,11 +438,11 @@ async def test_household_enrollments_leave_out_hidden_members(
     assert r.status_code == 201, r.text
     head_id = r.json()["id"]
     mine = await client.get(f"{ENROLLMENTS}/{head_id}/household", headers=ap2)
-    assert {e["client_id"] for e in mine.json()} == {fam.visible, fam.visible2, fam.hidden}
+    assert {e["client_id"] for e in mine.json()["items"]} == {fam.visible, fam.visible2, fam.hidden}
     ap1 = await auth.headers("case_manager", org="access_point_1")
     theirs = await client.get(f"{ENROLLMENTS}/{head_id}/household", headers=ap1)
     assert theirs.status_code == 200, theirs.text
-    assert {e["client_id"] for e in theirs.json()} == {fam.visible, fam.visible2}
+    assert {e["client_id"] for e in theirs.json()["items"]} == {fam.visible, fam.visible2}
     assert fam.hidden not in theirs.text
     hidden_enrollment = next(
         str(e["id"])

@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import Auth, World, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, counts, days_ago, example, rows, today
 
 
@@ -45,7 +46,7 @@ async def test_get_enrollment_and_visibility(
                 "assessment_date": today().isoformat(),
                 "current_living_situation": {"current_living_situation": 116},
             },
-            headers=other,
+            headers={**other, **ANY_VERSION},
         ),
         404,
     )
@@ -109,7 +110,7 @@ async def test_edit_entry_date_moves_entry_stage_records(
     future = await client.patch(
         f"/api/v1/enrollments/{enrollment['id']}",
         json={"entry_date": days_ago(-1)},
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert assert_problem(future, 422)["errors"][0]["loc"] == ["body", "entry_date"]
 
@@ -123,7 +124,7 @@ async def test_entry_cannot_move_after_exit(client: httpx.AsyncClient, auth: Aut
     r = await client.patch(
         f"/api/v1/enrollments/{r.json()['enrollment']['id']}",
         json={"entry_date": days_ago(1)},
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "entry_date"]
 
@@ -309,7 +310,7 @@ async def test_create_enrollment_resource(
     assert r.json()["project_id"] == str(world.project_id("ce"))
     assert r.json()["outcome"] == "pending"
     household = await client.get(f"/api/v1/enrollments/{r.json()['id']}/household", headers=headers)
-    assert len(household.json()) == 2
+    assert len(household.json()["items"]) == 2
     before = await counts(db)
     again = await client.post("/api/v1/enrollments", json=body, headers=headers)
     assert assert_problem(again, 409)["enrollment_id"] == r.json()["id"]
@@ -470,7 +471,7 @@ async def test_edit_entry_keeps_disabling_condition_consistent(
         r = await client.patch(
             f"/api/v1/enrollments/{intake['enrollment']['id']}",
             json={"disabling_condition": value},
-            headers=headers,
+            headers={**headers, **ANY_VERSION},
         )
         assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "disabling_condition"]
     [row] = await rows(
@@ -483,19 +484,19 @@ async def test_edit_entry_keeps_disabling_condition_consistent(
     ok = await client.patch(
         f"/api/v1/enrollments/{pending['enrollment']['id']}",
         json={"disabling_condition": 8},
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert ok.status_code == 200 and ok.json()["disabling_condition"] == 8
     move_in = await client.patch(
         f"/api/v1/enrollments/{pending['enrollment']['id']}",
         json={"move_in_date": today().isoformat()},
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert assert_problem(move_in, 422)["errors"][0]["loc"] == ["body", "move_in_date"]
     street = await client.patch(
         f"/api/v1/enrollments/{pending['enrollment']['id']}",
         json={"entry_date": "2025-05-01"},  # before the example's date to street (2025-06-01)
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert assert_problem(street, 422)["errors"][0]["loc"] == [
         "body",
@@ -517,7 +518,9 @@ async def test_edit_entry_moves_members_and_guards_later_records(
     member_ids = [uuid.UUID(e["id"]) for e in intake.json()["household_enrollments"]]
     new_date = today() - timedelta(days=6)
     r = await client.patch(
-        f"/api/v1/enrollments/{head_id}", json={"entry_date": new_date.isoformat()}, headers=headers
+        f"/api/v1/enrollments/{head_id}",
+        json={"entry_date": new_date.isoformat()},
+        headers={**headers, **ANY_VERSION},
     )
     assert r.status_code == 200, r.text
     cls = await rows(
@@ -538,12 +541,14 @@ async def test_edit_entry_moves_members_and_guards_later_records(
             "assessment_date": days_ago(4),
             "current_living_situation": {"current_living_situation": 116},
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert update.status_code == 201, update.text
     before = await counts(db)
     late = await client.patch(
-        f"/api/v1/enrollments/{head_id}", json={"entry_date": days_ago(1)}, headers=headers
+        f"/api/v1/enrollments/{head_id}",
+        json={"entry_date": days_ago(1)},
+        headers={**headers, **ANY_VERSION},
     )
     assert assert_problem(late, 422)["errors"][0]["loc"] == ["body", "entry_date"]
     assert await counts(db) == before

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Auth, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, counts, example, rows, today
 
 
@@ -71,7 +72,7 @@ async def test_exit_closes_queue_entry_and_ends_assignments(
     r = await client.post(
         f"/api/v1/enrollments/{enrollment['id']}/exit",
         json={"exit_date": today().isoformat(), "destination": 410, "exit_reason": "left_coc_area"},
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert_problem(r, 409)
     assert await counts(db) == before
@@ -98,7 +99,7 @@ async def test_exit_rules(client: httpx.AsyncClient, auth: Auth, db: Any) -> Non
     ]
     before = await counts(db)
     for change, loc in cases:
-        r = await client.post(url, json={**good, **change}, headers=headers)
+        r = await client.post(url, json={**good, **change}, headers={**headers, **ANY_VERSION})
         problem = assert_problem(r, 422)
         assert problem["errors"][0]["loc"] == ["body", *loc], (change, problem)
     stale = await client.post(url, json=good, headers={**headers, "If-Match": '"0"'})
@@ -123,7 +124,7 @@ async def test_head_exit_takes_household_members_along(
             "destination": 410,
             "exit_reason": "no_longer_needs_permanent_housing",
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert r.status_code == 201, r.text
     exited = await rows(db, "SELECT exit_date FROM enrollments WHERE id = ANY(:ids)", ids=ids)
@@ -157,10 +158,12 @@ async def test_exit_is_audited_and_its_cls_stays_inside_the_stay(
             "information_date": today().isoformat(),
         },
     }
-    problem = assert_problem(await client.post(url, json=late_cls, headers=headers), 422)
+    problem = assert_problem(
+        await client.post(url, json=late_cls, headers={**headers, **ANY_VERSION}), 422
+    )
     assert problem["errors"][0]["loc"] == ["body", "current_living_situation", "information_date"]
     assert await counts(db) == before
-    r = await client.post(url, json=good, headers=headers)
+    r = await client.post(url, json=good, headers={**headers, **ANY_VERSION})
     assert r.status_code == 201, r.text
     assert r.json()["exit"]["other_destination"] == "Moved in with a friend out of state"
     queue_id = uuid.UUID(r.json()["queue_entry"]["id"])

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import AuditEvent, Client, Household, HouseholdMember
 from tests.api.test_clients import count, new_client
 from tests.conftest import Auth, World, assert_problem
+from tests.support.http import ANY_VERSION
 
 URL = "/api/v1/households"
 
@@ -205,7 +206,7 @@ async def test_member_changes_keep_one_head(
     ]
     clients_before = await count(db, Client)
     for method, target, body, status, field in refusals:
-        r = await client.request(method, target, json=body, headers=cm)
+        r = await client.request(method, target, json=body, headers={**cm, **ANY_VERSION})
         problem = assert_problem(r, status)
         assert problem["errors"][0]["loc"][-1] == field, problem
     assert await members_of(db, hid) == {head: 1, child: 2, partner["id"]: 3}
@@ -226,15 +227,19 @@ async def test_member_changes_keep_one_head(
     assert r.json()["head_of_household_id"] == partner["id"]
     assert await members_of(db, hid) == {head: 3, child: 2, partner["id"]: 1}
 
-    r = await client.delete(f"{url}/members/{head}", headers=cm)
+    r = await client.delete(f"{url}/members/{head}", headers={**cm, **ANY_VERSION})
     assert r.status_code == 200, r.text
     assert {m["client_id"] for m in r.json()["members"]} == {child, partner["id"]}
     assert await members_of(db, hid) == {child: 2, partner["id"]: 1}
 
     # Another agency cannot touch it.
     cm2 = await auth.headers("case_manager2")
-    assert_problem(await client.delete(f"{url}/members/{child}", headers=cm2), 404)
-    r = await client.patch(f"{url}/members/{child}", json={"relationship_to_hoh": 4}, headers=cm2)
+    assert_problem(
+        await client.delete(f"{url}/members/{child}", headers={**cm2, **ANY_VERSION}), 404
+    )
+    r = await client.patch(
+        f"{url}/members/{child}", json={"relationship_to_hoh": 4}, headers={**cm2, **ANY_VERSION}
+    )
     assert_problem(r, 404)
     assert await members_of(db, hid) == {child: 2, partner["id"]: 1}
 
@@ -246,7 +251,9 @@ async def test_household_shows_only_visible_members(client: httpx.AsyncClient, a
     household = await family(client, cm)
     # Agency 2 gets to see the head only (an ROI on the head's record).
     r = await client.patch(
-        f"/api/v1/clients/{household['_head']}", json={"roi_start_date": "2020-01-01"}, headers=cm
+        f"/api/v1/clients/{household['_head']}",
+        json={"roi_start_date": "2020-01-01"},
+        headers={**cm, **ANY_VERSION},
     )
     assert r.status_code == 200, r.text
     r = await client.get(f"{URL}/{household['id']}", headers=cm2)
@@ -279,7 +286,9 @@ async def test_member_views_are_audited_for_shown_members_only_and_lists_batch(
     assert await reads_by(db, child_id, world.user_id("case_manager")) == 1
 
     consent = await client.patch(
-        f"/api/v1/clients/{household['_head']}", json={"roi_start_date": "2020-01-01"}, headers=cm
+        f"/api/v1/clients/{household['_head']}",
+        json={"roi_start_date": "2020-01-01"},
+        headers={**cm, **ANY_VERSION},
     )
     assert consent.status_code == 200, consent.text
     assert consent.json()["roi_active"] is True

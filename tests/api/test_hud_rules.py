@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, assert_problem
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, counts, days_ago, example, rows, today
 
 CLS_PATH = "/api/v1/enrollments/{}/current-living-situations"
@@ -271,7 +272,7 @@ async def test_veteran_status_is_for_adults(
     assert await counts(db) == before
     # Making an adult veteran a child is refused too.
     url = f"/api/v1/clients/{adult.json()['id']}"
-    r = await client.patch(url, json={"dob": child["dob"]}, headers=headers)
+    r = await client.patch(url, json={"dob": child["dob"]}, headers={**headers, **ANY_VERSION})
     _refused(r, ["veteran_status"], "3.07")
 
 
@@ -345,10 +346,16 @@ async def test_other_destination_is_required_for_17(
     url = f"/api/v1/enrollments/{intake['enrollment']['id']}/exit"
     body = {"exit_date": today().isoformat(), "destination": 17, "exit_reason": "left_coc_area"}
     before = await counts(db)
-    _refused(await client.post(url, json=body, headers=headers), ["other_destination"], "3.12.B")
+    _refused(
+        await client.post(url, json=body, headers={**headers, **ANY_VERSION}),
+        ["other_destination"],
+        "3.12.B",
+    )
     assert await counts(db) == before
     ok = await client.post(
-        url, json={**body, "other_destination": "Moved abroad with family"}, headers=headers
+        url,
+        json={**body, "other_destination": "Moved abroad with family"},
+        headers={**headers, **ANY_VERSION},
     )
     assert ok.status_code == 201, ok.text
     savepoint = await db.begin_nested()
@@ -380,17 +387,21 @@ async def test_annual_assessment_only_within_30_days_of_the_anniversary(
     }
     before = await counts(db)
     # 200 days after entry is far from the first anniversary (entry + 365).
-    far = await client.post(url, json={**update, "assessment_date": days_ago(180)}, headers=headers)
+    far = await client.post(
+        url, json={**update, "assessment_date": days_ago(180)}, headers={**headers, **ANY_VERSION}
+    )
     _refused(far, ["assessment_date"], "5.03")
     assert await counts(db) == before
-    near = await client.post(url, json={**update, "assessment_date": days_ago(5)}, headers=headers)
+    near = await client.post(
+        url, json={**update, "assessment_date": days_ago(5)}, headers={**headers, **ANY_VERSION}
+    )
     assert near.status_code == 201, near.text
     assert near.json()["assessment"]["data_collection_stage"] == 5
     # An update (stage 2) has no window.
     plain = await client.post(
         url,
         json={**update, "data_collection_stage": 2, "assessment_date": days_ago(180)},
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert plain.status_code == 201, plain.text
     # Barriers recorded as an annual assessment follow the same window.

@@ -5,6 +5,7 @@ organization."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -15,8 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import Auth, assert_problem
+from app.http import uow
+from app.services.platform import idempotency
+from tests.conftest import Auth, World, assert_problem
 from tests.support.access import give_roi
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, days_ago, example, rows, today
 
 INCOME = {
@@ -216,7 +220,7 @@ async def test_update_assessment_and_exit_carry_income_and_dv(
                 "currently_fleeing": 0,
             },
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert r.status_code == 201, r.text
     assessment_id = uuid.UUID(r.json()["assessment"]["id"])
@@ -235,7 +239,7 @@ async def test_update_assessment_and_exit_carry_income_and_dv(
             "current_living_situation": {"current_living_situation": 116},
             "domestic_violence": {"domestic_violence_survivor": 1},
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     problem = assert_problem(bad, 422)
     assert problem["errors"][0]["loc"] == ["body", "domestic_violence", "when_occurred"]
@@ -250,7 +254,7 @@ async def test_update_assessment_and_exit_carry_income_and_dv(
             "exit_reason": "enrolled_in_permanent_housing",
             "income_benefits": {"income_from_any_source": 1, "earned": 1, "earned_amount": 2100},
         },
-        headers=headers,
+        headers={**headers, **ANY_VERSION},
     )
     assert x.status_code == 201, x.text
     [at_exit] = await rows(
@@ -268,7 +272,9 @@ async def test_entry_stage_records_follow_the_entry_date(
     intake = await _placed(client, headers)
     e = intake["enrollment"]["id"]
     r = await client.patch(
-        f"/api/v1/enrollments/{e}", json={"entry_date": days_ago(2)}, headers=headers
+        f"/api/v1/enrollments/{e}",
+        json={"entry_date": days_ago(2)},
+        headers={**headers, **ANY_VERSION},
     )
     assert r.status_code == 200, r.text
     for table in ("income_benefits", "health_and_dv"):
@@ -321,3 +327,61 @@ async def test_domestic_violence_answers_are_seen_by_few(
     latest = await client.get(f"/api/v1/enrollments/{e}/latest-values", headers=ap2)
     assert latest.status_code == 200 and latest.json()["domestic_violence"] is None
     assert latest.json()["income_benefits"] is not None
+
+
+async def test_a_dv_replay_is_refused_to_a_writer_who_may_not_see_dv(
+    client: httpx.AsyncClient, auth: Auth, world: World, db: AsyncSession, app: Any
+) -> None:
+    """An organization with a case assignment may write the enrollment but not see its 4.11
+    answers: a stored response under its key is never replayed (the DV rule is checked before
+    the key is looked up, like every rule about the caller)."""
+    ap1 = await auth.headers("case_manager", org="access_point_1")
+    intake = await _placed(client, ap1)
+    e = intake["enrollment"]["id"]
+    await db.execute(
+        text(
+            "INSERT INTO case_assignments (id, enrollment_id, client_id, user_id, organization_id,"
+            " start_date, status, version, created_at, updated_at) VALUES (:id, :e, :c, :u, :o,"
+            " :d, 'active', 1, now(), now())"
+        ),
+        {
+            "id": uuid.uuid4(),
+            "e": uuid.UUID(e),
+            "c": uuid.UUID(intake["client"]["id"]),
+            "u": world.user_id("case_manager2"),
+            "o": world.org_id("access_point_2"),
+            "d": today(),
+        },
+    )
+    await db.flush()
+    ap2 = await auth.headers("case_manager2", org="access_point_2")
+    notes = await client.post(
+        f"/api/v1/enrollments/{e}/case-notes",
+        json={"note_date": today().isoformat(), "note": "Called back."},
+        headers=ap2,
+    )
+    assert notes.status_code == 201, notes.text  # it may write the enrollment
+    url = f"/api/v1/enrollments/{e}/domestic-violence"
+    raw = json.dumps({"domestic_violence_survivor": 0}).encode()
+    sent = {**ap2, "content-type": "application/json"}
+    assert_problem(await client.post(url, content=raw, headers=sent), 404)
+    key = f"dv-{uuid.uuid4()}"
+    idempotency.store_response(
+        db,
+        replay_scope_of(world, "case_manager2", "access_point_2", url),
+        key,
+        request_hash=uow.json_body_hash(raw),
+        status_code=201,
+        headers={"content-type": "application/json"},
+        body=b'{"planted": "dv-replay"}',
+        field_key=app.state.settings.field_encryption_key,
+    )
+    await db.flush()
+    replay = await client.post(url, content=raw, headers={**sent, "Idempotency-Key": key})
+    assert "dv-replay" not in replay.text
+    assert_problem(replay, 404)
+
+
+def replay_scope_of(world: World, user: str, org: str, url: str) -> str:
+    operation = "POST /api/v1/enrollments/{enrollment_id}/domestic-violence"
+    return f"{world.user_id(user)} {world.org_id(org)} {operation} {url}"

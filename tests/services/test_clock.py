@@ -25,6 +25,7 @@ from app.services.clients import access as client_access
 from app.storage import FileStore
 from tests.conftest import ROOT, Auth, World, assert_problem
 from tests.support.documents import PDF, file_part, make_client
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, example
 
 APP = ROOT / "app"
@@ -259,11 +260,11 @@ async def test_a_late_evening_cls_gets_the_cocs_date(
     assert ended.json()["end_date"] == COC_DAY
     exit_body = {"destination": 410, "exit_reason": "left_coc_area"}
     refused = await client.post(
-        f"{base}/exit", json=exit_body | {"exit_date": UTC_DAY}, headers=headers
+        f"{base}/exit", json=exit_body | {"exit_date": UTC_DAY}, headers={**headers, **ANY_VERSION}
     )
     assert assert_problem(refused, 422)["errors"][0]["loc"] == ["body", "exit_date"]
     done = await client.post(
-        f"{base}/exit", json=exit_body | {"exit_date": COC_DAY}, headers=headers
+        f"{base}/exit", json=exit_body | {"exit_date": COC_DAY}, headers={**headers, **ANY_VERSION}
     )
     assert done.status_code == 201, done.text
     assert done.json()["exit"]["exit_date"] == COC_DAY
@@ -324,7 +325,7 @@ async def test_dates_of_birth_use_the_cocs_date(
     born = await client.post("/api/v1/clients", json=person | {"dob": COC_DAY}, headers=headers)
     assert born.status_code == 201, born.text
     url = f"/api/v1/clients/{born.json()['id']}"
-    changed = await client.patch(url, json={"dob": UTC_DAY}, headers=headers)
+    changed = await client.patch(url, json={"dob": UTC_DAY}, headers={**headers, **ANY_VERSION})
     assert assert_problem(changed, 422)["errors"][0]["loc"] == ["body", "dob"]
     assert (await client.get(url, headers=headers)).json()["dob"] == COC_DAY
 

@@ -25,6 +25,7 @@ from app.reference.ce import (
     REFERRAL_RESULTS,
     SUBSTANCE_USE_RESPONSES,
 )
+from app.schemas.codes import HudList
 from app.schemas.enrollments import BarrierIn, CeAssessmentCreate, CeEventCreate, Relationship
 
 
@@ -50,10 +51,18 @@ def test_check_constraints_use_the_reference_lists() -> None:
 
 
 def _literal(annotation: Any) -> frozenset[Any]:
-    """The values of ``Literal[...]`` (or ``Literal[...] | None``)."""
+    """The values a field accepts: a named HUD list of ``app.schemas.codes`` (or one ``| None``),
+    or ``Literal[...]``."""
     args = get_args(annotation)
-    if args and get_origin(annotation) is not Literal:
-        args = tuple(v for a in args if a is not type(None) for v in get_args(a))
+    if args and get_origin(annotation) is not Literal and type(None) in args:
+        (annotation,) = (a for a in args if a is not type(None))
+        args = get_args(annotation)
+    if hasattr(annotation, "__value__"):  # a named type (TypeAliasType)
+        value = annotation.__value__
+        lists = [m for m in getattr(value, "__metadata__", ()) if isinstance(m, HudList)]
+        if lists:
+            return frozenset(lists[0].labels)
+        args = get_args(value)
     return frozenset(args)
 
 

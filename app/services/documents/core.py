@@ -257,6 +257,7 @@ class UploadSource:
 
     reader: ByteReader
     filename: str | None = None
+    content_type: str | None = None  # as the part declared it; the stored type is sniffed
 
 
 @dataclass
@@ -291,6 +292,7 @@ async def store_upload(
     store: FileStore, source: UploadSource, policy: UploadPolicy
 ) -> StoredUpload:
     """Stream ``source`` into the store: 422 empty, 415 not an allowed type, 413 too large."""
+    check_file_part(source, policy)
     head = await source.reader.read(CHUNK_SIZE)
     if not head:
         raise ValidationFailed("The file is empty.", field="file")
@@ -328,6 +330,24 @@ async def store_upload(
         sha256=digest.hexdigest(),
         original_filename=clean_filename(source.filename),
     )
+
+
+def check_file_part(source: UploadSource, policy: UploadPolicy) -> None:
+    """A file arrives as a file part: with a file name (422 otherwise) and not declared as text
+    (415). A client that sends the file as a text field may have re-encoded its bytes (a
+    generated client sending a PDF as UTF-8 text, say), so nothing is read from such a part."""
+    if not source.filename:
+        raise ValidationFailed(
+            "The file must be sent as a file part, with a file name "
+            '(Content-Disposition: form-data; name="file"; filename="...").',
+            field="file",
+        )
+    declared = (source.content_type or "").split(";")[0].strip().lower()
+    if declared.startswith("text/") and declared not in policy.allowed_types:
+        raise UnsupportedMediaType(
+            f"The file part was sent as {declared}; send its bytes unchanged, declared as the "
+            "file's type (or application/octet-stream)."
+        )
 
 
 def _too_large(policy: UploadPolicy) -> PayloadTooLarge:

@@ -51,6 +51,22 @@ class TokenPair:
 
 # Every request runs this, so it is built once and reads plain columns (no ORM objects: loading
 # a ``User`` would also load all of their memberships).
+def acting_organization(org: Organization) -> ActingOrganization:
+    """The acting organization of an ``Organization`` row (its CoC loaded): for callers that build
+    an actor without a request (the demo seed)."""
+    return ActingOrganization(
+        id=org.id,
+        coc_id=org.coc_id,
+        name=org.name,
+        kind=org.kind,
+        victim_service_provider=org.victim_service_provider,
+        access_point=org.access_point,
+        housing_provider=org.housing_provider,
+        veteran_services=org.veteran_services,
+        time_zone=org.coc.time_zone,
+    )
+
+
 _ACTOR_STMT = (
     select(
         User.email,

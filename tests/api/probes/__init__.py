@@ -3,6 +3,7 @@
 Each module here defines::
 
     PRIVATE: set[str]          # path parameters a same-CoC outsider agency must not reach
+    SHARED: set[str]           # optional: parameters of data every CoC shares (no probe)
     async def arrange(ctx: ProbeContext) -> dict[str, uuid.UUID]
 
 ``arrange`` creates resources in the home CoC (as home users) and returns an id for every path

@@ -1,0 +1,84 @@
+"""`cas seed-demo`: the demo CoC with a few dozen clients in every outcome and documents, the
+same every time, and nothing added by running it again (a database of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.config import Settings, get_settings
+from app.db import create_engine
+from app.services.demo import DEMO_COC_CODE, demo_uuid
+from tests.conftest import _admin_exec, _server_url
+from tests.test_cli import _invoke
+
+
+@pytest.fixture
+def demo_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    server = _server_url()
+    name = f"cas_demo_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_exec(server, f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("CAS_DATABASE_URL", url)
+    monkeypatch.setenv("CAS_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        yield url
+    finally:
+        get_settings.cache_clear()
+        asyncio.run(_admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _facts(url: str) -> dict[str, object]:
+    engine = create_engine(url, Settings(), pool=False)
+    try:
+        async with engine.connect() as conn:
+
+            async def one(sql: str) -> object:
+                return (await conn.execute(text(sql))).scalar()
+
+            outcomes = dict(
+                (await conn.execute(text("SELECT outcome, count(*) FROM enrollments GROUP BY 1")))
+                .tuples()
+                .all()
+            )
+            return {
+                "clients": await one("SELECT count(*) FROM clients"),
+                "names": await one(
+                    "SELECT string_agg(last_name, ',' ORDER BY last_name, first_name) FROM clients"
+                ),
+                "outcomes": outcomes,
+                "queued": await one("SELECT count(*) FROM queue_entries"),
+                "document_checks": await one("SELECT count(*) FROM document_checks"),
+                "client_files": await one("SELECT count(*) FROM client_files"),
+                "cas_org": await one(
+                    f"SELECT name FROM organizations WHERE id = "
+                    f"'{demo_uuid(DEMO_COC_CODE, 'organization', 'cas')}'"
+                ),
+            }
+    finally:
+        await engine.dispose()
+
+
+def test_seed_demo_loads_clients_once(demo_database: str, tmp_path: Path) -> None:
+    first = _invoke(["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "32 demo intakes recorded now" in first.output
+    facts = asyncio.run(_facts(demo_database))
+    assert facts["clients"] == 36  # 32 people and 4 children
+    assert facts["outcomes"] == {"pending": 11, "diverted": 8, "placed": 17}
+    assert facts["queued"] == 15
+    assert facts["document_checks"] == 42 and facts["client_files"] == 15
+    assert facts["cas_org"] == "Coordinated Access System"
+    assert list((tmp_path / "files").rglob("*")), "the demo documents' files are stored"
+
+    again = _invoke(["seed-demo"])
+    assert again.exit_code == 0, again.output
+    assert "already present" in again.output and "0 demo intakes" in again.output
+    assert asyncio.run(_facts(demo_database)) == facts
