@@ -145,6 +145,10 @@ TAGS: dict[str, str] = {
     "documents of a client.",
     "data-quality": "The CoC's data-quality report: values HUD accepts but counts as data "
     "issues (CAS and system admins).",
+    "queue-review": "The review of a queue entry: intake-status moves and their history, the "
+    "Case Manager Review, the assessment score and its history.",
+    "caseloads": "My CAS active cases and my organization's (the cases with an active case "
+    "assignment), as lists and as CSV / XLSX exports.",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -161,5 +165,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
+    "Queue": ["queue-review", "caseloads"],
     "Service": ["reference", "health"],
 }

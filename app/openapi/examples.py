@@ -243,6 +243,19 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "description": "Card copy",
             "file": "(the file: card.jpg, image/jpeg)",
         },
+        # the queue's review
+        "QueueTransitionCreate": {
+            "to_status": "incomplete_documentation",
+            "note": "Reviewed for PSH referral.",
+            "incomplete_reasons": [
+                {"code": "disability_verification"},
+                {"code": "other", "text": "Birth certificate of the younger child"},
+            ],
+            "score_change_reason": "VI-SPDAT updated after the hospital stay.",
+            "instructions_for_case_manager": "Upload the SSI award letter to Document Check, "
+            "then send the record back for a second review.",
+        },
+        "QueueScoreUpdate": {"score": 11, "reason": "Re-assessed after the hospital stay."},
     },
 }
 

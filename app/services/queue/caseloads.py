@@ -344,9 +344,7 @@ async def _shape(
     for enrollment_id, user_id, full_name in await session.execute(
         select(CaseAssignment.enrollment_id, User.id, User.full_name)
         .join(User, User.id == CaseAssignment.user_id)
-        .where(
-            CaseAssignment.enrollment_id.in_(enrollment_ids), CaseAssignment.status == "active"
-        )
+        .where(CaseAssignment.enrollment_id.in_(enrollment_ids), CaseAssignment.status == "active")
         .order_by(CaseAssignment.start_date, CaseAssignment.id)
     ):
         managers.setdefault(enrollment_id, []).append({"user_id": user_id, "full_name": full_name})

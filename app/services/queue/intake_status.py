@@ -46,7 +46,6 @@ PENDING_TO_SECOND_REVIEW = (
 )
 
 
-
 class TransitionHistory:
     """Writes each move to ``queue_transitions`` (and the audit trail). ``extra`` may carry the
     row's ``id`` (so the caller can read the row back), ``coc_id`` (default: the actor's),
