@@ -45,14 +45,16 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
 from app.context import Actor
+from app.errors import ValidationFailed
 from app.models import Client, Membership, User
 from app.models.ce_records import CeAssessment, CurrentLivingSituation, Service
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment
 from app.models.queue import QueueEntry
+from app.reference import label
 from app.reference.queue import IntakeStatus
 from app.schemas.pagination import PageParams
 from app.services.clients.access import visible_clients_filter
@@ -61,6 +63,7 @@ from app.services.documents.core import summaries_for_clients
 from app.services.documents.policy import can_use_document_check
 from app.services.platform import audit
 from app.services.platform.pagination import PageOf, decode_cursor, encode_cursor
+from app.services.queue.exports import Column, Export
 
 
 class Caseload(StrEnum):
@@ -87,11 +90,22 @@ class SortOrder(StrEnum):
 
 @dataclass(frozen=True)
 class CaseloadFilters:
+    """Narrow a caseload; the queue's own filters (status, chronic, household type and size,
+    veteran, score range, referral status) read the household's open queue entry, so a case not
+    on the queue is left out by any of them."""
+
     client_id: uuid.UUID | None = None
-    intake_status: Sequence[IntakeStatus] = ()
-    on_queue: bool | None = None
-    prioritization_status: int | None = None
     case_manager_id: uuid.UUID | None = None
+    on_queue: bool | None = None
+    intake_status: Sequence[IntakeStatus] = ()
+    prioritization_status: int | None = None
+    chronic: bool | None = None
+    household_type: Sequence[str] = ()
+    family_size_min: int | None = None
+    family_size_max: int | None = None
+    veteran: bool | None = None
+    score_min: int | None = None
+    score_max: int | None = None
     inactive: bool | None = None
     referral_status: Sequence[str] = ()
 
@@ -182,7 +196,16 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
         .lateral("last_cls")
     )
     entry = (
-        select(QueueEntry.id.label("id"), QueueEntry.intake_status.label("intake_status"))
+        select(
+            QueueEntry.id.label("id"),
+            QueueEntry.intake_status.label("intake_status"),
+            QueueEntry.referral_status.label("referral_status"),
+            QueueEntry.score.label("score"),
+            QueueEntry.veteran.label("veteran"),
+            (QueueEntry.chronic_recorded | QueueEntry.chronic_documented).label("chronic"),
+            QueueEntry.household_type.label("household_type"),
+            QueueEntry.household_size.label("household_size"),
+        )
         .where(QueueEntry.household_id == Enrollment.household_id, QueueEntry.closed_at.is_(None))
         .limit(1)
         .lateral("queue_entry")
@@ -205,7 +228,9 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
             last_service.label("last_service_date"),
             cls.c.situation.label("last_cls_situation"),
             cls.c.information_date.label("last_cls_date"),
-            literal(REFERRAL_NONE, String).label("referral_status"),
+            func.coalesce(entry.c.referral_status, literal(REFERRAL_NONE, String)).label(
+                "referral_status"
+            ),
         )
         .select_from(Enrollment)
         .join(Client, Client.id == Enrollment.client_id)
@@ -221,16 +246,30 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
     )
     if filters.client_id is not None:
         stmt = stmt.where(Enrollment.client_id == filters.client_id)
-    if filters.intake_status:
-        stmt = stmt.where(entry.c.intake_status.in_([str(s) for s in filters.intake_status]))
     if filters.on_queue is not None:
         stmt = stmt.where(entry.c.id.is_not(None) if filters.on_queue else entry.c.id.is_(None))
+    if filters.intake_status:
+        stmt = stmt.where(entry.c.intake_status.in_([str(s) for s in filters.intake_status]))
+    if filters.chronic is not None:
+        stmt = stmt.where(entry.c.chronic.is_(filters.chronic))
+    if filters.household_type:
+        stmt = stmt.where(entry.c.household_type.in_([str(t) for t in filters.household_type]))
+    if filters.family_size_min is not None:
+        stmt = stmt.where(entry.c.household_size >= filters.family_size_min)
+    if filters.family_size_max is not None:
+        stmt = stmt.where(entry.c.household_size <= filters.family_size_max)
+    if filters.veteran is not None:
+        stmt = stmt.where(entry.c.veteran.is_(filters.veteran))
+    if filters.score_min is not None:
+        stmt = stmt.where(entry.c.score >= filters.score_min)
+    if filters.score_max is not None:
+        stmt = stmt.where(entry.c.score <= filters.score_max)
+    if filters.referral_status:
+        stmt = stmt.where(entry.c.referral_status.in_([str(r) for r in filters.referral_status]))
     if filters.inactive is not None:
         cutoff = clock.now() - INACTIVE_AFTER
         stale = or_(Client.last_contact_at.is_(None), Client.last_contact_at < cutoff)
         stmt = stmt.where(stale if filters.inactive else ~stale)
-    if filters.referral_status and REFERRAL_NONE not in filters.referral_status:
-        stmt = stmt.where(literal(False))
     rows = stmt.subquery("cases")
     if filters.prioritization_status is not None:
         return select(rows).where(rows.c.prioritization_status == filters.prioritization_status)
@@ -241,11 +280,11 @@ def _sort_key(rows: Any, sort: CaseloadSort) -> ColumnElement[Any]:
     c = rows.c
     match sort:
         case CaseloadSort.CLIENT_ID:
-            return c.client_id  # type: ignore[no-any-return]
+            return c.client_id
         case CaseloadSort.ENROLL_DATE:
-            return c.enroll_date  # type: ignore[no-any-return]
+            return c.enroll_date
         case CaseloadSort.DAYS_ENROLLED:
-            return c.days_enrolled  # type: ignore[no-any-return]
+            return c.days_enrolled
         case CaseloadSort.INTAKE_STATUS:
             return func.coalesce(c.intake_status, "")
         case CaseloadSort.PRIORITIZATION_STATUS:
@@ -257,7 +296,7 @@ def _sort_key(rows: Any, sort: CaseloadSort) -> ColumnElement[Any]:
         case CaseloadSort.LAST_CLS_DATE:
             return func.coalesce(c.last_cls_date, _NO_DATE)
         case CaseloadSort.REFERRAL_STATUS:
-            return c.referral_status  # type: ignore[no-any-return]
+            return c.referral_status
 
 
 async def list_caseload(
@@ -269,6 +308,7 @@ async def list_caseload(
     *,
     sort: CaseloadSort = CaseloadSort.ENROLL_DATE,
     order: SortOrder = SortOrder.ASC,
+    read_as: str = "caseload",
 ) -> PageOf[CaseloadRow]:
     """One page of the caseload in ``sort`` order (ties by enrollment id); the read of every
     client shown is audited."""
@@ -298,9 +338,7 @@ async def list_caseload(
         last = found[-1]
         next_cursor = _encode(sort, order, last.sort_value, last.enrollment_id)
     shaped = await _shape(session, actor, found, today)
-    audit.record_pii_reads(
-        session, actor, [r.client_id for r in shaped], fields=["caseload", "name"]
-    )
+    audit.record_pii_reads(session, actor, [r.client_id for r in shaped], fields=[read_as, "name"])
     return PageOf(shaped, next_cursor)
 
 
@@ -329,8 +367,10 @@ def _decode(cursor: str, sort: CaseloadSort, order: SortOrder) -> tuple[Any, uui
         or isinstance(value, bool)
         or (isinstance(value, str) and "\x00" in value)
     ):
-        # decode_cursor's own problem: the cursor does not belong to this list as asked.
-        decode_cursor("!", 3)
+        raise ValidationFailed(
+            "The cursor is not valid for this list (it belongs to another sort or order).",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+        )
     return value, last_id
 
 
@@ -392,3 +432,88 @@ async def _shape(
             )
         )
     return out
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def _label(list_id: str, value: int | None) -> str | None:
+    return None if value is None else f"{value} {label(list_id, value)}"
+
+
+CASELOAD_COLUMNS: list[Column[CaseloadRow]] = [
+    Column("Client ID", lambda r: str(r.client_id)),
+    Column("First name", lambda r: r.first_name),
+    Column("Last name", lambda r: r.last_name),
+    Column("Enroll date", lambda r: r.enroll_date),
+    Column("Days enrolled in CAS", lambda r: r.days_enrolled),
+    Column("Exit date", lambda r: r.exit_date),
+    Column("Prioritization status", lambda r: _label("4.19.7", r.prioritization_status)),
+    Column("CAS intake status", lambda r: r.intake_status),
+    Column("Date of last assessment", lambda r: r.last_assessment_date),
+    Column("Date of most recent service", lambda r: r.last_service_date),
+    Column(
+        "Most recent CLS",
+        lambda r: _label("3.12.1", r.last_cls["current_living_situation"]) if r.last_cls else None,
+    ),
+    Column(
+        "Most recent CLS date", lambda r: r.last_cls["information_date"] if r.last_cls else None
+    ),
+    Column("Referral status", lambda r: r.referral_status),
+    Column("Client files", lambda r: "; ".join(r.documents_on_file["client_files"])),
+    Column(
+        "Document Check",
+        lambda r: (
+            None
+            if r.documents_on_file["document_check"] is None
+            else "; ".join(
+                f"{d['category']}/{d['item']}" for d in r.documents_on_file["document_check"]
+            )
+        ),
+    ),
+    Column("Case managers", lambda r: "; ".join(m["full_name"] for m in r.case_managers)),
+    Column("Inactive", lambda r: r.inactive),
+    Column("Enrollment ID", lambda r: str(r.enrollment_id)),
+    Column("Queue entry ID", lambda r: None if r.queue_entry_id is None else str(r.queue_entry_id)),
+]
+
+
+async def export_caseload(
+    session: AsyncSession,
+    actor: Actor,
+    caseload: Caseload,
+    filters: CaseloadFilters,
+    *,
+    sort: CaseloadSort,
+    order: SortOrder,
+    page_size: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> Export[CaseloadRow]:
+    """The caseload as an export: its first page read now (a bad filter is still a problem
+    answer), the others as the file is sent (``exports``); each page's clients audited."""
+
+    async def page(s: AsyncSession, cursor: str | None) -> PageOf[CaseloadRow]:
+        return await list_caseload(
+            s,
+            actor,
+            caseload,
+            filters,
+            PageParams(limit=page_size, cursor=cursor),
+            sort=sort,
+            order=order,
+            read_as=f"caseload_export_{caseload}",
+        )
+
+    async def next_page(s: AsyncSession, cursor: str) -> tuple[list[CaseloadRow], str | None]:
+        found = await page(s, cursor)
+        return found.items, found.next_cursor
+
+    first = await page(session, None)
+    return Export(
+        columns=CASELOAD_COLUMNS,
+        first=first.items,
+        next_cursor=first.next_cursor,
+        next_page=next_page,
+        sessionmaker=sessionmaker,
+        sheet_title="Caseload",
+    )

@@ -343,7 +343,7 @@ async def case_manager_review(
         (t.instructions_for_case_manager for t in reviews if t.instructions_for_case_manager),
         None,
     )
-    changes = [
+    changes: list[dict[str, Any]] = [
         {
             "score": s.score,
             "previous_score": s.previous_score,

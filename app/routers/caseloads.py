@@ -1,0 +1,288 @@
+"""Caseload views (DOMAIN 7): My CAS active cases and my organization's, as lists and as CSV /
+XLSX exports."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import clock
+from app.context import Actor
+from app.deps import Session, require_for_clients
+from app.http.contract import CONTENT_DISPOSITION, documented
+from app.http.pagination import Pages
+from app.permissions import Permission
+from app.reference.queue import HouseholdType, IntakeStatus, ReferralStatus
+from app.routers import api_router
+from app.schemas.codes import PrioritizationStatus
+from app.schemas.pagination import Page
+from app.schemas.queue_flow import CaseloadRow
+from app.services.queue import caseloads as svc
+from app.services.queue import exports
+
+router = api_router("/caseloads", "caseloads")
+
+Reader = Annotated[Actor, Depends(require_for_clients(Permission.QUEUE_READ))]
+
+MINE_VISIBILITY = (
+    "Your own cases: Coordinated Entry enrollments with an active case assignment to you, of "
+    "clients you may see (see clients); Document Check items only where you may see Document "
+    "Check (the CAS organization and admins)."
+)
+ORGANIZATION_VISIBILITY = (
+    "The cases of the organization you act for: Coordinated Entry enrollments with an active "
+    "case assignment to one of its current members, of clients you may see (see clients); "
+    "Document Check items only where you may see Document Check."
+)
+
+
+async def caseload_filters(
+    client_id: Annotated[uuid.UUID | None, Query(description="One client's case.")] = None,
+    case_manager_id: Annotated[
+        uuid.UUID | None, Query(description="Cases assigned to this user (a case manager).")
+    ] = None,
+    on_queue: Annotated[
+        bool | None,
+        Query(description="true: the household has an open queue entry; false: it has none."),
+    ] = None,
+    intake_status: Annotated[
+        list[IntakeStatus] | None, Query(description="Any of these intake statuses.")
+    ] = None,
+    prioritization_status: Annotated[
+        PrioritizationStatus | None,
+        Query(description="4.19.7 of the latest CE assessment (1 placed, 2 not placed)."),
+    ] = None,
+    chronic: Annotated[
+        bool | None, Query(description="Chronically homeless (recorded or documented).")
+    ] = None,
+    household_type: Annotated[list[HouseholdType] | None, Query()] = None,
+    family_size_min: Annotated[int | None, Query(ge=1, le=50)] = None,
+    family_size_max: Annotated[int | None, Query(ge=1, le=50)] = None,
+    veteran: Annotated[bool | None, Query()] = None,
+    score_min: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    score_max: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    inactive: Annotated[
+        bool | None, Query(description="true: no contact for 90 days; false: a recent one.")
+    ] = None,
+    referral_status: Annotated[list[ReferralStatus] | None, Query()] = None,
+) -> svc.CaseloadFilters:
+    return svc.CaseloadFilters(
+        client_id=client_id,
+        case_manager_id=case_manager_id,
+        on_queue=on_queue,
+        intake_status=intake_status or (),
+        prioritization_status=prioritization_status,
+        chronic=chronic,
+        household_type=household_type or (),
+        family_size_min=family_size_min,
+        family_size_max=family_size_max,
+        veteran=veteran,
+        score_min=score_min,
+        score_max=score_max,
+        inactive=inactive,
+        referral_status=referral_status or (),
+    )
+
+
+Filters = Annotated[svc.CaseloadFilters, Depends(caseload_filters)]
+Sort = Annotated[
+    svc.CaseloadSort,
+    Query(description="The column to sort by (ties: the enrollment id, in the same order)."),
+]
+Order = Annotated[svc.SortOrder, Query(description="asc or desc.")]
+Format = Annotated[exports.ExportFormat, Query(description="csv or xlsx.")]
+
+EXPORT_PAGE = 500
+
+
+def export_response(
+    description: str,
+) -> dict[int | str, dict[str, Any]]:
+    binary = {"type": "string", "format": "binary"}
+    return {
+        200: {
+            "description": description,
+            "content": {
+                "application/octet-stream": {"schema": binary},
+                exports.MEDIA_TYPES[exports.ExportFormat.CSV]: {"schema": binary},
+                exports.MEDIA_TYPES[exports.ExportFormat.XLSX]: {"schema": binary},
+            },
+        }
+    }
+
+
+EXPORT_RESPONSES = export_response(
+    "The file: `text/csv` for `format=csv`, the XLSX media type for `format=xlsx`; "
+    "`Content-Disposition: attachment` names it."
+)
+
+
+async def _list(
+    session: Session,
+    actor: Actor,
+    caseload: svc.Caseload,
+    filters: svc.CaseloadFilters,
+    page: Any,
+    sort: svc.CaseloadSort,
+    order: svc.SortOrder,
+) -> dict[str, object]:
+    found = await svc.list_caseload(session, actor, caseload, filters, page, sort=sort, order=order)
+    return found.body()
+
+
+@router.get(
+    "/mine",
+    name="caseloads_mine",
+    summary="My CAS active cases",
+    response_model=Page[CaseloadRow],
+    openapi_extra=documented(MINE_VISIBILITY),
+)
+async def list_mine(
+    actor: Reader,
+    session: Session,
+    page: Pages,
+    filters: Filters,
+    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
+    order: Order = svc.SortOrder.DESC,
+) -> dict[str, object]:
+    """Your CAS active cases (seed 001 "My CAS Active Cases"): the Coordinated Entry enrollments
+    assigned to you.
+
+    Each case with the columns of the seeds' My CAS Active Cases: client id and name, enroll
+    date, days enrolled in CAS, exit date, prioritization status (4.19.7 of the latest CE
+    assessment), the household's intake status on the queue, the dates of the last assessment
+    and of the most recent service, the most recent current living situation and its date, the
+    referral status, the documents on file, and the assigned case managers. Filters (combined
+    with AND): the case's client or case manager, on the queue or not, inactive, and the
+    queue's own (intake status, prioritization status, chronic, household type and size,
+    veteran, score range, referral status; a case not on the queue matches none of those).
+    Sorted by `sort` and `order`; keyset pagination (a cursor belongs to its sort and order:
+    another is a 422). The read of every client listed is audited."""
+    return await _list(session, actor, svc.Caseload.MINE, filters, page, sort, order)
+
+
+@router.get(
+    "/organization",
+    name="caseloads_organization",
+    summary="My organization's CAS active cases",
+    response_model=Page[CaseloadRow],
+    openapi_extra=documented(ORGANIZATION_VISIBILITY),
+)
+async def list_organization(
+    actor: Reader,
+    session: Session,
+    page: Pages,
+    filters: Filters,
+    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
+    order: Order = svc.SortOrder.DESC,
+) -> dict[str, object]:
+    """The CAS active cases of your organization (seed 001 "My Org CAS Active Cases"): those
+    assigned to its members, for program managers and team leaders; `case_manager_id` narrows
+    them to one member's.
+
+    Each case with the columns of the seeds' My CAS Active Cases: client id and name, enroll
+    date, days enrolled in CAS, exit date, prioritization status (4.19.7 of the latest CE
+    assessment), the household's intake status on the queue, the dates of the last assessment
+    and of the most recent service, the most recent current living situation and its date, the
+    referral status, the documents on file, and the assigned case managers. Filters (combined
+    with AND): the case's client or case manager, on the queue or not, inactive, and the
+    queue's own (intake status, prioritization status, chronic, household type and size,
+    veteran, score range, referral status; a case not on the queue matches none of those).
+    Sorted by `sort` and `order`; keyset pagination (a cursor belongs to its sort and order:
+    another is a 422). The read of every client listed is audited."""
+    return await _list(session, actor, svc.Caseload.ORGANIZATION, filters, page, sort, order)
+
+
+async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Where an export reads its later pages (one unit of work each, as the body is sent)."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+
+
+async def _export(
+    sessions: async_sessionmaker[AsyncSession],
+    session: Session,
+    actor: Actor,
+    caseload: svc.Caseload,
+    filters: svc.CaseloadFilters,
+    sort: svc.CaseloadSort,
+    order: svc.SortOrder,
+    fmt: exports.ExportFormat,
+) -> StreamingResponse:
+    export = await svc.export_caseload(
+        session,
+        actor,
+        caseload,
+        filters,
+        sort=sort,
+        order=order,
+        page_size=EXPORT_PAGE,
+        sessionmaker=sessions,
+    )
+    stem = f"cas-caseload-{caseload}"
+    return StreamingResponse(
+        exports.stream(export, fmt),
+        media_type=exports.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": exports.content_disposition(stem, fmt, clock.today(actor))},
+    )
+
+
+@router.get(
+    "/mine/export",
+    name="caseloads_mine_export",
+    summary="Export my CAS active cases",
+    response_class=StreamingResponse,
+    responses=EXPORT_RESPONSES,
+    openapi_extra=documented(MINE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
+)
+async def export_mine(
+    sessions: Sessions,
+    actor: Reader,
+    session: Session,
+    filters: Filters,
+    format: Format,
+    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
+    order: Order = svc.SortOrder.DESC,
+) -> StreamingResponse:
+    """Your CAS active cases as CSV or XLSX, with the columns, filters, sort and order of
+    `GET /api/v1/caseloads/mine`.
+
+    Streamed as an `attachment`: `format=csv` (UTF-8 with a byte-order mark) or `format=xlsx`
+    (one worksheet). Every client in the file is recorded as read in the audit trail, page by
+    page, before its rows are sent."""
+    return await _export(sessions, session, actor, svc.Caseload.MINE, filters, sort, order, format)
+
+
+@router.get(
+    "/organization/export",
+    name="caseloads_organization_export",
+    summary="Export my organization's CAS active cases",
+    response_class=StreamingResponse,
+    responses=EXPORT_RESPONSES,
+    openapi_extra=documented(ORGANIZATION_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
+)
+async def export_organization(
+    sessions: Sessions,
+    actor: Reader,
+    session: Session,
+    filters: Filters,
+    format: Format,
+    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
+    order: Order = svc.SortOrder.DESC,
+) -> StreamingResponse:
+    """Your organization's CAS active cases as CSV or XLSX, with the columns, filters, sort and
+    order of `GET /api/v1/caseloads/organization`.
+
+    Streamed as an `attachment`: `format=csv` (UTF-8 with a byte-order mark) or `format=xlsx`
+    (one worksheet). Every client in the file is recorded as read in the audit trail, page by
+    page, before its rows are sent."""
+    return await _export(
+        sessions, session, actor, svc.Caseload.ORGANIZATION, filters, sort, order, format
+    )
