@@ -145,6 +145,9 @@ TAGS: dict[str, str] = {
     "documents of a client.",
     "data-quality": "The CoC's data-quality report: values HUD accepts but counts as data "
     "issues (CAS and system admins).",
+    "queue": "The CAS queue (housing prioritization list): entries in rank order with why each "
+    "ranks where it does, filters and sorts, search by name, one entry with both chronic "
+    "determinations, and the CoC's prioritization scheme (CAS organization and admins).",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -161,5 +164,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
+    "Queue": ["queue"],
     "Service": ["reference", "health"],
 }
