@@ -16,10 +16,18 @@ from app.deps import Session, require_for_clients
 from app.http.contract import CONTENT_DISPOSITION, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
-from app.reference.queue import HouseholdType, IntakeStatus, ReferralStatus
+from app.reference.queue import (
+    ChronicFilter,
+    DocumentStatus,
+    HouseholdType,
+    IntakeStatus,
+    ReferralStatus,
+)
 from app.routers import api_router
+from app.routers.queue import to_filter
 from app.schemas.codes import PrioritizationStatus
 from app.schemas.pagination import Page
+from app.schemas.queue import SCORE_LIMIT, QueueFilterFields
 from app.schemas.queue_flow import CaseloadRow
 from app.services.queue import caseloads as svc
 from app.services.queue import exports
@@ -41,60 +49,76 @@ ORGANIZATION_VISIBILITY = (
 
 
 async def caseload_filters(
+    status: Annotated[
+        list[IntakeStatus], Query(description="Intake statuses to keep (repeatable).")
+    ] = [],  # noqa: B006 - FastAPI copies query defaults
     client_id: Annotated[uuid.UUID | None, Query(description="One client's case.")] = None,
+    chronic: Annotated[ChronicFilter | None, Query()] = None,
+    household_type: Annotated[list[HouseholdType], Query(description="Repeatable.")] = [],  # noqa: B006
+    household_size_min: Annotated[int | None, Query(ge=1, le=100)] = None,
+    household_size_max: Annotated[int | None, Query(ge=1, le=100)] = None,
+    referral_status: Annotated[list[ReferralStatus], Query(description="Repeatable.")] = [],  # noqa: B006
     case_manager_id: Annotated[
         uuid.UUID | None, Query(description="Cases assigned to this user (a case manager).")
     ] = None,
+    veteran: Annotated[bool | None, Query()] = None,
+    score_min: Annotated[int | None, Query(ge=0, le=SCORE_LIMIT)] = None,
+    score_max: Annotated[int | None, Query(ge=0, le=SCORE_LIMIT)] = None,
+    inactive: Annotated[
+        bool | None,
+        Query(description="true: the client had no contact for 90 days; false: a recent one."),
+    ] = None,
+    area: Annotated[
+        str | None,
+        Query(max_length=50, description="An area tie of the head (a code of the CoC's list)."),
+    ] = None,
+    document_status: Annotated[DocumentStatus | None, Query()] = None,
     on_queue: Annotated[
         bool | None,
         Query(description="true: the household has an open queue entry; false: it has none."),
-    ] = None,
-    intake_status: Annotated[
-        list[IntakeStatus] | None, Query(description="Any of these intake statuses.")
     ] = None,
     prioritization_status: Annotated[
         PrioritizationStatus | None,
         Query(description="4.19.7 of the latest CE assessment (1 placed, 2 not placed)."),
     ] = None,
-    chronic: Annotated[
-        bool | None, Query(description="Chronically homeless (recorded or documented).")
-    ] = None,
-    household_type: Annotated[list[HouseholdType] | None, Query()] = None,
-    family_size_min: Annotated[int | None, Query(ge=1, le=50)] = None,
-    family_size_max: Annotated[int | None, Query(ge=1, le=50)] = None,
-    veteran: Annotated[bool | None, Query()] = None,
-    score_min: Annotated[int | None, Query(ge=0, le=1000)] = None,
-    score_max: Annotated[int | None, Query(ge=0, le=1000)] = None,
-    inactive: Annotated[
-        bool | None, Query(description="true: no contact for 90 days; false: a recent one.")
-    ] = None,
-    referral_status: Annotated[list[ReferralStatus] | None, Query()] = None,
 ) -> svc.CaseloadFilters:
-    return svc.CaseloadFilters(
+    fields = QueueFilterFields(
+        status=status,
         client_id=client_id,
-        case_manager_id=case_manager_id,
-        on_queue=on_queue,
-        intake_status=intake_status or (),
-        prioritization_status=prioritization_status,
         chronic=chronic,
-        household_type=household_type or (),
-        family_size_min=family_size_min,
-        family_size_max=family_size_max,
+        household_type=household_type,
+        household_size_min=household_size_min,
+        household_size_max=household_size_max,
+        referral_status=referral_status,
+        case_manager_id=case_manager_id,
         veteran=veteran,
         score_min=score_min,
         score_max=score_max,
         inactive=inactive,
-        referral_status=referral_status or (),
+        area=area,
+        document_status=document_status,
+    )
+    return svc.CaseloadFilters(
+        queue=to_filter(fields),
+        on_queue=on_queue,
+        prioritization_status=prioritization_status,
     )
 
 
 Filters = Annotated[svc.CaseloadFilters, Depends(caseload_filters)]
 Sort = Annotated[
-    svc.CaseloadSort,
-    Query(description="The column to sort by (ties: the enrollment id, in the same order)."),
+    svc.CaseloadSortOrder,
+    Query(
+        description="Order: `enroll_date`, `days_enrolled`, `client_id`, "
+        "`prioritization_status`, `last_assessment_date`, `last_service_date`, "
+        "`last_cls_date`, and the queue's `rank`, `score`, `intake_status`, `household_type`, "
+        "`household_size`, `referral_status` (of the household's entry; cases not on the queue "
+        "first, except by rank); ties by the case's enrollment id. A leading `-` lists exactly "
+        "the reverse."
+    ),
 ]
-Order = Annotated[svc.SortOrder, Query(description="asc or desc.")]
 Format = Annotated[exports.ExportFormat, Query(description="csv or xlsx.")]
+DEFAULT_SORT = svc.CaseloadSortOrder.ENROLL_DATE_DESC
 
 EXPORT_PAGE = 500
 
@@ -127,11 +151,10 @@ async def _list(
     caseload: svc.Caseload,
     filters: svc.CaseloadFilters,
     page: Any,
-    sort: svc.CaseloadSort,
-    order: svc.SortOrder,
+    sort: svc.CaseloadSortOrder,
 ) -> dict[str, object]:
-    found = await svc.list_caseload(session, actor, caseload, filters, page, sort=sort, order=order)
-    return found.body()
+    order = svc.CaseloadOrder.parse(sort)
+    return (await svc.list_caseload(session, actor, caseload, filters, page, order)).body()
 
 
 @router.get(
@@ -146,8 +169,7 @@ async def list_mine(
     session: Session,
     page: Pages,
     filters: Filters,
-    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
-    order: Order = svc.SortOrder.DESC,
+    sort: Sort = DEFAULT_SORT,
 ) -> dict[str, object]:
     """Your CAS active cases (seed 001 "My CAS Active Cases"): the Coordinated Entry enrollments
     assigned to you.
@@ -157,12 +179,13 @@ async def list_mine(
     assessment), the household's intake status on the queue, the dates of the last assessment
     and of the most recent service, the most recent current living situation and its date, the
     referral status, the documents on file, and the assigned case managers. Filters (combined
-    with AND): the case's client or case manager, on the queue or not, inactive, and the
-    queue's own (intake status, prioritization status, chronic, household type and size,
-    veteran, score range, referral status; a case not on the queue matches none of those).
-    Sorted by `sort` and `order`; keyset pagination (a cursor belongs to its sort and order:
-    another is a 422). The read of every client listed is audited."""
-    return await _list(session, actor, svc.Caseload.MINE, filters, page, sort, order)
+    with AND): the queue's, read from the household's open queue entry (status, chronic,
+    household type and size, referral status, veteran, score range, area tie, document
+    status: a case not on the queue matches none of them); the case's own client, case manager
+    and inactivity; whether the household is on the queue; the prioritization status. Sorted
+    by `sort` (a leading `-` reverses it); keyset pagination (a cursor continues only the sort
+    it was made for: another is a 422). The read of every client listed is audited."""
+    return await _list(session, actor, svc.Caseload.MINE, filters, page, sort)
 
 
 @router.get(
@@ -177,8 +200,7 @@ async def list_organization(
     session: Session,
     page: Pages,
     filters: Filters,
-    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
-    order: Order = svc.SortOrder.DESC,
+    sort: Sort = DEFAULT_SORT,
 ) -> dict[str, object]:
     """The CAS active cases of your organization (seed 001 "My Org CAS Active Cases"): those
     assigned to its members, for program managers and team leaders; `case_manager_id` narrows
@@ -189,12 +211,13 @@ async def list_organization(
     assessment), the household's intake status on the queue, the dates of the last assessment
     and of the most recent service, the most recent current living situation and its date, the
     referral status, the documents on file, and the assigned case managers. Filters (combined
-    with AND): the case's client or case manager, on the queue or not, inactive, and the
-    queue's own (intake status, prioritization status, chronic, household type and size,
-    veteran, score range, referral status; a case not on the queue matches none of those).
-    Sorted by `sort` and `order`; keyset pagination (a cursor belongs to its sort and order:
-    another is a 422). The read of every client listed is audited."""
-    return await _list(session, actor, svc.Caseload.ORGANIZATION, filters, page, sort, order)
+    with AND): the queue's, read from the household's open queue entry (status, chronic,
+    household type and size, referral status, veteran, score range, area tie, document
+    status: a case not on the queue matches none of them); the case's own client, case manager
+    and inactivity; whether the household is on the queue; the prioritization status. Sorted
+    by `sort` (a leading `-` reverses it); keyset pagination (a cursor continues only the sort
+    it was made for: another is a 422). The read of every client listed is audited."""
+    return await _list(session, actor, svc.Caseload.ORGANIZATION, filters, page, sort)
 
 
 async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -212,8 +235,7 @@ async def _export(
     actor: Actor,
     caseload: svc.Caseload,
     filters: svc.CaseloadFilters,
-    sort: svc.CaseloadSort,
-    order: svc.SortOrder,
+    sort: svc.CaseloadSortOrder,
     fmt: exports.ExportFormat,
 ) -> StreamingResponse:
     export = await svc.export_caseload(
@@ -221,8 +243,7 @@ async def _export(
         actor,
         caseload,
         filters,
-        sort=sort,
-        order=order,
+        svc.CaseloadOrder.parse(sort),
         page_size=EXPORT_PAGE,
         sessionmaker=sessions,
     )
@@ -248,16 +269,15 @@ async def export_mine(
     session: Session,
     filters: Filters,
     format: Format,
-    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
-    order: Order = svc.SortOrder.DESC,
+    sort: Sort = DEFAULT_SORT,
 ) -> StreamingResponse:
-    """Your CAS active cases as CSV or XLSX, with the columns, filters, sort and order of
+    """Your CAS active cases as CSV or XLSX, with the columns, filters and sort of
     `GET /api/v1/caseloads/mine`.
 
     Streamed as an `attachment`: `format=csv` (UTF-8 with a byte-order mark) or `format=xlsx`
     (one worksheet). Every client in the file is recorded as read in the audit trail, page by
     page, before its rows are sent."""
-    return await _export(sessions, session, actor, svc.Caseload.MINE, filters, sort, order, format)
+    return await _export(sessions, session, actor, svc.Caseload.MINE, filters, sort, format)
 
 
 @router.get(
@@ -274,15 +294,12 @@ async def export_organization(
     session: Session,
     filters: Filters,
     format: Format,
-    sort: Sort = svc.CaseloadSort.ENROLL_DATE,
-    order: Order = svc.SortOrder.DESC,
+    sort: Sort = DEFAULT_SORT,
 ) -> StreamingResponse:
-    """Your organization's CAS active cases as CSV or XLSX, with the columns, filters, sort and
-    order of `GET /api/v1/caseloads/organization`.
+    """Your organization's CAS active cases as CSV or XLSX, with the columns, filters and sort
+    of `GET /api/v1/caseloads/organization`.
 
     Streamed as an `attachment`: `format=csv` (UTF-8 with a byte-order mark) or `format=xlsx`
     (one worksheet). Every client in the file is recorded as read in the audit trail, page by
     page, before its rows are sent."""
-    return await _export(
-        sessions, session, actor, svc.Caseload.ORGANIZATION, filters, sort, order, format
-    )
+    return await _export(sessions, session, actor, svc.Caseload.ORGANIZATION, filters, sort, format)

@@ -478,7 +478,7 @@ async def _demo_review(
         current = await transitions.get_flow_entry(session, actor, entry_id)
         await transitions.move(session, actor, current, QueueTransitionCreate.model_validate(body))
 
-    incomplete = {
+    incomplete: dict[str, object] = {
         "to_status": "incomplete_documentation",
         "note": "Reviewed for a PSH referral.",
         "incomplete_reasons": [

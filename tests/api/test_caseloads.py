@@ -147,8 +147,9 @@ async def test_my_organizations_cases(
     assert elsewhere.status_code == 200 and elsewhere.json()["items"] == []
 
 
-async def test_filters(client: httpx.AsyncClient, auth: Auth, store: Any) -> None:
+async def test_filters(client: httpx.AsyncClient, auth: Auth, world: World, store: Any) -> None:
     arranged = await _arrange(client, auth)
+    placed_by, other_user = world.user_id("case_manager"), world.user_id("case_manager2")
     placed, pending = arranged["placed"], arranged["pending"]
     cm = await auth.headers("case_manager", org="access_point_1")
 
@@ -159,8 +160,8 @@ async def test_filters(client: httpx.AsyncClient, auth: Auth, store: Any) -> Non
 
     both = {placed.client_id, pending["client"]["id"]}
     assert await ids() == both
-    assert await ids(intake_status="pending") == {placed.client_id}
-    assert await ids(intake_status=["approved", "incomplete_documentation"]) == set()
+    assert await ids(status="pending") == {placed.client_id}
+    assert await ids(status=["approved", "incomplete_documentation"]) == set()
     assert await ids(on_queue="false") == {pending["client"]["id"]}
     assert await ids(on_queue="true") == {placed.client_id}
     assert await ids(prioritization_status=2) == {pending["client"]["id"]}
@@ -168,7 +169,14 @@ async def test_filters(client: httpx.AsyncClient, auth: Auth, store: Any) -> Non
     assert await ids(inactive="false") == both
     assert await ids(inactive="true") == set()
     assert await ids(referral_status="none") == {placed.client_id}
-    assert await ids(household_type="unknown", family_size_min=1) <= {placed.client_id}
+    assert await ids(household_size_min=1, household_size_max=1) == {placed.client_id}
+    assert await ids(household_size_min=2) == set()
+    assert await ids(chronic="yes") | await ids(chronic="no") == {placed.client_id}
+    assert await ids(document_status="none") | await ids(document_status="incomplete") == {
+        placed.client_id
+    }
+    assert await ids(case_manager_id=str(placed_by)) == both
+    assert await ids(case_manager_id=str(other_user)) == set()
     assert await ids(score_min=1) == set()  # not scored yet
     assert await ids(veteran="true") == set()
 
@@ -176,11 +184,15 @@ async def test_filters(client: httpx.AsyncClient, auth: Auth, store: Any) -> Non
 @pytest.mark.parametrize(
     "params",
     [
-        {"intake_status": "parked"},
+        {"status": "parked"},
         {"prioritization_status": 7},
-        {"family_size_min": 0},
+        {"household_size_min": 0},
+        {"score_min": 9, "score_max": 3},
+        {"area": "atlantis"},
+        {"case_manager_id": str(uuid.uuid4())},
+        {"chronic": "maybe"},
         {"sort": "name"},
-        {"order": "sideways"},
+        {"sort": "--rank"},
         {"client_id": "not-a-uuid"},
         {"cursor": "garbage"},
         {"limit": 0},
@@ -201,20 +213,25 @@ async def test_sorts_and_keyset_pages(client: httpx.AsyncClient, auth: Auth, sto
         "client_id",
         "enroll_date",
         "days_enrolled",
-        "intake_status",
         "prioritization_status",
         "last_assessment_date",
         "last_service_date",
         "last_cls_date",
+        "rank",
+        "score",
+        "intake_status",
+        "household_type",
+        "household_size",
         "referral_status",
     ):
         for order in ("asc", "desc"):
-            whole = await client.get(MINE, params={"sort": sort, "order": order}, headers=cm)
+            token = sort if order == "asc" else f"-{sort}"
+            whole = await client.get(MINE, params={"sort": token}, headers=cm)
             assert whole.status_code == 200, (sort, order, whole.text)
             seen: list[str] = []
             cursor = None
             while True:
-                params: dict[str, Any] = {"sort": sort, "order": order, "limit": 1}
+                params: dict[str, Any] = {"sort": token, "limit": 1}
                 if cursor:
                     params["cursor"] = cursor
                 page = await client.get(MINE, params=params, headers=cm)
@@ -231,12 +248,12 @@ async def test_sorts_and_keyset_pages(client: httpx.AsyncClient, auth: Auth, sto
                 assert seen == (expected_by_date if order == "asc" else expected_by_date[::-1])
             if sort == "days_enrolled":
                 assert seen == (expected_by_date[::-1] if order == "asc" else expected_by_date)
+            if sort == "rank":  # the case not on the queue comes after the entries
+                assert seen[0 if order == "asc" else 1] == arranged["placed"].client_id
     # A cursor of one sort is refused by another (and by the other order).
-    first = await client.get(
-        MINE, params={"sort": "client_id", "order": "asc", "limit": 1}, headers=cm
-    )
+    first = await client.get(MINE, params={"sort": "client_id", "limit": 1}, headers=cm)
     cursor = first.json()["next_cursor"]
-    for params in ({"sort": "enroll_date"}, {"sort": "client_id", "order": "desc"}):
+    for params in ({"sort": "enroll_date"}, {"sort": "-client_id"}):
         r = await client.get(MINE, params={**params, "cursor": cursor}, headers=cm)
         assert assert_problem(r, 422)["errors"][0]["loc"] == ["query", "cursor"]
 
@@ -268,7 +285,7 @@ async def test_csv_export(
     cm = await auth.headers("case_manager", org="access_point_1")
     r = await client.get(
         f"{MINE}/export",
-        params={"format": "csv", "sort": "enroll_date", "order": "asc"},
+        params={"format": "csv", "sort": "enroll_date"},
         headers=cm,
     )
     assert r.status_code == 200, r.text
@@ -328,7 +345,7 @@ async def test_xlsx_export(
     placed = arranged["placed"]
     cas = await auth.headers("case_manager", org="cas")
     r = await client.get(
-        f"{ORG}/export", params={"format": "xlsx", "intake_status": "pending"}, headers=cas
+        f"{ORG}/export", params={"format": "xlsx", "status": "pending"}, headers=cas
     )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == XLSX
@@ -363,7 +380,9 @@ async def test_an_export_refuses_bad_filters_before_sending_anything(
     cm = await auth.headers("case_manager")
     for params in (
         {"format": "pdf"},
-        {"format": "csv", "intake_status": "parked"},
+        {"format": "csv", "status": "parked"},
+        {"format": "csv", "sort": "-name"},
+        {"format": "xlsx", "score_min": 5, "score_max": 1},
         {},
     ):
         assert_problem(await client.get(f"{MINE}/export", params=params, headers=cm), 422)

@@ -14,19 +14,27 @@ recent current living situation and its date, the referral status (``none`` unti
 exists), and the documents on file (Client Files for everyone; Document Check items only for
 those who may use Document Check -- for anyone else the column is left out as null).
 
+Filtered and sorted like the queue: the queue's own filters (``listing.QueueFilter``, applied
+by ``listing.filter_clauses`` to the household's open queue entry, so a case not on the queue
+matches none of them) -- except the client, the case manager and inactivity, which are the
+case's own here (its client, its assigned case manager, its client's last contact) -- plus
+whether the household is on the queue and the prioritization status; sorts are named like the
+queue's (``-x`` is exactly the reverse of ``x``), the queue's sorts included (``rank`` and
+``score`` of the household's entry; cases not on the queue after the others).
+
 One statement per page: the latest records come from correlated subqueries on the
 ``(enrollment_id, date, id)`` indexes, the page is cut by keyset on the chosen sort (every sort
 ends with the enrollment id, so pages never overlap); the documents of the page's clients are
-two more queries (``documents.core.summaries_for_clients``). The read of every client shown is
-audited (``pii.read`` with ``subject_ids``).
+two more queries (``documents.core.summaries_for_clients``) and their case managers one. The
+read of every client shown is audited (``pii.read`` with ``subject_ids``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -41,10 +49,12 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
@@ -55,7 +65,6 @@ from app.models.ce_records import CeAssessment, CurrentLivingSituation, Service
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment
 from app.models.queue import QueueEntry
 from app.reference import label
-from app.reference.queue import IntakeStatus
 from app.schemas.pagination import PageParams
 from app.services.clients.access import visible_clients_filter
 from app.services.clients.contacts import INACTIVE_AFTER
@@ -63,7 +72,9 @@ from app.services.documents.core import summaries_for_clients
 from app.services.documents.policy import can_use_document_check
 from app.services.platform import audit
 from app.services.platform.pagination import PageOf, decode_cursor, encode_cursor
+from app.services.queue.entries import check_filter
 from app.services.queue.exports import Column, Export
+from app.services.queue.listing import QueueFilter, filter_clauses
 
 
 class Caseload(StrEnum):
@@ -72,42 +83,79 @@ class Caseload(StrEnum):
 
 
 class CaseloadSort(StrEnum):
+    """What a caseload is ordered by (ties: the enrollment id)."""
+
     CLIENT_ID = "client_id"
     ENROLL_DATE = "enroll_date"
     DAYS_ENROLLED = "days_enrolled"
-    INTAKE_STATUS = "intake_status"
     PRIORITIZATION_STATUS = "prioritization_status"
     LAST_ASSESSMENT_DATE = "last_assessment_date"
     LAST_SERVICE_DATE = "last_service_date"
     LAST_CLS_DATE = "last_cls_date"
+    # The queue's own sorts, by the household's open entry.
+    RANK = "rank"
+    SCORE = "score"
+    INTAKE_STATUS = "intake_status"
+    HOUSEHOLD_TYPE = "household_type"
+    HOUSEHOLD_SIZE = "household_size"
     REFERRAL_STATUS = "referral_status"
 
 
-class SortOrder(StrEnum):
-    ASC = "asc"
-    DESC = "desc"
+class CaseloadSortOrder(StrEnum):
+    """A sort (``CaseloadSort``) ascending, or with a leading ``-`` exactly reversed (as the
+    queue's ``sort``)."""
+
+    CLIENT_ID = "client_id"
+    CLIENT_ID_DESC = "-client_id"
+    ENROLL_DATE = "enroll_date"
+    ENROLL_DATE_DESC = "-enroll_date"
+    DAYS_ENROLLED = "days_enrolled"
+    DAYS_ENROLLED_DESC = "-days_enrolled"
+    PRIORITIZATION_STATUS = "prioritization_status"
+    PRIORITIZATION_STATUS_DESC = "-prioritization_status"
+    LAST_ASSESSMENT_DATE = "last_assessment_date"
+    LAST_ASSESSMENT_DATE_DESC = "-last_assessment_date"
+    LAST_SERVICE_DATE = "last_service_date"
+    LAST_SERVICE_DATE_DESC = "-last_service_date"
+    LAST_CLS_DATE = "last_cls_date"
+    LAST_CLS_DATE_DESC = "-last_cls_date"
+    RANK = "rank"
+    RANK_DESC = "-rank"
+    SCORE = "score"
+    SCORE_DESC = "-score"
+    INTAKE_STATUS = "intake_status"
+    INTAKE_STATUS_DESC = "-intake_status"
+    HOUSEHOLD_TYPE = "household_type"
+    HOUSEHOLD_TYPE_DESC = "-household_type"
+    HOUSEHOLD_SIZE = "household_size"
+    HOUSEHOLD_SIZE_DESC = "-household_size"
+    REFERRAL_STATUS = "referral_status"
+    REFERRAL_STATUS_DESC = "-referral_status"
+
+
+@dataclass(frozen=True)
+class CaseloadOrder:
+    sort: CaseloadSort = CaseloadSort.ENROLL_DATE
+    descending: bool = True
+
+    @property
+    def token(self) -> str:
+        return ("-" if self.descending else "") + self.sort.value
+
+    @classmethod
+    def parse(cls, value: str) -> CaseloadOrder:
+        return cls(CaseloadSort(value.removeprefix("-")), value.startswith("-"))
 
 
 @dataclass(frozen=True)
 class CaseloadFilters:
-    """Narrow a caseload; the queue's own filters (status, chronic, household type and size,
-    veteran, score range, referral status) read the household's open queue entry, so a case not
-    on the queue is left out by any of them."""
+    """Narrow a caseload: the queue's filters (``queue``; its ``client_id``, ``case_manager_id``
+    and ``inactive`` read the case itself), whether the household is on the queue, and the
+    prioritization status of the latest CE assessment."""
 
-    client_id: uuid.UUID | None = None
-    case_manager_id: uuid.UUID | None = None
+    queue: QueueFilter = field(default_factory=QueueFilter)
     on_queue: bool | None = None
-    intake_status: Sequence[IntakeStatus] = ()
     prioritization_status: int | None = None
-    chronic: bool | None = None
-    household_type: Sequence[str] = ()
-    family_size_min: int | None = None
-    family_size_max: int | None = None
-    veteran: bool | None = None
-    score_min: int | None = None
-    score_max: int | None = None
-    inactive: bool | None = None
-    referral_status: Sequence[str] = ()
 
 
 @dataclass
@@ -160,6 +208,11 @@ def _assigned(actor: Actor, caseload: Caseload, case_manager_id: uuid.UUID | Non
     return exists(stmt)
 
 
+def _queue_only(f: QueueFilter) -> QueueFilter:
+    """The filters read from the household's queue entry (the case's own taken out)."""
+    return replace(f, client_id=None, case_manager_id=None, inactive=None)
+
+
 def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: date) -> Any:
     """The caseload as a subquery: one row per case with every column and sort value."""
     last_assessment = (
@@ -195,21 +248,7 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
         .limit(1)
         .lateral("last_cls")
     )
-    entry = (
-        select(
-            QueueEntry.id.label("id"),
-            QueueEntry.intake_status.label("intake_status"),
-            QueueEntry.referral_status.label("referral_status"),
-            QueueEntry.score.label("score"),
-            QueueEntry.veteran.label("veteran"),
-            (QueueEntry.chronic_recorded | QueueEntry.chronic_documented).label("chronic"),
-            QueueEntry.household_type.label("household_type"),
-            QueueEntry.household_size.label("household_size"),
-        )
-        .where(QueueEntry.household_id == Enrollment.household_id, QueueEntry.closed_at.is_(None))
-        .limit(1)
-        .lateral("queue_entry")
-    )
+    q = QueueEntry
     end = func.coalesce(Enrollment.exit_date, literal(today, Date))
     stmt = (
         select(
@@ -222,58 +261,54 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
             cast(end - Enrollment.entry_date, Integer).label("days_enrolled"),
             Enrollment.exit_date.label("exit_date"),
             prioritization.label("prioritization_status"),
-            entry.c.id.label("queue_entry_id"),
-            entry.c.intake_status.label("intake_status"),
+            q.id.label("queue_entry_id"),
+            q.intake_status.label("intake_status"),
+            q.score.label("score"),
+            q.score_sort.label("score_sort"),
+            q.priority_key.label("priority_key"),
+            q.household_type.label("household_type"),
+            q.household_size.label("household_size"),
             last_assessment.label("last_assessment_date"),
             last_service.label("last_service_date"),
             cls.c.situation.label("last_cls_situation"),
             cls.c.information_date.label("last_cls_date"),
-            func.coalesce(entry.c.referral_status, literal(REFERRAL_NONE, String)).label(
+            func.coalesce(q.referral_status, literal(REFERRAL_NONE, String)).label(
                 "referral_status"
             ),
         )
         .select_from(Enrollment)
         .join(Client, Client.id == Enrollment.client_id)
-        .outerjoin(entry, true())
+        # The household's open entry (at most one: a unique index).
+        .outerjoin(q, and_(q.household_id == Enrollment.household_id, q.closed_at.is_(None)))
         .outerjoin(cls, true())
         .where(
             Enrollment.coc_id == actor.coc_id,
             Enrollment.is_coordinated_entry.is_(True),
             Enrollment.voided_at.is_(None),
-            _assigned(actor, caseload, filters.case_manager_id),
+            _assigned(actor, caseload, filters.queue.case_manager_id),
             visible_clients_filter(actor),
         )
     )
-    if filters.client_id is not None:
-        stmt = stmt.where(Enrollment.client_id == filters.client_id)
-    if filters.on_queue is not None:
-        stmt = stmt.where(entry.c.id.is_not(None) if filters.on_queue else entry.c.id.is_(None))
-    if filters.intake_status:
-        stmt = stmt.where(entry.c.intake_status.in_([str(s) for s in filters.intake_status]))
-    if filters.chronic is not None:
-        stmt = stmt.where(entry.c.chronic.is_(filters.chronic))
-    if filters.household_type:
-        stmt = stmt.where(entry.c.household_type.in_([str(t) for t in filters.household_type]))
-    if filters.family_size_min is not None:
-        stmt = stmt.where(entry.c.household_size >= filters.family_size_min)
-    if filters.family_size_max is not None:
-        stmt = stmt.where(entry.c.household_size <= filters.family_size_max)
-    if filters.veteran is not None:
-        stmt = stmt.where(entry.c.veteran.is_(filters.veteran))
-    if filters.score_min is not None:
-        stmt = stmt.where(entry.c.score >= filters.score_min)
-    if filters.score_max is not None:
-        stmt = stmt.where(entry.c.score <= filters.score_max)
-    if filters.referral_status:
-        stmt = stmt.where(entry.c.referral_status.in_([str(r) for r in filters.referral_status]))
-    if filters.inactive is not None:
+    f = filters.queue
+    if f.client_id is not None:
+        stmt = stmt.where(Enrollment.client_id == f.client_id)
+    if f.inactive is not None:
         cutoff = clock.now() - INACTIVE_AFTER
         stale = or_(Client.last_contact_at.is_(None), Client.last_contact_at < cutoff)
-        stmt = stmt.where(stale if filters.inactive else ~stale)
+        stmt = stmt.where(stale if f.inactive else ~stale)
+    if _queue_only(f) != QueueFilter():
+        stmt = stmt.where(*filter_clauses(actor.coc_id, _queue_only(f), clock.now()))
+    if filters.on_queue is not None:
+        stmt = stmt.where(q.id.is_not(None) if filters.on_queue else q.id.is_(None))
     rows = stmt.subquery("cases")
     if filters.prioritization_status is not None:
         return select(rows).where(rows.c.prioritization_status == filters.prioritization_status)
     return select(rows)
+
+
+# A case not on the queue has none of the queue's sort values: it sorts first ascending (like
+# an entry without a score), except by rank, where it comes after every entry.
+_LAST_KEY = literal_column("'{2147483647}'::integer[]", type_=ARRAY(Integer))
 
 
 def _sort_key(rows: Any, sort: CaseloadSort) -> ColumnElement[Any]:
@@ -285,8 +320,6 @@ def _sort_key(rows: Any, sort: CaseloadSort) -> ColumnElement[Any]:
             return c.enroll_date
         case CaseloadSort.DAYS_ENROLLED:
             return c.days_enrolled
-        case CaseloadSort.INTAKE_STATUS:
-            return func.coalesce(c.intake_status, "")
         case CaseloadSort.PRIORITIZATION_STATUS:
             return func.coalesce(c.prioritization_status, 0)
         case CaseloadSort.LAST_ASSESSMENT_DATE:
@@ -295,6 +328,16 @@ def _sort_key(rows: Any, sort: CaseloadSort) -> ColumnElement[Any]:
             return func.coalesce(c.last_service_date, _NO_DATE)
         case CaseloadSort.LAST_CLS_DATE:
             return func.coalesce(c.last_cls_date, _NO_DATE)
+        case CaseloadSort.RANK:
+            return func.coalesce(c.priority_key, _LAST_KEY)
+        case CaseloadSort.SCORE:
+            return func.coalesce(c.score_sort, -1)
+        case CaseloadSort.INTAKE_STATUS:
+            return func.coalesce(c.intake_status, "")
+        case CaseloadSort.HOUSEHOLD_TYPE:
+            return func.coalesce(c.household_type, "")
+        case CaseloadSort.HOUSEHOLD_SIZE:
+            return func.coalesce(c.household_size, 0)
         case CaseloadSort.REFERRAL_STATUS:
             return c.referral_status
 
@@ -305,28 +348,27 @@ async def list_caseload(
     caseload: Caseload,
     filters: CaseloadFilters,
     page: PageParams,
+    order: CaseloadOrder = CaseloadOrder(),
     *,
-    sort: CaseloadSort = CaseloadSort.ENROLL_DATE,
-    order: SortOrder = SortOrder.ASC,
     read_as: str = "caseload",
+    loc: str = "query",
 ) -> PageOf[CaseloadRow]:
-    """One page of the caseload in ``sort`` order (ties by enrollment id); the read of every
-    client shown is audited."""
+    """One page of the caseload in ``order`` (ties by enrollment id, the same way); the read of
+    every client shown is audited."""
+    await check_filter(session, actor, filters.queue, loc=loc)
     today = clock.today(actor)
-    base = _rows(actor, caseload, filters, today)
-    rows = base.subquery("caseload")
-    key = _sort_key(rows, sort)
-    desc = order == SortOrder.DESC
+    rows = _rows(actor, caseload, filters, today).subquery("caseload")
+    key = _sort_key(rows, order.sort)
+    desc = order.descending
     stmt: Select[Any] = select(rows, key.label("sort_value"))
     if page.cursor:
-        after = _decode(page.cursor, sort, order)
-        value, last_id = after
-        ahead = (
-            or_(key < value, and_(key == value, rows.c.enrollment_id < last_id))
+        value, last_id = _decode(page.cursor, order, loc)
+        bound = literal(value, key.type)
+        stmt = stmt.where(
+            or_(key < bound, and_(key == bound, rows.c.enrollment_id < last_id))
             if desc
-            else or_(key > value, and_(key == value, rows.c.enrollment_id > last_id))
+            else or_(key > bound, and_(key == bound, rows.c.enrollment_id > last_id))
         )
-        stmt = stmt.where(ahead)
     stmt = stmt.order_by(
         key.desc() if desc else key.asc(),
         rows.c.enrollment_id.desc() if desc else rows.c.enrollment_id.asc(),
@@ -336,41 +378,55 @@ async def list_caseload(
     if len(found) > page.limit:
         found = found[: page.limit]
         last = found[-1]
-        next_cursor = _encode(sort, order, last.sort_value, last.enrollment_id)
+        next_cursor = encode_cursor([order.token, last.sort_value, last.enrollment_id])
     shaped = await _shape(session, actor, found, today)
     audit.record_pii_reads(session, actor, [r.client_id for r in shaped], fields=[read_as, "name"])
     return PageOf(shaped, next_cursor)
 
 
-def _encode(sort: CaseloadSort, order: SortOrder, value: Any, last_id: uuid.UUID) -> str:
-    return encode_cursor([f"{sort}:{order}", value, last_id])
-
-
-def _decode(cursor: str, sort: CaseloadSort, order: SortOrder) -> tuple[Any, uuid.UUID]:
-    """A cursor of this sort and order (422 otherwise, e.g. one from another sort)."""
-    values = decode_cursor(cursor, 3)
-    tag, value, last_id = values
-    expected: type | tuple[type, ...]
+def _fits(sort: CaseloadSort, value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
     match sort:
         case CaseloadSort.CLIENT_ID:
-            expected = uuid.UUID
-        case CaseloadSort.DAYS_ENROLLED | CaseloadSort.PRIORITIZATION_STATUS:
-            expected = int
-        case CaseloadSort.INTAKE_STATUS | CaseloadSort.REFERRAL_STATUS:
-            expected = str
+            return isinstance(value, uuid.UUID)
+        case (
+            CaseloadSort.DAYS_ENROLLED
+            | CaseloadSort.PRIORITIZATION_STATUS
+            | CaseloadSort.SCORE
+            | CaseloadSort.HOUSEHOLD_SIZE
+        ):
+            return isinstance(value, int) and -(2**31) <= value < 2**31
+        case (
+            CaseloadSort.INTAKE_STATUS | CaseloadSort.HOUSEHOLD_TYPE | CaseloadSort.REFERRAL_STATUS
+        ):
+            return isinstance(value, str) and "\x00" not in value and len(value) <= 30
+        case CaseloadSort.RANK:
+            return (
+                isinstance(value, list)
+                and 0 < len(value) <= 20
+                and all(
+                    isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31
+                    for v in value
+                )
+            )
         case _:
-            expected = date
-    if (
-        tag != f"{sort}:{order}"
-        or not isinstance(last_id, uuid.UUID)
-        or not isinstance(value, expected)
-        or isinstance(value, bool)
-        or (isinstance(value, str) and "\x00" in value)
-    ):
-        raise ValidationFailed(
-            "The cursor is not valid for this list (it belongs to another sort or order).",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
-        )
+            return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _decode(cursor: str, order: CaseloadOrder, loc: str) -> tuple[Any, uuid.UUID]:
+    """The cursor's sort value and enrollment id; 422 unless it was made for ``order``."""
+    bad = ValidationFailed(
+        "The cursor is not valid for this list (a cursor continues only the sort it was made "
+        "for: start again without it).",
+        errors=[{"loc": [loc, "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+    )
+    try:
+        token, value, last_id = decode_cursor(cursor, 3)
+    except ValidationFailed:
+        raise bad from None
+    if token != order.token or not isinstance(last_id, uuid.UUID) or not _fits(order.sort, value):
+        raise bad
     return value, last_id
 
 
@@ -483,9 +539,8 @@ async def export_caseload(
     actor: Actor,
     caseload: Caseload,
     filters: CaseloadFilters,
+    order: CaseloadOrder,
     *,
-    sort: CaseloadSort,
-    order: SortOrder,
     page_size: int,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> Export[CaseloadRow]:
@@ -499,8 +554,7 @@ async def export_caseload(
             caseload,
             filters,
             PageParams(limit=page_size, cursor=cursor),
-            sort=sort,
-            order=order,
+            order,
             read_as=f"caseload_export_{caseload}",
         )
 
