@@ -151,7 +151,9 @@ TAGS: dict[str, str] = {
     "queue-review": "The review of a queue entry: intake-status moves and their history, the "
     "Case Manager Review, the assessment score and its history.",
     "caseloads": "My CAS active cases and my organization's (the cases with an active case "
-    "assignment), as lists and as CSV / XLSX exports.",
+    "assignment), with the seeds' columns, filtered and sorted like the queue.",
+    "exports": "Any filtered list of the queue or of a caseload as a CSV or XLSX file, "
+    "streamed; every client in it is audited as read.",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -168,6 +170,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
-    "Queue": ["queue", "queue-review", "caseloads"],
+    "Queue": ["queue", "queue-review", "caseloads", "exports"],
     "Service": ["reference", "health"],
 }

@@ -16,6 +16,7 @@ from app.deps import Session, require_for_clients
 from app.http.contract import CONTENT_DISPOSITION, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
+from app.reference.exports import MEDIA_TYPES, ExportFormat
 from app.reference.queue import (
     ChronicFilter,
     DocumentStatus,
@@ -33,6 +34,7 @@ from app.services.queue import caseloads as svc
 from app.services.queue import exports
 
 router = api_router("/caseloads", "caseloads")
+exports_router = api_router("/caseloads", "exports")
 
 Reader = Annotated[Actor, Depends(require_for_clients(Permission.QUEUE_READ))]
 
@@ -117,7 +119,7 @@ Sort = Annotated[
         "the reverse."
     ),
 ]
-Format = Annotated[exports.ExportFormat, Query(description="csv or xlsx.")]
+Format = Annotated[ExportFormat, Query(description="csv or xlsx.")]
 DEFAULT_SORT = svc.CaseloadSortOrder.ENROLL_DATE_DESC
 
 EXPORT_PAGE = 500
@@ -132,8 +134,8 @@ def export_response(
             "description": description,
             "content": {
                 "application/octet-stream": {"schema": binary},
-                exports.MEDIA_TYPES[exports.ExportFormat.CSV]: {"schema": binary},
-                exports.MEDIA_TYPES[exports.ExportFormat.XLSX]: {"schema": binary},
+                MEDIA_TYPES[ExportFormat.CSV]: {"schema": binary},
+                MEDIA_TYPES[ExportFormat.XLSX]: {"schema": binary},
             },
         }
     }
@@ -236,7 +238,7 @@ async def _export(
     caseload: svc.Caseload,
     filters: svc.CaseloadFilters,
     sort: svc.CaseloadSortOrder,
-    fmt: exports.ExportFormat,
+    fmt: ExportFormat,
 ) -> StreamingResponse:
     export = await svc.export_caseload(
         session,
@@ -250,12 +252,12 @@ async def _export(
     stem = f"cas-caseload-{caseload}"
     return StreamingResponse(
         exports.stream(export, fmt),
-        media_type=exports.MEDIA_TYPES[fmt],
+        media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": exports.content_disposition(stem, fmt, clock.today(actor))},
     )
 
 
-@router.get(
+@exports_router.get(
     "/mine/export",
     name="caseloads_mine_export",
     summary="Export my CAS active cases",
@@ -280,7 +282,7 @@ async def export_mine(
     return await _export(sessions, session, actor, svc.Caseload.MINE, filters, sort, format)
 
 
-@router.get(
+@exports_router.get(
     "/organization/export",
     name="caseloads_organization_export",
     summary="Export my organization's CAS active cases",

@@ -8,10 +8,12 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from app.reference.queue import IncompleteReason, IntakeStatus, ReferralStatus
+from app.reference.exports import ExportFormat
+from app.reference.queue import IncompleteReason, IntakeStatus, QueueSortOrder, ReferralStatus
 from app.schemas.codes import LivingSituation, PrioritizationStatus
 from app.schemas.common import ReadModel, WriteModel
 from app.schemas.documents import ClientFileType, DocumentCategory, DocumentItem
+from app.schemas.queue import QueueFilterFields
 
 NOTE_MAX = 2000
 TEXT_MAX = 4000
@@ -216,3 +218,21 @@ class CaseloadRow(ReadModel):
     inactive: bool = Field(description="No contact for 90 days (the client stays enrolled).")
     case_managers: list[CaseManagerRef] = Field(description="Active case assignments.")
     documents_on_file: DocumentsOnFile
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+class QueueExportSearch(QueueFilterFields):
+    """Export the queue found by a search: the list's filters, the head of household's name, the
+    order, and the file format."""
+
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Words each matching the start, or the sound, of the head's first or last "
+        "name.",
+    )
+    sort: QueueSortOrder = QueueSortOrder.RANK
+    format: ExportFormat = Field(description="csv or xlsx.")

@@ -28,7 +28,6 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import IO, Any, Generic, TypeVar
 
 from openpyxl import Workbook
@@ -36,22 +35,15 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.context import Actor
+from app.reference.exports import ExportFormat
+from app.services.queue.entries import list_entries
+from app.services.queue.listing import QueueFilter, QueueOrder
 from app.unit_of_work import unit_of_work
 
 T = TypeVar("T")
 
 CHUNK = 64 * 1024
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    XLSX = "xlsx"
-
-
-MEDIA_TYPES: dict[ExportFormat, str] = {
-    ExportFormat.CSV: "text/csv",
-    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @dataclass(frozen=True)
@@ -169,3 +161,76 @@ async def xlsx_stream(export: Export[T]) -> AsyncIterator[bytes]:
         await asyncio.to_thread(_save, workbook, out)
         while chunk := await asyncio.to_thread(out.read, CHUNK):
             yield chunk
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+def _joined(values: Any) -> str:
+    return "; ".join(str(v) for v in values)
+
+
+def _key(name: str) -> Callable[[dict[str, Any]], object]:
+    def value(row: dict[str, Any]) -> object:
+        for key in row["priority"]["keys"]:
+            if key["key"] == name:
+                return key["value"]
+        return None
+
+    return value
+
+
+QUEUE_COLUMNS: list[Column[dict[str, Any]]] = [
+    Column("Rank", lambda r: r["priority"]["rank"]),
+    Column("Client ID", lambda r: str(r["client"]["id"])),
+    Column("First name", lambda r: r["client"]["first_name"]),
+    Column("Last name", lambda r: r["client"]["last_name"]),
+    Column("CAS intake status", lambda r: r["intake_status"]),
+    Column("Placed on", lambda r: r["placed_on"]),
+    Column("Days on queue", lambda r: r["days_on_queue"]),
+    Column("Score", lambda r: r["score"]),
+    Column("Score tool", lambda r: r["score_tool"]),
+    Column("Chronic (recorded)", lambda r: r["chronic"]["recorded"]),
+    Column("Chronic (documented)", lambda r: r["chronic"]["documented"]),
+    Column("Days homeless (3 years)", lambda r: r["days_homeless_3y"]),
+    Column("Household type", lambda r: r["household"]["household_type"]),
+    Column("Family count", lambda r: r["household"]["size"]),
+    Column("Veteran", lambda r: r["household"]["veteran"]),
+    Column("Family with children", lambda r: r["household"]["family_with_children"]),
+    Column("Youth", lambda r: r["household"]["youth"]),
+    Column("Referral status", lambda r: r["referral_status"]),
+    Column("Document status", lambda r: r["document_status"]),
+    Column("Documents on file", lambda r: _joined(r["documents_on_file"])),
+    Column("Inactive", lambda r: r["inactive"]),
+    Column("Case managers", lambda r: _joined(m["full_name"] for m in r["case_managers"])),
+    Column("Tie-breaker", lambda r: r["priority"]["tie_breaker"]),
+    Column("Queue entry ID", lambda r: str(r["id"])),
+]
+
+
+async def export_queue(
+    session: AsyncSession,
+    actor: Actor,
+    f: QueueFilter,
+    order: QueueOrder,
+    *,
+    page_size: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    loc: str = "query",
+) -> Export[dict[str, Any]]:
+    """The queue (``entries.list_entries``: its visibility, filters, order, rank and audit) as
+    an export: the first page read now, the others as the file is sent."""
+
+    async def next_page(s: AsyncSession, cursor: str) -> tuple[list[dict[str, Any]], str | None]:
+        found = await list_entries(s, actor, f, order, page_size, cursor, loc=loc)
+        return found.items, found.next_cursor
+
+    first = await list_entries(session, actor, f, order, page_size, None, loc=loc)
+    return Export(
+        columns=QUEUE_COLUMNS,
+        first=first.items,
+        next_cursor=first.next_cursor,
+        next_page=next_page,
+        sessionmaker=sessionmaker,
+        sheet_title="CAS queue",
+    )
