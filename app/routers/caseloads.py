@@ -84,14 +84,15 @@ async def caseload_filters(
         Query(description="4.19.7 of the latest CE assessment (1 placed, 2 not placed)."),
     ] = None,
 ) -> svc.CaseloadFilters:
+    # Repeated values are one value (the body's lists are bounded by the number of codes).
     fields = QueueFilterFields(
-        status=status,
+        status=list(dict.fromkeys(status)),
         client_id=client_id,
         chronic=chronic,
-        household_type=household_type,
+        household_type=list(dict.fromkeys(household_type)),
         household_size_min=household_size_min,
         household_size_max=household_size_max,
-        referral_status=referral_status,
+        referral_status=list(dict.fromkeys(referral_status)),
         case_manager_id=case_manager_id,
         veteran=veteran,
         score_min=score_min,

@@ -161,6 +161,7 @@ async def test_filters(client: httpx.AsyncClient, auth: Auth, world: World, stor
     both = {placed.client_id, pending["client"]["id"]}
     assert await ids() == both
     assert await ids(status="pending") == {placed.client_id}
+    assert await ids(status=["pending"] * 6) == {placed.client_id}  # repeated: one value
     assert await ids(status=["approved", "incomplete_documentation"]) == set()
     assert await ids(on_queue="false") == {pending["client"]["id"]}
     assert await ids(on_queue="true") == {placed.client_id}
