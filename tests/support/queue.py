@@ -52,11 +52,11 @@ async def set_facts(db: AsyncSession, entry: uuid.UUID, **values: Any) -> None:
     values.setdefault("facts_stale", False)
     if "score" in values and "score_recorded_at" not in values:
         values["score_recorded_at"] = None if values["score"] is None else "now"
-    sets = ", ".join(
-        f"{k} = now()" if v == "now" else f"{k} = :{k}" for k, v in values.items()
-    )
+    sets = ", ".join(f"{k} = now()" if v == "now" else f"{k} = :{k}" for k, v in values.items())
     params = {k: v for k, v in values.items() if v != "now"}
-    await db.execute(text(f"UPDATE queue_entries SET {sets} WHERE id = :id"), {**params, "id": entry})
+    await db.execute(
+        text(f"UPDATE queue_entries SET {sets} WHERE id = :id"), {**params, "id": entry}
+    )
 
 
 def member(first: str, last: str, dob: str, relationship: int) -> dict[str, Any]:
