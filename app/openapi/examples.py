@@ -262,6 +262,25 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "sort": "rank",
             "format": "xlsx",
         },
+        # the queue
+        "QueueSearch": {
+            "name": "Casey Nguyen",
+            "status": ["approved"],
+            "chronic": "yes",
+            "sort": "rank",
+            "limit": 50,
+        },
+        "QueueSettingsUpdate": {
+            "score_tool": "VI-SPDAT",
+            "score_min": 0,
+            "score_max": 22,
+            "scheme": [
+                {"key": "chronic", "direction": "desc"},
+                {"key": "score", "direction": "desc"},
+                {"key": "days_homeless_3y", "direction": "desc"},
+                {"key": "days_on_queue", "direction": "desc"},
+            ],
+        },
     },
 }
 

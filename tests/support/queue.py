@@ -64,5 +64,11 @@ def member(first: str, last: str, dob: str, relationship: int) -> dict[str, Any]
     return {
         "client": {"first_name": first, "last_name": last, "dob": dob, "veteran_status": 0},
         "relationship_to_hoh": relationship,
-        "prior_living_situation": {"living_situation": 116, "length_of_stay": 5},
+        "prior_living_situation": {
+            "living_situation": 116,
+            "length_of_stay": 5,
+            "date_to_street_essh": "2025-01-01",
+            "times_homeless_past_three_years": 1,
+            "months_homeless_past_three_years": 112,
+        },
     }

@@ -143,7 +143,8 @@ async def load_chronic_inputs(
         )
         .join(Project, Project.id == Enrollment.project_id)
         .outerjoin(Exit, Exit.enrollment_id == Enrollment.id)
-        .where(Enrollment.client_id.in_(ids))
+        # An intake recorded in error (voided) is evidence of nothing.
+        .where(Enrollment.client_id.in_(ids), Enrollment.voided_at.is_(None))
         .order_by(Enrollment.entry_date, Enrollment.created_at),
     )
     situations = await _by_client(
@@ -153,7 +154,8 @@ async def load_chronic_inputs(
             CurrentLivingSituation.information_date,
             CurrentLivingSituation.current_living_situation,
         )
-        .where(CurrentLivingSituation.client_id.in_(ids))
+        .join(Enrollment, Enrollment.id == CurrentLivingSituation.enrollment_id)
+        .where(CurrentLivingSituation.client_id.in_(ids), Enrollment.voided_at.is_(None))
         .order_by(CurrentLivingSituation.information_date, CurrentLivingSituation.created_at),
     )
     disabilities = await _by_client(
@@ -164,7 +166,8 @@ async def load_chronic_inputs(
             Disability.disability_response,
             Disability.indefinite_and_impairs,
         )
-        .where(Disability.client_id.in_(ids))
+        .join(Enrollment, Enrollment.id == Disability.enrollment_id)
+        .where(Disability.client_id.in_(ids), Enrollment.voided_at.is_(None))
         .order_by(Disability.information_date, Disability.created_at),
     )
     documents = await _by_client(

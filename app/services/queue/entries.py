@@ -21,7 +21,6 @@ from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
 from app.models import Client, Membership, Organization
-from app.models.area_ties import AreaTieOption
 from app.models.queue import QueueEntry
 from app.reference.queue import (
     INACTIVE_AFTER_DAYS,
@@ -29,6 +28,7 @@ from app.reference.queue import (
     PriorityKey,
     document_status,
 )
+from app.services.ce import area_ties
 from app.services.platform import audit
 from app.services.platform.pagination import PageOf
 from app.services.queue import facts
@@ -74,14 +74,8 @@ async def check_filter(
     ):
         raise bad("household_size_min", "household_size_min is above household_size_max.")
     if f.area is not None:
-        known = await session.scalar(
-            select(AreaTieOption.id).where(
-                AreaTieOption.coc_id == actor.coc_id,
-                AreaTieOption.kind == "area",
-                AreaTieOption.code == f.area,
-            )
-        )
-        if known is None:
+        areas = (await area_ties.options(session, actor.coc_id)).areas
+        if f.area not in {code for code, _ in areas}:
             raise bad("area", f"'{f.area}' is not an area of the CoC's list.")
     if f.case_manager_id is not None:
         member = await session.scalar(

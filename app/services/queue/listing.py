@@ -156,22 +156,20 @@ def sort_keys(order: QueueOrder) -> list[str]:
 
 
 def _case_managers() -> ColumnElement[Any]:
-    """The head enrollment's active case managers as ``[{"user_id", "full_name"}]``."""
+    """The head enrollment's active case managers as ``[{"user_id", "full_name"}]`` (index
+    lookups per row: the assignment, then the user by its key)."""
+    ca = aliased(CaseAssignment, name="cm")
+    full_name = select(User.full_name).where(User.id == ca.user_id).scalar_subquery()
     rows = (
         select(
             func.coalesce(
                 func.jsonb_agg(
-                    func.jsonb_build_object("user_id", User.id, "full_name", User.full_name)
+                    func.jsonb_build_object("user_id", ca.user_id, "full_name", full_name)
                 ),
                 literal_column("'[]'::jsonb"),
             )
         )
-        .select_from(CaseAssignment)
-        .join(User, User.id == CaseAssignment.user_id)
-        .where(
-            CaseAssignment.enrollment_id == q.head_enrollment_id,
-            CaseAssignment.status == "active",
-        )
+        .where(ca.enrollment_id == q.head_enrollment_id, ca.status == "active")
         .scalar_subquery()
     )
     return type_coerce(rows, JSONB)
