@@ -256,6 +256,12 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "then send the record back for a second review.",
         },
         "QueueScoreUpdate": {"score": 11, "reason": "Re-assessed after the hospital stay."},
+        "CaseloadSearch": {
+            "name": "Nguyen",
+            "status": ["incomplete_documentation"],
+            "sort": "-last_service_date",
+            "limit": 50,
+        },
         "QueueExportSearch": {
             "name": "Nguyen",
             "status": ["approved", "pending_second_review"],

@@ -16,6 +16,7 @@ from app.deps import Session, require_for_clients
 from app.http.contract import CONTENT_DISPOSITION, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
+from app.reference.caseloads import Caseload, CaseloadSortOrder
 from app.reference.exports import MEDIA_TYPES, ExportFormat
 from app.reference.queue import (
     ChronicFilter,
@@ -27,9 +28,9 @@ from app.reference.queue import (
 from app.routers import api_router
 from app.routers.queue import to_filter
 from app.schemas.codes import PrioritizationStatus
-from app.schemas.pagination import Page
+from app.schemas.pagination import Page, PageParams
 from app.schemas.queue import SCORE_LIMIT, QueueFilterFields
-from app.schemas.queue_flow import CaseloadRow
+from app.schemas.queue_flow import CaseloadRow, CaseloadSearch
 from app.services.queue import caseloads as svc
 from app.services.queue import exports
 
@@ -110,7 +111,7 @@ async def caseload_filters(
 
 Filters = Annotated[svc.CaseloadFilters, Depends(caseload_filters)]
 Sort = Annotated[
-    svc.CaseloadSortOrder,
+    CaseloadSortOrder,
     Query(
         description="Order: `enroll_date`, `days_enrolled`, `client_id`, "
         "`prioritization_status`, `last_assessment_date`, `last_service_date`, "
@@ -121,7 +122,7 @@ Sort = Annotated[
     ),
 ]
 Format = Annotated[ExportFormat, Query(description="csv or xlsx.")]
-DEFAULT_SORT = svc.CaseloadSortOrder.ENROLL_DATE_DESC
+DEFAULT_SORT = CaseloadSortOrder.ENROLL_DATE_DESC
 
 EXPORT_PAGE = 500
 
@@ -151,10 +152,10 @@ EXPORT_RESPONSES = export_response(
 async def _list(
     session: Session,
     actor: Actor,
-    caseload: svc.Caseload,
+    caseload: Caseload,
     filters: svc.CaseloadFilters,
     page: Any,
-    sort: svc.CaseloadSortOrder,
+    sort: CaseloadSortOrder,
 ) -> dict[str, object]:
     order = svc.CaseloadOrder.parse(sort)
     return (await svc.list_caseload(session, actor, caseload, filters, page, order)).body()
@@ -188,7 +189,7 @@ async def list_mine(
     and inactivity; whether the household is on the queue; the prioritization status. Sorted
     by `sort` (a leading `-` reverses it); keyset pagination (a cursor continues only the sort
     it was made for: another is a 422). The read of every client listed is audited."""
-    return await _list(session, actor, svc.Caseload.MINE, filters, page, sort)
+    return await _list(session, actor, Caseload.MINE, filters, page, sort)
 
 
 @router.get(
@@ -220,7 +221,56 @@ async def list_organization(
     and inactivity; whether the household is on the queue; the prioritization status. Sorted
     by `sort` (a leading `-` reverses it); keyset pagination (a cursor continues only the sort
     it was made for: another is a 422). The read of every client listed is audited."""
-    return await _list(session, actor, svc.Caseload.ORGANIZATION, filters, page, sort)
+    return await _list(session, actor, Caseload.ORGANIZATION, filters, page, sort)
+
+
+async def _search(
+    session: Session, actor: Actor, caseload: Caseload, body: CaseloadSearch
+) -> dict[str, object]:
+    filters = svc.CaseloadFilters(
+        queue=to_filter(body, name=body.name),
+        on_queue=body.on_queue,
+        prioritization_status=body.prioritization_status,
+    )
+    page = PageParams(limit=body.limit, cursor=body.cursor)
+    order = svc.CaseloadOrder.parse(body.sort)
+    found = await svc.list_caseload(session, actor, caseload, filters, page, order, loc="body")
+    return found.body()
+
+
+@router.post(
+    "/mine/search",
+    name="caseloads_mine_search",
+    summary="Search my CAS active cases",
+    response_model=Page[CaseloadRow],
+    openapi_extra=documented(MINE_VISIBILITY),
+)
+async def search_mine(actor: Reader, session: Session, body: CaseloadSearch) -> dict[str, object]:
+    """Your CAS active cases (`GET /api/v1/caseloads/mine`) found by the client's name.
+
+    The filters, `sort`, `limit` and `cursor` of the list, and the client's name, in a body
+    (names never travel in URLs). Nothing is created; every client listed is audited as
+    read."""
+    return await _search(session, actor, Caseload.MINE, body)
+
+
+@router.post(
+    "/organization/search",
+    name="caseloads_organization_search",
+    summary="Search my organization's CAS active cases",
+    response_model=Page[CaseloadRow],
+    openapi_extra=documented(ORGANIZATION_VISIBILITY),
+)
+async def search_organization(
+    actor: Reader, session: Session, body: CaseloadSearch
+) -> dict[str, object]:
+    """Your organization's CAS active cases (`GET /api/v1/caseloads/organization`) found by the
+    client's name.
+
+    The filters, `sort`, `limit` and `cursor` of the list, and the client's name, in a body
+    (names never travel in URLs). Nothing is created; every client listed is audited as
+    read."""
+    return await _search(session, actor, Caseload.ORGANIZATION, body)
 
 
 async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -236,9 +286,9 @@ async def _export(
     sessions: async_sessionmaker[AsyncSession],
     session: Session,
     actor: Actor,
-    caseload: svc.Caseload,
+    caseload: Caseload,
     filters: svc.CaseloadFilters,
-    sort: svc.CaseloadSortOrder,
+    sort: CaseloadSortOrder,
     fmt: ExportFormat,
 ) -> StreamingResponse:
     export = await svc.export_caseload(
@@ -280,7 +330,7 @@ async def export_mine(
     Streamed as an `attachment`: `format=csv` (UTF-8 with a byte-order mark) or `format=xlsx`
     (one worksheet). Every client in the file is recorded as read in the audit trail, page by
     page, before its rows are sent."""
-    return await _export(sessions, session, actor, svc.Caseload.MINE, filters, sort, format)
+    return await _export(sessions, session, actor, Caseload.MINE, filters, sort, format)
 
 
 @exports_router.get(
@@ -305,4 +355,4 @@ async def export_organization(
     Streamed as an `attachment`: `format=csv` (UTF-8 with a byte-order mark) or `format=xlsx`
     (one worksheet). Every client in the file is recorded as read in the audit trail, page by
     page, before its rows are sent."""
-    return await _export(sessions, session, actor, svc.Caseload.ORGANIZATION, filters, sort, format)
+    return await _export(sessions, session, actor, Caseload.ORGANIZATION, filters, sort, format)

@@ -8,11 +8,13 @@ from datetime import date, datetime
 
 from pydantic import Field
 
+from app.reference.caseloads import CaseloadSortOrder
 from app.reference.exports import ExportFormat
 from app.reference.queue import IncompleteReason, IntakeStatus, QueueSortOrder, ReferralStatus
 from app.schemas.codes import LivingSituation, PrioritizationStatus
 from app.schemas.common import ReadModel, WriteModel
 from app.schemas.documents import ClientFileType, DocumentCategory, DocumentItem
+from app.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.schemas.queue import QueueFilterFields
 
 NOTE_MAX = 2000
@@ -236,3 +238,23 @@ class QueueExportSearch(QueueFilterFields):
     )
     sort: QueueSortOrder = QueueSortOrder.RANK
     format: ExportFormat = Field(description="csv or xlsx.")
+
+
+class CaseloadSearch(QueueFilterFields):
+    """Search a caseload by the client's name (and any filter of the caseload list); in a body,
+    so names never travel in URLs."""
+
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Words each matching the start, or the sound, of the client's first or "
+        "last name.",
+    )
+    on_queue: bool | None = Field(
+        default=None, description="true: the household has an open queue entry; false: none."
+    )
+    prioritization_status: PrioritizationStatus | None = None
+    sort: CaseloadSortOrder = CaseloadSortOrder.ENROLL_DATE_DESC
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, max_length=500)

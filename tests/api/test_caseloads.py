@@ -387,3 +387,45 @@ async def test_an_export_refuses_bad_filters_before_sending_anything(
         {},
     ):
         assert_problem(await client.get(f"{MINE}/export", params=params, headers=cm), 422)
+
+
+async def test_search_by_name_in_a_body(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, store: Any
+) -> None:
+    arranged = await _arrange(client, auth)
+    placed, pending = arranged["placed"], arranged["pending"]
+    cm = await auth.headers("case_manager", org="access_point_1")
+
+    async def found(path: str, body: dict[str, Any]) -> list[str]:
+        r = await client.post(f"{path}/search", json=body, headers=cm)
+        assert r.status_code == 200, r.text
+        return [x["client_id"] for x in r.json()["items"]]
+
+    # A case not on the queue is found by name too (the name is the case's client's).
+    assert await found(MINE, {"name": "abernathy"}) == [pending["client"]["id"]]
+    assert await found(MINE, {"name": "Nguy"}) == [placed.client_id]
+    assert await found(MINE, {"name": "casey nguyen", "status": ["pending"]}) == [placed.client_id]
+    assert await found(MINE, {"name": "Nguyen", "on_queue": False}) == []
+    assert await found(ORG, {"name": "Zeller"}) == []  # Riley's case, another organization
+    both = await found(MINE, {"sort": "client_id", "limit": 1})
+    r = await client.post(f"{MINE}/search", json={"sort": "client_id", "limit": 1}, headers=cm)
+    rest = await found(MINE, {"sort": "client_id", "limit": 1, "cursor": r.json()["next_cursor"]})
+    assert len(both + rest) == 2
+    read = await db.scalar(
+        select(AuditEvent).where(
+            AuditEvent.request_id == r.headers["x-request-id"], AuditEvent.action == "pii.read"
+        )
+    )
+    assert read is not None and read.subject_ids == [uuid.UUID(both[0])]
+    for body, loc in (
+        ({"name": ""}, ["body", "name"]),
+        ({"surname": "x"}, ["body", "surname"]),
+        ({"sort": "-client_id", "cursor": r.json()["next_cursor"]}, ["body", "cursor"]),
+        ({"score_min": 9, "score_max": 1}, ["body", "score_min"]),
+    ):
+        bad = await client.post(f"{MINE}/search", json=body, headers=cm)
+        assert assert_problem(bad, 422)["errors"][0]["loc"] == loc, body
+    assert_problem(
+        await client.post(f"{ORG}/search", json={}, headers=await auth.headers("housing_provider")),
+        403,
+    )

@@ -16,8 +16,9 @@ those who may use Document Check -- for anyone else the column is left out as nu
 
 Filtered and sorted like the queue: the queue's own filters (``listing.QueueFilter``, applied
 by ``listing.filter_clauses`` to the household's open queue entry, so a case not on the queue
-matches none of them) -- except the client, the case manager and inactivity, which are the
-case's own here (its client, its assigned case manager, its client's last contact) -- plus
+matches none of them) -- except the client, the case manager, inactivity and the name, which
+are the case's own here (its client, its assigned case manager, its client's last contact, its
+client's name) -- plus
 whether the household is on the queue and the prioritization status; sorts are named like the
 queue's (``-x`` is exactly the reverse of ``x``), the queue's sorts included (``rank`` and
 ``score`` of the household's entry; cases not on the queue after the others).
@@ -35,7 +36,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -65,9 +65,11 @@ from app.models.ce_records import CeAssessment, CurrentLivingSituation, Service
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment
 from app.models.queue import QueueEntry
 from app.reference import label
+from app.reference.caseloads import Caseload, CaseloadSort
 from app.schemas.pagination import PageParams
 from app.services.clients.access import visible_clients_filter
 from app.services.clients.contacts import INACTIVE_AFTER
+from app.services.clients.search import name_keys
 from app.services.documents.core import summaries_for_clients
 from app.services.documents.policy import can_use_document_check
 from app.services.platform import audit
@@ -75,62 +77,6 @@ from app.services.platform.pagination import PageOf, decode_cursor, encode_curso
 from app.services.queue.entries import check_filter
 from app.services.queue.exports import Column, Export
 from app.services.queue.listing import QueueFilter, filter_clauses
-
-
-class Caseload(StrEnum):
-    MINE = "mine"
-    ORGANIZATION = "organization"
-
-
-class CaseloadSort(StrEnum):
-    """What a caseload is ordered by (ties: the enrollment id)."""
-
-    CLIENT_ID = "client_id"
-    ENROLL_DATE = "enroll_date"
-    DAYS_ENROLLED = "days_enrolled"
-    PRIORITIZATION_STATUS = "prioritization_status"
-    LAST_ASSESSMENT_DATE = "last_assessment_date"
-    LAST_SERVICE_DATE = "last_service_date"
-    LAST_CLS_DATE = "last_cls_date"
-    # The queue's own sorts, by the household's open entry.
-    RANK = "rank"
-    SCORE = "score"
-    INTAKE_STATUS = "intake_status"
-    HOUSEHOLD_TYPE = "household_type"
-    HOUSEHOLD_SIZE = "household_size"
-    REFERRAL_STATUS = "referral_status"
-
-
-class CaseloadSortOrder(StrEnum):
-    """A sort (``CaseloadSort``) ascending, or with a leading ``-`` exactly reversed (as the
-    queue's ``sort``)."""
-
-    CLIENT_ID = "client_id"
-    CLIENT_ID_DESC = "-client_id"
-    ENROLL_DATE = "enroll_date"
-    ENROLL_DATE_DESC = "-enroll_date"
-    DAYS_ENROLLED = "days_enrolled"
-    DAYS_ENROLLED_DESC = "-days_enrolled"
-    PRIORITIZATION_STATUS = "prioritization_status"
-    PRIORITIZATION_STATUS_DESC = "-prioritization_status"
-    LAST_ASSESSMENT_DATE = "last_assessment_date"
-    LAST_ASSESSMENT_DATE_DESC = "-last_assessment_date"
-    LAST_SERVICE_DATE = "last_service_date"
-    LAST_SERVICE_DATE_DESC = "-last_service_date"
-    LAST_CLS_DATE = "last_cls_date"
-    LAST_CLS_DATE_DESC = "-last_cls_date"
-    RANK = "rank"
-    RANK_DESC = "-rank"
-    SCORE = "score"
-    SCORE_DESC = "-score"
-    INTAKE_STATUS = "intake_status"
-    INTAKE_STATUS_DESC = "-intake_status"
-    HOUSEHOLD_TYPE = "household_type"
-    HOUSEHOLD_TYPE_DESC = "-household_type"
-    HOUSEHOLD_SIZE = "household_size"
-    HOUSEHOLD_SIZE_DESC = "-household_size"
-    REFERRAL_STATUS = "referral_status"
-    REFERRAL_STATUS_DESC = "-referral_status"
 
 
 @dataclass(frozen=True)
@@ -210,7 +156,29 @@ def _assigned(actor: Actor, caseload: Caseload, case_manager_id: uuid.UUID | Non
 
 def _queue_only(f: QueueFilter) -> QueueFilter:
     """The filters read from the household's queue entry (the case's own taken out)."""
-    return replace(f, client_id=None, case_manager_id=None, inactive=None)
+    return replace(f, client_id=None, case_manager_id=None, inactive=None, name=None)
+
+
+MAX_NAME_WORDS = 4
+
+
+def _name_clauses(name: str) -> list[Any]:
+    """Each word matches the start, or the sound (metaphone), of the client's first or last
+    name (as the queue's search does for the head of household)."""
+    clauses: list[Any] = []
+    for word in name.split()[:MAX_NAME_WORDS]:
+        norm, meta, _ = name_keys(word)
+        if norm is None:
+            continue
+        prefix = norm.replace("\\", "") + "%"
+        options: list[Any] = [
+            Client.first_name_norm.like(prefix),
+            Client.last_name_norm.like(prefix),
+        ]
+        if meta:
+            options += [Client.first_name_key == meta, Client.last_name_key == meta]
+        clauses.append(or_(*options))
+    return clauses
 
 
 def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: date) -> Any:
@@ -292,6 +260,8 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
     f = filters.queue
     if f.client_id is not None:
         stmt = stmt.where(Enrollment.client_id == f.client_id)
+    if f.name:
+        stmt = stmt.where(*_name_clauses(f.name))
     if f.inactive is not None:
         cutoff = clock.now() - INACTIVE_AFTER
         stale = or_(Client.last_contact_at.is_(None), Client.last_contact_at < cutoff)
