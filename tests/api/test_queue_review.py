@@ -513,3 +513,21 @@ async def test_visibility_of_the_review(client: httpx.AsyncClient, auth: Auth) -
         403,
         "victim-service-provider",
     )
+
+
+async def test_a_voided_intakes_entry_is_gone(client: httpx.AsyncClient, auth: Auth) -> None:
+    """An intake recorded in error is voided: its queue entry leaves the workflow (404)."""
+    placed = await place(client, await auth.headers("case_manager", org="access_point_1"))
+    admin = await auth.headers("cas_admin")
+    voided = await client.post(
+        f"/api/v1/enrollments/{placed.enrollment_id}/void",
+        json={"reason": "Recorded for the wrong person"},
+        headers={**admin, **ANY_VERSION},
+    )
+    assert voided.status_code == 200, voided.text
+    for path in ("review", "transitions", "score", "scores"):
+        assert_problem(await client.get(f"{placed.url}/{path}", headers=admin), 404)
+    r = await client.post(
+        f"{placed.url}/transitions", json={"to_status": APPROVED}, headers={**admin, **ANY_VERSION}
+    )
+    assert_problem(r, 404)
