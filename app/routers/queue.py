@@ -8,6 +8,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from app.context import Actor
 from app.deps import IfMatchRequired, Session, require_for_clients
@@ -96,15 +98,15 @@ async def queue_filter(
     ] = None,
     document_status: Annotated[DocumentStatus | None, Query()] = None,
 ) -> QueueFilter:
-    return to_filter(
-        QueueFilterFields(
-            status=status,
+    try:
+        fields = QueueFilterFields(
+            status=list(dict.fromkeys(status)),
             client_id=client_id,
             chronic=chronic,
-            household_type=household_type,
+            household_type=list(dict.fromkeys(household_type)),
             household_size_min=household_size_min,
             household_size_max=household_size_max,
-            referral_status=referral_status,
+            referral_status=list(dict.fromkeys(referral_status)),
             case_manager_id=case_manager_id,
             veteran=veteran,
             score_min=score_min,
@@ -113,7 +115,11 @@ async def queue_filter(
             area=area,
             document_status=document_status,
         )
-    )
+    except ValidationError as exc:  # the query's values, checked again as the body's would be
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    return to_filter(fields)
 
 
 def to_filter(fields: QueueFilterFields, name: str | None = None) -> QueueFilter:

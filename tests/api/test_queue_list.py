@@ -260,6 +260,7 @@ def _cursor(values: list[Any]) -> str:
         ({"chronic": "documented"}, ["C"]),
         ({"household_type": "adults_only"}, ["C", "A"]),
         ({"household_type": ["unknown", "adults_and_children"]}, ["D", "B"]),
+        ({"household_type": ["adults_only"] * 6, "status": ["approved"] * 5}, ["A"]),
         ({"household_size_min": 2}, ["C", "B"]),
         ({"household_size_max": 2}, ["C", "A", "D"]),
         ({"household_size_min": 2, "household_size_max": 2}, ["C"]),
