@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 
 from app.reference.queue import DEFAULT_SCHEME, scheme_json
+from app.services.queue.chronic import chronic_status
 from tests.conftest import Auth, World, assert_problem
 from tests.support.documents import PDF
 from tests.support.http import ANY_VERSION
@@ -303,3 +304,20 @@ async def test_an_empty_scheme_is_a_lottery_by_tie_breaker(
     items = (await client.get(QUEUE, headers=admin)).json()["items"]
     assert [uuid.UUID(i["id"]) for i in items] == list(reversed(ids))
     assert items[0]["priority"]["keys"] == []
+
+
+async def test_a_voided_intake_is_no_evidence_of_chronic_homelessness(
+    client: httpx.AsyncClient, auth: Auth, db: Any
+) -> None:
+    placed = await place(client, auth)
+    person = uuid.UUID(placed["client"]["id"])
+    assert (await chronic_status(db, person, today())).recorded.chronic is True
+    r = await client.post(
+        f"/api/v1/enrollments/{placed['enrollment']['id']}/void",
+        json={"reason": "Recorded for the wrong client"},
+        headers={**await auth.headers("cas_admin"), **ANY_VERSION},
+    )
+    assert r.status_code == 200, r.text
+    recorded = (await chronic_status(db, person, today())).recorded
+    assert recorded.chronic is False and recorded.days == 0
+    assert "current_living_situation" in recorded.missing

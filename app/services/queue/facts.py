@@ -45,7 +45,12 @@ from app.models.documents import DocumentCheck
 from app.models.enrollments import Enrollment
 from app.models.queue import QueueEntry
 from app.reference.queue import HouseholdFacts, Member, household_facts
-from app.services.queue.chronic import ChronicStatus, compute_statuses, load_chronic_inputs
+from app.services.queue.chronic import (
+    INLINE_CLIENTS,
+    ChronicStatus,
+    compute_statuses,
+    load_chronic_inputs,
+)
 from app.unit_of_work import unit_of_work
 
 CHUNK = 500
@@ -156,7 +161,10 @@ async def _refresh_locked(session: AsyncSession, entry_ids: list[uuid.UUID]) -> 
         }
         counted = {c for h in households.values() for c in h.counted}
         inputs = await load_chronic_inputs(session, counted)
-        statuses = await asyncio.to_thread(compute_statuses, inputs, today)
+        if len(counted) > INLINE_CLIENTS:
+            statuses = await asyncio.to_thread(compute_statuses, inputs, today)
+        else:  # a household or two (a read's refresh): not worth a thread hop
+            statuses = compute_statuses(inputs, today)
         documents = await _documents_on_file(session, counted, today)
         facts.extend(_entry_facts(e.id, households[e.id], statuses, documents) for e in mine)
     if facts:
