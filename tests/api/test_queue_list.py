@@ -240,8 +240,17 @@ async def test_a_cursor_continues_only_its_own_order(
     for bad in ("not-a-cursor", _cursor(["score", "x", [1], str(uuid.uuid4())]), _cursor(["rank"])):
         r = await client.get(QUEUE, params={"sort": "score", "cursor": bad}, headers=headers)
         assert_problem(r, 422)
-    tampered = _cursor(["rank", [1, "x"], str(uuid.uuid4())])
-    assert_problem(await client.get(QUEUE, params={"cursor": tampered}, headers=headers), 422)
+    # In rank order the cursor also carries its row's rank (a whole number from 1).
+    some_id = str(uuid.uuid4())
+    for tampered in (
+        _cursor(["rank", [1, "x"], some_id, 3]),
+        _cursor(["rank", [1, 2], some_id]),
+        _cursor(["rank", [1, 2], some_id, 0]),
+        _cursor(["rank", [1, 2], some_id, True]),
+        _cursor(["rank", [1, 2], some_id, "3"]),
+    ):
+        r = await client.get(QUEUE, params={"cursor": tampered}, headers=headers)
+        assert_problem(r, 422)
     assert await rows(db, "SELECT count(*) AS n FROM audit_events") == before
 
 

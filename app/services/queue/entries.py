@@ -37,10 +37,10 @@ from app.services.queue.listing import (
     QueueFilter,
     QueueOrder,
     days_on_queue,
-    decode_queue_cursor,
+    decode_queue_cursor_with_rank,
     encode_queue_cursor,
     entry_statement,
-    list_statement,
+    list_query,
 )
 from app.services.queue.policy import can_see_queue
 
@@ -101,11 +101,12 @@ async def list_entries(
     """One page of the CoC's open queue entries (see ``listing``)."""
     check_visible(actor)
     await check_filter(session, actor, f, loc=loc)
-    after = decode_queue_cursor(cursor, order) if cursor else None
+    after, after_rank = decode_queue_cursor_with_rank(cursor, order) if cursor else (None, None)
     if await facts.has_stale(session, actor.coc_id):
         await facts.refresh_stale(session, actor.coc_id, limit=facts.READ_REFRESH_LIMIT)
     now = clock.now()
-    rows = (await session.execute(list_statement(actor.coc_id, f, order, after, limit, now))).all()
+    stmt, params = list_query(actor.coc_id, f, order, after, limit, now, after_rank=after_rank)
+    rows = (await session.execute(stmt, params)).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -18,9 +18,17 @@ index range condition, so page 100 costs what page 1 does.
 
 **Rank** is the entry's position by ``(priority_key, id)`` among its CoC's open entries, every
 intake status included (1 = first). It is counted in the same statement: the page's rows in
-rank order, and for each the entries between it and the previous one (an index-only range
-count of ``ix_queue_entries_rank``); the running sum is the rank. The whole count scans the
-index up to the page's last-ranked row, never the table.
+rank order, and for each the entries strictly between it and the previous one (an index-only
+range count of ``ix_queue_entries_rank``); rank = the rows before it on the page + the running
+sum + 1. The whole count scans the index up to the page's last-ranked row, never the table. In
+rank order (ascending) the cursor carries its row's rank too, and the next page counts from the
+cursor's row (``after_rank``): deep pages of a sparse filter cost their own stretch of the
+queue, not everything before them.
+
+**Cost of building.** ``list_query`` returns a statement built once per shape (``FilterShape``,
+the order, cursor or not) with bound parameters, plus the values: SQLAlchemy's compiled cache
+then serves every request of the shape. ``list_statement`` builds the same SQL with the values
+bound in it (to compile for a raw baseline).
 """
 
 from __future__ import annotations
@@ -31,14 +39,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Integer,
     Select,
+    String,
     Uuid,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -216,62 +228,164 @@ def _row_columns() -> list[Any]:
 ROW_COLUMNS: tuple[str, ...] = (*(str(c.key) for c in _row_columns()), "rank")
 
 
-def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> list[Any]:
-    """The WHERE clauses of ``f`` on open entries of the CoC (``queue_entries`` as ``q``)."""
-    where: list[Any] = [q.coc_id == coc_id, q.closed_at.is_(None)]
-    if f.statuses:
-        where.append(q.intake_status.in_([s.value for s in f.statuses]))
-    if f.client_id is not None:
+# --- filters ------------------------------------------------------------------------------
+
+
+class _Binder:
+    """Bound parameters of the statement: with values (a statement of its own), or without
+    (a template built once per shape, the values given at execution)."""
+
+    def __init__(self, values: dict[str, Any] | None) -> None:
+        self.values = values
+
+    def __call__(self, name: str, type_: Any, *, expanding: bool = False) -> Any:
+        if self.values is None:
+            return bindparam(name, type_=type_, expanding=expanding)
+        return bindparam(name, self.values[name], type_=type_, expanding=expanding)
+
+
+@dataclass(frozen=True)
+class FilterShape:
+    """Which filters are set (and the values that change the SQL itself): one template per
+    shape."""
+
+    statuses: bool
+    client_id: bool
+    name: tuple[bool, ...] | None  # per word: whether it has a sound key
+    chronic: ChronicFilter | None
+    household_types: bool
+    household_size_min: bool
+    household_size_max: bool
+    referral_statuses: bool
+    case_manager_id: bool
+    veteran: bool | None
+    score_min: bool
+    score_max: bool
+    inactive: bool | None
+    area: bool
+    document_status: DocumentStatus | None
+
+
+def _name_words(name: str | None) -> list[tuple[str, str | None]]:
+    """(prefix pattern, sound key) of each word of a name filter."""
+    words = []
+    for word in (name or "").split()[:MAX_NAME_TOKENS]:
+        norm, meta, _ = name_keys(word)
+        if norm is not None:
+            words.append((norm + "%", meta))
+    return words
+
+
+def filter_shape(f: QueueFilter) -> FilterShape:
+    words = _name_words(f.name)
+    return FilterShape(
+        statuses=bool(f.statuses),
+        client_id=f.client_id is not None,
+        name=tuple(meta is not None for _, meta in words) if words else None,
+        chronic=f.chronic,
+        household_types=bool(f.household_types),
+        household_size_min=f.household_size_min is not None,
+        household_size_max=f.household_size_max is not None,
+        referral_statuses=bool(f.referral_statuses),
+        case_manager_id=f.case_manager_id is not None,
+        veteran=f.veteran,
+        score_min=f.score_min is not None,
+        score_max=f.score_max is not None,
+        inactive=f.inactive,
+        area=f.area is not None,
+        document_status=f.document_status,
+    )
+
+
+def filter_params(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> dict[str, Any]:
+    """The values of the filters' parameters (names as in the template)."""
+    values: dict[str, Any] = {
+        "coc_id": coc_id,
+        "statuses": [s.value for s in f.statuses],
+        "client_id": f.client_id,
+        "household_types": [t.value for t in f.household_types],
+        "household_size_min": f.household_size_min,
+        "household_size_max": f.household_size_max,
+        "referral_statuses": [s.value for s in f.referral_statuses],
+        "case_manager_id": f.case_manager_id,
+        "score_min": f.score_min,
+        "score_max": f.score_max,
+        "inactive_since": now - timedelta(days=INACTIVE_AFTER_DAYS),
+        "area": f.area,
+    }
+    for i, (prefix, meta) in enumerate(_name_words(f.name)):
+        values[f"name_prefix_{i}"] = prefix
+        values[f"name_key_{i}"] = meta
+    return values
+
+
+def _where(shape: FilterShape, p: _Binder) -> list[Any]:
+    """The WHERE clauses of a filter shape (``queue_entries`` as ``q``; the name filter reads
+    ``clients``, joined on the head)."""
+    where: list[Any] = [q.coc_id == p("coc_id", Uuid), q.closed_at.is_(None)]
+    if shape.statuses:
+        where.append(q.intake_status.in_(p("statuses", String, expanding=True)))
+    if shape.client_id:
         where.append(
             q.head_enrollment_id.in_(
                 select(Enrollment.household_group_id).where(
-                    Enrollment.client_id == f.client_id,
+                    Enrollment.client_id == p("client_id", Uuid),
                     Enrollment.is_coordinated_entry,
                     Enrollment.voided_at.is_(None),
                 )
             )
         )
-    if f.name:
-        where.extend(_name_clauses(f.name))
-    if f.chronic is not None:
+    for i, has_key in enumerate(shape.name or ()):
+        prefix = p(f"name_prefix_{i}", String)
+        options: list[Any] = [
+            Client.first_name_norm.like(prefix),
+            Client.last_name_norm.like(prefix),
+        ]
+        if has_key:
+            key = p(f"name_key_{i}", String)
+            options += [Client.first_name_key == key, Client.last_name_key == key]
+        where.append(or_(*options))
+    if shape.chronic is not None:
         where.append(
             {
                 ChronicFilter.YES: or_(q.chronic_recorded, q.chronic_documented),
                 ChronicFilter.NO: and_(~q.chronic_recorded, ~q.chronic_documented),
                 ChronicFilter.RECORDED: q.chronic_recorded,
                 ChronicFilter.DOCUMENTED: q.chronic_documented,
-            }[f.chronic]
+            }[shape.chronic]
         )
-    if f.household_types:
-        where.append(q.household_type.in_([t.value for t in f.household_types]))
-    if f.household_size_min is not None:
-        where.append(q.household_size >= f.household_size_min)
-    if f.household_size_max is not None:
-        where.append(q.household_size <= f.household_size_max)
-    if f.referral_statuses:
-        where.append(q.referral_status.in_([s.value for s in f.referral_statuses]))
-    if f.case_manager_id is not None:
+    if shape.household_types:
+        where.append(q.household_type.in_(p("household_types", String, expanding=True)))
+    if shape.household_size_min:
+        where.append(q.household_size >= p("household_size_min", Integer))
+    if shape.household_size_max:
+        where.append(q.household_size <= p("household_size_max", Integer))
+    if shape.referral_statuses:
+        where.append(q.referral_status.in_(p("referral_statuses", String, expanding=True)))
+    if shape.case_manager_id:
         where.append(
             exists().where(
                 CaseAssignment.enrollment_id == q.head_enrollment_id,
-                CaseAssignment.user_id == f.case_manager_id,
+                CaseAssignment.user_id == p("case_manager_id", Uuid),
                 CaseAssignment.status == "active",
             )
         )
-    if f.veteran is not None:
-        where.append(q.veteran.is_(true()) if f.veteran else q.veteran.is_(false()))
-    if f.score_min is not None:
-        where.append(q.score >= f.score_min)
-    if f.score_max is not None:
-        where.append(q.score <= f.score_max)
-    if f.inactive is not None:
-        since = now - timedelta(days=INACTIVE_AFTER_DAYS)
+    if shape.veteran is not None:
+        where.append(q.veteran.is_(true()) if shape.veteran else q.veteran.is_(false()))
+    if shape.score_min:
+        where.append(q.score >= p("score_min", Integer))
+    if shape.score_max:
+        where.append(q.score <= p("score_max", Integer))
+    if shape.inactive is not None:
+        since = p("inactive_since", DateTime(timezone=True))
         inactive = or_(q.last_activity_at.is_(None), q.last_activity_at < since)
-        where.append(inactive if f.inactive else ~inactive)
-    if f.area is not None:
-        where.append(exists().where(AreaTie.client_id == q.head_client_id, AreaTie.area == f.area))
-    if f.document_status is not None:
-        every = cast(literal(list(CHECKLIST_ITEMS)), ARRAY(q.documents_on_file.type.item_type))
+        where.append(inactive if shape.inactive else ~inactive)
+    if shape.area:
+        where.append(
+            exists().where(AreaTie.client_id == q.head_client_id, AreaTie.area == p("area", String))
+        )
+    if shape.document_status is not None:
+        every = cast(literal_column(_EVERY_ITEM), ARRAY(String))
         where.append(
             {
                 DocumentStatus.COMPLETE: q.documents_on_file.contains(every),
@@ -280,26 +394,158 @@ def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> list[Any
                     func.cardinality(q.documents_on_file) > 0,
                     ~q.documents_on_file.contains(every),
                 ),
-            }[f.document_status]
+            }[shape.document_status]
         )
     return where
 
 
-def _name_clauses(name: str) -> list[Any]:
-    clauses: list[Any] = []
-    for word in name.split()[:MAX_NAME_TOKENS]:
-        norm, meta, _ = name_keys(word)
-        if norm is None:
-            continue
-        prefix = norm.replace("\\", "") + "%"
-        options: list[Any] = [
-            Client.first_name_norm.like(prefix),
-            Client.last_name_norm.like(prefix),
-        ]
-        if meta:
-            options += [Client.first_name_key == meta, Client.last_name_key == meta]
-        clauses.append(or_(*options))
-    return clauses
+_EVERY_ITEM = "ARRAY[" + ", ".join(f"'{i}'" for i in CHECKLIST_ITEMS) + "]"
+
+
+def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> list[Any]:
+    """The WHERE clauses of ``f`` on open entries of the CoC (``queue_entries`` as ``q``, with
+    its values bound), for a query of your own (caseloads, exports). The name filter reads
+    ``clients``: join it on ``q.head_client_id``."""
+    return _where(filter_shape(f), _Binder(filter_params(coc_id, f, now)))
+
+
+# --- the statement --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Shape:
+    filters: FilterShape
+    order: QueueOrder
+    cursor: bool
+    # The cursor carries the rank of its row: count from there (rank order, ascending).
+    cursor_rank: bool
+
+
+def _narrow(columns: Sequence[Any]) -> list[Any]:
+    """The columns carried through the page and rank subqueries: the id, the priority key and
+    the sort's columns."""
+    keys = {"id": q.id, "priority_key": q.priority_key}
+    for c in columns:
+        keys.setdefault(str(c.key), c)
+    return list(keys.values())
+
+
+@lru_cache(maxsize=512)
+def _template(shape: _Shape) -> Select[Any]:
+    """The page statement of a shape, with bound parameters only (built once; SQLAlchemy's
+    compiled cache then serves every request of the shape)."""
+    return _build(shape, _Binder(None))
+
+
+def _build(shape: _Shape, p: _Binder) -> Select[Any]:
+    order = shape.order
+    columns = _SORT_COLUMNS[order.sort]
+    where = _where(shape.filters, p)
+    if shape.cursor:
+        right = tuple_(*[p(f"after_{i}", c.type) for i, c in enumerate(columns)])
+        where.append(tuple_(*columns) < right if order.descending else tuple_(*columns) > right)
+    page_q = select(*_narrow(columns)).select_from(q)
+    if shape.filters.name is not None:
+        page_q = page_q.join(Client, Client.id == q.head_client_id)
+    limit = p("limit_plus_one", Integer)
+    page = (
+        page_q.where(*where)
+        .order_by(*[c.desc() if order.descending else c.asc() for c in columns])
+        .limit(limit)
+        .subquery("page")
+    )
+    in_rank_order = (page.c.priority_key, page.c.id)
+    if shape.cursor_rank:
+        first_key, first_id = p("after_0", ARRAY(Integer)), p("after_1", Uuid)
+    else:
+        first_key, first_id = EMPTY_KEY, literal(ZERO_UUID, Uuid)
+    with_previous = select(
+        page,
+        type_coerce(
+            func.lag(page.c.priority_key, 1, first_key).over(order_by=in_rank_order),
+            ARRAY(Integer),
+        ).label("previous_key"),
+        type_coerce(func.lag(page.c.id, 1, first_id).over(order_by=in_rank_order), Uuid).label(
+            "previous_id"
+        ),
+    ).subquery("with_previous")
+    w = with_previous.c
+    x = aliased(QueueEntry, name="ahead")
+    # Open entries strictly between the previous page row (or the cursor's row) and this one.
+    between = (
+        select(func.count())
+        .select_from(x)
+        .where(
+            x.coc_id == p("coc_id", Uuid),
+            x.closed_at.is_(None),
+            tuple_(x.priority_key, x.id) < tuple_(w.priority_key, w.id),
+            tuple_(x.priority_key, x.id) > tuple_(w.previous_key, w.previous_id),
+        )
+        .scalar_subquery()
+    )
+    carried = [w[str(c.key)] for c in _narrow(columns)]
+    counted = select(*carried, between.label("between")).subquery("counted")
+    c = counted.c
+    by_rank = (c.priority_key, c.id)
+    base = p("after_rank", Integer) if shape.cursor_rank else literal(0, Integer)
+    rank = cast(
+        base
+        + func.row_number().over(order_by=by_rank)
+        + func.sum(c.between).over(order_by=by_rank),
+        Integer,
+    ).label("rank")
+    ordered = [c[str(col.key)] for col in columns]
+    return (
+        select(*_row_columns(), rank)
+        .select_from(counted)
+        .join(q, q.id == c.id)
+        .join(Client, Client.id == q.head_client_id)
+        .join(QueueSettings, QueueSettings.coc_id == q.coc_id)
+        .order_by(*[o.desc() if order.descending else o.asc() for o in ordered])
+    )
+
+
+def list_query(
+    coc_id: uuid.UUID,
+    f: QueueFilter,
+    order: QueueOrder,
+    after: Sequence[Any] | None,
+    limit: int,
+    now: datetime,
+    *,
+    after_rank: int | None = None,
+) -> tuple[Select[Any], dict[str, Any]]:
+    """One page of the CoC's open entries kept by ``f`` in ``order``, after the cursor's
+    values ``after`` (and its row's rank ``after_rank``, rank order only): the statement
+    (shared by every request of the same shape) and its parameters. Run it as
+    ``session.execute(stmt, params)``: ``limit + 1`` rows of ``ROW_COLUMNS`` (the last only
+    says there is more), each with its ``rank``."""
+    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, after_rank)
+    return _template(shape), params
+
+
+def _shape_and_params(
+    coc_id: uuid.UUID,
+    f: QueueFilter,
+    order: QueueOrder,
+    after: Sequence[Any] | None,
+    limit: int,
+    now: datetime,
+    after_rank: int | None,
+) -> tuple[_Shape, dict[str, Any]]:
+    cursor_rank = (
+        after is not None
+        and after_rank is not None
+        and order == QueueOrder(QueueSort.RANK, descending=False)
+    )
+    shape = _Shape(filter_shape(f), order, after is not None, cursor_rank)
+    params = filter_params(coc_id, f, now)
+    params["limit_plus_one"] = limit + 1
+    for i, v in enumerate(after or ()):
+        params[f"after_{i}"] = v
+    if cursor_rank:
+        params["after_rank"] = after_rank
+    return shape, params
 
 
 def list_statement(
@@ -309,60 +555,13 @@ def list_statement(
     after: Sequence[Any] | None,
     limit: int,
     now: datetime,
+    *,
+    after_rank: int | None = None,
 ) -> Select[Any]:
-    """One page of the CoC's open entries kept by ``f`` in ``order``, after the cursor's
-    values ``after``: ``limit + 1`` rows of ``ROW_COLUMNS`` (the last only says there is more),
-    each with its ``rank``."""
-    columns = _SORT_COLUMNS[order.sort]
-    where = filter_clauses(coc_id, f, now)
-    if after is not None:
-        left = tuple_(*columns)
-        right = tuple_(*[literal(v, col.type) for col, v in zip(columns, after, strict=True)])
-        where.append(left < right if order.descending else left > right)
-    page = (
-        select(*_row_columns())
-        .join(Client, Client.id == q.head_client_id)
-        .join(QueueSettings, QueueSettings.coc_id == q.coc_id)
-        .where(*where)
-        .order_by(*[c.desc() if order.descending else c.asc() for c in columns])
-        .limit(limit + 1)
-        .subquery("page")
-    )
-    in_rank_order = (page.c.priority_key, page.c.id)
-    with_previous = select(
-        page,
-        func.lag(page.c.priority_key).over(order_by=in_rank_order).label("previous_key"),
-        func.lag(page.c.id).over(order_by=in_rank_order).label("previous_id"),
-    ).subquery("with_previous")
-    w = with_previous.c
-    x = aliased(QueueEntry, name="ahead")
-    # Open entries from the previous page row (included) up to this one (excluded).
-    between = (
-        select(func.count())
-        .select_from(x)
-        .where(
-            x.coc_id == coc_id,
-            x.closed_at.is_(None),
-            tuple_(x.priority_key, x.id) < tuple_(w.priority_key, w.id),
-            tuple_(x.priority_key, x.id)
-            >= tuple_(
-                func.coalesce(w.previous_key, EMPTY_KEY),
-                func.coalesce(w.previous_id, literal(ZERO_UUID, Uuid)),
-            ),
-        )
-        .scalar_subquery()
-    )
-    counted = select(*[w[name] for name in ROW_COLUMNS[:-1]], between.label("between")).subquery(
-        "counted"
-    )
-    c = counted.c
-    rank = cast(func.sum(c.between).over(order_by=(c.priority_key, c.id)) + 1, Integer).label(
-        "rank"
-    )
-    ordered = [c[str(col.key)] for col in columns]
-    return select(*[c[name] for name in ROW_COLUMNS[:-1]], rank).order_by(
-        *[o.desc() if order.descending else o.asc() for o in ordered]
-    )
+    """``list_query``'s statement with its values bound in it (to compile, e.g. with
+    ``render_postcompile``, or run as it is); the same SQL as the shared statement."""
+    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, after_rank)
+    return _build(shape, _Binder(params))
 
 
 def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID) -> Select[Any]:
@@ -391,12 +590,18 @@ def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID) -> Select[Any]:
 # --- cursors --------------------------------------------------------------------------------
 
 
+_RANK_ORDER = QueueOrder(QueueSort.RANK, descending=False)
+
+
 def encode_queue_cursor(order: QueueOrder, row: Any) -> str:
-    """The cursor after ``row`` (a row of ``list_statement``) in ``order``."""
+    """The cursor after ``row`` (a row of ``list_statement``) in ``order``; in rank order it
+    also carries the row's rank, so the next page counts ranks from there."""
     values: list[Any] = [order.token]
     for name in sort_keys(order):
         v = getattr(row, name)
         values.append(str(v) if isinstance(v, uuid.UUID) else v)
+    if order == _RANK_ORDER:
+        values.append(row.rank)
     raw = json.dumps(values, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -410,9 +615,9 @@ def _bad_cursor(msg: str = "invalid cursor") -> ValidationFailed:
     )
 
 
-def decode_queue_cursor(cursor: str, order: QueueOrder) -> list[Any]:
-    """The sort values a cursor holds; 422 when it is not one of ours, or was made for
-    another order."""
+def decode_queue_cursor_with_rank(cursor: str, order: QueueOrder) -> tuple[list[Any], int | None]:
+    """The sort values a cursor holds and, in rank order, its row's rank; 422 when it is not
+    one of ours, or was made for another order."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -425,9 +630,21 @@ def decode_queue_cursor(cursor: str, order: QueueOrder) -> list[Any]:
             raise _bad_cursor("cursor from another sort order")
         raise _bad_cursor()
     names = sort_keys(order)
+    rank: int | None = None
+    if order == _RANK_ORDER:
+        if len(values) != len(names) + 2:
+            raise _bad_cursor()
+        rank = values.pop()
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank < 2**31:
+            raise _bad_cursor()
     if len(values) != len(names) + 1:
         raise _bad_cursor()
-    return [_checked(name, v) for name, v in zip(names, values[1:], strict=True)]
+    return [_checked(name, v) for name, v in zip(names, values[1:], strict=True)], rank
+
+
+def decode_queue_cursor(cursor: str, order: QueueOrder) -> list[Any]:
+    """The sort values a cursor holds (see ``decode_queue_cursor_with_rank``)."""
+    return decode_queue_cursor_with_rank(cursor, order)[0]
 
 
 _INT32 = range(-(2**31), 2**31)
@@ -469,9 +686,13 @@ __all__ = [
     "QueueSort",
     "days_on_queue",
     "decode_queue_cursor",
+    "decode_queue_cursor_with_rank",
     "encode_queue_cursor",
     "entry_statement",
     "filter_clauses",
+    "filter_params",
+    "filter_shape",
+    "list_query",
     "list_statement",
     "sort_keys",
 ]
