@@ -122,7 +122,8 @@ TAGS: dict[str, str] = {
     "auth": "Log in, refresh and log out; who you are; act for another of your organizations; "
     "password resets and invitations.",
     "users": "Accounts and their memberships (organization and role).",
-    "organizations": "Continuums of Care, their organizations and projects (HUD 2.02, 2.06).",
+    "organizations": "Continuums of Care, their organizations and projects (HUD 2.02, 2.06), "
+    "and each housing provider's CAS contact.",
     "audit": "The append-only audit trail (system admins).",
     "clients": "Clients (HUD Universal Data Elements), find client, full SSN, history, merge, "
     "the duplicate report and refused duplicate intakes.",
@@ -145,6 +146,13 @@ TAGS: dict[str, str] = {
     "documents of a client.",
     "data-quality": "The CoC's data-quality report: values HUD accepts but counts as data "
     "issues (CAS and system admins).",
+    "notifications": "Your notification inbox (DOMAIN 10): list with filters and a date range, "
+    "the unread count, a live stream (Server-Sent Events), snooze, dismiss, acknowledge, "
+    "dismiss all; which kinds also reach you by email.",
+    "webhooks": "Partner webhooks: subscriptions per organization and event type, signed in the "
+    "Standard Webhooks style, with a delivery log and redelivery.",
+    "jobs": "Background jobs (email and webhook delivery, notification fan-out, scans, "
+    "housekeeping) and their dead letter (system admins).",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -161,5 +169,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
+    "Notifications": ["notifications", "webhooks", "jobs"],
     "Service": ["reference", "health"],
 }
