@@ -53,9 +53,14 @@ def test_settings() -> Settings:
     return Settings(
         environment="test",
         run_jobs_in_server=False,
+        # Jobs run in the test's transaction (one connection): one at a time.
+        worker_concurrency=1,
         # The live stream of a test ends soon (the fuzzer calls it too).
         sse_max_seconds=0.5,
         sse_heartbeat_seconds=0.2,
+        # Webhook receivers of the tests listen on 127.0.0.1 (other loopback addresses stay
+        # refused).
+        webhook_allowed_networks=["127.0.0.1/32"],
         auth_rate_limit=10_000,
         password_reset_address_limit=10_000,
         data_dir=ROOT / ".cas-data" / "test-files",

@@ -153,9 +153,10 @@ async def _candidates(
                 (await session.execute(_members(coc).where(Membership.user_id == user_id))).all()
             )
             # Received through the organization the case was assigned in when still a member
-            # there, else through their first membership (their own cases are theirs in any).
+            # there, else through the first of their memberships that may see what the event
+            # is about (their own cases are theirs in any; Document Check is not).
             memberships.sort(key=lambda m: m.organization_id != assigned_org)
-            found.extend(_Candidate(m[0], m[1], m[2]) for m in memberships[:1])
+            found.extend(_Candidate(m[0], m[1], m[2]) for m in memberships)
         return found
     elif audience == Audience.PROVIDER_CONTACTS:
         return await _provider_contacts(session, event)
