@@ -33,6 +33,8 @@ def detail(kind: str, data: dict[str, Any]) -> str:
             return f"Document Check: {v('category')} / {v('item')} ({v('document_type')})."
         return f"Client file: {v('file_type')}."
     if kind == K.ENROLLMENT_OUTCOME_CHANGED:
+        if data.get("from") is None:
+            return f"The Coordinated Entry intake's outcome: {v('to')}."
         return f"The Coordinated Entry outcome changed from {v('from')} to {v('to')}."
     if kind == K.QUEUE_INTAKE_STATUS_CHANGED:
         return f"The intake status changed from {v('from')} to {v('to')}."
