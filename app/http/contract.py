@@ -122,8 +122,9 @@ TAGS: dict[str, str] = {
     "auth": "Log in, refresh and log out; who you are; act for another of your organizations; "
     "password resets and invitations.",
     "users": "Accounts and their memberships (organization and role).",
-    "organizations": "Continuums of Care, their organizations and projects (HUD 2.02, 2.06), "
-    "and each housing provider's CAS contact.",
+    "organizations": "Continuums of Care, their organizations and projects (HUD 2.02, 2.06).",
+    "cas-contacts": "Each housing provider's CAS contact, per organization and per project: "
+    "who receives its referral notifications.",
     "audit": "The append-only audit trail (system admins).",
     "clients": "Clients (HUD Universal Data Elements), find client, full SSN, history, merge, "
     "the duplicate report and refused duplicate intakes.",
@@ -169,6 +170,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
-    "Notifications": ["notifications", "webhooks", "jobs"],
+    "Notifications": ["notifications", "cas-contacts", "webhooks", "jobs"],
     "Service": ["reference", "health"],
 }

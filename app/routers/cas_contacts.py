@@ -16,8 +16,8 @@ from app.schemas.notifications import CasContactRead, CasContactSet
 from app.services.identity import organizations as orgs
 from app.services.notifications import contacts as svc
 
-organization_contacts = api_router("/organizations", "organizations")
-project_contacts = api_router("/projects", "organizations")
+organization_contacts = api_router("/organizations", "cas-contacts")
+project_contacts = api_router("/projects", "cas-contacts")
 
 Configurer = Annotated[Actor, Depends(require(Permission.NOTIFICATIONS_CONFIGURE))]
 

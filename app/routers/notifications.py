@@ -107,7 +107,21 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": 'Server-Sent Events: `unread_count` (`{"unread": n}`) first and after '
         "every change, `notification` (a `NotificationRead`, its id as the event id) for each "
         "new one, and a keep-alive comment every 15 seconds.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "description": "One event of the stream; `data` is JSON.",
+                    "properties": {
+                        "event": {"type": "string", "enum": ["unread_count", "notification"]},
+                        "data": {"type": "string"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
+                    },
+                    "required": ["event", "data"],
+                }
+            }
+        },
     }
 }
 
@@ -198,11 +212,11 @@ async def set_preference(
     openapi_extra=documented(OWN),
 )
 async def dismiss_all(
-    actor: CurrentActor, session: Session, body: NotificationDismissAll | None = None
+    body: NotificationDismissAll, actor: CurrentActor, session: Session
 ) -> DismissedCount:
-    """Dismiss every notification of yours not dismissed yet (of one `kind` when given)."""
-    kind = body.kind if body is not None else None
-    return DismissedCount(dismissed=await svc.dismiss_all(session, actor, kind))
+    """Dismiss every notification of yours not dismissed yet: `{}` for all of them, or those of
+    one `kind`."""
+    return DismissedCount(dismissed=await svc.dismiss_all(session, actor, body.kind))
 
 
 @router.get(

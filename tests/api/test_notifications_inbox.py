@@ -193,10 +193,14 @@ async def test_dismiss_all_and_by_kind(
     headers = await auth.headers("cas_admin", org="cas")
     r = await client.post(f"{URL}/dismiss-all", json={"kind": "document.uploaded"}, headers=headers)
     assert r.status_code == 200 and r.json() == {"dismissed": 0}
-    r = await client.post(f"{URL}/dismiss-all", headers=headers)
+    r = await client.post(f"{URL}/dismiss-all", json={}, headers=headers)
     assert r.json() == {"dismissed": 3}
     assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 0}
-    assert (await client.post(f"{URL}/dismiss-all", headers=headers)).json() == {"dismissed": 0}
+    again = await client.post(f"{URL}/dismiss-all", json={}, headers=headers)
+    assert again.json() == {"dismissed": 0}
+    assert_problem(await client.post(f"{URL}/dismiss-all", headers=headers), 422)
+    bad = await client.post(f"{URL}/dismiss-all", json={"kind": "everything"}, headers=headers)
+    assert_problem(bad, 422)
     # Only yours: case_manager's notifications of the same events are untouched.
     theirs = await db.scalar(
         select(func.count())

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -37,6 +38,7 @@ import json
 import logging
 import secrets
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -598,7 +600,9 @@ async def _post(target: Target, headers: dict[str, str], body: str, wait: float)
     started = time.monotonic()
     try:
         async with (
-            httpx.AsyncClient(timeout=wait, follow_redirects=False, trust_env=False) as client,
+            httpx.AsyncClient(
+                timeout=wait, follow_redirects=False, trust_env=False, verify=_tls()
+            ) as client,
             client.stream(
                 "POST",
                 url,
@@ -614,6 +618,12 @@ async def _post(target: Target, headers: dict[str, str], body: str, wait: float)
         return _Attempt(False, None, f"connection failed ({type(exc).__name__})", _ms(started))
     ok = 200 <= status < 300
     return _Attempt(ok, status, None if ok else f"HTTP {status}", _ms(started))
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One verifying TLS context for every delivery (making one loads the CA bundle)."""
+    return ssl.create_default_context()
 
 
 def _ms(started: float) -> int:
