@@ -52,8 +52,8 @@ def _open_ce_enrollment() -> ColumnElement[bool]:
 
 
 async def inactive_clients(session: AsyncSession, now: datetime) -> int:
-    """Clients enrolled in Coordinated Entry with no contact for 90 days (their last contact,
-    or their enrollment if they never had one)."""
+    """Heads of household enrolled in Coordinated Entry with no contact for 90 days (their last
+    contact, or their enrollment if they never had one)."""
     last = func.coalesce(Client.last_contact_at, Enrollment.created_at)
     stamp = func.to_char(func.timezone("UTC", last), 'YYYY-MM-DD"T"HH24:MI:SS')
     rows = (
@@ -77,6 +77,8 @@ async def inactive_clients(session: AsyncSession, now: datetime) -> int:
         .join(Coc, Coc.id == Client.coc_id)
         .where(
             _open_ce_enrollment(),
+            # Once per household: its head (the queue's entry and its case managers' caseload).
+            Enrollment.relationship_to_hoh == 1,
             Client.merged_into_id.is_(None),
             last < now - INACTIVE_AFTER,
         )

@@ -249,7 +249,8 @@ async def resolve(host: str, port: int) -> list[str]:
         )
     except (OSError, TimeoutError, UnicodeError):
         raise RefusedAddress("The URL's host name does not resolve.") from None
-    addresses = sorted({str(info[4][0]) for info in infos})
+    # IPv4 first (a receiver reached over IPv6 only is still tried when it has no IPv4).
+    addresses = sorted({str(info[4][0]) for info in infos}, key=lambda a: (":" in a, a))
     if not addresses:
         raise RefusedAddress("The URL's host name does not resolve.")
     return addresses
