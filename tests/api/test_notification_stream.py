@@ -99,14 +99,27 @@ async def test_the_stream_delivers_notifications_made_on_another_instance(tmp_pa
                     assert dismissed.status_code == 200, dismissed.text
                     assert await next_event() == ("unread_count", {"unread": 0}, None)
 
-            # Reconnecting with the last event id catches up on what was missed.
-            async with (
-                httpx.AsyncClient(base_url=a, timeout=30) as http,
-                http.stream(
+            # While no stream is open, another household is placed; reconnecting with the last
+            # event id received sends what was missed, then the count.
+            seen_id = received[1][2]
+            async with httpx.AsyncClient(base_url=b, timeout=30) as other:
+                r = await other.post(INTAKES, json=example("placed"), headers=manager)
+                assert r.status_code == 201, r.text
+            async with httpx.AsyncClient(base_url=a, timeout=30) as http:
+                for _ in range(200):
+                    bell = await http.get("/api/v1/notifications/unread-count", headers=admin)
+                    if bell.json()["unread"] == 1:
+                        break
+                    await asyncio.sleep(0.05)
+                assert bell.json() == {"unread": 1}
+                async with http.stream(
                     "GET",
                     "/api/v1/notifications/stream",
-                    headers={**admin, "Last-Event-ID": "not-an-id"},
-                ) as response,
-            ):
-                first = await asyncio.wait_for(anext(sse_events(response)), timeout=20)
-                assert first[0] == "unread_count"
+                    headers={**admin, "Last-Event-ID": str(seen_id)},
+                ) as response:
+                    events = sse_events(response)
+                    name, data, event_id = await asyncio.wait_for(anext(events), timeout=20)
+                    assert name == "notification" and event_id != seen_id
+                    assert json.loads(data)["client_id"] == r.json()["client"]["id"]
+                    name, data, _ = await asyncio.wait_for(anext(events), timeout=20)
+                    assert (name, json.loads(data)) == ("unread_count", {"unread": 1})

@@ -20,7 +20,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +39,11 @@ RETRY_MS = 3000
 def _event(name: str, data: str, event_id: str | None = None) -> str:
     head = f"id: {event_id}\n" if event_id else ""
     return f"{head}event: {name}\ndata: {data}\n\n"
+
+
+# Notifications are stamped when inserted but seen by others only once committed: a stream
+# looks this far back each time, so one committed late is not missed (ids sent are skipped).
+LATE_COMMIT = timedelta(seconds=30)
 
 
 async def _resume_point(session: AsyncSession, actor: Actor, last_event_id: str | None) -> datetime:
@@ -73,20 +78,32 @@ async def stream(
     """The SSE text of the user's stream, until ``ends_at`` or the client goes away."""
     async with listener.subscribe(str(actor.user_id)) as queue:
         async with unit_of_work(sessionmaker) as session:
-            after = await _resume_point(session, actor, last_event_id)
+            start = await _resume_point(session, actor, last_event_id)
+            floor = start - LATE_COMMIT
+            # What the client has (everything up to the start) is not sent again.
+            sent = {
+                n.id: n.created_at
+                for n in await inbox.newer_than(session, actor.user_id, floor, limit=1000)
+                if n.created_at <= start
+            }
         yield f"retry: {RETRY_MS}\n\n"
         changed = True
         while True:
             if changed:
                 async with unit_of_work(sessionmaker) as session:
-                    fresh = await inbox.newer_than(session, actor.user_id, after)
+                    fresh = await inbox.newer_than(session, actor.user_id, floor, limit=200)
                     count = await inbox.unread_count(session, actor.user_id)
                 now = clock.now()
                 for n in fresh:
-                    after = max(after, n.created_at)
+                    if n.id in sent:
+                        continue
+                    sent[n.id] = n.created_at
                     body = inbox.read(n, now).model_dump_json()
                     yield _event("notification", body, str(n.id))
                 yield _event("unread_count", json.dumps({"unread": count}))
+                if sent:
+                    floor = max(floor, max(sent.values()) - LATE_COMMIT)
+                    sent = {k: at for k, at in sent.items() if at > floor}
             remaining = (ends_at - clock.now()).total_seconds()
             if remaining <= 0 or (disconnected is not None and await disconnected()):
                 return
