@@ -133,52 +133,58 @@ async def test_an_intake_left_pending_changes_no_outcome(
     assert await events_of(db, K.ENROLLMENT_OUTCOME_CHANGED) == []
 
 
-async def test_queue_status_change_notifies_the_case_managers_and_the_cas_admins(
+async def test_queue_status_change_notifies_who_acts_next(
     db: AsyncSession,
     world: World,
     placed: dict[str, Any],
     sessionmaker: async_sessionmaker[AsyncSession],
     test_settings: Settings,
 ) -> None:
-    # Written by the queue's intake-status machine (its own branch): the event is all that
-    # fan-out needs.
+    # Written by the queue's intake-status machine, with who acts next as the audience.
     entry_id = placed["queue_entry"]["id"]
     client_id = uuid.UUID(placed["client"]["id"])
+    # A second CAS admin (the system admin also holds the role in the CAS organization).
+    db.add(
+        Membership(
+            user_id=world.user_id("system_admin"),
+            organization_id=world.org_id("cas"),
+            role="cas_admin",
+        )
+    )
+    await db.flush()
     admin = seeded_actor(world, "cas_admin", "cas", Role.CAS_ADMIN)
-    events.emit(
-        db,
-        admin,
-        K.QUEUE_INTAKE_STATUS_CHANGED.value,
-        entity_type="queue_entry",
-        entity_id=uuid.UUID(entry_id),
-        client_id=client_id,
-        data={"from": "pending", "to": "incomplete_documentation", "queue_entry_id": entry_id},
-    )
-    await db.flush()
-    await run_jobs(sessionmaker, test_settings, FAN_OUT)
-    assert await recipients(db, world, K.QUEUE_INTAKE_STATUS_CHANGED) == {"case_manager2"}
-
-    # The case manager sends it back for a second review: the CAS admins hear of it.
     manager = seeded_actor(world, "case_manager2", "access_point_2", Role.CASE_MANAGER)
-    events.emit(
-        db,
-        manager,
-        K.QUEUE_INTAKE_STATUS_CHANGED.value,
-        entity_type="queue_entry",
-        entity_id=uuid.UUID(entry_id),
-        client_id=client_id,
-        data={
-            "from": "incomplete_documentation",
-            "to": "pending_second_review",
-            "queue_entry_id": entry_id,
-        },
-    )
-    await db.flush()
-    await run_jobs(sessionmaker, test_settings, FAN_OUT)
-    assert await recipients(db, world, K.QUEUE_INTAKE_STATUS_CHANGED) == {
-        "case_manager2",
+
+    async def moved(actor: Any, to: str, audience: list[str] | None) -> set[str]:
+        data: dict[str, Any] = {"from": "pending", "to": to, "queue_entry_id": entry_id}
+        if audience is not None:
+            data["audience"] = audience
+        event = events.emit(
+            db,
+            actor,
+            K.QUEUE_INTAKE_STATUS_CHANGED.value,
+            entity_type="queue_entry",
+            entity_id=uuid.UUID(entry_id),
+            client_id=client_id,
+            data=data,
+        )
+        await db.flush()
+        await run_jobs(sessionmaker, test_settings, FAN_OUT)
+        return await recipients(db, world, K.QUEUE_INTAKE_STATUS_CHANGED, event_id=event.id)
+
+    # Marked incomplete by a CAS admin: the case manager acts next.
+    assert await moved(admin, "incomplete_documentation", ["case_managers"]) == {"case_manager2"}
+    # Sent back for a second review by the case manager: the CAS admins.
+    assert await moved(manager, "pending_second_review", ["cas_admins"]) == {
         "cas_admin",
+        "system_admin",
     }
+    # An event never widens its kind's audiences (housing providers are not one of them).
+    assert await moved(admin, "approved", ["case_managers", "provider_contacts"]) == {
+        "case_manager2"
+    }
+    # Without an audience of its own: every audience of the kind (not the actor).
+    assert await moved(admin, "approved", None) == {"case_manager2", "system_admin"}
 
 
 async def test_ninety_days_without_contact_notifies_the_case_manager_once(

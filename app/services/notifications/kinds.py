@@ -10,6 +10,11 @@ outcome, decline, park (``PROVIDER_CONTACTS`` and ``CASE_MANAGERS``, with ``proj
 per match so each is sent once), park ending. A kind whose records carry their own visibility
 rule (a referral seen by the provider it was sent to) gives ``visible``.
 
+An event may narrow its kind's audiences, never widen them: ``data["audience"]``, a list of
+``Audience`` values (the queue names who acts next after a status move: the case managers
+after ``incomplete_documentation`` or ``approved``, the CAS admins after
+``pending_second_review``).
+
 Whatever the audience, a recipient only gets a notification about what they may see: the
 client (``clients.access``), Document Check (the CAS organization and admins), and the kind's
 own ``visible`` rule, all judged for the organization through which they receive it. The person

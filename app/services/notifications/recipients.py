@@ -206,6 +206,15 @@ async def _provider_contacts(session: AsyncSession, event: NotificationEvent) ->
     return [_Candidate(row[0], row[1], row[2]) for row in rows]
 
 
+def audiences_of(event: NotificationEvent, spec: KindSpec) -> tuple[Audience, ...]:
+    """The kind's audiences, narrowed by the event when it names some (``data.audience``: the
+    queue names who acts next after a status move); never wider than the kind's."""
+    named = event.data.get("audience")
+    if not isinstance(named, list):
+        return spec.audiences
+    return tuple(a for a in spec.audiences if a.value in named)
+
+
 async def recipients(
     session: AsyncSession, event: NotificationEvent, spec: KindSpec
 ) -> list[Recipient]:
@@ -214,7 +223,7 @@ async def recipients(
     time_zone = await session.scalar(select(Coc.time_zone).where(Coc.id == event.coc_id))
     chosen: dict[uuid.UUID, Recipient] = {}
     refused: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    for audience in spec.audiences:
+    for audience in audiences_of(event, spec):
         for candidate in await _candidates(session, event, audience):
             key = (candidate.user_id, candidate.organization_id)
             if candidate.user_id in chosen or key in refused:
