@@ -86,6 +86,9 @@ def live_server() -> Iterator[tuple[str, str]]:
         run_jobs_in_server=False,
         auth_rate_limit=100_000,
         database_url=url,
+        # The fuzzer reads the whole live stream: it ends soon.
+        sse_max_seconds=0.5,
+        sse_heartbeat_seconds=0.2,
     )
 
     async def seed() -> None:
