@@ -22,4 +22,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/ready').status == 200 else 1)"
 # CAS_DATABASE_URL (or DATABASE_URL), CAS_SECRET_KEY and CAS_FIELD_ENCRYPTION_KEY are required.
 # Behind a reverse proxy set CAS_TRUSTED_PROXIES (uvicorn's own proxy-header handling stays off).
+# Background jobs run inside each server; to run them apart, set CAS_RUN_JOBS_IN_SERVER=false
+# here and start containers of this image with the command `cas worker` (any number).
 CMD ["sh", "-c", "cas db upgrade && exec uvicorn app.asgi:app --host 0.0.0.0 --port 8000 --no-proxy-headers --no-access-log"]

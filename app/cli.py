@@ -180,12 +180,51 @@ def openapi(
     typer.echo(f"Wrote {output}")
 
 
+async def _with_sessionmaker(settings: Settings, work: Any) -> Any:
+    """Run ``work(sessionmaker)`` (units of work of its own) on a small pool, then close it."""
+    engine = create_engine(settings.database_url or "", settings)
+    try:
+        return await work(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
 @outbox_cli.command("deliver")
 def outbox_deliver() -> None:
-    """Send pending emails now."""
+    """Send pending emails now (retries waiting for their backoff included)."""
     settings = _prepared_settings()
-    sent = asyncio.run(_with_session(settings, lambda s: jobs.deliver_emails(s, settings)))
+    sent = asyncio.run(_with_sessionmaker(settings, lambda sm: jobs.deliver_emails(sm, settings)))
     typer.echo(f"Sent {sent} message(s).")
+
+
+@cli.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run the jobs due now (and scheduled ones), then exit")
+    ] = False,
+) -> None:
+    """Run background jobs: email and webhook delivery, notification fan-out, scans and
+    housekeeping. Several workers (and servers) may run at once against one database."""
+    with _embedded_postgres_stops_with_us():
+        settings = _prepared_settings()
+        http_logging.configure_logging(settings.log_level)
+        asyncio.run(_with_sessionmaker(settings, lambda sm: _work(sm, settings, once=once)))
+
+
+async def _work(sessionmaker: Any, settings: Settings, *, once: bool) -> None:
+    runner = jobs.runner(sessionmaker, settings)
+    typer.echo(f"Worker {runner.worker_id} started.")
+    sys.stdout.flush()
+    if once:
+        ran = await runner.run_until_idle()
+        typer.echo(f"Ran {ran} job(s).")
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.run_forever(stop)
+    typer.echo(f"Worker {runner.worker_id} stopped.")
 
 
 @cli.command()

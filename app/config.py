@@ -87,18 +87,61 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     public_base_url: str = "http://localhost:8000"
 
+    # The front end's address: links in notification emails open pages there
+    # (``<frontend_base_url>/notifications/<id>``); unset: ``public_base_url``.
+    frontend_base_url: str | None = None
+
     demo_password: str = DEFAULT_DEMO_PASSWORD
     log_level: str = "INFO"
-    # Seconds between outbox delivery runs inside the server; 0 turns the loop off.
-    email_delivery_interval_seconds: float = 5.0
-    # Seconds between housekeeping runs inside the server (what `cas maintenance` runs once); 0
-    # turns the loop off.
+    # Seconds between housekeeping runs (what `cas maintenance` runs once); 0 turns it off.
     maintenance_interval_seconds: float = 3600.0
     # Seconds between recomputing every open queue entry's facts (what `cas queue-refresh` runs
     # once); 0 turns the loop off.
     queue_refresh_interval_seconds: float = 86400.0
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_hours: int = 24
+
+    # --- Background jobs (``cas worker``; in ``cas serve`` unless turned off) ---
+    # Run the job runner inside each ``cas serve`` process (the one-machine default); turn off
+    # when ``cas worker`` processes run beside the servers.
+    run_jobs_in_server: bool = True
+    # Seconds a worker waits before looking for due jobs again when it found none.
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    # Jobs one worker claims and runs at once.
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    # Seconds a claimed job is a worker's; renewed while it runs, taken over by another worker
+    # once it expires (the worker died).
+    job_lease_seconds: float = Field(default=120.0, gt=0)
+    # Retries wait base * 2^(attempt-1) seconds (at most the max), with random jitter.
+    job_retry_base_seconds: float = Field(default=10.0, ge=0)
+    job_retry_max_seconds: float = Field(default=3600.0, ge=0)
+    # Tries before a job is dead-lettered.
+    job_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Days finished jobs are kept (maintenance removes older succeeded ones; dead ones stay).
+    job_retention_days: int = Field(default=14, ge=1)
+    # Seconds between the scans that find 90-day inactive clients and expired documents.
+    notification_scan_interval_seconds: float = 3600.0
+    # Seconds between sweeps for notification events whose fan-out was never queued.
+    notification_sweep_interval_seconds: float = 300.0
+    # Expired documents are reported when they expired at most this many days ago (a first run
+    # does not report every document that ever expired).
+    document_expiry_lookback_days: int = Field(default=7, ge=0, le=366)
+
+    # --- Live updates (``GET /api/v1/notifications/stream``) ---
+    # Seconds between keep-alive comments (the session is checked again at each).
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    # A stream ends after this many seconds at most (or when its access token expires); the
+    # browser reconnects.
+    sse_max_seconds: float = Field(default=3600.0, gt=0)
+
+    # --- Partner webhooks ---
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Failed attempts in a row (over all deliveries) that disable a subscription.
+    webhook_disable_after_failures: int = Field(default=15, ge=1)
+    # Networks a webhook URL may resolve to although they are loopback, private, link-local or
+    # otherwise not public (for tests and on-premises receivers), JSON list: ["127.0.0.1/32"].
+    webhook_allowed_networks: list[str] = []
 
     # --- Documents (Document Check, Client Files) ---
     # Where uploaded files live (encrypted with a key derived from field_encryption_key).
@@ -142,6 +185,18 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _webhook_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CAS_WEBHOOK_ALLOWED_NETWORKS: {entry!r} is not an IP address or network"
+                )
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         decode_field_key(self.field_encryption_key)
@@ -158,6 +213,11 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def frontend_url(self) -> str:
+        """Where links in notification emails point (no trailing slash)."""
+        return (self.frontend_base_url or self.public_base_url).rstrip("/")
 
 
 def decode_field_key(raw: str) -> bytes:

@@ -63,6 +63,7 @@ async def current_actor(
         ip_address=client_ip(request),
     )
     request.state.actor = actor
+    request.state.token_expires_at = claims.expires_at
     return actor
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import jobs
 from app.config import Settings, get_settings
@@ -23,8 +22,9 @@ from app.http.problems import install_exception_handlers
 from app.http.ratelimit import SlidingWindowLimiter
 from app.openapi import build_openapi
 from app.routers import all_routers
+from app.services.notifications import inbox
 from app.services.platform.crypto import FieldCipher
-from app.unit_of_work import unit_of_work
+from app.services.platform.listen import Listener
 
 log = logging.getLogger("app")
 
@@ -49,65 +49,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
         app.state.engine = create_engine(url, settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
-    tasks: list[asyncio.Task[None]] = []
-    if settings.email_delivery_interval_seconds > 0:
-        tasks.append(
-            asyncio.create_task(
-                _every(app, settings.email_delivery_interval_seconds, _deliver_emails)
-            )
-        )
-    if settings.maintenance_interval_seconds > 0:
-        tasks.append(
-            asyncio.create_task(_every(app, settings.maintenance_interval_seconds, _maintain))
-        )
-    if settings.queue_refresh_interval_seconds > 0:
-        tasks.append(
-            asyncio.create_task(
-                _every(app, settings.queue_refresh_interval_seconds, _refresh_queue)
-            )
-        )
+    app.state.notification_listener = Listener(app.state.engine, inbox.CHANNEL)
+    stop = asyncio.Event()
+    worker: asyncio.Task[None] | None = None
+    if settings.run_jobs_in_server:
+        # The one-machine default: this process also runs the background jobs (several servers
+        # may: jobs are claimed with a lease, schedules run once per slot).
+        job_runner = jobs.runner(app.state.sessionmaker, settings)
+        worker = asyncio.create_task(job_runner.run_forever(stop))
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        stop.set()
+        if worker is not None:
+            try:
+                await asyncio.wait_for(worker, timeout=settings.job_lease_seconds)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("background jobs did not finish in time; their leases will expire")
+        await app.state.notification_listener.close()
         if owns_engine:
             await app.state.engine.dispose()
-
-
-async def _deliver_emails(app: FastAPI, session: AsyncSession) -> None:
-    await jobs.deliver_emails(session, app.state.settings)
-
-
-async def _maintain(app: FastAPI, session: AsyncSession) -> None:
-    counts = await jobs.maintain(session, app.state.settings)
-    log.info("maintenance run", extra=counts)
-
-
-async def _refresh_queue(app: FastAPI, session: AsyncSession) -> None:
-    # A unit of work per chunk of entries (its own sessions), not the one handed in.
-    refreshed = await jobs.refresh_queue(app.state.sessionmaker)
-    log.info("queue facts refreshed", extra={"entries": refreshed})
-
-
-async def _every(
-    app: FastAPI,
-    interval: float,
-    job: Callable[[FastAPI, AsyncSession], Awaitable[None]],
-) -> None:
-    """Run ``job`` in its own unit of work every ``interval`` seconds, surviving failures."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            async with unit_of_work(app.state.sessionmaker) as session:
-                await job(app, session)
-        except Exception as exc:  # keep the loop alive; the work is retried next time
-            log.warning(
-                "background job failed",
-                extra={"job": job.__name__, "error_type": type(exc).__name__},
-            )
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
@@ -124,6 +85,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     app.state.settings = settings
     app.state.cipher = FieldCipher(settings.field_encryption_key)
     app.state.auth_limiter = SlidingWindowLimiter()
+    app.state.notification_listener = None  # made with the engine (lifespan)
 
     install_exception_handlers(app)
     install_docs(app)

@@ -54,6 +54,11 @@ class Permission(StrEnum):
     ENROLLMENTS_VOID = "enrollments:void"
     CLIENTS_DUPLICATES_READ = "clients:duplicates_read"
     DATA_QUALITY_READ = "data_quality:read"
+    # Notifications (issue 14): the background jobs and their dead letter (system admins),
+    # partner webhook subscriptions, a housing provider's CAS contact.
+    JOBS_MANAGE = "jobs:manage"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    NOTIFICATIONS_CONFIGURE = "notifications:configure"
 
 
 P = Permission
@@ -83,9 +88,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ENROLLMENTS_VOID,
             P.CLIENTS_DUPLICATES_READ,
             P.DATA_QUALITY_READ,
+            P.WEBHOOKS_MANAGE,
+            P.NOTIFICATIONS_CONFIGURE,
         }
     ),
-    Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),
+    Role.AGENCY_ADMIN: frozenset(
+        _CLIENT_WORK
+        | {
+            P.USERS_MANAGE_OWN_ORG,
+            P.PROJECTS_MANAGE_OWN,
+            P.WEBHOOKS_MANAGE,
+            P.NOTIFICATIONS_CONFIGURE,
+        }
+    ),
     Role.CASE_MANAGER: frozenset(_CLIENT_WORK | {P.QUEUE_CASE_MANAGER_REVIEW}),
     # Client Files are readable by whoever can see the client; Document Check stays limited to
     # the CAS organization and admins by its own rule (app.services.documents.core).

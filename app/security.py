@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from jose import JWTError, jwt
@@ -105,6 +105,8 @@ class AccessClaims:
     organization_id: uuid.UUID
     session_id: uuid.UUID
     jti: str
+    # When the token expires (long-lived answers, the notification stream, end then).
+    expires_at: datetime | None = None
 
 
 def create_access_token(
@@ -164,6 +166,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             organization_id=uuid.UUID(claims["org"]),
             session_id=uuid.UUID(claims["sid"]),
             jti=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
         )
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, OverflowError):
         raise Unauthorized("The access token is invalid.")

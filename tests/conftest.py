@@ -52,7 +52,15 @@ async def _admin_exec(server_url: str, sql: str) -> None:
 def test_settings() -> Settings:
     return Settings(
         environment="test",
-        email_delivery_interval_seconds=0,
+        run_jobs_in_server=False,
+        # Jobs run in the test's transaction (one connection): one at a time.
+        worker_concurrency=1,
+        # The live stream of a test ends soon (the fuzzer calls it too).
+        sse_max_seconds=0.5,
+        sse_heartbeat_seconds=0.2,
+        # Webhook receivers of the tests listen on 127.0.0.1 (other loopback addresses stay
+        # refused).
+        webhook_allowed_networks=["127.0.0.1/32"],
         auth_rate_limit=10_000,
         password_reset_address_limit=10_000,
         data_dir=ROOT / ".cas-data" / "test-files",
@@ -141,6 +149,15 @@ async def db(conn: AsyncConnection) -> AsyncIterator[AsyncSession]:
     )
     yield session
     await session.close()
+
+
+@pytest.fixture
+def sessionmaker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions inside the test's transaction, as background jobs use them (each unit of work
+    commits a savepoint)."""
+    return async_sessionmaker(
+        bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     files = tmp_path_factory.mktemp("files")
     settings = Settings(
         environment="test",
-        email_delivery_interval_seconds=0,
+        run_jobs_in_server=False,
         maintenance_interval_seconds=0,
         auth_rate_limit=100_000,
         database_url=url,

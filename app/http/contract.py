@@ -123,6 +123,8 @@ TAGS: dict[str, str] = {
     "password resets and invitations.",
     "users": "Accounts and their memberships (organization and role).",
     "organizations": "Continuums of Care, their organizations and projects (HUD 2.02, 2.06).",
+    "cas-contacts": "Each housing provider's CAS contact, per organization and per project: "
+    "who receives its referral notifications.",
     "audit": "The append-only audit trail (system admins).",
     "clients": "Clients (HUD Universal Data Elements), find client, full SSN, history, merge, "
     "the duplicate report and refused duplicate intakes.",
@@ -154,6 +156,13 @@ TAGS: dict[str, str] = {
     "assignment), with the seeds' columns, filtered and sorted like the queue.",
     "exports": "Any filtered list of the queue or of a caseload as a CSV or XLSX file, "
     "streamed; every client in it is audited as read.",
+    "notifications": "Your notification inbox (DOMAIN 10): list with filters and a date range, "
+    "the unread count, a live stream (Server-Sent Events), snooze, dismiss, acknowledge, "
+    "dismiss all; which kinds also reach you by email.",
+    "webhooks": "Partner webhooks: subscriptions per organization and event type, signed in the "
+    "Standard Webhooks style, with a delivery log and redelivery.",
+    "jobs": "Background jobs (email and webhook delivery, notification fan-out, scans, "
+    "housekeeping) and their dead letter (system admins).",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -171,5 +180,6 @@ TAG_GROUPS: dict[str, list[str]] = {
     ],
     "Documents": ["document-check", "client-files"],
     "Queue": ["queue", "queue-review", "caseloads", "exports"],
+    "Notifications": ["notifications", "cas-contacts", "webhooks", "jobs"],
     "Service": ["reference", "health"],
 }

@@ -69,6 +69,8 @@ class EmailMessage(UUIDPk, Base):
     to_address: Mapped[str] = mapped_column(String(320), nullable=False)
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
+    # The HTML alternative of notification emails (the text ``body`` is always there).
+    html_body: Mapped[str | None] = mapped_column(Text)
     template: Mapped[str] = mapped_column(String(60), nullable=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now(), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column()
@@ -77,8 +79,9 @@ class EmailMessage(UUIDPk, Base):
 
 
 class NotificationEvent(UUIDPk, Base):
-    """Something that happened and may notify people (DOMAIN 10); delivery (inbox, email,
-    webhooks) reads these. ``data`` carries codes and ids, never PII."""
+    """Something that happened and may notify people (DOMAIN 10); its fan-out job
+    (``app.services.notifications.fanout``) makes the inbox notifications, emails and webhook
+    deliveries. ``data`` carries codes and ids, never PII."""
 
     __tablename__ = "notification_events"
     __table_args__ = (
@@ -89,6 +92,18 @@ class NotificationEvent(UUIDPk, Base):
             "client_id",
             "created_at",
             postgresql_where=text("client_id IS NOT NULL"),
+        ),
+        # Events found by a scan (inactivity, expiry, stalls) are recorded once per key.
+        Index(
+            "uq_notification_events_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=text("dedupe_key IS NOT NULL"),
+        ),
+        Index(
+            "ix_notification_events_pending",
+            "created_at",
+            postgresql_where=text("fanned_out_at IS NULL"),
         ),
     )
 
@@ -106,3 +121,6 @@ class NotificationEvent(UUIDPk, Base):
     created_at: Mapped[datetime] = mapped_column(
         server_default=text("clock_timestamp()"), nullable=False
     )
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    # When its notifications, emails and webhook deliveries were made.
+    fanned_out_at: Mapped[datetime | None] = mapped_column()

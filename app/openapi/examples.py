@@ -38,6 +38,8 @@ SERVICE_ID = "c4e8a1f2-6b3d-4e9a-8c7f-1d2e3f4a5b6c"
 _BARRIERS_NONE = [{"disability_type": t, "disability_response": 0} for t in (5, 6, 7, 8, 9, 10)]
 
 REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
+    # The project's organization is Bridge Access Point: its member Morgan Case.
+    "projects_cas_contact_set": {"CasContactSet": {"user_id": _user("case_manager")}},
     "*": {
         # auth
         "LoginRequest": {"email": "case_manager@demo.example", "password": "demo-password-2026"},
@@ -238,6 +240,18 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "expiration_date": "2027-04-15",
             "file": "(the file: letter.pdf, application/pdf)",
         },
+        # notifications
+        "NotificationSnooze": {"until": "2030-01-15T15:00:00Z"},
+        "NotificationDismissAll": {"kind": "document.uploaded"},
+        "NotificationPreferenceUpdate": {"kind": "document.expired", "email": False},
+        "CasContactSet": {"user_id": _user("case_manager2")},
+        "WebhookSubscriptionCreate": {
+            "url": "https://partner.example.org/cas-webhooks",
+            "event_types": ["queue.intake_status_changed", "document.uploaded"],
+            "description": "Housing partner intake system",
+        },
+        "WebhookSubscriptionUpdate": {"enabled": True},
+        "WebhookSecretRotate": {"previous_valid_hours": 24},
         "ClientFileUpload": {
             "file_type": "social_security_card",
             "description": "Card copy",

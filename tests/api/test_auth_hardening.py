@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import jobs, security
 from app.config import Settings
@@ -24,6 +24,7 @@ from app.models import AuditEvent, EmailMessage, OneTimeToken, User
 from app.services import demo
 from app.services.identity import auth as auth_service
 from app.services.platform import email
+from app.services.platform.jobs import JobFailed
 from tests.conftest import PASSWORD, World, assert_problem
 
 LOGIN = "/api/v1/auth/login"
@@ -140,18 +141,22 @@ async def test_password_reset_requests_are_resolved_by_the_outbox_worker(
 async def test_pending_reset_requests_are_never_delivered_as_they_are(
     client: httpx.AsyncClient,
     db: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
     test_settings: Settings,
     tmp_path: Any,
 ) -> None:
     assert (await client.post(RESET, json={"email": NOBODY})).status_code == 202
     assert (await client.post(RESET, json={"email": CM})).status_code == 202
     settings = test_settings.model_copy(update={"data_dir": tmp_path})
-    # The outbox alone never sends a request as it is.
-    assert await email.deliver_pending(db, settings) == 0
+    # The outbox alone (without the resolver of its owner) never sends a request as it is.
+    requests = (await db.scalars(select(EmailMessage.id))).all()
+    for request_id in requests:
+        with pytest.raises(JobFailed):
+            await email.deliver(sessionmaker, settings, request_id, resolvers={})
     assert not (tmp_path / "outbox").exists()
     # The delivery job resolves the requests first: one real email, nothing for the unknown
     # address.
-    assert await jobs.deliver_emails(db, settings) == 1
+    assert await jobs.deliver_emails(sessionmaker, settings) == 1
     files = list((tmp_path / "outbox").iterdir())
     assert len(files) == 1
     assert f"To: {CM}" in files[0].read_text()

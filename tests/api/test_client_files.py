@@ -86,7 +86,7 @@ async def test_upload_list_get_and_download(
     assert person.last_contact_at is not None
     assert len(await audit_rows(db, "client_file.create", row.id)) == 1
     event = await db.scalar(select(NotificationEvent).where(NotificationEvent.entity_id == row.id))
-    assert event is not None and event.event_type == "document_uploaded"
+    assert event is not None and event.event_type == "document.uploaded"
     assert event.entity_type == "client_file" and event.data["file_type"] == "social_security_card"
 
     listed = await client.get(files_url(person.id), headers=agency)

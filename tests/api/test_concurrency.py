@@ -34,7 +34,7 @@ async def committed() -> AsyncIterator[tuple[httpx.AsyncClient, AsyncEngine]]:
     await asyncio.to_thread(upgrade_database, url)
     settings = Settings(
         environment="test",
-        email_delivery_interval_seconds=0,
+        run_jobs_in_server=False,
         maintenance_interval_seconds=0,
         auth_rate_limit=100_000,
     )

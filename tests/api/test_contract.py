@@ -83,9 +83,12 @@ def live_server() -> Iterator[tuple[str, str]]:
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     base_settings = Settings(
         environment="test",
-        email_delivery_interval_seconds=0,
+        run_jobs_in_server=False,
         auth_rate_limit=100_000,
         database_url=url,
+        # The fuzzer reads the whole live stream: it ends soon.
+        sse_max_seconds=0.5,
+        sse_heartbeat_seconds=0.2,
     )
 
     async def seed() -> None:

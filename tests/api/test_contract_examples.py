@@ -34,6 +34,9 @@ RUN = {
     "projects_update": ("system_admin", "hmis_lead", 200),
     "area_tie_options_replace": ("cas_admin", "cas", 200),
     "document_checklist_update": ("cas_admin", "cas", 200),
+    "organizations_cas_contact_set": ("system_admin", "hmis_lead", 200),
+    "projects_cas_contact_set": ("cas_admin", "cas", 200),
+    "notifications_preferences_set": ("case_manager", "access_point_1", 200),
 }
 
 

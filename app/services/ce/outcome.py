@@ -51,7 +51,7 @@ from app.services.ce.records import (
     record_service,
 )
 from app.services.clients import access as client_access
-from app.services.platform import audit
+from app.services.platform import audit, events
 from app.services.platform.statemachine import AuditHistory, Machine, Rule
 
 _WRITE = Rule[Outcome](Permission.ENROLLMENTS_WRITE)
@@ -190,6 +190,22 @@ async def apply_outcome(
                 extra={"assessment_id": assessment.id},
             )
         e.outcome = target
+    if current != target and not (current is None and target == Outcome.PENDING):
+        # Seed 001: the outcome of a diversion conversation or attempt changing notifies the
+        # CAS team and the case managers (an intake left pending has no outcome yet).
+        events.emit(
+            session,
+            actor,
+            events.ENROLLMENT_OUTCOME_CHANGED,
+            entity_type="enrollment",
+            entity_id=head.id,
+            client_id=head.client_id,
+            data={
+                "from": current.value if current is not None else None,
+                "to": target.value,
+                "enrollment_id": str(head.id),
+            },
+        )
     if target != Outcome.PLACED and (
         current is None or current != target or body.ce_assessment is not None
     ):

@@ -437,10 +437,7 @@ async def _record_upload(
         entity_type=entity_type,
         entity_id=row.id,
         client_id=row.client_id,
-        data={
-            "audience": ["cas_admins"],
-            **{k: changes[k] for k in _EVENT_FIELDS if k in changes},
-        },
+        data={k: changes[k] for k in _EVENT_FIELDS if k in changes},
     )
     await session.flush()
 

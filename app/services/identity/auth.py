@@ -147,6 +147,25 @@ async def load_actor(
     )
 
 
+async def actor_still_valid(session: AsyncSession, actor: Actor) -> bool:
+    """Whether ``actor``'s session, account and membership still stand (a long-lived stream
+    checks again from time to time)."""
+    params = {
+        "user_id": actor.user_id,
+        "organization_id": actor.organization_id,
+        "session_id": actor.session_id,
+    }
+    row = (await session.execute(_ACTOR_STMT, params)).first()
+    return bool(
+        row is not None
+        and row.is_active
+        and row.revoked_at is None
+        and row.expires_at > utcnow()
+        and row.session_organization_id == actor.organization_id
+        and row.organization_is_active
+    )
+
+
 def _pair(
     settings: Settings, auth_session: AuthSession, token: RefreshToken, refresh: str
 ) -> TokenPair:
@@ -501,8 +520,7 @@ async def request_password_reset(
 async def process_password_reset_requests(
     session: AsyncSession, settings: Settings, *, batch: int = 50
 ) -> int:
-    """Resolve queued reset requests (outside any request): for an active account, issue the
-    token and make the row its reset email; for any other address, delete the row."""
+    """Resolve queued reset requests (outside any request), a batch at once; how many."""
     rows = (
         await session.scalars(
             select(EmailMessage)
@@ -513,33 +531,45 @@ async def process_password_reset_requests(
         )
     ).all()
     for row in rows:
-        meta = RequestMeta(**json.loads(row.body))
-        user = await session.scalar(select(User).where(User.email == row.to_address))
-        if user is None or not user.is_active:
-            await session.delete(row)
-            continue
-        token = await issue_one_time_token(
-            session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
-        )
-        row.template = "password_reset"
-        row.subject = "Reset Password Instructions"
-        row.body = (
-            f"Hello {user.full_name},\n\nSomeone asked to reset the password of your CAS account. "
-            f"Use this single-use code within {settings.password_reset_ttl_minutes} minutes:\n\n"
-            f"{token}\n\nor open {settings.public_base_url}/reset-password?token={token}\n\n"
-            "If you did not ask for this, ignore this message.\n"
-        )
-        audit.record(
-            session,
-            meta,
-            "auth.password_reset_requested",
-            "user",
-            user.id,
-            actor_user_id=user.id,
-            coc_id=_coc_of(user),
-        )
+        await resolve_password_reset_request(session, settings, row)
     await session.flush()
     return len(rows)
+
+
+async def resolve_password_reset_request(
+    session: AsyncSession, settings: Settings, row: EmailMessage
+) -> bool:
+    """One queued reset request (the email delivery job, before sending): for an active
+    account, issue the token and make the row its reset email (True); for any other address,
+    delete the row (False)."""
+    meta = RequestMeta(**json.loads(row.body))
+    user = await session.scalar(select(User).where(User.email == row.to_address))
+    if user is None or not user.is_active:
+        await session.delete(row)
+        await session.flush()
+        return False
+    token = await issue_one_time_token(
+        session, user, "password_reset", timedelta(minutes=settings.password_reset_ttl_minutes)
+    )
+    row.template = "password_reset"
+    row.subject = "Reset Password Instructions"
+    row.body = (
+        f"Hello {user.full_name},\n\nSomeone asked to reset the password of your CAS account. "
+        f"Use this single-use code within {settings.password_reset_ttl_minutes} minutes:\n\n"
+        f"{token}\n\nor open {settings.public_base_url}/reset-password?token={token}\n\n"
+        "If you did not ask for this, ignore this message.\n"
+    )
+    audit.record(
+        session,
+        meta,
+        "auth.password_reset_requested",
+        "user",
+        user.id,
+        actor_user_id=user.id,
+        coc_id=_coc_of(user),
+    )
+    await session.flush()
+    return True
 
 
 async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:

@@ -1,0 +1,300 @@
+"""The inbox API: your own notifications only, the state filters, the calendar range, the bell,
+snooze / dismiss / acknowledge / dismiss all, the email choice per kind; bad input is a
+problem and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import clock
+from app.config import Settings
+from app.models import EmailMessage, Membership
+from app.models.notifications import Notification
+from app.models.platform import NotificationEvent
+from app.reference.notifications import NotificationKind
+from tests.conftest import Auth, World, assert_problem
+from tests.support.notifications import FAN_OUT, intake, run_jobs
+
+URL = "/api/v1/notifications"
+K = NotificationKind
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone().isoformat()
+
+
+@pytest.fixture
+async def inbox(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> list[dict[str, Any]]:
+    """Three notifications in cas_admin's inbox (outcome changes of three intakes by
+    case_manager2), newest first."""
+    headers = await auth.headers("case_manager2", org="access_point_2")
+    for _ in range(3):
+        await intake(client, headers, "placed")
+    await run_jobs(sessionmaker, test_settings, FAN_OUT)
+    r = await client.get(URL, headers=await auth.headers("cas_admin", org="cas"))
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    assert len(items) == 3
+    return items
+
+
+async def test_list_your_notifications_with_their_text_and_state(
+    client: httpx.AsyncClient, auth: Auth, world: World, inbox: list[dict[str, Any]]
+) -> None:
+    first = inbox[0]
+    assert first["kind"] == "enrollment.outcome_changed"
+    assert first["title"] == "A Coordinated Entry outcome changed"
+    assert first["message"] == "The Coordinated Entry intake's outcome: placed."
+    assert first["organization_id"] == str(world.org_id("cas"))
+    assert first["new"] is True and first["dismissed_at"] is None
+    assert first["entity_type"] == "enrollment" and first["client_id"]
+    # Codes and ids only: no names anywhere.
+    assert "Jordan" not in str(inbox) and "Rivera" not in str(inbox)
+    created = [i["created_at"] for i in inbox]
+    assert created == sorted(created, reverse=True)
+
+    headers = await auth.headers("cas_admin", org="cas")
+    one = await client.get(f"{URL}/{first['id']}", headers=headers)
+    assert one.status_code == 200 and one.json() == first
+    bell = await client.get(f"{URL}/unread-count", headers=headers)
+    assert bell.json() == {"unread": 3}
+    # Paging.
+    page = await client.get(URL, params={"limit": 2}, headers=headers)
+    assert [i["id"] for i in page.json()["items"]] == [i["id"] for i in inbox[:2]]
+    rest = await client.get(
+        URL, params={"limit": 2, "cursor": page.json()["next_cursor"]}, headers=headers
+    )
+    assert [i["id"] for i in rest.json()["items"]] == [inbox[2]["id"]]
+
+
+async def test_someone_elses_notification_is_not_found(
+    client: httpx.AsyncClient, auth: Auth, inbox: list[dict[str, Any]]
+) -> None:
+    mine = inbox[0]["id"]
+    for user, org, coc in (
+        ("case_manager", "cas", "home"),  # received one of their own for the same event
+        ("system_admin", None, "home"),
+        ("cas_admin", "cas", "other"),
+    ):
+        headers = await auth.headers(user, org=org, coc=coc)
+        assert_problem(await client.get(f"{URL}/{mine}", headers=headers), 404)
+        for action in ("dismiss", "acknowledge"):
+            assert_problem(await client.post(f"{URL}/{mine}/{action}", headers=headers), 404)
+        until = _iso(clock.now() + timedelta(hours=1))
+        r = await client.post(f"{URL}/{mine}/snooze", json={"until": until}, headers=headers)
+        assert_problem(r, 404)
+        listed = await client.get(URL, headers=headers)
+        assert mine not in [i["id"] for i in listed.json()["items"]]
+    owner = await auth.headers("cas_admin", org="cas")
+    still = (await client.get(f"{URL}/{mine}", headers=owner)).json()
+    assert still["new"] and not still["dismissed_at"] and not still["acknowledged_at"]
+    assert_problem(await client.get(f"{URL}/{uuid.uuid4()}", headers=owner), 404)
+
+
+async def test_states_are_separate_and_filterable(
+    client: httpx.AsyncClient, auth: Auth, inbox: list[dict[str, Any]]
+) -> None:
+    headers = await auth.headers("cas_admin", org="cas")
+    a, b, c = (i["id"] for i in inbox)
+    until = clock.now() + timedelta(hours=2)
+    snoozed = await client.post(f"{URL}/{a}/snooze", json={"until": _iso(until)}, headers=headers)
+    assert snoozed.status_code == 200, snoozed.text
+    assert snoozed.json()["new"] is False
+    assert datetime.fromisoformat(snoozed.json()["snoozed_until"]) == until.replace(
+        microsecond=until.microsecond
+    )
+    dismissed = await client.post(f"{URL}/{b}/dismiss", headers=headers)
+    assert dismissed.json()["dismissed_at"] and dismissed.json()["acknowledged_at"] is None
+    acked = await client.post(f"{URL}/{c}/acknowledge", headers=headers)
+    assert acked.json()["acknowledged_at"] and acked.json()["dismissed_at"] is None
+    # Acknowledging a dismissed one keeps both: the states are not one.
+    both = await client.post(f"{URL}/{b}/acknowledge", headers=headers)
+    assert both.json()["dismissed_at"] and both.json()["acknowledged_at"]
+
+    async def ids(status: str) -> list[str]:
+        r = await client.get(URL, params={"status": status}, headers=headers)
+        assert r.status_code == 200, r.text
+        return [i["id"] for i in r.json()["items"]]
+
+    assert await ids("new") == []
+    assert await ids("snoozed") == [a]
+    assert await ids("dismissed") == [b]
+    assert sorted(await ids("acknowledged")) == sorted([b, c])
+    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 0}
+    # Dismissing again changes nothing; a dismissed notification cannot be snoozed.
+    again = await client.post(f"{URL}/{b}/dismiss", headers=headers)
+    assert again.json()["dismissed_at"] == dismissed.json()["dismissed_at"]
+    r = await client.post(f"{URL}/{b}/snooze", json={"until": _iso(until)}, headers=headers)
+    assert_problem(r, 409)
+
+
+async def test_a_snooze_ends_and_the_notification_is_new_again(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, inbox: list[dict[str, Any]]
+) -> None:
+    headers = await auth.headers("cas_admin", org="cas")
+    target = inbox[0]["id"]
+    until = clock.now() + timedelta(minutes=5)
+    r = await client.post(f"{URL}/{target}/snooze", json={"until": _iso(until)}, headers=headers)
+    assert r.status_code == 200
+    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 2}
+    # Five minutes later (the snooze is compared with the clock at read time).
+    row = await db.get(Notification, uuid.UUID(target))
+    assert row is not None
+    row.snoozed_until = clock.now() - timedelta(seconds=1)
+    await db.flush()
+    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 3}
+    new = await client.get(URL, params={"status": "new"}, headers=headers)
+    assert target in [i["id"] for i in new.json()["items"]]
+
+
+async def test_bad_snoozes_are_refused_and_change_nothing(
+    client: httpx.AsyncClient, auth: Auth, inbox: list[dict[str, Any]]
+) -> None:
+    headers = await auth.headers("cas_admin", org="cas")
+    target = inbox[0]["id"]
+    for body, field in (
+        ({"until": _iso(clock.now() - timedelta(minutes=1))}, "until"),  # the past
+        ({"until": _iso(clock.now() + timedelta(days=91))}, "until"),  # too far
+        ({"until": "soon"}, "until"),
+        ({}, "until"),
+        ({"until": _iso(clock.now() + timedelta(hours=1)), "extra": 1}, "extra"),
+    ):
+        r = await client.post(f"{URL}/{target}/snooze", json=body, headers=headers)
+        problem = assert_problem(r, 422)
+        assert field in str(problem["errors"]), problem
+    unchanged = (await client.get(f"{URL}/{target}", headers=headers)).json()
+    assert unchanged["snoozed_until"] is None and unchanged["new"] is True
+    bad = await client.get(URL, params={"status": "unread"}, headers=headers)
+    assert_problem(bad, 422)
+    bad_kind = await client.get(URL, params={"kind": "referral.teleported"}, headers=headers)
+    assert_problem(bad_kind, 422)
+
+
+async def test_dismiss_all_and_by_kind(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    inbox: list[dict[str, Any]],
+) -> None:
+    headers = await auth.headers("cas_admin", org="cas")
+    r = await client.post(f"{URL}/dismiss-all", json={"kind": "document.uploaded"}, headers=headers)
+    assert r.status_code == 200 and r.json() == {"dismissed": 0}
+    r = await client.post(f"{URL}/dismiss-all", json={}, headers=headers)
+    assert r.json() == {"dismissed": 3}
+    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 0}
+    again = await client.post(f"{URL}/dismiss-all", json={}, headers=headers)
+    assert again.json() == {"dismissed": 0}
+    assert_problem(await client.post(f"{URL}/dismiss-all", headers=headers), 422)
+    bad = await client.post(f"{URL}/dismiss-all", json={"kind": "everything"}, headers=headers)
+    assert_problem(bad, 422)
+    # Only yours: case_manager's notifications of the same events are untouched.
+    theirs = await db.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.user_id == world.user_id("case_manager"),
+            Notification.dismissed_at.is_(None),
+        )
+    )
+    assert theirs == 3
+
+
+async def test_kind_and_calendar_range_filters(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, inbox: list[dict[str, Any]]
+) -> None:
+    headers = await auth.headers("cas_admin", org="cas")
+    # One notification received three days ago (a calendar shows it on that day).
+    row = await db.get(Notification, uuid.UUID(inbox[2]["id"]))
+    assert row is not None
+    row.created_at = clock.now() - timedelta(days=3)
+    await db.flush()
+    day = (clock.now() - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
+    r = await client.get(
+        URL,
+        params={"since": day.isoformat(), "until": (day + timedelta(days=1)).isoformat()},
+        headers=headers,
+    )
+    assert [i["id"] for i in r.json()["items"]] == [inbox[2]["id"]]
+    r = await client.get(URL, params={"since": clock.now().isoformat()}, headers=headers)
+    assert r.json()["items"] == []
+    by_kind = await client.get(URL, params={"kind": "enrollment.outcome_changed"}, headers=headers)
+    assert len(by_kind.json()["items"]) == 3
+    other = await client.get(URL, params={"kind": "client.inactive"}, headers=headers)
+    assert other.json()["items"] == []
+    assert_problem(await client.get(URL, params={"since": "9999-01-01"}, headers=headers), 422)
+
+
+async def test_leaving_the_organization_hides_what_came_through_it(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, inbox: Any
+) -> None:
+    headers = await auth.headers("case_manager", org="access_point_1")
+    listed = await client.get(URL, headers=headers)
+    # Received through the CAS organization, shown whichever organization they act for.
+    assert len(listed.json()["items"]) == 3
+    await db.execute(
+        delete(Membership).where(
+            Membership.user_id == world.user_id("case_manager"),
+            Membership.organization_id == world.org_id("cas"),
+        )
+    )
+    await db.flush()
+    assert (await client.get(URL, headers=headers)).json()["items"] == []
+    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 0}
+
+
+async def test_email_choices_per_kind_but_no_wholesale_opt_out(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    headers = await auth.headers("cas_admin", org="cas")
+    prefs = await client.get(f"{URL}/preferences", headers=headers)
+    assert prefs.status_code == 200
+    by_kind = {p["kind"]: p for p in prefs.json()["items"]}
+    assert set(by_kind) == {k.value for k in K}
+    assert by_kind["queue.intake_status_changed"]["email"] is True
+    assert by_kind["document.uploaded"]["email"] is False
+    assert by_kind["client.inactive"]["audiences"] == ["case_managers"]
+
+    r = await client.put(
+        f"{URL}/preferences",
+        json={"kind": "enrollment.outcome_changed", "email": True},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    changed = {p["kind"]: p for p in r.json()["items"]}
+    assert changed["enrollment.outcome_changed"]["email"] is True
+    assert changed["enrollment.outcome_changed"]["default_email"] is False
+    for body in (
+        {"kind": "everything", "email": False},
+        {"email": False},
+        {"kind": "document.uploaded"},
+        {"kind": "document.uploaded", "email": False, "inbox": False},
+    ):
+        assert_problem(await client.put(f"{URL}/preferences", json=body, headers=headers), 422)
+
+    await intake(client, await auth.headers("case_manager2", org="access_point_2"), "placed")
+    await run_jobs(sessionmaker, test_settings, FAN_OUT)
+    mails = (await db.scalars(select(EmailMessage.to_address))).all()
+    # cas_admin asked for these emails; case_manager (default: no email) gets none, and both
+    # got the notification in their inbox.
+    assert mails == ["cas_admin@demo.example"]
+    events = await db.scalar(select(func.count()).select_from(NotificationEvent))
+    assert events == 1
