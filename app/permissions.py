@@ -54,6 +54,10 @@ class Permission(StrEnum):
     ENROLLMENTS_VOID = "enrollments:void"
     CLIENTS_DUPLICATES_READ = "clients:duplicates_read"
     DATA_QUALITY_READ = "data_quality:read"
+    # HUD HMIS CSV (issue 15): exports (admins; agency admins of their own projects) and
+    # scripted imports (the HMIS lead's system admins).
+    HMIS_EXPORT = "hmis:export"
+    HMIS_IMPORT = "hmis:import"
 
 
 P = Permission
@@ -83,9 +87,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ENROLLMENTS_VOID,
             P.CLIENTS_DUPLICATES_READ,
             P.DATA_QUALITY_READ,
+            P.HMIS_EXPORT,
         }
     ),
-    Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),
+    Role.AGENCY_ADMIN: frozenset(
+        _CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN, P.HMIS_EXPORT}
+    ),
     Role.CASE_MANAGER: frozenset(_CLIENT_WORK | {P.QUEUE_CASE_MANAGER_REVIEW}),
     # Client Files are readable by whoever can see the client; Document Check stays limited to
     # the CAS organization and admins by its own rule (app.services.documents.core).

@@ -190,6 +190,67 @@ def spec(file: str) -> FileSpec:
     return specification()[file]
 
 
+@dataclass(frozen=True)
+class HeaderMatch:
+    """How a file's header line lines up with the specification: ``columns`` are the spec's
+    names of the file's columns in the file's order (None where the header cannot be used),
+    ``missing`` the spec's columns the file lacks (loaded as empty), and the findings."""
+
+    columns: tuple[str, ...] | None
+    missing: tuple[str, ...]
+    problems: tuple[tuple[str, str], ...]  # (rule, message)
+
+
+def match_header(file_spec: FileSpec, header: list[str]) -> HeaderMatch:
+    """Exact names in HUD's order pass. A name that differs only in case is a warning
+    (``header_case``), and so is a column the file lacks when its values may be null
+    (``missing_column``: FY2026 added some to older layouts). Anything else is
+    ``header_mismatch``: an unknown or repeated column, a missing column that may not be null,
+    or HUD's columns in another order."""
+    names = [h.strip() for h in header]
+    if tuple(names) == file_spec.header:
+        return HeaderMatch(file_spec.header, (), ())
+    by_lower = {c.name.lower(): c.name for c in file_spec.columns}
+    problems: list[tuple[str, str]] = []
+    mapped: list[str] = []
+    unknown: list[str] = []
+    for name in names:
+        spec_name = by_lower.get(name.lower())
+        if spec_name is None:
+            unknown.append(name)
+            continue
+        if spec_name != name:
+            problems.append(("header_case", f"Column {name!r} is spelled {spec_name!r} by HUD."))
+        mapped.append(spec_name)
+    repeated = sorted({n for n in mapped if mapped.count(n) > 1})
+    missing = [c for c in file_spec.columns if c.name not in mapped]
+    required_missing = [c.name for c in missing if not c.nullable]
+    fatal: list[str] = []
+    if unknown:
+        fatal.append(f"unknown columns {', '.join(repr(u) for u in unknown)}")
+    if repeated:
+        fatal.append(f"repeated columns {', '.join(repeated)}")
+    if required_missing:
+        fatal.append(f"missing required columns {', '.join(required_missing)}")
+    order = [n for n in file_spec.header if n in mapped]
+    if not fatal and mapped != order:
+        fatal.append("the columns are not in HUD's order")
+    if fatal:
+        return HeaderMatch(
+            None,
+            tuple(c.name for c in missing),
+            (("header_mismatch", f"{file_spec.filename}: " + "; ".join(fatal) + "."),),
+        )
+    for c in missing:
+        problems.append(
+            (
+                "missing_column",
+                f"{file_spec.filename} has no {c.name} column; its values are read as empty.",
+            )
+        )
+    return HeaderMatch(tuple(mapped), tuple(c.name for c in missing), tuple(problems))
+
+
 # --- keys ---------------------------------------------------------------------------------------
 
 # (file, column) -> the file whose primary key it names.
@@ -631,6 +692,8 @@ RULE_SEVERITY: dict[str, Severity] = {
     "unknown_file": "warning",
     "empty_file": "high",
     "header_mismatch": "high",
+    "header_case": "warning",
+    "missing_column": "warning",
     "malformed_row": "high",
     "encoding": "high",
     "csv_version": "high",
