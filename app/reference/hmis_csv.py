@@ -646,7 +646,9 @@ ROW_RULES: tuple[RowRule, ...] = (
     _null_unless_int("Exit", "OtherDestination", "Destination", {17}),
     _null_unless_int("CurrentLivingSituation", "CLSSubsidyType", "CurrentLivingSituation", {435}),
     _null_unless_int(
-        "CurrentLivingSituation", "LeaveSituation14Days", "CurrentLivingSituation",
+        "CurrentLivingSituation",
+        "LeaveSituation14Days",
+        "CurrentLivingSituation",
         LEAVE_SITUATION_ASKED,
     ),
     *(

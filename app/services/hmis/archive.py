@@ -70,7 +70,9 @@ class Archive:
 
 
 def _issue(rule: str, message: str, file: str | None = None) -> Issue:
-    return Issue(file=file, row=None, column=None, rule=rule, severity=severity(rule), message=message)
+    return Issue(
+        file=file, row=None, column=None, rule=rule, severity=severity(rule), message=message
+    )
 
 
 def _unsafe(name: str) -> bool:

@@ -53,7 +53,9 @@ class CheckResult:
         key = (file, column, rule)
         self.counts[key] += 1
         if self.counts[key] <= SAMPLE:
-            sev = severity_ or severity(rule, spec(file).column(column) if file and column else None)
+            sev = severity_ or severity(
+                rule, spec(file).column(column) if file and column else None
+            )
             self.issues.append(Issue(file, row, column, rule, sev, message))  # type: ignore[arg-type]
 
     @property
@@ -111,9 +113,7 @@ def check_zip(path: str, *, limits: Limits | None = None) -> CheckResult:
                         hashed = clean(row.get("HashStatus")) == "4"
                         version = clean(row.get("CSVVersion")) or ""
                         if CSV_VERSION not in version:
-                            result.add(
-                                file, number, "CSVVersion", "csv_version", "Not FY2026."
-                            )
+                            result.add(file, number, "CSVVersion", "csv_version", "Not FY2026.")
                     for column in file_spec.columns:
                         rule = value_rule(column, row[column.name], hashed=hashed)
                         if rule is not None:

@@ -198,9 +198,7 @@ async def get_import(session: AsyncSession, actor: Actor, import_id: uuid.UUID) 
     return job
 
 
-async def list_imports(
-    session: AsyncSession, actor: Actor, page: PageParams
-) -> PageOf[HmisImport]:
+async def list_imports(session: AsyncSession, actor: Actor, page: PageParams) -> PageOf[HmisImport]:
     stmt = select(HmisImport).where(HmisImport.coc_id == actor.coc_id)
     return await paginate(
         session, stmt, page, [HmisImport.created_at, HmisImport.id], descending=True
@@ -325,8 +323,9 @@ async def _data_source(
     source = HmisDataSource(coc_id=actor.coc_id, key=key, name=export.get("SourceName"))
     session.add(source)
     await session.flush()
-    audit.record(session, actor, "hmis_data_source.create", "hmis_data_source", source.id,
-                 {"key": key})
+    audit.record(
+        session, actor, "hmis_data_source.create", "hmis_data_source", source.id, {"key": key}
+    )
     return source.id
 
 
@@ -364,8 +363,9 @@ async def run_import(
                 conn = await raw_connection(session)
                 await conn.execute("SET LOCAL statement_timeout = 0")
                 await conn.execute("SET LOCAL synchronous_commit = off")
-                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)",
-                                           lock_key(f"hmis-import:{import_id}")):
+                if not await conn.fetchval(
+                    "SELECT pg_try_advisory_xact_lock($1)", lock_key(f"hmis-import:{import_id}")
+                ):
                     return "running elsewhere"
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock($1)", lock_key(f"hmis-load:{job.coc_id}")
@@ -425,14 +425,27 @@ async def run_import(
     except ObjectMissing:
         status, error = ImportStatus.FAILED, "The uploaded file is no longer stored."
     except (DBAPIError, asyncpg.PostgresError, OSError) as exc:
-        log.warning("hmis import failed", extra={"error_type": type(exc).__name__}, exc_info=os.environ.get("CAS_HMIS_DEBUG") == "1")
+        log.warning(
+            "hmis import failed",
+            extra={"error_type": type(exc).__name__},
+            exc_info=os.environ.get("CAS_HMIS_DEBUG") == "1",
+        )
         status, error = ImportStatus.FAILED, f"The load stopped on an error ({type(exc).__name__})."
     finally:
         if temporary is not None:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
-    await _finish(runtime, import_id, status, report, counts, progress, error=error,
-                  data_source_id=data_source_id, source_export_id=source_export_id)
+    await _finish(
+        runtime,
+        import_id,
+        status,
+        report,
+        counts,
+        progress,
+        error=error,
+        data_source_id=data_source_id,
+        source_export_id=source_export_id,
+    )
     return status
 
 
@@ -498,9 +511,9 @@ async def _finish(
 async def issue_count(session: AsyncSession, job: HmisImport) -> int:
     return int(
         await session.scalar(
-            select(func.count()).select_from(HmisImportIssue).where(
-                HmisImportIssue.import_id == job.id
-            )
+            select(func.count())
+            .select_from(HmisImportIssue)
+            .where(HmisImportIssue.import_id == job.id)
         )
         or 0
     )

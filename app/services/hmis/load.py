@@ -97,7 +97,7 @@ NOT_IN_MODEL = {
     "CEParticipation": "only ReceivesReferrals is kept (referrals through CAS)",
     "EmploymentEducation": "employment and education (R4-R6) are not kept",
     "YouthEducationStatus": "youth education status (C3) is not kept",
-    "Services": "HUD services (bed nights, RHY, SSVF, ...) are not kept; contacts count",
+    "Services": "HUD services (bed nights, RHY, SSVF, ...) are not kept",
     "AssessmentResults": "assessment scores are not kept yet",
 }
 
@@ -209,10 +209,12 @@ async def _report_rows(
     message: str,
     table: str,
     condition: str,
+    *,
+    row_expr: str = "_row",
 ) -> int:
     row = await scope.fetchrow(
-        f"SELECT count(*)::int AS n, (array_agg(_row ORDER BY _row))[1:{SAMPLE_ROWS}] AS rows "
-        f"FROM {table} WHERE {condition}"
+        f"SELECT count(*)::int AS n, (array_agg({row_expr} ORDER BY {row_expr}))"
+        f"[1:{SAMPLE_ROWS}] AS rows FROM {table} WHERE {condition}"
     )
     if row["n"]:
         scope.report.add(file, column, rule, message, count=row["n"], rows=row["rows"] or [])
@@ -269,7 +271,7 @@ async def report_not_fitting(scope: LoadScope, file: str, candidates: str, table
             file,
             None,
             "row_not_loaded",
-            f"Not loaded: breaks the CAS rule {table}.{row['f']}.",
+            f"Not loaded: breaks the CAS rule {row['f']} of {table}.",
             count=row["n"],
             rows=row["rows"] or [],
         )
@@ -323,9 +325,7 @@ async def upsert(scope: LoadScope, file: str, candidates: str, spec_: Upsert) ->
     changed since (newer DateUpdated). Returns (inserted, updated)."""
     cols = ", ".join(q(c) for c in spec_.columns)
     sets = [
-        f"{q(c)} = EXCLUDED.{q(c)}"
-        for c in spec_.columns
-        if c not in spec_.keep and c != "version"
+        f"{q(c)} = EXCLUDED.{q(c)}" for c in spec_.columns if c not in spec_.keep and c != "version"
     ]
     if spec_.versioned:
         sets.append(f"version = {spec_.table}.version + 1")
@@ -442,6 +442,7 @@ async def prechecks(scope: LoadScope) -> None:
             "The exit date is before the enrollment's entry date.",
             f"{exits} x JOIN {enrollment} e ON e.{q('EnrollmentID')} = x.{q('EnrollmentID')}",
             f"x.{q('ExitDate')} < e.{q('EntryDate')}",
+            row_expr="x._row",
         )
     if scope.has("Client") and scope.has("Organization"):
         await _report_rows(
@@ -1019,7 +1020,11 @@ async def load_clients(scope: LoadScope) -> None:
         await scope.progress("Client", prepared=total)
     for (column, rule, message), rows_ in findings.rows.items():
         scope.report.add(
-            "Client", column, rule, message, count=findings.counts[(column, rule, message)],
+            "Client",
+            column,
+            rule,
+            message,
+            count=findings.counts[(column, rule, message)],
             rows=rows_,
         )
     deleted = await _report_rows(
@@ -1027,8 +1032,7 @@ async def load_clients(scope: LoadScope) -> None:
         "Client",
         "DateDeleted",
         "value_dropped",
-        "Deleted in the source: CAS does not delete people (their deleted enrollments are "
-        "voided).",
+        "Deleted in the source: CAS does not delete people (their deleted enrollments are voided).",
         view,
         f"{q('DateDeleted')} IS NOT NULL",
     )
@@ -1236,7 +1240,9 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
         f"ON CONFLICT (household_id, client_id) DO NOTHING"
     )
     columns = tuple(
-        c.name for c in Enrollment.__table__.columns if c.name not in ("outcome",)  # type: ignore[attr-defined]
+        c.name
+        for c in Enrollment.__table__.columns
+        if c.name not in ("outcome",)  # type: ignore[attr-defined]
     )
     await upsert(
         scope,
@@ -1705,9 +1711,7 @@ async def load_cas_questions(scope: LoadScope) -> None:
             "NOT _parent",
         )
         await report_not_fitting(scope, "AssessmentQuestions", cands, table.name)
-        await upsert(
-            scope, "AssessmentQuestions", cands, Upsert(table.name, tuple(table.c.keys()))
-        )
+        await upsert(scope, "AssessmentQuestions", cands, Upsert(table.name, tuple(table.c.keys())))
         await remove_deleted(scope, "AssessmentQuestions", cands, table.name)
     # Diversion services: one per question.
     services = (
@@ -1748,7 +1752,9 @@ async def load_cas_questions(scope: LoadScope) -> None:
         cands,
         "(_skip OR NOT _parent) AND NOT _deleted",
     )
-    await upsert(scope, "AssessmentQuestions", cands, Upsert("services", tuple(Service.__table__.c.keys())))  # type: ignore[attr-defined]
+    await upsert(
+        scope, "AssessmentQuestions", cands, Upsert("services", tuple(Service.__table__.c.keys()))
+    )  # type: ignore[attr-defined]
     await remove_deleted(scope, "AssessmentQuestions", cands, "services")
     others = await scope.conn.fetchval(
         f"SELECT count(*) FROM {qv} WHERE coalesce({q('AssessmentQuestionGroup')}, '') NOT IN "

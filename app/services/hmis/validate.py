@@ -145,9 +145,7 @@ async def stage_file(
             )
     except asyncpg.PostgresError as exc:
         await _execute(conn, f"DROP TABLE {table}")
-        rows, count, decoded = await asyncio.to_thread(
-            _malformed_rows, archive, file, len(names)
-        )
+        rows, count, decoded = await asyncio.to_thread(_malformed_rows, archive, file, len(names))
         if not decoded or exc.sqlstate in ("22021", "22P05"):
             report.add(file, None, "encoding", f"{file}.csv is not UTF-8 text.")
         elif count:
@@ -205,8 +203,10 @@ def fast_ok(column: Column, expr: str, *, hashed: bool) -> str:
             hashed_column = hashed and column.name in ("FirstName", "MiddleName", "LastName", "SSN")
             if column.length is not None and not hashed_column:
                 checks.append(f"length({expr}) <= {column.length}")
-            checks.append(f"strpos({expr}, '<') + strpos({expr}, '>') + strpos({expr}, '[') + "
-                          f"strpos({expr}, ']') + strpos({expr}, '{{') + strpos({expr}, '}}') = 0")
+            checks.append(
+                f"strpos({expr}, '<') + strpos({expr}, '>') + strpos({expr}, '[') + "
+                f"strpos({expr}, ']') + strpos({expr}, '{{') + strpos({expr}, '}}') = 0"
+            )
             pattern = column_format(column, hashed=hashed)
             if pattern is not None:
                 checks.append(f"{expr} ~ {sql_literal(pattern)}")
@@ -235,9 +235,7 @@ async def validate_values(
         staged.typed = True
         return
     names = ", ".join(sql_literal(c.name) for c in file_spec.columns)
-    rules = ", ".join(
-        sql_value_rule(c, f"v.{q(c.name)}", hashed=hashed) for c in file_spec.columns
-    )
+    rules = ", ".join(sql_value_rule(c, f"v.{q(c.name)}", hashed=hashed) for c in file_spec.columns)
     where = "" if suspects is None else " WHERE s._row = ANY($1::bigint[])"
     args: tuple[Any, ...] = () if suspects is None else (suspects,)
     found = await conn.fetch(
@@ -355,8 +353,12 @@ async def validate_keys(
             )
             if n:
                 report.add(
-                    file, column, "orphan_key", f"Names a {parent} that is not in {parent}.csv.",
-                    count=n, rows=rows,
+                    file,
+                    column,
+                    "orphan_key",
+                    f"Names a {parent} that is not in {parent}.csv.",
+                    count=n,
+                    rows=rows,
                 )
         if file in ENROLLMENT_CHILDREN and "Enrollment" in staged:
             n, rows = await _rows_where(
