@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import jobs
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.http.background import background_jobs
 from app.http.client_address import ClientAddressMiddleware
 from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -23,6 +24,8 @@ from app.http.problems import install_exception_handlers
 from app.http.ratelimit import SlidingWindowLimiter
 from app.openapi import build_openapi
 from app.routers import all_routers
+from app.routers.hmis import HMIS_IMPORT_PATH
+from app.services.hmis.runtime import HmisRuntime
 from app.services.platform.crypto import FieldCipher
 from app.unit_of_work import unit_of_work
 
@@ -60,6 +63,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.append(
             asyncio.create_task(_every(app, settings.maintenance_interval_seconds, _maintain))
         )
+    background = background_jobs(app)
+    tasks.append(asyncio.create_task(_resume_hmis_jobs(app)))
     try:
         yield
     finally:
@@ -67,8 +72,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await background.cancel_all()
         if owns_engine:
             await app.state.engine.dispose()
+
+
+async def _resume_hmis_jobs(app: FastAPI) -> None:
+    """Start again the HMIS CSV jobs a stopped server left unfinished (a job another worker is
+    running is left to it: each run takes a lock of its own first)."""
+    try:
+        runtime = HmisRuntime.from_settings(
+            app.state.settings, app.state.sessionmaker, app.state.cipher
+        )
+        async with unit_of_work(app.state.sessionmaker) as session:
+            found = await jobs.unfinished_hmis_jobs(session, runtime)
+        for name, job in found:
+            background_jobs(app).launch(name, job)
+    except Exception as exc:
+        log.warning("resuming HMIS jobs failed", extra={"error_type": type(exc).__name__})
 
 
 async def _deliver_emails(app: FastAPI, session: AsyncSession) -> None:
@@ -147,6 +168,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         BodySizeLimitMiddleware,
         json_limit=settings.max_json_body_bytes,
         upload_limit=settings.max_upload_bytes,
+        upload_limits={HMIS_IMPORT_PATH: settings.hmis_max_upload_bytes},
     )
     # Outermost: every response, 413s included, carries the request id and security headers.
     app.add_middleware(RequestContextMiddleware, hsts=settings.environment == "production")

@@ -145,6 +145,9 @@ TAGS: dict[str, str] = {
     "documents of a client.",
     "data-quality": "The CoC's data-quality report: values HUD accepts but counts as data "
     "issues (CAS and system admins).",
+    "hmis-csv": "HUD HMIS CSV FY2026: exports of a period and project set (admins; agency "
+    "admins for their own projects) and scripted imports of an FY2026 zip, validated first "
+    "(the HMIS lead's system admins). Both run as jobs.",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -161,5 +164,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
+    "Data exchange": ["hmis-csv"],
     "Service": ["reference", "health"],
 }

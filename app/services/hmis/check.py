@@ -27,7 +27,7 @@ from app.reference.hmis_csv import (
     spec,
     value_rule,
 )
-from app.services.hmis.archive import Limits, open_archive, read_header, iter_records
+from app.services.hmis.archive import Limits, iter_records, open_archive, read_header
 
 SAMPLE = 20  # findings kept per (file, column, rule)
 

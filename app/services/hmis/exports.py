@@ -213,10 +213,7 @@ async def download(
     """The zip, decrypted and streamed; every download is audited (with the export it is:
     the export's own audit event names the clients it holds)."""
     if job.status != ExportStatus.SUCCEEDED or job.storage_key is None:
-        raise Conflict(
-            f"The export is {job.status}: only a finished export can be downloaded.",
-            extra={"status": job.status},
-        )
+        raise Conflict(f"The export is {job.status}: only a succeeded export can be downloaded.")
     audit.record(
         session,
         actor,

@@ -27,6 +27,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,19 +85,24 @@ def safe_file_name(name: str | None) -> str:
 # --- the API side -------------------------------------------------------------------------------
 
 
-async def create_import(
+@dataclass(frozen=True)
+class StoredUpload:
+    key: str
+    size: int
+    sha256: str
+
+
+async def store_upload(
     session: AsyncSession,
     actor: Actor,
     store: FileStore,
     chunks: AsyncIterator[bytes],
     *,
-    file_name: str | None,
     max_bytes: int,
-    options: dict[str, Any],
-) -> HmisImport:
-    """Store the uploaded zip (encrypted, never whole in memory) and record the import job,
-    ``queued``. A body that does not start like a zip is refused at once (422), one over
-    ``max_bytes`` with 413; nothing is kept either way."""
+) -> StoredUpload:
+    """Store an uploaded zip (encrypted, never whole in memory; deleted again unless the
+    request's work is committed). A body that does not start like a zip is refused at once
+    (422), one over ``max_bytes`` with 413."""
     if not may_import(actor):
         raise Forbidden("Only the HMIS lead's system admins load HMIS CSV data.")
     digest = hashlib.sha256()
@@ -124,6 +130,20 @@ async def create_import(
     on_rollback(session, lambda: store.discard(key))
     if size == 0:
         raise ValidationFailed("The file is empty.", field="file")
+    return StoredUpload(key=key, size=size, sha256=digest.hexdigest())
+
+
+async def create_import(
+    session: AsyncSession,
+    actor: Actor,
+    stored: StoredUpload,
+    *,
+    file_name: str | None,
+    options: dict[str, Any],
+) -> HmisImport:
+    """Record the import job of a stored upload, ``queued``."""
+    if not may_import(actor):
+        raise Forbidden("Only the HMIS lead's system admins load HMIS CSV data.")
     job = HmisImport(
         id=uuid.uuid4(),
         coc_id=actor.coc_id,
@@ -131,9 +151,9 @@ async def create_import(
         requested_by_user_id=actor.user_id,
         status=ImportStatus.QUEUED,
         file_name=safe_file_name(file_name),
-        size_bytes=size,
-        sha256=digest.hexdigest(),
-        storage_key=key,
+        size_bytes=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.key,
         options=options,
         progress={"phase": "queued", "files": {}},
     )
@@ -145,9 +165,31 @@ async def create_import(
         "hmis_import.create",
         "hmis_import",
         job.id,
-        {"file_name": job.file_name, "size_bytes": size, "sha256": job.sha256, **options},
+        {"file_name": job.file_name, "size_bytes": stored.size, "sha256": stored.sha256, **options},
     )
     return job
+
+
+def import_view(job: HmisImport) -> dict[str, Any]:
+    """The import as ``ImportRead`` shows it."""
+    return {
+        "id": job.id,
+        "status": job.status,
+        "file_name": job.file_name,
+        "size_bytes": job.size_bytes,
+        "sha256": job.sha256,
+        "allow_missing_files": bool(job.options.get("allow_missing_files")),
+        "data_source": job.options.get("data_source"),
+        "data_source_id": job.data_source_id,
+        "source_export_id": job.source_export_id,
+        "progress": job.progress or {"phase": "queued", "files": {}},
+        "summary": job.summary or {},
+        "counts": job.counts or {},
+        "error": job.error,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
 
 
 async def create_cli_import(

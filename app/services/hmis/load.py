@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -57,9 +57,8 @@ from app.models.clients import Client
 from app.models.enrollments import Enrollment, Exit
 from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CE, YES_NO_REASONS
 from app.reference.ce import DIVERSION_SERVICES, IMPORTED_EXIT_REASON
-from app.reference.hmis_csv import COC_CODE, FILES, sql_literal, spec
+from app.reference.hmis_csv import COC_CODE, FILES, spec, sql_literal
 from app.reference.living_situations import (
-    CURRENT_LIVING_SITUATIONS,
     DESTINATIONS,
     LEAVE_SITUATION_ASKED,
     PRIOR_LIVING_SITUATIONS,
@@ -1395,9 +1394,7 @@ def _records(scope: LoadScope) -> list[RecordLoad]:
 
     cls = t("CurrentLivingSituation")
     leave = f"CASE WHEN {cls} IN {_in(LEAVE_SITUATION_ASKED)} THEN coalesce({t('LeaveSituation14Days')}, 99) END"
-    follow = (
-        lambda name: f"CASE WHEN ({leave}) = 1 THEN coalesce({t(name)}, 99) END"  # noqa: E731
-    )
+    follow = lambda name: f"CASE WHEN ({leave}) = 1 THEN coalesce({t(name)}, 99) END"
     event = t("Event")
     referral_events = "(10, 11, 12, 13, 14, 15, 17, 18)"
     result_ok = (
