@@ -736,7 +736,8 @@ async def _prepare(scope: Scope, job: HmisExport) -> None:
     parts.append(
         f"SELECT {hid('r.id')} AS question_id, {link.format(on='r.date_provided')} AS "
         f"ce_assessment_id, r.enrollment_id, e.client_id, {_lit(SERVICES_GROUP)} AS grp, "
-        f"(row_number() OVER (PARTITION BY r.enrollment_id ORDER BY r.date_provided, r.id))::int "
+        f"(row_number() OVER (PARTITION BY r.enrollment_id ORDER BY r.date_provided, "
+        f"r.service_type, r.id))::int "
         f"AS ord, r.service_type AS question, to_char(r.date_provided, 'YYYY-MM-DD') AS answer, "
         f"r.created_at, r.updated_at, r.created_by_user_id FROM services r JOIN "
         f"{scope.t('enrollments')} xe ON xe.id = r.enrollment_id JOIN enrollments e ON "

@@ -561,6 +561,21 @@ async def load_organizations_and_projects(scope: LoadScope) -> dict[str, uuid.UU
             cas_org = own_id
             created_kind[source] = "cas"
         org_ids[source] = own_id
+    # A new organization is an approved Access Point when the source says one of its (not CE)
+    # projects is an access point (CEParticipation.AccessPoint); imports never change an
+    # existing organization's approval.
+    access_points: set[str] = set()
+    if scope.has("CEParticipation"):
+        access_points = {
+            r["org"]
+            for r in await scope.fetch(
+                f"SELECT DISTINCT p.{q('OrganizationID')} AS org FROM "
+                f"{scope.view('CEParticipation')} c JOIN {scope.view('Project')} p ON "
+                f"p.{q('ProjectID')} = c.{q('ProjectID')} WHERE c.{q('AccessPoint')} = 1 AND "
+                f"c.{q('DateDeleted')} IS NULL AND p.{q('ProjectType')} IS DISTINCT FROM "
+                f"{PROJECT_TYPE_CE}"
+            )
+        }
     inserted = updated = 0
     for o in orgs:
         source = o["OrganizationID"]
@@ -568,10 +583,11 @@ async def load_organizations_and_projects(scope: LoadScope) -> dict[str, uuid.UU
             scope.data_source_id, "Organization", source
         ):
             continue
+        vsp = o["VictimServiceProvider"] == 1
         row = await scope.fetchrow(
             "WITH up AS (INSERT INTO organizations (id, coc_id, name, kind, "
             "victim_service_provider, access_point, housing_provider, veteran_services, "
-            "is_active, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, false, "
+            "is_active, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $10, "
             "false, false, $6, ($7::timestamp AT TIME ZONE $9), ($8::timestamp AT TIME ZONE $9), "
             "1) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, victim_service_provider = "
             "EXCLUDED.victim_service_provider, is_active = EXCLUDED.is_active, updated_at = "
@@ -583,11 +599,12 @@ async def load_organizations_and_projects(scope: LoadScope) -> dict[str, uuid.UU
             actor.coc_id,
             o["OrganizationName"],
             created_kind.get(source, "agency"),
-            o["VictimServiceProvider"] == 1,
+            vsp,
             o["DateDeleted"] is None,
             o["DateCreated"],
             o["DateUpdated"],
             actor.time_zone,
+            source in access_points and not vsp,
         )
         inserted += row["i"]
         updated += row["u"]
