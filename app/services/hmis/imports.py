@@ -424,7 +424,7 @@ async def run_import(
                     raise _Refused()
                 source_export_id = (export.export_id or "")[:32] or None
                 data_source_id = await _data_source(session, actor, job, export)
-                await progress.phase("loading")
+                await progress.phase("loading", status=ImportStatus.LOADING)
                 coc_code = await session.scalar(select(Coc.code).where(Coc.id == actor.coc_id))
                 assert coc_code is not None
 

@@ -90,9 +90,10 @@ class JobProgress:
         files: dict[str, Any] = self.state["files"]
         return files.setdefault(name, {})
 
-    async def phase(self, name: str) -> None:
+    async def phase(self, name: str, **columns: Any) -> None:
+        """A new phase, with the job row's columns that change with it (its ``status``)."""
         self.state["phase"] = name
-        await self.flush(force=True)
+        await self.flush(force=True, **columns)
 
     async def update(self, file: str, **values: Any) -> None:
         self.file(file).update(values)
