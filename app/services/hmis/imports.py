@@ -263,6 +263,26 @@ async def list_issues(
     return await paginate(session, stmt, page, [HmisImportIssue.seq, HmisImportIssue.id])
 
 
+async def all_issues(session: AsyncSession, job: HmisImport) -> list[dict[str, Any]]:
+    """Every stored finding of the import, in order (the CLI's report file)."""
+    rows = await session.scalars(
+        select(HmisImportIssue)
+        .where(HmisImportIssue.import_id == job.id)
+        .order_by(HmisImportIssue.seq)
+    )
+    return [
+        {
+            "file": i.file,
+            "row": i.row,
+            "column": i.column,
+            "rule": i.rule,
+            "severity": i.severity,
+            "message": i.message,
+        }
+        for i in rows
+    ]
+
+
 async def unfinished_imports(session: AsyncSession) -> list[uuid.UUID]:
     """Imports a stopped server left unfinished (to start again: nothing of theirs was kept)."""
     rows = await session.scalars(
