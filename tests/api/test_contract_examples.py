@@ -34,6 +34,7 @@ RUN = {
     "projects_update": ("system_admin", "hmis_lead", 200),
     "area_tie_options_replace": ("cas_admin", "cas", 200),
     "document_checklist_update": ("cas_admin", "cas", 200),
+    "hmis_exports_create": ("system_admin", "hmis_lead", 202),
 }
 
 
