@@ -770,12 +770,15 @@ _CRITICAL_NULL = frozenset(
 
 
 def severity(rule: str, column: Column | None = None) -> Severity:
-    if rule == "required" and column is not None:
-        if column.name in _CRITICAL_NULL or (
-            column.is_key and column.name not in ("UserID", "HouseholdID")
-        ):
-            return "high"
+    if rule == "required" and column is not None and _critical(column):
+        return "high"
     return RULE_SEVERITY.get(rule, "high")
+
+
+def _critical(column: Column) -> bool:
+    return column.name in _CRITICAL_NULL or (
+        column.is_key and column.name not in ("UserID", "HouseholdID")
+    )
 
 
 # --- hashing (HashStatus 4) ---------------------------------------------------------------------

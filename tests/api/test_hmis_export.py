@@ -65,9 +65,9 @@ async def test_an_admin_exports_every_fy2026_file_with_the_ce_data(
     assert {r["ExportID"] for f in FILES for r in files[f]} == {row["ExportID"]}
 
     # Clients: the placed head's SSN in clear, names as recorded.
-    placed_id = done["placed"]["clients"][0]["id"].replace("-", "") if "clients" in done[
-        "placed"
-    ] else None
+    placed_id = (
+        done["placed"]["clients"][0]["id"].replace("-", "") if "clients" in done["placed"] else None
+    )
     clients = {r["LastName"]: r for r in files["Client"]}
     assert {"Rivera", "Morgan", "Nguyen"} <= set(clients)
     assert clients["Nguyen"]["SSN"] == "123456789" and clients["Nguyen"]["SSNDataQuality"] == "1"
@@ -105,27 +105,40 @@ async def test_an_admin_exports_every_fy2026_file_with_the_ce_data(
     by_group: dict[str, list[dict[str, str]]] = {}
     for q in questions:
         by_group.setdefault(q["AssessmentQuestionGroup"], []).append(q)
-    needs = {q["AssessmentQuestion"]: q["AssessmentAnswer"] for q in by_group[
-        "CAS Housing Needs Assessment"]}
+    needs = {
+        q["AssessmentQuestion"]: q["AssessmentAnswer"]
+        for q in by_group["CAS Housing Needs Assessment"]
+    }
     assert needs["behavioral_health_interest"] == "1" and needs["sex_offender_registry"] == "0"
     services = {q["AssessmentQuestion"] for q in by_group["CAS Diversion Services"]}
     assert services == {"conflict_mediation", "transportation_assistance"}
     diversion = [
-        q for q in by_group["CAS Diversion Assessment"] if q["AssessmentQuestion"] == "assistance_needed"
+        q
+        for q in by_group["CAS Diversion Assessment"]
+        if q["AssessmentQuestion"] == "assistance_needed"
     ]
-    assert {q["AssessmentAnswer"] for q in diversion} >= {"Help with a deposit to move in with a cousin."}
+    assert {q["AssessmentAnswer"] for q in diversion} >= {
+        "Help with a deposit to move in with a cousin."
+    }
     assessment_ids = {a["AssessmentID"] for a in files["Assessment"]}
     assert {q["AssessmentID"] for q in questions} <= assessment_ids
 
     # Disabilities, CLS with the CE project's VerifiedBy rule, income, 4.11.
     assert {d["DisabilityType"] for d in files["Disabilities"] if d["EnrollmentID"] == nguyen} == {
-        "5", "6", "7", "8", "9", "10"
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+        "10",
     }
     cls = [c for c in files["CurrentLivingSituation"] if c["EnrollmentID"] == nguyen]
     assert cls[0]["CurrentLivingSituation"] == "116"
     income = [i for i in files["IncomeBenefits"] if i["EnrollmentID"] == nguyen]
     assert income[0]["SSIAmount"] == "943.00" and income[0]["IncomeFromAnySource"] == "1"
-    assert [d["DomesticViolenceSurvivor"] for d in files["HealthAndDV"] if d["EnrollmentID"] == nguyen] == ["0"]
+    assert [
+        d["DomesticViolenceSurvivor"] for d in files["HealthAndDV"] if d["EnrollmentID"] == nguyen
+    ] == ["0"]
 
     # Projects with their Geocode and CoC; files CAS has nothing for: their header only.
     assert {p["Geocode"] for p in files["ProjectCoC"]} == {"481138"}
@@ -137,14 +150,20 @@ async def test_an_admin_exports_every_fy2026_file_with_the_ce_data(
     actions = set(
         (
             await db.execute(
-                text("SELECT action FROM audit_events WHERE entity_id = :id OR action = "
-                     "'hmis_export.pii'"),
+                text(
+                    "SELECT action FROM audit_events WHERE entity_id = :id OR action = "
+                    "'hmis_export.pii'"
+                ),
                 {"id": job["id"]},
             )
         ).scalars()
     )
-    assert {"hmis_export.create", "hmis_export.run", "hmis_export.download",
-            "hmis_export.pii"} <= actions
+    assert {
+        "hmis_export.create",
+        "hmis_export.run",
+        "hmis_export.download",
+        "hmis_export.pii",
+    } <= actions
 
 
 async def test_the_hashed_option_hashes_names_and_ssns_as_hud_specifies(
@@ -156,8 +175,11 @@ async def test_the_hashed_option_hashes_names_and_ssns_as_hud_specifies(
     assert check(data) == []
     files = read_zip(data)
     assert files["Export"][0]["HashStatus"] == "4"
-    nguyen = next(c for c in files["Client"] if c["FirstName"] == hashlib.sha256(
-        jellyfish.soundex("Casey").encode()).hexdigest())
+    nguyen = next(
+        c
+        for c in files["Client"]
+        if c["FirstName"] == hashlib.sha256(jellyfish.soundex("Casey").encode()).hexdigest()
+    )
     assert nguyen["LastName"] == hashlib.sha256(b"N250").hexdigest()
     assert nguyen["SSN"] == "6789" + hashlib.sha256(b"123456789").hexdigest()
     assert nguyen["DOB"] == "1975-01-20"  # not hashed
@@ -176,8 +198,11 @@ async def test_an_agency_admin_exports_only_their_own_projects(
     r = await client.post(
         EXPORTS,
         headers=agency,
-        json={"start_date": "2020-01-01", "end_date": "2030-01-01",
-              "project_ids": [str(world.project_id("ce"))]},
+        json={
+            "start_date": "2020-01-01",
+            "end_date": "2030-01-01",
+            "project_ids": [str(world.project_id("ce"))],
+        },
     )
     body = assert_problem(r, 422)
     assert body["errors"][0]["loc"] == ["body", "project_ids", "0"]
@@ -200,8 +225,9 @@ async def test_another_cocs_export_and_projects_are_not_found(
     client: httpx.AsyncClient, auth: Auth, world: World, app: Any
 ) -> None:
     admin = await auth.headers("system_admin")
-    r = await client.post(EXPORTS, headers=admin, json={"start_date": "2020-01-01",
-                                                         "end_date": "2030-01-01"})
+    r = await client.post(
+        EXPORTS, headers=admin, json={"start_date": "2020-01-01", "end_date": "2030-01-01"}
+    )
     assert r.status_code == 202
     other = await auth.headers("system_admin", coc="other")
     for path in (f"{EXPORTS}/{r.json()['id']}", f"{EXPORTS}/{r.json()['id']}/file"):
@@ -211,8 +237,11 @@ async def test_another_cocs_export_and_projects_are_not_found(
     r = await client.post(
         EXPORTS,
         headers=other,
-        json={"start_date": "2020-01-01", "end_date": "2030-01-01",
-              "project_ids": [str(world.project_id("ce"))]},
+        json={
+            "start_date": "2020-01-01",
+            "end_date": "2030-01-01",
+            "project_ids": [str(world.project_id("ce"))],
+        },
     )
     assert_problem(r, 422)
     listed = await client.get(EXPORTS, headers=other)
@@ -225,8 +254,9 @@ async def test_bad_input_is_a_problem_and_nothing_is_written(
 ) -> None:
     admin = await auth.headers("system_admin")
     before = await db.scalar(text("SELECT count(*) FROM hmis_exports"))
-    r = await client.post(EXPORTS, headers=admin, json={"start_date": "2026-01-02",
-                                                         "end_date": "2026-01-01"})
+    r = await client.post(
+        EXPORTS, headers=admin, json={"start_date": "2026-01-02", "end_date": "2026-01-01"}
+    )
     assert_problem(r, 422)
     r = await client.post(EXPORTS, headers=admin, json={"start_date": "2026-01-01"})
     assert_problem(r, 422)
@@ -237,8 +267,11 @@ async def test_bad_input_is_a_problem_and_nothing_is_written(
     r = await client.post(
         EXPORTS,
         headers=admin,
-        json={"start_date": "2020-01-01", "end_date": "2030-01-01",
-              "project_ids": [str(world.project_id("h1_psh"))]},
+        json={
+            "start_date": "2020-01-01",
+            "end_date": "2030-01-01",
+            "project_ids": [str(world.project_id("h1_psh"))],
+        },
     )
     body = assert_problem(r, 422)
     assert "Geocode" in body["detail"]
@@ -249,8 +282,9 @@ async def test_a_download_before_the_export_is_written_is_a_conflict(
     client: httpx.AsyncClient, auth: Auth, app: Any
 ) -> None:
     admin = await auth.headers("system_admin")
-    r = await client.post(EXPORTS, headers=admin, json={"start_date": "2020-01-01",
-                                                         "end_date": "2030-01-01"})
+    r = await client.post(
+        EXPORTS, headers=admin, json={"start_date": "2020-01-01", "end_date": "2030-01-01"}
+    )
     assert r.status_code == 202 and r.json()["status"] == "queued"
     assert r.headers["Location"] == f"{EXPORTS}/{r.json()['id']}"
     assert_problem(await client.get(f"{EXPORTS}/{r.json()['id']}/file", headers=admin), 409)

@@ -115,10 +115,16 @@ async def test_the_repaired_datalab_sample_loads_and_loading_it_again_changes_no
     assert row.enrolled_by == row.organization_id
     assert row.ssn_encrypted is not None and b"227930267" not in row.ssn_encrypted
     assert row.ssn_hash is not None
-    assert await count(
-        db, "client_access", "client_id = :c AND organization_id = :o AND reason = 'enrolled'",
-        c=person, o=row.organization_id,
-    ) == 1
+    assert (
+        await count(
+            db,
+            "client_access",
+            "client_id = :c AND organization_id = :o AND reason = 'enrolled'",
+            c=person,
+            o=row.organization_id,
+        )
+        == 1
+    )
     r = await client.get(f"/api/v1/clients/{person}", headers=admin)
     assert r.status_code == 200 and r.json()["ssn"] == "***-**-0267"
     assert r.json()["first_name"] == "Herringbone"
@@ -126,10 +132,21 @@ async def test_the_repaired_datalab_sample_loads_and_loading_it_again_changes_no
     other_agency = await auth.headers("case_manager2")
     assert_problem(await client.get(f"/api/v1/clients/{person}", headers=other_agency), 404)
     # Audited: the load, and the clients it wrote.
-    assert await count(db, "audit_events", "action = 'hmis_import.load' AND entity_id = :i",
-                       i=uuid.UUID(job["id"])) == 1
-    assert await count(db, "audit_events", "action = 'client.imported' AND :c = ANY(subject_ids)",
-                       c=person) == 1
+    assert (
+        await count(
+            db,
+            "audit_events",
+            "action = 'hmis_import.load' AND entity_id = :i",
+            i=uuid.UUID(job["id"]),
+        )
+        == 1
+    )
+    assert (
+        await count(
+            db, "audit_events", "action = 'client.imported' AND :c = ANY(subject_ids)", c=person
+        )
+        == 1
+    )
 
     # The same zip again: nothing changes.
     before = await snapshot(db)
@@ -188,7 +205,9 @@ REFUSED_CASES = {
 }
 
 
-def _loose(found: set[tuple[str | None, str | None, str]]) -> set[tuple[str | None, str | None, str]]:
+def _loose(
+    found: set[tuple[str | None, str | None, str]],
+) -> set[tuple[str | None, str | None, str]]:
     return found | {(None, None, r) for _, _, r in found}
 
 
@@ -216,10 +235,15 @@ async def test_a_byte_order_mark_and_crlf_line_ends_are_read(
     """bom_test's files start with a UTF-8 byte order mark: their headers are HUD's."""
     admin = await auth.headers("system_admin")
     job = await load(client, app, admin, case_zip("bom_test"))
-    boms = [p.name for p in (CASES / "bom_test" / "source").glob("*.csv")
-            if p.read_bytes().startswith(b"\xef\xbb\xbf")]
+    boms = [
+        p.name
+        for p in (CASES / "bom_test" / "source").glob("*.csv")
+        if p.read_bytes().startswith(b"\xef\xbb\xbf")
+    ]
     assert boms
-    headers_refused = {g["file"] for g in job["summary"]["groups"] if g["rule"] == "header_mismatch"}
+    headers_refused = {
+        g["file"] for g in job["summary"]["groups"] if g["rule"] == "header_mismatch"
+    }
     assert not {b.removesuffix(".csv") for b in boms} & headers_refused
     # CRLF: the DataLab sample's Funder is rewritten with CRLF line ends and loads.
     repaired = await load(client, app, admin, datalab_zip(repaired=True))
@@ -233,27 +257,27 @@ async def test_date_updated_decides_between_incoming_and_existing_records(
 
     async def last_name() -> str | None:
         return await db.scalar(
-            text("SELECT last_name FROM clients WHERE first_name = 'Client' AND coc_id = "
-                 "(SELECT coc_id FROM organizations WHERE kind = 'hmis_lead' LIMIT 1) "
-                 "ORDER BY updated_at DESC LIMIT 1")
+            text(
+                "SELECT last_name FROM clients WHERE first_name = 'Client' AND coc_id = "
+                "(SELECT coc_id FROM organizations WHERE kind = 'hmis_lead' LIMIT 1) "
+                "ORDER BY updated_at DESC LIMIT 1"
+            )
         )
 
-    initial = await load(client, app, admin, case_zip("date_updated_initial"),
-                         allow_missing_files=True)
+    initial = await load(
+        client, app, admin, case_zip("date_updated_initial"), allow_missing_files=True
+    )
     assert initial["status"] == "succeeded", initial["summary"]
     assert ("Exit", None, "missing_file") in rules(initial["summary"], "warning")
     assert initial["counts"]["Client"]["inserted"] == 1
     assert await last_name() == "One"
-    newer = await load(client, app, admin, case_zip("date_updated_newer"),
-                       allow_missing_files=True)
+    newer = await load(client, app, admin, case_zip("date_updated_newer"), allow_missing_files=True)
     assert newer["counts"]["Client"] == {"inserted": 0, "updated": 1, "deleted": 0, "voided": 0}
     assert await last_name() == "Newer"
-    older = await load(client, app, admin, case_zip("date_updated_older"),
-                       allow_missing_files=True)
+    older = await load(client, app, admin, case_zip("date_updated_older"), allow_missing_files=True)
     assert older["counts"]["Client"]["updated"] == 0
     assert await last_name() == "Newer"
-    same = await load(client, app, admin, case_zip("date_updated_newer"),
-                      allow_missing_files=True)
+    same = await load(client, app, admin, case_zip("date_updated_newer"), allow_missing_files=True)
     assert same["counts"]["Client"]["updated"] == 0
 
 
@@ -394,10 +418,26 @@ async def test_a_zip_whose_files_sit_in_one_folder_is_read(
 @pytest.mark.parametrize(
     ("file", "change", "expected"),
     [
-        ("Export.csv", lambda d: d.replace(b"2026 v1.0", b"2024 v1.3"), ("Export", "CSVVersion", "csv_version")),
-        ("Client.csv", lambda d: d.replace(b"PersonalID,", b"PersonID,", 1), ("Client", None, "header_mismatch")),
-        ("Enrollment.csv", lambda d: d.replace(b",2022-05-04,", b",05/04/2022,", 1), ("Enrollment", "EntryDate", "type_date")),
-        ("Exit.csv", lambda d: d.replace(b",2021-10-01,410,", b",2021-10-01,999,", 1), ("Exit", "Destination", "not_in_list")),
+        (
+            "Export.csv",
+            lambda d: d.replace(b"2026 v1.0", b"2024 v1.3"),
+            ("Export", "CSVVersion", "csv_version"),
+        ),
+        (
+            "Client.csv",
+            lambda d: d.replace(b"PersonalID,", b"PersonID,", 1),
+            ("Client", None, "header_mismatch"),
+        ),
+        (
+            "Enrollment.csv",
+            lambda d: d.replace(b",2022-05-04,", b",05/04/2022,", 1),
+            ("Enrollment", "EntryDate", "type_date"),
+        ),
+        (
+            "Exit.csv",
+            lambda d: d.replace(b",2021-10-01,410,", b",2021-10-01,999,", 1),
+            ("Exit", "Destination", "not_in_list"),
+        ),
     ],
     ids=["csv-version", "wrong-header", "bad-date", "unknown-code"],
 )

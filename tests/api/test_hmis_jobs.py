@@ -120,9 +120,7 @@ async def test_progress_is_readable_while_the_import_runs(
     running = [s for s in seen if s["status"] in ("validating", "loading")]
     assert running, seen[:3]
     # Rows validated per file were visible before the end, and loaded ones during the load.
-    assert any(
-        f.get("validated") for s in running for f in s["progress"].get("files", {}).values()
-    )
+    assert any(f.get("validated") for s in running for f in s["progress"].get("files", {}).values())
     assert any(
         s["status"] == "loading" and any(f.get("loaded") for f in s["progress"]["files"].values())
         for s in running

@@ -105,15 +105,23 @@ async def _ce_data(client: httpx.AsyncClient, auth: Auth) -> None:
     r = await client.post(
         f"/api/v1/enrollments/{placed}/current-living-situations",
         headers=cas,
-        json={"current_living_situation": 116, "verified_by": "Harbor Street Outreach",
-              "information_date": days_ago(0)},
+        json={
+            "current_living_situation": 116,
+            "verified_by": "Harbor Street Outreach",
+            "information_date": days_ago(0),
+        },
     )
     assert r.status_code == 201, r.text
     r = await client.post(
         f"/api/v1/enrollments/{placed}/ce-events",
         headers=cas,
-        json={"event_date": days_ago(0), "event": 14, "referral_result": 1,
-              "result_date": days_ago(0), "location_crisis_or_ph_housing": "Hope PSH"},
+        json={
+            "event_date": days_ago(0),
+            "event": 14,
+            "referral_result": 1,
+            "result_date": days_ago(0),
+            "location_crisis_or_ph_housing": "Hope PSH",
+        },
     )
     assert r.status_code == 201, r.text
 

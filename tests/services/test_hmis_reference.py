@@ -68,13 +68,39 @@ def test_header_matching() -> None:
 
 
 SAMPLES: dict[tuple[str, str], list[str | None]] = {
-    ("Enrollment", "LivingSituation"): ["116", "17", "999", "abc", "1.5", "", " 116 ", "-1",
-                                        "+5", None, "0116"],
-    ("Enrollment", "EntryDate"): ["2021-02-28", "2021-02-30", "02-07-2023", "2021-1-5",
-                                  "1799-01-01", "", "2024-02-29", "2023-02-29", "20210228"],
-    ("Enrollment", "DateUpdated"): ["2021-02-28 23:59:59", "2021-02-28 24:00:00",
-                                    "2021-02-28T10:00:00", "2021-02-28", "2021-02-28 10:00",
-                                    "9/10/2015 21:39:00", "2021-02-28 10:61:00"],
+    ("Enrollment", "LivingSituation"): [
+        "116",
+        "17",
+        "999",
+        "abc",
+        "1.5",
+        "",
+        " 116 ",
+        "-1",
+        "+5",
+        None,
+        "0116",
+    ],
+    ("Enrollment", "EntryDate"): [
+        "2021-02-28",
+        "2021-02-30",
+        "02-07-2023",
+        "2021-1-5",
+        "1799-01-01",
+        "",
+        "2024-02-29",
+        "2023-02-29",
+        "20210228",
+    ],
+    ("Enrollment", "DateUpdated"): [
+        "2021-02-28 23:59:59",
+        "2021-02-28 24:00:00",
+        "2021-02-28T10:00:00",
+        "2021-02-28",
+        "2021-02-28 10:00",
+        "9/10/2015 21:39:00",
+        "2021-02-28 10:61:00",
+    ],
     ("Enrollment", "EnrollmentCoC"): ["XX-501", "xx-501", "XX501", "XX-5011", ""],
     ("IncomeBenefits", "TotalMonthlyIncome"): ["10.00", "-1", "1e3", "1.234", "0", "12.5"],
     ("Client", "FirstName"): ["Ann", "A" * 51, "[Ann]", "Ann <x>", "", "Zoë"],
@@ -102,7 +128,7 @@ def test_value_rules() -> None:
     assert value_rule(spec("Client").column("SSN"), hash_ssn("123456789"), hashed=True) is None
 
 
-async def test_the_sql_rules_answer_as_the_python_rules_and_the_fast_scan_never_passes_a_refused_value(
+async def test_sql_rules_answer_as_the_python_ones_and_the_fast_scan_passes_no_refused_value(
     db: AsyncSession,
 ) -> None:
     connection = await db.connection()
@@ -154,9 +180,7 @@ async def test_row_rules_answer_the_same_in_python_and_sql(db: AsyncSession) -> 
         file_spec = spec(file)
         for sample in samples:
             row = {c: sample.get(c) for c in file_spec.header}
-            cols = ", ".join(
-                f"CAST(:{i} AS text) AS \"{c}\"" for i, c in enumerate(file_spec.header)
-            )
+            cols = ", ".join(f'CAST(:{i} AS text) AS "{c}"' for i, c in enumerate(file_spec.header))
             params = {str(i): row[c] for i, c in enumerate(file_spec.header)}
             for rule in ROW_RULES:
                 if rule.file != file:

@@ -151,7 +151,9 @@ async def issues(
             return found
 
 
-def rules(summary: dict[str, Any], severity: str | None = None) -> set[tuple[str | None, str | None, str]]:
+def rules(
+    summary: dict[str, Any], severity: str | None = None
+) -> set[tuple[str | None, str | None, str]]:
     return {
         (g["file"], g["column"], g["rule"])
         for g in summary["groups"]

@@ -115,9 +115,9 @@ def check_zip(path: str, *, limits: Limits | None = None) -> CheckResult:
                         if CSV_VERSION not in version:
                             result.add(file, number, "CSVVersion", "csv_version", "Not FY2026.")
                     for column in file_spec.columns:
-                        rule = value_rule(column, row[column.name], hashed=hashed)
-                        if rule is not None:
-                            result.add(file, number, column.name, rule)
+                        broken = value_rule(column, row[column.name], hashed=hashed)
+                        if broken is not None:
+                            result.add(file, number, column.name, broken)
                     for rule_ in row_rules(file):
                         if rule_.python(row):
                             result.add(

@@ -639,7 +639,8 @@ def queries(scope: Scope, job: HmisExport, dv_org: uuid.UUID | None) -> dict[str
             {
                 "AssessmentID": hid("r.id"),
                 "AssessmentDate": d("r.assessment_date"),
-                "AssessmentLocation": f"coalesce({s('r.assessment_location', 250)}, 'Not recorded')",
+                "AssessmentLocation": f"coalesce({s('r.assessment_location', 250)}, "
+                "'Not recorded')",
                 "AssessmentType": i("r.assessment_type"),
                 "AssessmentLevel": i("r.assessment_level"),
                 "PrioritizationStatus": i("r.prioritization_status"),
@@ -874,6 +875,12 @@ class _ZipWriter:
         self.zip.close()
 
 
+def _rows(
+    batch: list[asyncpg.Record], transform: Callable[[asyncpg.Record], Any] | None
+) -> list[Any]:
+    return [transform(r) if transform else list(r.values()) for r in batch]
+
+
 async def _stream(
     scope: Scope,
     file: str,
@@ -888,9 +895,7 @@ async def _stream(
     count = 0
     try:
         while batch := await scope.conn.fetch(f"FETCH FORWARD {BATCH} FROM {name}", timeout=3600):
-            rows = await asyncio.to_thread(
-                lambda b=batch: [transform(r) if transform else list(r.values()) for r in b]
-            )
+            rows = await asyncio.to_thread(_rows, batch, transform)
             await asyncio.to_thread(out.rows, rows)
             count += len(rows)
     finally:
@@ -935,10 +940,9 @@ async def write_export(
 ) -> dict[str, int]:
     """Write the export's zip to ``path`` from one snapshot (call it first thing in a fresh
     session: its transaction becomes repeatable-read); the rows per file."""
-    try:
+    # A session joined to an outer transaction (tests) keeps that one's isolation.
+    with contextlib.suppress(InvalidRequestError):
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    except InvalidRequestError:
-        pass  # a session joined to an outer transaction (tests) keeps that one's isolation
     conn = await raw_connection(session)
     await conn.execute("SET LOCAL statement_timeout = 0")
     coc = await session.get(Coc, job.coc_id)

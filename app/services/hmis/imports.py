@@ -199,6 +199,7 @@ async def create_cli_import(
     if not may_import(actor):
         raise Forbidden("Only the HMIS lead's system admins load HMIS CSV data.")
     digest = await asyncio.to_thread(_sha256, path)
+    size = (await asyncio.to_thread(path.stat)).st_size
     job = HmisImport(
         id=uuid.uuid4(),
         coc_id=actor.coc_id,
@@ -206,7 +207,7 @@ async def create_cli_import(
         requested_by_user_id=actor.user_id,
         status=ImportStatus.QUEUED,
         file_name=safe_file_name(path.name),
-        size_bytes=path.stat().st_size,
+        size_bytes=size,
         sha256=digest,
         storage_key=None,
         options=options,

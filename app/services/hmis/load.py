@@ -400,6 +400,7 @@ async def prechecks(scope: LoadScope) -> None:
             f"WHERE {q('DateDeleted')} IS NULL) x ON x.{q('EnrollmentID')} = e.{q('EnrollmentID')}"
         )
         exit_open = f"x.{q('EnrollmentID')} IS NULL"
+    own_ids = scope.sid("Enrollment", "e2." + q("EnrollmentID"))
     open_ce = (
         f"SELECT e._row, e.{q('PersonalID')} AS person FROM {enrollment} e "
         f"JOIN {project} p ON p.{q('ProjectID')} = e.{q('ProjectID')} {exit_join} "
@@ -417,8 +418,7 @@ async def prechecks(scope: LoadScope) -> None:
         f"person IN (SELECT person FROM ({open_ce}) o2 GROUP BY person HAVING count(*) > 1) "
         f"OR EXISTS (SELECT 1 FROM enrollments ce WHERE ce.client_id = "
         f"{scope.sid('Client', 'oc.person')} AND ce.is_coordinated_entry AND ce.exit_date IS NULL "
-        f"AND ce.voided_at IS NULL AND ce.id NOT IN (SELECT {scope.sid('Enrollment', 'e2.' + q('EnrollmentID'))} "
-        f"FROM {enrollment} e2))",
+        f"AND ce.voided_at IS NULL AND ce.id NOT IN (SELECT {own_ids} FROM {enrollment} e2))",
     )
     if scope.has("Exit"):
         exits = scope.view("Exit")
@@ -869,10 +869,6 @@ class _ClientFindings:
             bucket.append(row)
 
 
-def _stated(value: int | None, allowed: Iterable[int]) -> int | None:
-    return value if value in allowed else None
-
-
 def _prepare_client(
     r: asyncpg.Record,
     *,
@@ -1009,26 +1005,28 @@ async def load_clients(scope: LoadScope) -> None:
     )
     findings = _ClientFindings()
     total = 0
+
+    def prepare(batch: list[asyncpg.Record]) -> list[tuple[Any, ...]]:
+        return [
+            (
+                *_prepare_client(
+                    r,
+                    client_id=r["_id"],
+                    coc_id=actor.coc_id,
+                    organization_id=actor.organization_id,
+                    user_id=actor.user_id,
+                    cipher=scope.cipher,
+                    created=r["_created"],
+                    updated=r["_updated"],
+                    findings=findings,
+                ),
+                r["_row"],
+            )
+            for r in batch
+        ]
+
     async for batch in _batches(scope, wanted):
-        rows = await asyncio.to_thread(
-            lambda b=batch: [
-                (
-                    *_prepare_client(
-                        r,
-                        client_id=r["_id"],
-                        coc_id=actor.coc_id,
-                        organization_id=actor.organization_id,
-                        user_id=actor.user_id,
-                        cipher=scope.cipher,
-                        created=r["_created"],
-                        updated=r["_updated"],
-                        findings=findings,
-                    ),
-                    r["_row"],
-                )
-                for r in b
-            ]
-        )
+        rows = await asyncio.to_thread(prepare, batch)
         await scope.conn.copy_records_to_table(
             prepared, records=rows, columns=[*_CLIENT_COLUMNS, "_row"], timeout=STATEMENT_TIMEOUT
         )
@@ -1158,9 +1156,9 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
         f"t.{q('LOSUnderThreshold')} END",
         "previous_street_essh": f"CASE WHEN NOT coalesce({homeless}, FALSE) AND "
         f"t.{q('LOSUnderThreshold')} = 1 THEN t.{q('PreviousStreetESSH')} END",
-        "date_to_street_essh": f"CASE WHEN (coalesce({homeless}, FALSE) OR (t.{q('LOSUnderThreshold')} = 1 "
-        f"AND t.{q('PreviousStreetESSH')} = 1)) AND t.{q('DateToStreetESSH')} <= t.{q('EntryDate')} "
-        f"THEN t.{q('DateToStreetESSH')} END",
+        "date_to_street_essh": f"CASE WHEN (coalesce({homeless}, FALSE) OR "
+        f"(t.{q('LOSUnderThreshold')} = 1 AND t.{q('PreviousStreetESSH')} = 1)) AND "
+        f"t.{q('DateToStreetESSH')} <= t.{q('EntryDate')} THEN t.{q('DateToStreetESSH')} END",
         "times_homeless_past_three_years": f"CASE WHEN coalesce({homeless}, FALSE) OR "
         f"(t.{q('LOSUnderThreshold')} = 1 AND t.{q('PreviousStreetESSH')} = 1) THEN "
         f"t.{q('TimesHomelessPastThreeYears')} END",
@@ -1255,11 +1253,8 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
         f"m.relationship_to_hoh = 1 AND m.client_id <> c.client_id)) "
         f"ON CONFLICT (household_id, client_id) DO NOTHING"
     )
-    columns = tuple(
-        c.name
-        for c in Enrollment.__table__.columns
-        if c.name not in ("outcome",)  # type: ignore[attr-defined]
-    )
+    enrollments: Table = Enrollment.__table__  # type: ignore[assignment]
+    columns = tuple(c.name for c in enrollments.columns if c.name != "outcome")
     await upsert(
         scope,
         "Enrollment",
@@ -1359,7 +1354,8 @@ async def load_exits(scope: LoadScope) -> None:
     await _report_parent(scope, "Exit", cands)
     await report_not_fitting(scope, "Exit", cands, "exits")
     await report_changed_values(scope, "Exit", cands, hud.items())
-    columns = tuple(c.name for c in Exit.__table__.columns)  # type: ignore[attr-defined]
+    exits: Table = Exit.__table__  # type: ignore[assignment]
+    columns = tuple(c.name for c in exits.columns)
     await upsert(
         scope,
         "Exit",
@@ -1410,8 +1406,14 @@ def _records(scope: LoadScope) -> list[RecordLoad]:
         return f"t.{q(name)}"
 
     cls = t("CurrentLivingSituation")
-    leave = f"CASE WHEN {cls} IN {_in(LEAVE_SITUATION_ASKED)} THEN coalesce({t('LeaveSituation14Days')}, 99) END"
-    follow = lambda name: f"CASE WHEN ({leave}) = 1 THEN coalesce({t(name)}, 99) END"
+    leave = (
+        f"CASE WHEN {cls} IN {_in(LEAVE_SITUATION_ASKED)} THEN "
+        f"coalesce({t('LeaveSituation14Days')}, 99) END"
+    )
+
+    def follow(name: str) -> str:
+        return f"CASE WHEN ({leave}) = 1 THEN coalesce({t(name)}, 99) END"
+
     event = t("Event")
     referral_events = "(10, 11, 12, 13, 14, 15, 17, 18)"
     result_ok = (
@@ -1574,7 +1576,8 @@ def _records(scope: LoadScope) -> list[RecordLoad]:
                 "information_date": t("InformationDate"),
                 "data_collection_stage": t("DataCollectionStage"),
                 "domestic_violence_survivor": survivor,
-                "when_occurred": f"CASE WHEN {survivor} = 1 THEN coalesce({t('WhenOccurred')}, 99) END",
+                "when_occurred": f"CASE WHEN {survivor} = 1 THEN "
+                f"coalesce({t('WhenOccurred')}, 99) END",
                 "currently_fleeing": f"CASE WHEN {survivor} = 1 THEN "
                 f"coalesce({t('CurrentlyFleeing')}, 99) END",
             },
@@ -1614,11 +1617,12 @@ async def load_records(scope: LoadScope, record: RecordLoad) -> None:
             f"{condition}"
         )
         match = " AND ".join(f"x.{c} = c.{c}" for c in columns)
+        in_c = condition.replace("data_collection_stage", "c.data_collection_stage")
+        in_x = condition.replace("data_collection_stage", "x.data_collection_stage")
         await scope.execute(
             f"UPDATE {cands} c SET _skip = TRUE WHERE c.id IN (SELECT id FROM ({ranked}) r "
-            f"WHERE n > 1) OR ({condition.replace('data_collection_stage', 'c.data_collection_stage')} "
-            f"AND EXISTS (SELECT 1 FROM {table.name} x WHERE {match} AND x.id <> c.id AND "
-            f"{condition.replace('data_collection_stage', 'x.data_collection_stage')}))"
+            f"WHERE n > 1) OR ({in_c} AND EXISTS (SELECT 1 FROM {table.name} x WHERE {match} "
+            f"AND x.id <> c.id AND {in_x}))"
         )
         await _report_rows(
             scope,
@@ -1766,9 +1770,10 @@ async def load_cas_questions(scope: LoadScope) -> None:
         cands,
         "(_skip OR NOT _parent) AND NOT _deleted",
     )
+    services_table: Table = Service.__table__  # type: ignore[assignment]
     await upsert(
-        scope, "AssessmentQuestions", cands, Upsert("services", tuple(Service.__table__.c.keys()))
-    )  # type: ignore[attr-defined]
+        scope, "AssessmentQuestions", cands, Upsert("services", tuple(services_table.c.keys()))
+    )
     await remove_deleted(scope, "AssessmentQuestions", cands, "services")
     others = await scope.conn.fetchval(
         f"SELECT count(*) FROM {qv} WHERE coalesce({q('AssessmentQuestionGroup')}, '') NOT IN "

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -64,7 +64,7 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     set-based statements of a load."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    driver: asyncpg.Connection = raw.driver_connection
     return driver
 
 
@@ -104,7 +104,7 @@ class JobProgress:
         if not force and not columns and now - self._written < self.interval:
             return
         self._written = now
-        table = self.model.__table__  # type: ignore[attr-defined]
+        table: Table = self.model.__table__  # type: ignore[assignment]
         async with unit_of_work(self.runtime.sessionmaker) as session:
             await session.execute(
                 update(table)
