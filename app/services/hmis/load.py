@@ -16,6 +16,9 @@ constraints, evaluated on the candidate rows): a row that does not fit is left o
 (``value_defaulted``: a missing required answer becomes 99, "data not collected") or left out
 (``value_dropped``), and reported. Rows whose parent was not loaded are reported too.
 
+Imported rows have no CAS user as their creator (``created_by_user_id`` is empty: the source's
+UserID is not a CAS account; the audit trail names who loaded them).
+
 Ownership: imported organizations and projects belong to the importing CoC (a source
 organization with only Coordinated Entry projects is the CoC's shared CAS organization, and a
 Coordinated Entry project the CoC's own, when they exist); enrollments and their records belong
@@ -373,7 +376,6 @@ async def _materialize(scope: LoadScope, name: str, select: str) -> str:
     scope.temporaries.append(name)
     await scope.execute(f"DROP TABLE IF EXISTS {name}")
     await scope.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {select}")
-    await scope.execute(f"ANALYZE {name}")
     return name
 
 
@@ -444,6 +446,12 @@ async def prechecks(scope: LoadScope) -> None:
             row_expr="x._row",
         )
     if scope.has("Client") and scope.has("Organization"):
+        vsp_people = (
+            f"SELECT DISTINCT e.{q('PersonalID')} AS person FROM {enrollment} e JOIN {project} p "
+            f"ON p.{q('ProjectID')} = e.{q('ProjectID')} JOIN {scope.view('Organization')} o ON "
+            f"o.{q('OrganizationID')} = p.{q('OrganizationID')} WHERE "
+            f"o.{q('VictimServiceProvider')} = 1 AND e.{q('DateDeleted')} IS NULL"
+        )
         await _report_rows(
             scope,
             "Client",
@@ -451,13 +459,10 @@ async def prechecks(scope: LoadScope) -> None:
             "vsp_client_data",
             "Identifiable client data (name, SSN or date of birth) enrolled in a victim service "
             "provider's project: VSPs may not hold identifiable data in HMIS (federal law).",
-            f"{scope.view('Client')} c",
+            f"{scope.view('Client')} c JOIN ({vsp_people}) v ON v.person = c.{q('PersonalID')}",
             f"(c.{q('FirstName')} IS NOT NULL OR c.{q('LastName')} IS NOT NULL OR "
-            f"c.{q('SSN')} IS NOT NULL OR c.{q('DOB')} IS NOT NULL) AND EXISTS (SELECT 1 FROM "
-            f"{enrollment} e JOIN {project} p ON p.{q('ProjectID')} = e.{q('ProjectID')} "
-            f"JOIN {scope.view('Organization')} o ON o.{q('OrganizationID')} = "
-            f"p.{q('OrganizationID')} WHERE e.{q('PersonalID')} = c.{q('PersonalID')} "
-            f"AND o.{q('VictimServiceProvider')} = 1 AND e.{q('DateDeleted')} IS NULL)",
+            f"c.{q('SSN')} IS NOT NULL OR c.{q('DOB')} IS NOT NULL)",
+            row_expr="c._row",
         )
 
 
@@ -875,7 +880,7 @@ def _prepare_client(
     client_id: uuid.UUID,
     coc_id: uuid.UUID,
     organization_id: uuid.UUID,
-    user_id: uuid.UUID,
+    user_id: uuid.UUID | None,
     cipher: FieldCipher,
     created: datetime,
     updated: datetime,
@@ -1014,7 +1019,7 @@ async def load_clients(scope: LoadScope) -> None:
                     client_id=r["_id"],
                     coc_id=actor.coc_id,
                     organization_id=actor.organization_id,
-                    user_id=actor.user_id,
+                    user_id=None,
                     cipher=scope.cipher,
                     created=r["_created"],
                     updated=r["_updated"],
@@ -1143,7 +1148,7 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
             f"coalesce(CASE WHEN t.{q('EnrollmentCoC')} ~ {_lit(COC_CODE)} THEN "
             f"upper(t.{q('EnrollmentCoC')}) END, {_lit(scope.coc_code)})"
         ),
-        "created_by_user_id": _lit(actor.user_id),
+        "created_by_user_id": "NULL",
         "created_by_organization_id": "pr.organization_id",
         "disabling_condition": f"coalesce(t.{q('DisablingCondition')}, 99)",
         "living_situation": (
@@ -1296,11 +1301,34 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
 
 
 def _enrollment_source(scope: LoadScope, file: str) -> str:
-    """The file's typed rows with the CAS enrollment they hang off (``e``, when loaded)."""
+    """The file's typed rows with the CAS enrollment they hang off (``e``: its ``id``,
+    ``client_id`` and ``created_by_organization_id``, when it is in CAS)."""
     return (
-        f"{scope.view(file)} t LEFT JOIN enrollments e ON e.id = "
-        f"{scope.sid('Enrollment', 't.' + q('EnrollmentID'))}"
+        f"{scope.view(file)} t LEFT JOIN {_tmp(scope, 'enrollment_map')} e ON "
+        f"e.source = t.{q('EnrollmentID')}"
     )
+
+
+async def enrollment_map(scope: LoadScope) -> None:
+    """Source EnrollmentID -> the CAS enrollment (those in CAS after the enrollments' load):
+    the records below join it by text instead of computing each enrollment's id again."""
+    name = _tmp(scope, "enrollment_map")
+    scope.temporaries.append(name)
+    await scope.execute(f"DROP TABLE IF EXISTS {name}")
+    if not scope.has("Enrollment"):
+        await scope.execute(
+            f"CREATE TEMP TABLE {name} (source text PRIMARY KEY, id uuid, client_id uuid, "
+            f"created_by_organization_id uuid) ON COMMIT DROP"
+        )
+        return
+    await scope.execute(
+        f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT DISTINCT ON (t.{q('EnrollmentID')}) "
+        f"t.{q('EnrollmentID')} AS source, e.id, e.client_id, e.created_by_organization_id "
+        f"FROM {scope.view('Enrollment')} t JOIN enrollments e ON e.id = "
+        f"{scope.sid('Enrollment', 't.' + q('EnrollmentID'))} ORDER BY t.{q('EnrollmentID')}"
+    )
+    await scope.execute(f"ALTER TABLE {name} ADD PRIMARY KEY (source)")
+    await scope.execute(f"ANALYZE {name}")
 
 
 def _record_values(scope: LoadScope, file: str, pk: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -1308,7 +1336,7 @@ def _record_values(scope: LoadScope, file: str, pk: str) -> tuple[dict[str, str]
         "id": scope.sid(file, f"t.{q(pk)}"),
         "enrollment_id": "e.id",
         "client_id": "e.client_id",
-        "created_by_user_id": _lit(scope.actor.user_id),
+        "created_by_user_id": "NULL",
         "created_by_organization_id": "e.created_by_organization_id",
         "created_at": scope.local(f"t.{q('DateCreated')}"),
         "updated_at": scope.local(f"t.{q('DateUpdated')}"),
@@ -1650,7 +1678,7 @@ async def load_cas_questions(scope: LoadScope) -> None:
     qv, av = scope.view("AssessmentQuestions"), scope.view("Assessment")
     base = (
         f"{qv} aq JOIN {av} a ON a.{q('AssessmentID')} = aq.{q('AssessmentID')} "
-        f"LEFT JOIN enrollments e ON e.id = {scope.sid('Enrollment', 'a.' + q('EnrollmentID'))}"
+        f"LEFT JOIN {_tmp(scope, 'enrollment_map')} e ON e.source = a.{q('EnrollmentID')}"
     )
     date_re = _lit(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -1703,7 +1731,7 @@ async def load_cas_questions(scope: LoadScope) -> None:
             "id": scope.sid(record_type, "g.aid"),
             "enrollment_id": "g.eid",
             "client_id": "g.client_id",
-            "created_by_user_id": _lit(scope.actor.user_id),
+            "created_by_user_id": "NULL",
             "created_by_organization_id": "g.org",
             "assessment_date": "g.assessment_date",
             "created_at": scope.local("g.created"),
@@ -1740,7 +1768,7 @@ async def load_cas_questions(scope: LoadScope) -> None:
         "id": scope.sid("AssessmentQuestions", f"s.{q('AssessmentQuestionID')}"),
         "enrollment_id": "s.eid",
         "client_id": "s.client_id",
-        "created_by_user_id": _lit(scope.actor.user_id),
+        "created_by_user_id": "NULL",
         "created_by_organization_id": "s.org",
         "date_provided": f"CASE WHEN s.{q('AssessmentAnswer')} ~ {date_re} THEN "
         f"(s.{q('AssessmentAnswer')})::date END",
@@ -1924,6 +1952,7 @@ async def load_all(scope: LoadScope) -> None:
     await load_clients(scope)
     await scope.progress("Client", loaded=True)
     await load_enrollments(scope, projects)
+    await enrollment_map(scope)
     await scope.progress("Enrollment", loaded=True)
     await load_exits(scope)
     await scope.progress("Exit", loaded=True)

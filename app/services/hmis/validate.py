@@ -43,6 +43,7 @@ from app.reference.hmis_csv import (
     spec,
     sql_literal,
     sql_value_rule,
+    typed_sql,
 )
 from app.services.hmis.archive import Archive, iter_records, read_header, stream_bytes
 from app.services.hmis.report import SAMPLE_ROWS, Report
@@ -160,9 +161,7 @@ async def stage_file(
         else:
             report.add(file, None, "malformed_row", f"{file}.csv cannot be read as CSV.")
         return None
-    staged = Staged(file=file, table=table, columns=tuple(names), rows=int(result.split()[-1]))
-    await _execute(conn, f"ANALYZE {table}")
-    return staged
+    return Staged(file=file, table=table, columns=tuple(names), rows=int(result.split()[-1]))
 
 
 # --- values -------------------------------------------------------------------------------------
@@ -264,13 +263,13 @@ async def validate_rows(conn: asyncpg.Connection, staged: Staged, report: Report
     if not rules:
         return
     parts = []
-    for i, rule in enumerate(rules):
-        parts.append(f"count(*) FILTER (WHERE {rule.sql}) AS n{i}")
+    sqls = [typed_sql(rule.sql) for rule in rules]  # the file passed the type rules
+    for i, sql in enumerate(sqls):
+        parts.append(f"count(*) FILTER (WHERE {sql}) AS n{i}")
         parts.append(
-            f"(array_agg(v._row ORDER BY v._row) FILTER (WHERE {rule.sql}))[1:{SAMPLE_ROWS}] "
-            f"AS r{i}"
+            f"(array_agg(v._row ORDER BY v._row) FILTER (WHERE {sql}))[1:{SAMPLE_ROWS}] AS r{i}"
         )
-    where = " OR ".join(f"({r.sql})" for r in rules)
+    where = " OR ".join(f"({sql})" for sql in sqls)
     row = await conn.fetchrow(
         f"SELECT {', '.join(parts)} FROM ({staged.select_cleaned()} OFFSET 0) v WHERE {where}",
         timeout=STATEMENT_TIMEOUT,
@@ -309,6 +308,24 @@ async def _rows_where(
     return row["n"], list(row["rows"] or [])
 
 
+@dataclass(frozen=True)
+class _KeyCheck:
+    column: str
+    rule: str
+    message: str | None
+    condition: str  # over the child ``c`` and the joined keys
+
+
+def _keys(table: str, pk: str, extra: str | None = None) -> str:
+    """A parent's distinct keys (cleaned), with one more cleaned column when asked."""
+    if extra is None:
+        return f"(SELECT DISTINCT {_col('p', pk)} AS k FROM {table} p)"
+    return (
+        f"(SELECT DISTINCT ON (1) {_col('p', pk)} AS k, {_col('p', extra)} AS x "
+        f"FROM {table} p ORDER BY 1)"
+    )
+
+
 async def validate_keys(
     conn: asyncpg.Connection,
     staged: dict[str, Staged],
@@ -317,6 +334,9 @@ async def validate_keys(
     export_id: str | None,
     progress: Progress | None = None,
 ) -> None:
+    """Per file: duplicate primary keys (one grouping), then every reference in one scan:
+    orphan foreign keys (against the files that could be read), a PersonalID that is not its
+    enrollment's, an ExportID that is not Export.csv's, a UserID missing from User.csv."""
     for file in FILES:
         current = staged.get(file)
         if current is None:
@@ -331,53 +351,76 @@ async def validate_keys(
         )
         if n:
             report.add(file, pk, "duplicate_key", count=n, rows=rows)
-        if export_id is not None and file_spec.has("ExportID"):
-            n, rows = await _rows_where(
-                conn,
-                f"{current.table} c",
-                f"{_col('c', 'ExportID')} <> $1",
-                export_id,
-            )
-            if n:
-                report.add(file, "ExportID", "export_id_mismatch", count=n, rows=rows)
-        for (child, column), parent in FOREIGN_KEYS.items():
+        joins: list[str] = []
+        checks: list[_KeyCheck] = []
+        for i, ((child, column), parent) in enumerate(FOREIGN_KEYS.items()):
             if child != file or parent not in staged:
                 continue
-            parent_table = staged[parent].table
-            parent_pk = spec(parent).primary_key
-            n, rows = await _rows_where(
-                conn,
-                f"{current.table} c",
-                f"{_col('c', column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {parent_table} p "
-                f"WHERE {_col('p', parent_pk)} = {_col('c', column)})",
+            person = file in ENROLLMENT_CHILDREN and parent == "Enrollment"
+            keys = _keys(
+                staged[parent].table, spec(parent).primary_key, "PersonalID" if person else None
             )
-            if n:
-                report.add(
-                    file,
+            joins.append(f"LEFT JOIN {keys} j{i} ON j{i}.k = {_col('c', column)}")
+            checks.append(
+                _KeyCheck(
                     column,
                     "orphan_key",
                     f"Names a {parent} that is not in {parent}.csv.",
-                    count=n,
-                    rows=rows,
+                    f"{_col('c', column)} IS NOT NULL AND j{i}.k IS NULL",
                 )
-        if file in ENROLLMENT_CHILDREN and "Enrollment" in staged:
-            n, rows = await _rows_where(
-                conn,
-                f"{current.table} c JOIN {staged['Enrollment'].table} e "
-                f"ON {_col('e', 'EnrollmentID')} = {_col('c', 'EnrollmentID')}",
-                f"{_col('e', 'PersonalID')} <> {_col('c', 'PersonalID')}",
             )
-            if n:
-                report.add(file, "PersonalID", "personal_id_mismatch", count=n, rows=rows)
+            if person:
+                checks.append(
+                    _KeyCheck(
+                        "PersonalID",
+                        "personal_id_mismatch",
+                        None,
+                        f"j{i}.x <> {_col('c', 'PersonalID')}",
+                    )
+                )
+        if export_id is not None and file_spec.has("ExportID"):
+            checks.append(
+                _KeyCheck("ExportID", "export_id_mismatch", None, f"{_col('c', 'ExportID')} <> $1")
+            )
         if "User" in staged and file_spec.has("UserID") and file != "User":
-            n, rows = await _rows_where(
-                conn,
-                f"{current.table} c",
-                f"{_col('c', 'UserID')} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                f"{staged['User'].table} u WHERE {_col('u', 'UserID')} = {_col('c', 'UserID')})",
+            joins.append(
+                f"LEFT JOIN {_keys(staged['User'].table, 'UserID')} ju "
+                f"ON ju.k = {_col('c', 'UserID')}"
             )
-            if n:
-                report.add(file, "UserID", "unknown_user", count=n, rows=rows)
+            checks.append(
+                _KeyCheck(
+                    "UserID",
+                    "unknown_user",
+                    None,
+                    f"{_col('c', 'UserID')} IS NOT NULL AND ju.k IS NULL",
+                )
+            )
+        if checks:
+            parts = []
+            for i, check in enumerate(checks):
+                parts.append(f"count(*) FILTER (WHERE {check.condition})::int AS n{i}")
+                parts.append(
+                    f"(array_agg(c._row ORDER BY c._row) FILTER (WHERE {check.condition}))"
+                    f"[1:{SAMPLE_ROWS}] AS r{i}"
+                )
+            uses_export = any(c.rule == "export_id_mismatch" for c in checks)
+            found = await conn.fetchrow(
+                f"SELECT {', '.join(parts)} FROM {current.table} c {' '.join(joins)} WHERE "
+                + " OR ".join(f"({c.condition})" for c in checks),
+                *((export_id,) if uses_export else ()),
+                timeout=STATEMENT_TIMEOUT,
+            )
+            assert found is not None
+            for i, check in enumerate(checks):
+                if found[f"n{i}"]:
+                    report.add(
+                        file,
+                        check.column,
+                        check.rule,
+                        check.message,
+                        count=found[f"n{i}"],
+                        rows=found[f"r{i}"] or (),
+                    )
         if progress is not None:
             await progress(file, keys_checked=True)
 
