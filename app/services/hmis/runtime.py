@@ -60,9 +60,12 @@ class HmisRuntime:
 
 
 async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session (in its transaction): for COPY and the long
-    set-based statements of a load."""
+    """The asyncpg connection under the session, in the session's transaction: for COPY and
+    the long set-based statements of a load. The driver begins the transaction lazily, on the
+    session's first statement: one is run first, so everything sent to the raw connection
+    (``SET LOCAL``, transaction-scoped locks, the load itself) is inside it."""
     connection = await session.connection()
+    await connection.exec_driver_sql("SELECT 1")
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     return driver

@@ -177,10 +177,11 @@ def fast_ok(column: Column, expr: str, *, hashed: bool) -> str:
     null_ok = "TRUE" if column.nullable else "FALSE"
     if column.kind == "I":
         allowed = field_codes(column) or list_codes(column)
-        check = f"({expr})::int::text = {expr}"
         if allowed is not None:
-            check += f" AND ({expr})::int IN {_in(allowed)}"
-        body = f"CASE WHEN {check} THEN TRUE ELSE FALSE END"
+            # A code of the list, as the list writes it ("1", not "01"): no cast needed.
+            body = f"{expr} IN ({', '.join(sql_literal(str(v)) for v in sorted(allowed))})"
+        else:
+            body = f"CASE WHEN ({expr})::int::text = {expr} THEN TRUE ELSE FALSE END"
     elif column.kind == "D":
         shape = (
             f"length({expr}) = 10 AND substr({expr}, 5, 1) = '-' AND substr({expr}, 8, 1) = '-' "
