@@ -201,6 +201,7 @@ async def _run(bench: Bench, args: argparse.Namespace) -> None:
         "rows_per_s": round(total_rows / job_seconds),
         "upload_seconds": round(uploaded, 2),
         "end_to_end_seconds": round(end_to_end, 2),
+        "phase_seconds": job["progress"].get("seconds", {}),
         "findings": {k: job["summary"].get(k) for k in ("high", "warning", "info")},
         "loaded": {f: c for f, c in job["counts"].items() if any(c.values())},
         "server_memory": import_memory,

@@ -43,6 +43,9 @@ class JobProgress(BaseModel):
         description="queued, reading, validating, loading, writing or done.", examples=["done"]
     )
     files: dict[str, FileProgress] = Field(default_factory=dict, description="By HUD file name.")
+    seconds: dict[str, float] = Field(
+        default_factory=dict, description="Seconds each finished phase took, by phase."
+    )
 
 
 class ExportRead(ReadModel):

@@ -8,6 +8,7 @@ import hashlib
 import io
 import tempfile
 import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.reference.hmis_csv import FILES, spec
 from app.services.hmis.check import check_zip
+from app.services.hmis.housekeeping import expire_hmis_exports
 from tests.conftest import Auth, World, assert_problem
 from tests.support.hmis import EXPORTS, export, header, read_zip, run_jobs
 from tests.support.intake import INTAKES, example
@@ -297,3 +299,22 @@ async def test_a_download_before_the_export_is_written_is_a_conflict(
     assert f.headers["content-type"] == "application/zip"
     assert "attachment" in f.headers["content-disposition"]
     assert zipfile.ZipFile(io.BytesIO(f.content)).testzip() is None
+
+
+async def test_an_expired_export_is_deleted_by_housekeeping(
+    client: httpx.AsyncClient, auth: Auth, app: Any, db: AsyncSession
+) -> None:
+    admin = await auth.headers("system_admin")
+    job, _ = await export(client, app, admin)
+    key = await db.scalar(
+        text("SELECT storage_key FROM hmis_exports WHERE id = :id"), {"id": job["id"]}
+    )
+    assert key is not None and await app.state.hmis_store.exists(key)
+    expires = datetime.fromisoformat(job["expires_at"])
+    assert await expire_hmis_exports(db, app.state.hmis_store, expires - timedelta(seconds=1)) == 0
+    assert await expire_hmis_exports(db, app.state.hmis_store, expires) == 1
+    await db.flush()
+    assert not await app.state.hmis_store.exists(key)
+    done = await client.get(f"{EXPORTS}/{job['id']}", headers=admin)
+    assert done.json()["status"] == "expired"
+    assert_problem(await client.get(f"{EXPORTS}/{job['id']}/file", headers=admin), 409)

@@ -1025,6 +1025,7 @@ async def run_export(runtime: HmisRuntime, export_id: uuid.UUID) -> str:
         job.started_at = clock.now()
     progress = JobProgress(runtime, HmisExport, export_id)
     progress.state["phase"] = "writing"
+    progress.close_phase()
     runtime.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = runtime.work_dir / f"export-{export_id.hex}.zip"
     status, error, key = ExportStatus.FAILED, None, None
@@ -1060,6 +1061,7 @@ async def run_export(runtime: HmisRuntime, export_id: uuid.UUID) -> str:
         job.status = status
         job.error = error
         job.finished_at = clock.now()
+        progress.close_phase()
         progress.state["phase"] = "done"
         job.progress = dict(progress.state)
         if status == ExportStatus.SUCCEEDED:

@@ -407,6 +407,7 @@ async def run_import(
         job.progress = {"phase": "reading", "files": {}}
     progress = JobProgress(runtime, HmisImport, import_id)
     progress.state["phase"] = "reading"
+    progress.close_phase()
     report = Report()
     counts: dict[str, dict[str, int]] = {}
     data_source_id: uuid.UUID | None = None
@@ -524,6 +525,7 @@ async def _finish(
     data_source_id: uuid.UUID | None,
     source_export_id: str | None,
 ) -> None:
+    progress.close_phase()
     progress.state["phase"] = "done"
     issues: list[Issue] = report.issues()
     async with unit_of_work(runtime.sessionmaker) as session:

@@ -88,15 +88,25 @@ class JobProgress:
     interval: float = 0.5
     state: dict[str, Any] = field(default_factory=lambda: {"phase": "queued", "files": {}})
     _written: float = 0.0
+    _phase_started: float | None = None
 
     def file(self, name: str) -> dict[str, Any]:
         files: dict[str, Any] = self.state["files"]
         return files.setdefault(name, {})
 
     async def phase(self, name: str, **columns: Any) -> None:
-        """A new phase, with the job row's columns that change with it (its ``status``)."""
+        """A new phase, with the job row's columns that change with it (its ``status``); the
+        seconds the previous phase took are kept in ``seconds``."""
+        self.close_phase()
         self.state["phase"] = name
         await self.flush(force=True, **columns)
+
+    def close_phase(self) -> None:
+        now = time.monotonic()
+        if self._phase_started is not None:
+            seconds: dict[str, float] = self.state.setdefault("seconds", {})
+            seconds[self.state["phase"]] = round(now - self._phase_started, 2)
+        self._phase_started = now
 
     async def update(self, file: str, **values: Any) -> None:
         self.file(file).update(values)
