@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
-
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import get_settings
