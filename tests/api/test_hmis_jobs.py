@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker, upgrade_database
+from app.jobs import unfinished_hmis_jobs
 from app.services.demo import seed_coc
 from app.services.hmis import imports
 from app.services.hmis.runtime import HmisRuntime
@@ -150,7 +151,11 @@ async def test_a_crash_in_the_load_leaves_nothing_and_a_new_run_loads_it_once(
     assert await _imported_clients(committed) == before
     assert (await _state(committed, job_id))["status"] == "loading"  # unfinished: to run again
 
-    assert await imports.run_import(runtime, job_id) == "succeeded"
+    # What a restarted server does: it finds the unfinished job and runs it again.
+    async with unit_of_work(runtime.sessionmaker) as session:
+        found = dict(await unfinished_hmis_jobs(session, runtime))
+    assert f"hmis-import-{job_id}" in found
+    assert await found[f"hmis-import-{job_id}"]() == "succeeded"
     assert await _imported_clients(committed) == before + 514
     # Once: the same zip again changes nothing.
     runtime2, again = await _queued(committed, tmp_path / "again", "crash")

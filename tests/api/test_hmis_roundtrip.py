@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -199,6 +200,34 @@ async def test_export_import_into_an_empty_database_export_gives_the_same_ce_dat
         assert loaded is not None and loaded.data_source_id is not None
         assert loaded.summary["high"] == 0, loaded.summary
         ds = loaded.data_source_id
+        # The CE outcomes follow the records (placed: the latest 4.19 says so; diverted: exited
+        # after a successful diversion event; pending), and the placed household is on the
+        # queue, pending review, as the intake would have placed it.
+        outcomes = (
+            await session.execute(
+                text(
+                    "SELECT c.last_name, e.outcome, x.exit_reason FROM enrollments e JOIN "
+                    "clients c ON c.id = e.client_id LEFT JOIN exits x ON x.enrollment_id = e.id "
+                    "WHERE e.is_coordinated_entry AND e.relationship_to_hoh = 1"
+                )
+            )
+        ).all()
+        assert {(r.last_name, r.outcome, r.exit_reason) for r in outcomes} == {
+            ("Rivera", "pending", None),
+            ("Morgan", "diverted", "successfully_diverted"),
+            ("Nguyen", "placed", None),
+        }
+        queue = (
+            await session.execute(
+                text(
+                    "SELECT c.last_name, q.intake_status FROM queue_entries q JOIN clients c ON "
+                    "c.id = q.head_client_id WHERE q.closed_at IS NULL"
+                )
+            )
+        ).all()
+        assert [(r.last_name, r.intake_status) for r in queue] == [("Nguyen", "pending")]
+        org_kinds = set((await session.execute(text("SELECT kind FROM organizations"))).scalars())
+        assert org_kinds == {"hmis_lead", "cas", "agency"}
 
     async with unit_of_work(sessions) as session:
         again = await exports.create_export(

@@ -1039,6 +1039,8 @@ async def run_export(runtime: HmisRuntime, export_id: uuid.UUID) -> str:
             ).all()
             if any(not may_export_project(actor, p.organization_id) for p in projects):
                 raise Forbidden("The user may no longer export these projects.")
+            if any(p.geocode is None for p in projects):
+                raise ValidationFailed("An exported project has no Geocode any more (HUD 2.03.2).")
         await progress.flush(force=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.close(fd)

@@ -489,11 +489,7 @@ async def run_import(
     except ObjectMissing:
         status, error = ImportStatus.FAILED, "The uploaded file is no longer stored."
     except (DBAPIError, asyncpg.PostgresError, OSError) as exc:
-        log.warning(
-            "hmis import failed",
-            extra={"error_type": type(exc).__name__},
-            exc_info=os.environ.get("CAS_HMIS_DEBUG") == "1",
-        )
+        log.warning("hmis import failed", extra={"error_type": type(exc).__name__})
         status, error = ImportStatus.FAILED, f"The load stopped on an error ({type(exc).__name__})."
     finally:
         if temporary is not None:
