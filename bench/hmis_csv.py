@@ -30,6 +30,7 @@ import asyncio
 import csv
 import io
 import math
+import shutil
 import sys
 import time
 import zipfile
@@ -272,7 +273,13 @@ def main() -> None:
     parser.add_argument("--keep-zip", type=Path, help="write the replicated zip here")
     args = parser.parse_args()
     with Bench("hmis_csv") as bench:
-        asyncio.run(_run(bench, args))
+        try:
+            asyncio.run(_run(bench, args))
+        finally:
+            # The logs stay in the data directory; the zip and the job files are large.
+            if not args.keep_zip:
+                (bench.data_dir / "hmis.zip").unlink(missing_ok=True)
+            shutil.rmtree(bench.settings.hmis_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
