@@ -7,16 +7,20 @@ import contextlib
 import json
 import signal
 import sys
+import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app import jobs
 from app.config import Settings, get_settings
+from app.context import Actor
 from app.db import (
     PROJECT_ROOT,
     EmbeddedPostgresInUse,
@@ -30,7 +34,12 @@ from app.db import (
 from app.errors import DomainError
 from app.http import logging as http_logging
 from app.main import create_app
+from app.permissions import Permission
 from app.services import demo
+from app.services.hmis import exports as hmis_exports
+from app.services.hmis import imports as hmis_imports
+from app.services.hmis.runtime import HmisRuntime
+from app.services.identity.auth import memberships_by_email
 from app.services.platform.crypto import FieldCipher
 from app.storage import file_store_from_settings
 from app.unit_of_work import unit_of_work
@@ -248,6 +257,202 @@ def queue_refresh() -> None:
             await engine.dispose()
 
     typer.echo(json.dumps({"queue_entries_refreshed": asyncio.run(run())}))
+
+
+# --- HUD HMIS CSV ---------------------------------------------------------------------------------
+
+
+async def _cli_actor(
+    sessions: Any, email_address: str, coc_code: str, permission: Permission
+) -> Actor:
+    async with unit_of_work(sessions) as session:
+        actors = await memberships_by_email(session, email_address, coc_code)
+    for actor in actors:
+        if actor.can(permission):
+            return actor
+    raise DomainError(
+        f"{email_address} has no membership in {coc_code} allowed to {permission.value}."
+    )
+
+
+async def _follow(sessions: Any, model: Any, job_id: Any, task: Any, label: str) -> None:
+    """A progress bar over the job's files until ``task`` ends (read from its row, as
+    ``GET`` does)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    ) as bar:
+        files = bar.add_task(label, total=24)
+        while not task.done():
+            async with unit_of_work(sessions) as session:
+                job = await session.get(model, job_id, populate_existing=True)
+                progress = (job.progress if job is not None else {}) or {}
+            done = progress.get("files", {})
+            step = sum(
+                1
+                for f in done.values()
+                if f.get("loaded") is not None or f.get("keys_checked") or "rows" in f
+            )
+            bar.update(
+                files,
+                completed=min(step, 24),
+                description=f"{label}: {progress.get('phase', 'queued')}",
+            )
+            await asyncio.sleep(0.3)
+        bar.update(files, completed=24)
+
+
+@cli.command("import-hmis-csv")
+def import_hmis_csv(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    user: Annotated[str, typer.Option("--user", help="Email of a system admin of the CoC.")],
+    coc_code: Annotated[str, typer.Option("--coc-code")] = demo.DEMO_COC_CODE,
+    allow_missing_files: Annotated[
+        bool, typer.Option("--allow-missing-files", help="Read absent FY2026 files as empty.")
+    ] = False,
+    data_source: Annotated[
+        str | None, typer.Option("--data-source", help="Default: Export.csv's ImplementationID.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the findings (JSON) to this file.")
+    ] = None,
+) -> None:
+    """Validate and load a HUD HMIS CSV FY2026 zip (what POST /api/v1/imports/hmis-csv does).
+    Exits 0 when loaded, 1 when refused or failed."""
+    settings = _prepared_settings()
+    status = asyncio.run(
+        _import_hmis_csv(settings, path, user, coc_code, allow_missing_files, data_source, report)
+    )
+    raise typer.Exit(0 if status == "succeeded" else 1)
+
+
+async def _import_hmis_csv(
+    settings: Settings,
+    path: Path,
+    user: str,
+    coc_code: str,
+    allow_missing_files: bool,
+    data_source: str | None,
+    report: Path | None,
+) -> str:
+    engine = create_engine(settings.database_url or "", settings)
+    sessions = create_sessionmaker(engine)
+    try:
+        try:
+            actor = await _cli_actor(sessions, user, coc_code, Permission.HMIS_IMPORT)
+        except DomainError as exc:
+            typer.echo(f"Refused: {exc.detail}", err=True)
+            return "refused"
+        runtime = HmisRuntime.from_settings(
+            settings, sessions, FieldCipher(settings.field_encryption_key)
+        )
+        options: dict[str, Any] = {"allow_missing_files": allow_missing_files}
+        if data_source:
+            options["data_source"] = data_source
+        async with unit_of_work(sessions) as session:
+            job = await hmis_imports.create_cli_import(session, actor, path, options)
+        task = asyncio.create_task(hmis_imports.run_import(runtime, job.id, path=path))
+        await _follow(sessions, hmis_imports.HmisImport, job.id, task, "import")
+        status = await task
+        async with unit_of_work(sessions) as session:
+            done = await session.get(hmis_imports.HmisImport, job.id)
+            assert done is not None
+            summary, counts, error = done.summary, done.counts, done.error
+            issues = (await hmis_imports.all_issues(session, done)) if report else []
+        typer.echo(
+            f"Import {job.id}: {status} (findings: {summary.get('high', 0)} high, "
+            f"{summary.get('warning', 0)} warning, {summary.get('info', 0)} info)"
+        )
+        for group in summary.get("groups", []):
+            if group["severity"] == "high":
+                where = ".".join(p for p in (group["file"], group["column"]) if p)
+                typer.echo(f"  high {where or '(archive)'} {group['rule']} x{group['count']}")
+        for file, values in counts.items():
+            changed = ", ".join(f"{k} {v}" for k, v in values.items() if v)
+            if changed:
+                typer.echo(f"  {file}: {changed}")
+        if error:
+            typer.echo(f"  error: {error}", err=True)
+        if report is not None:
+            content = json.dumps({"status": status, "summary": summary, "issues": issues}, indent=2)
+            await asyncio.to_thread(report.write_text, content)
+        return str(status)
+    finally:
+        await engine.dispose()
+
+
+@cli.command("export-hmis-csv")
+def export_hmis_csv(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the zip.")],
+    user: Annotated[str, typer.Option("--user", help="Email of an admin of the CoC.")],
+    start: Annotated[str, typer.Option("--start", help="First day, yyyy-mm-dd.")],
+    end: Annotated[str, typer.Option("--end", help="Last day, yyyy-mm-dd.")],
+    coc_code: Annotated[str, typer.Option("--coc-code")] = demo.DEMO_COC_CODE,
+    project: Annotated[
+        list[str] | None, typer.Option("--project", help="A project id (repeat); default all.")
+    ] = None,
+    hashed: Annotated[bool, typer.Option("--hashed", help="HashStatus 4 (SHA-256).")] = False,
+) -> None:
+    """Write a HUD HMIS CSV FY2026 export of the period and projects to a zip (what
+    POST /api/v1/exports/hmis-csv does)."""
+    settings = _prepared_settings()
+    status = asyncio.run(
+        _export_hmis_csv(settings, output, user, coc_code, start, end, project, hashed)
+    )
+    raise typer.Exit(0 if status == "succeeded" else 1)
+
+
+async def _export_hmis_csv(
+    settings: Settings,
+    output: Path,
+    user: str,
+    coc_code: str,
+    start: str,
+    end: str,
+    projects: list[str] | None,
+    hashed: bool,
+) -> str:
+    engine = create_engine(settings.database_url or "", settings)
+    sessions = create_sessionmaker(engine)
+    try:
+        try:
+            actor = await _cli_actor(sessions, user, coc_code, Permission.HMIS_EXPORT)
+            async with unit_of_work(sessions) as session:
+                job = await hmis_exports.create_export(
+                    session,
+                    actor,
+                    start_date=date.fromisoformat(start),
+                    end_date=date.fromisoformat(end),
+                    project_ids=[uuid.UUID(p) for p in projects] if projects else None,
+                    hashed=hashed,
+                )
+        except (DomainError, ValueError) as exc:
+            typer.echo(f"Refused: {getattr(exc, 'detail', exc)}", err=True)
+            return "refused"
+        runtime = HmisRuntime.from_settings(
+            settings, sessions, FieldCipher(settings.field_encryption_key)
+        )
+        task = asyncio.create_task(hmis_exports.run_export(runtime, job.id))
+        await _follow(sessions, hmis_exports.HmisExport, job.id, task, "export")
+        status = await task
+        async with unit_of_work(sessions) as session:
+            done = await session.get(hmis_exports.HmisExport, job.id)
+            assert done is not None
+            key, error = done.storage_key, done.error
+        if status == "succeeded" and key is not None:
+            size = 0
+            with open(output, "wb") as fh:  # noqa: ASYNC230 (a local file, written in chunks)
+                async for chunk in runtime.store.open(key):
+                    await asyncio.to_thread(fh.write, chunk)
+                    size += len(chunk)
+            typer.echo(f"Export {job.id}: {output} ({size} bytes)")
+        else:
+            typer.echo(f"Export {job.id}: {status} {error or ''}", err=True)
+        return str(status)
+    finally:
+        await engine.dispose()
 
 
 def main() -> None:

@@ -167,6 +167,19 @@ class Settings(BaseSettings):
     # Days a soft-deleted document's bytes are kept before ``purge_deleted`` removes them.
     document_retention_days: int = 30
 
+    # --- HUD HMIS CSV exports and imports ---
+    # Where export zips and uploaded import zips are kept (encrypted like documents) until the
+    # job is over / the export expires; unset => ``data_dir / "hmis-files"``.
+    hmis_files_dir: Path | None = None
+    # Largest import zip accepted (compressed bytes).
+    hmis_max_upload_bytes: int = 1024**3
+    # Zip bomb limits: bytes once inflated (all entries), entries, inflation ratio of an entry.
+    hmis_max_uncompressed_bytes: int = 8 * 1024**3
+    hmis_max_entries: int = 64
+    hmis_max_compression_ratio: int = 200
+    # Hours an export's zip can be downloaded before it is deleted.
+    hmis_export_retention_hours: int = 24
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
@@ -218,6 +231,10 @@ class Settings(BaseSettings):
     def frontend_url(self) -> str:
         """Where links in notification emails point (no trailing slash)."""
         return (self.frontend_base_url or self.public_base_url).rstrip("/")
+
+    @property
+    def hmis_dir(self) -> Path:
+        return self.hmis_files_dir or self.data_dir / "hmis-files"
 
 
 def decode_field_key(raw: str) -> bytes:

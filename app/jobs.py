@@ -35,12 +35,16 @@ from app import clock
 from app.config import Settings
 from app.models import EmailMessage
 from app.services.documents import core as documents
+from app.services.hmis import exports as hmis_exports
+from app.services.hmis import housekeeping as hmis_housekeeping
+from app.services.hmis import imports as hmis_imports
+from app.services.hmis.runtime import HmisRuntime
 from app.services.identity import auth
 from app.services.notifications import fanout, scans, webhooks
 from app.services.platform import email, events, jobs, maintenance
 from app.services.platform.jobs import JobContext, JobKind, JobRunner, Schedule
 from app.services.queue import facts as queue_facts
-from app.storage import file_store_from_settings
+from app.storage import file_store_from_settings, hmis_file_store_from_settings
 from app.unit_of_work import unit_of_work
 
 MAINTENANCE = "maintenance"
@@ -173,9 +177,11 @@ async def deliver_emails(sessionmaker: async_sessionmaker[AsyncSession], setting
 
 async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
     """Purge deleted documents' bytes past retention and orphaned stored objects, expire
-    idempotency keys, remove ended sessions and old finished jobs, recompute queue entries
-    whose facts went stale; the counts by name."""
+    idempotency keys, remove ended sessions and old finished jobs, delete expired HMIS CSV
+    exports and orphaned HMIS files, recompute queue entries whose facts went stale; the counts
+    by name."""
     store = file_store_from_settings(settings)
+    hmis_store = hmis_file_store_from_settings(settings)
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
     tasks: Mapping[str, maintenance.MaintenanceTask] = {
         "documents_purged": lambda s, now: documents.purge_deleted(
@@ -190,6 +196,10 @@ async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
             s, now, retention_days=settings.job_retention_days
         ),
         "queue_entries_refreshed": lambda s, now: queue_facts.refresh_stale(s),
+        "hmis_exports_expired": lambda s, now: hmis_housekeeping.expire_hmis_exports(
+            s, hmis_store, now
+        ),
+        "hmis_files_removed": lambda s, now: hmis_housekeeping.sweep_hmis_files(s, hmis_store, now),
     }
     return await maintenance.run_maintenance(session, tasks)
 
@@ -200,3 +210,23 @@ async def refresh_queue(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     The job runner runs it every ``CAS_QUEUE_REFRESH_INTERVAL_SECONDS`` (a day); ``cas
     queue-refresh`` on demand. How many entries."""
     return await queue_facts.refresh_all(sessionmaker)
+
+
+async def unfinished_hmis_jobs(
+    session: AsyncSession, runtime: HmisRuntime
+) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+    """The HMIS CSV imports and exports a stopped server left unfinished, as (name, job) to
+    start again: an import's load was rolled back with its transaction and starts over from its
+    stored upload; an export starts over."""
+    found: list[tuple[str, Callable[[], Awaitable[str]]]] = []
+
+    def bind(
+        run: Callable[[HmisRuntime, uuid.UUID], Awaitable[str]], job_id: uuid.UUID
+    ) -> Callable[[], Awaitable[str]]:
+        return lambda: run(runtime, job_id)
+
+    for import_id in await hmis_imports.unfinished_imports(session):
+        found.append((f"hmis-import-{import_id}", bind(hmis_imports.run_import, import_id)))
+    for export_id in await hmis_exports.unfinished_exports(session):
+        found.append((f"hmis-export-{export_id}", bind(hmis_exports.run_export, export_id)))
+    return found

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from app import jobs
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.http.background import background_jobs
 from app.http.client_address import ClientAddressMiddleware
 from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -22,9 +23,12 @@ from app.http.problems import install_exception_handlers
 from app.http.ratelimit import SlidingWindowLimiter
 from app.openapi import build_openapi
 from app.routers import all_routers
+from app.routers.hmis import HMIS_IMPORT_PATH
+from app.services.hmis.runtime import HmisRuntime
 from app.services.notifications import inbox
 from app.services.platform.crypto import FieldCipher
 from app.services.platform.listen import Listener
+from app.unit_of_work import unit_of_work
 
 log = logging.getLogger("app")
 
@@ -57,9 +61,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # may: jobs are claimed with a lease, schedules run once per slot).
         job_runner = jobs.runner(app.state.sessionmaker, settings)
         worker = asyncio.create_task(job_runner.run_forever(stop))
+    background = background_jobs(app)
+    resume = asyncio.create_task(_resume_hmis_jobs(app))
     try:
         yield
     finally:
+        resume.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await resume
+        await background.cancel_all()
         stop.set()
         if worker is not None:
             try:
@@ -69,6 +79,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.notification_listener.close()
         if owns_engine:
             await app.state.engine.dispose()
+
+
+async def _resume_hmis_jobs(app: FastAPI) -> None:
+    """Start again the HMIS CSV jobs a stopped server left unfinished (a job another worker is
+    running is left to it: each run takes a lock of its own first)."""
+    try:
+        runtime = HmisRuntime.from_settings(
+            app.state.settings, app.state.sessionmaker, app.state.cipher
+        )
+        async with unit_of_work(app.state.sessionmaker) as session:
+            found = await jobs.unfinished_hmis_jobs(session, runtime)
+        for name, job in found:
+            background_jobs(app).launch(name, job)
+    except Exception as exc:
+        log.warning("resuming HMIS jobs failed", extra={"error_type": type(exc).__name__})
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
@@ -121,6 +146,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         BodySizeLimitMiddleware,
         json_limit=settings.max_json_body_bytes,
         upload_limit=settings.max_upload_bytes,
+        upload_limits={HMIS_IMPORT_PATH: settings.hmis_max_upload_bytes},
     )
     # Outermost: every response, 413s included, carries the request id and security headers.
     app.add_middleware(RequestContextMiddleware, hsts=settings.environment == "production")

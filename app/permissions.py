@@ -59,6 +59,10 @@ class Permission(StrEnum):
     JOBS_MANAGE = "jobs:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
     NOTIFICATIONS_CONFIGURE = "notifications:configure"
+    # HUD HMIS CSV (issue 15): exports (admins; agency admins of their own projects) and
+    # scripted imports (the HMIS lead's system admins).
+    HMIS_EXPORT = "hmis:export"
+    HMIS_IMPORT = "hmis:import"
 
 
 P = Permission
@@ -90,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DATA_QUALITY_READ,
             P.WEBHOOKS_MANAGE,
             P.NOTIFICATIONS_CONFIGURE,
+            P.HMIS_EXPORT,
         }
     ),
     Role.AGENCY_ADMIN: frozenset(
@@ -99,6 +104,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PROJECTS_MANAGE_OWN,
             P.WEBHOOKS_MANAGE,
             P.NOTIFICATIONS_CONFIGURE,
+            P.HMIS_EXPORT,
         }
     ),
     Role.CASE_MANAGER: frozenset(_CLIENT_WORK | {P.QUEUE_CASE_MANAGER_REVIEW}),

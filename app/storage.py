@@ -542,3 +542,10 @@ def file_store_from_settings(settings: Settings) -> FileStore:
     else:
         backend = LocalStorage(local_root(settings))
     return FileStore(backend, settings.field_encryption_key)
+
+
+def hmis_file_store_from_settings(settings: Settings) -> FileStore:
+    """Where HMIS CSV export zips and uploaded import zips are kept: a local directory of its
+    own (``CAS_HMIS_FILES_DIR``), encrypted like documents, apart from the documents' store so
+    its housekeeping never mistakes them for orphaned documents."""
+    return FileStore(LocalStorage(settings.hmis_dir), settings.field_encryption_key)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.config import Settings
 from app.db import create_engine, start_embedded_postgres, to_async_url, upgrade_database
+from app.http.background import BackgroundJobs
 from app.main import create_app
 from app.models import AuthSession
 from app.security import create_access_token, hash_password, utcnow
@@ -162,13 +163,19 @@ def sessionmaker(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 async def client(
-    app: Any, conn: AsyncConnection, engine: AsyncEngine, world: World
+    app: Any, conn: AsyncConnection, engine: AsyncEngine, world: World, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     app.state.engine = engine
     app.state.sessionmaker = async_sessionmaker(
         bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
     app.state.auth_limiter.reset()
+    # Background jobs (HMIS CSV exports and imports) share the test's connection: they wait
+    # until the test runs them (``app.state.background.drain()``), one after the other.
+    app.state.background = BackgroundJobs(deferred=True)
+    app.state.hmis_store = FileStore(
+        LocalStorage(tmp_path / "hmis-files"), app.state.settings.field_encryption_key
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c

@@ -163,6 +163,9 @@ TAGS: dict[str, str] = {
     "Standard Webhooks style, with a delivery log and redelivery.",
     "jobs": "Background jobs (email and webhook delivery, notification fan-out, scans, "
     "housekeeping) and their dead letter (system admins).",
+    "hmis-csv": "HUD HMIS CSV FY2026: exports of a period and project set (admins; agency "
+    "admins for their own projects) and scripted imports of an FY2026 zip, validated first "
+    "(the HMIS lead's system admins). Both run as jobs.",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -181,5 +184,6 @@ TAG_GROUPS: dict[str, list[str]] = {
     "Documents": ["document-check", "client-files"],
     "Queue": ["queue", "queue-review", "caseloads", "exports"],
     "Notifications": ["notifications", "cas-contacts", "webhooks", "jobs"],
+    "Data exchange": ["hmis-csv"],
     "Service": ["reference", "health"],
 }

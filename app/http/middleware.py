@@ -109,11 +109,22 @@ class RequestContextMiddleware:
 class BodySizeLimitMiddleware:
     """413 for bodies over the limit, whether announced by Content-Length or streamed."""
 
-    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        json_limit: int,
+        upload_limit: int,
+        upload_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.json_limit = json_limit
         # Multipart carries the file plus a few small fields.
         self.upload_limit = upload_limit + 256 * 1024
+        # Paths that take larger uploads (an HMIS CSV zip), by exact path.
+        self.upload_limits = {
+            path: limit + 256 * 1024 for path, limit in (upload_limits or {}).items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,7 +132,10 @@ class BodySizeLimitMiddleware:
             return
         headers = Headers(scope=scope)
         ctype = headers.get("content-type", "")
-        limit = self.upload_limit if ctype.startswith("multipart/form-data") else self.json_limit
+        if ctype.startswith("multipart/form-data"):
+            limit = self.upload_limits.get(scope.get("path", ""), self.upload_limit)
+        else:
+            limit = self.json_limit
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(scope, send, limit)

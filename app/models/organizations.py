@@ -66,6 +66,7 @@ class Project(UUIDPk, Timestamps, Versioned, Base):
             "operating_end_date IS NULL OR operating_end_date >= operating_start_date",
             name="operating_dates_ordered",
         ),
+        CheckConstraint("geocode IS NULL OR geocode ~ '^[0-9]{6}$'", name="geocode_format"),
         Index("ix_projects_organization_id_name", "organization_id", "name"),
     )
 
@@ -78,5 +79,8 @@ class Project(UUIDPk, Timestamps, Versioned, Base):
     referrals_through_cas: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     operating_start_date: Mapped[date] = mapped_column(Date, nullable=False)
     operating_end_date: Mapped[date | None] = mapped_column(Date)
+    # HUD 2.03.2 Geocode of the project's principal location (six digits); HMIS CSV exports
+    # need it (ProjectCoC.csv).
+    geocode: Mapped[str | None] = mapped_column(String(6))
 
     organization: Mapped[Organization] = relationship(lazy="joined")

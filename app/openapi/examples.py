@@ -83,6 +83,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "project_type": 0,
             "funding_source": 8,
             "operating_start_date": "2024-01-01",
+            "geocode": "481138",
         },
         "ProjectUpdate": {"name": "Bridge Night Shelter (winter)"},
         # clients and households
@@ -300,6 +301,18 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
                 {"key": "days_homeless_3y", "direction": "desc"},
                 {"key": "days_on_queue", "direction": "desc"},
             ],
+        },
+        # HUD HMIS CSV
+        "ExportCreate": {
+            "start_date": "2026-01-01",
+            "end_date": "2026-06-30",
+            "project_ids": [_project("ce"), _project("ap1_outreach")],
+            "hashed": False,
+        },
+        "HmisImportUpload": {
+            "allow_missing_files": False,
+            "data_source": "County HMIS",
+            "file": "(the zip: hmis-export.zip, application/zip)",
         },
     },
 }

@@ -45,13 +45,16 @@ CE_ASSESSMENT_LEVELS = codes("4.19.4")
 PRIORITIZATION_STATUSES = codes("4.19.7")
 REFERRAL_RESULTS = codes("4.20.D")
 
-# Why a client leaves Coordinated Entry (DOMAIN 5 "Exit from CAS when ..." plus diversion).
+# Why a client leaves Coordinated Entry (DOMAIN 5 "Exit from CAS when ..." plus diversion), and
+# exits loaded from another HMIS's CSV export, whose reason the CSV does not carry.
 EXIT_REASONS = (
     "no_longer_needs_permanent_housing",
     "left_coc_area",
     "enrolled_in_permanent_housing",
     "successfully_diverted",
+    "recorded_in_hmis",
 )
+IMPORTED_EXIT_REASON = "recorded_in_hmis"
 
 # 5.03.1 DataCollectionStage of a workflow assessment.
 STAGES = (1, 2, 3, 5)

@@ -16,6 +16,13 @@ CocCode = Field(
     examples=["TX-600"],
     description="HUD CoC code, two letters, a dash, three digits.",
 )
+GEOCODE_DESCRIPTION = (
+    "HUD 2.03.2 Geocode of the project's principal location (six digits); HMIS CSV exports "
+    "need it (ProjectCoC.csv)."
+)
+GEOCODE = Field(
+    default=None, pattern=r"^[0-9]{6}$", examples=["481138"], description=GEOCODE_DESCRIPTION
+)
 OrgKind = TypeAliasType("OrgKind", Literal["hmis_lead", "agency", "cas"])
 TIME_ZONE_DESCRIPTION = (
     'IANA time zone of the CoC (e.g. America/Chicago). Its date is the CoC\'s "today": dates '
@@ -113,6 +120,7 @@ class ProjectCreate(WriteModel):
     )
     operating_start_date: RecordDate
     operating_end_date: RecordDate | None = None
+    geocode: str | None = GEOCODE
 
 
 class ProjectUpdate(WriteModel):
@@ -122,6 +130,7 @@ class ProjectUpdate(WriteModel):
     referrals_through_cas: bool | None = None
     operating_start_date: RecordDate | None = None
     operating_end_date: RecordDate | None = None
+    geocode: str | None = GEOCODE
 
 
 class ProjectRead(ReadModel):
@@ -133,6 +142,7 @@ class ProjectRead(ReadModel):
     referrals_through_cas: bool
     operating_start_date: date
     operating_end_date: date | None
+    geocode: str | None = Field(description=GEOCODE_DESCRIPTION)
     version: int
     created_at: datetime
     updated_at: datetime

@@ -31,6 +31,8 @@ from app.unit_of_work import on_rollback
 
 DEMO_COC_CODE = "XX-501"
 DEMO_TIME_ZONE = "America/Chicago"
+# HUD 2.03.2 Geocode of the demo projects (HMIS CSV exports need one).
+DEMO_GEOCODE = "481138"
 _ID_NAMESPACE = uuid.UUID("0b7f4a5e-3c1d-4f2a-9e6b-8d5c4b3a2f10")
 
 
@@ -135,6 +137,7 @@ async def seed_coc(
             funding_source=funder,
             referrals_through_cas=via_cas,
             operating_start_date=date(2020, 1, 1),
+            geocode=DEMO_GEOCODE,
         )
         session.add(project)
         seeded.projects[key] = project

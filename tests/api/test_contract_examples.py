@@ -37,6 +37,7 @@ RUN = {
     "organizations_cas_contact_set": ("system_admin", "hmis_lead", 200),
     "projects_cas_contact_set": ("cas_admin", "cas", 200),
     "notifications_preferences_set": ("case_manager", "access_point_1", 200),
+    "hmis_exports_create": ("system_admin", "hmis_lead", 202),
 }
 
 

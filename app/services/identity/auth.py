@@ -6,7 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,6 +164,96 @@ async def actor_still_valid(session: AsyncSession, actor: Actor) -> bool:
         and row.session_organization_id == actor.organization_id
         and row.organization_is_active
     )
+
+
+# A background job or the CLI acts without a login session: its actor's session id.
+NO_SESSION = uuid.UUID(int=0)
+
+_MEMBERSHIP_STMT = (
+    select(
+        User.id.label("user_id"),
+        User.email,
+        User.full_name,
+        User.is_active,
+        Membership.role,
+        Membership.organization_id,
+        Organization.is_active.label("organization_is_active"),
+        Organization.coc_id,
+        Organization.name,
+        Organization.kind,
+        Organization.victim_service_provider,
+        Organization.access_point,
+        Organization.housing_provider,
+        Organization.veteran_services,
+        Coc.time_zone,
+    )
+    .join(Membership, Membership.user_id == User.id)
+    .join(Organization, Organization.id == Membership.organization_id)
+    .join(Coc, Coc.id == Organization.coc_id)
+)
+
+
+def _membership_actor(row: Any, request_id: str | None) -> Actor:
+    role = Role(row.role)
+    return Actor(
+        user_id=row.user_id,
+        email=row.email,
+        full_name=row.full_name,
+        organization=ActingOrganization(
+            id=row.organization_id,
+            coc_id=row.coc_id,
+            name=row.name,
+            kind=row.kind,
+            victim_service_provider=row.victim_service_provider,
+            access_point=row.access_point,
+            housing_provider=row.housing_provider,
+            veteran_services=row.veteran_services,
+            time_zone=row.time_zone,
+        ),
+        role=role,
+        permissions=permissions_for(role),
+        session_id=NO_SESSION,
+        request_id=request_id,
+    )
+
+
+async def membership_actor(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    *,
+    request_id: str | None = None,
+) -> Actor:
+    """The actor a background job runs as: the user's current membership in the organization,
+    checked again when the job runs (403 when the account, the membership or the organization
+    is gone or deactivated)."""
+    row = (
+        await session.execute(
+            _MEMBERSHIP_STMT.where(
+                User.id == user_id, Membership.organization_id == organization_id
+            )
+        )
+    ).first()
+    if row is None or not row.is_active or not row.organization_is_active:
+        raise Forbidden("The user no longer acts for this organization.")
+    return _membership_actor(row, request_id)
+
+
+async def memberships_by_email(
+    session: AsyncSession, email_address: str, coc_code: str
+) -> list[Actor]:
+    """The actors an account may be in a CoC (the CLI's ``--user``), active memberships only."""
+    rows = (
+        await session.execute(
+            _MEMBERSHIP_STMT.where(
+                User.email == email_address.lower(),
+                Coc.code == coc_code,
+                User.is_active.is_(True),
+                Organization.is_active.is_(True),
+            ).order_by(Membership.created_at)
+        )
+    ).all()
+    return [_membership_actor(row, None) for row in rows]
 
 
 def _pair(

@@ -1,0 +1,163 @@
+"""HMIS CSV jobs on committed transactions (a database of their own): an import's progress is
+readable while it runs, a crash in the middle of the load leaves nothing written, and running
+the job again (what a restarted server does) loads everything once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker, upgrade_database
+from app.jobs import unfinished_hmis_jobs
+from app.services.demo import seed_coc
+from app.services.hmis import imports
+from app.services.hmis.runtime import HmisRuntime
+from app.services.identity.auth import memberships_by_email
+from app.services.platform.crypto import FieldCipher
+from app.storage import FileStore, LocalStorage
+from app.unit_of_work import unit_of_work
+from tests.conftest import PASSWORD, _admin_exec, _server_url
+from tests.support.hmis import datalab_zip
+
+
+@pytest.fixture(scope="module")
+async def committed() -> AsyncIterator[AsyncEngine]:
+    server = _server_url()
+    name = f"cas_hmis_jobs_{uuid.uuid4().hex[:10]}"
+    await _admin_exec(server, f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(upgrade_database, url)
+    engine = create_engine(url, Settings(environment="test"))
+    async with async_sessionmaker(engine)() as session:
+        await seed_coc(
+            session, code="XX-501", name="Home CoC", email_domain="demo.example", password=PASSWORD
+        )
+        await session.commit()
+    yield engine
+    await engine.dispose()
+    await _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _queued(
+    engine: AsyncEngine, tmp_path: Path, source: str
+) -> tuple[HmisRuntime, uuid.UUID]:
+    """An import of the repaired DataLab sample, uploaded and queued, from data source
+    ``source`` (the same source ids from another source are other records)."""
+    sessions = create_sessionmaker(engine)
+    settings = Settings(environment="test")
+    runtime = HmisRuntime.from_settings(
+        settings,
+        sessions,
+        FieldCipher(settings.field_encryption_key),
+        FileStore(LocalStorage(tmp_path / "store"), settings.field_encryption_key),
+    )
+    runtime = HmisRuntime(
+        sessionmaker=runtime.sessionmaker,
+        cipher=runtime.cipher,
+        store=runtime.store,
+        limits=runtime.limits,
+        work_dir=tmp_path / "work",
+        export_retention=runtime.export_retention,
+    )
+    data = datalab_zip(repaired=True)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield data
+
+    async with unit_of_work(sessions) as session:
+        (actor,) = await memberships_by_email(session, "system_admin@demo.example", "XX-501")
+        stored = await imports.store_upload(
+            session, actor, runtime.store, chunks(), max_bytes=len(data)
+        )
+        job = await imports.create_import(
+            session, actor, stored, file_name="datalab.zip", options={"data_source": source}
+        )
+    return runtime, job.id
+
+
+async def _state(engine: AsyncEngine, job_id: uuid.UUID) -> dict[str, Any]:
+    async with AsyncSession(engine) as session:
+        row = (
+            await session.execute(
+                text("SELECT status, progress FROM hmis_imports WHERE id = :id"), {"id": job_id}
+            )
+        ).one()
+    return {"status": row.status, "progress": row.progress}
+
+
+async def _imported_clients(engine: AsyncEngine) -> int:
+    async with AsyncSession(engine) as session:
+        return int(
+            await session.scalar(
+                text(
+                    "SELECT count(*) FROM clients c WHERE c.id IN (SELECT e.client_id FROM "
+                    "enrollments e JOIN projects p ON p.id = e.project_id WHERE p.name LIKE "
+                    "'DataLab%')"
+                )
+            )
+            or 0
+        )
+
+
+async def test_progress_is_readable_while_the_import_runs(
+    committed: AsyncEngine, tmp_path: Path
+) -> None:
+    runtime, job_id = await _queued(committed, tmp_path, "progress")
+    task = asyncio.create_task(imports.run_import(runtime, job_id))
+    seen: list[dict[str, Any]] = []
+    while not task.done():
+        seen.append(await _state(committed, job_id))
+        await asyncio.sleep(0.02)
+    assert await task == "succeeded"
+    running = [s for s in seen if s["status"] in ("validating", "loading")]
+    assert running, seen[:3]
+    # Rows validated per file were visible before the end, and loaded ones during the load.
+    assert any(f.get("validated") for s in running for f in s["progress"].get("files", {}).values())
+    assert any(
+        s["status"] == "loading" and any(f.get("loaded") for f in s["progress"]["files"].values())
+        for s in running
+    )
+    final = await _state(committed, job_id)
+    assert final["progress"]["phase"] == "done"
+    assert final["progress"]["files"]["Client"]["loaded"] == 514
+
+
+async def test_a_crash_in_the_load_leaves_nothing_and_a_new_run_loads_it_once(
+    committed: AsyncEngine, tmp_path: Path
+) -> None:
+    before = await _imported_clients(committed)
+    runtime, job_id = await _queued(committed, tmp_path, "crash")
+    task = asyncio.create_task(imports.run_import(runtime, job_id))
+    # Wait until the load has written some rows (inside its open transaction), then crash.
+    while not task.done():
+        state = await _state(committed, job_id)
+        files = state["progress"].get("files", {})
+        if state["status"] == "loading" and files.get("Client", {}).get("loaded"):
+            break
+        await asyncio.sleep(0.01)
+    assert not task.done(), "the load ended before it could be interrupted"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _imported_clients(committed) == before
+    assert (await _state(committed, job_id))["status"] == "loading"  # unfinished: to run again
+
+    # What a restarted server does: it finds the unfinished job and runs it again.
+    async with unit_of_work(runtime.sessionmaker) as session:
+        found = dict(await unfinished_hmis_jobs(session, runtime))
+    assert f"hmis-import-{job_id}" in found
+    assert await found[f"hmis-import-{job_id}"]() == "succeeded"
+    assert await _imported_clients(committed) == before + 514
+    # Once: the same zip again changes nothing.
+    runtime2, again = await _queued(committed, tmp_path / "again", "crash")
+    assert await imports.run_import(runtime2, again) == "succeeded"
+    assert await _imported_clients(committed) == before + 514
