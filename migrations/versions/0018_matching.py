@@ -609,30 +609,36 @@ def upgrade() -> None:
             f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION matching_append_only()"
         )
-    op.drop_constraint("ck_queue_entries_referral_status_valid", "queue_entries", type_="check")
+    op.drop_constraint(
+        op.f("ck_queue_entries_referral_status_valid"), "queue_entries", type_="check"
+    )
     op.create_check_constraint(
-        "ck_queue_entries_referral_status_valid",
+        op.f("ck_queue_entries_referral_status_valid"),
         "queue_entries",
         f"referral_status IN {REFERRAL_STATUSES}",
     )
-    op.drop_constraint("ck_queue_entries_closed_reason_valid", "queue_entries", type_="check")
+    op.drop_constraint(op.f("ck_queue_entries_closed_reason_valid"), "queue_entries", type_="check")
     op.create_check_constraint(
-        "ck_queue_entries_closed_reason_valid",
+        op.f("ck_queue_entries_closed_reason_valid"),
         "queue_entries",
         f"closed_reason IS NULL OR closed_reason IN {CLOSE_REASONS}",
     )
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_queue_entries_closed_reason_valid", "queue_entries", type_="check")
+    op.drop_constraint(op.f("ck_queue_entries_closed_reason_valid"), "queue_entries", type_="check")
     op.create_check_constraint(
-        "ck_queue_entries_closed_reason_valid",
+        op.f("ck_queue_entries_closed_reason_valid"),
         "queue_entries",
         f"closed_reason IS NULL OR closed_reason IN {OLD_CLOSE_REASONS}",
     )
-    op.drop_constraint("ck_queue_entries_referral_status_valid", "queue_entries", type_="check")
+    op.drop_constraint(
+        op.f("ck_queue_entries_referral_status_valid"), "queue_entries", type_="check"
+    )
     op.create_check_constraint(
-        "ck_queue_entries_referral_status_valid", "queue_entries", "referral_status IN ('none')"
+        op.f("ck_queue_entries_referral_status_valid"),
+        "queue_entries",
+        "referral_status IN ('none')",
     )
     for table in APPEND_ONLY:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
