@@ -48,6 +48,9 @@ class Permission(StrEnum):
     QUEUE_CASE_MANAGER_REVIEW = "queue:case_manager_review"
     REFERRALS_MANAGE = "referrals:manage"
     REFERRALS_RESPOND = "referrals:respond"
+    # Housing inventory (DOMAIN 8): units and their events (check-in/out, reservations,
+    # offline/online), by the project's organization and admins.
+    INVENTORY_MANAGE = "inventory:manage"
     # HUD conformance (issue 11): approving Access Points (seed 000: the Director of CAS),
     # voiding an intake recorded in error, the duplicate report and the data-quality report.
     ACCESS_POINTS_APPROVE = "organizations:approve_access_points"
@@ -77,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.QUEUE_MANAGE,
             P.QUEUE_REVIEW,
             P.REFERRALS_MANAGE,
+            P.INVENTORY_MANAGE,
             P.PROJECTS_MANAGE_OWN,
             P.DOCUMENTS_CONFIGURE,
             P.ACCESS_POINTS_APPROVE,
@@ -85,7 +89,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DATA_QUALITY_READ,
         }
     ),
-    Role.AGENCY_ADMIN: frozenset(_CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN}),
+    Role.AGENCY_ADMIN: frozenset(
+        _CLIENT_WORK | {P.USERS_MANAGE_OWN_ORG, P.PROJECTS_MANAGE_OWN, P.INVENTORY_MANAGE}
+    ),
     Role.CASE_MANAGER: frozenset(_CLIENT_WORK | {P.QUEUE_CASE_MANAGER_REVIEW}),
     # Client Files are readable by whoever can see the client; Document Check stays limited to
     # the CAS organization and admins by its own rule (app.services.documents.core).
@@ -95,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ENROLLMENTS_READ,
             P.ENROLLMENTS_WRITE,
             P.REFERRALS_RESPOND,
+            P.INVENTORY_MANAGE,
             P.DOCUMENTS_READ,
         }
     ),

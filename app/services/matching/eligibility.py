@@ -1,0 +1,446 @@
+"""Eligibility and candidates (DOMAIN 9): every requirement is a SQL predicate over the queue
+entry's household facts (kept by the queue) and the head of household's records, so the
+candidate search is one statement walking the queue in rank order.
+
+A candidate for a unit is an open, ``approved`` queue entry that meets every requirement of the
+unit's project (plus, for an EHV program, has an area tie), is not parked (a parked match whose
+``parked_until`` is still to come, or blank), is in no active match, and was never declined by
+this project. The explanation (``explain``) reads the same predicates for one client and shows
+the data behind each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    any_,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app import clock
+from app.context import Actor
+from app.errors import ValidationFailed
+from app.models import HouseholdMember, Project
+from app.models.area_ties import AreaTie
+from app.models.ce_records import HousingNeedsAssessment, IncomeBenefits
+from app.models.matching import Match, ProjectRequirement, Unit
+from app.models.queue import QueueEntry
+from app.reference.matching import (
+    ACTIVE_MATCH_STATUSES,
+    PEOPLE_PER_BEDROOM,
+    MatchStatus,
+    Polarity,
+    RequirementKind,
+)
+from app.reference.queue import IntakeStatus
+from app.schemas.matching import CandidateRead, EligibilityRead, RequirementCheck
+from app.services.matching import inventory
+from app.services.platform.pagination import decode_cursor, encode_cursor
+
+Q = QueueEntry
+
+
+def _latest_hna(column: Any) -> Any:
+    return (
+        select(column)
+        .where(HousingNeedsAssessment.enrollment_id == Q.head_enrollment_id)
+        .order_by(
+            HousingNeedsAssessment.assessment_date.desc(), HousingNeedsAssessment.created_at.desc()
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest_income() -> Any:
+    return (
+        select(IncomeBenefits.total_monthly_income)
+        .where(
+            IncomeBenefits.enrollment_id == Q.head_enrollment_id,
+            IncomeBenefits.total_monthly_income.is_not(None),
+        )
+        .order_by(IncomeBenefits.information_date.desc(), IncomeBenefits.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _area_tie(area: str | None) -> ColumnElement[bool]:
+    stmt = select(AreaTie.id).where(AreaTie.client_id == Q.head_client_id)
+    if area is not None:
+        stmt = stmt.where(AreaTie.area == area)
+    return exists(stmt)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A requirement as checked: its row (None for a built-in rule such as EHV's area tie)."""
+
+    id: uuid.UUID | None
+    kind: RequirementKind
+    polarity: Polarity
+    area: str | None = None
+    min_value: Any = None
+    max_value: Any = None
+
+
+def rules_of(requirements: Sequence[ProjectRequirement], ehv: bool) -> list[Rule]:
+    rules = [
+        Rule(
+            r.id,
+            RequirementKind(r.kind),
+            Polarity(r.polarity),
+            r.area,
+            r.min_value,
+            r.max_value,
+        )
+        for r in requirements
+    ]
+    if ehv:
+        # Area ties are required before an EHV match (DOMAIN 5 and 9).
+        rules.append(Rule(None, RequirementKind.AREA_TIE, Polarity.MUST))
+    return rules
+
+
+def fact(rule: Rule, bedrooms: int) -> tuple[Any, Any]:
+    """(the data the rule reads, the predicate that it holds) over ``QueueEntry``; the
+    predicate may be NULL when the data is missing (the caller treats NULL as not true)."""
+    kind = rule.kind
+    if kind == RequirementKind.CHRONIC:
+        v: Any = or_(Q.chronic_recorded, Q.chronic_documented)
+        return v, v
+    if kind == RequirementKind.VETERAN:
+        return Q.veteran, Q.veteran
+    if kind == RequirementKind.FAMILY_WITH_CHILDREN:
+        return Q.family_with_children, Q.family_with_children
+    if kind == RequirementKind.YOUTH:
+        return Q.youth, Q.youth
+    if kind == RequirementKind.VERIFIED_DISABILITY:
+        v = literal("disability") == any_(Q.documents_on_file)
+        return v, v
+    if kind == RequirementKind.VASH_ELIGIBLE:
+        v = _latest_hna(HousingNeedsAssessment.hud_vash_eligible)
+        return v, v == 1
+    if kind == RequirementKind.SEX_OFFENDER_REGISTRY:
+        v = _latest_hna(HousingNeedsAssessment.sex_offender_registry)
+        return v, v == 1
+    if kind == RequirementKind.METH_CONVICTION:
+        v = _latest_hna(HousingNeedsAssessment.meth_manufacturing_conviction)
+        return v, v == 1
+    if kind == RequirementKind.AREA_TIE:
+        v = _area_tie(rule.area)
+        return v, v
+    if kind == RequirementKind.HOUSEHOLD_SIZE:
+        conds = []
+        if rule.min_value is not None:
+            conds.append(Q.household_size >= rule.min_value)
+        if rule.max_value is not None:
+            conds.append(Q.household_size <= rule.max_value)
+        return Q.household_size, and_(true(), *conds)
+    if kind == RequirementKind.FITS_BEDROOMS:
+        return Q.household_size, Q.household_size <= PEOPLE_PER_BEDROOM * max(bedrooms, 1)
+    if kind == RequirementKind.INCOME_CEILING:
+        v = _latest_income()
+        return v, v <= rule.max_value
+    raise AssertionError(kind)  # pragma: no cover - every kind is handled above
+
+
+def passes(rule: Rule, bedrooms: int) -> ColumnElement[bool]:
+    """True exactly when the requirement is met (missing data: a ``must`` fails, a
+    ``must_not`` passes)."""
+    _, predicate = fact(rule, bedrooms)
+    held = func.coalesce(predicate, False)
+    return held if rule.polarity == Polarity.MUST else not_(held)
+
+
+def not_parked(today: date) -> ColumnElement[bool]:
+    return ~exists(
+        select(Match.id).where(
+            Match.queue_entry_id == Q.id,
+            Match.status == MatchStatus.PARKED.value,
+            or_(Match.parked_until.is_(None), Match.parked_until > today),
+        )
+    )
+
+
+def not_in_active_match() -> ColumnElement[bool]:
+    return ~exists(
+        select(Match.id).where(
+            Match.queue_entry_id == Q.id, Match.status.in_(ACTIVE_MATCH_STATUSES)
+        )
+    )
+
+
+def not_declined_by(project_id: uuid.UUID) -> ColumnElement[bool]:
+    return ~exists(
+        select(Match.id).where(
+            Match.project_id == project_id,
+            Match.head_client_id == Q.head_client_id,
+            Match.status == MatchStatus.DECLINED.value,
+        )
+    )
+
+
+def rank_expr() -> ColumnElement[int]:
+    """The entry's position among its CoC's open entries by (priority_key, id)."""
+    ahead = aliased(QueueEntry)
+    return (
+        select(func.count() + 1)
+        .where(
+            ahead.coc_id == Q.coc_id,
+            ahead.closed_at.is_(None),
+            tuple_(ahead.priority_key, ahead.id) < tuple_(Q.priority_key, Q.id),
+        )
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    unit: Unit
+    project: Project
+    rules: list[Rule]
+
+
+async def target(session: AsyncSession, unit: Unit) -> Target:
+    project = await inventory.unit_project(session, unit)
+    sources = await inventory.funding_sources(session, project)
+    requirements = await inventory.requirements_of(session, project.id)
+    return Target(unit, project, rules_of(requirements, inventory.is_ehv(sources)))
+
+
+def candidates_stmt(t: Target, today: date) -> Select[QueueEntry, int]:
+    """Eligible approved entries in rank order (no limit, no cursor)."""
+    return (
+        select(Q, rank_expr().label("rank"))
+        .where(
+            Q.coc_id == t.unit.coc_id,
+            Q.closed_at.is_(None),
+            Q.intake_status == IntakeStatus.APPROVED.value,
+            *[passes(rule, t.unit.bedrooms) for rule in t.rules],
+            not_in_active_match(),
+            not_parked(today),
+            not_declined_by(t.project.id),
+        )
+        .order_by(Q.priority_key, Q.id)
+    )
+
+
+def _decode(cursor: str) -> tuple[list[int], uuid.UUID]:
+    key, last = decode_cursor(cursor, 2)
+    try:
+        if not isinstance(key, list) or not all(
+            isinstance(k, int) and not isinstance(k, bool) and -(2**31) <= k < 2**31 for k in key
+        ):
+            raise ValueError
+        return key, uuid.UUID(str(last))
+    except ValueError:
+        raise ValidationFailed(
+            "The cursor is not valid for this list.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+        ) from None
+
+
+@dataclass(frozen=True)
+class CandidatePage:
+    items: list[CandidateRead]
+    next_cursor: str | None
+    client_ids: list[uuid.UUID]
+
+
+async def candidates(
+    session: AsyncSession, actor: Actor, unit: Unit, limit: int, cursor: str | None
+) -> CandidatePage:
+    t = await target(session, unit)
+    stmt = candidates_stmt(t, clock.today(actor))
+    if cursor:
+        key, last = _decode(cursor)
+        stmt = stmt.where(
+            tuple_(Q.priority_key, Q.id) > tuple_(cast(key, Q.priority_key.type), last)
+        )
+    rows = (await session.execute(stmt.limit(limit + 1))).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last_entry = rows[-1][0]
+        next_cursor = encode_cursor([list(last_entry.priority_key), str(last_entry.id)])
+    items = [
+        CandidateRead(
+            queue_entry_id=q.id,
+            head_client_id=q.head_client_id,
+            household_id=q.household_id,
+            rank=rank,
+            priority_key=list(q.priority_key),
+            score=q.score,
+            chronic=q.chronic_recorded or q.chronic_documented,
+            days_homeless_3y=q.days_homeless_3y,
+            placed_on=q.placed_on,
+            veteran=q.veteran,
+            family_with_children=q.family_with_children,
+            youth=q.youth,
+            household_size=q.household_size,
+        )
+        for q, rank in rows
+    ]
+    return CandidatePage(items, next_cursor, [i.head_client_id for i in items])
+
+
+# --- one client: why (not) eligible -------------------------------------------------------------
+
+
+async def open_entry_of(session: AsyncSession, client_id: uuid.UUID) -> QueueEntry | None:
+    """The client's open queue entry: as head of household, else as a household member."""
+    entry = await session.scalar(
+        select(Q).where(Q.head_client_id == client_id, Q.closed_at.is_(None)).limit(1)
+    )
+    if entry is not None:
+        return entry
+    return await session.scalar(
+        select(Q)
+        .join(HouseholdMember, HouseholdMember.household_id == Q.household_id)
+        .where(HouseholdMember.client_id == client_id, Q.closed_at.is_(None))
+        .limit(1)
+    )
+
+
+def _show(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def explain(
+    session: AsyncSession, actor: Actor, unit: Unit, client_id: uuid.UUID
+) -> EligibilityRead:
+    t = await target(session, unit)
+    today = clock.today(actor)
+    entry = await open_entry_of(session, client_id)
+    checks: list[RequirementCheck] = []
+    if entry is None:
+        for rule in t.rules:
+            checks.append(_check(rule, None, passed=rule.polarity == Polarity.MUST_NOT))
+        return EligibilityRead(
+            unit_id=unit.id,
+            project_id=t.project.id,
+            client_id=client_id,
+            queue_entry_id=None,
+            eligible=False,
+            requirements=checks,
+            on_queue=False,
+            approved=False,
+            parked=False,
+            parked_until=None,
+            in_active_match=False,
+            active_match_id=None,
+            declined_for_project=await _declined(session, t.project.id, client_id),
+            rank=None,
+        )
+    columns: list[Any] = []
+    for rule in t.rules:
+        value, _ = fact(rule, unit.bedrooms)
+        columns.append(cast(value, String) if value is not None else null())
+        columns.append(passes(rule, unit.bedrooms))
+    columns.append(rank_expr())
+    row = (await session.execute(select(*columns).where(Q.id == entry.id))).one()
+    for i, rule in enumerate(t.rules):
+        raw = row[2 * i]
+        checks.append(_check(rule, raw, passed=bool(row[2 * i + 1])))
+    rank = int(row[-1])
+    park = await session.execute(
+        select(Match.parked_until)
+        .where(
+            Match.queue_entry_id == entry.id,
+            Match.status == MatchStatus.PARKED.value,
+            or_(Match.parked_until.is_(None), Match.parked_until > today),
+        )
+        .order_by(Match.parked_until.desc().nulls_first())
+        .limit(1)
+    )
+    park_row = park.first()
+    active = await session.scalar(
+        select(Match.id).where(
+            Match.queue_entry_id == entry.id, Match.status.in_(ACTIVE_MATCH_STATUSES)
+        )
+    )
+    declined = await _declined(session, t.project.id, entry.head_client_id)
+    approved = entry.intake_status == IntakeStatus.APPROVED.value
+    eligible = (
+        approved
+        and all(c.passed for c in checks)
+        and park_row is None
+        and active is None
+        and not declined
+    )
+    return EligibilityRead(
+        unit_id=unit.id,
+        project_id=t.project.id,
+        client_id=client_id,
+        queue_entry_id=entry.id,
+        eligible=eligible,
+        requirements=checks,
+        on_queue=True,
+        approved=approved,
+        parked=park_row is not None,
+        parked_until=park_row[0] if park_row is not None else None,
+        in_active_match=active is not None,
+        active_match_id=active,
+        declined_for_project=declined,
+        rank=rank,
+    )
+
+
+def _check(rule: Rule, raw: Any, *, passed: bool) -> RequirementCheck:
+    return RequirementCheck(
+        requirement_id=rule.id,
+        kind=rule.kind,
+        polarity=rule.polarity,
+        passed=passed,
+        value=_show(raw),
+        area=rule.area,
+        min_value=rule.min_value,
+        max_value=rule.max_value,
+    )
+
+
+async def _declined(session: AsyncSession, project_id: uuid.UUID, client_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(Match.id)
+        .where(
+            Match.project_id == project_id,
+            Match.head_client_id == client_id,
+            Match.status == MatchStatus.DECLINED.value,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def entry_eligible(session: AsyncSession, t: Target, entry_id: uuid.UUID) -> list[Rule]:
+    """The rules ``entry_id`` fails (empty: eligible)."""
+    columns = [passes(rule, t.unit.bedrooms) for rule in t.rules]
+    if not columns:
+        return []
+    row = (await session.execute(select(*columns).where(Q.id == entry_id))).one()
+    return [rule for rule, ok in zip(t.rules, row, strict=True) if not ok]
