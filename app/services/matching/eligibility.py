@@ -354,7 +354,7 @@ async def explain(
             parked_until=None,
             in_active_match=False,
             active_match_id=None,
-            declined_for_project=await _declined(session, t.project.id, client_id),
+            declined_for_project=await declined(session, t.project.id, client_id),
             rank=None,
         )
     columns: list[Any] = []
@@ -384,14 +384,14 @@ async def explain(
             Match.queue_entry_id == entry.id, Match.status.in_(ACTIVE_MATCH_STATUSES)
         )
     )
-    declined = await _declined(session, t.project.id, entry.head_client_id)
+    was_declined = await declined(session, t.project.id, entry.head_client_id)
     approved = entry.intake_status == IntakeStatus.APPROVED.value
     eligible = (
         approved
         and all(c.passed for c in checks)
         and park_row is None
         and active is None
-        and not declined
+        and not was_declined
     )
     return EligibilityRead(
         unit_id=unit.id,
@@ -406,7 +406,7 @@ async def explain(
         parked_until=park_row[0] if park_row is not None else None,
         in_active_match=active is not None,
         active_match_id=active,
-        declined_for_project=declined,
+        declined_for_project=was_declined,
         rank=rank,
     )
 
@@ -424,7 +424,7 @@ def _check(rule: Rule, raw: Any, *, passed: bool) -> RequirementCheck:
     )
 
 
-async def _declined(session: AsyncSession, project_id: uuid.UUID, client_id: uuid.UUID) -> bool:
+async def declined(session: AsyncSession, project_id: uuid.UUID, client_id: uuid.UUID) -> bool:
     found = await session.scalar(
         select(Match.id)
         .where(
