@@ -145,6 +145,13 @@ TAGS: dict[str, str] = {
     "documents of a client.",
     "data-quality": "The CoC's data-quality report: values HUD accepts but counts as data "
     "issues (CAS and system admins).",
+    "inventory": "Housing inventory: units of a project (bedrooms, status moved by check-in, "
+    "check-out, reservations, offline and online events) and each project's matching profile "
+    "(funding sources, referrals through CAS, eligibility requirements).",
+    "candidates": "Ranked eligible candidates for a vacancy, why a client is or is not eligible, "
+    "and the CoC's referral response policy.",
+    "matches": "Matches (referrals): send, accept, decline, park, reject, no show, cancel, "
+    "outcome, stall responses, the EHV route and the timeline.",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -161,5 +168,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
+    "Housing": ["inventory", "candidates", "matches"],
     "Service": ["reference", "health"],
 }

@@ -54,7 +54,9 @@ from app.reference.matching import (
 )
 from app.reference.queue import IntakeStatus
 from app.schemas.matching import CandidateRead, EligibilityRead, RequirementCheck
+from app.services.clients import access as client_access
 from app.services.matching import inventory
+from app.services.platform import audit
 from app.services.platform.pagination import decode_cursor, encode_cursor
 
 Q = QueueEntry
@@ -302,6 +304,7 @@ async def candidates(
         )
         for q, rank in rows
     ]
+    audit.record_pii_reads(session, actor, [i.head_client_id for i in items], fields=["candidate"])
     return CandidatePage(items, next_cursor, [i.head_client_id for i in items])
 
 
@@ -334,6 +337,9 @@ def _show(value: Any) -> str | None:
 async def explain(
     session: AsyncSession, actor: Actor, unit: Unit, client_id: uuid.UUID
 ) -> EligibilityRead:
+    client = await client_access.get_visible_client(session, actor, client_id)
+    client_id = client.id
+    audit.record_pii_read(session, actor, "client", client_id, fields=["eligibility"])
     t = await target(session, unit)
     today = clock.today(actor)
     entry = await open_entry_of(session, client_id)
