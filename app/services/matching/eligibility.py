@@ -28,7 +28,6 @@ from sqlalchemy import (
     func,
     literal,
     not_,
-    null,
     or_,
     select,
     true,
@@ -364,11 +363,11 @@ async def explain(
             rank=None,
         )
     columns: list[Any] = []
-    for rule in t.rules:
+    for i, rule in enumerate(t.rules):
         value, _ = fact(rule, unit.bedrooms)
-        columns.append(cast(value, String) if value is not None else null())
-        columns.append(passes(rule, unit.bedrooms))
-    columns.append(rank_expr())
+        columns.append(cast(value, String).label(f"value_{i}"))
+        columns.append(passes(rule, unit.bedrooms).label(f"passed_{i}"))
+    columns.append(rank_expr().label("rank"))
     row = (await session.execute(select(*columns).where(Q.id == entry.id))).one()
     for i, rule in enumerate(t.rules):
         raw = row[2 * i]
@@ -445,7 +444,7 @@ async def declined(session: AsyncSession, project_id: uuid.UUID, client_id: uuid
 
 async def entry_eligible(session: AsyncSession, t: Target, entry_id: uuid.UUID) -> list[Rule]:
     """The rules ``entry_id`` fails (empty: eligible)."""
-    columns = [passes(rule, t.unit.bedrooms) for rule in t.rules]
+    columns = [passes(rule, t.unit.bedrooms).label(f"p{i}") for i, rule in enumerate(t.rules)]
     if not columns:
         return []
     row = (await session.execute(select(*columns).where(Q.id == entry_id))).one()

@@ -435,6 +435,20 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
     project = t.project
     sources = await inventory.funding_sources(session, project)
     now = clock.now()
+    code = referral_event(project.project_type, sources)
+    event_id = None
+    if code is not None:
+        event = CeEvent(
+            enrollment_id=entry.head_enrollment_id,
+            client_id=entry.head_client_id,
+            event_date=today,
+            event=code,
+            created_by_user_id=actor.user_id,
+            created_by_organization_id=actor.organization_id,
+        )
+        session.add(event)
+        await session.flush()
+        event_id = event.id
     match = Match(
         id=uuid.uuid4(),
         coc_id=actor.coc_id,
@@ -452,6 +466,7 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
         sent_on=today,
         sent_by_user_id=actor.user_id,
         clock_started_at=now,
+        referral_event_id=event_id,
     )
     session.add(match)
     savepoint = await session.begin_nested()
@@ -464,19 +479,6 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
             "The unit or the queue entry got an active match at the same time; reload and "
             "choose again."
         ) from None
-    code = referral_event(project.project_type, sources)
-    if code is not None:
-        event = CeEvent(
-            enrollment_id=entry.head_enrollment_id,
-            client_id=entry.head_client_id,
-            event_date=today,
-            event=code,
-            created_by_user_id=actor.user_id,
-            created_by_organization_id=actor.organization_id,
-        )
-        session.add(event)
-        await session.flush()
-        match.referral_event_id = event.id
     for client_id in await household_clients(session, entry):
         await client_access.grant(session, client_id, project.organization_id, "referred")
     MATCH.record(
@@ -622,9 +624,9 @@ async def decline(
     explanation: str | None,
 ) -> Match:
     _explained(reason, explanation)
-    await _move(session, actor, match, S.DECLINED, note=explanation, data={"reason": reason.value})
     match.decline_reason = reason.value
     match.decline_explanation = explanation
+    await _move(session, actor, match, S.DECLINED, note=explanation, data={"reason": reason.value})
     await _write_result(session, match, 3, clock.today(actor))
     return match
 
@@ -669,6 +671,9 @@ async def park(
     _explained(reason, explanation)
     today = clock.today(actor)
     end = park_end(reason, until, today)
+    match.park_reason = reason.value
+    match.park_explanation = explanation
+    match.parked_until = end
     await _move(
         session,
         actor,
@@ -677,9 +682,6 @@ async def park(
         note=explanation,
         data={"reason": reason.value, "parked_until": end.isoformat() if end else None},
     )
-    match.park_reason = reason.value
-    match.park_explanation = explanation
-    match.parked_until = end
     await _write_result(session, match, 2, today)
     await _revoke_referred_access(session, match)
     return match
@@ -693,9 +695,9 @@ async def cancel(
     explanation: str | None,
 ) -> Match:
     _explained(reason, explanation)
-    await _move(session, actor, match, S.CANCELED, note=explanation, data={"reason": reason.value})
     match.cancel_reason = reason.value
     match.cancel_explanation = explanation
+    await _move(session, actor, match, S.CANCELED, note=explanation, data={"reason": reason.value})
     return match
 
 
