@@ -152,6 +152,8 @@ TAGS: dict[str, str] = {
     "and the CoC's referral response policy.",
     "matches": "Matches (referrals): send, accept, decline, park, reject, no show, cancel, "
     "outcome, stall responses, the EHV route and the timeline.",
+    "ehv-route": "The Emergency Housing Voucher route of a match: the navigator's voucher and "
+    "RFTA, and the EHV case-manager agency contact the CoC admin assigns.",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -168,6 +170,6 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
-    "Housing": ["inventory", "candidates", "matches"],
+    "Housing": ["inventory", "candidates", "matches", "ehv-route"],
     "Service": ["reference", "health"],
 }

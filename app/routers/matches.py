@@ -37,6 +37,7 @@ from app.schemas.pagination import Page
 from app.services.matching import matches as svc
 
 router = api_router("/matches", "matches")
+ehv = api_router("/matches", "ehv-route")
 
 Referrer = Annotated[Actor, Depends(require_for_clients(Permission.REFERRALS_MANAGE))]
 Responder = Annotated[Actor, Depends(require_for_clients(Permission.REFERRALS_RESPOND))]
@@ -376,7 +377,7 @@ async def stall_responses(
     return (await svc.stall_responses(session, actor, match, page)).body()
 
 
-@router.post(
+@ehv.post(
     "/{match_id}/voucher-issued",
     name="matches_ehv_voucher_issued",
     summary="EHV: the voucher was issued",
@@ -398,7 +399,7 @@ async def voucher_issued(
     return await _answer(session, actor, match, response)
 
 
-@router.post(
+@ehv.post(
     "/{match_id}/rfta-submitted",
     name="matches_ehv_rfta_submitted",
     summary="EHV: RFTA submitted, the navigator accepts",
@@ -420,7 +421,7 @@ async def rfta_submitted(
     return await _answer(session, actor, match, response)
 
 
-@router.post(
+@ehv.post(
     "/{match_id}/ehv-case-manager",
     name="matches_ehv_assign_case_manager",
     summary="EHV: assign the case-manager agency contact",
