@@ -24,7 +24,8 @@ async def place(
     """A household placed on the queue (a new client), approved unless told, with ``facts``
     written on its entry (veteran, chronic_documented, score, ...)."""
     body = example("placed")
-    body["client"] = {**body["client"], "first_name": f"Match{uuid.uuid4().hex[:6]}"}
+    tag = uuid.uuid4().hex[:8]
+    body["client"] = {**body["client"], "first_name": f"Match{tag}", "last_name": f"Queue{tag}"}
     headers = await auth.headers("case_manager", org="cas")
     r = await client.post(INTAKES, json=body, headers=headers)
     assert r.status_code == 201, r.text
