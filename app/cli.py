@@ -196,5 +196,20 @@ def maintenance() -> None:
     typer.echo(json.dumps(counts))
 
 
+@cli.command("queue-refresh")
+def queue_refresh() -> None:
+    """Recompute the household facts (and so the rank) of every open queue entry."""
+    settings = _prepared_settings()
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url or "", settings, pool=False)
+        try:
+            return await jobs.refresh_queue(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    typer.echo(json.dumps({"queue_entries_refreshed": asyncio.run(run())}))
+
+
 def main() -> None:
     cli()

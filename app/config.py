@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # Seconds between housekeeping runs inside the server (what `cas maintenance` runs once); 0
     # turns the loop off.
     maintenance_interval_seconds: float = 3600.0
+    # Seconds between recomputing every open queue entry's facts (what `cas queue-refresh` runs
+    # once); 0 turns the loop off.
+    queue_refresh_interval_seconds: float = 86400.0
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_hours: int = 24
 

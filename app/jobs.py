@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.services.documents import core as documents
 from app.services.identity import auth
 from app.services.platform import email, maintenance
+from app.services.queue import facts as queue_facts
 from app.storage import file_store_from_settings
 
 
@@ -26,7 +27,8 @@ async def deliver_emails(session: AsyncSession, settings: Settings) -> int:
 
 async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
     """Purge deleted documents' bytes past retention and orphaned stored objects, expire
-    idempotency keys, remove ended sessions; the counts by name."""
+    idempotency keys, remove ended sessions, recompute queue entries whose facts went stale;
+    the counts by name."""
     store = file_store_from_settings(settings)
     ttl = timedelta(hours=settings.idempotency_ttl_hours)
     tasks: dict[str, maintenance.MaintenanceTask] = {
@@ -38,5 +40,14 @@ async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
             s, now, ttl=ttl
         ),
         "auth_sessions_removed": auth.remove_ended_sessions,
+        "queue_entries_refreshed": lambda s, now: queue_facts.refresh_stale(s),
     }
     return await maintenance.run_maintenance(session, tasks)
+
+
+async def refresh_queue(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """Recompute the household facts (and so the priority key) of every open queue entry, a
+    chunk per unit of work: nights homeless and chronic status change with the date alone.
+    The server runs it every ``CAS_QUEUE_REFRESH_INTERVAL_SECONDS`` (a day); ``cas
+    queue-refresh`` on demand. How many entries."""
+    return await queue_facts.refresh_all(sessionmaker)

@@ -60,6 +60,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.append(
             asyncio.create_task(_every(app, settings.maintenance_interval_seconds, _maintain))
         )
+    if settings.queue_refresh_interval_seconds > 0:
+        tasks.append(
+            asyncio.create_task(
+                _every(app, settings.queue_refresh_interval_seconds, _refresh_queue)
+            )
+        )
     try:
         yield
     finally:
@@ -78,6 +84,12 @@ async def _deliver_emails(app: FastAPI, session: AsyncSession) -> None:
 async def _maintain(app: FastAPI, session: AsyncSession) -> None:
     counts = await jobs.maintain(session, app.state.settings)
     log.info("maintenance run", extra=counts)
+
+
+async def _refresh_queue(app: FastAPI, session: AsyncSession) -> None:
+    # A unit of work per chunk of entries (its own sessions), not the one handed in.
+    refreshed = await jobs.refresh_queue(app.state.sessionmaker)
+    log.info("queue facts refreshed", extra={"entries": refreshed})
 
 
 async def _every(

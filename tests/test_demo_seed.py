@@ -55,6 +55,18 @@ async def _facts(url: str) -> dict[str, object]:
                 ),
                 "outcomes": outcomes,
                 "queued": await one("SELECT count(*) FROM queue_entries"),
+                "intake_statuses": dict(
+                    (
+                        await conn.execute(
+                            text("SELECT intake_status, count(*) FROM queue_entries GROUP BY 1")
+                        )
+                    )
+                    .tuples()
+                    .all()
+                ),
+                "transitions": await one("SELECT count(*) FROM queue_transitions"),
+                "scores": await one("SELECT count(*) FROM queue_scores"),
+                "scored": await one("SELECT count(*) FROM queue_entries WHERE score IS NOT NULL"),
                 "document_checks": await one("SELECT count(*) FROM document_checks"),
                 "client_files": await one("SELECT count(*) FROM client_files"),
                 "cas_org": await one(
@@ -74,6 +86,15 @@ def test_seed_demo_loads_clients_once(demo_database: str, tmp_path: Path) -> Non
     assert facts["clients"] == 36  # 32 people and 4 children
     assert facts["outcomes"] == {"pending": 11, "diverted": 8, "placed": 17}
     assert facts["queued"] == 15
+    # The queue's review: entries in every status, each scored (some twice, with reasons).
+    assert facts["intake_statuses"] == {
+        "pending": 3,
+        "incomplete_documentation": 6,
+        "pending_second_review": 3,
+        "approved": 3,
+    }
+    assert facts["transitions"] == 15 + 3 + 6 + 3 + 6  # placements, then the moves
+    assert facts["scores"] == 20 and facts["scored"] == 15
     assert facts["document_checks"] == 42 and facts["client_files"] == 15
     assert facts["cas_org"] == "Coordinated Access System"
     assert list((tmp_path / "files").rglob("*")), "the demo documents' files are stored"

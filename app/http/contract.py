@@ -145,6 +145,15 @@ TAGS: dict[str, str] = {
     "documents of a client.",
     "data-quality": "The CoC's data-quality report: values HUD accepts but counts as data "
     "issues (CAS and system admins).",
+    "queue": "The CAS queue (housing prioritization list): entries in rank order with why each "
+    "ranks where it does, filters and sorts, search by name, one entry with both chronic "
+    "determinations, and the CoC's prioritization scheme (CAS organization and admins).",
+    "queue-review": "The review of a queue entry: intake-status moves and their history, the "
+    "Case Manager Review, the assessment score and its history.",
+    "caseloads": "My CAS active cases and my organization's (the cases with an active case "
+    "assignment), with the seeds' columns, filtered and sorted like the queue.",
+    "exports": "Any filtered list of the queue or of a caseload as a CSV or XLSX file, "
+    "streamed; every client in it is audited as read.",
     "inventory": "Housing inventory: units of a project (bedrooms, status moved by check-in, "
     "check-out, reservations, offline and online events) and each project's matching profile "
     "(funding sources, referrals through CAS, eligibility requirements).",
@@ -170,6 +179,7 @@ TAG_GROUPS: dict[str, list[str]] = {
         "case-assignments",
     ],
     "Documents": ["document-check", "client-files"],
+    "Queue": ["queue", "queue-review", "caseloads", "exports"],
     "Housing": ["inventory", "candidates", "matches", "ehv-route"],
     "Service": ["reference", "health"],
 }

@@ -287,6 +287,50 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "description": "Card copy",
             "file": "(the file: card.jpg, image/jpeg)",
         },
+        # the queue's review
+        "QueueTransitionCreate": {
+            "to_status": "incomplete_documentation",
+            "note": "Reviewed for PSH referral.",
+            "incomplete_reasons": [
+                {"code": "disability_verification"},
+                {"code": "other", "text": "Birth certificate of the younger child"},
+            ],
+            "score_change_reason": "VI-SPDAT updated after the hospital stay.",
+            "instructions_for_case_manager": "Upload the SSI award letter to Document Check, "
+            "then send the record back for a second review.",
+        },
+        "QueueScoreUpdate": {"score": 11, "reason": "Re-assessed after the hospital stay."},
+        "CaseloadSearch": {
+            "name": "Nguyen",
+            "status": ["incomplete_documentation"],
+            "sort": "-last_service_date",
+            "limit": 50,
+        },
+        "QueueExportSearch": {
+            "name": "Nguyen",
+            "status": ["approved", "pending_second_review"],
+            "sort": "rank",
+            "format": "xlsx",
+        },
+        # the queue
+        "QueueSearch": {
+            "name": "Casey Nguyen",
+            "status": ["approved"],
+            "chronic": "yes",
+            "sort": "rank",
+            "limit": 50,
+        },
+        "QueueSettingsUpdate": {
+            "score_tool": "VI-SPDAT",
+            "score_min": 0,
+            "score_max": 22,
+            "scheme": [
+                {"key": "chronic", "direction": "desc"},
+                {"key": "score", "direction": "desc"},
+                {"key": "days_homeless_3y", "direction": "desc"},
+                {"key": "days_on_queue", "direction": "desc"},
+            ],
+        },
     },
 }
 

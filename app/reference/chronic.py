@@ -35,7 +35,7 @@ Reporting Glossary's "chronically homeless at project start").
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import IntEnum
 
@@ -103,6 +103,9 @@ class ChronicResult:
     months: int  # months homeless counted (0-12+)
     episodes: int  # episodes in the last 3 years
     missing: tuple[str, ...]  # what is missing for a determination (human-readable codes)
+    # Nights homeless counted in the last 3 years (the queue's days_homeless_3y); not part of
+    # the determination, so results compare equal without it.
+    days: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class HomelessHistory:
     breaks: tuple[tuple[date, date], ...]  # (first, last night) of each break, any time
     continuous_months: int  # consecutive counted months ending the current episode
     current_episode: bool  # the last episode has no break after it up to today
+    nights: int = 0  # counted (homeless) nights in the last 3 years
 
     @property
     def continuous(self) -> bool:
@@ -263,12 +267,14 @@ def homeless_history(stays: Iterable[Stay], today: date) -> HomelessHistory:
         while month in own:
             continuous += 1
             month = _previous_month(month)
+    first_in_window = max((window_first - origin).days, 0)
     return HomelessHistory(
         months=len(months),
         episodes=tuple(episodes),
         breaks=tuple(breaks),
         continuous_months=continuous,
         current_episode=current,
+        nights=sum(1 for k in range(first_in_window, span) if counted[k] and not is_break[k]),
     )
 
 
@@ -421,7 +427,7 @@ def recorded_result(
         # The answers' gaps first (answering them may decide it), then the history's.
         missing.extend(answers_missing)
         missing.extend(history.missing())
-    return ChronicResult(not missing, months, episodes, tuple(missing))
+    return ChronicResult(not missing, months, episodes, tuple(missing), days=history.nights)
 
 
 def documented_result(
@@ -447,4 +453,6 @@ def documented_result(
             # Documents of homelessness without the period they show cannot be counted.
             missing.append("document_periods")
         missing.extend(history.missing())
-    return ChronicResult(not missing, history.months, len(history.episodes), tuple(missing))
+    return ChronicResult(
+        not missing, history.months, len(history.episodes), tuple(missing), days=history.nights
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.reference.queue import ReferralStatus
+
 
 def sql_in(column: str, values: type[StrEnum] | tuple[str, ...]) -> str:
     """``column IN ('a', 'b')`` for a check constraint."""
@@ -249,38 +251,21 @@ DEFAULT_STALL_AFTER_DAYS = 10
 DEFAULT_WARN_DAYS_BEFORE = 2
 
 
-class MatchReferralStatus(StrEnum):
-    """A queue entry's referral status, written by matching on every match change (the queue's
-    ``referral status`` filter and caseload column): ``none`` (no current referral, including
-    after a decline or an ended park), ``sent``, ``accepted`` (accepted, or on the EHV route),
-    ``parked`` (until ``parked_until``; read-time: an ended park reads as ``none``),
-    ``enrolled`` (housed through the match)."""
-
-    NONE = "none"
-    SENT = "sent"
-    ACCEPTED = "accepted"
-    PARKED = "parked"
-    ENROLLED = "enrolled"
-
-
-REFERRAL_STATUS_OF: dict[MatchStatus, MatchReferralStatus] = {
-    MatchStatus.SENT: MatchReferralStatus.SENT,
-    MatchStatus.ACCEPTED: MatchReferralStatus.ACCEPTED,
-    MatchStatus.EHV_NAVIGATION: MatchReferralStatus.ACCEPTED,
-    MatchStatus.EHV_VOUCHER_ISSUED: MatchReferralStatus.ACCEPTED,
-    MatchStatus.EHV_RFTA_SUBMITTED: MatchReferralStatus.ACCEPTED,
-    MatchStatus.EHV_CASE_MANAGEMENT: MatchReferralStatus.ACCEPTED,
-    MatchStatus.ENROLLED: MatchReferralStatus.ENROLLED,
-    MatchStatus.PARKED: MatchReferralStatus.PARKED,
-    MatchStatus.DECLINED: MatchReferralStatus.NONE,
-    MatchStatus.REJECTED: MatchReferralStatus.NONE,
-    MatchStatus.NO_SHOW: MatchReferralStatus.NONE,
-    MatchStatus.CANCELED: MatchReferralStatus.NONE,
+# A match's status -> the queue entry's referral status (``reference.queue.ReferralStatus``).
+REFERRAL_STATUS_OF: dict[MatchStatus, ReferralStatus] = {
+    MatchStatus.SENT: ReferralStatus.SENT,
+    MatchStatus.ACCEPTED: ReferralStatus.ACCEPTED,
+    MatchStatus.EHV_NAVIGATION: ReferralStatus.ACCEPTED,
+    MatchStatus.EHV_VOUCHER_ISSUED: ReferralStatus.ACCEPTED,
+    MatchStatus.EHV_RFTA_SUBMITTED: ReferralStatus.ACCEPTED,
+    MatchStatus.EHV_CASE_MANAGEMENT: ReferralStatus.ACCEPTED,
+    MatchStatus.ENROLLED: ReferralStatus.ENROLLED,
+    MatchStatus.PARKED: ReferralStatus.PARKED,
+    MatchStatus.DECLINED: ReferralStatus.NONE,
+    MatchStatus.REJECTED: ReferralStatus.NONE,
+    MatchStatus.NO_SHOW: ReferralStatus.NONE,
+    MatchStatus.CANCELED: ReferralStatus.NONE,
 }
-
-# The queue entry's close reason when a match succeeds (the household is housed).
-HOUSED_CLOSE_REASON = "housed"
-
 
 # --- HUD codes from the project ---------------------------------------------------------------
 

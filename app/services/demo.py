@@ -19,11 +19,13 @@ from app.models import Coc, Membership, Organization, Project, User
 from app.permissions import Role, permissions_for
 from app.schemas.documents import ClientFileForm, DocumentCheckForm
 from app.schemas.enrollments import IntakeCreate
+from app.schemas.queue_flow import QueueScoreUpdate, QueueTransitionCreate
 from app.security import check_password_rules, hash_password
 from app.services.ce.intake import create_intake
 from app.services.documents import core as documents
 from app.services.identity.auth import acting_organization
 from app.services.platform.crypto import FieldCipher
+from app.services.queue import scores, transitions
 from app.storage import FileStore
 from app.unit_of_work import on_rollback
 
@@ -425,11 +427,83 @@ async def seed_demo_clients(
         2: await _demo_actor(session, coc, "case_manager2", "access_point_2"),
     }
     cas = await _demo_actor(session, coc, "case_manager", "cas")
+    reviewer = await _demo_actor(session, coc, "cas_admin", "cas")
     today = clock.today(cas)
+    placed = 0
     for i, person in enumerate(_PEOPLE):
         agency = access_points[person[6]]
         entry = today - timedelta(days=3 + (i * 7) % 120)
         result = await create_intake(session, agency, _intake_body(person, entry), cipher)
         if store is not None and person[5] == "placed":
             await _demo_documents(session, cas, agency, result.client, store, person[7] == 1)
+        if result.queue_entry is not None:
+            await _demo_review(session, reviewer, agency, result.queue_entry.id, placed)
+            placed += 1
     return len(_PEOPLE)
+
+
+# The queue's review of the placed households, by their order of placement: a score (some
+# scored again, with the reason), and a status in turn: pending, incomplete documentation (what
+# is missing, instructions), sent back for a second review by the case manager, approved, and
+# approved then reopened because a document expired.
+_DEMO_SCORES = (14, 9, 17, 6, 11, 4, 12, 8, 15, 3, 10, 7, 13, 5, 16)
+
+
+async def _demo_review(
+    session: AsyncSession, reviewer: Actor, case_manager: Actor, entry_id: uuid.UUID, k: int
+) -> None:
+    flow = await transitions.get_flow_entry(session, reviewer, entry_id)
+    score = _DEMO_SCORES[k % len(_DEMO_SCORES)]
+    await scores.record_score(
+        session,
+        reviewer,
+        flow.entry,
+        QueueScoreUpdate(score=score, reason="VI-SPDAT completed at the intake."),
+    )
+    if k % 3 == 2:
+        await scores.record_score(
+            session,
+            reviewer,
+            flow.entry,
+            QueueScoreUpdate(
+                score=min(score + 2, 22),
+                reason="Scored again after the case conference: new hospital stays reported.",
+            ),
+        )
+    plan = k % 5
+    if plan == 0:
+        return
+
+    async def move(actor: Actor, body: dict[str, object]) -> None:
+        current = await transitions.get_flow_entry(session, actor, entry_id)
+        await transitions.move(session, actor, current, QueueTransitionCreate.model_validate(body))
+
+    incomplete: dict[str, object] = {
+        "to_status": "incomplete_documentation",
+        "note": "Reviewed for a PSH referral.",
+        "incomplete_reasons": [
+            {"code": "disability_verification"},
+            {"code": "other", "text": "A current photo ID"},
+        ],
+        "instructions_for_case_manager": "Upload the doctor's letter or the SSI award letter to "
+        "Document Check, then send the record back for a second review.",
+    }
+    if plan in (1, 2):
+        await move(reviewer, incomplete)
+    if plan == 2:
+        await move(
+            case_manager,
+            {"to_status": "pending_second_review", "note": "Disability letter uploaded."},
+        )
+    if plan in (3, 4):
+        await move(reviewer, {"to_status": "approved", "note": "Documentation complete."})
+    if plan == 4:
+        await move(
+            reviewer,
+            {
+                "to_status": "incomplete_documentation",
+                "note": "The homelessness letter has expired.",
+                "incomplete_reasons": [{"code": "document_expired"}],
+                "instructions_for_case_manager": "Upload a current letter from the shelter.",
+            },
+        )

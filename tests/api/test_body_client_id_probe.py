@@ -218,6 +218,9 @@ CALLERS = (
     (Role.CASE_MANAGER, "case_manager", "access_point_1"),
     (Role.SYSTEM_ADMIN, "system_admin", "hmis_lead"),
 )
+# Operations an access point's case manager cannot reach at all (the queue is for admins and the
+# CAS organization: 404 before any body check): probed with this caller instead.
+CALLER_FOR = {"queue_search": Role.SYSTEM_ADMIN, "queue_export_search": Role.SYSTEM_ADMIN}
 
 
 async def _snapshot(db: AsyncSession, watched: list[str]) -> tuple[dict[str, int], dict[str, int]]:
@@ -302,7 +305,9 @@ async def test_hidden_clients_in_bodies_answer_like_missing_ones(
                     failures.append(f"{op_id}: {media} body with {fields}: teach the probe")
                     continue
                 required = _required(routes[(path, method)].dependant)
-                role = next((c[0] for c in CALLERS if required <= permissions_for(c[0])), None)
+                role = CALLER_FOR.get(op_id) or next(
+                    (c[0] for c in CALLERS if required <= permissions_for(c[0])), None
+                )
                 if role is None:
                     failures.append(f"{op_id}: no probe caller holds {sorted(required)}")
                     continue
@@ -335,6 +340,7 @@ async def test_hidden_clients_in_bodies_answer_like_missing_ones(
         "households_create",
         "households_members_add",
         "clients_merge",
+        "queue_search",
     }
     assert not failures, "\n".join(failures)
 
@@ -355,6 +361,11 @@ async def _merged_with_hidden_survivor(
     )
     assert r.status_code < 300, r.text
     return survivor, merged
+
+
+def _content(r: httpx.Response) -> Any:
+    """A JSON answer parsed; a file (an export) as its text."""
+    return r.json() if "json" in r.headers.get("content-type", "") else r.text
 
 
 async def _probe_one(
@@ -396,7 +407,7 @@ async def _probe_one(
     for sent, watched in secrets:
         secret, secret_delta, secret_mentions = await send(sent, watched)
         kind = "hidden client" if watched == [sent] else "merged id of a hidden survivor"
-        if (secret.status_code, secret.json()) != (missing.status_code, missing.json()):
+        if (secret.status_code, _content(secret)) != (missing.status_code, _content(missing)):
             failures.append(
                 f"{label}: {kind} {secret.status_code} {secret.text[:200]} "
                 f"!= unknown id {missing.status_code} {missing.text[:200]}"

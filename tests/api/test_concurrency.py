@@ -120,3 +120,71 @@ async def test_concurrent_idempotent_requests_do_the_work_once(
             await conn.execute(text("SELECT count(*) FROM clients WHERE last_name = 'Only'"))
         ).scalar_one()
     assert made == 1
+
+
+async def test_a_scheme_change_under_concurrent_writes_leaves_every_key_current(
+    committed: tuple[httpx.AsyncClient, AsyncEngine],
+) -> None:
+    """Re-ranking while reads recompute stale facts and scores are written: nobody deadlocks,
+    and every open entry ends keyed by the scheme that was committed last."""
+    client, engine = committed
+    headers = await _headers(client)
+    r = await client.post(
+        "/api/v1/auth/login", json={"email": "cas_admin@demo.example", "password": PASSWORD}
+    )
+    admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    entries = []
+    for i in range(6):
+        body = example("placed")
+        body["client"] = {**body["client"], "first_name": f"Rank{i}", "last_name": "Race"}
+        r = await client.post(INTAKES, headers=headers, json=body)
+        assert r.status_code == 201, r.text
+        entries.append(r.json()["queue_entry"]["id"])
+
+    async def write_scores(n: int) -> None:
+        # One entry per transaction, as the application writes scores.
+        for entry in entries:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE queue_entries SET score = :s, score_recorded_at = now(), "
+                        "facts_stale = true WHERE id = :q"
+                    ),
+                    {"s": n, "q": entry},
+                )
+
+    scheme = {
+        "score_tool": "VI-SPDAT",
+        "score_min": 0,
+        "score_max": 22,
+        "scheme": [{"key": "veteran"}, {"key": "score", "direction": "asc"}],
+    }
+    results = await asyncio.gather(
+        client.get("/api/v1/queue-entries", headers=admin),
+        client.put("/api/v1/queue-settings", json=scheme, headers={**admin, "If-Match": "*"}),
+        write_scores(4),
+        client.get("/api/v1/queue-entries", headers=admin),
+        write_scores(9),
+        client.get("/api/v1/queue-entries", headers=admin),
+    )
+    for r in results:
+        if isinstance(r, httpx.Response):
+            assert r.status_code == 200, r.text
+    async with engine.connect() as conn:
+        stored = dict(
+            (await conn.execute(text("SELECT id, priority_key FROM queue_entries"))).tuples().all()
+        )
+        await conn.rollback()
+        trans = await conn.begin()
+        recomputed = dict(
+            (
+                await conn.execute(
+                    text("UPDATE queue_entries SET priority_key = '{}' RETURNING id, priority_key")
+                )
+            )
+            .tuples()
+            .all()
+        )
+        await trans.rollback()
+    assert stored == recomputed
+    assert all(len(key) == 3 for key in stored.values())

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select, text
 
 from app.models.queue import QueueEntry
-from app.reference.matching import MatchReferralStatus
+from app.reference.queue import ReferralStatus
 from app.services.matching.referral_status import referral_status_sql
 from tests.conftest import Auth, World
 from tests.support.http import ANY_VERSION
@@ -340,7 +340,7 @@ async def test_park_holds_the_entry_until_its_date(
     status = await db.scalar(
         select(referral_status_sql(today())).where(QueueEntry.id == person["entry"])
     )
-    assert status == MatchReferralStatus.PARKED
+    assert status == ReferralStatus.PARKED
     # The date comes: back on the queue where it was, without any write by a job.
     await db.execute(
         text("UPDATE matches SET parked_until = :d WHERE id = :i"),
@@ -349,7 +349,7 @@ async def test_park_holds_the_entry_until_its_date(
     status = await db.scalar(
         select(referral_status_sql(today())).where(QueueEntry.id == person["entry"])
     )
-    assert status == MatchReferralStatus.NONE
+    assert status == ReferralStatus.NONE
     items = (await client.get(f"/api/v1/units/{unit['id']}/candidates", headers=admin)).json()[
         "items"
     ]

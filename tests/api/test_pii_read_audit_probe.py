@@ -18,7 +18,8 @@ from tests.api.probes import ProbeContext, probe_modules
 from tests.conftest import Auth, World
 
 CLIENT_DATA = re.compile(
-    r"^/api/v1/(clients|households|enrollments|cas|document-checks|client-files)(/|$)"
+    r"^/api/v1/(clients|households|enrollments|cas|document-checks|client-files|queue-entries"
+    r"|queue-exports|caseloads)(/|$)"
 )
 READ_ACTIONS = {"pii.read", "document.download"}
 

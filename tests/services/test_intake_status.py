@@ -69,7 +69,7 @@ def test_case_managers_are_told_why_pending_cannot_go_to_second_review() -> None
         INTAKE_STATUS.check(PENDING, SECOND_REVIEW, make_actor(Role.CASE_MANAGER))
     assert "must not move pending to pending_second_review" in refused.value.detail
     assert refused.value.errors is not None
-    assert refused.value.errors[0]["loc"] == ["body", "intake_status"]
+    assert refused.value.errors[0]["loc"] == ["body", "to_status"]
     assert refused.value.extra == {
         "current": "pending",
         "allowed": ["approved", "incomplete_documentation"],

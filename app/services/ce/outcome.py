@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -27,11 +27,11 @@ from app.context import Actor
 from app.errors import Conflict, ValidationFailed
 from app.models.ce_records import Service
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
-from app.models.queue import QueueEntry
+from app.models.queue import QueueEntry, QueueScore, QueueTransition
 from app.permissions import Permission
 from app.reference.ce import DIVERSION_OTHER, Outcome
 from app.reference.living_situations import check_destination, check_diversion_exit
-from app.reference.queue import IntakeStatus
+from app.reference.queue import CloseReason, IntakeStatus
 from app.schemas.enrollments import (
     CaseNoteCreate,
     CeAssessmentCreate,
@@ -355,7 +355,38 @@ async def place_on_queue(
         placed_on=on,
         placed_by_user_id=actor.user_id,
     )
+    last = await _last_score(session, head)
+    if last is not None:
+        entry.score = last.score
+        entry.score_recorded_at = last.recorded_at
     session.add(entry)
+    await session.flush()
+    # The history starts with the placement (no status before it).
+    session.add(
+        QueueTransition(
+            coc_id=entry.coc_id,
+            queue_entry_id=entry.id,
+            from_status=None,
+            to_status=IntakeStatus.PENDING.value,
+            actor_user_id=actor.user_id,
+            acting_organization_id=actor.organization_id,
+            note=None,
+            incomplete_reasons=[],
+        )
+    )
+    if last is not None:
+        session.add(
+            QueueScore(
+                coc_id=entry.coc_id,
+                queue_entry_id=entry.id,
+                score=last.score,
+                previous_score=None,
+                tool=last.tool,
+                reason=CARRIED_SCORE_REASON,
+                recorded_by_user_id=actor.user_id,
+                acting_organization_id=actor.organization_id,
+            )
+        )
     await session.flush()
     audit.record(
         session,
@@ -363,6 +394,36 @@ async def place_on_queue(
         "queue_entry.create",
         "queue_entry",
         entry.id,
-        {"household_id": head.household_id, "head_enrollment_id": head.id, "placed_on": on},
+        {
+            "household_id": head.household_id,
+            "head_enrollment_id": head.id,
+            "placed_on": on,
+            **({"score_carried_from": last.queue_entry_id} if last is not None else {}),
+        },
     )
     return entry
+
+
+CARRIED_SCORE_REASON = (
+    "Carried over from the household's previous queue entry: a re-encounter does not complete "
+    "a new assessment (seed 002)."
+)
+
+
+async def _last_score(session: AsyncSession, head: Enrollment) -> QueueScore | None:
+    """The latest score of an earlier queue entry of the household or of its head of household
+    (not of a voided intake's): a re-encounter starts from it (seed 002, "do not complete a new
+    VI-SPDAT")."""
+    return await session.scalar(
+        select(QueueScore)
+        .join(QueueEntry, QueueEntry.id == QueueScore.queue_entry_id)
+        .where(
+            or_(
+                QueueEntry.household_id == head.household_id,
+                QueueEntry.head_client_id == head.client_id,
+            ),
+            QueueEntry.closed_reason.is_distinct_from(CloseReason.VOIDED.value),
+        )
+        .order_by(QueueScore.recorded_at.desc(), QueueScore.id.desc())
+        .limit(1)
+    )

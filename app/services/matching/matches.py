@@ -48,7 +48,6 @@ from app.reference.matching import (
     DEFAULT_STALL_AFTER_DAYS,
     DEFAULT_WARN_DAYS_BEFORE,
     DISENGAGED_PARK_DAYS,
-    HOUSED_CLOSE_REASON,
     MAX_PARK_DAYS,
     PARK_END_RULES,
     PROVIDER_RESULTS,
@@ -67,7 +66,7 @@ from app.reference.matching import (
     exit_destination,
     referral_event,
 )
-from app.reference.queue import IntakeStatus
+from app.reference.queue import CloseReason, IntakeStatus
 from app.schemas.matching import MatchCreate, MatchRead
 from app.schemas.pagination import PageParams
 from app.services.clients import access as client_access
@@ -745,7 +744,7 @@ async def _housed(session: AsyncSession, actor: Actor, match: Match) -> None:
     assert entry is not None
     if entry.closed_at is None:
         entry.closed_at = now
-        entry.closed_reason = HOUSED_CLOSE_REASON
+        entry.closed_reason = CloseReason.HOUSED.value
     project = await session.get(Project, match.project_id)
     assert project is not None
     dest = exit_destination(project.project_type, await inventory.funding_sources(session, project))

@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, and_, case, exists, or_, select
 
 from app.models.matching import Match
 from app.models.queue import QueueEntry
-from app.reference.matching import MatchReferralStatus, MatchStatus
+from app.reference.matching import MatchStatus
+from app.reference.queue import ReferralStatus
 
 
 def still_parked(today: date) -> ColumnElement[bool]:
@@ -35,24 +36,24 @@ def referral_status_sql(today: date) -> ColumnElement[str]:
     return case(
         (
             and_(
-                QueueEntry.referral_status == MatchReferralStatus.PARKED.value,
+                QueueEntry.referral_status == ReferralStatus.PARKED.value,
                 ~still_parked(today),
             ),
-            MatchReferralStatus.NONE.value,
+            ReferralStatus.NONE.value,
         ),
         else_=QueueEntry.referral_status,
     )
 
 
-def referral_status_is(status: MatchReferralStatus, today: date) -> ColumnElement[bool]:
+def referral_status_is(status: ReferralStatus, today: date) -> ColumnElement[bool]:
     """A WHERE clause for the queue's ``referral_status`` filter."""
-    if status == MatchReferralStatus.PARKED:
+    if status == ReferralStatus.PARKED:
         return and_(QueueEntry.referral_status == status.value, still_parked(today))
-    if status == MatchReferralStatus.NONE:
+    if status == ReferralStatus.NONE:
         return or_(
             QueueEntry.referral_status == status.value,
             and_(
-                QueueEntry.referral_status == MatchReferralStatus.PARKED.value,
+                QueueEntry.referral_status == ReferralStatus.PARKED.value,
                 ~still_parked(today),
             ),
         )

@@ -21,8 +21,10 @@ the read of what it shows.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -55,7 +57,15 @@ from app.reference.chronic import (
 )
 from app.services.ce.barriers import barrier_verdict
 
-__all__ = ["ChronicResult", "ChronicStatus", "chronic_status", "chronic_statuses"]
+__all__ = [
+    "ChronicInputs",
+    "ChronicResult",
+    "ChronicStatus",
+    "chronic_status",
+    "chronic_statuses",
+    "compute_statuses",
+    "load_chronic_inputs",
+]
 
 INSTITUTION_DISCHARGE = "institution_discharge"
 # A result row of one of the queries below (named columns).
@@ -76,10 +86,36 @@ async def chronic_statuses(
     session: AsyncSession, client_ids: Collection[uuid.UUID], today: date
 ) -> dict[uuid.UUID, ChronicStatus]:
     """``chronic_status`` for many clients in the same five queries; unknown ids are left
-    out."""
+    out. The rules run on a worker thread when there are more than a few clients (they walk
+    every night of four years per client: never on the event loop for a batch)."""
+    inputs = await load_chronic_inputs(session, client_ids)
+    if len(inputs.veterans) > INLINE_CLIENTS:
+        return await asyncio.to_thread(compute_statuses, inputs, today)
+    return compute_statuses(inputs, today)
+
+
+# Up to this many clients are computed on the event loop (a detail view, a small household).
+INLINE_CLIENTS = 8
+
+
+@dataclass(frozen=True)
+class ChronicInputs:
+    """What the rules read, per client (rows of the five queries)."""
+
+    veterans: dict[uuid.UUID, int]
+    enrollments: dict[uuid.UUID, list[_Row]]
+    situations: dict[uuid.UUID, list[_Row]]
+    disabilities: dict[uuid.UUID, list[_Row]]
+    documents: dict[uuid.UUID, list[_Row]]
+
+
+async def load_chronic_inputs(
+    session: AsyncSession, client_ids: Collection[uuid.UUID]
+) -> ChronicInputs:
+    """The five queries behind ``chronic_statuses``."""
     ids = list(set(client_ids))
     if not ids:
-        return {}
+        return ChronicInputs({}, {}, {}, {}, {})
     veterans = dict(
         (await session.execute(select(Client.id, Client.veteran_status).where(Client.id.in_(ids))))
         .tuples()
@@ -107,7 +143,8 @@ async def chronic_statuses(
         )
         .join(Project, Project.id == Enrollment.project_id)
         .outerjoin(Exit, Exit.enrollment_id == Enrollment.id)
-        .where(Enrollment.client_id.in_(ids))
+        # An intake recorded in error (voided) is evidence of nothing.
+        .where(Enrollment.client_id.in_(ids), Enrollment.voided_at.is_(None))
         .order_by(Enrollment.entry_date, Enrollment.created_at),
     )
     situations = await _by_client(
@@ -117,7 +154,8 @@ async def chronic_statuses(
             CurrentLivingSituation.information_date,
             CurrentLivingSituation.current_living_situation,
         )
-        .where(CurrentLivingSituation.client_id.in_(ids))
+        .join(Enrollment, Enrollment.id == CurrentLivingSituation.enrollment_id)
+        .where(CurrentLivingSituation.client_id.in_(ids), Enrollment.voided_at.is_(None))
         .order_by(CurrentLivingSituation.information_date, CurrentLivingSituation.created_at),
     )
     disabilities = await _by_client(
@@ -128,7 +166,8 @@ async def chronic_statuses(
             Disability.disability_response,
             Disability.indefinite_and_impairs,
         )
-        .where(Disability.client_id.in_(ids))
+        .join(Enrollment, Enrollment.id == Disability.enrollment_id)
+        .where(Disability.client_id.in_(ids), Enrollment.voided_at.is_(None))
         .order_by(Disability.information_date, Disability.created_at),
     )
     documents = await _by_client(
@@ -143,16 +182,21 @@ async def chronic_statuses(
             DocumentCheck.period_end,
         ).where(DocumentCheck.client_id.in_(ids), DocumentCheck.deleted_at.is_(None)),
     )
+    return ChronicInputs(veterans, enrollments, situations, disabilities, documents)
+
+
+def compute_statuses(inputs: ChronicInputs, today: date) -> dict[uuid.UUID, ChronicStatus]:
+    """The rules over loaded inputs (pure; safe on a worker thread)."""
     return {
         client_id: _status(
             veteran == 1,
-            enrollments.get(client_id, []),
-            situations.get(client_id, []),
-            disabilities.get(client_id, []),
-            documents.get(client_id, []),
+            inputs.enrollments.get(client_id, []),
+            inputs.situations.get(client_id, []),
+            inputs.disabilities.get(client_id, []),
+            inputs.documents.get(client_id, []),
             today,
         )
-        for client_id, veteran in veterans.items()
+        for client_id, veteran in inputs.veterans.items()
     }
 
 

@@ -1,0 +1,274 @@
+"""Reading the queue: the list (filters, sorts, keyset pages, rank and why) and one entry with
+both chronic determinations (DOMAIN 7).
+
+Visible to system and CAS admins and to users acting for the CAS organization
+(``policy.can_see_queue``); for anyone else the queue does not exist (404). Every answer names
+clients, so each is audited as one ``pii.read`` of the clients it shows. Before answering, the
+CoC's entries whose facts went stale are recomputed (at most ``facts.READ_REFRESH_LIMIT``; the
+housekeeping job does the rest), so a household just placed shows its real facts and rank.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.context import Actor
+from app.errors import NotFound, ValidationFailed
+from app.models import Client, Membership, Organization
+from app.models.queue import QueueEntry
+from app.reference.queue import (
+    INACTIVE_AFTER_DAYS,
+    Direction,
+    PriorityKey,
+    document_status,
+)
+from app.services.ce import area_ties
+from app.services.platform import audit
+from app.services.platform.pagination import PageOf
+from app.services.queue import facts
+from app.services.queue.chronic import ChronicResult, chronic_statuses
+from app.services.queue.listing import (
+    QueueFilter,
+    QueueOrder,
+    days_on_queue,
+    decode_queue_cursor,
+    encode_queue_cursor,
+    entry_statement,
+    list_statement,
+)
+from app.services.queue.policy import can_see_queue
+
+LISTED_FIELDS = ["first_name", "last_name"]
+_EPOCH = date(2000, 1, 1)
+
+
+def check_visible(actor: Actor) -> None:
+    """The queue is for admins and the CAS organization; 404 for everyone else."""
+    if not can_see_queue(actor):
+        raise NotFound("Not found.")
+
+
+async def check_filter(
+    session: AsyncSession, actor: Actor, f: QueueFilter, *, loc: str = "query"
+) -> None:
+    """What the types cannot say: ranges in order, an area of the CoC's list, a case manager
+    of the CoC (422 otherwise, nothing read)."""
+
+    def bad(field: str, msg: str) -> ValidationFailed:
+        return ValidationFailed(
+            msg, errors=[{"loc": [loc, field], "msg": msg, "type": "value_error"}]
+        )
+
+    if f.score_min is not None and f.score_max is not None and f.score_min > f.score_max:
+        raise bad("score_min", "score_min is above score_max.")
+    if (
+        f.household_size_min is not None
+        and f.household_size_max is not None
+        and f.household_size_min > f.household_size_max
+    ):
+        raise bad("household_size_min", "household_size_min is above household_size_max.")
+    if f.area is not None:
+        areas = (await area_ties.options(session, actor.coc_id)).areas
+        if f.area not in {code for code, _ in areas}:
+            raise bad("area", f"'{f.area}' is not an area of the CoC's list.")
+    if f.case_manager_id is not None:
+        member = await session.scalar(
+            select(Membership.id)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.user_id == f.case_manager_id, Organization.coc_id == actor.coc_id)
+            .limit(1)
+        )
+        if member is None:
+            raise bad("case_manager_id", "No user of the CoC has this id.")
+
+
+async def list_entries(
+    session: AsyncSession,
+    actor: Actor,
+    f: QueueFilter,
+    order: QueueOrder,
+    limit: int,
+    cursor: str | None,
+    *,
+    loc: str = "query",
+) -> PageOf[dict[str, Any]]:
+    """One page of the CoC's open queue entries (see ``listing``)."""
+    check_visible(actor)
+    await check_filter(session, actor, f, loc=loc)
+    after = decode_queue_cursor(cursor, order) if cursor else None
+    if await facts.has_stale(session, actor.coc_id):
+        await facts.refresh_stale(session, actor.coc_id, limit=facts.READ_REFRESH_LIMIT)
+    now = clock.now()
+    rows = (await session.execute(list_statement(actor.coc_id, f, order, after, limit, now))).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_queue_cursor(order, rows[-1])
+    audit.record_pii_reads(session, actor, [r.head_client_id for r in rows], fields=LISTED_FIELDS)
+    today = clock.today(actor)
+    return PageOf([shape(r, today, now) for r in rows], next_cursor)
+
+
+async def get_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> dict[str, Any]:
+    """One entry of the CoC (open or closed) with its rank, why, and both chronic
+    determinations of the head and each adult; 404 when not visible."""
+    check_visible(actor)
+    stale = await session.scalar(
+        select(QueueEntry.facts_stale).where(
+            QueueEntry.id == entry_id,
+            QueueEntry.coc_id == actor.coc_id,
+        )
+    )
+    if stale is None:
+        raise NotFound("No such queue entry.")
+    if stale:
+        await facts.refresh_entries(session, [entry_id])
+    now = clock.now()
+    row = (await session.execute(entry_statement(actor.coc_id, entry_id))).one()
+    today = clock.today(actor)
+    body = shape(row, today, now)
+    body["closed_at"] = row.closed_at
+    body["closed_reason"] = row.closed_reason
+    members = await facts.household_of(session, row.head_enrollment_id)
+    counted = facts.counted_members(members, today)
+    statuses = await chronic_statuses(session, [m.client_id for m in counted], today)
+    names = {
+        cid: (first, last)
+        for cid, first, last in (
+            await session.execute(
+                select(Client.id, Client.first_name, Client.last_name).where(
+                    Client.id.in_([m.client_id for m in counted])
+                )
+            )
+        ).tuples()
+    }
+    body["chronic_members"] = [
+        {
+            "client_id": m.client_id,
+            "first_name": names.get(m.client_id, (None, None))[0],
+            "last_name": names.get(m.client_id, (None, None))[1],
+            "head": m.head,
+            "recorded": _determination(statuses[m.client_id].recorded),
+            "documented": _determination(statuses[m.client_id].documented),
+        }
+        for m in counted
+        if m.client_id in statuses
+    ]
+    shown = [row.head_client_id, *(m.client_id for m in counted)]
+    audit.record_pii_reads(session, actor, shown, fields=LISTED_FIELDS)
+    return body
+
+
+def _determination(r: ChronicResult) -> dict[str, Any]:
+    return {
+        "chronic": r.chronic,
+        "months": r.months,
+        "episodes": r.episodes,
+        "days": r.days,
+        "missing": list(r.missing),
+    }
+
+
+# --- shaping --------------------------------------------------------------------------------
+
+
+def key_value(key: PriorityKey, row: Any, today: date) -> int | bool | None:
+    """The entry's value of one scheme key, as shown."""
+    match key:
+        case PriorityKey.CHRONIC:
+            return bool(row.chronic_recorded or row.chronic_documented)
+        case PriorityKey.SCORE:
+            return int(row.score) if row.score is not None else None
+        case PriorityKey.DAYS_HOMELESS_3Y:
+            return int(row.days_homeless_3y)
+        case PriorityKey.DAYS_ON_QUEUE:
+            return days_on_queue(row.placed_on, today)
+        case PriorityKey.VETERAN:
+            return bool(row.veteran)
+        case PriorityKey.FAMILY_WITH_CHILDREN:
+            return bool(row.family_with_children)
+        case PriorityKey.YOUTH:
+            return bool(row.youth)
+
+
+def sort_value(key: PriorityKey, direction: Direction, row: Any) -> int:
+    """The integer the key compares by (what the priority-key trigger computes)."""
+    raw: int | None
+    match key:
+        case PriorityKey.CHRONIC:
+            raw = int(bool(row.chronic_recorded or row.chronic_documented))
+        case PriorityKey.SCORE:
+            raw = row.score
+        case PriorityKey.DAYS_HOMELESS_3Y:
+            raw = row.days_homeless_3y
+        case PriorityKey.DAYS_ON_QUEUE:
+            raw = (_EPOCH - row.placed_on).days
+        case _:
+            raw = int(bool(getattr(row, key.value)))
+    if raw is None:
+        return 2**31 - 1
+    return -raw if direction == Direction.DESC else raw
+
+
+def priority(row: Any, today: date) -> dict[str, Any]:
+    """Rank and the value of each key of the scheme: why the entry ranks where it does."""
+    keys = []
+    for item in row.scheme:
+        key, direction = PriorityKey(item["key"]), Direction(item["direction"])
+        keys.append(
+            {
+                "key": key,
+                "direction": direction,
+                "value": key_value(key, row, today),
+                "sort_value": sort_value(key, direction, row),
+            }
+        )
+    return {"rank": row.rank, "keys": keys, "tie_breaker": row.tie_breaker}
+
+
+def shape(row: Any, today: date, now: datetime) -> dict[str, Any]:
+    """A row of ``listing.list_statement`` / ``entry_statement`` as ``QueueEntryListItem``."""
+    inactive_since = now - timedelta(days=INACTIVE_AFTER_DAYS)
+    return {
+        "id": row.id,
+        "version": row.version,
+        "household_id": row.household_id,
+        "head_enrollment_id": row.head_enrollment_id,
+        "client": {
+            "id": row.head_client_id,
+            "first_name": row.first_name,
+            "last_name": row.last_name,
+        },
+        "intake_status": row.intake_status,
+        "placed_on": row.placed_on,
+        "days_on_queue": days_on_queue(row.placed_on, today),
+        "score": row.score,
+        "score_tool": row.score_tool,
+        "score_recorded_at": row.score_recorded_at,
+        "chronic": {"recorded": row.chronic_recorded, "documented": row.chronic_documented},
+        "days_homeless_3y": row.days_homeless_3y,
+        "household": {
+            "size": row.household_size,
+            "household_type": row.household_type,
+            "veteran": row.veteran,
+            "family_with_children": row.family_with_children,
+            "youth": row.youth,
+        },
+        "referral_status": row.referral_status,
+        "documents_on_file": list(row.documents_on_file),
+        "document_status": document_status(row.documents_on_file),
+        "last_activity_at": row.last_activity_at,
+        "inactive": row.last_activity_at is None or row.last_activity_at < inactive_since,
+        "case_managers": row.case_managers,
+        "priority": priority(row, today),
+        "facts_as_of": row.facts_as_of,
+    }
+
+
+__all__ = ["check_filter", "check_visible", "get_entry", "list_entries", "shape"]
