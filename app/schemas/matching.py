@@ -24,6 +24,7 @@ from app.reference.matching import (
 )
 from app.schemas.codes import CeEventType, FundingSource, LivingSituation, RentalSubsidyType
 from app.schemas.common import ReadModel, RecordDate, WriteModel
+from app.schemas.queue import PriorityRead
 
 Note = Field(default=None, max_length=2000, description="Free text (no PII expected).")
 
@@ -173,6 +174,10 @@ class CandidateRead(ReadModel):
     household_id: uuid.UUID
     rank: int = Field(description="Position on the CoC's queue (1 = first).")
     priority_key: list[int]
+    priority: PriorityRead = Field(
+        description="The queue's why: rank, each key of the CoC's scheme with the household's "
+        "value, the tie-breaker."
+    )
     score: int | None
     chronic: bool
     days_homeless_3y: int

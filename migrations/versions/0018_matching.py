@@ -7,8 +7,8 @@ Create Date: 2026-12-05 09:00:00.000000
 
 * One active match per unit unless over-referred, one per queue entry (partial unique indexes).
 * ``unit_events``, ``match_events`` and ``match_stall_responses`` are append-only (trigger).
-* ``queue_entries.referral_status`` takes matching's values; a housed entry closes as
-  ``housed``.
+* ``queue_entries.referral_status`` takes matching's values, and ``queue_entries.parked_until``
+  holds a park's end date; a housed entry closes as ``housed``.
 """
 
 from collections.abc import Sequence
@@ -623,9 +623,20 @@ def upgrade() -> None:
         "queue_entries",
         f"closed_reason IS NULL OR closed_reason IN {CLOSE_REASONS}",
     )
+    # A park's end date, next to the status (the queue derives an ended park from the two).
+    op.add_column("queue_entries", sa.Column("parked_until", sa.Date(), nullable=True))
+    op.create_check_constraint(
+        op.f("ck_queue_entries_parked_until_only_when_parked"),
+        "queue_entries",
+        "parked_until IS NULL OR referral_status = 'parked'",
+    )
 
 
 def downgrade() -> None:
+    op.drop_constraint(
+        op.f("ck_queue_entries_parked_until_only_when_parked"), "queue_entries", type_="check"
+    )
+    op.drop_column("queue_entries", "parked_until")
     op.drop_constraint(op.f("ck_queue_entries_closed_reason_valid"), "queue_entries", type_="check")
     op.create_check_constraint(
         op.f("ck_queue_entries_closed_reason_valid"),

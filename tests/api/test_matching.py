@@ -7,11 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from app.models.queue import QueueEntry
-from app.reference.queue import ReferralStatus
-from app.services.matching.referral_status import referral_status_sql
 from tests.conftest import Auth, World
 from tests.support.http import ANY_VERSION
 from tests.support.intake import rows, today
@@ -337,24 +334,125 @@ async def test_park_holds_the_entry_until_its_date(
     assert str(person["entry"]) not in [i["queue_entry_id"] for i in items]
     r = await send(client, auth, unit["id"], person["entry"])
     assert r.status_code == 409 and "parked" in r.json()["detail"]
-    status = await db.scalar(
-        select(referral_status_sql(today())).where(QueueEntry.id == person["entry"])
+    [entry] = await rows(
+        db,
+        "SELECT referral_status, parked_until FROM queue_entries WHERE id = :i",
+        i=person["entry"],
     )
-    assert status == ReferralStatus.PARKED
+    assert entry == {"referral_status": "parked", "parked_until": today() + timedelta(days=30)}
     # The date comes: back on the queue where it was, without any write by a job.
-    await db.execute(
-        text("UPDATE matches SET parked_until = :d WHERE id = :i"),
-        {"d": today(), "i": uuid.UUID(match["id"])},
-    )
-    status = await db.scalar(
-        select(referral_status_sql(today())).where(QueueEntry.id == person["entry"])
-    )
-    assert status == ReferralStatus.NONE
+    await _park_ends_today(db, uuid.UUID(match["id"]))
     items = (await client.get(f"/api/v1/units/{unit['id']}/candidates", headers=admin)).json()[
         "items"
     ]
     assert str(person["entry"]) in [i["queue_entry_id"] for i in items]
     assert (await send(client, auth, unit["id"], person["entry"])).status_code == 201
+    [entry] = await rows(
+        db,
+        "SELECT referral_status, parked_until FROM queue_entries WHERE id = :i",
+        i=person["entry"],
+    )
+    assert entry == {"referral_status": "sent", "parked_until": None}
+
+
+async def _park_ends_today(db: Any, match_id: uuid.UUID) -> None:
+    """Arrange a park whose end date has come (the calendar moved; nothing else is written)."""
+    await db.execute(
+        text("UPDATE matches SET parked_until = :d WHERE id = :i"), {"d": today(), "i": match_id}
+    )
+    await db.execute(
+        text(
+            "UPDATE queue_entries SET parked_until = :d "
+            "WHERE id = (SELECT queue_entry_id FROM matches WHERE id = :i)"
+        ),
+        {"d": today(), "i": match_id},
+    )
+
+
+async def test_queue_and_caseloads_show_the_referral_status(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The queue's referral_status filter, sort and column and the caseload's column read what
+    matching keeps; a park that reached its date reads none again (the household is back)."""
+    people = {k: await place(client, auth, db) for k in ("sent", "accepted", "parked", "none")}
+    units = {k: await make_unit(client, auth, world.project_id("h1_psh")) for k in people}
+    matches = {}
+    for k in ("sent", "accepted", "parked"):
+        r = await send(client, auth, units[k]["id"], people[k]["entry"])
+        assert r.status_code == 201, r.text
+        matches[k] = r.json()["id"]
+    assert (await act(client, auth, matches["accepted"], "accept")).status_code == 200
+    r = await act(client, auth, matches["parked"], "park", {"reason": "disengaged"})
+    assert r.status_code == 200, r.text
+    until = (today() + timedelta(days=30)).isoformat()
+    admin = await auth.headers("cas_admin")
+    ours = {str(p["entry"]): k for k, p in people.items()}
+
+    async def queue(**params: Any) -> dict[str, dict[str, Any]]:
+        r = await client.get(
+            "/api/v1/queue-entries", params={"limit": 200, **params}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        return {ours[i["id"]]: i for i in r.json()["items"] if i["id"] in ours}
+
+    listed = await queue()
+    assert {k: i["referral_status"] for k, i in listed.items()} == {k: k for k in people}
+    assert listed["parked"]["parked_until"] == until and listed["sent"]["parked_until"] is None
+    for status in ("sent", "accepted", "parked", "none"):
+        assert list(await queue(referral_status=status)) == [status], status
+    both = await queue(referral_status=["parked", "sent"])
+    assert sorted(both) == ["parked", "sent"]
+    r = await client.post(
+        "/api/v1/queue-entries/search", json={"referral_status": ["accepted"]}, headers=admin
+    )
+    assert [ours.get(i["id"]) for i in r.json()["items"]] == ["accepted"]
+    # Sorted by referral status (alphabetical), exactly reversed with "-".
+    ordered = list(await queue(sort="referral_status"))
+    assert ordered == ["accepted", "none", "parked", "sent"]
+    assert list(await queue(sort="-referral_status")) == list(reversed(ordered))
+
+    # The caseload of the households' case manager shows the same column, and filters on it.
+    cm = await auth.headers("case_manager", org="cas")
+    clients = {str(p["client"]): k for k, p in people.items()}
+
+    async def caseload(**params: Any) -> dict[str, str]:
+        r = await client.get("/api/v1/caseloads/mine", params={"limit": 200, **params}, headers=cm)
+        assert r.status_code == 200, r.text
+        return {
+            clients[i["client_id"]]: i["referral_status"]
+            for i in r.json()["items"]
+            if i["client_id"] in clients
+        }
+
+    assert await caseload() == {k: k for k in people}
+    assert await caseload(referral_status="parked") == {"parked": "parked"}
+
+    # The park's date comes: the household is back on the queue (none), in every view.
+    await _park_ends_today(db, uuid.UUID(matches["parked"]))
+    listed = await queue()
+    assert listed["parked"]["referral_status"] == "none"
+    assert listed["parked"]["parked_until"] is None
+    assert "parked" not in await queue(referral_status="parked")
+    assert sorted(await queue(referral_status="none")) == ["none", "parked"]
+    ordered = list(await queue(sort="referral_status"))
+    assert ordered[0] == "accepted" and ordered[3] == "sent"
+    assert sorted(ordered[1:3]) == ["none", "parked"]  # both none now: in rank order
+    assert (await caseload())["parked"] == "none"
+    assert await caseload(referral_status="parked") == {}
+    why = await client.get(
+        f"/api/v1/units/{units['none']['id']}/eligibility/{people['parked']['client']}",
+        headers=admin,
+    )
+    assert why.json()["parked"] is False and why.json()["eligible"] is True
+
+    # Housed: the entry leaves the queue; the caseload says enrolled.
+    r = await act(
+        client, auth, matches["accepted"], "outcome", {"provider_result": "client_enrolled"}
+    )
+    assert r.status_code == 200, r.text
+    assert "accepted" not in await queue()
+    assert (await caseload())["accepted"] == "enrolled"
+    assert (await caseload(referral_status="enrolled")) == {"accepted": "enrolled"}
 
 
 async def test_bad_matches_are_refused_and_nothing_written(

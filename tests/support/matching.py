@@ -19,31 +19,34 @@ async def place(
     db: AsyncSession,
     *,
     approved: bool = True,
-    **facts: Any,
+    veteran: bool = False,
+    score: int | None = None,
 ) -> dict[str, uuid.UUID]:
-    """A household placed on the queue (a new client), approved unless told, with ``facts``
-    written on its entry (veteran, chronic_documented, score, ...)."""
+    """A household placed on the queue by the intake (a new client), a veteran if told, scored
+    and approved by the CAS admin over HTTP unless told: its facts are the queue's own
+    (computed from the records, ``app.services.queue.facts``), never written here."""
     body = example("placed")
     tag = uuid.uuid4().hex[:8]
-    body["client"] = {**body["client"], "first_name": f"Match{tag}", "last_name": f"Queue{tag}"}
+    body["client"] = {
+        **body["client"],
+        "first_name": f"Match{tag}",
+        "last_name": f"Queue{tag}",
+        "veteran_status": 1 if veteran else 0,
+    }
     headers = await auth.headers("case_manager", org="cas")
     r = await client.post(INTAKES, json=body, headers=headers)
     assert r.status_code == 201, r.text
     entry_id = uuid.UUID(r.json()["queue_entry"]["id"])
-    sets = dict(facts)
+    admin = {**(await auth.headers("cas_admin")), **ANY_VERSION}
+    url = f"/api/v1/queue-entries/{entry_id}"
+    if score is not None:
+        r = await client.put(
+            f"{url}/score", json={"score": score, "reason": "VI-SPDAT"}, headers=admin
+        )
+        assert r.status_code == 200, r.text
     if approved:
-        sets["intake_status"] = "approved"
-    if "score" in sets:
-        sets["score_recorded_at"] = text("now()")
-    if sets:
-        assignments = ", ".join(
-            f"{k} = now()" if k == "score_recorded_at" else f"{k} = :{k}" for k in sets
-        )
-        params = {k: v for k, v in sets.items() if k != "score_recorded_at"}
-        await db.execute(
-            text(f"UPDATE queue_entries SET {assignments} WHERE id = :id"),
-            {**params, "id": entry_id},
-        )
+        r = await client.post(f"{url}/transitions", json={"to_status": "approved"}, headers=admin)
+        assert r.status_code == 200, r.text
     row = (
         await db.execute(
             text("SELECT head_client_id, head_enrollment_id FROM queue_entries WHERE id = :id"),

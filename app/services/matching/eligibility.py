@@ -3,10 +3,17 @@ entry's household facts (kept by the queue) and the head of household's records,
 candidate search is one statement walking the queue in rank order.
 
 A candidate for a unit is an open, ``approved`` queue entry that meets every requirement of the
-unit's project (plus, for an EHV program, has an area tie), is not parked (a parked match whose
-``parked_until`` is still to come, or blank), is in no active match, and was never declined by
-this project. The explanation (``explain``) reads the same predicates for one client and shows
-the data behind each.
+unit's project (plus, for an EHV program, has an area tie), is not parked (the queue's own
+``referral.still_parked``: a park whose ``parked_until`` is still to come, or blank), is in no
+active match, and was never declined by this project. The explanation (``explain``) reads the
+same predicates for one client and shows the data behind each.
+
+The facts are the queue's (``app.services.queue.facts``): before reading, the CoC's stale
+entries are recomputed as the queue's own reads do (``facts.refresh_for_read``; one entry for
+the explanation and a new match). A page of candidates is ranked by the queue's own machinery
+(``listing.with_rank``: one index-only count of the entries ahead, up to the page's last row)
+and each candidate carries the queue's ``priority`` (rank, the scheme's keys and values, the
+tie-breaker): why it ranks where it does.
 """
 
 from __future__ import annotations
@@ -34,7 +41,6 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app import clock
 from app.context import Actor
@@ -43,7 +49,7 @@ from app.models import HouseholdMember, Project
 from app.models.area_ties import AreaTie
 from app.models.ce_records import HousingNeedsAssessment, IncomeBenefits
 from app.models.matching import Match, ProjectRequirement, Unit
-from app.models.queue import QueueEntry
+from app.models.queue import QueueEntry, QueueSettings
 from app.reference.matching import (
     ACTIVE_MATCH_STATUSES,
     PEOPLE_PER_BEDROOM,
@@ -57,6 +63,10 @@ from app.services.clients import access as client_access
 from app.services.matching import inventory
 from app.services.platform import audit
 from app.services.platform.pagination import decode_cursor, encode_cursor
+from app.services.queue import facts
+from app.services.queue.entries import priority
+from app.services.queue.listing import with_rank
+from app.services.queue.referral import is_parked, still_parked
 
 Q = QueueEntry
 
@@ -174,16 +184,6 @@ def passes(rule: Rule, bedrooms: int) -> ColumnElement[bool]:
     return held if rule.polarity == Polarity.MUST else not_(held)
 
 
-def not_parked(today: date) -> ColumnElement[bool]:
-    return ~exists(
-        select(Match.id).where(
-            Match.queue_entry_id == Q.id,
-            Match.status == MatchStatus.PARKED.value,
-            or_(Match.parked_until.is_(None), Match.parked_until > today),
-        )
-    )
-
-
 def not_in_active_match() -> ColumnElement[bool]:
     return ~exists(
         select(Match.id).where(
@@ -202,20 +202,6 @@ def not_declined_by(project_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-def rank_expr() -> ColumnElement[int]:
-    """The entry's position among its CoC's open entries by (priority_key, id)."""
-    ahead = aliased(QueueEntry)
-    return (
-        select(func.count() + 1)
-        .where(
-            ahead.coc_id == Q.coc_id,
-            ahead.closed_at.is_(None),
-            tuple_(ahead.priority_key, ahead.id) < tuple_(Q.priority_key, Q.id),
-        )
-        .scalar_subquery()
-    )
-
-
 @dataclass(frozen=True)
 class Target:
     unit: Unit
@@ -230,21 +216,62 @@ async def target(session: AsyncSession, unit: Unit) -> Target:
     return Target(unit, project, rules_of(requirements, inventory.is_ehv(sources)))
 
 
-def candidates_stmt(t: Target, today: date) -> Select[QueueEntry, int]:
-    """Eligible approved entries in rank order (no limit, no cursor)."""
-    return (
-        select(Q, rank_expr().label("rank"))
-        .where(
-            Q.coc_id == t.unit.coc_id,
-            Q.closed_at.is_(None),
-            Q.intake_status == IntakeStatus.APPROVED.value,
-            *[passes(rule, t.unit.bedrooms) for rule in t.rules],
-            not_in_active_match(),
-            not_parked(today),
-            not_declined_by(t.project.id),
-        )
+# The columns of a candidate (what ``CandidateRead`` and the queue's ``priority`` read).
+def _candidate_columns() -> list[Any]:
+    return [
+        Q.id,
+        Q.priority_key,
+        Q.head_client_id,
+        Q.household_id,
+        Q.score,
+        Q.chronic_recorded,
+        Q.chronic_documented,
+        Q.days_homeless_3y,
+        Q.placed_on,
+        Q.veteran,
+        Q.family_with_children,
+        Q.youth,
+        Q.household_size,
+        Q.tie_breaker,
+        QueueSettings.scheme.label("scheme"),
+    ]
+
+
+def eligible_where(t: Target, today: date) -> list[ColumnElement[bool]]:
+    """Candidates of the target: open approved entries of its CoC meeting every requirement,
+    not parked, in no active match, never declined by the project."""
+    return [
+        Q.coc_id == t.unit.coc_id,
+        Q.closed_at.is_(None),
+        Q.intake_status == IntakeStatus.APPROVED.value,
+        *[passes(rule, t.unit.bedrooms) for rule in t.rules],
+        ~still_parked(today),
+        not_in_active_match(),
+        not_declined_by(t.project.id),
+    ]
+
+
+def candidates_stmt(
+    t: Target, today: date, limit: int, after: tuple[list[int], uuid.UUID] | None = None
+) -> Select[Any]:
+    """One page of candidates in rank order, after the cursor's ``(priority_key, id)``:
+    ``limit + 1`` rows (the last only says there is more), each with its ``rank`` counted by
+    the queue (``listing.with_rank``). The statement the service runs, and the benchmark."""
+    where = eligible_where(t, today)
+    if after is not None:
+        key, last = after
+        where.append(tuple_(Q.priority_key, Q.id) > tuple_(cast(key, Q.priority_key.type), last))
+    page = (
+        select(*_candidate_columns())
+        .join(QueueSettings, QueueSettings.coc_id == Q.coc_id)
+        .where(*where)
         .order_by(Q.priority_key, Q.id)
+        .limit(limit + 1)
+        .subquery("page")
     )
+    ranked = with_rank(page, t.unit.coc_id)
+    c = ranked.selected_columns
+    return ranked.order_by(c.priority_key, c.id)
 
 
 def _decode(cursor: str) -> tuple[list[int], uuid.UUID]:
@@ -272,36 +299,33 @@ class CandidatePage:
 async def candidates(
     session: AsyncSession, actor: Actor, unit: Unit, limit: int, cursor: str | None
 ) -> CandidatePage:
+    after = _decode(cursor) if cursor else None
     t = await target(session, unit)
-    stmt = candidates_stmt(t, clock.today(actor))
-    if cursor:
-        key, last = _decode(cursor)
-        stmt = stmt.where(
-            tuple_(Q.priority_key, Q.id) > tuple_(cast(key, Q.priority_key.type), last)
-        )
-    rows = (await session.execute(stmt.limit(limit + 1))).all()
+    await facts.refresh_for_read(session, unit.coc_id)
+    today = clock.today(actor)
+    rows = (await session.execute(candidates_stmt(t, today, limit, after))).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last_entry = rows[-1][0]
-        next_cursor = encode_cursor([list(last_entry.priority_key), str(last_entry.id)])
+        next_cursor = encode_cursor([list(rows[-1].priority_key), str(rows[-1].id)])
     items = [
         CandidateRead(
-            queue_entry_id=q.id,
-            head_client_id=q.head_client_id,
-            household_id=q.household_id,
-            rank=rank,
-            priority_key=list(q.priority_key),
-            score=q.score,
-            chronic=q.chronic_recorded or q.chronic_documented,
-            days_homeless_3y=q.days_homeless_3y,
-            placed_on=q.placed_on,
-            veteran=q.veteran,
-            family_with_children=q.family_with_children,
-            youth=q.youth,
-            household_size=q.household_size,
+            queue_entry_id=r.id,
+            head_client_id=r.head_client_id,
+            household_id=r.household_id,
+            rank=r.rank,
+            priority_key=list(r.priority_key),
+            priority=priority(r, today),
+            score=r.score,
+            chronic=r.chronic_recorded or r.chronic_documented,
+            days_homeless_3y=r.days_homeless_3y,
+            placed_on=r.placed_on,
+            veteran=r.veteran,
+            family_with_children=r.family_with_children,
+            youth=r.youth,
+            household_size=r.household_size,
         )
-        for q, rank in rows
+        for r in rows
     ]
     audit.record_pii_reads(session, actor, [i.head_client_id for i in items], fields=["candidate"])
     return CandidatePage(items, next_cursor, [i.head_client_id for i in items])
@@ -342,6 +366,9 @@ async def explain(
     t = await target(session, unit)
     today = clock.today(actor)
     entry = await open_entry_of(session, client_id)
+    if entry is not None and entry.facts_stale:
+        await facts.refresh_entries(session, [entry.id])
+        await session.refresh(entry)
     checks: list[RequirementCheck] = []
     if entry is None:
         for rule in t.rules:
@@ -367,23 +394,14 @@ async def explain(
         value, _ = fact(rule, unit.bedrooms)
         columns.append(cast(value, String).label(f"value_{i}"))
         columns.append(passes(rule, unit.bedrooms).label(f"passed_{i}"))
-    columns.append(rank_expr().label("rank"))
-    row = (await session.execute(select(*columns).where(Q.id == entry.id))).one()
+    row: Any = ()
+    if columns:
+        row = (await session.execute(select(*columns).where(Q.id == entry.id))).one()
     for i, rule in enumerate(t.rules):
         raw = row[2 * i]
         checks.append(_check(rule, raw, passed=bool(row[2 * i + 1])))
-    rank = int(row[-1])
-    park = await session.execute(
-        select(Match.parked_until)
-        .where(
-            Match.queue_entry_id == entry.id,
-            Match.status == MatchStatus.PARKED.value,
-            or_(Match.parked_until.is_(None), Match.parked_until > today),
-        )
-        .order_by(Match.parked_until.desc().nulls_first())
-        .limit(1)
-    )
-    park_row = park.first()
+    rank = await entry_rank(session, entry)
+    parked = is_parked(entry.referral_status, entry.parked_until, today)
     active = await session.scalar(
         select(Match.id).where(
             Match.queue_entry_id == entry.id, Match.status.in_(ACTIVE_MATCH_STATUSES)
@@ -394,7 +412,7 @@ async def explain(
     eligible = (
         approved
         and all(c.passed for c in checks)
-        and park_row is None
+        and not parked
         and active is None
         and not was_declined
     )
@@ -407,13 +425,22 @@ async def explain(
         requirements=checks,
         on_queue=True,
         approved=approved,
-        parked=park_row is not None,
-        parked_until=park_row[0] if park_row is not None else None,
+        parked=parked,
+        parked_until=entry.parked_until if parked else None,
         in_active_match=active is not None,
         active_match_id=active,
         declined_for_project=was_declined,
         rank=rank,
     )
+
+
+async def entry_rank(session: AsyncSession, entry: QueueEntry) -> int | None:
+    """The open entry's rank on the queue (``listing.with_rank`` over the one row)."""
+    if entry.closed_at is not None:
+        return None
+    one = select(Q.id, Q.priority_key).where(Q.id == entry.id).subquery("page")
+    ranked = with_rank(one, entry.coc_id).subquery("ranked")
+    return await session.scalar(select(ranked.c.rank))
 
 
 def _check(rule: Rule, raw: Any, *, passed: bool) -> RequirementCheck:

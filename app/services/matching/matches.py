@@ -66,7 +66,7 @@ from app.reference.matching import (
     exit_destination,
     referral_event,
 )
-from app.reference.queue import CloseReason, IntakeStatus
+from app.reference.queue import CloseReason, IntakeStatus, ReferralStatus
 from app.schemas.matching import MatchCreate, MatchRead
 from app.schemas.pagination import PageParams
 from app.services.clients import access as client_access
@@ -74,6 +74,8 @@ from app.services.matching import eligibility, inventory, policy
 from app.services.matching.machine import MATCH, needs_provider
 from app.services.platform import audit, events
 from app.services.platform.pagination import PageOf, paginate
+from app.services.queue import facts
+from app.services.queue.referral import is_parked
 
 S = MatchStatus
 AUDIENCE = ["provider_contacts", "case_managers", "cas_admins"]
@@ -222,9 +224,13 @@ async def match_reads(
 
 
 async def _set_referral_status(session: AsyncSession, match: Match) -> None:
+    """The queue entry's referral status and, for a park, its end date (the queue reads the
+    two: ``app.services.queue.referral``; a park ends by the calendar without a write)."""
     entry = await session.get(QueueEntry, match.queue_entry_id)
     assert entry is not None
-    entry.referral_status = REFERRAL_STATUS_OF[S(match.status)].value
+    status = REFERRAL_STATUS_OF[S(match.status)]
+    entry.referral_status = status.value
+    entry.parked_until = match.parked_until if status == ReferralStatus.PARKED else None
 
 
 def _emit(
@@ -374,20 +380,12 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
             extra={"intake_status": entry.intake_status},
         )
     t = await eligibility.target(session, unit)
-    parked = (
-        await session.execute(
-            select(Match.parked_until)
-            .where(
-                Match.queue_entry_id == entry.id,
-                Match.status == S.PARKED.value,
-                (Match.parked_until.is_(None)) | (Match.parked_until > today),
-            )
-            .limit(1)
-        )
-    ).first()
-    if parked is not None:
-        until = f"until {parked[0]}" if parked[0] is not None else "indefinitely"
+    if is_parked(entry.referral_status, entry.parked_until, today):
+        until = f"until {entry.parked_until}" if entry.parked_until else "indefinitely"
         raise Conflict(f"The household is parked {until}; it returns to the queue on that date.")
+    if entry.facts_stale:  # the queue's facts, current before the requirements read them
+        await facts.refresh_entries(session, [entry.id])
+        await session.refresh(entry)
     active = await session.scalar(
         select(Match.id).where(
             Match.queue_entry_id == entry.id, Match.status.in_(ACTIVE_MATCH_STATUSES)

@@ -5,8 +5,12 @@ Reusable by every list of queue entries (the queue itself, caseloads, exports, t
 * ``QueueFilter`` -- what to keep (every filter of the issue; values already checked against
   their vocabularies, see ``check_filter`` for the ones the database must confirm);
 * ``QueueOrder`` -- one of ``QueueSort`` ascending, or exactly reversed (``-score``);
-* ``list_statement(coc_id, filter, order, after, limit, now)`` -- the SELECT for one page (rows
-  of ``ROW_COLUMNS`` plus ``rank``), ``limit + 1`` rows so the caller knows there is more;
+* ``list_statement(coc_id, filter, order, after, limit, now, today)`` -- the SELECT for one
+  page (rows of ``ROW_COLUMNS`` plus ``rank``), ``limit + 1`` rows so the caller knows there
+  is more;
+* ``with_rank(page, coc_id)`` -- any page of the CoC's open entries (a subquery with their
+  ``priority_key`` and ``id``, in whatever order) with each row's ``rank``: how matching's
+  candidate search ranks its page;
 * ``encode_queue_cursor`` / ``decode_queue_cursor`` -- the opaque cursor, bound to its order (a
   cursor from another order is a 422).
 
@@ -21,6 +25,10 @@ intake status included (1 = first). It is counted in the same statement: the pag
 rank order, and for each the entries between it and the previous one (an index-only range
 count of ``ix_queue_entries_rank``); the running sum is the rank. The whole count scans the
 index up to the page's last-ranked row, never the table.
+
+**Referral status** (column, filter and sort) is read as of the CoC's date
+(``referral.referral_status_sql``): a park that reached its date reads ``none``. The sort by
+it is therefore on that expression, not on an index (a sort of the filtered entries).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Subquery,
     Uuid,
     and_,
     case,
@@ -72,6 +81,7 @@ from app.reference.queue import (
     ReferralStatus,
 )
 from app.services.clients.search import name_keys
+from app.services.queue.referral import referral_status_in, referral_status_sql
 
 MAX_NAME_TOKENS = 4
 
@@ -150,6 +160,13 @@ _SORT_COLUMNS: dict[QueueSort, tuple[Any, ...]] = {
 }
 
 
+def _sort_columns(sort: QueueSort, today: date) -> tuple[Any, ...]:
+    """The columns of ``sort``; the referral status as of ``today``."""
+    if sort == QueueSort.REFERRAL_STATUS:
+        return (referral_status_sql(today).label("referral_status"), q.priority_key, q.id)
+    return _SORT_COLUMNS[sort]
+
+
 def sort_keys(order: QueueOrder) -> list[str]:
     """The names of the columns ``order`` sorts by (the cursor's values, in order)."""
     return [str(c.key) for c in _SORT_COLUMNS[order.sort]]
@@ -176,7 +193,7 @@ def _case_managers() -> ColumnElement[Any]:
 
 
 # What each row of the statement holds (plus ``rank``).
-def _row_columns() -> list[Any]:
+def _row_columns(today: date) -> list[Any]:
     return [
         q.id,
         q.coc_id,
@@ -189,7 +206,8 @@ def _row_columns() -> list[Any]:
         q.score,
         q.score_recorded_at,
         q.score_sort,
-        q.referral_status,
+        referral_status_sql(today).label("referral_status"),
+        q.parked_until,
         q.tie_breaker,
         q.priority_key,
         q.chronic_recorded,
@@ -213,11 +231,12 @@ def _row_columns() -> list[Any]:
     ]
 
 
-ROW_COLUMNS: tuple[str, ...] = (*(str(c.key) for c in _row_columns()), "rank")
+ROW_COLUMNS: tuple[str, ...] = (*(str(c.key) for c in _row_columns(date.min)), "rank")
 
 
-def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> list[Any]:
-    """The WHERE clauses of ``f`` on open entries of the CoC (``queue_entries`` as ``q``)."""
+def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime, today: date) -> list[Any]:
+    """The WHERE clauses of ``f`` on open entries of the CoC (``queue_entries`` as ``q``);
+    ``today`` is the CoC's date (the referral status reads it)."""
     where: list[Any] = [q.coc_id == coc_id, q.closed_at.is_(None)]
     if f.statuses:
         where.append(q.intake_status.in_([s.value for s in f.statuses]))
@@ -249,7 +268,7 @@ def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> list[Any
     if f.household_size_max is not None:
         where.append(q.household_size <= f.household_size_max)
     if f.referral_statuses:
-        where.append(q.referral_status.in_([s.value for s in f.referral_statuses]))
+        where.append(referral_status_in(f.referral_statuses, today))
     if f.case_manager_id is not None:
         where.append(
             exists().where(
@@ -309,18 +328,19 @@ def list_statement(
     after: Sequence[Any] | None,
     limit: int,
     now: datetime,
+    today: date,
 ) -> Select[Any]:
     """One page of the CoC's open entries kept by ``f`` in ``order``, after the cursor's
     values ``after``: ``limit + 1`` rows of ``ROW_COLUMNS`` (the last only says there is more),
     each with its ``rank``."""
-    columns = _SORT_COLUMNS[order.sort]
-    where = filter_clauses(coc_id, f, now)
+    columns = _sort_columns(order.sort, today)
+    where = filter_clauses(coc_id, f, now, today)
     if after is not None:
         left = tuple_(*columns)
         right = tuple_(*[literal(v, col.type) for col, v in zip(columns, after, strict=True)])
         where.append(left < right if order.descending else left > right)
     page = (
-        select(*_row_columns())
+        select(*_row_columns(today))
         .join(Client, Client.id == q.head_client_id)
         .join(QueueSettings, QueueSettings.coc_id == q.coc_id)
         .where(*where)
@@ -328,6 +348,22 @@ def list_statement(
         .limit(limit + 1)
         .subquery("page")
     )
+    ranked = with_rank(page, coc_id)
+    ordered = [ranked.selected_columns[str(col.key)] for col in columns]
+    return ranked.order_by(*[o.desc() if order.descending else o.asc() for o in ordered])
+
+
+def with_rank(page: Subquery, coc_id: uuid.UUID) -> Select[Any]:
+    """Every column of ``page`` (open entries of the CoC: a subquery with at least their
+    ``priority_key`` and ``id``, in any order, typically one page cut by ``LIMIT``) plus
+    ``rank``, their position among all the CoC's open entries by ``(priority_key, id)``; no
+    ORDER BY (the caller orders by ``selected_columns``).
+
+    The rows are taken in rank order; for each, the open entries from the previous row
+    (included) up to it (excluded) are counted (an index-only range count of
+    ``ix_queue_entries_rank``), and the running sum plus one is the rank: the whole count
+    reads the rank index up to the page's last-ranked row, once."""
+    names = [str(c.key) for c in page.c]
     in_rank_order = (page.c.priority_key, page.c.id)
     with_previous = select(
         page,
@@ -352,20 +388,15 @@ def list_statement(
         )
         .scalar_subquery()
     )
-    counted = select(*[w[name] for name in ROW_COLUMNS[:-1]], between.label("between")).subquery(
-        "counted"
-    )
+    counted = select(*[w[name] for name in names], between.label("between")).subquery("counted")
     c = counted.c
     rank = cast(func.sum(c.between).over(order_by=(c.priority_key, c.id)) + 1, Integer).label(
         "rank"
     )
-    ordered = [c[str(col.key)] for col in columns]
-    return select(*[c[name] for name in ROW_COLUMNS[:-1]], rank).order_by(
-        *[o.desc() if order.descending else o.asc() for o in ordered]
-    )
+    return select(*[c[name] for name in names], rank)
 
 
-def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID) -> Select[Any]:
+def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID, today: date) -> Select[Any]:
     """One entry of the CoC (open or closed) as a row of ``ROW_COLUMNS`` plus ``closed_at``
     and ``closed_reason``; ``rank`` is null for a closed entry."""
     x = aliased(QueueEntry, name="ahead")
@@ -381,7 +412,7 @@ def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID) -> Select[Any]:
     )
     rank = case((q.closed_at.is_(None), ahead + 1), else_=None).label("rank")
     return (
-        select(*_row_columns(), rank, q.closed_at, q.closed_reason)
+        select(*_row_columns(today), rank, q.closed_at, q.closed_reason)
         .join(Client, Client.id == q.head_client_id)
         .join(QueueSettings, QueueSettings.coc_id == q.coc_id)
         .where(q.id == entry_id, q.coc_id == coc_id)
@@ -474,4 +505,5 @@ __all__ = [
     "filter_clauses",
     "list_statement",
     "sort_keys",
+    "with_rank",
 ]
