@@ -65,7 +65,7 @@ from app.services.platform import audit
 from app.services.platform.pagination import decode_cursor, encode_cursor
 from app.services.queue import facts
 from app.services.queue.entries import priority
-from app.services.queue.listing import with_rank
+from app.services.queue.listing import ahead_of, with_rank
 from app.services.queue.referral import is_parked, still_parked
 
 Q = QueueEntry
@@ -435,12 +435,11 @@ async def explain(
 
 
 async def entry_rank(session: AsyncSession, entry: QueueEntry) -> int | None:
-    """The open entry's rank on the queue (``listing.with_rank`` over the one row)."""
+    """The open entry's rank on the queue (the queue's count of the entries ahead)."""
     if entry.closed_at is not None:
         return None
-    one = select(Q.id, Q.priority_key).where(Q.id == entry.id).subquery("page")
-    ranked = with_rank(one, entry.coc_id).subquery("ranked")
-    return await session.scalar(select(ranked.c.rank))
+    ahead: int = await session.scalar(ahead_of(entry.coc_id, entry.priority_key, entry.id)) or 0
+    return ahead + 1
 
 
 def _check(rule: Rule, raw: Any, *, passed: bool) -> RequirementCheck:

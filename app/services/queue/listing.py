@@ -396,20 +396,28 @@ def with_rank(page: Subquery, coc_id: uuid.UUID) -> Select[Any]:
     return select(*[c[name] for name in names], rank)
 
 
-def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID, today: date) -> Select[Any]:
-    """One entry of the CoC (open or closed) as a row of ``ROW_COLUMNS`` plus ``closed_at``
-    and ``closed_reason``; ``rank`` is null for a closed entry."""
+def ahead_of(coc_id: uuid.UUID, priority_key: Any, entry_id: Any) -> Select[Any]:
+    """How many of the CoC's open entries rank ahead of ``(priority_key, entry_id)`` (columns
+    or values): an index-only range count of ``ix_queue_entries_rank``. An open entry's rank
+    is this plus one."""
     x = aliased(QueueEntry, name="ahead")
-    ahead = (
+    if not isinstance(priority_key, ColumnElement):
+        priority_key = literal(list(priority_key), q.priority_key.type)
+    return (
         select(func.count())
         .select_from(x)
         .where(
             x.coc_id == coc_id,
             x.closed_at.is_(None),
-            tuple_(x.priority_key, x.id) < tuple_(q.priority_key, q.id),
+            tuple_(x.priority_key, x.id) < tuple_(priority_key, entry_id),
         )
-        .scalar_subquery()
     )
+
+
+def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID, today: date) -> Select[Any]:
+    """One entry of the CoC (open or closed) as a row of ``ROW_COLUMNS`` plus ``closed_at``
+    and ``closed_reason``; ``rank`` is null for a closed entry."""
+    ahead = ahead_of(coc_id, q.priority_key, q.id).scalar_subquery()
     rank = case((q.closed_at.is_(None), ahead + 1), else_=None).label("rank")
     return (
         select(*_row_columns(today), rank, q.closed_at, q.closed_reason)
@@ -498,6 +506,7 @@ __all__ = [
     "QueueFilter",
     "QueueOrder",
     "QueueSort",
+    "ahead_of",
     "days_on_queue",
     "decode_queue_cursor",
     "encode_queue_cursor",
