@@ -48,6 +48,9 @@ class Permission(StrEnum):
     QUEUE_CASE_MANAGER_REVIEW = "queue:case_manager_review"
     REFERRALS_MANAGE = "referrals:manage"
     REFERRALS_RESPOND = "referrals:respond"
+    # Housing inventory (DOMAIN 8): units and their events (check-in/out, reservations,
+    # offline/online), by the project's organization and admins.
+    INVENTORY_MANAGE = "inventory:manage"
     # HUD conformance (issue 11): approving Access Points (seed 000: the Director of CAS),
     # voiding an intake recorded in error, the duplicate report and the data-quality report.
     ACCESS_POINTS_APPROVE = "organizations:approve_access_points"
@@ -86,6 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.QUEUE_MANAGE,
             P.QUEUE_REVIEW,
             P.REFERRALS_MANAGE,
+            P.INVENTORY_MANAGE,
             P.PROJECTS_MANAGE_OWN,
             P.DOCUMENTS_CONFIGURE,
             P.ACCESS_POINTS_APPROVE,
@@ -105,6 +109,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.WEBHOOKS_MANAGE,
             P.NOTIFICATIONS_CONFIGURE,
             P.HMIS_EXPORT,
+            P.INVENTORY_MANAGE,
         }
     ),
     Role.CASE_MANAGER: frozenset(_CLIENT_WORK | {P.QUEUE_CASE_MANAGER_REVIEW}),
@@ -116,6 +121,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ENROLLMENTS_READ,
             P.ENROLLMENTS_WRITE,
             P.REFERRALS_RESPOND,
+            P.INVENTORY_MANAGE,
             P.DOCUMENTS_READ,
         }
     ),

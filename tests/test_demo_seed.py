@@ -1,5 +1,6 @@
 """`cas seed-demo`: the demo CoC with a few dozen clients in every outcome and documents, the
-same every time, and nothing added by running it again (a database of its own)."""
+queue reviewed, housing units in every status and matches in every state, the same every time,
+and nothing added by running it again (a database of its own)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,38 @@ async def _facts(url: str) -> dict[str, object]:
                 "scored": await one("SELECT count(*) FROM queue_entries WHERE score IS NOT NULL"),
                 "document_checks": await one("SELECT count(*) FROM document_checks"),
                 "client_files": await one("SELECT count(*) FROM client_files"),
+                "units": dict(
+                    (await conn.execute(text("SELECT status, count(*) FROM units GROUP BY 1")))
+                    .tuples()
+                    .all()
+                ),
+                "matches": dict(
+                    (await conn.execute(text("SELECT status, count(*) FROM matches GROUP BY 1")))
+                    .tuples()
+                    .all()
+                ),
+                # Sent matches by days on the stall clock (the CoC's 10 days, warned at 8).
+                "waiting_days": sorted(
+                    (
+                        await conn.execute(
+                            text(
+                                "SELECT floor(extract(epoch FROM now() - clock_started_at) "
+                                "/ 86400)::int FROM matches WHERE status = 'sent'"
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                ),
+                "referral_statuses": dict(
+                    (
+                        await conn.execute(
+                            text("SELECT referral_status, count(*) FROM queue_entries GROUP BY 1")
+                        )
+                    )
+                    .tuples()
+                    .all()
+                ),
                 "cas_org": await one(
                     f"SELECT name FROM organizations WHERE id = "
                     f"'{demo_uuid(DEMO_COC_CODE, 'organization', 'cas')}'"
@@ -81,21 +114,48 @@ async def _facts(url: str) -> dict[str, object]:
 def test_seed_demo_loads_clients_once(demo_database: str, tmp_path: Path) -> None:
     first = _invoke(["seed-demo"])
     assert first.exit_code == 0, first.output
-    assert "32 demo intakes recorded now" in first.output
+    assert "39 demo intakes recorded now" in first.output
     facts = asyncio.run(_facts(demo_database))
-    assert facts["clients"] == 36  # 32 people and 4 children
-    assert facts["outcomes"] == {"pending": 11, "diverted": 8, "placed": 17}
-    assert facts["queued"] == 15
-    # The queue's review: entries in every status, each scored (some twice, with reasons).
+    assert facts["clients"] == 44  # 39 people and 5 children
+    # Enrollments: the intakes' CE enrollments, and the program enrollments matches started.
+    assert facts["outcomes"] == {"pending": 11 + 6, "diverted": 8, "placed": 17 + 8}
+    assert facts["queued"] == 22
+    # The queue's review: entries in every status, each scored (some twice, with reasons); the
+    # households for housing approved.
     assert facts["intake_statuses"] == {
         "pending": 3,
         "incomplete_documentation": 6,
         "pending_second_review": 3,
-        "approved": 3,
+        "approved": 3 + 7,
     }
-    assert facts["transitions"] == 15 + 3 + 6 + 3 + 6  # placements, then the moves
-    assert facts["scores"] == 20 and facts["scored"] == 15
-    assert facts["document_checks"] == 42 and facts["client_files"] == 15
+    assert facts["transitions"] == 22 + 3 + 6 + 3 + 6 + 7  # placements, then the moves
+    assert facts["scores"] == 27 and facts["scored"] == 22
+    assert facts["document_checks"] == 63 and facts["client_files"] == 22
+    # Housing: units in every status, matches in every state, one stalled (11 days on the
+    # CoC's 10-day clock), one about to stall (9 days), one on time.
+    assert facts["units"] == {"available": 14, "occupied": 2, "reserved": 1, "offline": 2}
+    assert facts["matches"] == {
+        "sent": 3,
+        "accepted": 1,
+        "enrolled": 1,
+        "declined": 1,
+        "parked": 1,
+        "rejected": 1,
+        "no_show": 1,
+        "canceled": 1,
+        "ehv_navigation": 1,
+        "ehv_voucher_issued": 1,
+        "ehv_rfta_submitted": 1,
+        "ehv_case_management": 1,
+    }
+    assert facts["waiting_days"] == [1, 9, 11]
+    assert facts["referral_statuses"] == {
+        "none": 12,
+        "sent": 3,
+        "accepted": 5,
+        "parked": 1,
+        "enrolled": 1,
+    }
     assert facts["cas_org"] == "Coordinated Access System"
     assert list((tmp_path / "files").rglob("*")), "the demo documents' files are stored"
 

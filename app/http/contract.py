@@ -166,6 +166,15 @@ TAGS: dict[str, str] = {
     "hmis-csv": "HUD HMIS CSV FY2026: exports of a period and project set (admins; agency "
     "admins for their own projects) and scripted imports of an FY2026 zip, validated first "
     "(the HMIS lead's system admins). Both run as jobs.",
+    "inventory": "Housing inventory: units of a project (bedrooms, status moved by check-in, "
+    "check-out, reservations, offline and online events) and each project's matching profile "
+    "(funding sources, referrals through CAS, eligibility requirements).",
+    "candidates": "Ranked eligible candidates for a vacancy, why a client is or is not eligible, "
+    "and the CoC's referral response policy.",
+    "matches": "Matches (referrals): send, accept, decline, park, reject, no show, cancel, "
+    "outcome, stall responses, the EHV route and the timeline.",
+    "ehv-route": "The Emergency Housing Voucher route of a match: the navigator's voucher and "
+    "RFTA, and the EHV case-manager agency contact the CoC admin assigns.",
     "reference": "HUD FY2026 code lists with their labels, for dropdowns.",
     "health": "Liveness and readiness of the service.",
 }
@@ -185,5 +194,6 @@ TAG_GROUPS: dict[str, list[str]] = {
     "Queue": ["queue", "queue-review", "caseloads", "exports"],
     "Notifications": ["notifications", "cas-contacts", "webhooks", "jobs"],
     "Data exchange": ["hmis-csv"],
+    "Housing": ["inventory", "candidates", "matches", "ehv-route"],
     "Service": ["reference", "health"],
 }

@@ -118,6 +118,10 @@ class QueueEntry(UUIDPk, Timestamps, Versioned, Base):
         CheckConstraint("household_size >= 1", name="household_size_positive"),
         CheckConstraint("days_homeless_3y >= 0", name="days_homeless_3y_not_negative"),
         CheckConstraint(_in("referral_status", ReferralStatus), name="referral_status_valid"),
+        CheckConstraint(
+            "parked_until IS NULL OR referral_status = 'parked'",
+            name="parked_until_only_when_parked",
+        ),
         CheckConstraint(f"documents_on_file <@ {_ITEMS}::varchar[]", name="documents_valid"),
         # One open queue entry per household.
         Index(
@@ -209,9 +213,13 @@ class QueueEntry(UUIDPk, Timestamps, Versioned, Base):
     score_sort: Mapped[int] = mapped_column(
         Integer, Computed("COALESCE(score, -1)", persisted=True), nullable=False
     )
+    # Written by matching on every change of a match (``app.services.queue.referral`` reads
+    # them): the status, and for a park its end date (blank: indefinite). The park ends by the
+    # calendar: on ``parked_until`` the entry reads ``none`` again without a write.
     referral_status: Mapped[str] = mapped_column(
         String(20), nullable=False, default=ReferralStatus.NONE.value, server_default="none"
     )
+    parked_until: Mapped[date | None] = mapped_column(Date)
 
     # Stable random tie-breaker, assigned once when the entry is made.
     tie_breaker: Mapped[int] = mapped_column(

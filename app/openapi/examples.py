@@ -34,6 +34,8 @@ def _project(key: str) -> str:
 CLIENT_ID = "7f1e4a52-0c5e-4a8e-9d6c-3f2b1a0e9c11"
 OTHER_CLIENT_ID = "2b9d6c1e-8f4a-4c3e-a1b0-5d7e9f2c4a68"
 SERVICE_ID = "c4e8a1f2-6b3d-4e9a-8c7f-1d2e3f4a5b6c"
+UNIT_ID = "9a4c2e71-5d3b-4f8a-b6e1-0c7d2f9e8a34"
+QUEUE_ENTRY_ID = "3e8b1d6f-2a7c-4b9e-8f10-6d5c4b3a2e19"
 
 _BARRIERS_NONE = [{"disability_type": t, "disability_response": 0} for t in (5, 6, 7, 8, 9, 10)]
 
@@ -41,6 +43,48 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     # The project's organization is Bridge Access Point: its member Morgan Case.
     "projects_cas_contact_set": {"CasContactSet": {"user_id": _user("case_manager")}},
     "*": {
+        # housing inventory and matching
+        "UnitCreate": {"label": "Apt 12B", "bedrooms": 1},
+        "UnitUpdate": {"bedrooms": 2},
+        "CheckIn": {"client_id": CLIENT_ID, "note": "Moved in"},
+        "Reservation": {"note": "Held for a client referred by the VA"},
+        "TakeOffline": {"reason": "repairs", "note": "Water damage"},
+        "UnitEventNote": {"note": "Keys returned"},
+        "MatchingProfileUpdate": {
+            "funding_sources": [2],
+            "referrals_through_cas": True,
+            "stall_after_days": None,
+            "requirements": [
+                {"kind": "chronic", "polarity": "must"},
+                {"kind": "verified_disability", "polarity": "must"},
+                {"kind": "sex_offender_registry", "polarity": "must_not"},
+                {"kind": "fits_bedrooms", "polarity": "must"},
+            ],
+        },
+        "MatchingPolicyUpdate": {"stall_after_days": 10, "warn_days_before": 2},
+        "MatchCreate": {
+            "unit_id": UNIT_ID,
+            "queue_entry_id": QUEUE_ENTRY_ID,
+            "over_referral": False,
+            "note": "Top eligible candidate",
+        },
+        "MatchAccept": {"note": "Intake scheduled"},
+        "MatchDecline": {"reason": "not_eligible_for_housing_type"},
+        "MatchPark": {"reason": "short_incarceration", "parked_until": "2026-12-31"},
+        "MatchCancel": {"reason": "better_match"},
+        "MatchOutcome": {"provider_result": "client_enrolled"},
+        "MatchResult": {"note": "Did not come to the intake"},
+        "StallResponseCreate": {
+            "engaging": True,
+            "reason": "gathering_documents",
+            "note": "Waiting on the ID",
+        },
+        "VoucherIssued": {"issued_on": "2026-01-15"},
+        "RftaSubmitted": {"submitted_on": "2026-02-01"},
+        "EhvCaseManagerAssign": {
+            "organization_id": _org("access_point_2"),
+            "user_id": _user("case_manager2"),
+        },
         # auth
         "LoginRequest": {"email": "case_manager@demo.example", "password": "demo-password-2026"},
         "RefreshRequest": {"refresh_token": "<the refresh_token of your last login or refresh>"},

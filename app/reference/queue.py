@@ -26,11 +26,12 @@ class IntakeStatus(StrEnum):
 
 
 class CloseReason(StrEnum):
-    """Why a queue entry was closed: the household exited Coordinated Entry, or its intake was
-    voided (recorded in error, ``ce.void``)."""
+    """Why a queue entry was closed: the household exited Coordinated Entry, its intake was
+    voided (recorded in error, ``ce.void``), or it was housed through a match (matching)."""
 
     EXITED = "exited"
     VOIDED = "voided"
+    HOUSED = "housed"
 
 
 # Why a queue entry was closed (the database's list).
@@ -127,9 +128,17 @@ class HouseholdType(StrEnum):
 
 
 class ReferralStatus(StrEnum):
-    """Where the household's housing referral stands (matching adds the others)."""
+    """Where the household's housing referral stands, written by matching on every match
+    change: ``none`` (no current referral, including after a decline or an ended park),
+    ``sent``, ``accepted`` (accepted, or on the EHV route), ``parked`` (until
+    ``queue_entries.parked_until``, none for an indefinite park; on that date the entry reads
+    ``none`` again without a write), ``enrolled`` (housed through the match)."""
 
     NONE = "none"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    PARKED = "parked"
+    ENROLLED = "enrolled"
 
 
 class DocumentStatus(StrEnum):

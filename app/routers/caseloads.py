@@ -60,7 +60,13 @@ async def caseload_filters(
     household_type: Annotated[list[HouseholdType], Query(description="Repeatable.")] = [],  # noqa: B006
     household_size_min: Annotated[int | None, Query(ge=1, le=100)] = None,
     household_size_max: Annotated[int | None, Query(ge=1, le=100)] = None,
-    referral_status: Annotated[list[ReferralStatus], Query(description="Repeatable.")] = [],  # noqa: B006
+    referral_status: Annotated[
+        list[ReferralStatus],
+        Query(
+            description="The case's referral status column (the household's entry's as of "
+            "today; `enrolled` once housed through a match; `none` off the queue). Repeatable."
+        ),
+    ] = [],  # noqa: B006
     case_manager_id: Annotated[
         uuid.UUID | None, Query(description="Cases assigned to this user (a case manager).")
     ] = None,
@@ -116,9 +122,9 @@ Sort = Annotated[
         description="Order: `enroll_date`, `days_enrolled`, `client_id`, "
         "`prioritization_status`, `last_assessment_date`, `last_service_date`, "
         "`last_cls_date`, and the queue's `rank`, `score`, `intake_status`, `household_type`, "
-        "`household_size`, `referral_status` (of the household's entry; cases not on the queue "
-        "first, except by rank); ties by the case's enrollment id. A leading `-` lists exactly "
-        "the reverse."
+        "`household_size` (of the household's entry; cases not on the queue first, except by "
+        "rank), `referral_status` (the column); ties by the case's enrollment id. A leading "
+        "`-` lists exactly the reverse."
     ),
 ]
 Format = Annotated[ExportFormat, Query(description="csv or xlsx.")]

@@ -80,7 +80,13 @@ async def queue_filter(
     household_type: Annotated[list[HouseholdType], Query(description="Repeatable.")] = [],  # noqa: B006
     household_size_min: Annotated[int | None, Query(ge=1, le=100)] = None,
     household_size_max: Annotated[int | None, Query(ge=1, le=100)] = None,
-    referral_status: Annotated[list[ReferralStatus], Query(description="Repeatable.")] = [],  # noqa: B006
+    referral_status: Annotated[
+        list[ReferralStatus],
+        Query(
+            description="Where the household's referral stands, as of the CoC's date (a park "
+            "that reached its `parked_until` is `none`: the household is back). Repeatable."
+        ),
+    ] = [],  # noqa: B006
     case_manager_id: Annotated[
         uuid.UUID | None,
         Query(description="An active case manager of the head's Coordinated Entry enrollment."),

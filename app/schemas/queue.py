@@ -98,7 +98,14 @@ class QueueEntryListItem(BaseModel):
         "adults', recorded or documented)."
     )
     household: HouseholdFactsRead
-    referral_status: ReferralStatus
+    referral_status: ReferralStatus = Field(
+        description="Where the household's housing referral stands (kept by matching): `none`, "
+        "`sent`, `accepted` (or on the EHV route), `parked` (until `parked_until`; on that "
+        "date the household is back, `none`), `enrolled`."
+    )
+    parked_until: date | None = Field(
+        description="While parked: the day the park ends (null: parked indefinitely)."
+    )
     documents_on_file: list[DocumentItem] = Field(
         description="Document Check items with a current document (head and adults)."
     )

@@ -16,14 +16,26 @@ from app.context import Actor
 from app.errors import ValidationFailed
 from app.models import Client as ClientModel
 from app.models import Coc, Membership, Organization, Project, User
+from app.models.ce_records import CeEvent
+from app.models.matching import Match
 from app.permissions import Role, permissions_for
+from app.reference.matching import (
+    CancelReason,
+    DeclineReason,
+    OfflineReason,
+    ParkReason,
+    ProviderResult,
+    UnitEventKind,
+)
 from app.schemas.documents import ClientFileForm, DocumentCheckForm
 from app.schemas.enrollments import IntakeCreate
+from app.schemas.matching import MatchCreate, MatchingProfileUpdate, UnitCreate
 from app.schemas.queue_flow import QueueScoreUpdate, QueueTransitionCreate
 from app.security import check_password_rules, hash_password
 from app.services.ce.intake import create_intake
 from app.services.documents import core as documents
 from app.services.identity.auth import acting_organization
+from app.services.matching import inventory, matches
 from app.services.platform.crypto import FieldCipher
 from app.services.queue import scores, transitions
 from app.storage import FileStore
@@ -433,6 +445,8 @@ async def seed_demo_clients(
     reviewer = await _demo_actor(session, coc, "cas_admin", "cas")
     today = clock.today(cas)
     placed = 0
+    approved: list[uuid.UUID] = []
+    not_queued: list[uuid.UUID] = []
     for i, person in enumerate(_PEOPLE):
         agency = access_points[person[6]]
         entry = today - timedelta(days=3 + (i * 7) % 120)
@@ -440,9 +454,23 @@ async def seed_demo_clients(
         if store is not None and person[5] == "placed":
             await _demo_documents(session, cas, agency, result.client, store, person[7] == 1)
         if result.queue_entry is not None:
-            await _demo_review(session, reviewer, agency, result.queue_entry.id, placed)
+            if await _demo_review(session, reviewer, agency, result.queue_entry.id, placed):
+                approved.append(result.queue_entry.id)
             placed += 1
-    return len(_PEOPLE)
+        else:
+            not_queued.append(result.client.id)
+    housed: list[uuid.UUID] = []
+    for i, person in enumerate(_HOUSING_PEOPLE):
+        agency = access_points[person[6]]
+        entry = today - timedelta(days=40 + 3 * i)
+        result = await create_intake(session, agency, _intake_body(person, entry), cipher)
+        if store is not None:
+            await _demo_documents(session, cas, agency, result.client, store, person[7] == 1)
+        assert result.queue_entry is not None
+        await _demo_approve(session, reviewer, result.queue_entry.id, _HOUSING_SCORES[i])
+        housed.append(result.queue_entry.id)
+    await _demo_housing(session, coc, housed, approved, not_queued[0])
+    return len(_PEOPLE) + len(_HOUSING_PEOPLE)
 
 
 # The queue's review of the placed households, by their order of placement: a score (some
@@ -454,7 +482,8 @@ _DEMO_SCORES = (14, 9, 17, 6, 11, 4, 12, 8, 15, 3, 10, 7, 13, 5, 16)
 
 async def _demo_review(
     session: AsyncSession, reviewer: Actor, case_manager: Actor, entry_id: uuid.UUID, k: int
-) -> None:
+) -> bool:
+    """The review of the ``k``-th placed household; whether it ends approved."""
     flow = await transitions.get_flow_entry(session, reviewer, entry_id)
     score = _DEMO_SCORES[k % len(_DEMO_SCORES)]
     await scores.record_score(
@@ -475,7 +504,7 @@ async def _demo_review(
         )
     plan = k % 5
     if plan == 0:
-        return
+        return False
 
     async def move(actor: Actor, body: dict[str, object]) -> None:
         current = await transitions.get_flow_entry(session, actor, entry_id)
@@ -510,3 +539,231 @@ async def _demo_review(
                 "instructions_for_case_manager": "Upload a current letter from the shelter.",
             },
         )
+    return plan == 3
+
+
+async def _demo_approve(
+    session: AsyncSession, reviewer: Actor, entry_id: uuid.UUID, score: int
+) -> None:
+    flow = await transitions.get_flow_entry(session, reviewer, entry_id)
+    await scores.record_score(
+        session, reviewer, flow.entry, QueueScoreUpdate(score=score, reason="VI-SPDAT at intake.")
+    )
+    flow = await transitions.get_flow_entry(session, reviewer, entry_id)
+    await transitions.move(
+        session,
+        reviewer,
+        flow,
+        QueueTransitionCreate.model_validate(
+            {"to_status": "approved", "note": "Documentation complete."}
+        ),
+    )
+
+
+# --- demo housing: inventory and matches ----------------------------------------------------------
+# Households placed, documented and approved to be matched (same shape as ``_PEOPLE``).
+_HOUSING_PEOPLE: list[
+    tuple[str, str, str, int, int, str, int, int, tuple[tuple[str, str], ...]]
+] = [
+    ("Oscar", "Reyes", "1967-04-18", 1, 0, "placed", 1, 1, ()),
+    ("Dolores", "Flores", "1960-10-02", 0, 0, "placed", 2, 1, ()),
+    ("Yasmin", "Ortiz", "1990-06-30", 0, 0, "placed", 1, 1, (("Leila", "2016-09-12"),)),
+    ("Frank", "Rivera", "1963-01-21", 1, 0, "placed", 2, 1, ()),
+    ("Bianca", "Morales", "1986-12-09", 0, 0, "placed", 1, 1, ()),
+    ("Gerald", "Price", "1958-08-14", 1, 0, "placed", 2, 1, ()),
+    ("Lorraine", "Bennett", "1971-03-27", 0, 0, "placed", 1, 1, ()),
+]
+_HOUSING_SCORES = (16, 13, 15, 12, 11, 10, 9)
+
+# An EHV program of the housing agency (a voucher program is a project too: seeded here, with
+# the demo's housing, not in every CoC ``seed_coc`` makes).
+_EHV_PROJECT = ("h1_ehv", "housing_1", "Hope Emergency Housing Vouchers", 9, 52)
+
+# Each project's matching profile: funding sources and requirements (seed 001's shapes).
+_PROFILES: dict[str, dict[str, object]] = {
+    "h1_psh": {
+        "funding_sources": [2],
+        "referrals_through_cas": True,
+        "requirements": [
+            {"kind": "sex_offender_registry", "polarity": "must_not"},
+            {"kind": "meth_conviction", "polarity": "must_not"},
+            {"kind": "fits_bedrooms"},
+        ],
+    },
+    "h1_rrh": {
+        "funding_sources": [3],
+        "referrals_through_cas": True,
+        "stall_after_days": 7,
+        "requirements": [
+            {"kind": "area_tie", "area": "coc_area"},
+            {"kind": "household_size", "max_value": 4},
+        ],
+    },
+    "h2_vash": {
+        "funding_sources": [20],
+        "referrals_through_cas": True,
+        "requirements": [{"kind": "veteran"}, {"kind": "vash_eligible"}],
+    },
+    "h1_ehv": {"funding_sources": [52], "referrals_through_cas": True, "requirements": []},
+}
+
+# (project key, label, bedrooms)
+_UNITS: list[tuple[str, str, int]] = [
+    *[("h1_psh", f"PSH-10{n}", b) for n, b in ((1, 1), (2, 1), (3, 2), (4, 0), (5, 1))],
+    *[("h1_psh", f"PSH-10{n}", 1) for n in (6, 7, 8, 9)],
+    *[("h1_rrh", f"RRH-20{n}", 2) for n in (1, 2, 3, 4)],
+    *[("h1_ehv", f"EHV-{n}", 2) for n in (1, 2, 3, 4)],
+    ("h2_vash", "VASH-1", 1),
+    ("h2_vash", "VASH-2", 1),
+]
+
+
+async def _demo_housing(
+    session: AsyncSession,
+    coc: Coc,
+    housing: list[uuid.UUID],
+    approved: list[uuid.UUID],
+    walk_in: uuid.UUID,
+) -> None:
+    """Units in every status and matches in every state, a stalled one and one about to
+    stall, for the approved households: ``housing`` (the housing people's entries, in order)
+    and ``approved`` (the other approved entries)."""
+    admin = await _demo_actor(session, coc, "cas_admin", "cas")
+    provider = await _demo_actor(session, coc, "housing_provider", "housing_1")
+    navigator = provider
+    key, org_key, name, ptype, funder = _EHV_PROJECT
+    session.add(
+        Project(
+            id=demo_uuid(coc.code, "project", key),
+            organization_id=demo_uuid(coc.code, "organization", org_key),
+            name=name,
+            project_type=ptype,
+            funding_source=funder,
+            referrals_through_cas=True,
+            operating_start_date=date(2021, 10, 1),
+        )
+    )
+    await session.flush()
+    projects: dict[str, Project] = {}
+    for pkey, body in _PROFILES.items():
+        project = await session.get(Project, demo_uuid(coc.code, "project", pkey))
+        assert project is not None
+        projects[pkey] = project
+        await inventory.replace_profile(
+            session, admin, project, MatchingProfileUpdate.model_validate(body), lambda _: None
+        )
+    units = {}
+    for pkey, label, bedrooms in _UNITS:
+        writer = admin if pkey == "h2_vash" else provider
+        units[label] = await inventory.create_unit(
+            session, writer, projects[pkey], UnitCreate(label=label, bedrooms=bedrooms)
+        )
+    # Units in every status, moved by their events.
+    await inventory.apply_event(
+        session,
+        provider,
+        units["PSH-106"],
+        UnitEventKind.RESERVE,
+        note="Held for a tenant transferring from another program (not referred through CAS).",
+    )
+    await inventory.apply_event(
+        session,
+        provider,
+        units["PSH-107"],
+        UnitEventKind.TAKE_OFFLINE,
+        reason=OfflineReason.REPAIRS,
+        note="Water damage in the bathroom.",
+    )
+    await inventory.apply_event(
+        session,
+        admin,
+        units["PSH-109"],
+        UnitEventKind.CHECK_IN,
+        client_id=walk_in,
+        note="Moved in from the project's own waiting list.",
+    )
+    await inventory.apply_event(
+        session,
+        admin,
+        units["VASH-2"],
+        UnitEventKind.TAKE_OFFLINE,
+        reason=OfflineReason.INSPECTION,
+        note="Annual HQS inspection.",
+    )
+
+    async def send(unit: str, entry: uuid.UUID, note: str, days_ago: int = 0) -> Match:
+        match = await matches.create_match(
+            session, admin, MatchCreate(unit_id=units[unit].id, queue_entry_id=entry, note=note)
+        )
+        if days_ago:
+            # Sent earlier (the stall clock with it); its timeline keeps the day of seeding.
+            match.sent_at -= timedelta(days=days_ago)
+            match.clock_started_at = match.sent_at
+            match.sent_on -= timedelta(days=days_ago)
+            if match.referral_event_id is not None:
+                event = await session.get(CeEvent, match.referral_event_id)
+                assert event is not None
+                event.event_date = match.sent_on
+            await session.flush()
+        return match
+
+    h = housing
+    # Declined by RRH, then sent to PSH 11 days ago with no answer: stalled.
+    first = await send("RRH-201", h[0], "Chronic, long time in the encampment.", days_ago=12)
+    await matches.decline(
+        session,
+        provider,
+        first,
+        DeclineReason.NOT_ELIGIBLE_FOR_HOUSING_TYPE,
+        "Needs more support than rapid re-housing offers.",
+    )
+    await send("PSH-101", h[0], "A better match after the RRH decline.", days_ago=11)
+    # Sent 9 days ago: about to stall (the CoC's 10 days, warned 2 days before).
+    await send("PSH-102", h[1], "Top of the queue for a one-bedroom.", days_ago=9)
+    # Rejected by RRH (outcome), then sent to PSH and accepted: the program intake started.
+    rejected = await send("RRH-202", h[2], "Family unit.", days_ago=6)
+    await matches.outcome(
+        session, provider, rejected, ProviderResult.REJECTED, None, "Household over income."
+    )
+    accepted = await send("PSH-103", h[2], "Two bedrooms for the family.", days_ago=3)
+    await matches.accept(session, provider, accepted, None, "Intake scheduled.")
+    # Housed: accepted, enrolled; the unit is occupied and the queue entry closed.
+    enrolled = await send("PSH-104", h[3], "Studio ready now.", days_ago=8)
+    await matches.accept(session, provider, enrolled, None, "Intake done.")
+    await matches.outcome(
+        session, provider, enrolled, ProviderResult.CLIENT_ENROLLED, None, "Lease signed."
+    )
+    # Parked: cannot be reached (back on the queue in 30 days, in its place).
+    parked = await send("RRH-203", h[4], "Good fit for RRH.", days_ago=5)
+    await matches.park(
+        session, provider, parked, ParkReason.DISENGAGED, None, "Three attempts, no answer."
+    )
+    # No show, then sent again elsewhere (on time).
+    no_show = await send("RRH-204", h[5], "Ready for RRH.", days_ago=7)
+    await matches.outcome(
+        session, provider, no_show, ProviderResult.NO_SHOW, None, "Missed two intake dates."
+    )
+    await send("PSH-105", h[5], "Sent again after the missed intakes.", days_ago=1)
+    # EHV: canceled (sent in error), then the route, one household at each step.
+    canceled = await send("EHV-1", h[6], "Voucher referral.", days_ago=4)
+    await matches.cancel(
+        session, admin, canceled, CancelReason.SENT_IN_ERROR, "Wrong voucher program."
+    )
+    today = clock.today(admin)
+    route = [h[6], *approved][:4]
+    for step, entry in enumerate(route):
+        match = await send(f"EHV-{step + 1}", entry, "Emergency Housing Voucher.", days_ago=2)
+        await matches.accept(session, admin, match, None, "Eligible for EHV.")
+        if step >= 1:
+            await matches.voucher_issued(session, navigator, match, today, "Voucher issued.")
+        if step >= 2:
+            await matches.rfta_submitted(session, navigator, match, today, "RFTA to the PHA.")
+        if step >= 3:
+            await matches.assign_ehv_case_manager(
+                session,
+                admin,
+                match,
+                demo_uuid(coc.code, "organization", "access_point_2"),
+                demo_uuid(coc.code, "user", "case_manager2"),
+                "Harbor's case manager takes over.",
+            )

@@ -349,7 +349,7 @@ async def test_filter_by_assigned_case_manager(
         ({"status": "closed"}, "status"),
         ({"chronic": "maybe"}, "chronic"),
         ({"household_type": "couple"}, "household_type"),
-        ({"referral_status": "accepted"}, "referral_status"),
+        ({"referral_status": "declined"}, "referral_status"),
         ({"document_status": "partial"}, "document_status"),
         ({"sort": "name"}, "sort"),
         ({"score_min": -1}, "score_min"),

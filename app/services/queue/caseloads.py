@@ -10,15 +10,17 @@ Either way only clients the caller may see are listed (``clients.access``). Each
 seeds' columns: client id and name, enroll date, days enrolled in CAS, exit date, the 4.19
 prioritization status of the latest CE assessment, the intake status of the household's open
 queue entry, the date of the last workflow assessment, of the most recent service, the most
-recent current living situation and its date, the referral status (``none`` until matching
-exists), and the documents on file (Client Files for everyone; Document Check items only for
-those who may use Document Check -- for anyone else the column is left out as null).
+recent current living situation and its date, the referral status (of the household's open
+entry as of today, ``referral.referral_status_sql``; ``enrolled`` when the stay's entry was
+closed as housed; else ``none``), and the documents on file (Client Files for everyone;
+Document Check items only for those who may use Document Check -- for anyone else the column
+is left out as null).
 
 Filtered and sorted like the queue: the queue's own filters (``listing.QueueFilter``, applied
 by ``listing.filter_clauses`` to the household's open queue entry, so a case not on the queue
-matches none of them) -- except the client, the case manager, inactivity and the name, which
-are the case's own here (its client, its assigned case manager, its client's last contact, its
-client's name) -- plus
+matches none of them) -- except the client, the case manager, inactivity, the name and the
+referral status, which are the case's own here (its client, its assigned case manager, its
+client's last contact, its client's name, the referral status column) -- plus
 whether the household is on the queue and the prioritization status; sorts are named like the
 queue's (``-x`` is exactly the reverse of ``x``), the queue's sorts included (``rank`` and
 ``score`` of the household's entry; cases not on the queue after the others).
@@ -45,6 +47,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    case,
     cast,
     exists,
     func,
@@ -56,6 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from app import clock
 from app.context import Actor
@@ -66,6 +70,7 @@ from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessm
 from app.models.queue import QueueEntry
 from app.reference import label
 from app.reference.caseloads import Caseload, CaseloadSort
+from app.reference.queue import CloseReason, ReferralStatus
 from app.schemas.pagination import PageParams
 from app.services.clients.access import visible_clients_filter
 from app.services.clients.contacts import INACTIVE_AFTER
@@ -77,6 +82,7 @@ from app.services.platform.pagination import PageOf, decode_cursor, encode_curso
 from app.services.queue.entries import check_filter
 from app.services.queue.exports import Column, Export
 from app.services.queue.listing import QueueFilter, filter_clauses
+from app.services.queue.referral import referral_status_sql
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,9 @@ def _assigned(actor: Actor, caseload: Caseload, case_manager_id: uuid.UUID | Non
 
 def _queue_only(f: QueueFilter) -> QueueFilter:
     """The filters read from the household's queue entry (the case's own taken out)."""
-    return replace(f, client_id=None, case_manager_id=None, inactive=None, name=None)
+    return replace(
+        f, client_id=None, case_manager_id=None, inactive=None, name=None, referral_statuses=()
+    )
 
 
 MAX_NAME_WORDS = 4
@@ -240,9 +248,7 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
             last_service.label("last_service_date"),
             cls.c.situation.label("last_cls_situation"),
             cls.c.information_date.label("last_cls_date"),
-            func.coalesce(q.referral_status, literal(REFERRAL_NONE, String)).label(
-                "referral_status"
-            ),
+            _referral_status(q, today).label("referral_status"),
         )
         .select_from(Enrollment)
         .join(Client, Client.id == Enrollment.client_id)
@@ -267,13 +273,31 @@ def _rows(actor: Actor, caseload: Caseload, filters: CaseloadFilters, today: dat
         stale = or_(Client.last_contact_at.is_(None), Client.last_contact_at < cutoff)
         stmt = stmt.where(stale if f.inactive else ~stale)
     if _queue_only(f) != QueueFilter():
-        stmt = stmt.where(*filter_clauses(actor.coc_id, _queue_only(f), clock.now()))
+        stmt = stmt.where(*filter_clauses(actor.coc_id, _queue_only(f), clock.now(), today))
     if filters.on_queue is not None:
         stmt = stmt.where(q.id.is_not(None) if filters.on_queue else q.id.is_(None))
     rows = stmt.subquery("cases")
+    picked = select(rows)
     if filters.prioritization_status is not None:
-        return select(rows).where(rows.c.prioritization_status == filters.prioritization_status)
-    return select(rows)
+        picked = picked.where(rows.c.prioritization_status == filters.prioritization_status)
+    if f.referral_statuses:
+        picked = picked.where(rows.c.referral_status.in_([s.value for s in f.referral_statuses]))
+    return picked
+
+
+def _referral_status(q: Any, today: date) -> ColumnElement[str]:
+    """The case's referral status: its household's open entry's as of ``today``; ``enrolled``
+    when the stay's entry was closed because the household was housed; else ``none``."""
+    done = aliased(QueueEntry, name="housed_entry")
+    housed = exists().where(
+        done.head_enrollment_id == Enrollment.household_group_id,
+        done.closed_reason == CloseReason.HOUSED.value,
+    )
+    return case(
+        (q.id.is_not(None), referral_status_sql(today, q)),
+        (housed, literal(ReferralStatus.ENROLLED.value, String)),
+        else_=literal(REFERRAL_NONE, String),
+    )
 
 
 # A case not on the queue has none of the queue's sort values: it sorts first ascending (like

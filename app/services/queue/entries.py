@@ -105,14 +105,16 @@ async def list_entries(
     if await facts.has_stale(session, actor.coc_id):
         await facts.refresh_stale(session, actor.coc_id, limit=facts.READ_REFRESH_LIMIT)
     now = clock.now()
-    stmt, params = list_query(actor.coc_id, f, order, after, limit, now, after_rank=after_rank)
+    today = clock.today(actor)
+    stmt, params = list_query(
+        actor.coc_id, f, order, after, limit, now, today, after_rank=after_rank
+    )
     rows = (await session.execute(stmt, params)).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_queue_cursor(order, rows[-1])
     audit.record_pii_reads(session, actor, [r.head_client_id for r in rows], fields=LISTED_FIELDS)
-    today = clock.today(actor)
     return PageOf([shape(r, today, now) for r in rows], next_cursor)
 
 
@@ -131,8 +133,8 @@ async def get_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) ->
     if stale:
         await facts.refresh_entries(session, [entry_id])
     now = clock.now()
-    row = (await session.execute(entry_statement(actor.coc_id, entry_id))).one()
     today = clock.today(actor)
+    row = (await session.execute(entry_statement(actor.coc_id, entry_id, today))).one()
     body = shape(row, today, now)
     body["closed_at"] = row.closed_at
     body["closed_reason"] = row.closed_reason
@@ -262,6 +264,7 @@ def shape(row: Any, today: date, now: datetime) -> dict[str, Any]:
             "youth": row.youth,
         },
         "referral_status": row.referral_status,
+        "parked_until": row.parked_until if row.referral_status == "parked" else None,
         "documents_on_file": list(row.documents_on_file),
         "document_status": document_status(row.documents_on_file),
         "last_activity_at": row.last_activity_at,

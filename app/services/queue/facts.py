@@ -13,8 +13,9 @@ When they are computed:
 * database triggers (migration 0014) mark an entry ``facts_stale`` whenever a row they are
   read from changes (enrollments, exits, current living situations, disabilities, Document
   Check, the clients' veteran status, birth date and last contact); a new entry starts stale;
-* ``refresh_stale`` recomputes stale entries: the queue's reads run it first for their CoC
-  (bounded, ``READ_REFRESH_LIMIT``), and the housekeeping job for all of them;
+* ``refresh_stale`` recomputes stale entries: the queue's reads (and matching's candidate
+  search) run it first for their CoC (``refresh_for_read``, bounded by
+  ``READ_REFRESH_LIMIT``), and the housekeeping job for all of them;
 * ``refresh_all`` recomputes every open entry (nights homeless and chronic status change with
   the date): ``cas queue-refresh`` and the daily job (``app.jobs.refresh_queue``).
 
@@ -99,6 +100,14 @@ async def has_stale(session: AsyncSession, coc_id: uuid.UUID) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+async def refresh_for_read(session: AsyncSession, coc_id: uuid.UUID) -> None:
+    """What a read of the CoC's queue does first (the queue's list, matching's candidates):
+    recompute its stale entries, at most ``READ_REFRESH_LIMIT`` (the housekeeping job does the
+    rest); one index probe when none is stale."""
+    if await has_stale(session, coc_id):
+        await refresh_stale(session, coc_id, limit=READ_REFRESH_LIMIT)
 
 
 async def refresh_entries(session: AsyncSession, entry_ids: Sequence[uuid.UUID]) -> int:

@@ -5,8 +5,9 @@ Reusable by every list of queue entries (the queue itself, caseloads, exports, t
 * ``QueueFilter`` -- what to keep (every filter of the issue; values already checked against
   their vocabularies, see ``check_filter`` for the ones the database must confirm);
 * ``QueueOrder`` -- one of ``QueueSort`` ascending, or exactly reversed (``-score``);
-* ``list_statement(coc_id, filter, order, after, limit, now)`` -- the SELECT for one page (rows
-  of ``ROW_COLUMNS`` plus ``rank``), ``limit + 1`` rows so the caller knows there is more;
+* ``list_statement(coc_id, filter, order, after, limit, now, today)`` -- the SELECT for one
+  page (rows of ``ROW_COLUMNS`` plus ``rank``), ``limit + 1`` rows so the caller knows there
+  is more;
 * ``encode_queue_cursor`` / ``decode_queue_cursor`` -- the opaque cursor, bound to its order (a
   cursor from another order is a 422).
 
@@ -44,10 +45,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     DateTime,
     Integer,
     Select,
     String,
+    Subquery,
     Uuid,
     and_,
     bindparam,
@@ -84,6 +87,7 @@ from app.reference.queue import (
     ReferralStatus,
 )
 from app.services.clients.search import name_keys
+from app.services.queue.referral import referral_status_in, referral_status_sql
 
 MAX_NAME_TOKENS = 4
 
@@ -162,6 +166,14 @@ _SORT_COLUMNS: dict[QueueSort, tuple[Any, ...]] = {
 }
 
 
+def _sort_columns(sort: QueueSort, today: Any) -> tuple[Any, ...]:
+    """The columns of ``sort``; the referral status as of ``today`` (the CoC's date: a park
+    that reached its date reads ``none``)."""
+    if sort == QueueSort.REFERRAL_STATUS:
+        return (referral_status_sql(today).label("referral_status"), q.priority_key, q.id)
+    return _SORT_COLUMNS[sort]
+
+
 def sort_keys(order: QueueOrder) -> list[str]:
     """The names of the columns ``order`` sorts by (the cursor's values, in order)."""
     return [str(c.key) for c in _SORT_COLUMNS[order.sort]]
@@ -188,7 +200,7 @@ def _case_managers() -> ColumnElement[Any]:
 
 
 # What each row of the statement holds (plus ``rank``).
-def _row_columns() -> list[Any]:
+def _row_columns(today: Any) -> list[Any]:
     return [
         q.id,
         q.coc_id,
@@ -201,7 +213,8 @@ def _row_columns() -> list[Any]:
         q.score,
         q.score_recorded_at,
         q.score_sort,
-        q.referral_status,
+        referral_status_sql(today).label("referral_status"),
+        q.parked_until,
         q.tie_breaker,
         q.priority_key,
         q.chronic_recorded,
@@ -225,7 +238,7 @@ def _row_columns() -> list[Any]:
     ]
 
 
-ROW_COLUMNS: tuple[str, ...] = (*(str(c.key) for c in _row_columns()), "rank")
+ROW_COLUMNS: tuple[str, ...] = (*(str(c.key) for c in _row_columns(date.min)), "rank")
 
 
 # --- filters ------------------------------------------------------------------------------
@@ -256,7 +269,7 @@ class FilterShape:
     household_types: bool
     household_size_min: bool
     household_size_max: bool
-    referral_statuses: bool
+    referral_statuses: tuple[ReferralStatus, ...]
     case_manager_id: bool
     veteran: bool | None
     score_min: bool
@@ -286,7 +299,7 @@ def filter_shape(f: QueueFilter) -> FilterShape:
         household_types=bool(f.household_types),
         household_size_min=f.household_size_min is not None,
         household_size_max=f.household_size_max is not None,
-        referral_statuses=bool(f.referral_statuses),
+        referral_statuses=tuple(sorted(set(f.referral_statuses))),
         case_manager_id=f.case_manager_id is not None,
         veteran=f.veteran,
         score_min=f.score_min is not None,
@@ -297,7 +310,7 @@ def filter_shape(f: QueueFilter) -> FilterShape:
     )
 
 
-def filter_params(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> dict[str, Any]:
+def filter_params(coc_id: uuid.UUID, f: QueueFilter, now: datetime, today: date) -> dict[str, Any]:
     """The values of the filters' parameters (names as in the template)."""
     values: dict[str, Any] = {
         "coc_id": coc_id,
@@ -306,7 +319,7 @@ def filter_params(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> dict[str,
         "household_types": [t.value for t in f.household_types],
         "household_size_min": f.household_size_min,
         "household_size_max": f.household_size_max,
-        "referral_statuses": [s.value for s in f.referral_statuses],
+        "today": today,
         "case_manager_id": f.case_manager_id,
         "score_min": f.score_min,
         "score_max": f.score_max,
@@ -361,7 +374,7 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
     if shape.household_size_max:
         where.append(q.household_size <= p("household_size_max", Integer))
     if shape.referral_statuses:
-        where.append(q.referral_status.in_(p("referral_statuses", String, expanding=True)))
+        where.append(referral_status_in(shape.referral_statuses, p("today", Date)))
     if shape.case_manager_id:
         where.append(
             exists().where(
@@ -402,11 +415,11 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
 _EVERY_ITEM = "ARRAY[" + ", ".join(f"'{i}'" for i in CHECKLIST_ITEMS) + "]"
 
 
-def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime) -> list[Any]:
+def filter_clauses(coc_id: uuid.UUID, f: QueueFilter, now: datetime, today: date) -> list[Any]:
     """The WHERE clauses of ``f`` on open entries of the CoC (``queue_entries`` as ``q``, with
     its values bound), for a query of your own (caseloads, exports). The name filter reads
     ``clients``: join it on ``q.head_client_id``."""
-    return _where(filter_shape(f), _Binder(filter_params(coc_id, f, now)))
+    return _where(filter_shape(f), _Binder(filter_params(coc_id, f, now, today)))
 
 
 # --- the statement --------------------------------------------------------------------------
@@ -439,7 +452,8 @@ def _template(shape: _Shape) -> Select[Any]:
 
 def _build(shape: _Shape, p: _Binder) -> Select[Any]:
     order = shape.order
-    columns = _SORT_COLUMNS[order.sort]
+    today = p("today", Date)
+    columns = _sort_columns(order.sort, today)
     where = _where(shape.filters, p)
     if shape.cursor:
         right = tuple_(*[p(f"after_{i}", c.type) for i, c in enumerate(columns)])
@@ -496,7 +510,7 @@ def _build(shape: _Shape, p: _Binder) -> Select[Any]:
     ).label("rank")
     ordered = [c[str(col.key)] for col in columns]
     return (
-        select(*_row_columns(), rank)
+        select(*_row_columns(today), rank)
         .select_from(counted)
         .join(q, q.id == c.id)
         .join(Client, Client.id == q.head_client_id)
@@ -512,6 +526,7 @@ def list_query(
     after: Sequence[Any] | None,
     limit: int,
     now: datetime,
+    today: date,
     *,
     after_rank: int | None = None,
 ) -> tuple[Select[Any], dict[str, Any]]:
@@ -520,7 +535,7 @@ def list_query(
     (shared by every request of the same shape) and its parameters. Run it as
     ``session.execute(stmt, params)``: ``limit + 1`` rows of ``ROW_COLUMNS`` (the last only
     says there is more), each with its ``rank``."""
-    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, after_rank)
+    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, today, after_rank)
     return _template(shape), params
 
 
@@ -531,6 +546,7 @@ def _shape_and_params(
     after: Sequence[Any] | None,
     limit: int,
     now: datetime,
+    today: date,
     after_rank: int | None,
 ) -> tuple[_Shape, dict[str, Any]]:
     cursor_rank = (
@@ -539,7 +555,7 @@ def _shape_and_params(
         and order == QueueOrder(QueueSort.RANK, descending=False)
     )
     shape = _Shape(filter_shape(f), order, after is not None, cursor_rank)
-    params = filter_params(coc_id, f, now)
+    params = filter_params(coc_id, f, now, today)
     params["limit_plus_one"] = limit + 1
     for i, v in enumerate(after or ()):
         params[f"after_{i}"] = v
@@ -555,32 +571,85 @@ def list_statement(
     after: Sequence[Any] | None,
     limit: int,
     now: datetime,
+    today: date,
     *,
     after_rank: int | None = None,
 ) -> Select[Any]:
     """``list_query``'s statement with its values bound in it (to compile, e.g. with
     ``render_postcompile``, or run as it is); the same SQL as the shared statement."""
-    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, after_rank)
+    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, today, after_rank)
     return _build(shape, _Binder(params))
 
 
-def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID) -> Select[Any]:
-    """One entry of the CoC (open or closed) as a row of ``ROW_COLUMNS`` plus ``closed_at``
-    and ``closed_reason``; ``rank`` is null for a closed entry."""
+def with_rank(page: Subquery, coc_id: uuid.UUID) -> Select[Any]:
+    """Every column of ``page`` (open entries of the CoC: a subquery with at least their
+    ``priority_key`` and ``id``, in any order, typically one page cut by ``LIMIT``) plus
+    ``rank``, their position among all the CoC's open entries by ``(priority_key, id)``; no
+    ORDER BY (the caller orders by ``selected_columns``). How matching's candidate search
+    ranks its page.
+
+    The rows are taken in rank order; for each, the open entries from the previous row
+    (included) up to it (excluded) are counted (an index-only range count of
+    ``ix_queue_entries_rank``), and the running sum plus one is the rank: the whole count
+    reads the rank index up to the page's last-ranked row, once."""
+    names = [str(c.key) for c in page.c]
+    in_rank_order = (page.c.priority_key, page.c.id)
+    with_previous = select(
+        page,
+        func.lag(page.c.priority_key).over(order_by=in_rank_order).label("previous_key"),
+        func.lag(page.c.id).over(order_by=in_rank_order).label("previous_id"),
+    ).subquery("with_previous")
+    w = with_previous.c
     x = aliased(QueueEntry, name="ahead")
-    ahead = (
+    # Open entries from the previous page row (included) up to this one (excluded).
+    between = (
         select(func.count())
         .select_from(x)
         .where(
             x.coc_id == coc_id,
             x.closed_at.is_(None),
-            tuple_(x.priority_key, x.id) < tuple_(q.priority_key, q.id),
+            tuple_(x.priority_key, x.id) < tuple_(w.priority_key, w.id),
+            tuple_(x.priority_key, x.id)
+            >= tuple_(
+                func.coalesce(w.previous_key, EMPTY_KEY),
+                func.coalesce(w.previous_id, literal(ZERO_UUID, Uuid)),
+            ),
         )
         .scalar_subquery()
     )
+    counted = select(*[w[name] for name in names], between.label("between")).subquery("counted")
+    c = counted.c
+    rank = cast(func.sum(c.between).over(order_by=(c.priority_key, c.id)) + 1, Integer).label(
+        "rank"
+    )
+    return select(*[c[name] for name in names], rank)
+
+
+def ahead_of(coc_id: uuid.UUID, priority_key: Any, entry_id: Any) -> Select[Any]:
+    """How many of the CoC's open entries rank ahead of ``(priority_key, entry_id)`` (columns
+    or values): an index-only range count of ``ix_queue_entries_rank``. An open entry's rank
+    is this plus one."""
+    x = aliased(QueueEntry, name="ahead")
+    if not isinstance(priority_key, ColumnElement):
+        priority_key = literal(list(priority_key), q.priority_key.type)
+    return (
+        select(func.count())
+        .select_from(x)
+        .where(
+            x.coc_id == coc_id,
+            x.closed_at.is_(None),
+            tuple_(x.priority_key, x.id) < tuple_(priority_key, entry_id),
+        )
+    )
+
+
+def entry_statement(coc_id: uuid.UUID, entry_id: uuid.UUID, today: date) -> Select[Any]:
+    """One entry of the CoC (open or closed) as a row of ``ROW_COLUMNS`` plus ``closed_at``
+    and ``closed_reason``; ``rank`` is null for a closed entry."""
+    ahead = ahead_of(coc_id, q.priority_key, q.id).scalar_subquery()
     rank = case((q.closed_at.is_(None), ahead + 1), else_=None).label("rank")
     return (
-        select(*_row_columns(), rank, q.closed_at, q.closed_reason)
+        select(*_row_columns(today), rank, q.closed_at, q.closed_reason)
         .join(Client, Client.id == q.head_client_id)
         .join(QueueSettings, QueueSettings.coc_id == q.coc_id)
         .where(q.id == entry_id, q.coc_id == coc_id)
@@ -684,6 +753,7 @@ __all__ = [
     "QueueFilter",
     "QueueOrder",
     "QueueSort",
+    "ahead_of",
     "days_on_queue",
     "decode_queue_cursor",
     "decode_queue_cursor_with_rank",
@@ -695,4 +765,5 @@ __all__ = [
     "list_query",
     "list_statement",
     "sort_keys",
+    "with_rank",
 ]

@@ -1,0 +1,627 @@
+"""Housing inventory, eligibility, candidates and matches through HTTP (issue 13)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import Auth, World
+from tests.support.http import ANY_VERSION
+from tests.support.intake import rows, today
+from tests.support.matching import act, make_unit, place, send
+
+M = "/api/v1/matches"
+
+
+async def _profile(
+    client: httpx.AsyncClient, auth: Auth, project_id: Any, **body: Any
+) -> dict[str, Any]:
+    headers = {**(await auth.headers("cas_admin")), **ANY_VERSION}
+    payload = {"funding_sources": [], "referrals_through_cas": True, "requirements": [], **body}
+    r = await client.put(
+        f"/api/v1/projects/{project_id}/matching-profile", json=payload, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def test_unit_status_follows_its_events(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    unit = await make_unit(client, auth, world.project_id("h1_psh"), bedrooms=2)
+    assert unit["status"] == "available" and unit["bedrooms"] == 2
+    hp = await auth.headers("housing_provider")
+    base = f"/api/v1/units/{unit['id']}"
+    person = await place(client, auth, db)
+
+    r = await client.post(f"{base}/check-in", json={"client_id": str(person["client"])}, headers=hp)
+    assert r.status_code == 428, r.text
+    r = await client.post(
+        f"{base}/check-in",
+        json={"client_id": str(person["client"])},
+        headers={**hp, "If-Match": '"7"'},
+    )
+    assert r.status_code == 412, r.text
+    # A client the provider may not see is an unknown id (422); an admin checks them in.
+    r = await client.post(
+        f"{base}/check-in", json={"client_id": str(person["client"])}, headers={**hp, **ANY_VERSION}
+    )
+    assert r.status_code == 422, r.text
+    admin = await auth.headers("cas_admin")
+    r = await client.post(
+        f"{base}/check-in",
+        json={"client_id": str(person["client"])},
+        headers={**admin, **ANY_VERSION},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "occupied"
+    assert r.json()["occupant_client_id"] == str(person["client"])
+    # A wrong event for the status: 409, nothing written.
+    r = await client.post(f"{base}/reservation", json={}, headers={**hp, **ANY_VERSION})
+    assert r.status_code == 409, r.text
+    for path, body, expected in (
+        ("check-out", {}, "available"),
+        ("reservation", {"note": "outside referral"}, "reserved"),
+        ("release", {}, "available"),
+        ("offline", {"reason": "repairs"}, "offline"),
+        ("online", {}, "available"),
+    ):
+        r = await client.post(f"{base}/{path}", json=body, headers={**hp, **ANY_VERSION})
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()["status"] == expected
+    r = await client.post(
+        f"{base}/offline", json={"reason": "other"}, headers={**hp, **ANY_VERSION}
+    )
+    assert r.status_code == 422, r.text
+    events = (await client.get(f"{base}/events", headers=hp)).json()["items"]
+    assert [e["kind"] for e in events] == [
+        "created",
+        "check_in",
+        "check_out",
+        "reserve",
+        "release",
+        "take_offline",
+        "bring_online",
+    ]
+    # Others in the CoC read the unit without the occupant; only the provider writes.
+    cm = await auth.headers("case_manager")
+    r = await client.get(f"{base}/events", headers=cm)
+    assert r.status_code == 200 and r.json()["items"][1]["client_id"] is None
+    r = await client.post(f"{base}/check-out", json={}, headers={**cm, **ANY_VERSION})
+    assert r.status_code == 403, r.text
+    admin = await auth.headers("agency_admin")
+    r = await client.post(
+        f"{base}/offline", json={"reason": "repairs"}, headers={**admin, **ANY_VERSION}
+    )
+    assert r.status_code == 403, r.text
+    other = await auth.headers("system_admin", coc="other")
+    assert (await client.get(base, headers=other)).status_code == 404
+    r = await client.patch(base, json={"bedrooms": 3}, headers={**hp, **ANY_VERSION})
+    assert r.status_code == 200 and r.json()["bedrooms"] == 3 and r.json()["status"] == "available"
+
+
+async def test_candidates_rank_and_eligibility_explanation(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    project = world.project_id("h2_vash")
+    profile = await _profile(
+        client,
+        auth,
+        project,
+        requirements=[
+            {"kind": "veteran"},
+            {"kind": "sex_offender_registry", "polarity": "must_not"},
+            {"kind": "household_size", "max_value": 2},
+            {"kind": "fits_bedrooms"},
+        ],
+        stall_after_days=7,
+    )
+    assert profile["requirements"][0]["kind"] == "veteran"
+    assert profile["referral_event"] == 14 and profile["effective_stall_after_days"] == 7
+    headers = {**(await auth.headers("housing_provider", org=None)), **ANY_VERSION}
+    unit_r = await client.post(
+        f"/api/v1/projects/{project}/units", json={"label": "V1", "bedrooms": 1}, headers=headers
+    )
+    assert unit_r.status_code == 403  # housing_1's provider does not manage housing_2's units
+    admin = await auth.headers("cas_admin")
+    unit_r = await client.post(
+        f"/api/v1/projects/{project}/units", json={"label": "V1", "bedrooms": 1}, headers=admin
+    )
+    assert unit_r.status_code == 201, unit_r.text
+    unit = unit_r.json()
+    low = await place(client, auth, db, veteran=True, score=3)
+    high = await place(client, auth, db, veteran=True, score=15)
+    not_vet = await place(client, auth, db, score=20)
+    pending = await place(client, auth, db, approved=False, veteran=True, score=22)
+
+    r = await client.get(f"/api/v1/units/{unit['id']}/candidates", headers=admin)
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    ids = [i["queue_entry_id"] for i in items]
+    assert str(high["entry"]) in ids and str(low["entry"]) in ids
+    assert ids.index(str(high["entry"])) < ids.index(str(low["entry"]))
+    assert str(not_vet["entry"]) not in ids and str(pending["entry"]) not in ids
+    ranks = [i["rank"] for i in items]
+    assert ranks == sorted(ranks)
+    first = next(i for i in items if i["queue_entry_id"] == str(high["entry"]))
+    assert first["score"] == 15 and first["veteran"] is True
+
+    r = await client.get(
+        f"/api/v1/units/{unit['id']}/eligibility/{not_vet['client']}", headers=admin
+    )
+    assert r.status_code == 200, r.text
+    why = r.json()
+    assert why["eligible"] is False and why["approved"] is True and why["on_queue"] is True
+    by_kind = {c["kind"]: c for c in why["requirements"]}
+    assert by_kind["veteran"]["passed"] is False and by_kind["veteran"]["value"] == "false"
+    assert by_kind["sex_offender_registry"]["passed"] is True
+    assert by_kind["household_size"]["passed"] is True and by_kind["household_size"]["value"] == "1"
+    r = await client.get(f"/api/v1/units/{unit['id']}/eligibility/{high['client']}", headers=admin)
+    assert r.json()["eligible"] is True and r.json()["rank"] == first["rank"]
+    # Providers and case managers do not search candidates.
+    for user in ("housing_provider", "case_manager"):
+        r = await client.get(
+            f"/api/v1/units/{unit['id']}/candidates", headers=await auth.headers(user)
+        )
+        assert r.status_code == 403, user
+    # Bad requirement: a parameter the kind does not take.
+    r = await client.put(
+        f"/api/v1/projects/{project}/matching-profile",
+        json={
+            "funding_sources": [],
+            "referrals_through_cas": True,
+            "requirements": [{"kind": "veteran", "area": "coc_area"}],
+        },
+        headers={**admin, **ANY_VERSION},
+    )
+    assert r.status_code == 422, r.text
+
+
+async def test_match_sent_accepted_enrolled(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    person = await place(client, auth, db)
+    r = await send(client, auth, unit["id"], person["entry"], note="Good fit")
+    assert r.status_code == 201, r.text
+    match = r.json()
+    assert match["status"] == "sent" and match["referral_event"] == 14
+    assert match["stall"] == "on_time" and r.headers["ETag"] == '"1"'
+    [event] = await rows(
+        db, "SELECT * FROM ce_events WHERE id = :i", i=uuid.UUID(match["referral_event_id"])
+    )
+    assert event["event"] == 14 and event["enrollment_id"] == person["enrollment"]
+    [entry] = await rows(
+        db, "SELECT referral_status FROM queue_entries WHERE id = :i", i=person["entry"]
+    )
+    assert entry["referral_status"] == "sent"
+    # The provider now sees the client; the client's case manager reads the match.
+    hp = await auth.headers("housing_provider")
+    assert (await client.get(f"/api/v1/clients/{person['client']}", headers=hp)).status_code == 200
+    cm = await auth.headers("case_manager")
+    r = await client.get(f"{M}/{match['id']}", headers=cm)
+    assert r.status_code == 200, r.text
+    r = await act(client, auth, match["id"], "accept", user="case_manager")
+    assert r.status_code == 403, r.text
+    outsider = await auth.headers("case_manager2")
+    assert (await client.get(f"{M}/{match['id']}", headers=outsider)).status_code == 404
+    # The unit holds its match: a second one needs an over-referral.
+    other = await place(client, auth, db)
+    r = await send(client, auth, unit["id"], other["entry"])
+    assert r.status_code == 409, r.text
+    r = await send(client, auth, unit["id"], other["entry"], over_referral=True)
+    assert r.status_code == 201, r.text
+    profile = (
+        await client.get(
+            f"/api/v1/projects/{world.project_id('h1_psh')}/matching-profile", headers=hp
+        )
+    ).json()
+    assert profile["active_over_referrals"] == 1
+
+    r = await act(client, auth, match["id"], "accept", {"note": "Intake Monday"})
+    assert r.status_code == 200, r.text
+    accepted = r.json()
+    assert accepted["status"] == "accepted" and accepted["program_enrollment_id"]
+    [prog] = await rows(
+        db,
+        "SELECT * FROM enrollments WHERE id = :i",
+        i=uuid.UUID(accepted["program_enrollment_id"]),
+    )
+    assert prog["project_id"] == world.project_id("h1_psh") and prog["living_situation"] == 116
+    r = await act(client, auth, match["id"], "outcome", {"provider_result": "client_enrolled"})
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert done["status"] == "enrolled" and done["referral_result"] == 1
+    assert done["ce_exit_destination"] == 435 and done["ce_exit_subsidy_type"] == 439
+    [event] = await rows(db, "SELECT * FROM ce_events WHERE id = :i", i=event["id"])
+    assert event["referral_result"] == 1 and event["result_date"] == today()
+    [entry] = await rows(db, "SELECT * FROM queue_entries WHERE id = :i", i=person["entry"])
+    assert entry["closed_reason"] == "housed" and entry["referral_status"] == "enrolled"
+    u = (await client.get(f"/api/v1/units/{unit['id']}", headers=hp)).json()
+    assert u["status"] == "occupied" and u["occupant_client_id"] == str(person["client"])
+    timeline = (await client.get(f"{M}/{match['id']}/timeline", headers=cm)).json()["items"]
+    assert [(t["change"], t["to_status"]) for t in timeline] == [
+        ("sent", "sent"),
+        ("accepted", "accepted"),
+        ("enrolled", "enrolled"),
+    ]
+    events = await rows(
+        db,
+        "SELECT event_type, data FROM notification_events WHERE entity_id = :i ORDER BY created_at",
+        i=uuid.UUID(match["id"]),
+    )
+    assert [e["event_type"] for e in events] == ["match.sent", "match.accepted", "match.enrolled"]
+    assert events[0]["data"]["audience"] == ["provider_contacts", "case_managers", "cas_admins"]
+    # An ended match takes no more moves.
+    r = await act(client, auth, match["id"], "decline", {"reason": "another_housing_option"})
+    assert r.status_code == 409 and r.json()["current"] == "enrolled"
+
+
+async def test_decline_is_final_for_the_pair_and_reasons_are_listed(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    unit = await make_unit(client, auth, world.project_id("h1_rrh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    assert match["referral_event"] == 13
+    r = await act(client, auth, match["id"], "decline", {"reason": "other"})
+    assert r.status_code == 422, r.text
+    r = await act(client, auth, match["id"], "decline", {"reason": "because"})
+    assert r.status_code == 422, r.text
+    [m] = await rows(db, "SELECT status FROM matches WHERE id = :i", i=uuid.UUID(match["id"]))
+    assert m["status"] == "sent"
+    r = await act(
+        client, auth, match["id"], "decline", {"reason": "other", "explanation": "Agreed with CAS"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["decline_reason"] == "other" and r.json()["referral_result"] == 3
+    [entry] = await rows(
+        db, "SELECT referral_status FROM queue_entries WHERE id = :i", i=person["entry"]
+    )
+    assert entry["referral_status"] == "none"
+    admin = await auth.headers("cas_admin")
+    items = (await client.get(f"/api/v1/units/{unit['id']}/candidates", headers=admin)).json()[
+        "items"
+    ]
+    assert str(person["entry"]) not in [i["queue_entry_id"] for i in items]
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 409 and "declined" in r.json()["detail"]
+    why = (
+        await client.get(
+            f"/api/v1/units/{unit['id']}/eligibility/{person['client']}", headers=admin
+        )
+    ).json()
+    assert why["declined_for_project"] is True and why["eligible"] is False
+    # Another project may still get the household.
+    other_unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    assert (await send(client, auth, other_unit["id"], person["entry"])).status_code == 201
+
+
+async def test_park_holds_the_entry_until_its_date(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    past = (today() - timedelta(days=1)).isoformat()
+    for body in (
+        {"reason": "short_incarceration"},
+        {"reason": "disengaged", "parked_until": past},
+        {"reason": "deceased", "parked_until": (today() + timedelta(days=5)).isoformat()},
+        {"reason": "other", "parked_until": (today() + timedelta(days=5)).isoformat()},
+        {"reason": "disengaged", "parked_until": (today() + timedelta(days=400)).isoformat()},
+    ):
+        r = await act(client, auth, match["id"], "park", body)
+        assert r.status_code == 422, (body, r.text)
+    r = await act(client, auth, match["id"], "park", {"reason": "disengaged"})
+    assert r.status_code == 200, r.text
+    parked = r.json()
+    assert parked["status"] == "parked"
+    assert parked["parked_until"] == (today() + timedelta(days=30)).isoformat()
+    # Off the provider's caseload; the unit is free again; the entry is held.
+    hp = await auth.headers("housing_provider")
+    assert (await client.get(f"/api/v1/clients/{person['client']}", headers=hp)).status_code == 404
+    admin = await auth.headers("cas_admin")
+    u = (await client.get(f"/api/v1/units/{unit['id']}", headers=admin)).json()
+    assert u["status"] == "available" and u["active_match_id"] is None
+    items = (await client.get(f"/api/v1/units/{unit['id']}/candidates", headers=admin)).json()[
+        "items"
+    ]
+    assert str(person["entry"]) not in [i["queue_entry_id"] for i in items]
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 409 and "parked" in r.json()["detail"]
+    [entry] = await rows(
+        db,
+        "SELECT referral_status, parked_until FROM queue_entries WHERE id = :i",
+        i=person["entry"],
+    )
+    assert entry == {"referral_status": "parked", "parked_until": today() + timedelta(days=30)}
+    # The date comes: back on the queue where it was, without any write by a job.
+    await _park_ends_today(db, uuid.UUID(match["id"]))
+    items = (await client.get(f"/api/v1/units/{unit['id']}/candidates", headers=admin)).json()[
+        "items"
+    ]
+    assert str(person["entry"]) in [i["queue_entry_id"] for i in items]
+    assert (await send(client, auth, unit["id"], person["entry"])).status_code == 201
+    [entry] = await rows(
+        db,
+        "SELECT referral_status, parked_until FROM queue_entries WHERE id = :i",
+        i=person["entry"],
+    )
+    assert entry == {"referral_status": "sent", "parked_until": None}
+
+
+async def _park_ends_today(db: Any, match_id: uuid.UUID) -> None:
+    """Arrange a park whose end date has come (the calendar moved; nothing else is written)."""
+    await db.execute(
+        text("UPDATE matches SET parked_until = :d WHERE id = :i"), {"d": today(), "i": match_id}
+    )
+    await db.execute(
+        text(
+            "UPDATE queue_entries SET parked_until = :d "
+            "WHERE id = (SELECT queue_entry_id FROM matches WHERE id = :i)"
+        ),
+        {"d": today(), "i": match_id},
+    )
+
+
+async def test_queue_and_caseloads_show_the_referral_status(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The queue's referral_status filter, sort and column and the caseload's column read what
+    matching keeps; a park that reached its date reads none again (the household is back)."""
+    people = {k: await place(client, auth, db) for k in ("sent", "accepted", "parked", "none")}
+    units = {k: await make_unit(client, auth, world.project_id("h1_psh")) for k in people}
+    matches = {}
+    for k in ("sent", "accepted", "parked"):
+        r = await send(client, auth, units[k]["id"], people[k]["entry"])
+        assert r.status_code == 201, r.text
+        matches[k] = r.json()["id"]
+    assert (await act(client, auth, matches["accepted"], "accept")).status_code == 200
+    r = await act(client, auth, matches["parked"], "park", {"reason": "disengaged"})
+    assert r.status_code == 200, r.text
+    until = (today() + timedelta(days=30)).isoformat()
+    admin = await auth.headers("cas_admin")
+    ours = {str(p["entry"]): k for k, p in people.items()}
+
+    async def queue(**params: Any) -> dict[str, dict[str, Any]]:
+        r = await client.get(
+            "/api/v1/queue-entries", params={"limit": 200, **params}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        return {ours[i["id"]]: i for i in r.json()["items"] if i["id"] in ours}
+
+    listed = await queue()
+    assert {k: i["referral_status"] for k, i in listed.items()} == {k: k for k in people}
+    assert listed["parked"]["parked_until"] == until and listed["sent"]["parked_until"] is None
+    for status in ("sent", "accepted", "parked", "none"):
+        assert list(await queue(referral_status=status)) == [status], status
+    both = await queue(referral_status=["parked", "sent"])
+    assert sorted(both) == ["parked", "sent"]
+    r = await client.post(
+        "/api/v1/queue-entries/search", json={"referral_status": ["accepted"]}, headers=admin
+    )
+    assert [ours.get(i["id"]) for i in r.json()["items"]] == ["accepted"]
+    # Sorted by referral status (alphabetical), exactly reversed with "-".
+    ordered = list(await queue(sort="referral_status"))
+    assert ordered == ["accepted", "none", "parked", "sent"]
+    assert list(await queue(sort="-referral_status")) == list(reversed(ordered))
+
+    # The caseload of the households' case manager shows the same column, and filters on it.
+    cm = await auth.headers("case_manager", org="cas")
+    clients = {str(p["client"]): k for k, p in people.items()}
+
+    async def caseload(**params: Any) -> dict[str, str]:
+        r = await client.get("/api/v1/caseloads/mine", params={"limit": 200, **params}, headers=cm)
+        assert r.status_code == 200, r.text
+        return {
+            clients[i["client_id"]]: i["referral_status"]
+            for i in r.json()["items"]
+            if i["client_id"] in clients
+        }
+
+    assert await caseload() == {k: k for k in people}
+    assert await caseload(referral_status="parked") == {"parked": "parked"}
+
+    # The park's date comes: the household is back on the queue (none), in every view.
+    await _park_ends_today(db, uuid.UUID(matches["parked"]))
+    listed = await queue()
+    assert listed["parked"]["referral_status"] == "none"
+    assert listed["parked"]["parked_until"] is None
+    assert "parked" not in await queue(referral_status="parked")
+    assert sorted(await queue(referral_status="none")) == ["none", "parked"]
+    ordered = list(await queue(sort="referral_status"))
+    assert ordered[0] == "accepted" and ordered[3] == "sent"
+    assert sorted(ordered[1:3]) == ["none", "parked"]  # both none now: in rank order
+    assert (await caseload())["parked"] == "none"
+    assert await caseload(referral_status="parked") == {}
+    why = await client.get(
+        f"/api/v1/units/{units['none']['id']}/eligibility/{people['parked']['client']}",
+        headers=admin,
+    )
+    assert why.json()["parked"] is False and why.json()["eligible"] is True
+
+    # Housed: the entry leaves the queue; the caseload says enrolled.
+    r = await act(
+        client, auth, matches["accepted"], "outcome", {"provider_result": "client_enrolled"}
+    )
+    assert r.status_code == 200, r.text
+    assert "accepted" not in await queue()
+    assert (await caseload())["accepted"] == "enrolled"
+    assert (await caseload(referral_status="enrolled")) == {"accepted": "enrolled"}
+
+
+async def test_bad_matches_are_refused_and_nothing_written(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    pending = await place(client, auth, db, approved=False)
+    before = await rows(db, "SELECT count(*) AS n FROM matches")
+    r = await send(client, auth, unit["id"], pending["entry"])
+    assert r.status_code == 409 and "approved" in r.json()["detail"]
+    person = await place(client, auth, db)
+    r = await send(client, auth, unit["id"], person["entry"], over_referral=True)
+    assert r.status_code == 422, r.text
+    hp = {**(await auth.headers("housing_provider")), **ANY_VERSION}
+    r = await client.post(
+        f"/api/v1/units/{unit['id']}/offline", json={"reason": "repairs"}, headers=hp
+    )
+    assert r.status_code == 200
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 409 and "offline" in r.json()["detail"]
+    r = await send(client, auth, uuid.uuid4(), person["entry"])
+    assert r.status_code == 422, r.text
+    r = await send(client, auth, unit["id"], uuid.uuid4())
+    assert r.status_code == 422, r.text
+    r = await client.post(
+        M,
+        json={"unit_id": unit["id"], "queue_entry_id": str(person["entry"])},
+        headers=await auth.headers("housing_provider"),
+    )
+    assert r.status_code == 403, r.text
+    assert await rows(db, "SELECT count(*) AS n FROM matches") == before
+    # Over-referral to the offline unit, explicit: allowed.
+    r = await send(client, auth, unit["id"], person["entry"], over_referral=True)
+    assert r.status_code == 201, r.text
+    match = r.json()
+    r = await send(
+        client,
+        auth,
+        (await make_unit(client, auth, world.project_id("h1_rrh")))["id"],
+        person["entry"],
+    )
+    assert r.status_code == 409 and "already in an active match" in r.json()["detail"]
+    # If-Match on moves: missing 428, stale 412.
+    base = await auth.headers("housing_provider")
+    r = await client.post(
+        f"{M}/{match['id']}/decline", json={"reason": "another_housing_option"}, headers=base
+    )
+    assert r.status_code == 428
+    r = await client.post(
+        f"{M}/{match['id']}/decline",
+        json={"reason": "another_housing_option"},
+        headers={**base, "If-Match": '"9"'},
+    )
+    assert r.status_code == 412
+    # Cancel: admins only, with a reason.
+    r = await act(client, auth, match["id"], "cancel", {"reason": "sent_in_error"})
+    assert r.status_code == 403
+    r = await act(client, auth, match["id"], "cancel", {"reason": "other"}, user="cas_admin")
+    assert r.status_code == 422
+    r = await act(
+        client, auth, match["id"], "cancel", {"reason": "sent_in_error"}, user="cas_admin"
+    )
+    assert r.status_code == 200 and r.json()["status"] == "canceled"
+    other = await auth.headers("system_admin", coc="other")
+    assert (await client.get(f"{M}/{match['id']}", headers=other)).status_code == 404
+
+
+async def test_stall_is_derived_and_a_response_restarts_the_clock(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    unit = await make_unit(client, auth, world.project_id("h1_rrh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    mid = uuid.UUID(match["id"])
+    r = await act(
+        client, auth, mid, "stall-responses", {"engaging": True, "reason": "scheduling_intake"}
+    )
+    assert r.status_code == 409, r.text
+    admin = await auth.headers("cas_admin")
+    await db.execute(
+        text("UPDATE matches SET clock_started_at = now() - interval '9 days' WHERE id = :i"),
+        {"i": mid},
+    )
+    got = (await client.get(f"{M}/{mid}", headers=admin)).json()
+    assert got["stall"] == "about_to_stall"
+    about = (await client.get(f"{M}?about_to_stall=true", headers=admin)).json()["items"]
+    assert match["id"] in [m["id"] for m in about]
+    await db.execute(
+        text("UPDATE matches SET clock_started_at = now() - interval '11 days' WHERE id = :i"),
+        {"i": mid},
+    )
+    stalled = (await client.get(f"{M}?stalled=true", headers=admin)).json()["items"]
+    assert match["id"] in [m["id"] for m in stalled]
+    assert (await client.get(f"{M}/{mid}", headers=admin)).json()["stall"] == "stalled"
+    r = await act(client, auth, mid, "stall-responses", {"engaging": False, "reason": "other"})
+    assert r.status_code == 422
+    r = await act(
+        client, auth, mid, "stall-responses", {"engaging": False, "reason": "cannot_contact"}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["client_last_seen_on"] == today().isoformat()
+    got = (await client.get(f"{M}/{mid}", headers=admin)).json()
+    assert got["stall"] == "on_time"
+    listed = (await client.get(f"{M}/{mid}/stall-responses", headers=admin)).json()["items"]
+    assert [s["reason"] for s in listed] == ["cannot_contact"]
+    # A project's own policy: 3 days.
+    await _profile(client, auth, world.project_id("h1_rrh"), stall_after_days=3)
+    await db.execute(
+        text("UPDATE matches SET clock_started_at = now() - interval '4 days' WHERE id = :i"),
+        {"i": mid},
+    )
+    assert (await client.get(f"{M}/{mid}", headers=admin)).json()["stall"] == "stalled"
+
+
+async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: World) -> None:
+    project = world.project_id("h1_rrh")
+    profile = await _profile(client, auth, project, funding_sources=[52])
+    assert profile["ehv"] is True and profile["referral_event"] == 17
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    await db.execute(text("DELETE FROM area_ties WHERE client_id = :c"), {"c": person["client"]})
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 422 and "Area ties" in r.json()["detail"]
+    cm = await auth.headers("case_manager", org="cas")
+    r = await client.post(
+        f"/api/v1/clients/{person['client']}/area-ties",
+        json={"area_ties": [{"tie_date": today().isoformat(), "area": "coc_area", "how": "lived"}]},
+        headers=cm,
+    )
+    assert r.status_code == 201, r.text
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    match = r.json()
+    assert match["is_ehv"] is True and match["referral_event"] == 17
+    # The CoC admin accepts an EHV match, not the provider.
+    r = await act(client, auth, match["id"], "accept")
+    assert r.status_code == 403, r.text
+    r = await act(client, auth, match["id"], "accept", user="cas_admin")
+    assert r.status_code == 200 and r.json()["status"] == "ehv_navigation"
+    r = await act(
+        client, auth, match["id"], "rfta-submitted", {"submitted_on": today().isoformat()}
+    )
+    assert r.status_code == 409, r.text
+    r = await act(client, auth, match["id"], "voucher-issued", {"issued_on": today().isoformat()})
+    assert r.status_code == 200 and r.json()["status"] == "ehv_voucher_issued"
+    assert r.json()["program_enrollment_id"]
+    r = await act(
+        client, auth, match["id"], "rfta-submitted", {"submitted_on": today().isoformat()}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "ehv_rfta_submitted"
+    body = {
+        "organization_id": str(world.org_id("housing_2")),
+        "user_id": str(world.user_id("case_manager")),
+    }
+    r = await act(client, auth, match["id"], "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 422, r.text  # not a member of that agency
+    body["user_id"] = str(world.user_id("system_admin"))
+    r = await act(client, auth, match["id"], "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code in (200, 422), r.text
+    body = {
+        "organization_id": str(world.org_id("access_point_2")),
+        "user_id": str(world.user_id("case_manager2")),
+    }
+    r = await act(client, auth, match["id"], "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "ehv_case_management"
+    # The case-manager agency now sees the match.
+    cm2 = await auth.headers("case_manager2")
+    assert (await client.get(f"{M}/{match['id']}", headers=cm2)).status_code == 200
+    r = await act(client, auth, match["id"], "outcome", {"provider_result": "client_enrolled"})
+    assert r.status_code == 200 and r.json()["status"] == "enrolled"
+    assert r.json()["ce_exit_subsidy_type"] == 420

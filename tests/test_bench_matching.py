@@ -1,0 +1,53 @@
+"""The matching benchmark runs end to end at a tiny size (its figures are not checked, only that
+every part of it still works against the service as it is): the seeding (foreign keys checked
+row by row here), the candidates and their baseline (the candidate search's own statement,
+which must give the service's answer: the run fails otherwise), the explanations, the JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_matching_benchmark_runs_at_a_tiny_size(database_url: str) -> None:
+    server = make_url(database_url).set(drivername="postgresql", database="postgres")
+    env = {**os.environ, "BENCH_DATABASE_URL": server.render_as_string(hide_password=False)}
+    args = ["--entries", "200", "--requests", "8", "--explanations", "8", "--concurrency", "2"]
+    args += ["--limit", "10", "--check-foreign-keys"]
+    done = subprocess.run(
+        [sys.executable, "bench/matching.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout)
+
+    assert out["benchmark"] == "matching"
+    seeded = out["seed"]
+    assert seeded["approved_entries"] == 200 and seeded["stale_entries"] == 0
+    assert seeded["open_entries_by_intake_status"]["approved"] == 200
+    assert seeded["clients"] > 200 and seeded["rows"]["matches"] > 0
+    assert len(out["requirements"]) == 5
+    assert out["candidates_shown"] == 10 and out["last_rank_shown"] >= 10
+    for phase in ("candidates", "baseline", "database_only", "explanation"):
+        assert out[phase]["requests"] == 8, phase
+        assert out[phase]["p95_ms"] > 0, phase
+    assert out["candidates"]["mean_shown"] == 10
+    assert out["explanation"]["mean_shown"] == 5  # the five requirements, each checked
+    assert out["throughput_ratio_to_baseline"] > 0
+    assert out["server_memory"]["service"]["rss_mb"] > 0
+    assert set(out["targets"]) == {
+        "candidates_p95_le_100ms",
+        "candidates_ge_50pct_of_baseline",
+        "explanation_p95_le_30ms",
+    }
