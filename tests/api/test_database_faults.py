@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -25,10 +26,13 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import DatabaseUnavailable
 from app.main import create_app
-from app.models import AuthSession
+from app.models import AuditEvent, AuthSession, IdempotencyRecord
+from app.models.documents import ClientFile
 from app.security import create_access_token, utcnow
 from app.storage import FileStore, LocalStorage
 from tests.conftest import World, assert_problem
+from tests.support.committed import committed_database
+from tests.support.documents import PDF, count, file_part, make_client, stored_files
 from tests.support.intake import INTAKES, TABLES, example
 
 CONNECT_TIMEOUT = 1.0
@@ -340,7 +344,7 @@ async def _row_counts(engine: AsyncEngine) -> dict[str, int]:
 
 @contextlib.asynccontextmanager
 async def _committed_login(
-    engine: AsyncEngine, settings: Settings, world: World, user: str, org: str
+    engine: AsyncEngine, settings: Settings, world: Any, user: str, org: str
 ) -> AsyncIterator[dict[str, str]]:
     session_id = uuid.uuid4()
     async with async_sessionmaker(engine)() as session:
@@ -413,3 +417,67 @@ async def test_a_database_lost_mid_intake_leaves_nothing_written(
         await faulty.proxy.start()
         await assert_healthy(faulty)
         assert await _row_counts(engine) == before
+
+
+async def test_an_upload_whose_commit_is_cut_leaves_no_row_and_no_file(
+    test_settings: Settings, tmp_path: Path
+) -> None:
+    """The file's bytes are stored, then the database goes as the transaction commits: the
+    upload answers 503, and neither the row nor the stored (encrypted) file remains."""
+    async with committed_database("upload_cut") as db:
+        seeded = SimpleNamespace(home=db.coc)
+        async with async_sessionmaker(db.engine, expire_on_commit=False)() as session:
+            person = await make_client(session, seeded)
+            await session.commit()
+        proxy, url = _proxy_for(db.url)
+        await proxy.start()
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        settings = test_settings.model_copy(
+            update={"database_url": proxied, "db_connect_timeout_seconds": CONNECT_TIMEOUT}
+        )
+        app = create_app(settings)
+        app.state.engine = create_engine(proxied, settings)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        files = tmp_path / "files"
+        app.state.file_store = FileStore(LocalStorage(files), settings.field_encryption_key)
+        stored: list[list[Path]] = []
+
+        def before_commit(conn: Any) -> None:
+            stored.append(stored_files(files))
+            proxy.cut()
+
+        world = SimpleNamespace(
+            user_id=lambda key: db.coc.users[key].id, org_id=lambda key: db.coc.orgs[key].id
+        )
+        try:
+            async with (
+                _committed_login(
+                    db.engine, settings, world, "case_manager", "access_point_1"
+                ) as headers,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://test"
+                ) as client,
+            ):
+                event.listen(app.state.engine.sync_engine, "commit", before_commit)
+                r = await client.post(
+                    f"/api/v1/clients/{person.id}/files",
+                    headers=headers | {"Idempotency-Key": "cut-upload"},
+                    data={"file_type": "photo_id"},
+                    files=file_part(PDF),
+                )
+                event.remove(app.state.engine.sync_engine, "commit", before_commit)
+                assert_unavailable(r)
+                # The bytes had been stored when the commit was cut; they are gone now.
+                assert len(stored) == 1 and len(stored[0]) == 1, stored
+                assert stored_files(files) == []
+                await proxy.start()
+                async with async_sessionmaker(db.engine)() as session:
+                    assert await count(session, ClientFile) == 0
+                    assert await count(session, IdempotencyRecord) == 0
+                    assert (
+                        await count(session, AuditEvent, AuditEvent.action.like("client_file%"))
+                        == 0
+                    )
+        finally:
+            await proxy.close()
+            await app.state.engine.dispose()
