@@ -137,8 +137,8 @@ async def test_two_workers_run_each_job_once(tmp_path: Path) -> None:
             assert sum(1 for kind, _, _ in jobs if kind == "maintenance") == len(slots)
 
 
-async def _wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
+async def _wait_for(check: Any, seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if value := await check():
             return value
