@@ -31,6 +31,7 @@ from tests.conftest import Auth, World, assert_problem
 from tests.support.committed import committed_database, serving
 from tests.support.documents import make_client
 from tests.support.hmis import EXPORTS, case_zip, import_zip
+from tests.support.matching import make_unit, place
 from tests.support.notifications import FAN_OUT, receiver, run_jobs
 
 # --- API1 object-level authorization: jobs of one CoC seen and retried from another --------
@@ -369,3 +370,33 @@ async def test_a_user_holds_a_bounded_number_of_live_streams(tmp_path: Path) -> 
                 assert again is not None
                 await again.__aexit__(None, None, None)
                 await second.__aexit__(None, None, None)
+
+
+# --- API1: ids in request bodies of the matching routes (held, tested) -----------------------
+
+
+async def test_another_cocs_unit_and_queue_entry_answer_like_unknown_ids(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    """A match's unit and queue entry come from the body: another CoC's admin naming this
+    CoC's (real, matchable) ones gets the answer an unknown id gets, and nothing is written."""
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    person = await place(client, auth, db)
+    before = await db.scalar(text("SELECT count(*) FROM matches"))
+    other = await auth.headers("cas_admin", coc="other")
+
+    async def answer(unit_id: Any, entry_id: Any) -> tuple[int, Any]:
+        r = await client.post(
+            "/api/v1/matches",
+            json={"unit_id": str(unit_id), "queue_entry_id": str(entry_id)},
+            headers=other,
+        )
+        body = r.json()
+        return r.status_code, (body.get("type"), body.get("detail"), body.get("errors"))
+
+    assert await answer(unit["id"], person["entry"]) == await answer(uuid.uuid4(), uuid.uuid4())
+    assert (await answer(unit["id"], person["entry"]))[0] in {404, 422}
+    assert await db.scalar(text("SELECT count(*) FROM matches")) == before
+    # Nor does the unit's page or eligibility answer for them.
+    for path in (f"/api/v1/units/{unit['id']}", f"/api/v1/units/{unit['id']}/candidates"):
+        assert_problem(await client.get(path, headers=other), 404)
