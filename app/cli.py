@@ -109,7 +109,8 @@ def _seed_demo(settings: Settings) -> None:
 @cli.command()
 def serve(
     demo: Annotated[
-        bool, typer.Option("--demo", help="Seed demo data; allow local dev origins")
+        bool,
+        typer.Option("--demo/--no-demo", help="Seed demo data; allow local dev origins"),
     ] = False,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     # A stream ends after this many seconds at most (or when its access token expires); the
     # browser reconnects.
     sse_max_seconds: float = Field(default=3600.0, gt=0)
+    # Streams one user may hold open on one API process (each holds a connection and reads the
+    # inbox at every change); one more is a 429.
+    sse_max_streams_per_user: int = Field(default=5, ge=1, le=100)
 
     # --- Partner webhooks ---
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)

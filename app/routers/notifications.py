@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from app import clock
 from app.deps import CurrentActor, Session
+from app.errors import TooManyRequests
 from app.http.contract import Visibility, documented
 from app.http.pagination import Pages
 from app.reference.notifications import InboxFilter, NotificationKind
@@ -131,7 +132,7 @@ STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     name="notifications_stream",
     summary="Live notifications (Server-Sent Events)",
     response_class=StreamingResponse,
-    responses=STREAM_RESPONSE,
+    responses={**STREAM_RESPONSE, **problems(429)},
     openapi_extra=documented(OWN),
 )
 async def stream(
@@ -154,6 +155,12 @@ async def stream(
     `EventSource` cannot send an `Authorization` header; use a fetch-based client (for
     example `@microsoft/fetch-event-source`)."""
     settings = request.app.state.settings
+    limit = settings.sse_max_streams_per_user
+    if listener.subscribers(str(actor.user_id)) >= limit:
+        raise TooManyRequests(
+            f"You have {limit} live streams open already; close one (or wait for it to end).",
+            headers={"Retry-After": "30"},
+        )
     ends_at = clock.now() + timedelta(seconds=settings.sse_max_seconds)
     expires = getattr(request.state, "token_expires_at", None)
     if expires is not None:
@@ -166,6 +173,7 @@ async def stream(
         ends_at=ends_at,
         last_event_id=last_event_id,
         disconnected=request.is_disconnected,
+        max_streams=limit,
     )
     return StreamingResponse(
         events,

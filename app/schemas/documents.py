@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from typing_extensions import TypeAliasType
 
 from app.reference.documents import ClientFileType
@@ -75,6 +75,9 @@ class ClientFileRead(ReadModel):
 
 
 class DocumentTypeOption(BaseModel):
+    # Also a request part (ChecklistUpdate): unknown fields are refused, not dropped.
+    model_config = ConfigDict(extra="forbid")
+
     code: str = Field(pattern=r"^[a-z0-9_]{1,50}$", examples=["third_party_letter"])
     label: str = Field(min_length=1, max_length=200, examples=["Third-party verification letter"])
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.reference.queue import (
     ChronicFilter,
@@ -200,6 +200,9 @@ class QueueSearch(QueueFilterFields):
 
 
 class SchemeKey(BaseModel):
+    # Also a request part (QueueSettingsUpdate): unknown fields are refused, not dropped.
+    model_config = ConfigDict(extra="forbid")
+
     key: PriorityKey
     direction: Direction = Direction.DESC
 

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.engine import make_url
@@ -37,6 +38,11 @@ from tests.conftest import PASSWORD, ROOT, _admin_exec, _server_url
 OPENAPI_FILE = ROOT / "openapi" / "openapi.json"
 # Examples per operation; raise it for a deeper local run (CAS_FUZZ_EXAMPLES=200 pytest -k api).
 FUZZ_EXAMPLES = int(os.environ.get("CAS_FUZZ_EXAMPLES", "8"))
+# Scenarios of the stateful run (chains of linked calls) and its seed; a release runs more
+# (CAS_FUZZ_SCENARIOS=500, README "Development").
+FUZZ_SCENARIOS = int(os.environ.get("CAS_FUZZ_SCENARIOS", "40"))
+FUZZ_STEPS = int(os.environ.get("CAS_FUZZ_STEPS", "10"))
+FUZZ_SEED = int(os.environ.get("CAS_FUZZ_SEED", "20260416"))
 
 # Operations that end the caller's own session, or need a secret from an email; they have
 # dedicated tests.
@@ -155,7 +161,8 @@ def live_server() -> Iterator[tuple[str, str]]:
 
 def test_api_never_errors_and_matches_its_schema(live_server: tuple[str, str]) -> None:
     base, token = live_server
-    api = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    # The first build of the document takes seconds on a busy machine.
+    api = schemathesis.openapi.from_url(f"{base}/openapi.json", timeout=120)
     headers = {"Authorization": f"Bearer {token}"}
     failures: list[str] = []
     operations = 0
@@ -186,6 +193,54 @@ def test_api_never_errors_and_matches_its_schema(live_server: tuple[str, str]) -
             failures.append(f"{operation.verbose_name}: {str(exc)[:1500]}")
     assert operations > 10
     assert not failures, "\n\n".join(failures)
+
+
+def test_linked_calls_never_error_and_match_their_schema(live_server: tuple[str, str]) -> None:
+    """Stateful: chains of calls where a response's ids feed the next call (create a client,
+    then read and change it; an intake, then its enrollment's records; a unit, then a match on
+    it, then accept it; a subscription, then its deliveries ...), from the links schemathesis
+    infers from the contract's response schemas and path parameters."""
+    base, token = live_server
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json", timeout=120).exclude(
+        operation_id=sorted(NOT_FUZZED)
+    )
+    machine = schema.as_state_machine()
+    headers = {"Authorization": f"Bearer {token}"}
+    calls: Counter[str] = Counter()
+
+    class Linked(machine):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Any) -> None:
+            # The caller's token, whatever header the generator drew.
+            case.headers = {**(case.headers or {}), **headers}
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers, "timeout": 30}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            operation = case.operation
+            calls[f"{operation.method.upper()} {operation.path} {response.status_code}"] += 1
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, response_schema_conformance],
+                headers=headers,
+            )
+
+    seed(FUZZ_SEED)(Linked)
+    Linked.run(
+        settings=settings(
+            max_examples=FUZZ_SCENARIOS,
+            stateful_step_count=FUZZ_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+    )
+    assert sum(calls.values()) > FUZZ_SCENARIOS, calls
+    # Ids from responses reached other operations: linked reads and changes succeeded.
+    linked = [k for k in calls if "{" in k and k.rsplit(" ", 1)[1] in {"200", "201", "204"}]
+    assert linked, calls
 
 
 PII_PARAMETER = re.compile(

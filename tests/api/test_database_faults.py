@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -25,10 +26,14 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import DatabaseUnavailable
 from app.main import create_app
-from app.models import AuthSession
+from app.models import AuditEvent, AuthSession, IdempotencyRecord
+from app.models.documents import ClientFile
 from app.security import create_access_token, utcnow
 from app.storage import FileStore, LocalStorage
 from tests.conftest import World, assert_problem
+from tests.support.committed import committed_database
+from tests.support.documents import PDF, count, file_part, make_client, stored_files
+from tests.support.intake import INTAKES, TABLES, example
 
 CONNECT_TIMEOUT = 1.0
 STATEMENT_TIMEOUT = 1.5
@@ -62,13 +67,17 @@ class Proxy:
 
     async def stop(self) -> None:
         """Like a killed server: new connections are refused, open ones are cut."""
+        self.cut()
+        await asyncio.sleep(0)
+
+    def cut(self) -> None:
+        """``stop`` without waiting (from a synchronous engine event, mid-transaction)."""
         if self.server is not None:
             self.server.close()
             self.server = None
         for writer in list(self.writers):
             writer.transport.abort()
         self.writers.clear()
-        await asyncio.sleep(0)
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.create_task(self._serve(reader, writer))
@@ -317,3 +326,158 @@ async def test_readiness_reports_an_unwritable_file_store(faulty: Faulty, tmp_pa
     }
     assert elapsed < HEALTH_TIMEOUT + SLACK
     assert blocked.read_text().startswith("a file")
+
+
+# --- no partial writes ----------------------------------------------------------------------
+
+
+WRITTEN = (*TABLES, "idempotency_records", "audit_events", "notification_events", "jobs")
+
+
+async def _row_counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        return {
+            table: (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            for table in WRITTEN
+        }
+
+
+@contextlib.asynccontextmanager
+async def _committed_login(
+    engine: AsyncEngine, settings: Settings, world: Any, user: str, org: str
+) -> AsyncIterator[dict[str, str]]:
+    session_id = uuid.uuid4()
+    async with async_sessionmaker(engine)() as session:
+        session.add(
+            AuthSession(
+                id=session_id,
+                user_id=world.user_id(user),
+                organization_id=world.org_id(org),
+                created_at=utcnow(),
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+        await session.commit()
+    token = create_access_token(
+        settings,
+        user_id=world.user_id(user),
+        organization_id=world.org_id(org),
+        session_id=session_id,
+    )
+    try:
+        yield {"Authorization": f"Bearer {token}"}
+    finally:
+        async with async_sessionmaker(engine)() as session:
+            await session.execute(delete(AuthSession).where(AuthSession.id == session_id))
+            await session.commit()
+
+
+@pytest.mark.parametrize("cut_at", ["first insert", "fifth insert", "commit"])
+async def test_a_database_lost_mid_intake_leaves_nothing_written(
+    faulty: Faulty, engine: AsyncEngine, world: World, cut_at: str
+) -> None:
+    """An intake writes a client, a household, an enrollment, assessments, a queue entry, an
+    audit trail and an idempotency record in one transaction: the connection cut after some of
+    its statements (or as it commits) leaves none of them."""
+    await assert_healthy(faulty)
+    executed: list[str] = []
+    inserts = 0
+
+    def after_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal inserts
+        executed.append(statement.lstrip().split(None, 1)[0].upper())
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts += 1
+            if (cut_at, inserts) in {("first insert", 1), ("fifth insert", 5)}:
+                faulty.proxy.cut()
+
+    def before_commit(conn: Any) -> None:
+        if cut_at == "commit" and inserts:
+            faulty.proxy.cut()
+
+    sync_engine = faulty.engine.sync_engine
+    async with _committed_login(
+        engine, faulty.settings, world, "case_manager", "access_point_1"
+    ) as headers:
+        before = await _row_counts(engine)
+        event.listen(sync_engine, "after_cursor_execute", after_execute)
+        event.listen(sync_engine, "commit", before_commit)
+        try:
+            r = await faulty.client.post(
+                INTAKES,
+                json=example("placed"),
+                headers=headers | {"Idempotency-Key": f"cut-{cut_at}"},
+            )
+        finally:
+            event.remove(sync_engine, "after_cursor_execute", after_execute)
+            event.remove(sync_engine, "commit", before_commit)
+        assert_unavailable(r)
+        # The transaction had written rows when the connection went.
+        assert inserts >= (5 if cut_at == "fifth insert" else 1), executed
+        await faulty.proxy.start()
+        await assert_healthy(faulty)
+        assert await _row_counts(engine) == before
+
+
+async def test_an_upload_whose_commit_is_cut_leaves_no_row_and_no_file(
+    test_settings: Settings, tmp_path: Path
+) -> None:
+    """The file's bytes are stored, then the database goes as the transaction commits: the
+    upload answers 503, and neither the row nor the stored (encrypted) file remains."""
+    async with committed_database("upload_cut") as db:
+        seeded = SimpleNamespace(home=db.coc)
+        async with async_sessionmaker(db.engine, expire_on_commit=False)() as session:
+            person = await make_client(session, seeded)
+            await session.commit()
+        proxy, url = _proxy_for(db.url)
+        await proxy.start()
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        settings = test_settings.model_copy(
+            update={"database_url": proxied, "db_connect_timeout_seconds": CONNECT_TIMEOUT}
+        )
+        app = create_app(settings)
+        app.state.engine = create_engine(proxied, settings)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        files = tmp_path / "files"
+        app.state.file_store = FileStore(LocalStorage(files), settings.field_encryption_key)
+        stored: list[list[Path]] = []
+
+        def before_commit(conn: Any) -> None:
+            stored.append(stored_files(files))
+            proxy.cut()
+
+        world = SimpleNamespace(
+            user_id=lambda key: db.coc.users[key].id, org_id=lambda key: db.coc.orgs[key].id
+        )
+        try:
+            async with (
+                _committed_login(
+                    db.engine, settings, world, "case_manager", "access_point_1"
+                ) as headers,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://test"
+                ) as client,
+            ):
+                event.listen(app.state.engine.sync_engine, "commit", before_commit)
+                r = await client.post(
+                    f"/api/v1/clients/{person.id}/files",
+                    headers=headers | {"Idempotency-Key": "cut-upload"},
+                    data={"file_type": "photo_id"},
+                    files=file_part(PDF),
+                )
+                event.remove(app.state.engine.sync_engine, "commit", before_commit)
+                assert_unavailable(r)
+                # The bytes had been stored when the commit was cut; they are gone now.
+                assert len(stored) == 1 and len(stored[0]) == 1, stored
+                assert stored_files(files) == []
+                await proxy.start()
+                async with async_sessionmaker(db.engine)() as session:
+                    assert await count(session, ClientFile) == 0
+                    assert await count(session, IdempotencyRecord) == 0
+                    assert (
+                        await count(session, AuditEvent, AuditEvent.action.like("client_file%"))
+                        == 0
+                    )
+        finally:
+            await proxy.close()
+            await app.state.engine.dispose()

@@ -91,6 +91,8 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     status: int = 204
     delay: float = 0.0
+    # The webhook-id of every request as it arrives (before the receiver's delay).
+    arrived: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -100,13 +102,16 @@ def receiver(status: int = 204, delay: float = 0.0) -> Iterator[Receiver]:
     state.status = status
     state.delay = delay
     lock = threading.Lock()
+    closing = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
+            with lock:
+                state.arrived.append(self.headers.get("webhook-id", ""))
             if state.delay:
-                threading.Event().wait(state.delay)
+                closing.wait(state.delay)
             with lock:
                 state.requests.append(Received(self.path, dict(self.headers.items()), body))
                 answer = state.statuses.pop(0) if state.statuses else state.status
@@ -124,6 +129,7 @@ def receiver(status: int = 204, delay: float = 0.0) -> Iterator[Receiver]:
     try:
         yield state
     finally:
+        closing.set()  # requests still waiting out their delay are answered now
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

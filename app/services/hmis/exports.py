@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,7 +80,7 @@ from app.services.hmis.policy import (
     may_export_project,
     sees_export,
 )
-from app.services.hmis.runtime import HmisRuntime, JobProgress, raw_connection
+from app.services.hmis.runtime import HmisRuntime, JobProgress, lock_key, raw_connection
 from app.services.identity.auth import membership_actor
 from app.services.platform import audit
 from app.services.platform.crypto import FieldCipher
@@ -92,6 +92,8 @@ SOFTWARE_NAME = "CAS API"
 SOFTWARE_VERSION = "1.0"
 SYSTEM_USER_ID = "cas-system"  # records CAS wrote by itself (imports, housekeeping)
 BATCH = 2000
+# Unfinished (queued or running) exports an organization may have at once.
+MAX_UNFINISHED_EXPORTS = 3
 TERMINAL = (ExportStatus.SUCCEEDED, ExportStatus.FAILED, ExportStatus.EXPIRED)
 HEADER_ONLY = (
     "Funder",
@@ -153,6 +155,23 @@ async def create_export(
             "PATCH /api/v1/projects/{project_id} for: "
             + ", ".join(str(p.id) for p in missing[:20]),
             field="project_ids",
+        )
+    # An organization's exports run a few at a time (each reads every record of its period).
+    await session.execute(
+        select(func.pg_advisory_xact_lock(lock_key(f"hmis-export-create:{actor.organization_id}")))
+    )
+    unfinished = await session.scalar(
+        select(func.count())
+        .select_from(HmisExport)
+        .where(
+            HmisExport.organization_id == actor.organization_id,
+            HmisExport.status.in_(UNFINISHED_EXPORTS),
+        )
+    )
+    if (unfinished or 0) >= MAX_UNFINISHED_EXPORTS:
+        raise Conflict(
+            f"Your organization has {MAX_UNFINISHED_EXPORTS} exports not finished yet; start "
+            "another when one of them is done."
         )
     job = HmisExport(
         id=uuid.uuid4(),

@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.context import Actor
 from app.db import constraint_name
-from app.errors import DomainError, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from app.errors import Conflict, DomainError, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from app.models.hmis import HmisDataSource, HmisImport, HmisImportIssue
 from app.models.organizations import Coc
 from app.reference.hmis_csv import FILES, Issue
@@ -92,6 +92,27 @@ class StoredUpload:
     sha256: str
 
 
+async def _refuse_a_second_unfinished_import(
+    session: AsyncSession, actor: Actor, *, locked: bool
+) -> None:
+    """One unfinished import per CoC: loads run one after the other anyway, and each queued one
+    holds its (up to ``CAS_HMIS_MAX_UPLOAD_BYTES``) zip in the file store."""
+    if locked:
+        await session.execute(
+            select(func.pg_advisory_xact_lock(lock_key(f"hmis-import-create:{actor.coc_id}")))
+        )
+    unfinished = await session.scalar(
+        select(HmisImport.id)
+        .where(HmisImport.coc_id == actor.coc_id, HmisImport.status.in_(UNFINISHED_IMPORTS))
+        .limit(1)
+    )
+    if unfinished is not None:
+        raise Conflict(
+            f"Import {unfinished} is not finished yet; load the next zip when it is (poll "
+            f"GET /api/v1/imports/{unfinished})."
+        )
+
+
 async def store_upload(
     session: AsyncSession,
     actor: Actor,
@@ -105,6 +126,9 @@ async def store_upload(
     (422), one over ``max_bytes`` with 413."""
     if not may_import(actor):
         raise Forbidden("Only the HMIS lead's system admins load HMIS CSV data.")
+    # Refused before a byte is stored (an upload may be a gigabyte); checked again, under a
+    # lock, when the job is recorded.
+    await _refuse_a_second_unfinished_import(session, actor, locked=False)
     digest = hashlib.sha256()
     size = 0
     first = True
@@ -144,6 +168,7 @@ async def create_import(
     """Record the import job of a stored upload, ``queued``."""
     if not may_import(actor):
         raise Forbidden("Only the HMIS lead's system admins load HMIS CSV data.")
+    await _refuse_a_second_unfinished_import(session, actor, locked=True)
     job = HmisImport(
         id=uuid.uuid4(),
         coc_id=actor.coc_id,

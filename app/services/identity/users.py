@@ -154,12 +154,15 @@ async def _check_grant(
     return org
 
 
-async def _send_invitation(session: AsyncSession, settings: Settings, user: User) -> None:
+async def _send_invitation(
+    session: AsyncSession, settings: Settings, user: User, coc_id: uuid.UUID
+) -> None:
     token = await issue_one_time_token(
         session, user, "invitation", timedelta(hours=settings.invitation_ttl_hours)
     )
     email.enqueue(
         session,
+        coc_id=coc_id,
         to=user.email,
         subject="You are invited to the Coordinated Access System",
         template="invitation",
@@ -203,7 +206,7 @@ async def invite_user(
     session.add(user)
     await session.flush()
     session.add(Membership(user_id=user.id, organization_id=organization_id, role=role.value))
-    await _send_invitation(session, settings, user)
+    await _send_invitation(session, settings, user, actor.coc_id)
     audit.record(
         session,
         actor,
@@ -253,7 +256,7 @@ async def _reinvite(
     _check_may_change(actor, user)
     session.add(Membership(user_id=user.id, organization_id=organization_id, role=role.value))
     if user.password_hash is None:
-        await _send_invitation(session, settings, user)
+        await _send_invitation(session, settings, user, actor.coc_id)
     audit.record(
         session,
         actor,
@@ -273,7 +276,7 @@ async def resend_invitation(
     _check_may_change(actor, user)
     if user.password_hash is not None:
         raise Conflict("This user has already set a password; use the password reset instead.")
-    await _send_invitation(session, settings, user)
+    await _send_invitation(session, settings, user, actor.coc_id)
     audit.record(session, actor, "user.invitation_resent", "user", user.id)
 
 

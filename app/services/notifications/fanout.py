@@ -92,6 +92,7 @@ async def _to_inboxes(
             )
             email.enqueue(
                 session,
+                coc_id=event.coc_id,
                 to=person.email,
                 subject=message.subject,
                 body=message.text,

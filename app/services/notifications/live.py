@@ -74,9 +74,15 @@ async def stream(
     ends_at: datetime,
     last_event_id: str | None = None,
     disconnected: Callable[[], Awaitable[bool]] | None = None,
+    max_streams: int | None = None,
 ) -> AsyncIterator[str]:
-    """The SSE text of the user's stream, until ``ends_at`` or the client goes away."""
-    async with listener.subscribe(str(actor.user_id)) as queue:
+    """The SSE text of the user's stream, until ``ends_at`` or the client goes away. Empty at
+    once when the user holds ``max_streams`` streams on this process already (the route
+    answers 429 before; this holds for a burst of simultaneous requests too)."""
+    key = str(actor.user_id)
+    if max_streams is not None and listener.subscribers(key) >= max_streams:
+        return
+    async with listener.subscribe(key) as queue:
         async with unit_of_work(sessionmaker) as session:
             start = await _resume_point(session, actor, last_event_id)
             floor = start - LATE_COMMIT

@@ -57,8 +57,11 @@ def enqueue(
     template: str,
     html: str | None = None,
     max_attempts: int = jobs.DEFAULT_MAX_ATTEMPTS,
+    coc_id: uuid.UUID | None = None,
 ) -> EmailMessage:
-    """Queue a message (and its delivery job) in the caller's transaction."""
+    """Queue a message (and its delivery job) in the caller's transaction. ``coc_id``: the CoC
+    the message is about (its system admins see and retry the job); None only for the
+    deployment's own mail (a password reset request, whose account is not looked up yet)."""
     message = EmailMessage(
         id=uuid.uuid4(),
         to_address=to,
@@ -73,6 +76,7 @@ def enqueue(
         session,
         DELIVER,
         {"email_id": str(message.id)},
+        coc_id=coc_id,
         dedupe_key=f"email:{message.id}",
         max_attempts=max_attempts,
     )

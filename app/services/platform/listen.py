@@ -41,6 +41,11 @@ class Listener:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
+    def subscribers(self, key: str) -> int:
+        """How many subscriptions ``key`` holds now (``subscribe`` adds one before it first
+        awaits, so a check of this followed by ``subscribe`` is one step of the event loop)."""
+        return len(self._subscribers.get(key, ()))
+
     @contextlib.asynccontextmanager
     async def subscribe(self, key: str) -> AsyncIterator[asyncio.Queue[str]]:
         """A queue receiving the payloads for ``key`` (and ``RESYNC``) while the block runs.
