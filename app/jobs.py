@@ -254,6 +254,7 @@ async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
             s, hmis_store, now
         ),
         "hmis_files_removed": lambda s, now: hmis_housekeeping.sweep_hmis_files(s, hmis_store, now),
+        "hmis_runs_abandoned": hmis_housekeeping.fail_abandoned_runs,
     }
     return await maintenance.run_maintenance(session, tasks)
 
