@@ -222,19 +222,22 @@ def worker(
 
 
 async def _work(sessionmaker: Any, settings: Settings, *, once: bool) -> None:
-    runner = jobs.runner(sessionmaker, settings)
-    typer.echo(f"Worker {runner.worker_id} started.")
-    sys.stdout.flush()
     if once:
+        runner = jobs.runner(sessionmaker, settings)
+        typer.echo(f"Worker {runner.worker_id} started.")
+        sys.stdout.flush()
         ran = await runner.run_until_idle()
         typer.echo(f"Ran {ran} job(s).")
         return
+    lanes = jobs.runners(sessionmaker, settings)
+    typer.echo(f"Worker {lanes[0].worker_id} started.")
+    sys.stdout.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await runner.run_forever(stop)
-    typer.echo(f"Worker {runner.worker_id} stopped.")
+    await asyncio.gather(*(lane.run_forever(stop) for lane in lanes))
+    typer.echo(f"Worker {lanes[0].worker_id} stopped.")
 
 
 @cli.command()

@@ -15,7 +15,10 @@ Kinds (``registry``):
 * ``notifications.scan`` -- the scans in ``SCANS`` (every
   ``CAS_NOTIFICATION_SCAN_INTERVAL_SECONDS``);
 * ``notifications.sweep`` -- fan-outs for events recorded without one (every
-  ``CAS_NOTIFICATION_SWEEP_INTERVAL_SECONDS``).
+  ``CAS_NOTIFICATION_SWEEP_INTERVAL_SECONDS``);
+* ``hmis.export`` / ``hmis.import`` -- one HUD HMIS CSV export or import (queued with it by
+  ``services.hmis.runtime.queue_run``). They run for minutes, so a worker runs them in a lane
+  of their own (``runners``): a long import never holds up emails and notifications.
 
 **Registering more**: a scan (the matching feature's "about to stall", "stalled" and park
 expiry) is an ``async def scan(session, now) -> int`` in its package, added to ``SCANS``; a new
@@ -25,7 +28,7 @@ kind of notification event is an entry in ``app.services.notifications.kinds.KIN
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -38,19 +41,23 @@ from app.services.documents import core as documents
 from app.services.hmis import exports as hmis_exports
 from app.services.hmis import housekeeping as hmis_housekeeping
 from app.services.hmis import imports as hmis_imports
+from app.services.hmis import runtime as hmis_runtime_svc
 from app.services.hmis.runtime import HmisRuntime
 from app.services.identity import auth
 from app.services.notifications import fanout, scans, webhooks
 from app.services.platform import email, events, jobs, maintenance
+from app.services.platform.crypto import FieldCipher
 from app.services.platform.jobs import JobContext, JobKind, JobRunner, Schedule
 from app.services.queue import facts as queue_facts
-from app.storage import file_store_from_settings, hmis_file_store_from_settings
+from app.storage import FileStore, file_store_from_settings, hmis_file_store_from_settings
 from app.unit_of_work import unit_of_work
 
 MAINTENANCE = "maintenance"
 SCAN = "notifications.scan"
 SWEEP = "notifications.sweep"
 QUEUE_REFRESH = "queue.refresh"
+# Kinds that run for minutes: a lane of their own (``runners``).
+LONG_KINDS = frozenset(hmis_runtime_svc.JOB_KINDS)
 
 # A scheduled scan: finds events in the data and records them (``platform.events.emit_from``
 # or ``emit_once``, keyed so a second run records nothing); how many it recorded.
@@ -81,7 +88,10 @@ def _resolvers(settings: Settings) -> dict[str, email.Resolver]:
     return {auth.RESET_REQUEST_TEMPLATE: reset}
 
 
-def registry(settings: Settings) -> dict[str, JobKind]:
+def registry(settings: Settings, *, hmis_store: FileStore | None = None) -> dict[str, JobKind]:
+    """Every kind the runners know. ``hmis_store``: where HMIS CSV zips are kept (the
+    settings' store unless given)."""
+
     async def deliver_email(ctx: JobContext) -> None:
         await email.deliver(
             ctx.sessionmaker,
@@ -122,6 +132,17 @@ def registry(settings: Settings) -> dict[str, JobKind]:
         # A unit of work per chunk of entries (its own sessions).
         await refresh_queue(ctx.sessionmaker)
 
+    def hmis_runtime(ctx: JobContext) -> HmisRuntime:
+        cipher = FieldCipher(settings.field_encryption_key)
+        return HmisRuntime.from_settings(settings, ctx.sessionmaker, cipher, hmis_store)
+
+    async def run_hmis_export(ctx: JobContext) -> None:
+        # Its own failures are recorded on the export; an exception here is retried.
+        await hmis_exports.run_export(hmis_runtime(ctx), uuid.UUID(ctx.payload["export_id"]))
+
+    async def run_hmis_import(ctx: JobContext) -> None:
+        await hmis_imports.run_import(hmis_runtime(ctx), uuid.UUID(ctx.payload["import_id"]))
+
     handlers = {
         email.DELIVER: deliver_email,
         events.FAN_OUT: fan_out,
@@ -130,6 +151,8 @@ def registry(settings: Settings) -> dict[str, JobKind]:
         SCAN: run_scans,
         SWEEP: sweep,
         QUEUE_REFRESH: refresh_queue_facts,
+        hmis_runtime_svc.EXPORT_JOB: run_hmis_export,
+        hmis_runtime_svc.IMPORT_JOB: run_hmis_import,
     }
     return {name: JobKind(name, handler) for name, handler in handlers.items()}
 
@@ -149,15 +172,46 @@ def runner(
     *,
     worker_id: str | None = None,
     scheduled: bool = True,
+    hmis_store: FileStore | None = None,
+    kinds: Collection[str] | None = None,
 ) -> JobRunner:
-    """The job runner of ``cas worker`` / ``cas serve`` (``scheduled=False``: no schedules)."""
+    """A job runner of every kind (or of ``kinds``): ``cas worker --once``, the CLI and tests
+    (``scheduled=False``: no schedules)."""
+    known = registry(settings, hmis_store=hmis_store)
+    if kinds is not None:
+        known = {name: kind for name, kind in known.items() if name in kinds}
     return JobRunner(
         sessionmaker,
-        registry(settings),
+        known,
         settings,
         schedules=schedules(settings) if scheduled else (),
         worker_id=worker_id,
     )
+
+
+def runners(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    worker_id: str | None = None,
+    hmis_store: FileStore | None = None,
+) -> list[JobRunner]:
+    """The lanes of ``cas worker`` and ``cas serve``: the short jobs with the schedules, and
+    the long ones (HMIS CSV exports and imports) on their own, so a batch of short jobs never
+    waits for an import to end. Both share the worker's id."""
+    worker_id = worker_id or jobs.default_worker_id()
+    short = [name for name in registry(settings) if name not in LONG_KINDS]
+    return [
+        runner(sessionmaker, settings, worker_id=worker_id, hmis_store=hmis_store, kinds=short),
+        runner(
+            sessionmaker,
+            settings,
+            worker_id=worker_id,
+            scheduled=False,
+            hmis_store=hmis_store,
+            kinds=LONG_KINDS,
+        ),
+    ]
 
 
 # --- on demand (CLI) ----------------------------------------------------------------------------
@@ -200,6 +254,7 @@ async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
             s, hmis_store, now
         ),
         "hmis_files_removed": lambda s, now: hmis_housekeeping.sweep_hmis_files(s, hmis_store, now),
+        "hmis_runs_abandoned": hmis_housekeeping.fail_abandoned_runs,
     }
     return await maintenance.run_maintenance(session, tasks)
 
@@ -210,23 +265,3 @@ async def refresh_queue(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     The job runner runs it every ``CAS_QUEUE_REFRESH_INTERVAL_SECONDS`` (a day); ``cas
     queue-refresh`` on demand. How many entries."""
     return await queue_facts.refresh_all(sessionmaker)
-
-
-async def unfinished_hmis_jobs(
-    session: AsyncSession, runtime: HmisRuntime
-) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
-    """The HMIS CSV imports and exports a stopped server left unfinished, as (name, job) to
-    start again: an import's load was rolled back with its transaction and starts over from its
-    stored upload; an export starts over."""
-    found: list[tuple[str, Callable[[], Awaitable[str]]]] = []
-
-    def bind(
-        run: Callable[[HmisRuntime, uuid.UUID], Awaitable[str]], job_id: uuid.UUID
-    ) -> Callable[[], Awaitable[str]]:
-        return lambda: run(runtime, job_id)
-
-    for import_id in await hmis_imports.unfinished_imports(session):
-        found.append((f"hmis-import-{import_id}", bind(hmis_imports.run_import, import_id)))
-    for export_id in await hmis_exports.unfinished_exports(session):
-        found.append((f"hmis-export-{export_id}", bind(hmis_exports.run_export, export_id)))
-    return found

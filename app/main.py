@@ -15,7 +15,6 @@ from fastapi.routing import APIRoute
 from app import jobs
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
-from app.http.background import background_jobs
 from app.http.client_address import ClientAddressMiddleware
 from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -24,11 +23,9 @@ from app.http.ratelimit import SlidingWindowLimiter
 from app.openapi import build_openapi
 from app.routers import all_routers
 from app.routers.hmis import HMIS_IMPORT_PATH
-from app.services.hmis.runtime import HmisRuntime
 from app.services.notifications import inbox
 from app.services.platform.crypto import FieldCipher
 from app.services.platform.listen import Listener
-from app.unit_of_work import unit_of_work
 
 log = logging.getLogger("app")
 
@@ -55,45 +52,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
     app.state.notification_listener = Listener(app.state.engine, inbox.CHANNEL)
     stop = asyncio.Event()
-    worker: asyncio.Task[None] | None = None
+    lanes: list[asyncio.Task[None]] = []
     if settings.run_jobs_in_server:
         # The one-machine default: this process also runs the background jobs (several servers
         # may: jobs are claimed with a lease, schedules run once per slot).
-        job_runner = jobs.runner(app.state.sessionmaker, settings)
-        worker = asyncio.create_task(job_runner.run_forever(stop))
-    background = background_jobs(app)
-    resume = asyncio.create_task(_resume_hmis_jobs(app))
+        runners = jobs.runners(
+            app.state.sessionmaker, settings, hmis_store=getattr(app.state, "hmis_store", None)
+        )
+        lanes = [asyncio.create_task(r.run_forever(stop)) for r in runners]
     try:
         yield
     finally:
-        resume.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await resume
-        await background.cancel_all()
         stop.set()
-        if worker is not None:
+        if lanes:
+            short, long = lanes
+            # An HMIS CSV run may take minutes: it is stopped now, and runs again (from the
+            # start) wherever its job is claimed once its lease lapses.
+            long.cancel()
             try:
-                await asyncio.wait_for(worker, timeout=settings.job_lease_seconds)
+                await asyncio.wait_for(short, timeout=settings.job_lease_seconds)
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("background jobs did not finish in time; their leases will expire")
+            with contextlib.suppress(asyncio.CancelledError):
+                await long
         await app.state.notification_listener.close()
         if owns_engine:
             await app.state.engine.dispose()
-
-
-async def _resume_hmis_jobs(app: FastAPI) -> None:
-    """Start again the HMIS CSV jobs a stopped server left unfinished (a job another worker is
-    running is left to it: each run takes a lock of its own first)."""
-    try:
-        runtime = HmisRuntime.from_settings(
-            app.state.settings, app.state.sessionmaker, app.state.cipher
-        )
-        async with unit_of_work(app.state.sessionmaker) as session:
-            found = await jobs.unfinished_hmis_jobs(session, runtime)
-        for name, job in found:
-            background_jobs(app).launch(name, job)
-    except Exception as exc:
-        log.warning("resuming HMIS jobs failed", extra={"error_type": type(exc).__name__})
 
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:

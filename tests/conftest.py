@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.config import Settings
 from app.db import create_engine, start_embedded_postgres, to_async_url, upgrade_database
-from app.http.background import BackgroundJobs
 from app.main import create_app
 from app.models import AuthSession
 from app.security import create_access_token, hash_password, utcnow
@@ -170,9 +169,8 @@ async def client(
         bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
     app.state.auth_limiter.reset()
-    # Background jobs (HMIS CSV exports and imports) share the test's connection: they wait
-    # until the test runs them (``app.state.background.drain()``), one after the other.
-    app.state.background = BackgroundJobs(deferred=True)
+    # Queued jobs (HMIS CSV exports and imports included) wait until the test runs them on the
+    # test's connection (tests.support: ``run_jobs``).
     app.state.hmis_store = FileStore(
         LocalStorage(tmp_path / "hmis-files"), app.state.settings.field_encryption_key
     )

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from app.context import Actor
 from app.deps import Cipher, Session, require_for_clients
 from app.errors import ValidationFailed
-from app.http.background import launch_after_commit
 from app.http.contract import COMPONENTS_EXTRA, CONTENT_DISPOSITION, LOCATION, documented
 from app.http.multipart import MultipartReader
 from app.http.pagination import Pages
@@ -32,6 +31,7 @@ from app.schemas.hmis import ExportCreate, ExportRead, ImportForm, ImportIssueRe
 from app.schemas.pagination import Page
 from app.services.hmis import exports as export_svc
 from app.services.hmis import imports as import_svc
+from app.services.hmis import runtime as hmis_runtime_svc
 from app.services.hmis.runtime import HmisRuntime
 from app.storage import hmis_file_store_from_settings
 
@@ -91,12 +91,7 @@ def _export(job: Any) -> ExportRead:
     openapi_extra=documented(EXPORT_VISIBILITY, sends=(LOCATION,), idempotent=True),
 )
 async def create_export(
-    body: ExportCreate,
-    request: Request,
-    actor: Exporter,
-    session: Session,
-    runtime: Runtime,
-    response: Response,
+    body: ExportCreate, actor: Exporter, session: Session, response: Response
 ) -> ExportRead:
     """Start a HUD HMIS CSV FY2026 export of the period and projects (every FY2026 file, HUD's
     headers in order, CSVVersion 2026, one ExportID; the enrollments open during the period,
@@ -111,9 +106,7 @@ async def create_export(
         project_ids=body.project_ids,
         hashed=body.hashed,
     )
-    launch_after_commit(
-        request, session, f"hmis-export-{job.id}", lambda: export_svc.run_export(runtime, job.id)
-    )
+    hmis_runtime_svc.queue_run(session, hmis_runtime_svc.EXPORT_JOB, job.id, job.coc_id)
     response.headers["Location"] = f"/api/v1/exports/hmis-csv/{job.id}"
     return _export(job)
 
@@ -277,9 +270,7 @@ async def create_import(
     job = await import_svc.create_import(
         session, actor, stored, file_name=file_name, options=options
     )
-    launch_after_commit(
-        request, session, f"hmis-import-{job.id}", lambda: import_svc.run_import(runtime, job.id)
-    )
+    hmis_runtime_svc.queue_run(session, hmis_runtime_svc.IMPORT_JOB, job.id, job.coc_id)
     response.headers["Location"] = f"/api/v1/imports/{job.id}"
     return ImportRead.model_validate(import_svc.import_view(job))
 

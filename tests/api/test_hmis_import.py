@@ -28,6 +28,7 @@ from tests.support.hmis import (
     repair_datalab,
     rewrite_csv,
     rules,
+    run_jobs,
     snapshot,
     zip_folder,
 )
@@ -498,7 +499,7 @@ async def test_only_system_admins_load_and_other_cocs_see_nothing(
     r = await import_zip(client, admin, data, allow_missing_files=True)
     assert r.status_code == 202 and r.json()["status"] == "queued"
     assert r.headers["Location"] == f"{IMPORTS}/{r.json()['id']}"
-    await app.state.background.drain()
+    await run_jobs(app)
     other = await auth.headers("system_admin", coc="other")
     for path in (f"{IMPORTS}/{r.json()['id']}", f"{IMPORTS}/{r.json()['id']}/issues"):
         assert_problem(await client.get(path, headers=other), 404)

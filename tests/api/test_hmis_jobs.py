@@ -1,6 +1,6 @@
 """HMIS CSV jobs on committed transactions (a database of their own): an import's progress is
-readable while it runs, a crash in the middle of the load leaves nothing written, and running
-the job again (what a restarted server does) loads everything once."""
+readable while it runs, a crash in the middle of the load leaves nothing written, and the job
+runner running it again (its worker died: the lease lapsed) loads everything once."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app import jobs
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker, upgrade_database
-from app.jobs import unfinished_hmis_jobs
 from app.services.demo import seed_coc
 from app.services.hmis import imports
-from app.services.hmis.runtime import HmisRuntime
+from app.services.hmis.runtime import IMPORT_JOB, HmisRuntime, queue_run
 from app.services.identity.auth import memberships_by_email
 from app.services.platform.crypto import FieldCipher
 from app.storage import FileStore, LocalStorage
@@ -151,11 +151,25 @@ async def test_a_crash_in_the_load_leaves_nothing_and_a_new_run_loads_it_once(
     assert await _imported_clients(committed) == before
     assert (await _state(committed, job_id))["status"] == "loading"  # unfinished: to run again
 
-    # What a restarted server does: it finds the unfinished job and runs it again.
+    # What the job runner does: the job of the worker that died is claimed again once its
+    # lease lapsed, and the import runs again from the start.
+    settings = Settings(environment="test", data_dir=tmp_path / "data")
     async with unit_of_work(runtime.sessionmaker) as session:
-        found = dict(await unfinished_hmis_jobs(session, runtime))
-    assert f"hmis-import-{job_id}" in found
-    assert await found[f"hmis-import-{job_id}"]() == "succeeded"
+        coc_id = await session.scalar(
+            text("SELECT coc_id FROM hmis_imports WHERE id = :id"), {"id": job_id}
+        )
+        queue_run(session, IMPORT_JOB, job_id, coc_id)
+    async with unit_of_work(runtime.sessionmaker) as session:
+        await session.execute(
+            text(
+                "UPDATE jobs SET status = 'running', attempts = 1, locked_by = 'dead-worker', "
+                "lease_expires_at = now() - interval '1 second' WHERE dedupe_key = :key"
+            ),
+            {"key": f"{IMPORT_JOB}:{job_id}"},
+        )
+    lane = jobs.runner(runtime.sessionmaker, settings, scheduled=False, hmis_store=runtime.store)
+    assert await lane.run_until_idle([IMPORT_JOB]) == 1
+    assert (await _state(committed, job_id))["status"] == "succeeded"
     assert await _imported_clients(committed) == before + 514
     # Once: the same zip again changes nothing.
     runtime2, again = await _queued(committed, tmp_path / "again", "crash")

@@ -23,7 +23,9 @@ from app.config import Settings
 from app.main import create_app
 from app.models.jobs import Job
 from app.models.notifications import WebhookDelivery
+from app.security import utcnow
 from app.services.hmis.exports import MAX_UNFINISHED_EXPORTS
+from app.services.hmis.housekeeping import fail_abandoned_runs
 from app.services.notifications import webhooks
 from app.services.platform import email
 from tests.api.test_notification_stream import login, sse_events
@@ -31,6 +33,7 @@ from tests.conftest import Auth, World, assert_problem
 from tests.support.committed import committed_database, serving
 from tests.support.documents import make_client
 from tests.support.hmis import EXPORTS, case_zip, import_zip
+from tests.support.hmis import run_jobs as run_hmis_jobs
 from tests.support.matching import make_unit, place
 from tests.support.notifications import FAN_OUT, receiver, run_jobs
 
@@ -180,7 +183,7 @@ async def test_an_organization_runs_a_few_exports_at_a_time(
     r = await client.post(EXPORTS, headers=agency, json=body)
     assert r.status_code in {202, 422}, r.text  # 422: nothing it may export, not the cap
     assert r.status_code == 422 or r.json()["status"] == "queued"
-    await app.state.background.drain()
+    await run_hmis_jobs(app)
     r = await client.post(EXPORTS, headers=admin, json=body)
     assert r.status_code == 202, r.text
 
@@ -199,7 +202,34 @@ async def test_a_coc_has_one_unfinished_import_and_a_second_zip_is_not_stored(
     assert first.json()["id"] in assert_problem(r, 409)["detail"]
     assert await db.scalar(text("SELECT count(*) FROM hmis_imports WHERE status = 'queued'")) == 1
     assert await app.state.hmis_store.list_keys() == stored
-    await app.state.background.drain()
+    await run_hmis_jobs(app)
+    r = await import_zip(client, admin, data, allow_missing_files=True)
+    assert r.status_code == 202, r.text
+
+
+async def test_an_import_whose_job_died_no_longer_blocks_the_next(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession
+) -> None:
+    """An import whose job ended in the dead letter (its worker died on every try) is failed by
+    housekeeping, so the CoC's next zip is taken; until then it blocks it."""
+    admin = await auth.headers("system_admin")
+    data = case_zip("date_updated_initial")
+    first = await import_zip(client, admin, data, allow_missing_files=True)
+    assert first.status_code == 202, first.text
+    key = f"hmis.import:{first.json()['id']}"
+    job = (await db.scalars(select(Job).where(Job.dedupe_key == key))).one()
+    assert job.status == "queued" and job.payload == {"import_id": first.json()["id"]}
+    assert await fail_abandoned_runs(db, utcnow()) == 0  # a live job: nothing to do
+    await db.execute(text("UPDATE jobs SET status = 'dead' WHERE dedupe_key = :k"), {"k": key})
+    assert_problem(await import_zip(client, admin, data, allow_missing_files=True), 409)
+    assert await fail_abandoned_runs(db, utcnow()) == 1
+    row = (
+        await db.execute(
+            text("SELECT status, error FROM hmis_imports WHERE id = :id"),
+            {"id": uuid.UUID(first.json()["id"])},
+        )
+    ).one()
+    assert row.status == "failed" and "dead letter" in row.error
     r = await import_zip(client, admin, data, allow_missing_files=True)
     assert r.status_code == 202, r.text
 

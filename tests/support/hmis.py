@@ -15,6 +15,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import jobs
+from app.services.hmis.runtime import JOB_KINDS
 from tests.conftest import ROOT
 
 # A copy of the shared samples (synthetic data): HUD Data Lab's export and the importer cases.
@@ -100,7 +102,14 @@ def header(data: bytes, file: str) -> list[str]:
 
 
 async def run_jobs(app: Any) -> None:
-    await app.state.background.drain()
+    """Run the queued HMIS CSV exports and imports (on the test's connection)."""
+    await jobs.runner(
+        app.state.sessionmaker,
+        app.state.settings,
+        scheduled=False,
+        hmis_store=app.state.hmis_store,
+        kinds=JOB_KINDS,
+    ).run_until_idle()
 
 
 async def import_zip(

@@ -1,10 +1,13 @@
 """What the HMIS CSV jobs need from the composition root, and their progress reports.
 
 The export and import jobs run outside requests: each is one function of ``(runtime, job id)``
-(``imports.run_import``, ``exports.run_export``). Today ``app.http.background`` starts them as
-asyncio tasks after the request that creates them commits, and ``app.main`` starts again the
-ones a stopped server left unfinished; a job runner takes them over by calling the same two
-functions. Their state lives in their own tables (``hmis_imports``, ``hmis_exports``).
+(``imports.run_import``, ``exports.run_export``). The request that creates one queues a job on
+the job runner in its own transaction (``queue_run``: kinds ``EXPORT_JOB``/``IMPORT_JOB``), so a
+committed export or import always runs, on whichever server or ``cas worker`` claims it, and a
+worker that dies mid-run leaves it to the next one once its lease lapses (a run starts again
+from the beginning: nothing of a crashed run was kept). Their state lives in their own tables
+(``hmis_imports``, ``hmis_exports``); ``cas import-hmis-csv`` and ``cas export-hmis-csv`` call
+the same functions in their own process.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.models.base import Base
 from app.services.hmis.archive import Limits
+from app.services.platform import jobs
 from app.services.platform.crypto import FieldCipher
 from app.storage import FileStore, hmis_file_store_from_settings
 from app.unit_of_work import unit_of_work
@@ -57,6 +61,28 @@ class HmisRuntime:
             work_dir=settings.hmis_dir / "work",
             export_retention=timedelta(hours=settings.hmis_export_retention_hours),
         )
+
+
+EXPORT_JOB = "hmis.export"
+IMPORT_JOB = "hmis.import"
+JOB_KINDS = (EXPORT_JOB, IMPORT_JOB)
+# A run's own failures are recorded on its row (status ``failed``); a job is tried again only
+# when the run itself could not finish (the database went away, the worker died).
+JOB_MAX_ATTEMPTS = 3
+
+
+def queue_run(session: AsyncSession, kind: str, job_id: uuid.UUID, coc_id: uuid.UUID) -> None:
+    """Queue the run of export or import ``job_id`` on the job runner, in the transaction that
+    created it (its payload is the id alone)."""
+    key = "export_id" if kind == EXPORT_JOB else "import_id"
+    jobs.add(
+        session,
+        kind,
+        {key: str(job_id)},
+        coc_id=coc_id,
+        dedupe_key=f"{kind}:{job_id}",
+        max_attempts=JOB_MAX_ATTEMPTS,
+    )
 
 
 async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
