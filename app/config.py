@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Failed logins per account (any client address; unknown addresses alike) per window.
     account_login_failure_limit: int = 10
     account_login_failure_window_seconds: int = 3600
+    # Exports per user per window (the queue's and caseloads' CSV/XLSX files, HUD HMIS CSV):
+    # beyond, 429 with Retry-After. Kept in PostgreSQL like the limits above, so the budget is
+    # the same whichever instance answers.
+    export_rate_limit: int = Field(default=30, ge=1)
+    export_rate_window_seconds: int = Field(default=600, ge=1)
     # Reverse proxies (IP addresses or networks) whose X-Forwarded-For is believed; empty: none,
     # the client address is the connection's peer.
     trusted_proxies: list[str] = []

@@ -200,6 +200,7 @@ async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
             s, hmis_store, now
         ),
         "hmis_files_removed": lambda s, now: hmis_housekeeping.sweep_hmis_files(s, hmis_store, now),
+        "rate_limits_expired": maintenance.expire_rate_limits,
     }
     return await maintenance.run_maintenance(session, tasks)
 

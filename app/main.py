@@ -20,7 +20,6 @@ from app.http.client_address import ClientAddressMiddleware
 from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.http.problems import install_exception_handlers
-from app.http.ratelimit import SlidingWindowLimiter
 from app.openapi import build_openapi
 from app.routers import all_routers
 from app.routers.hmis import HMIS_IMPORT_PATH
@@ -109,7 +108,6 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     )
     app.state.settings = settings
     app.state.cipher = FieldCipher(settings.field_encryption_key)
-    app.state.auth_limiter = SlidingWindowLimiter()
     app.state.notification_listener = None  # made with the engine (lifespan)
 
     install_exception_handlers(app)

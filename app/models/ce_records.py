@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk
+from app.models.base import Base, Timestamps, UUIDPk, coc_scope
 from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
 from app.reference.ce import (
     CE_ASSESSMENT_LEVELS,
@@ -78,6 +78,7 @@ class Disability(CeRecord, Base):
     """HUD Disabilities.csv: DisabilityType 5-10 (10 = substance use, response list 4.10.2)."""
 
     __tablename__ = "disabilities"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("disability_type", DISABILITY_TYPES), name="type_valid"),
         CheckConstraint(
@@ -104,6 +105,7 @@ class CurrentLivingSituation(CeRecord, Base):
     """4.12 Current Living Situation: one per contact."""
 
     __tablename__ = "current_living_situations"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(
             in_list_sql("current_living_situation", CURRENT_LIVING_SITUATIONS),
@@ -156,6 +158,7 @@ class Service(CeRecord, Base):
     """A service provided on the CE enrollment (the diversion "Quick Services" list)."""
 
     __tablename__ = "services"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(
             "service_type IN ('" + "', '".join(DIVERSION_SERVICES) + "')", name="type_valid"
@@ -170,6 +173,7 @@ class Service(CeRecord, Base):
 
 class CaseNote(CeRecord, Base):
     __tablename__ = "case_notes"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (Index("ix_case_notes_enrollment_id", "enrollment_id", "note_date", "id"),)
 
     note_date: Mapped[date] = mapped_column(Date, nullable=False)
@@ -181,6 +185,7 @@ class CeEvent(CeRecord, Base):
     """4.20 Coordinated Entry Event with the result fields belonging to its type."""
 
     __tablename__ = "ce_events"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("event", CE_EVENTS), name="event_valid"),
         CheckConstraint(
@@ -226,6 +231,7 @@ class CeAssessment(CeRecord, Base):
     """4.19 Coordinated Entry Assessment."""
 
     __tablename__ = "ce_assessments"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("assessment_type", CE_ASSESSMENT_TYPES), name="type_valid"),
         CheckConstraint(in_list_sql("assessment_level", CE_ASSESSMENT_LEVELS), name="level_valid"),
@@ -247,6 +253,7 @@ class DiversionAssessment(CeRecord, Base):
     """The CAS Diversion / Problem Solving assessment (DOMAIN 5 step 6)."""
 
     __tablename__ = "diversion_assessments"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         Index("ix_diversion_assessments_enrollment", "enrollment_id", "assessment_date", "id"),
     )
@@ -261,6 +268,7 @@ class HousingNeedsAssessment(CeRecord, Base):
     """The CAS Housing Needs Assessment (DOMAIN 5 step 9); answers use HUD list 1.8."""
 
     __tablename__ = "housing_needs_assessments"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(
             f"sex_offender_registry IN {_YES_NO_REASONS} AND "
@@ -331,6 +339,7 @@ class IncomeBenefits(CeRecord, Base):
     Date". The rules: ``app.reference.income``."""
 
     __tablename__ = "income_benefits"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("data_collection_stage", INCOME_STAGES), name="stage_valid"),
         *_source_group_checks(
@@ -468,6 +477,7 @@ class HealthAndDv(CeRecord, Base):
     ``ce.policy.can_see_domestic_violence`` names."""
 
     __tablename__ = "health_and_dv"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("data_collection_stage", DV_STAGES), name="stage_valid"),
         CheckConstraint(

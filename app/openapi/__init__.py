@@ -51,7 +51,7 @@ from app.http.contract import (
     VISIBILITY_EXTRA,
 )
 from app.http.problems import STATUS_SLUGS
-from app.http.ratelimit import auth_rate_limit
+from app.http.ratelimit import auth_rate_limit, export_rate_limit
 from app.http.uow import IDEMPOTENT_EXTRA, MAX_KEY_LENGTH
 from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from app.permissions import ROLE_PERMISSIONS, Permission, Role
@@ -411,7 +411,7 @@ class RouteFacts:
         self.refuses_vsp = identifiable_client_access in calls
         self.if_match_required = if_match_required_header in calls
         self.if_match = self.if_match_required or if_match_header in calls
-        self.rate_limited = auth_rate_limit in calls
+        self.rate_limited = auth_rate_limit in calls or export_rate_limit in calls
         extra = route.openapi_extra or {}
         self.idempotent = bool(extra.get(IDEMPOTENT_EXTRA))
         self.visibility: str | None = extra.get(VISIBILITY_EXTRA)

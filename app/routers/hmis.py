@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
+from app.http.ratelimit import ExportRateLimited
 from app.context import Actor
 from app.deps import Cipher, Session, require_for_clients
 from app.errors import ValidationFailed
@@ -88,6 +89,7 @@ def _export(job: Any) -> ExportRead:
     summary="Start an HMIS CSV export",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ExportRead,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(EXPORT_VISIBILITY, sends=(LOCATION,), idempotent=True),
 )
 async def create_export(

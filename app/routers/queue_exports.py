@@ -9,6 +9,7 @@ from fastapi import Query
 from fastapi.responses import StreamingResponse
 
 from app import clock
+from app.http.ratelimit import ExportRateLimited
 from app.context import Actor
 from app.deps import Session
 from app.http.contract import CONTENT_DISPOSITION, documented
@@ -58,6 +59,7 @@ async def _export(
     summary="Export the queue",
     response_class=StreamingResponse,
     responses=EXPORT_RESPONSES,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
 async def export_queue(
@@ -86,6 +88,7 @@ async def export_queue(
     summary="Export a search of the queue",
     response_class=StreamingResponse,
     responses=EXPORT_RESPONSES,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
 async def export_queue_search(
