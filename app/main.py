@@ -25,7 +25,7 @@ from app.routers import all_routers
 from app.routers.hmis import HMIS_IMPORT_PATH
 from app.services.hmis.runtime import HmisRuntime
 from app.services.notifications import inbox
-from app.services.platform.crypto import FieldCipher
+from app.services.platform.crypto import cipher_for
 from app.services.platform.listen import Listener
 from app.unit_of_work import unit_of_work
 
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.cipher = FieldCipher(settings.field_encryption_key)
+    app.state.cipher = cipher_for(settings)
     app.state.notification_listener = None  # made with the engine (lifespan)
 
     install_exception_handlers(app)

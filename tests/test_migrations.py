@@ -70,3 +70,29 @@ async def test_downgrade_to_base_then_upgrade_again() -> None:
         assert sorted(applied) == sorted(script.get_heads())
     finally:
         await _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_two_instances_upgrading_a_fresh_database_at_once_take_turns() -> None:
+    """``cas serve`` upgrades before it serves: several starting together must not race (the
+    migrations run under an advisory lock; the later ones find the schema at head)."""
+    server = _server_url()
+    name = f"cas_migrations_{uuid.uuid4().hex[:10]}"
+    await _admin_exec(server, f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        await asyncio.gather(*(asyncio.to_thread(upgrade_database, url) for _ in range(3)))
+        assert await _drift(url) == []
+        engine = create_engine(url, Settings(), pool=False)
+        async with engine.connect() as conn:
+            applied = (await conn.scalars(text("SELECT version_num FROM alembic_version"))).all()
+            coc_trigger = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_trigger WHERE tgname = 'enrollment_assessments_coc_id'"
+                )
+            )
+        await engine.dispose()
+        script = ScriptDirectory.from_config(alembic_config(to_async_url(url)))
+        assert sorted(applied) == sorted(script.get_heads()) == ["0019_production"]
+        assert coc_trigger == 1
+    finally:
+        await _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

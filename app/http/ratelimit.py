@@ -24,12 +24,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.context import Actor
-from app.deps import CurrentActor
 from app.errors import TooManyRequests, Unauthorized
 
 _HIT = text("SELECT wait_seconds, hit_at FROM cas_rate_limit_hit(:key, :limit, :window)")
@@ -103,22 +102,16 @@ async def auth_rate_limit(request: Request) -> None:
         raise _too_many("Too many attempts from this address; wait and try again.", hit.wait)
 
 
-async def export_rate_limit(request: Request, actor: CurrentActor) -> None:
-    """Exports (the queue's and caseloads' files, HUD HMIS CSV) per user, from any instance:
-    ``export_rate_limit`` per ``export_rate_window_seconds``."""
-    await _export_hit(request, actor)
-
-
-async def _export_hit(request: Request, actor: Actor) -> None:
+async def export_hit(request: Request, actor: Actor) -> None:
+    """One export (the queue's and caseloads' files, HUD HMIS CSV) by ``actor``, counted from
+    any instance: ``export_rate_limit`` per ``export_rate_window_seconds`` (the dependency is
+    ``app.deps.export_rate_limit``)."""
     settings = request.app.state.settings
     hit = await limiter(request).hit(
         f"exports:{actor.user_id}", settings.export_rate_limit, settings.export_rate_window_seconds
     )
     if hit.wait is not None:
         raise _too_many("Too many exports; wait and try again.", hit.wait)
-
-
-ExportRateLimited = Depends(export_rate_limit)
 
 
 def _address_key(kind: str, email_address: str) -> str:
@@ -168,11 +161,10 @@ async def account_login_budget(request: Request, email_address: str) -> AsyncIte
 
 
 __all__ = [
-    "ExportRateLimited",
     "Hit",
     "RateLimiter",
     "account_login_budget",
     "auth_rate_limit",
-    "export_rate_limit",
+    "export_hit",
     "reset_request_within_budget",
 ]

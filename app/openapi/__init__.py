@@ -35,7 +35,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from app.config import Settings
-from app.deps import identifiable_client_access, if_match_header, if_match_required_header
+from app.deps import (
+    export_rate_limit,
+    identifiable_client_access,
+    if_match_header,
+    if_match_required_header,
+)
 from app.errors import PROBLEM_BASE, PROBLEM_CONTENT_TYPE, DomainError
 from app.http.contract import (
     COMPONENTS_EXTRA,
@@ -51,7 +56,7 @@ from app.http.contract import (
     VISIBILITY_EXTRA,
 )
 from app.http.problems import STATUS_SLUGS
-from app.http.ratelimit import auth_rate_limit, export_rate_limit
+from app.http.ratelimit import auth_rate_limit
 from app.http.uow import IDEMPOTENT_EXTRA, MAX_KEY_LENGTH
 from app.openapi.examples import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from app.permissions import ROLE_PERMISSIONS, Permission, Role

@@ -11,9 +11,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
-from app.http.ratelimit import ExportRateLimited
 from app.context import Actor
-from app.deps import Session, require_for_clients
+from app.deps import ExportRateLimited, Session, require_for_clients
 from app.http.contract import CONTENT_DISPOSITION, documented
 from app.http.pagination import Pages
 from app.permissions import Permission

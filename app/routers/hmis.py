@@ -16,9 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from app.http.ratelimit import ExportRateLimited
 from app.context import Actor
-from app.deps import Cipher, Session, require_for_clients
+from app.deps import Cipher, ExportRateLimited, Session, require_for_clients
 from app.errors import ValidationFailed
 from app.http.background import launch_after_commit
 from app.http.contract import COMPONENTS_EXTRA, CONTENT_DISPOSITION, LOCATION, documented

@@ -9,9 +9,8 @@ from fastapi import Query
 from fastapi.responses import StreamingResponse
 
 from app import clock
-from app.http.ratelimit import ExportRateLimited
 from app.context import Actor
-from app.deps import Session
+from app.deps import ExportRateLimited, Session
 from app.http.contract import CONTENT_DISPOSITION, documented
 from app.reference.exports import MEDIA_TYPES, ExportFormat
 from app.reference.queue import QueueSortOrder

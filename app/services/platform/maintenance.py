@@ -40,7 +40,5 @@ async def expire_idempotency_keys(session: AsyncSession, now: datetime, *, ttl: 
 
 async def expire_rate_limits(session: AsyncSession, now: datetime) -> int:
     """Rate-limit budgets whose window has passed (``app.http.ratelimit``)."""
-    removed = await session.execute(
-        delete(RateLimitBucket).where(RateLimitBucket.expires_at < now)
-    )
+    removed = await session.execute(delete(RateLimitBucket).where(RateLimitBucket.expires_at < now))
     return int(getattr(removed, "rowcount", 0) or 0)
