@@ -4,6 +4,7 @@ describe, and come down and go up again cleanly."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from typing import Any
 
@@ -80,7 +81,16 @@ async def test_two_instances_upgrading_a_fresh_database_at_once_take_turns() -> 
     await _admin_exec(server, f'CREATE DATABASE "{name}"')
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
-        await asyncio.gather(*(asyncio.to_thread(upgrade_database, url) for _ in range(3)))
+        # Separate processes, as separate instances are (alembic's context is process-global).
+        code = "import sys; from app.db import upgrade_database; upgrade_database(sys.argv[1])"
+        runs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-c", code, url, stderr=asyncio.subprocess.PIPE
+            )
+            for _ in range(3)
+        ]
+        outcomes = [await asyncio.wait_for(run.communicate(), timeout=300) for run in runs]
+        assert [run.returncode for run in runs] == [0, 0, 0], [err for _, err in outcomes]
         assert await _drift(url) == []
         engine = create_engine(url, Settings(), pool=False)
         async with engine.connect() as conn:
