@@ -69,9 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_limit_buckets")),
         prefixes=["UNLOGGED"],
     )
-    op.create_index(
-        op.f("ix_rate_limit_buckets_expires_at"), "rate_limit_buckets", ["expires_at"]
-    )
+    op.create_index(op.f("ix_rate_limit_buckets_expires_at"), "rate_limit_buckets", ["expires_at"])
     # One hit: insert the bucket if new, lock it, drop hits older than the window, then either
     # refuse (seconds until the oldest hit leaves the window) or record the hit (its time, which
     # a refund removes again).
@@ -110,13 +108,10 @@ def upgrade() -> None:
     for table, (parent, column) in COC_FROM_PARENT.items():
         op.add_column(table, sa.Column("coc_id", sa.UUID(), nullable=True))
         op.execute(
-            f"UPDATE {table} AS t SET coc_id = p.coc_id FROM {parent} AS p "
-            f"WHERE p.id = t.{column}"
+            f"UPDATE {table} AS t SET coc_id = p.coc_id FROM {parent} AS p WHERE p.id = t.{column}"
         )
         op.alter_column(table, "coc_id", nullable=False)
-        op.create_foreign_key(
-            op.f(f"fk_{table}_coc_id_cocs"), table, "cocs", ["coc_id"], ["id"]
-        )
+        op.create_foreign_key(op.f(f"fk_{table}_coc_id_cocs"), table, "cocs", ["coc_id"], ["id"])
         op.execute(
             f"""
             CREATE FUNCTION {table}_coc_id() RETURNS trigger LANGUAGE plpgsql AS $$
