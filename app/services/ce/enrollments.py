@@ -1050,6 +1050,7 @@ def assessments_stmt(actor: Actor, enrollment: Enrollment) -> Select[EnrollmentA
         .join(Enrollment, Enrollment.id == EnrollmentAssessment.enrollment_id)
         .join(Client, Client.id == Enrollment.client_id)
         .where(
+            EnrollmentAssessment.coc_id == enrollment.coc_id,
             EnrollmentAssessment.enrollment_id == enrollment.household_group_id,
             client_access.visible_clients_filter(actor),
         )

@@ -517,7 +517,9 @@ async def list_records(
     the client's data (case notes, disabilities, locations, ...): audited, one event naming the
     client."""
     model = _RECORDS[kind]
-    stmt = select(model).where(model.enrollment_id == enrollment.id)
+    stmt = select(model).where(
+        model.coc_id == enrollment.coc_id, model.enrollment_id == enrollment.id
+    )
     found = await paginate(session, stmt, page, [model.created_at, model.id])
     audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=[kind])
     return found
