@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import rotation
+from app.clock import now
 from app.config import DEFAULT_FIELD_KEY, Settings
 from app.models import Client
 from app.services.clients.ssn import decrypt_ssn, set_ssn
@@ -171,3 +173,49 @@ def test_rotate_keys_from_the_command_line(
     assert result.exit_code == 0, result.output
     assert '"ssns": 3' in result.output and '"files": 2' in result.output
     assert seen == {"keys": [NEW, OLD], "stores": 2, "batch_size": 100}
+
+
+async def test_rotate_keys_reseals_webhook_secrets(
+    db: AsyncSession,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    rotated_settings: Settings,
+) -> None:
+    import uuid
+
+    from app.models.notifications import WebhookSubscription
+
+    sub_id = uuid.uuid4()
+    db.add(
+        WebhookSubscription(
+            id=sub_id,
+            coc_id=world.home.coc.id,
+            organization_id=world.org_id("cas"),
+            url="https://partner.example/hooks",
+            event_types=["document.uploaded"],
+            secret_sealed=seal(
+                b"s3cret-old", key=OLD, purpose="webhook-secret", associated=sub_id.bytes
+            ),
+            previous_secret_sealed=seal(
+                b"s3cret-older", key=OLD, purpose="webhook-secret", associated=sub_id.bytes
+            ),
+            previous_secret_expires_at=now() + timedelta(days=1),
+            consecutive_failures=0,
+            created_by_user_id=world.user_id("cas_admin"),
+        )
+    )
+    await db.flush()
+    cipher = cipher_for(rotated_settings)
+    counts = await rotation.rotate_keys(sessionmaker, rotated_settings, cipher, [])
+    assert counts.webhook_secrets == 1
+    sealed = (
+        await db.execute(
+            select(
+                WebhookSubscription.secret_sealed, WebhookSubscription.previous_secret_sealed
+            ).where(WebhookSubscription.id == sub_id)
+        )
+    ).one()
+    for value, plain in zip(sealed, (b"s3cret-old", b"s3cret-older"), strict=True):
+        assert unseal(value, key=NEW, purpose="webhook-secret", associated=sub_id.bytes) == plain
+    again = await rotation.rotate_keys(sessionmaker, rotated_settings, cipher, [])
+    assert again.webhook_secrets == 0
