@@ -65,6 +65,8 @@ class CeRecord(UUIDPk, Timestamps):
     """What every CE record has: its enrollment and client, the workflow pass it was collected
     in, and who recorded it."""
 
+    # The enrollment's CoC (the service sets it; a trigger copies it from the enrollment).
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.id"), nullable=False)
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment_assessments.id"))
@@ -78,7 +80,6 @@ class Disability(CeRecord, Base):
     """HUD Disabilities.csv: DisabilityType 5-10 (10 = substance use, response list 4.10.2)."""
 
     __tablename__ = "disabilities"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("disability_type", DISABILITY_TYPES), name="type_valid"),
         CheckConstraint(
@@ -105,7 +106,6 @@ class CurrentLivingSituation(CeRecord, Base):
     """4.12 Current Living Situation: one per contact."""
 
     __tablename__ = "current_living_situations"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(
             in_list_sql("current_living_situation", CURRENT_LIVING_SITUATIONS),
@@ -158,7 +158,6 @@ class Service(CeRecord, Base):
     """A service provided on the CE enrollment (the diversion "Quick Services" list)."""
 
     __tablename__ = "services"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(
             "service_type IN ('" + "', '".join(DIVERSION_SERVICES) + "')", name="type_valid"
@@ -173,7 +172,6 @@ class Service(CeRecord, Base):
 
 class CaseNote(CeRecord, Base):
     __tablename__ = "case_notes"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (Index("ix_case_notes_enrollment_id", "enrollment_id", "note_date", "id"),)
 
     note_date: Mapped[date] = mapped_column(Date, nullable=False)
@@ -185,7 +183,6 @@ class CeEvent(CeRecord, Base):
     """4.20 Coordinated Entry Event with the result fields belonging to its type."""
 
     __tablename__ = "ce_events"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("event", CE_EVENTS), name="event_valid"),
         CheckConstraint(
@@ -231,7 +228,6 @@ class CeAssessment(CeRecord, Base):
     """4.19 Coordinated Entry Assessment."""
 
     __tablename__ = "ce_assessments"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("assessment_type", CE_ASSESSMENT_TYPES), name="type_valid"),
         CheckConstraint(in_list_sql("assessment_level", CE_ASSESSMENT_LEVELS), name="level_valid"),
@@ -253,7 +249,6 @@ class DiversionAssessment(CeRecord, Base):
     """The CAS Diversion / Problem Solving assessment (DOMAIN 5 step 6)."""
 
     __tablename__ = "diversion_assessments"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         Index("ix_diversion_assessments_enrollment", "enrollment_id", "assessment_date", "id"),
     )
@@ -268,7 +263,6 @@ class HousingNeedsAssessment(CeRecord, Base):
     """The CAS Housing Needs Assessment (DOMAIN 5 step 9); answers use HUD list 1.8."""
 
     __tablename__ = "housing_needs_assessments"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(
             f"sex_offender_registry IN {_YES_NO_REASONS} AND "
@@ -339,7 +333,6 @@ class IncomeBenefits(CeRecord, Base):
     Date". The rules: ``app.reference.income``."""
 
     __tablename__ = "income_benefits"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("data_collection_stage", INCOME_STAGES), name="stage_valid"),
         *_source_group_checks(
@@ -477,7 +470,6 @@ class HealthAndDv(CeRecord, Base):
     ``ce.policy.can_see_domestic_violence`` names."""
 
     __tablename__ = "health_and_dv"
-    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("data_collection_stage", DV_STAGES), name="stage_valid"),
         CheckConstraint(

@@ -45,6 +45,7 @@ async def assign_case_manager(
             errors=[{"loc": ["body", "user_id"], "msg": "already assigned", "type": "duplicate"}],
         )
     assignment = CaseAssignment(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         user_id=data.user_id,

@@ -612,6 +612,7 @@ async def enroll(
             await client_access.grant(session, e.client_id, org_id, "enrolled")
         session.add(
             CaseAssignment(
+                coc_id=e.coc_id,
                 enrollment_id=e.id,
                 client_id=e.client_id,
                 user_id=case_manager_user_id,

@@ -121,6 +121,7 @@ async def record_income_benefits(
     )
     await _once_per_stage(session, IncomeBenefits, enrollment, stage, "4.02")
     row = IncomeBenefits(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -185,6 +186,7 @@ async def record_domestic_violence(
     )
     await _once_per_stage(session, HealthAndDv, enrollment, stage, "4.11")
     row = HealthAndDv(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
