@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, MetaData, func
+from sqlalchemy import DateTime, FetchedValue, ForeignKey, Integer, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -57,6 +57,4 @@ def coc_scope() -> Any:
     when it knows it; otherwise a trigger (migration 0019) copies it from the parent row on
     insert, and the ORM reads it back with RETURNING. It is the distribution column of a
     CoC-sharded deployment (README, Operations)."""
-    from sqlalchemy import FetchedValue, ForeignKey
-
     return mapped_column(ForeignKey("cocs.id"), nullable=False, server_default=FetchedValue())
