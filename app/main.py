@@ -52,6 +52,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
         app.state.engine = create_engine(url, settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        # Rate limits on a small pool of their own: a request holding a connection of the main
+        # pool never waits for another one of it to count or refund a hit.
+        app.state.rate_limit_engine = create_engine(
+            url, settings.model_copy(update={"db_pool_size": 4, "db_max_overflow": 0})
+        )
     app.state.notification_listener = Listener(app.state.engine, inbox.CHANNEL)
     stop = asyncio.Event()
     worker: asyncio.Task[None] | None = None
@@ -77,6 +82,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 log.warning("background jobs did not finish in time; their leases will expire")
         await app.state.notification_listener.close()
         if owns_engine:
+            await app.state.rate_limit_engine.dispose()
+            app.state.rate_limit_engine = None
             await app.state.engine.dispose()
 
 
@@ -109,6 +116,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     app.state.settings = settings
     app.state.cipher = cipher_for(settings)
     app.state.notification_listener = None  # made with the engine (lifespan)
+    app.state.rate_limit_engine = None  # made with the engine (lifespan); else the engine's
 
     install_exception_handlers(app)
     install_docs(app)

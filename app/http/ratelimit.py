@@ -10,7 +10,8 @@ Each budget is one row of the UNLOGGED table ``rate_limit_buckets`` keyed by a S
 name (never an address or an email in clear), holding the times of its hits inside the window.
 A hit is one statement, ``SELECT * FROM cas_rate_limit_hit(key, limit, window)`` (a SQL function
 of migration 0019: the row is locked while it is pruned, checked and appended to), run in a
-transaction of its own on the service's engine: a hit counts even when the request's own unit of
+transaction of its own on a small connection pool of its own (a request holding a connection
+never waits for a second one of the same pool): a hit counts even when the request's own unit of
 work is rolled back (a failed login), and two instances, or two requests of one instance, never
 both take the last place. Times are the database's clock, the same for every instance.
 Housekeeping removes expired rows. Lockout (per account, on ``users``) is the durable protection.
@@ -80,8 +81,11 @@ class RateLimiter:
 
 
 def limiter(request: Request) -> RateLimiter:
-    """The app's limiter, on the app's engine (made at startup, or replaced by tests)."""
-    engine: AsyncEngine = request.app.state.engine
+    """The app's limiter: on the small pool made for it at startup, else on the app's engine
+    (an engine given to the app, as tests do)."""
+    engine: AsyncEngine = (
+        getattr(request.app.state, "rate_limit_engine", None) or request.app.state.engine
+    )
     return RateLimiter(engine)
 
 
