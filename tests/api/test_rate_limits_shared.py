@@ -195,3 +195,27 @@ async def test_housekeeping_removes_expired_budgets(
     finally:
         await RateLimiter(engine).reset()
         await engine.dispose()
+
+
+async def test_a_served_instance_counts_on_a_pool_of_its_own(
+    database_url: str, test_settings: Settings, engine: AsyncEngine
+) -> None:
+    """Started normally (its lifespan makes its engines), an instance counts hits on a small
+    pool apart from the requests' pool, in the shared table."""
+    settings = Settings(**(test_settings.model_dump() | {"database_url": database_url}))
+    served = create_app(settings)
+    try:
+        async with served.router.lifespan_context(served):
+            assert served.state.rate_limit_engine is not None
+            assert served.state.rate_limit_engine is not served.state.engine
+            async with _client(served, "203.0.113.77") as c:
+                r = await c.post("/api/v1/auth/refresh", json={"refresh_token": "x" * 40})
+                assert_problem(r, 401)
+        async with engine.connect() as conn:
+            hits = await conn.scalar(
+                text("SELECT cardinality(hits) FROM rate_limit_buckets WHERE key = :k"),
+                {"k": RateLimiter.key("auth-ip:203.0.113.77")},
+            )
+        assert hits == 1
+    finally:
+        await RateLimiter(engine).reset()
