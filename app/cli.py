@@ -18,7 +18,7 @@ import typer
 import uvicorn
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app import jobs
+from app import jobs, rotation
 from app.config import Settings, get_settings
 from app.context import Actor
 from app.db import (
@@ -40,8 +40,8 @@ from app.services.hmis import exports as hmis_exports
 from app.services.hmis import imports as hmis_imports
 from app.services.hmis.runtime import HmisRuntime
 from app.services.identity.auth import memberships_by_email
-from app.services.platform.crypto import FieldCipher
-from app.storage import file_store_from_settings
+from app.services.platform.crypto import cipher_for
+from app.storage import file_store_from_settings, hmis_file_store_from_settings
 from app.unit_of_work import unit_of_work
 
 cli = typer.Typer(help="Coordinated Access System API", no_args_is_help=True, add_completion=False)
@@ -92,7 +92,7 @@ async def _with_session(settings: Settings, work: Any) -> Any:
 
 
 def _seed_demo(settings: Settings) -> None:
-    cipher = FieldCipher(settings.field_encryption_key)
+    cipher = cipher_for(settings)
     store = file_store_from_settings(settings)
     seeded = asyncio.run(
         _with_session(settings, lambda s: demo.seed_demo(s, settings.demo_password, cipher, store))
@@ -248,6 +248,32 @@ def maintenance() -> None:
     typer.echo(json.dumps(counts))
 
 
+@cli.command("rotate-keys")
+def rotate_keys(
+    batch_size: Annotated[int, typer.Option(help="Rows per transaction.")] = 500,
+) -> None:
+    """Re-encrypt SSNs, webhook secrets and stored files under the newest key of
+    CAS_FIELD_ENCRYPTION_KEYS (and recompute SSN search hashes). Safe while the API serves;
+    resumable and idempotent: run it again after an interruption."""
+    settings = _prepared_settings()
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(settings.database_url or "", settings, pool=False)
+        try:
+            counts = await rotation.rotate_keys(
+                create_sessionmaker(engine),
+                settings,
+                cipher_for(settings),
+                [file_store_from_settings(settings), hmis_file_store_from_settings(settings)],
+                batch_size=batch_size,
+            )
+            return counts.as_dict()
+        finally:
+            await engine.dispose()
+
+    typer.echo(json.dumps(asyncio.run(run())))
+
+
 @cli.command("queue-refresh")
 def queue_refresh() -> None:
     """Recompute the household facts (and so the rank) of every open queue entry."""
@@ -349,9 +375,7 @@ async def _import_hmis_csv(
         except DomainError as exc:
             typer.echo(f"Refused: {exc.detail}", err=True)
             return "refused"
-        runtime = HmisRuntime.from_settings(
-            settings, sessions, FieldCipher(settings.field_encryption_key)
-        )
+        runtime = HmisRuntime.from_settings(settings, sessions, cipher_for(settings))
         options: dict[str, Any] = {"allow_missing_files": allow_missing_files}
         if data_source:
             options["data_source"] = data_source
@@ -435,9 +459,7 @@ async def _export_hmis_csv(
         except (DomainError, ValueError) as exc:
             typer.echo(f"Refused: {getattr(exc, 'detail', exc)}", err=True)
             return "refused"
-        runtime = HmisRuntime.from_settings(
-            settings, sessions, FieldCipher(settings.field_encryption_key)
-        )
+        runtime = HmisRuntime.from_settings(settings, sessions, cipher_for(settings))
         task = asyncio.create_task(hmis_exports.run_export(runtime, job.id))
         await _follow(sessions, hmis_exports.HmisExport, job.id, task, "export")
         status = await task

@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     # Key for field encryption (SSN) and files at rest: 32 bytes, urlsafe base64.
     field_encryption_key: str = DEFAULT_FIELD_KEY
+    # Several keys, newest first, comma-separated (key rotation): the newest encrypts, any of
+    # them decrypts; `cas rotate-keys` re-encrypts what older keys wrote. Unset: the one key
+    # above.
+    field_encryption_keys: str | None = None
+    # Secret of the keyed search hashes (SSN, last four digits); unset: derived from
+    # CAS_FIELD_ENCRYPTION_KEY, as before key rotation. Changing it needs `cas rotate-keys`
+    # (every hash is recomputed) before searches by SSN find older records again.
+    search_hash_key: str | None = None
 
     # Unset => an embedded PostgreSQL is started in ``data_dir``.
     database_url: str | None = Field(
@@ -70,6 +78,11 @@ class Settings(BaseSettings):
     # Failed logins per account (any client address; unknown addresses alike) per window.
     account_login_failure_limit: int = 10
     account_login_failure_window_seconds: int = 3600
+    # Exports per user per window (the queue's and caseloads' CSV/XLSX files, HUD HMIS CSV):
+    # beyond, 429 with Retry-After. Kept in PostgreSQL like the limits above, so the budget is
+    # the same whichever instance answers.
+    export_rate_limit: int = Field(default=30, ge=1)
+    export_rate_window_seconds: int = Field(default=600, ge=1)
     # Reverse proxies (IP addresses or networks) whose X-Forwarded-For is believed; empty: none,
     # the client address is the connection's peer.
     trusted_proxies: list[str] = []
@@ -216,15 +229,35 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
         decode_field_key(self.field_encryption_key)
+        for key in self.encryption_keys:
+            decode_field_key(key)
+        if self.search_hash_key is not None:
+            decode_field_key(self.search_hash_key)
         if self.environment == "production":
+            if DEFAULT_FIELD_KEY in self.encryption_keys or (
+                self.search_hash_secret == DEFAULT_FIELD_KEY
+            ):
+                raise ValueError("CAS_FIELD_ENCRYPTION_KEY(S) must be set in production")
             if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
                     "CAS_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production"
                 )
-            if self.field_encryption_key == DEFAULT_FIELD_KEY:
-                raise ValueError("CAS_FIELD_ENCRYPTION_KEY must be set in production")
         return self
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        """Field and file encryption keys, newest first (the newest encrypts)."""
+        if self.field_encryption_keys:
+            keys = [k.strip() for k in self.field_encryption_keys.split(",") if k.strip()]
+            if keys:
+                return keys
+        return [self.field_encryption_key]
+
+    @property
+    def search_hash_secret(self) -> str:
+        """What the search-hash key is derived from (unchanged by encryption key rotation)."""
+        return self.search_hash_key or self.field_encryption_key
 
     @property
     def outbox_dir(self) -> Path:

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.context import Actor, RequestMeta
 from app.errors import Forbidden, Unauthorized, VSPForbidden
 from app.http.etag import RequiredIfMatch
+from app.http.ratelimit import export_hit
 from app.http.uow import get_session
 from app.permissions import Permission
 from app.security import decode_access_token
@@ -166,3 +167,11 @@ async def get_file_store(request: Request) -> FileStore:
 
 
 Store = Annotated[FileStore, Depends(get_file_store)]
+
+
+async def export_rate_limit(request: Request, actor: CurrentActor) -> None:
+    """Exports per user, shared by every instance (``app.http.ratelimit``): 429 beyond."""
+    await export_hit(request, actor)
+
+
+ExportRateLimited = Depends(export_rate_limit)

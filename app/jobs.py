@@ -46,7 +46,7 @@ from app.services.hmis.runtime import HmisRuntime
 from app.services.identity import auth
 from app.services.notifications import fanout, scans, webhooks
 from app.services.platform import email, events, jobs, maintenance
-from app.services.platform.crypto import FieldCipher
+from app.services.platform.crypto import cipher_for
 from app.services.platform.jobs import JobContext, JobKind, JobRunner, Schedule
 from app.services.queue import facts as queue_facts
 from app.storage import FileStore, file_store_from_settings, hmis_file_store_from_settings
@@ -133,7 +133,7 @@ def registry(settings: Settings, *, hmis_store: FileStore | None = None) -> dict
         await refresh_queue(ctx.sessionmaker)
 
     def hmis_runtime(ctx: JobContext) -> HmisRuntime:
-        cipher = FieldCipher(settings.field_encryption_key)
+        cipher = cipher_for(settings)
         return HmisRuntime.from_settings(settings, ctx.sessionmaker, cipher, hmis_store)
 
     async def run_hmis_export(ctx: JobContext) -> None:
@@ -255,6 +255,7 @@ async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
         ),
         "hmis_files_removed": lambda s, now: hmis_housekeeping.sweep_hmis_files(s, hmis_store, now),
         "hmis_runs_abandoned": hmis_housekeeping.fail_abandoned_runs,
+        "rate_limits_expired": maintenance.expire_rate_limits,
     }
     return await maintenance.run_maintenance(session, tasks)
 

@@ -19,12 +19,11 @@ from app.http.client_address import ClientAddressMiddleware
 from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from app.http.problems import install_exception_handlers
-from app.http.ratelimit import SlidingWindowLimiter
 from app.openapi import build_openapi
 from app.routers import all_routers
 from app.routers.hmis import HMIS_IMPORT_PATH
 from app.services.notifications import inbox
-from app.services.platform.crypto import FieldCipher
+from app.services.platform.crypto import cipher_for
 from app.services.platform.listen import Listener
 
 log = logging.getLogger("app")
@@ -50,6 +49,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
         app.state.engine = create_engine(url, settings)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        # Rate limits on a small pool of their own: a request holding a connection of the main
+        # pool never waits for another one of it to count or refund a hit.
+        app.state.rate_limit_engine = create_engine(
+            url, settings.model_copy(update={"db_pool_size": 4, "db_max_overflow": 0})
+        )
     app.state.notification_listener = Listener(app.state.engine, inbox.CHANNEL)
     stop = asyncio.Event()
     lanes: list[asyncio.Task[None]] = []
@@ -77,6 +81,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await long
         await app.state.notification_listener.close()
         if owns_engine:
+            await app.state.rate_limit_engine.dispose()
+            app.state.rate_limit_engine = None
             await app.state.engine.dispose()
 
 
@@ -92,9 +98,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.cipher = FieldCipher(settings.field_encryption_key)
-    app.state.auth_limiter = SlidingWindowLimiter()
+    app.state.cipher = cipher_for(settings)
     app.state.notification_listener = None  # made with the engine (lifespan)
+    app.state.rate_limit_engine = None  # made with the engine (lifespan); else the engine's
 
     install_exception_handlers(app)
     install_docs(app)

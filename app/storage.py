@@ -7,8 +7,10 @@ encrypts it chunk by chunk and hands the ciphertext to a backend under a new ran
 Encryption (format version 1), per file:
 
 * a random 256-bit data key, wrapped with AES-256-GCM by a key-encryption key derived (HKDF) from
-  ``settings.field_encryption_key``; the storage key is the wrap's associated data, so a file's
-  bytes cannot be swapped for another file's;
+  the newest of ``settings.encryption_keys``; the storage key is the wrap's associated data, so
+  a file's bytes cannot be swapped for another file's; reading tries each configured key's KEK
+  (the one that unwraps the data key is the one that wrote the file: AES-GCM authenticates it),
+  and ``FileStore.reencrypt`` rewrites a file under the newest key, in place (key rotation);
 * the plaintext is cut into 64 KiB chunks, each sealed with AES-256-GCM under the data key with
   nonce ``prefix (7 random bytes) || chunk counter (4) || last-chunk flag (1)`` and the file header
   as associated data (the STREAM construction: reordering, truncation and appending are detected).
@@ -35,7 +37,7 @@ import re
 import struct
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -145,7 +147,7 @@ class FileEncryptor:
 
 
 async def decrypt_stream(
-    kek: bytes, storage_key: str, ciphertext: AsyncIterator[bytes]
+    kek: bytes | Sequence[bytes], storage_key: str, ciphertext: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
     """The plaintext of a stored object, chunk by chunk; ``IntegrityError`` if tampered with."""
     buffer = bytearray()
@@ -186,16 +188,18 @@ async def decrypt_stream(
         raise IntegrityError("truncated file")
 
 
-def _open_header(kek: bytes, storage_key: str, header: bytes) -> AESGCM:
+def _open_header(kek: bytes | Sequence[bytes], storage_key: str, header: bytes) -> AESGCM:
     if header[:4] != _MAGIC or header[4] != _VERSION:
         raise IntegrityError("unknown file format")
     wrap_nonce = header[5 : 5 + _WRAP_NONCE]
     wrapped = header[5 + _WRAP_NONCE : 5 + _WRAP_NONCE + 32 + _TAG]
-    try:
-        data_key = AESGCM(kek).decrypt(wrap_nonce, wrapped, _wrap_aad(storage_key))
-    except InvalidTag as exc:
-        raise IntegrityError("file key does not unwrap (wrong key or wrong object)") from exc
-    return AESGCM(data_key)
+    for candidate in [kek] if isinstance(kek, bytes) else kek:
+        try:
+            data_key = AESGCM(candidate).decrypt(wrap_nonce, wrapped, _wrap_aad(storage_key))
+        except InvalidTag:
+            continue
+        return AESGCM(data_key)
+    raise IntegrityError("file key does not unwrap (wrong key or wrong object)")
 
 
 # --- backends -----------------------------------------------------------------------------------
@@ -483,9 +487,12 @@ async def _faults_mapped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
 class FileStore:
     """Encrypted files over a backend."""
 
-    def __init__(self, backend: StorageBackend, master_key: str) -> None:
+    def __init__(self, backend: StorageBackend, master_key: str | Sequence[str]) -> None:
         self.backend = backend
-        self._kek = _key_encryption_key(master_key)
+        keys = [master_key] if isinstance(master_key, str) else list(master_key)
+        # Newest first: the first encrypts, any of them decrypts.
+        self._keks = [_key_encryption_key(k) for k in keys]
+        self._kek = self._keks[0]
 
     async def save(self, plaintext: AsyncIterator[bytes]) -> str:
         """Encrypt and store ``plaintext`` under a new random key and return the key.
@@ -509,7 +516,47 @@ class FileStore:
 
     def open(self, key: str) -> AsyncIterator[bytes]:
         """The decrypted bytes, streamed; raises ``ObjectMissing`` / ``IntegrityError``."""
-        return decrypt_stream(self._kek, key, _faults_mapped(self.backend.get(key)))
+        return decrypt_stream(self._keks, key, _faults_mapped(self.backend.get(key)))
+
+    async def is_current(self, key: str) -> bool:
+        """Whether the object was written under the newest key (its header unwraps with it)."""
+        chunks = _faults_mapped(self.backend.get(key))
+        header = bytearray()
+        try:
+            async for piece in chunks:
+                header += piece
+                if len(header) >= _HEADER_SIZE:
+                    break
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+        try:
+            _open_header(self._kek, key, bytes(header[:_HEADER_SIZE]))
+        except IntegrityError:
+            return False
+        return True
+
+    async def reencrypt(self, key: str) -> bool:
+        """Rewrite the object under the newest key, in place (same storage key: no row
+        changes; the backend replaces it atomically, a reader already streaming it keeps the
+        old bytes). False when it already was (idempotent, so a rotation can be resumed)."""
+        if await self.is_current(key):
+            return False
+        encryptor = FileEncryptor(self._kek, key)
+        plaintext = self.open(key)
+
+        async def sealed() -> AsyncIterator[bytes]:
+            yield encryptor.header
+            async for piece in plaintext:
+                out = encryptor.update(piece)
+                if out:
+                    yield out
+            yield encryptor.finalize()
+
+        with _store_faults():
+            await self.backend.put(key, sealed())
+        return True
 
     async def delete(self, key: str) -> None:
         with _store_faults():
@@ -541,11 +588,11 @@ def file_store_from_settings(settings: Settings) -> FileStore:
         backend = S3Storage.from_settings(settings)
     else:
         backend = LocalStorage(local_root(settings))
-    return FileStore(backend, settings.field_encryption_key)
+    return FileStore(backend, settings.encryption_keys)
 
 
 def hmis_file_store_from_settings(settings: Settings) -> FileStore:
     """Where HMIS CSV export zips and uploaded import zips are kept: a local directory of its
     own (``CAS_HMIS_FILES_DIR``), encrypted like documents, apart from the documents' store so
     its housekeeping never mistakes them for orphaned documents."""
-    return FileStore(LocalStorage(settings.hmis_dir), settings.field_encryption_key)
+    return FileStore(LocalStorage(settings.hmis_dir), settings.encryption_keys)

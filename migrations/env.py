@@ -6,6 +6,7 @@ import asyncio
 import logging.config
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.models import Base
@@ -15,6 +16,11 @@ if config.attributes.get("configure_logger", True) and config.config_file_name:
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+# Several instances starting at once (``cas serve`` upgrades before it serves) take turns: the
+# first holds this transaction-level advisory lock while it migrates; the others wait for it,
+# then find the schema at head and have nothing to do. Released at commit or rollback.
+MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('cas-api:migrations'))")
 
 
 def _url() -> str:
@@ -36,6 +42,8 @@ def run_migrations_offline() -> None:
 def _do_run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
+        # Before alembic reads alembic_version: a waiting instance reads what the first wrote.
+        connection.execute(MIGRATION_LOCK)
         context.run_migrations()
 
 

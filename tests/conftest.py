@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.config import Settings
 from app.db import create_engine, start_embedded_postgres, to_async_url, upgrade_database
+from app.http.ratelimit import RateLimiter
 from app.main import create_app
 from app.models import AuthSession
 from app.security import create_access_token, hash_password, utcnow
@@ -168,7 +169,7 @@ async def client(
     app.state.sessionmaker = async_sessionmaker(
         bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )
-    app.state.auth_limiter.reset()
+    await RateLimiter(engine).reset()
     # Queued jobs (HMIS CSV exports and imports included) wait until the test runs them on the
     # test's connection (tests.support: ``run_jobs``).
     app.state.hmis_store = FileStore(

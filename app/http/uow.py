@@ -299,7 +299,7 @@ async def _idempotency_check(request: Request, state: _KeyState) -> Response | N
             headers={"Retry-After": "1"},
         )
 
-    field_key = request.app.state.settings.field_encryption_key
+    field_key = request.app.state.settings.encryption_keys
     existing = await idempotency.stored_response(session, scope, key, field_key=field_key)
     if existing is None:
         if state.hasher is None:
@@ -447,5 +447,5 @@ def _store_idempotent(
         status_code=response.status_code,
         headers={k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS},
         body=bytes(body),
-        field_key=request.app.state.settings.field_encryption_key,
+        field_key=request.app.state.settings.encryption_keys,
     )

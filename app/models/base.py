@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, MetaData, func
+from sqlalchemy import DateTime, FetchedValue, ForeignKey, Integer, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -49,3 +49,12 @@ class Versioned:
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+def coc_scope() -> Any:
+    """``coc_id`` of a table whose rows belong to one CoC through a parent row (an enrollment,
+    a client, an organization, ...): NOT NULL, a foreign key to ``cocs``. The service sets it
+    when it knows it; otherwise a trigger (migration 0019) copies it from the parent row on
+    insert, and the ORM reads it back with RETURNING. It is the distribution column of a
+    CoC-sharded deployment (README, Operations)."""
+    return mapped_column(ForeignKey("cocs.id"), nullable=False, server_default=FetchedValue())

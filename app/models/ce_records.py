@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk
+from app.models.base import Base, Timestamps, UUIDPk, coc_scope
 from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
 from app.reference.ce import (
     CE_ASSESSMENT_LEVELS,
@@ -65,6 +65,8 @@ class CeRecord(UUIDPk, Timestamps):
     """What every CE record has: its enrollment and client, the workflow pass it was collected
     in, and who recorded it."""
 
+    # The enrollment's CoC (the service sets it; a trigger copies it from the enrollment).
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrollments.id"), nullable=False)
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id"), nullable=False)
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("enrollment_assessments.id"))

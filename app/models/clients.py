@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference import (
     DATA_QUALITY,
     REASONS_MISSING,
@@ -229,6 +229,7 @@ class ClientAccess(UUIDPk, Base):
     """
 
     __tablename__ = "client_access"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint("reason IN ('created', 'enrolled', 'referred')", name="reason_valid"),
         Index(
@@ -265,6 +266,7 @@ class Household(UUIDPk, Timestamps, Versioned, Base):
 
 class HouseholdMember(UUIDPk, Timestamps, Base):
     __tablename__ = "household_members"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(
             in_list_sql("relationship_to_hoh", RELATIONSHIP_TO_HOH),
@@ -300,6 +302,7 @@ class ClientMerge(UUIDPk, Base):
     """
 
     __tablename__ = "client_merges"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint("survivor_id <> duplicate_id", name="distinct_clients"),
         Index("ix_client_merges_survivor_id", "survivor_id", "merged_at"),

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference import RELATIONSHIP_TO_HOH, YES_NO, YES_NO_REASONS, in_list_sql, sql_list
 from app.reference.ce import EXIT_REASONS, STAGES, Outcome
 from app.reference.living_situations import (
@@ -187,6 +187,7 @@ class EnrollmentAssessment(UUIDPk, Timestamps, Base):
     step."""
 
     __tablename__ = "enrollment_assessments"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("data_collection_stage", STAGES), name="stage_valid"),
         CheckConstraint(f"outcome IS NULL OR outcome IN {_OUTCOMES}", name="outcome_valid"),
@@ -207,6 +208,7 @@ class EnrollmentAssessment(UUIDPk, Timestamps, Base):
 
 class CaseAssignment(UUIDPk, Timestamps, Versioned, Base):
     __tablename__ = "case_assignments"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint("status IN ('active', 'inactive')", name="status_valid"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates_ordered"),
@@ -245,6 +247,7 @@ class Exit(UUIDPk, Timestamps, Base):
     """HUD Exit.csv (3.11, 3.12) plus the CAS exit reason."""
 
     __tablename__ = "exits"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         Index("uq_exits_enrollment_id", "enrollment_id", unique=True),
         Index("ix_exits_client_id", "client_id"),

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk
+from app.models.base import Base, Timestamps, UUIDPk, coc_scope
 from app.reference.hmis_jobs import EXPORT_STATUSES, IMPORT_STATUSES, SEVERITIES
 
 
@@ -56,6 +56,7 @@ class HmisAdoptedRecord(Base):
     """A source record mapped onto an existing CAS record (never changed by imports)."""
 
     __tablename__ = "hmis_adopted_records"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
 
     data_source_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("hmis_data_sources.id"), primary_key=True
@@ -69,6 +70,7 @@ class HmisTombstone(Base):
     """A record an import removed because its source deleted it (DateDeleted)."""
 
     __tablename__ = "hmis_tombstones"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
 
     target_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     record_type: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -130,6 +132,7 @@ class HmisImportIssue(UUIDPk, Base):
     kept; ``hmis_imports.summary`` has the full counts. No value is copied here."""
 
     __tablename__ = "hmis_import_issues"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(_one_of("severity", SEVERITIES), name="severity_valid"),
         Index("ix_hmis_import_issues_import_seq", "import_id", "seq", "id"),

@@ -13,13 +13,14 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import Base, coc_scope
 from app.models.organizations import Organization
 from app.permissions import ROLES
 
 
 class MembershipHistory(Base):
     __tablename__ = "membership_history"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_valid"),
         Index("ix_membership_history_user_id", "user_id"),

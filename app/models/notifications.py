@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
-from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference.notifications import WebhookDeliveryStatus, sql_in
 
 
@@ -211,6 +211,7 @@ class WebhookDeliveryAttempt(UUIDPk, Base):
     """The delivery log: every try, its answer (status code) or error, and how long it took."""
 
     __tablename__ = "webhook_delivery_attempts"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         Index("ix_webhook_delivery_attempts_delivery", "delivery_id", "attempted_at"),
     )

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, SmallI
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import DEFAULT_TIME_ZONE
-from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES, in_list_sql
 
 
@@ -56,6 +56,7 @@ class Organization(UUIDPk, Timestamps, Versioned, Base):
 
 class Project(UUIDPk, Timestamps, Versioned, Base):
     __tablename__ = "projects"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
         CheckConstraint(in_list_sql("project_type", PROJECT_TYPE_CODES), name="project_type_valid"),
         CheckConstraint(

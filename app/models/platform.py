@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid, func, text
+from sqlalchemy import (
+    TIMESTAMP,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -124,3 +135,23 @@ class NotificationEvent(UUIDPk, Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
     # When its notifications, emails and webhook deliveries were made.
     fanned_out_at: Mapped[datetime | None] = mapped_column()
+
+
+class RateLimitBucket(Base):
+    """One rate-limit budget (a client address, an account's failed logins, an email address's
+    reset requests, a user's exports): the times of its hits inside the window, shared by every
+    instance of the service (``cas_rate_limit_hit`` updates it in one statement under the row's
+    lock). UNLOGGED: losing it in a crash only forgets recent hits. The key is a SHA-256 of the
+    budget's name, never an address or an email in clear. Housekeeping removes expired rows."""
+
+    __tablename__ = "rate_limit_buckets"
+    __table_args__ = (
+        Index("ix_rate_limit_buckets_expires_at", "expires_at"),
+        {"prefixes": ["UNLOGGED"]},
+    )
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hits: Mapped[list[datetime]] = mapped_column(
+        ARRAY(TIMESTAMP(timezone=True)), nullable=False, server_default=text("'{}'")
+    )
+    expires_at: Mapped[datetime] = mapped_column(nullable=False)

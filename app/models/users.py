@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
 from app.models.organizations import Organization
 from app.permissions import ROLES
 
@@ -36,6 +36,7 @@ class User(UUIDPk, Timestamps, Versioned, Base):
 
 class Membership(UUIDPk, Timestamps, Base):
     __tablename__ = "memberships"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     # clock_timestamp(): memberships made in one transaction keep their order (the first is
     # the default organization at login).
     created_at: Mapped[datetime] = mapped_column(
@@ -64,6 +65,7 @@ class AuthSession(UUIDPk, Base):
     """A login: a chain of rotating refresh tokens acting for one organization."""
 
     __tablename__ = "auth_sessions"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (Index("ix_auth_sessions_user_id", "user_id"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -80,6 +82,7 @@ class AuthSession(UUIDPk, Base):
 
 class RefreshToken(UUIDPk, Base):
     __tablename__ = "refresh_tokens"
+    coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (Index("ix_refresh_tokens_session_id", "session_id"),)
 
     session_id: Mapped[uuid.UUID] = mapped_column(

@@ -35,7 +35,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from app.config import Settings
-from app.deps import identifiable_client_access, if_match_header, if_match_required_header
+from app.deps import (
+    export_rate_limit,
+    identifiable_client_access,
+    if_match_header,
+    if_match_required_header,
+)
 from app.errors import PROBLEM_BASE, PROBLEM_CONTENT_TYPE, DomainError
 from app.http.contract import (
     COMPONENTS_EXTRA,
@@ -411,7 +416,7 @@ class RouteFacts:
         self.refuses_vsp = identifiable_client_access in calls
         self.if_match_required = if_match_required_header in calls
         self.if_match = self.if_match_required or if_match_header in calls
-        self.rate_limited = auth_rate_limit in calls
+        self.rate_limited = auth_rate_limit in calls or export_rate_limit in calls
         extra = route.openapi_extra or {}
         self.idempotent = bool(extra.get(IDEMPOTENT_EXTRA))
         self.visibility: str | None = extra.get(VISIBILITY_EXTRA)

@@ -57,7 +57,7 @@ async def login(
     email, a wrong password and a locked account. Too many failures for one email (from any
     address, 10 an hour by default) or from one address get 429 with `Retry-After`.
     """
-    with account_login_budget(request, body.email):
+    async with account_login_budget(request, body.email):
         pair = await auth_service.login(
             session,
             settings,
@@ -179,7 +179,7 @@ async def password_reset_request(
     """Always 202 with the same body, whether or not the email belongs to an account. Beyond
     3 requests an hour (by default) for one email address, from any client, the request is
     dropped: the same 202, no email."""
-    if reset_request_within_budget(request, body.email):
+    if await reset_request_within_budget(request, body.email):
         await auth_service.request_password_reset(
             session, settings, email_address=body.email, meta=meta
         )

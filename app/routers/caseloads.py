@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
 from app.context import Actor
-from app.deps import Session, require_for_clients
+from app.deps import ExportRateLimited, Session, require_for_clients
 from app.http.contract import CONTENT_DISPOSITION, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
@@ -320,6 +320,7 @@ async def _export(
     summary="Export my CAS active cases",
     response_class=StreamingResponse,
     responses=EXPORT_RESPONSES,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(MINE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
 async def export_mine(
@@ -345,6 +346,7 @@ async def export_mine(
     summary="Export my organization's CAS active cases",
     response_class=StreamingResponse,
     responses=EXPORT_RESPONSES,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(ORGANIZATION_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
 async def export_organization(

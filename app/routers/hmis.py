@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from app.context import Actor
-from app.deps import Cipher, Session, require_for_clients
+from app.deps import Cipher, ExportRateLimited, Session, require_for_clients
 from app.errors import ValidationFailed
 from app.http.contract import COMPONENTS_EXTRA, CONTENT_DISPOSITION, LOCATION, documented
 from app.http.multipart import MultipartReader
@@ -88,6 +88,7 @@ def _export(job: Any) -> ExportRead:
     summary="Start an HMIS CSV export",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ExportRead,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(EXPORT_VISIBILITY, sends=(LOCATION,), idempotent=True),
 )
 async def create_export(

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from app import clock
 from app.context import Actor
-from app.deps import Session
+from app.deps import ExportRateLimited, Session
 from app.http.contract import CONTENT_DISPOSITION, documented
 from app.reference.exports import MEDIA_TYPES, ExportFormat
 from app.reference.queue import QueueSortOrder
@@ -58,6 +58,7 @@ async def _export(
     summary="Export the queue",
     response_class=StreamingResponse,
     responses=EXPORT_RESPONSES,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
 async def export_queue(
@@ -86,6 +87,7 @@ async def export_queue(
     summary="Export a search of the queue",
     response_class=StreamingResponse,
     responses=EXPORT_RESPONSES,
+    dependencies=[ExportRateLimited],
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
 async def export_queue_search(

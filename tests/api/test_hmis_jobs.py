@@ -22,7 +22,7 @@ from app.services.demo import seed_coc
 from app.services.hmis import imports
 from app.services.hmis.runtime import IMPORT_JOB, HmisRuntime, queue_run
 from app.services.identity.auth import memberships_by_email
-from app.services.platform.crypto import FieldCipher
+from app.services.platform.crypto import cipher_for
 from app.storage import FileStore, LocalStorage
 from app.unit_of_work import unit_of_work
 from tests.conftest import PASSWORD, _admin_exec, _server_url
@@ -57,7 +57,7 @@ async def _queued(
     runtime = HmisRuntime.from_settings(
         settings,
         sessions,
-        FieldCipher(settings.field_encryption_key),
+        cipher_for(settings),
         FileStore(LocalStorage(tmp_path / "store"), settings.field_encryption_key),
     )
     runtime = HmisRuntime(

@@ -28,7 +28,7 @@ from app.services.hmis import exports, imports
 from app.services.hmis.keys import source_uuid
 from app.services.hmis.runtime import HmisRuntime
 from app.services.identity.auth import memberships_by_email
-from app.services.platform.crypto import FieldCipher
+from app.services.platform.crypto import cipher_for
 from app.storage import FileStore, LocalStorage
 from app.unit_of_work import unit_of_work
 from tests.conftest import Auth, World, _admin_exec, _server_url
@@ -187,7 +187,7 @@ async def test_export_import_into_an_empty_database_export_gives_the_same_ce_dat
     runtime = HmisRuntime.from_settings(
         settings,
         sessions,
-        FieldCipher(settings.field_encryption_key),
+        cipher_for(settings),
         FileStore(LocalStorage(tmp_path / "store"), settings.field_encryption_key),
     )
     path = tmp_path / "first.zip"

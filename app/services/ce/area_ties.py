@@ -167,7 +167,10 @@ async def list_client_area_ties(
 ) -> PageOf[AreaTie]:
     """The (visible) client's area ties, oldest first (audited as a read of the client)."""
     found = await paginate(
-        session, client_area_ties_stmt(client_id), page, [AreaTie.created_at, AreaTie.id]
+        session,
+        client_area_ties_stmt(client_id).where(AreaTie.coc_id == actor.coc_id),
+        page,
+        [AreaTie.created_at, AreaTie.id],
     )
     audit.record_pii_read(session, actor, "client", client_id, fields=["area_ties"])
     return found

@@ -45,6 +45,7 @@ async def assign_case_manager(
             errors=[{"loc": ["body", "user_id"], "msg": "already assigned", "type": "duplicate"}],
         )
     assignment = CaseAssignment(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         user_id=data.user_id,
@@ -125,7 +126,9 @@ async def list_case_assignments(
     session: AsyncSession, actor: Actor, enrollment: Enrollment, page: PageParams
 ) -> PageOf[CaseAssignment]:
     """The enrollment's case assignments, oldest first (audited as a read of the client)."""
-    stmt = select(CaseAssignment).where(CaseAssignment.enrollment_id == enrollment.id)
+    stmt = select(CaseAssignment).where(
+        CaseAssignment.coc_id == enrollment.coc_id, CaseAssignment.enrollment_id == enrollment.id
+    )
     found = await paginate(session, stmt, page, [CaseAssignment.created_at, CaseAssignment.id])
     audit.record_pii_read(
         session, actor, "client", enrollment.client_id, fields=["case_assignments"]

@@ -612,6 +612,7 @@ async def enroll(
             await client_access.grant(session, e.client_id, org_id, "enrolled")
         session.add(
             CaseAssignment(
+                coc_id=e.coc_id,
                 enrollment_id=e.id,
                 client_id=e.client_id,
                 user_id=case_manager_user_id,
@@ -1050,6 +1051,7 @@ def assessments_stmt(actor: Actor, enrollment: Enrollment) -> Select[EnrollmentA
         .join(Enrollment, Enrollment.id == EnrollmentAssessment.enrollment_id)
         .join(Client, Client.id == Enrollment.client_id)
         .where(
+            EnrollmentAssessment.coc_id == enrollment.coc_id,
             EnrollmentAssessment.enrollment_id == enrollment.household_group_id,
             client_access.visible_clients_filter(actor),
         )

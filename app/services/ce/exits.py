@@ -104,6 +104,7 @@ async def exit_enrollments(
                 prefix=_join(prefix, cls_field),
             )
         row = Exit(
+            coc_id=e.coc_id,
             enrollment_id=e.id,
             client_id=e.client_id,
             exit_date=exit_date,

@@ -121,6 +121,7 @@ async def record_income_benefits(
     )
     await _once_per_stage(session, IncomeBenefits, enrollment, stage, "4.02")
     row = IncomeBenefits(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -185,6 +186,7 @@ async def record_domestic_violence(
     )
     await _once_per_stage(session, HealthAndDv, enrollment, stage, "4.11")
     row = HealthAndDv(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -212,7 +214,9 @@ async def list_income_benefits(
 ) -> PageOf[IncomeBenefits]:
     """The enrollment's 4.02-4.04 records; the page is a read of the client's data (audited, one
     event naming the client)."""
-    stmt = select(IncomeBenefits).where(IncomeBenefits.enrollment_id == enrollment.id)
+    stmt = select(IncomeBenefits).where(
+        IncomeBenefits.coc_id == enrollment.coc_id, IncomeBenefits.enrollment_id == enrollment.id
+    )
     found = await paginate(session, stmt, page, [IncomeBenefits.created_at, IncomeBenefits.id])
     audit.record_pii_read(
         session, actor, "client", enrollment.client_id, fields=["income_benefits"]
@@ -226,7 +230,9 @@ async def list_domestic_violence(
     """The enrollment's 4.11 records (404 unless the DV policy names the caller); the read is
     audited as a read of the client's DV answers."""
     check_may_see_dv(actor, enrollment)
-    stmt = select(HealthAndDv).where(HealthAndDv.enrollment_id == enrollment.id)
+    stmt = select(HealthAndDv).where(
+        HealthAndDv.coc_id == enrollment.coc_id, HealthAndDv.enrollment_id == enrollment.id
+    )
     found = await paginate(session, stmt, page, [HealthAndDv.created_at, HealthAndDv.id])
     if found.items:
         audit.record_pii_read(

@@ -83,6 +83,7 @@ async def start_assessment(
     after: str | None,
 ) -> EnrollmentAssessment:
     row = EnrollmentAssessment(
+        coc_id=head.coc_id,
         enrollment_id=head.id,
         data_collection_stage=stage,
         assessment_date=on,
@@ -149,6 +150,7 @@ async def record_cls(
             field=_join(prefix, "information_date"),
         )
     row = CurrentLivingSituation(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -181,6 +183,7 @@ async def record_barriers(
 ) -> list[Disability]:
     rows = [
         Disability(
+            coc_id=enrollment.coc_id,
             enrollment_id=enrollment.id,
             client_id=enrollment.client_id,
             assessment_id=assessment_id,
@@ -221,6 +224,7 @@ async def record_diversion_assessment(
     for name in ("housing_crisis_onset", "last_stable_housing_date"):
         check_not_future(getattr(data, name), prefix, name, today)
     row = DiversionAssessment(
+        coc_id=head.coc_id,
         enrollment_id=head.id,
         client_id=head.client_id,
         assessment_id=assessment_id,
@@ -273,6 +277,7 @@ async def record_housing_needs(
     on = data.assessment_date or default_date
     check_not_future(on, prefix, "assessment_date", clock.today(actor))
     row = HousingNeedsAssessment(
+        coc_id=head.coc_id,
         enrollment_id=head.id,
         client_id=head.client_id,
         assessment_id=assessment_id,
@@ -303,6 +308,7 @@ async def record_ce_assessment(
     assessment_id: uuid.UUID | None,
 ) -> CeAssessment:
     row = CeAssessment(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -401,6 +407,7 @@ async def record_ce_event(
 ) -> CeEvent:
     check_ce_event(data, clock.today(actor))
     row = CeEvent(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -425,6 +432,7 @@ async def record_service(
     assessment_id: uuid.UUID | None,
 ) -> Service:
     row = Service(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -461,6 +469,7 @@ async def record_case_note(
         if owner != enrollment.id:
             raise ValidationFailed("No such service on this enrollment.", field="service_id")
     row = CaseNote(
+        coc_id=enrollment.coc_id,
         enrollment_id=enrollment.id,
         client_id=enrollment.client_id,
         assessment_id=assessment_id,
@@ -517,7 +526,9 @@ async def list_records(
     the client's data (case notes, disabilities, locations, ...): audited, one event naming the
     client."""
     model = _RECORDS[kind]
-    stmt = select(model).where(model.enrollment_id == enrollment.id)
+    stmt = select(model).where(
+        model.coc_id == enrollment.coc_id, model.enrollment_id == enrollment.id
+    )
     found = await paginate(session, stmt, page, [model.created_at, model.id])
     audit.record_pii_read(session, actor, "client", enrollment.client_id, fields=[kind])
     return found

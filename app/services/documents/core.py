@@ -660,7 +660,9 @@ async def document_checks_stmt(
     client = await client_access.get_visible_client(session, actor, client_id)
     audit_client_read(session, actor, client.id, "document_checks")
     stmt = select(DocumentCheck).where(
-        DocumentCheck.client_id == client.id, DocumentCheck.deleted_at.is_(None)
+        DocumentCheck.coc_id == client.coc_id,
+        DocumentCheck.client_id == client.id,
+        DocumentCheck.deleted_at.is_(None),
     )
     if category is not None:
         stmt = stmt.where(DocumentCheck.category == category)
@@ -827,7 +829,9 @@ async def client_files_stmt(
     client = await client_access.get_visible_client(session, actor, client_id)
     audit_client_read(session, actor, client.id, "client_files")
     stmt = select(ClientFile).where(
-        ClientFile.client_id == client.id, ClientFile.deleted_at.is_(None)
+        ClientFile.coc_id == client.coc_id,
+        ClientFile.client_id == client.id,
+        ClientFile.deleted_at.is_(None),
     )
     if file_type is not None:
         stmt = stmt.where(ClientFile.file_type == file_type)

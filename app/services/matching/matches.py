@@ -436,6 +436,7 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
     event_id = None
     if code is not None:
         event = CeEvent(
+            coc_id=entry.coc_id,
             enrollment_id=entry.head_enrollment_id,
             client_id=entry.head_client_id,
             event_date=today,
@@ -570,6 +571,7 @@ async def _start_program_intake(
         await client_access.grant(session, row.client_id, project.organization_id, "enrolled")
         session.add(
             CaseAssignment(
+                coc_id=row.coc_id,
                 enrollment_id=row.id,
                 client_id=row.client_id,
                 user_id=actor.user_id,

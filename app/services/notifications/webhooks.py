@@ -80,7 +80,7 @@ from app.services.notifications import policy
 from app.services.notifications.kinds import KINDS, KindSpec, webhook_kinds
 from app.services.notifications.recipients import organization_may_see
 from app.services.platform import audit, events, jobs
-from app.services.platform.crypto import seal, unseal
+from app.services.platform.crypto import is_sealed_with_newest, seal, unseal
 from app.services.platform.pagination import PageOf, paginate
 from app.unit_of_work import unit_of_work
 
@@ -135,7 +135,7 @@ def secret_bytes(secret: str, *, field: str = "secret") -> bytes:
 def _seal(settings: Settings, subscription_id: uuid.UUID, secret: str) -> bytes:
     return seal(
         secret.encode(),
-        key=settings.field_encryption_key,
+        key=settings.encryption_keys,
         purpose=_SEAL_PURPOSE,
         associated=subscription_id.bytes,
     )
@@ -144,7 +144,7 @@ def _seal(settings: Settings, subscription_id: uuid.UUID, secret: str) -> bytes:
 def _unseal(settings: Settings, subscription_id: uuid.UUID, sealed: bytes) -> str:
     return unseal(
         sealed,
-        key=settings.field_encryption_key,
+        key=settings.encryption_keys,
         purpose=_SEAL_PURPOSE,
         associated=subscription_id.bytes,
     ).decode()
@@ -887,3 +887,20 @@ async def delivery_detail(
 def event_types() -> list[WebhookEventTypeRead]:
     from_kinds = [(kind, KINDS[kind]) for kind in webhook_kinds()]
     return [WebhookEventTypeRead(event_type=kind, title=spec.title) for kind, spec in from_kinds]
+
+
+def reseal_secrets(settings: Settings, subscription: WebhookSubscription) -> bool:
+    """Seal the subscription's secrets again under the newest key (key rotation); False when
+    they already were."""
+    changed = False
+    for attribute in ("secret_sealed", "previous_secret_sealed"):
+        sealed = getattr(subscription, attribute)
+        if sealed is None or is_sealed_with_newest(sealed, key=settings.encryption_keys):
+            continue
+        setattr(
+            subscription,
+            attribute,
+            _seal(settings, subscription.id, _unseal(settings, subscription.id, sealed)),
+        )
+        changed = True
+    return changed

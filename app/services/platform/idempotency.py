@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
 from app.models import IdempotencyRecord
-from app.services.platform.crypto import seal, unseal
+from app.services.platform.crypto import Keys, seal, unseal
 
 _SEAL_PURPOSE = "idempotent-response"
 
@@ -46,7 +46,7 @@ async def try_lock(session: AsyncSession, scope: str, key: str) -> bool:
 
 
 async def stored_response(
-    session: AsyncSession, scope: str, key: str, *, field_key: str
+    session: AsyncSession, scope: str, key: str, *, field_key: Keys
 ) -> StoredResponse | None:
     """The response stored for the key, unsealed; None when there is none. 409 when it can no
     longer be unsealed (the field encryption key changed)."""
@@ -86,7 +86,7 @@ def store_response(
     status_code: int,
     headers: Mapping[str, str],
     body: bytes,
-    field_key: str,
+    field_key: Keys,
 ) -> None:
     """Remember the response, in the transaction of the work it stands for."""
     session.add(

@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import IdempotencyRecord
+from app.models.platform import RateLimitBucket
 from app.security import utcnow
 
 # One housekeeping task: does its work at ``now`` and says how many things it removed.
@@ -35,3 +36,9 @@ async def expire_idempotency_keys(session: AsyncSession, now: datetime, *, ttl: 
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - ttl)
     )
     return int(getattr(keys, "rowcount", 0) or 0)
+
+
+async def expire_rate_limits(session: AsyncSession, now: datetime) -> int:
+    """Rate-limit budgets whose window has passed (``app.http.ratelimit``)."""
+    removed = await session.execute(delete(RateLimitBucket).where(RateLimitBucket.expires_at < now))
+    return int(getattr(removed, "rowcount", 0) or 0)

@@ -110,7 +110,9 @@ async def list_scores(
     """The entry's scores, oldest first."""
     found = await paginate(
         session,
-        select(QueueScore).where(QueueScore.queue_entry_id == flow.entry.id),
+        select(QueueScore).where(
+            QueueScore.coc_id == flow.entry.coc_id, QueueScore.queue_entry_id == flow.entry.id
+        ),
         page,
         [QueueScore.recorded_at, QueueScore.id],
     )

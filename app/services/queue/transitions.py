@@ -285,7 +285,10 @@ async def list_transitions(
     """The entry's full history, oldest first (its placement, then every move)."""
     found = await paginate(
         session,
-        select(QueueTransition).where(QueueTransition.queue_entry_id == flow.entry.id),
+        select(QueueTransition).where(
+            QueueTransition.coc_id == flow.entry.coc_id,
+            QueueTransition.queue_entry_id == flow.entry.id,
+        ),
         page,
         [QueueTransition.created_at, QueueTransition.id],
     )
