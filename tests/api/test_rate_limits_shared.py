@@ -52,7 +52,6 @@ async def instances(
         engines.append(engine)
         instance.state.engine = engine
         instance.state.sessionmaker = app.state.sessionmaker
-        instance.state.background = app.state.background
         made.append(instance)
     yield made
     await RateLimiter(engines[0]).reset()
