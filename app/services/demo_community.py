@@ -435,7 +435,7 @@ class _Writer:
         return self.ids.get(value, value)
 
     def _text(self, value: str) -> str:
-        if "-" not in value:
+        if len(value) < 36 or "-" not in value:
             return value
         return _UUID_TEXT.sub(lambda m: str(self.ids.get(uuid.UUID(m[0]), m[0])), value)
 
@@ -557,6 +557,19 @@ async def _chunks(data: bytes) -> Any:
     yield data
 
 
+def _copy_order(tables: list[Table]) -> list[Table]:
+    """Foreign-key order, with the queue entries as late as it allows: the records their
+    household facts are made of go in first, so the triggers that mark an entry's facts
+    stale find none to mark (the facts are computed afresh once everything is in)."""
+    entries = QueueEntry.__table__
+    after: set[str] = {entries.name}
+    for table in tables:
+        if any(fk.column.table.name in after for fk in table.foreign_keys):
+            after.add(table.name)
+    before = [t for t in tables if t.name not in after]
+    return before + [t for t in tables if t.name in after]
+
+
 async def _copy(
     session: AsyncSession, tables: list[Table], batches: dict[str, list[dict[str, Any]]]
 ) -> None:
@@ -566,7 +579,7 @@ async def _copy(
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    for table in tables:
+    for table in _copy_order(tables):
         new_rows = batches[table.name]
         if not new_rows:
             continue

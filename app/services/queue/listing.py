@@ -630,7 +630,9 @@ def ahead_of(coc_id: uuid.UUID, priority_key: Any, entry_id: Any) -> Select[Any]
     or values): an index-only range count of ``ix_queue_entries_rank``. An open entry's rank
     is this plus one."""
     x = aliased(QueueEntry, name="ahead")
-    if not isinstance(priority_key, ColumnElement):
+    if isinstance(priority_key, (list, tuple)):
+        # A value (a loaded entry's key), not a column: an ORM attribute is indexable, so it
+        # must never be turned into a list.
         priority_key = literal(list(priority_key), q.priority_key.type)
     return (
         select(func.count())
