@@ -19,7 +19,9 @@ from sqlalchemy.engine import make_url
 from app.config import Settings, get_settings
 from app.db import create_engine
 from app.services.demo import DEMO_COC_CODE, demo_uuid
+from app.services.hmis.check import check_zip
 from tests.conftest import _admin_exec, _server_url
+from tests.support.hmis import read_zip
 from tests.test_cli import _invoke
 
 
@@ -252,5 +254,27 @@ def test_seed_demo_writes_the_community_once(demo_database: str, tmp_path: Path)
     assert again.exit_code == 0, again.output
     assert "already present" in again.output and "0 demo intakes" in again.output
     assert asyncio.run(_facts(demo_database)) == facts
+    # The community exports to HUD HMIS CSV cleanly (every project has its geocode; every
+    # record written from a template keeps HUD's structure, codes and keys).
+    archive = tmp_path / "demo-export.zip"
+    exported = _invoke(
+        [
+            "export-hmis-csv",
+            "--output",
+            str(archive),
+            "--user",
+            "system_admin@demo.example",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2030-12-31",
+        ]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert check_zip(str(archive)).issues == []
+    files = read_zip(archive.read_bytes())
+    assert len(files["Client"]) == 440 and len(files["Exit"]) == 110
+    assert len(files["Project"]) == 7
+
     # Fast: on a 2-core machine, migrations done before.
     assert elapsed < 30, f"cas seed-demo took {elapsed:.1f} s"

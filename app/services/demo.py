@@ -704,6 +704,7 @@ async def _demo_housing(
             funding_source=funder,
             referrals_through_cas=True,
             operating_start_date=date(2021, 10, 1),
+            geocode=DEMO_GEOCODE,
         )
     )
     await session.flush()
