@@ -7,20 +7,24 @@ of its own); what it wrote reads through the API and exports to HMIS CSV cleanly
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings, get_settings
 from app.db import create_engine
+from app.main import create_app
 from app.services.demo import DEMO_COC_CODE, demo_uuid
 from app.services.hmis.check import check_zip
 from tests.conftest import _admin_exec, _server_url
+from tests.support.committed import serving
 from tests.support.hmis import read_zip
 from tests.test_cli import _invoke
 
@@ -276,5 +280,56 @@ def test_seed_demo_writes_the_community_once(demo_database: str, tmp_path: Path)
     assert len(files["Client"]) == 440 and len(files["Exit"]) == 110
     assert len(files["Project"]) == 7
 
+    asyncio.run(_reads_through_the_api(demo_database))
+
     # Fast: on a 2-core machine, migrations done before.
     assert elapsed < 30, f"cas seed-demo took {elapsed:.1f} s"
+
+
+async def _reads_through_the_api(url: str) -> None:
+    """The community as the API shows it: the queue in rank order, the stalled and the about to
+    stall matches, a document written from a template downloaded byte for byte."""
+    settings = get_settings().model_copy(
+        update={"database_url": url, "run_jobs_in_server": False, "environment": "test"}
+    )
+    engine = create_engine(url, settings, pool=False)
+    async with engine.connect() as conn:
+        doc_id, sha = (
+            await conn.execute(
+                text(
+                    "SELECT d.id, d.sha256 FROM document_checks d JOIN clients c "
+                    "ON c.id = d.client_id WHERE c.last_name NOT IN ('Smith', 'Reyes') "
+                    "ORDER BY c.last_name, c.first_name, d.item LIMIT 1"
+                )
+            )
+        ).one()
+    await engine.dispose()
+    async with serving(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as http:
+        r = await http.post(
+            "/api/v1/auth/login",
+            json={"email": "cas_admin@demo.example", "password": settings.demo_password},
+        )
+        assert r.status_code == 200, r.text
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        ranks: list[int] = []
+        cursor = None
+        while True:
+            params: dict[str, object] = {"limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            page = await http.get("/api/v1/queue-entries", params=params, headers=headers)
+            assert page.status_code == 200, page.text
+            ranks += [e["priority"]["rank"] for e in page.json()["items"]]
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                break
+        # Open entries in rank order (closed ones have none).
+        open_ranks = [r for r in ranks if r is not None]
+        assert open_ranks == list(range(1, len(open_ranks) + 1)) and len(open_ranks) >= 150
+        for flag in ("stalled", "about_to_stall"):
+            got = await http.get("/api/v1/matches", params={flag: "true"}, headers=headers)
+            assert got.status_code == 200 and len(got.json()["items"]) == 10, got.text
+        file = await http.get(f"/api/v1/document-checks/{doc_id}/file", headers=headers)
+        assert file.status_code == 200
+        assert hashlib.sha256(file.content).hexdigest() == sha
+        assert file.content.startswith((b"%PDF-", b"\x89PNG"))
