@@ -561,8 +561,7 @@ def _copy_order(tables: list[Table]) -> list[Table]:
     """Foreign-key order, with the queue entries as late as it allows: the records their
     household facts are made of go in first, so the triggers that mark an entry's facts
     stale find none to mark (the facts are computed afresh once everything is in)."""
-    entries = QueueEntry.__table__
-    after: set[str] = {entries.name}
+    after: set[str] = {QueueEntry.__tablename__}
     for table in tables:
         if any(fk.column.table.name in after for fk in table.foreign_keys):
             after.add(table.name)
