@@ -137,6 +137,11 @@ async def _facts(url: str) -> dict[str, object]:
                     .all()
                 ),
                 "queued_jobs": await one("SELECT count(*) FROM jobs WHERE status = 'queued'"),
+                # Every email waits for its delivery job.
+                "emails_without_job": await one(
+                    "SELECT count(*) FROM email_outbox m WHERE NOT EXISTS (SELECT 1 FROM jobs j "
+                    "WHERE j.dedupe_key = 'email:' || m.id::text)"
+                ),
                 "webhooks": await one(
                     "SELECT string_agg(url, ' ' ORDER BY url) FROM webhook_subscriptions"
                 ),
@@ -241,6 +246,7 @@ def test_seed_demo_writes_the_community_once(demo_database: str, tmp_path: Path)
     # Every event delivered (inbox notifications for the people who may see them), nothing
     # left for the job runner but the emails; two partner subscriptions.
     assert facts["unsent_events"] == 0 and facts["events"] >= 10 * 150
+    assert facts["emails_without_job"] == 0
     inbox = facts["notifications"]
     assert isinstance(inbox, dict) and inbox["cas_admin@demo.example"] >= 500
     assert inbox["case_manager@demo.example"] > 0

@@ -35,7 +35,7 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Date, Table, select, update
+from sqlalchemy import Date, Table, or_, select, update
 from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -362,7 +362,11 @@ async def load_templates(session: AsyncSession, coc: Coc) -> list[_Template]:
     for table in tables:
         stmt = select(table)
         if "coc_id" in table.c:
-            stmt = stmt.where(table.c.coc_id == coc.id)
+            # Rows of no CoC (an email's delivery job) belong to the households they name.
+            mine = table.c.coc_id == coc.id
+            stmt = stmt.where(
+                or_(mine, table.c.coc_id.is_(None)) if table.c.coc_id.nullable else mine
+            )
         elif table.name == "client_access":
             stmt = stmt.where(table.c.organization_id.in_(orgs))
         rows[table.name] = [dict(r) for r in (await session.execute(stmt)).mappings().all()]
