@@ -95,7 +95,10 @@ def _seed_demo(settings: Settings) -> None:
     cipher = cipher_for(settings)
     store = file_store_from_settings(settings)
     seeded = asyncio.run(
-        _with_session(settings, lambda s: demo.seed_demo(s, settings.demo_password, cipher, store))
+        _with_session(
+            settings,
+            lambda s: demo.seed_demo(s, settings.demo_password, cipher, store, settings),
+        )
     )
     state = "created" if seeded.created else "already present"
     typer.echo(

@@ -28,27 +28,36 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from app import jobs as app_jobs
 from app.config import Settings
 from app.db import create_engine, upgrade_database
 from app.main import create_app
-from app.services.demo import DEMO_PDF, seed_demo
+from app.services.demo import DEMO_COC_CODE, DEMO_PDF, DEMO_TIME_ZONE, demo_uuid, seed_demo
+from app.services.hmis.check import check_zip
 from app.services.platform.crypto import FieldCipher
 from app.storage import FileStore, LocalStorage
 from app.unit_of_work import unit_of_work
 from tests.conftest import ROOT, _admin_exec, _server_url
+from tests.support import journey as J
+from tests.support.hmis import read_zip
+from tests.support.notifications import receiver
 
 CONTRACT = ROOT / "contract"
 BIN = CONTRACT / "node_modules" / ".bin"
@@ -159,8 +168,15 @@ def python_client(document: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             del sys.modules[name]
 
 
+@dataclass
+class DemoServer:
+    url: str
+    database_url: str
+    settings: Settings
+
+
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """The service on a loopback port, its own database seeded with the demo (clients too)."""
     server_url = _server_url()
     name = f"cas_journey_{uuid.uuid4().hex[:10]}"
@@ -174,6 +190,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         database_url=url,
         storage_dir=files,
         demo_password=DEMO_PASSWORD,
+        # The journey's webhook receiver listens on 127.0.0.1.
+        webhook_allowed_networks=["127.0.0.1/32"],
     )
 
     async def seed() -> None:
@@ -181,7 +199,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         store = FileStore(LocalStorage(files), settings.field_encryption_key)
         async with unit_of_work(async_sessionmaker(engine)) as session:
             await seed_demo(
-                session, DEMO_PASSWORD, FieldCipher(settings.field_encryption_key), store
+                session,
+                DEMO_PASSWORD,
+                FieldCipher(settings.field_encryption_key),
+                store,
+                settings,
             )
         await engine.dispose()
 
@@ -211,7 +233,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         time.sleep(0.05)
     assert server.started, "the server did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield DemoServer(f"http://127.0.0.1:{port}", url, settings)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -231,8 +253,9 @@ def _free_port() -> int:
 
 
 def test_generated_python_client_runs_the_journey(
-    python_client: Any, demo_server: str, document: Path
+    python_client: Any, demo_server: DemoServer, document: Path
 ) -> None:
+    base_url = demo_server.url
     cas = python_client
     models = importlib.import_module("cas_api_client.models")
     types = importlib.import_module("cas_api_client.types")
@@ -240,7 +263,7 @@ def test_generated_python_client_runs_the_journey(
     def op(tag: str, operation_id: str) -> Any:
         return importlib.import_module(f"cas_api_client.api.{tag}.{operation_id}")
 
-    anonymous = cas.Client(base_url=demo_server, timeout=30)
+    anonymous = cas.Client(base_url=base_url, timeout=30)
 
     # Log in, then act for the CAS organization (one of the demo case manager's memberships).
     contract = json.loads(document.read_text())
@@ -255,7 +278,7 @@ def test_generated_python_client_runs_the_journey(
     assert login.status_code == 200, login.content
     tokens = login.parsed
     assert isinstance(tokens, models.TokenResponse)
-    user = cas.AuthenticatedClient(base_url=demo_server, token=tokens.access_token, timeout=30)
+    user = cas.AuthenticatedClient(base_url=base_url, token=tokens.access_token, timeout=30)
     me = op("auth", "auth_me").sync(client=user)
     assert isinstance(me, models.MeResponse)
     [cas_membership] = [
@@ -266,7 +289,7 @@ def test_generated_python_client_runs_the_journey(
         body=models.SwitchOrganizationRequest(organization_id=cas_membership.organization_id),
     )
     assert isinstance(switched, models.TokenResponse)
-    user = cas.AuthenticatedClient(base_url=demo_server, token=switched.access_token, timeout=30)
+    user = cas.AuthenticatedClient(base_url=base_url, token=switched.access_token, timeout=30)
 
     # Create a client, safely retried with the same Idempotency-Key.
     new = models.ClientCreate(
@@ -373,7 +396,7 @@ def test_generated_python_client_runs_the_journey(
     cursor: str | None = None
     while True:
         page = op("clients", "clients_list").sync(
-            client=user, limit=10, cursor=cursor if cursor else types.UNSET
+            client=user, limit=100, cursor=cursor if cursor else types.UNSET
         )
         assert page is not None
         seen += [c.id for c in page.items]
@@ -388,8 +411,400 @@ def test_generated_python_client_runs_the_journey(
         client=anonymous, body=models.RefreshRequest(refresh_token=switched.refresh_token)
     )
     assert isinstance(refreshed, models.TokenResponse)
-    user = cas.AuthenticatedClient(base_url=demo_server, token=refreshed.access_token, timeout=30)
+    user = cas.AuthenticatedClient(base_url=base_url, token=refreshed.access_token, timeout=30)
     assert op("auth", "auth_logout").sync_detailed(client=user).status_code == 204
     after = op("auth", "auth_me").sync_detailed(client=user)
     assert after.status_code == 401
     assert isinstance(after.parsed, models.Problem)
+
+
+# --- the whole journey with the generated client (the HTTP journey's steps and data) ----------
+
+
+def _in_thread(work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """Run a coroutine on an event loop of its own (a thread: the test's loop may be busy)."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        result["value"] = asyncio.run(work())
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    return result.get("value")
+
+
+def _sql(server: DemoServer, statement: str, **params: Any) -> list[Any]:
+    """A statement on the demo server's database: reading the invitation emails, moving the
+    calendar the way the HTTP journey moves it."""
+
+    async def work() -> list[Any]:
+        engine = create_engine(server.database_url, server.settings, pool=False)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(statement), params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    rows: list[Any] = _in_thread(work)
+    return rows
+
+
+def _run_worker(server: DemoServer) -> int:
+    """What ``cas worker`` does until nothing is due: notifications' fan-out, webhooks, emails."""
+
+    async def work() -> int:
+        engine = create_engine(server.database_url, server.settings, pool=False)
+        try:
+            runner = app_jobs.runner(
+                async_sessionmaker(engine, expire_on_commit=False), server.settings, scheduled=False
+            )
+            return await runner.run_until_idle(None)
+        finally:
+            await engine.dispose()
+
+    done: int = _in_thread(work)
+    return done
+
+
+def test_generated_python_client_runs_the_whole_journey(
+    python_client: Any, demo_server: DemoServer
+) -> None:
+    """tests/api/test_journey.py's journey, step by step, through the generated client against
+    the service on a loopback port (its calendar and its worker moved the same way)."""
+    cas = python_client
+    models = importlib.import_module("cas_api_client.models")
+    types = importlib.import_module("cas_api_client.types")
+    day = datetime.datetime.now(ZoneInfo(DEMO_TIME_ZONE)).date()
+    any_version = "*"
+
+    def op(tag: str, operation_id: str) -> Any:
+        return importlib.import_module(f"cas_api_client.api.{tag}.{operation_id}")
+
+    def ok(response: Any, status: int = 200) -> Any:
+        assert response.status_code == status, response.content
+        return response.parsed
+
+    anonymous = cas.Client(base_url=demo_server.url, timeout=60)
+
+    def login(email: str, password: str) -> Any:
+        tokens = ok(
+            op("auth", "auth_login").sync_detailed(
+                client=anonymous, body=models.LoginRequest(email=email, password=password)
+            )
+        )
+        return cas.AuthenticatedClient(
+            base_url=demo_server.url, token=tokens.access_token, timeout=60
+        )
+
+    def org(key: str) -> uuid.UUID:
+        return demo_uuid(DEMO_COC_CODE, "organization", key)
+
+    def switch(user: Any, key: str) -> Any:
+        tokens = ok(
+            op("auth", "auth_switch_organization").sync_detailed(
+                client=user, body=models.SwitchOrganizationRequest(organization_id=org(key))
+            )
+        )
+        return cas.AuthenticatedClient(
+            base_url=demo_server.url, token=tokens.access_token, timeout=60
+        )
+
+    # --- Invitations, accepted; everyone logs in.
+    system_admin = login("system_admin@demo.example", DEMO_PASSWORD)
+    agency_admin = login("agency_admin@demo.example", DEMO_PASSWORD)
+
+    def invite(inviter: Any, who: tuple[str, str, str, str]) -> tuple[Any, Any]:
+        email, name, org_key, role = who
+        user = ok(
+            op("users", "users_invite").sync_detailed(
+                client=inviter,
+                body=models.UserInvite.from_dict(
+                    {
+                        "email": email,
+                        "full_name": name,
+                        "organization_id": str(org(org_key)),
+                        "role": role,
+                    }
+                ),
+                idempotency_key=f"invite-{email}",
+            ),
+            201,
+        )
+        assert user.invitation_pending is True
+        [(body,)] = _sql(
+            demo_server,
+            "SELECT body FROM email_outbox WHERE template = 'invitation' AND to_address = :a",
+            a=email,
+        )
+        token = next(
+            line for line in body.splitlines() if line and " " not in line and len(line) > 30
+        )
+        accepted = op("auth", "auth_invitation_accept").sync_detailed(
+            client=anonymous, body=models.InvitationAccept(token=token, password=J.PASSWORD)
+        )
+        assert accepted.status_code == 204, accepted.content
+        return login(email, J.PASSWORD), user.id
+
+    cas_admin, _ = invite(system_admin, J.CAS_ADMIN)
+    provider, _ = invite(system_admin, J.PROVIDER)
+    manager, manager_id = invite(agency_admin, J.CASE_MANAGER)
+    ok(
+        op("users", "users_memberships_create").sync_detailed(
+            manager_id,
+            client=system_admin,
+            body=models.MembershipCreate.from_dict(
+                {"organization_id": str(org("cas")), "role": "case_manager"}
+            ),
+        ),
+        201,
+    )
+
+    with receiver() as rx:
+        subscription = ok(
+            op("webhooks", "webhook_subscriptions_create").sync_detailed(
+                client=agency_admin,
+                body=models.WebhookSubscriptionCreate.from_dict(
+                    {"url": rx.url, "event_types": J.WEBHOOK_EVENTS}
+                ),
+            ),
+            201,
+        )
+
+        # --- Intake, placed on the queue.
+        intake = ok(
+            op("intake", "intakes_create").sync_detailed(
+                client=manager, body=models.IntakeCreate.from_dict(J.intake())
+            ),
+            201,
+        )
+        assert intake.outcome is models.Outcome.PLACED
+        client_id, entry_id = intake.client.id, intake.queue_entry.id
+        ce_enrollment_id = intake.enrollment.id
+        entry = ok(op("queue", "queue_get").sync_detailed(entry_id, client=cas_admin))
+        assert entry.intake_status.value == "pending"
+
+        # --- Documents.
+        def upload(user: Any, body: dict[str, Any], name: str, data: bytes, kind: str) -> Any:
+            def with_file(model: Any) -> Any:
+                # The shared data's fields, then the file part with its name and type.
+                form = model.from_dict({**body, "file": data})
+                form.file = types.File(payload=BytesIO(data), file_name=name, mime_type=kind)
+                return form
+
+            if "file_type" in body:
+                return ok(
+                    op("client_files", "client_files_create").sync_detailed(
+                        client_id,
+                        client=user,
+                        body=with_file(models.ClientFileUpload),
+                    ),
+                    201,
+                )
+            return ok(
+                op("document_check", "document_checks_create").sync_detailed(
+                    client_id,
+                    client=user,
+                    body=with_file(models.DocumentCheckUpload),
+                ),
+                201,
+            )
+
+        id_file = upload(manager, J.CLIENT_FILE, "id.png", J.ID_PNG, "image/png")
+        assert id_file.file.sha256 == hashlib.sha256(J.ID_PNG).hexdigest()
+        in_cas = switch(manager, "cas")
+        upload(in_cas, J.HOMELESS_CHECK, "letter.pdf", J.LETTER_PDF, "application/pdf")
+
+        # --- The queue's review.
+        def move(user: Any, body: dict[str, Any]) -> Any:
+            return ok(
+                op("queue_review", "queue_entries_transition").sync_detailed(
+                    entry_id,
+                    client=user,
+                    body=models.QueueTransitionCreate.from_dict(body),
+                    if_match=any_version,
+                )
+            )
+
+        ok(
+            op("queue_review", "queue_entries_score_update").sync_detailed(
+                entry_id,
+                client=cas_admin,
+                body=models.QueueScoreUpdate.from_dict(J.SCORE),
+                if_match=any_version,
+            )
+        )
+        assert move(cas_admin, J.INCOMPLETE).intake_status.value == "incomplete_documentation"
+        review = ok(
+            op("queue_review", "queue_entries_review").sync_detailed(entry_id, client=in_cas)
+        )
+        assert [r.code.value for r in review.incomplete_reasons] == ["disability_verification"]
+        upload(in_cas, J.DISABILITY_CHECK, "disability.pdf", J.DISABILITY_PDF, "application/pdf")
+        assert move(in_cas, J.SECOND_REVIEW).intake_status.value == "pending_second_review"
+        assert move(cas_admin, J.APPROVED).intake_status.value == "approved"
+
+        # --- A unit, candidates, the match.
+        psh = demo_uuid(DEMO_COC_CODE, "project", "h1_psh")
+        unit = ok(
+            op("inventory", "units_create").sync_detailed(
+                psh, client=provider, body=models.UnitCreate.from_dict(J.UNIT)
+            ),
+            201,
+        )
+
+        def candidates() -> list[Any]:
+            page = ok(
+                op("candidates", "units_candidates").sync_detailed(
+                    unit.id, client=cas_admin, limit=200
+                )
+            )
+            return [c.queue_entry_id for c in page.items]
+
+        assert entry_id in candidates()
+
+        def match() -> Any:
+            return ok(
+                op("matches", "matches_create").sync_detailed(
+                    client=cas_admin,
+                    body=models.MatchCreate.from_dict(
+                        {
+                            "unit_id": str(unit.id),
+                            "queue_entry_id": str(entry_id),
+                            "note": J.MATCH_NOTE,
+                        }
+                    ),
+                ),
+                201,
+            )
+
+        first = match()
+        assert first.status.value == "sent" and first.stall.value == "on_time"
+
+        # --- About to stall (the calendar moved), then parked.
+        _sql(
+            demo_server,
+            "UPDATE matches SET clock_started_at = now() - interval '9 days' WHERE id = :i",
+            i=first.id,
+        )
+        got = ok(op("matches", "matches_get").sync_detailed(first.id, client=cas_admin))
+        assert got.stall.value == "about_to_stall"
+        about = ok(
+            op("matches", "matches_list").sync_detailed(client=cas_admin, about_to_stall=True)
+        )
+        assert first.id in [m.id for m in about.items]
+        parked = ok(
+            op("matches", "matches_park").sync_detailed(
+                first.id,
+                client=provider,
+                body=models.MatchPark.from_dict(J.PARK),
+                if_match=any_version,
+            )
+        )
+        assert parked.status.value == "parked"
+        assert parked.parked_until == day + datetime.timedelta(days=30)
+        assert entry_id not in candidates()
+
+        # --- The park's date comes; back among the candidates; a new match, accepted,
+        # enrolled.
+        _sql(demo_server, "UPDATE matches SET parked_until = :d WHERE id = :i", d=day, i=first.id)
+        _sql(
+            demo_server,
+            "UPDATE queue_entries SET parked_until = :d WHERE id = :i",
+            d=day,
+            i=entry_id,
+        )
+        assert entry_id in candidates()
+        second = match()
+        accepted = ok(
+            op("matches", "matches_accept").sync_detailed(
+                second.id,
+                client=provider,
+                body=models.MatchAccept.from_dict(J.accept(day)),
+                if_match=any_version,
+            )
+        )
+        assert accepted.status.value == "accepted" and accepted.program_enrollment_id
+        enrolled = ok(
+            op("matches", "matches_outcome").sync_detailed(
+                second.id,
+                client=provider,
+                body=models.MatchOutcome.from_dict(J.OUTCOME),
+                if_match=any_version,
+            )
+        )
+        assert enrolled.status.value == "enrolled" and enrolled.ce_exit_destination == 435
+        occupied = ok(op("inventory", "units_get").sync_detailed(unit.id, client=cas_admin))
+        assert occupied.status.value == "occupied" and occupied.occupant_client_id == client_id
+
+        # --- CE exit, at the access point again (switching ended the other session).
+        manager = switch(in_cas, "access_point_1")
+        ok(
+            op("enrollments", "enrollments_exit").sync_detailed(
+                ce_enrollment_id,
+                client=manager,
+                body=models.ExitCreate.from_dict(J.exit_body(day)),
+                if_match=any_version,
+            ),
+            201,
+        )
+        ce = ok(
+            op("enrollments", "enrollments_get").sync_detailed(ce_enrollment_id, client=manager)
+        )
+        assert ce.exit_date == day and ce.to_dict()["exit"]["destination"] == 435
+
+        # --- The worker delivers: the inboxes and the partner's receiver.
+        _run_worker(demo_server)
+        inbox = ok(op("notifications", "notifications_list").sync_detailed(client=cas_admin))
+        assert ("document.uploaded", client_id) in {
+            (n.kind.value, n.client_id) for n in inbox.items
+        }
+        types_received = {
+            (json.loads(r.body)["type"], json.loads(r.body)["data"].get("client_id"))
+            for r in rx.requests
+        }
+        assert ("document.uploaded", str(client_id)) in types_received
+        assert ("enrollment.outcome_changed", str(client_id)) in types_received
+        deliveries = ok(
+            op("webhooks", "webhook_deliveries_list").sync_detailed(
+                subscription.id, client=agency_admin
+            )
+        )
+        assert {d.status.value for d in deliveries.items} == {"succeeded"}
+
+    # --- The HMIS CSV export: the client, both enrollments, the exit; structurally clean.
+    export = ok(
+        op("hmis_csv", "hmis_exports_create").sync_detailed(
+            client=system_admin,
+            body=models.ExportCreate.from_dict(
+                {
+                    "start_date": (day - datetime.timedelta(days=400)).isoformat(),
+                    "end_date": day.isoformat(),
+                }
+            ),
+        ),
+        202,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        job = ok(op("hmis_csv", "hmis_exports_get").sync_detailed(export.id, client=system_admin))
+        if job.status.value in ("succeeded", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert job.status.value == "succeeded", job
+    archive = ok(
+        op("hmis_csv", "hmis_exports_download").sync_detailed(export.id, client=system_admin)
+    )
+    data = archive.payload.read()
+    zipped = Path(tempfile.mkdtemp()) / "export.zip"
+    zipped.write_bytes(data)
+    assert check_zip(str(zipped)).issues == []
+    files = read_zip(data)
+    person = client_id.hex
+    assert [c["LastName"] for c in files["Client"] if c["PersonalID"] == person] == ["Traveler"]
+    assert {e["EnrollmentID"] for e in files["Enrollment"] if e["PersonalID"] == person} == {
+        ce_enrollment_id.hex,
+        uuid.UUID(str(accepted.program_enrollment_id)).hex,
+    }
+    [left] = [x for x in files["Exit"] if x["EnrollmentID"] == ce_enrollment_id.hex]
+    assert left["Destination"] == "435" and left["ExitDate"] == day.isoformat()

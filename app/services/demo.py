@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
+from app.config import Settings, get_settings
 from app.context import Actor
 from app.errors import ValidationFailed
 from app.models import Client as ClientModel
@@ -28,10 +29,12 @@ from app.reference.matching import (
     UnitEventKind,
 )
 from app.schemas.documents import ClientFileForm, DocumentCheckForm
-from app.schemas.enrollments import IntakeCreate
+from app.schemas.enrollments import ExitCreate, IntakeCreate
 from app.schemas.matching import MatchCreate, MatchingProfileUpdate, UnitCreate
 from app.schemas.queue_flow import QueueScoreUpdate, QueueTransitionCreate
 from app.security import check_password_rules, hash_password
+from app.services import demo_community
+from app.services.ce.exits import exit_enrollment
 from app.services.ce.intake import create_intake
 from app.services.documents import core as documents
 from app.services.identity.auth import acting_organization
@@ -174,11 +177,24 @@ async def seed_coc(
     return seeded
 
 
+# How many times the community writes each hand-made household again (``demo_community``):
+# 44 people in 39 households become 440 people in 390 households.
+DEMO_GENERATIONS = 9
+
+
 async def seed_demo(
-    session: AsyncSession, password: str, cipher: FieldCipher, store: FileStore | None
+    session: AsyncSession,
+    password: str,
+    cipher: FieldCipher,
+    store: FileStore | None,
+    settings: Settings | None = None,
+    *,
+    generations: int = DEMO_GENERATIONS,
 ) -> SeededCoc:
-    """The demo CoC, its users and its clients (``cas seed-demo``, ``cas serve --demo``);
-    running it again adds nothing."""
+    """The demo CoC, its users and its community (``cas seed-demo``, ``cas serve --demo``);
+    running it again adds nothing. The hand-made households go through the services; the
+    community around them is written set-based from them (``app.services.demo_community``)."""
+    settings = settings or get_settings()
     seeded = await seed_coc(
         session,
         code=DEMO_COC_CODE,
@@ -187,6 +203,20 @@ async def seed_demo(
         password=password,
     )
     seeded.clients = await seed_demo_clients(session, seeded.coc, cipher, store)
+    if seeded.clients:
+        # The hand-made households' notifications, as the job runner would deliver them.
+        await demo_community.fan_out_pending(session, settings, seeded.coc)
+        grown = await demo_community.grow(session, seeded.coc, store, generations=generations)
+        seeded.clients += grown.intakes
+        code = seeded.coc.code
+        await demo_community.add_webhook_subscriptions(
+            session,
+            settings,
+            seeded.coc,
+            {key: demo_uuid(code, "organization", key) for key, *_ in _ORGS},
+            demo_uuid(code, "user", "system_admin"),
+            lambda key: demo_uuid(code, "webhook_subscription", key),
+        )
     return seeded
 
 
@@ -456,10 +486,13 @@ async def seed_demo_clients(
         if result.queue_entry is not None:
             if await _demo_review(session, reviewer, agency, result.queue_entry.id, placed):
                 approved.append(result.queue_entry.id)
+            if placed == 5:
+                left_area = (agency, result.enrollment)
             placed += 1
         else:
             not_queued.append(result.client.id)
     housed: list[uuid.UUID] = []
+    housed_enrollments = []
     for i, person in enumerate(_HOUSING_PEOPLE):
         agency = access_points[person[6]]
         entry = today - timedelta(days=40 + 3 * i)
@@ -469,7 +502,37 @@ async def seed_demo_clients(
         assert result.queue_entry is not None
         await _demo_approve(session, reviewer, result.queue_entry.id, _HOUSING_SCORES[i])
         housed.append(result.queue_entry.id)
+        housed_enrollments.append((agency, result.enrollment))
     await _demo_housing(session, coc, housed, approved, not_queued[0])
+    # Exited from CAS: the household housed in PSH-104 (its program's destination), and a
+    # placed household that left the CoC's area (its queue entry closed with the exit).
+    agency, enrollment = housed_enrollments[3]
+    await exit_enrollment(
+        session,
+        agency,
+        enrollment,
+        ExitCreate.model_validate(
+            {
+                "exit_date": today.isoformat(),
+                "destination": 435,
+                "destination_subsidy_type": 439,
+                "exit_reason": "enrolled_in_permanent_housing",
+            }
+        ),
+    )
+    agency, enrollment = left_area
+    await exit_enrollment(
+        session,
+        agency,
+        enrollment,
+        ExitCreate.model_validate(
+            {
+                "exit_date": today.isoformat(),
+                "destination": 410,
+                "exit_reason": "left_coc_area",
+            }
+        ),
+    )
     return len(_PEOPLE) + len(_HOUSING_PEOPLE)
 
 
@@ -641,6 +704,7 @@ async def _demo_housing(
             funding_source=funder,
             referrals_through_cas=True,
             operating_start_date=date(2021, 10, 1),
+            geocode=DEMO_GEOCODE,
         )
     )
     await session.flush()

@@ -38,14 +38,20 @@ async def fan_out(
         event = await session.get(NotificationEvent, event_id, with_for_update=True)
         if event is None or event.fanned_out_at is not None:
             return 0
-        made = 0
-        spec = spec_for(event.event_type)
-        if spec is not None:
-            made = await _to_inboxes(
-                session, settings, event, spec, await recipients(session, event, spec)
-            )
-            await webhooks.queue_deliveries(session, settings, event, spec)
-        event.fanned_out_at = clock.now()
+        return await deliver_event(session, settings, event)
+
+
+async def deliver_event(session: AsyncSession, settings: Settings, event: NotificationEvent) -> int:
+    """The fan-out of one event in ``session`` (the job's unit of work, or the demo seed's):
+    inbox notifications, emails and webhook deliveries; how many notifications it made."""
+    made = 0
+    spec = spec_for(event.event_type)
+    if spec is not None:
+        made = await _to_inboxes(
+            session, settings, event, spec, await recipients(session, event, spec)
+        )
+        await webhooks.queue_deliveries(session, settings, event, spec)
+    event.fanned_out_at = clock.now()
     return made
 
 
