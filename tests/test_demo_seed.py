@@ -288,8 +288,9 @@ def test_seed_demo_writes_the_community_once(demo_database: str, tmp_path: Path)
 
     asyncio.run(_reads_through_the_api(demo_database))
 
-    # Fast: on a 2-core machine, migrations done before.
-    assert elapsed < 30, f"cas seed-demo took {elapsed:.1f} s"
+    # Not a timed test (the machine may be shared): a guard against the seed becoming many
+    # times slower. Its measured time (under 30 s on an idle 2-core machine) is in the README.
+    assert elapsed < 120, f"cas seed-demo took {elapsed:.1f} s"
 
 
 async def _reads_through_the_api(url: str) -> None:
