@@ -13,7 +13,8 @@ One run (on ``bench.harness``), at two sizes, each in its own throw-away databas
    clients (COPY), Coordinated Entry enrollments, the head's assessment, income, area tie,
    400 case managers each assigned an equal share of the households, two Current Living
    Situations per head, Document Check documents, a few matches (sent, parked, declined);
-2. the service as its own uvicorn process on a loopback port (production settings);
+2. the service as its own uvicorn process on a loopback port (production settings, without its
+   in-process job runner: ``harness.NO_JOB_RUNNER``);
 3. as a CAS administrator, at ``--concurrency`` in flight, ``--requests`` requests mixed in
    equal thirds (``GET /api/v1/queue-entries``, ``limit=--limit``):
    * ``first_page``: approved entries in rank order (the default order), the first page;
@@ -193,7 +194,11 @@ async def _size(
     seeded = await seed_queue(
         bench, world, entries, rng, check_foreign_keys=args.check_foreign_keys
     )
-    service = await bench.serve(workers=args.workers, profile=args.profile if full else None)
+    service = await bench.serve(
+        workers=args.workers,
+        profile=args.profile if full else None,
+        env=harness.NO_JOB_RUNNER,
+    )
     out: dict[str, Any] = {"seed": seeded.figures()}
     async with harness.http_client(service.base, args.concurrency) as client:
         admin = await harness.login(client, "cas_admin")
