@@ -20,9 +20,9 @@ Kinds (``registry``):
   ``services.hmis.runtime.queue_run``). They run for minutes, so a worker runs them in a lane
   of their own (``runners``): a long import never holds up emails and notifications.
 
-**Registering more**: a scan (the matching feature's "about to stall", "stalled" and park
-expiry) is an ``async def scan(session, now) -> int`` in its package, added to ``SCANS``; a new
-kind of notification event is an entry in ``app.services.notifications.kinds.KINDS``.
+**Registering more**: a scan is an ``async def scan(session, now) -> int`` in its package,
+added to ``scans_for`` (matching's "about to stall", "stalled" and park expiry are); a new kind
+of notification event is an entry in ``app.services.notifications.kinds.KINDS``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from app.services.hmis import imports as hmis_imports
 from app.services.hmis import runtime as hmis_runtime_svc
 from app.services.hmis.runtime import HmisRuntime
 from app.services.identity import auth
+from app.services.matching import notices as match_notices
 from app.services.notifications import fanout, scans, webhooks
 from app.services.platform import email, events, jobs, maintenance
 from app.services.platform.crypto import cipher_for
@@ -73,6 +74,10 @@ def scans_for(settings: Settings) -> dict[str, Scan]:
         "queue_entries_to_review": partial(
             scans.approved_entries_with_expired_documents, lookback_days=lookback
         ),
+        # Matching (DOMAIN 9): each notice once per match (keyed events).
+        "matches_about_to_stall": match_notices.about_to_stall,
+        "matches_stalled": match_notices.stalled,
+        "parks_ended": match_notices.parks_ended,
     }
 
 

@@ -456,6 +456,14 @@ async def wait_ready(base: str, proc: subprocess.Popen[bytes], path: str = "/hea
 # --- one run ------------------------------------------------------------------------------------
 
 
+# A service measured without its in-process job runner (``CAS_RUN_JOBS_IN_SERVER``): on a freshly
+# seeded database the first notification scans find every household "inactive for 90 days" (its
+# contacts were seeded, not recorded through the service) and the runner would spend the whole
+# measurement fanning those notices out in the measured process. Background work then belongs
+# to ``cas worker``, a process of its own (as in a deployment of several instances).
+NO_JOB_RUNNER = {"CAS_RUN_JOBS_IN_SERVER": "false"}
+
+
 def production_env(url: str, data_dir: Path) -> dict[str, str]:
     """The service's environment: production settings with fresh keys."""
     return {

@@ -512,7 +512,9 @@ def _phase(p: harness.Phase, kind: str) -> dict[str, Any]:
 
 async def _run(bench: Bench, args: argparse.Namespace, rng: random.Random) -> None:
     world = await bench.seed_coc()
-    service = await bench.serve(workers=args.workers, profile=args.profile)
+    service = await bench.serve(
+        workers=args.workers, profile=args.profile, env=harness.NO_JOB_RUNNER
+    )
     project = world.projects[VACANCY_PROJECT].id
     async with harness.http_client(service.base, args.concurrency) as client:
         admin = await harness.login(client, "cas_admin")

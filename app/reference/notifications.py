@@ -1,8 +1,8 @@
 """Vocabularies of notifications, background jobs and partner webhooks (DOMAIN 10).
 
 ``NotificationKind`` names every kind of notification event; the fan-out table
-(``app.services.notifications.kinds.KINDS``) says who hears about each. A new trigger (the
-matching feature's referral, stall and park kinds) is one member here and one entry there.
+(``app.services.notifications.kinds.KINDS``) says who hears about each. A new trigger is one
+member here and one entry there.
 """
 
 from __future__ import annotations
@@ -27,6 +27,30 @@ class NotificationKind(StrEnum):
     DOCUMENT_EXPIRED = "document.expired"
     # A partner webhook subscription was disabled after repeated failed deliveries.
     WEBHOOK_SUBSCRIPTION_DISABLED = "webhook_subscription.disabled"
+
+    # Matches (referrals, DOMAIN 9): one kind per change, written by matching as
+    # ``match.<change>`` in the change's transaction.
+    MATCH_SENT = "match.sent"
+    MATCH_ACCEPTED = "match.accepted"
+    MATCH_ENROLLED = "match.enrolled"
+    MATCH_DECLINED = "match.declined"
+    MATCH_PARKED = "match.parked"
+    MATCH_REJECTED = "match.rejected"
+    MATCH_NO_SHOW = "match.no_show"
+    MATCH_CANCELED = "match.canceled"
+    MATCH_STALL_RESPONSE = "match.stall_response"
+    # The EHV route (seed 001): the CoC admin accepts (navigation), the navigator records the
+    # voucher and the RFTA, the CoC admin assigns the EHV case-manager agency contact.
+    MATCH_EHV_NAVIGATION = "match.ehv_navigation"
+    MATCH_EHV_VOUCHER_ISSUED = "match.ehv_voucher_issued"
+    MATCH_EHV_RFTA_SUBMITTED = "match.ehv_rfta_submitted"
+    MATCH_EHV_CASE_MANAGER_ASSIGNED = "match.ehv_case_manager_assigned"
+    # Found by matching's scheduled scans, once each (keyed per match; the stall kinds per
+    # response period, since a stall response restarts the clock).
+    MATCH_ABOUT_TO_STALL = "match.about_to_stall"
+    MATCH_STALLED = "match.stalled"
+    # A park's end date came: the household is back on the queue in its place.
+    MATCH_PARK_ENDED = "match.park_ended"
 
 
 class Audience(StrEnum):

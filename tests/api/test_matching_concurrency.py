@@ -12,7 +12,10 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import clock
+from app.db import create_sessionmaker
 from app.services.demo import demo_uuid
+from app.services.matching import notices
 from tests.api.test_concurrency import committed  # the committed database (module fixture)
 from tests.conftest import PASSWORD
 from tests.support.intake import INTAKES, example
@@ -141,3 +144,85 @@ async def test_twenty_simultaneous_accepts_and_declines_one_wins(
             )
         ).scalar_one()
     assert events == 2  # sent, then the one move that won
+
+
+async def test_match_notices_are_recorded_once_by_simultaneous_scans(
+    committed: tuple[httpx.AsyncClient, AsyncEngine],
+) -> None:
+    """Two workers scanning at the same moment (separate connections, each committing): each
+    "stalled" and "park ended" notice is recorded once (the events' unique key), and so is
+    sent once."""
+    client, engine = committed
+    entries = await _approved_entries(client, engine, 2)
+    admin = await _login(client, "cas_admin@demo.example")
+    hp = await _login(client, "housing_provider@demo.example")
+    ids = []
+    for entry in entries:
+        r = await client.post(
+            "/api/v1/matches",
+            json={"unit_id": await _unit(client), "queue_entry_id": str(entry)},
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+        ids.append(uuid.UUID(r.json()["id"]))
+    waiting, parked = ids
+    r = await client.post(
+        f"/api/v1/matches/{parked}/park",
+        json={"reason": "disengaged"},
+        headers={**hp, "If-Match": "*"},
+    )
+    assert r.status_code == 200, r.text
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE matches SET clock_started_at = now() - interval '11 days' WHERE id = :m"),
+            {"m": waiting},
+        )
+        # The park's date comes (30 days for disengaged).
+        await conn.execute(
+            text("UPDATE matches SET parked_until = parked_until - 30 WHERE id = :m"),
+            {"m": parked},
+        )
+        await conn.execute(
+            text(
+                "UPDATE queue_entries SET parked_until = parked_until - 30 "
+                "WHERE id = (SELECT queue_entry_id FROM matches WHERE id = :m)"
+            ),
+            {"m": parked},
+        )
+    sessions = create_sessionmaker(engine)
+    now = clock.now()
+
+    async def scan(run: Any) -> int:
+        async with sessions() as session:
+            found: int = await run(session, now)
+            await session.commit()
+        return found
+
+    found = await asyncio.gather(*(scan(run) for run in (notices.stalled, notices.parks_ended) * 3))
+    assert sum(found[0::2]) >= 1 and sum(found[1::2]) >= 1
+    async with engine.connect() as conn:
+        counts = dict(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT event_type, count(*) FROM notification_events "
+                        "WHERE entity_id = ANY(:ids) AND event_type IN "
+                        "('match.stalled', 'match.park_ended') GROUP BY 1"
+                    ),
+                    {"ids": ids},
+                )
+            ).all()
+        )
+        fan_outs = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM jobs WHERE kind = 'notifications.fan_out' AND "
+                    "payload->>'event_id' IN (SELECT id::text FROM notification_events "
+                    "WHERE entity_id = ANY(:ids) AND event_type IN "
+                    "('match.stalled', 'match.park_ended'))"
+                ),
+                {"ids": ids},
+            )
+        ).scalar_one()
+    assert counts == {"match.stalled": 1, "match.park_ended": 1}
+    assert fan_outs == 2

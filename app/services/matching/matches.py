@@ -174,6 +174,12 @@ def _stall_days_sql() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     return days, warn
 
 
+def stall_due_sql() -> ColumnElement[Any]:
+    """When a waiting match stalls: its clock's start plus the response policy's days."""
+    days, _ = _stall_days_sql()
+    return Match.clock_started_at + func.make_interval(0, 0, 0, days)
+
+
 def stalled_sql(now: datetime) -> ColumnElement[bool]:
     days, _ = _stall_days_sql()
     due = Match.clock_started_at + func.make_interval(0, 0, 0, days)

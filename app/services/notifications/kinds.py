@@ -2,13 +2,14 @@
 an email by default, and whether partner organizations may subscribe to it.
 
 **Adding a trigger is one entry here** (and its member in ``NotificationKind``): the code that
-makes the change records the event (``platform.events.emit``, or ``emit_once`` from a scan), and
-the fan-out job does the rest. The matching feature plugs its kinds in this way -- referral sent,
-outcome, decline, park (``PROVIDER_CONTACTS`` and ``CASE_MANAGERS``, with ``project_id`` /
-``organization_id`` in the event's data for the provider's CAS contact), "about to stall" and
-"stalled" (found by a scan registered in ``app.jobs.SCANS``, recorded with ``emit_once`` keyed
-per match so each is sent once), park ending. A kind whose records carry their own visibility
-rule (a referral seen by the provider it was sent to) gives ``visible``.
+makes the change records the event (``platform.events.emit``, or ``emit_from`` from a scan), and
+the fan-out job does the rest. Matching's kinds are plugged in this way: every change of a match
+(``match.<change>``, to the provider's CAS contact -- ``project_id`` / ``organization_id`` in the
+event's data --, the client's case managers and the CAS admins), "about to stall" and "stalled"
+and a park's end (found by matching's scans, registered in ``app.jobs.scans_for`` and keyed so
+each is recorded once). Match kinds carry their own visibility rule (``visible``): a recipient
+must be able to read the match itself (``matching.policy.visible_matches_filter``), beside the
+client.
 
 An event may narrow its kind's audiences, never widen them: ``data["audience"]``, a list of
 ``Audience`` values (the queue names who acts next after a status move: the case managers
@@ -26,11 +27,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
+from app.models.matching import Match
 from app.models.platform import NotificationEvent
 from app.reference.notifications import Audience, NotificationKind
+from app.services.matching.policy import visible_matches_filter
 
 # An extra visibility rule of a kind: may ``actor`` (a recipient acting for the organization
 # they receive it through, or a partner organization) know about ``event``?
@@ -51,6 +55,27 @@ class KindSpec:
     # Partner organizations may subscribe to it (webhooks).
     webhook: bool = True
     visible: VisibilityRule | None = None
+
+
+async def _match_visible(session: AsyncSession, actor: Actor, event: NotificationEvent) -> bool:
+    """The recipient may read the match the event is about (the provider it was sent to, the
+    EHV case-manager agency, the CAS organization, admins, the client's case managers)."""
+    if event.entity_id is None:
+        return False
+    found = await session.scalar(
+        select(Match.id).where(Match.id == event.entity_id, visible_matches_filter(actor))
+    )
+    return found is not None
+
+
+# Every change of a match: the provider's CAS contact, the client's case managers, the CAS
+# admins (DOMAIN 9: "referral events notify the provider's CAS contact and the client's case
+# managers"; seed 001: the CAS contact is emailed). The event names the same three.
+MATCH_AUDIENCES = (A.PROVIDER_CONTACTS, A.CASE_MANAGERS, A.CAS_ADMINS)
+
+
+def _match(kind: NotificationKind, title: str, *, email: bool = True) -> KindSpec:
+    return KindSpec(kind, MATCH_AUDIENCES, title, email=email, visible=_match_visible)
 
 
 KINDS: dict[NotificationKind, KindSpec] = {
@@ -97,6 +122,49 @@ KINDS: dict[NotificationKind, KindSpec] = {
             "A webhook subscription was disabled",
             email=True,
             webhook=False,
+        ),
+        _match(K.MATCH_SENT, "A referral was sent"),
+        _match(K.MATCH_ACCEPTED, "A referral was accepted"),
+        _match(K.MATCH_ENROLLED, "A referred client was enrolled"),
+        _match(K.MATCH_DECLINED, "A referral was declined"),
+        _match(K.MATCH_PARKED, "A referral was parked"),
+        _match(K.MATCH_REJECTED, "A referral was rejected by the provider"),
+        _match(K.MATCH_NO_SHOW, "A referred client did not show"),
+        _match(K.MATCH_CANCELED, "A referral was canceled"),
+        _match(K.MATCH_STALL_RESPONSE, "A stalled referral was answered", email=False),
+        # Seed 001, EHV: the CoC admin's acceptance notifies the access point contacts (the
+        # case managers) and the navigation agency contact (the provider's CAS contact); the
+        # navigator's acceptance notifies the CoC admin to assign the case-manager agency.
+        _match(K.MATCH_EHV_NAVIGATION, "An EHV referral was assigned to navigation"),
+        _match(K.MATCH_EHV_VOUCHER_ISSUED, "An EHV voucher was issued"),
+        _match(K.MATCH_EHV_RFTA_SUBMITTED, "An EHV RFTA was submitted"),
+        _match(K.MATCH_EHV_CASE_MANAGER_ASSIGNED, "An EHV case manager was assigned"),
+        # Seed 001, stalled matches: a warning before, a notice stating the date it stalled.
+        # The provider's program managers respond, the CAS admins follow up; once stalled the
+        # client's case managers hear of it too (they may help reach the client).
+        KindSpec(
+            K.MATCH_ABOUT_TO_STALL,
+            (A.PROVIDER_CONTACTS, A.CAS_ADMINS),
+            "A referral is about to stall",
+            email=True,
+            visible=_match_visible,
+        ),
+        KindSpec(
+            K.MATCH_STALLED,
+            (A.PROVIDER_CONTACTS, A.CAS_ADMINS, A.CASE_MANAGERS),
+            "A referral stalled",
+            email=True,
+            visible=_match_visible,
+        ),
+        # DOMAIN 9/10: a park ends and the household is back on the queue: its case managers
+        # and the CAS admins (who match it again). The provider that parked it no longer may
+        # see the client.
+        KindSpec(
+            K.MATCH_PARK_ENDED,
+            (A.CASE_MANAGERS, A.CAS_ADMINS),
+            "A parked household is back on the queue",
+            email=True,
+            visible=_match_visible,
         ),
     )
 }

@@ -55,6 +55,27 @@ def detail(kind: str, data: dict[str, Any]) -> str:
             f"Deliveries to the subscription failed {v('failures')} times in a row, so it was "
             "disabled. Fix the receiver, then enable the subscription again."
         )
+    if kind == K.MATCH_ABOUT_TO_STALL:
+        return (
+            f"The referral (sent {v('sent_on')}) has had no provider response and stalls on "
+            f"{v('stalls_on')}."
+        )
+    if kind == K.MATCH_STALLED:
+        return (
+            f"The referral (sent {v('sent_on')}) stalled on {v('stalls_on')}: no provider "
+            "response within the response policy. The provider's program manager responds."
+        )
+    if kind == K.MATCH_PARK_ENDED:
+        return (
+            f"The park ({v('park_reason')}) ended on {v('parked_until')}: the household is back "
+            "on the queue in its place."
+        )
+    if kind == K.MATCH_STALL_RESPONSE:
+        return "The provider answered the stalled referral; its response clock restarted."
+    if kind.startswith("match."):
+        if data.get("previous_status") is None:
+            return f"The referral's status: {v('status')}."
+        return f"The referral moved from {v('previous_status')} to {v('status')}."
     return "Something changed."
 
 
