@@ -29,9 +29,11 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import clock
 from app.config import Settings
 from app.models.platform import EmailMessage
 from app.services.hmis.check import check_zip
+from app.services.matching import notices
 from tests.conftest import PASSWORD as SEEDED_PASSWORD
 from tests.conftest import World
 from tests.support import journey as J
@@ -313,6 +315,16 @@ async def test_the_whole_journey_over_http(
         assert (await cas_admin.get(f"/matches/{match['id']}"))["stall"] == "about_to_stall"
         about = await cas_admin.get("/matches", about_to_stall="true")
         assert match["id"] in [m["id"] for m in about["items"]]
+        # The job runner's scan records the notice once; the CAS admins get it (the worker's
+        # fan-out; the provider's CAS contact too, when the provider has named one).
+        async with sessionmaker() as session:
+            assert await notices.about_to_stall(session, clock.now()) == 1
+            assert await notices.about_to_stall(session, clock.now()) == 0
+            await session.commit()
+        await run_jobs(sessionmaker, test_settings)
+        inbox = await cas_admin.get("/notifications", kind="match.about_to_stall")
+        assert [n["kind"] for n in inbox["items"]] == ["match.about_to_stall"], inbox
+        assert inbox["items"][0]["client_id"] == client_id
 
         # --- The provider parks it: the client cannot be reached. The unit is free again and
         # the household is held off the candidates until the park's end date.
