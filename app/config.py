@@ -234,15 +234,15 @@ class Settings(BaseSettings):
         if self.search_hash_key is not None:
             decode_field_key(self.search_hash_key)
         if self.environment == "production":
-            if DEFAULT_FIELD_KEY in self.encryption_keys or (
-                self.search_hash_secret == DEFAULT_FIELD_KEY
-            ):
-                raise ValueError("CAS_FIELD_ENCRYPTION_KEY(S) must be set in production")
             if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
                     "CAS_SECRET_KEY must be set to a random value of at least 32 characters "
                     "in production"
                 )
+            if DEFAULT_FIELD_KEY in self.encryption_keys or (
+                self.search_hash_secret == DEFAULT_FIELD_KEY
+            ):
+                raise ValueError("CAS_FIELD_ENCRYPTION_KEY(S) must be set in production")
         return self
 
     @property
