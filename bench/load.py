@@ -607,7 +607,9 @@ async def _run(bench: Bench, args: argparse.Namespace, rng: random.Random) -> No
             "default pool (CAS_DB_POOL_SIZE), no access log, request logs to a file, one "
             "database; loopback HTTP/1.1 keep-alive (httpx), requests round-robin over the "
             "instances; each user logged in once per run (five logins a run, one more to "
-            "set up: inside the login rate limit's defaults, which stay as they are)"
+            "set up: inside the login rate limit's defaults, which stay as they are); the "
+            "logins go to the first instance, so its peak RSS includes the password hash "
+            "checks' memory (argon2)"
         ),
         "job_runner": JOB_RUNNER,
         "baseline_service": (
