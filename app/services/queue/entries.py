@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -46,10 +46,23 @@ from app.services.queue.listing import (
     entry_statement,
     list_query,
 )
+from app.services.queue.plain import execute_plain
 from app.services.queue.policy import can_see_queue
 
 LISTED_FIELDS = ["first_name", "last_name"]
 _EPOCH = date(2000, 1, 1)
+
+
+# A membership of the user in an organization of the CoC (built once: bound parameters).
+_MEMBER_OF_COC = (
+    select(Membership.id)
+    .join(Organization, Organization.id == Membership.organization_id)
+    .where(
+        Membership.user_id == bindparam("user_id", type_=Uuid),
+        Organization.coc_id == bindparam("coc_id", type_=Uuid),
+    )
+    .limit(1)
+)
 
 
 def check_visible(actor: Actor) -> None:
@@ -82,12 +95,8 @@ async def check_filter(
         if f.area not in {code for code, _ in areas}:
             raise bad("area", f"'{f.area}' is not an area of the CoC's list.")
     if f.case_manager_id is not None:
-        member = await session.scalar(
-            select(Membership.id)
-            .join(Organization, Organization.id == Membership.organization_id)
-            .where(Membership.user_id == f.case_manager_id, Organization.coc_id == actor.coc_id)
-            .limit(1)
-        )
+        params = {"user_id": f.case_manager_id, "coc_id": actor.coc_id}
+        member = (await execute_plain(session, _MEMBER_OF_COC, params)).first()
         if member is None:
             raise bad("case_manager_id", "No user of the CoC has this id.")
 
@@ -113,11 +122,7 @@ async def list_entries(
     stmt, params = list_query(
         actor.coc_id, f, order, after, limit, now, today, after_rank=after_rank
     )
-    # Plain rows through the session's connection (no ORM result machinery: the statement
-    # selects columns, never entities); what the session holds is flushed first, as it would
-    # be for session.execute.
-    await session.flush()
-    rows = (await (await session.connection()).execute(stmt, params)).all()
+    rows = (await execute_plain(session, stmt, params)).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
