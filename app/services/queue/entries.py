@@ -46,7 +46,6 @@ from app.services.queue.listing import (
     entry_statement,
     list_query,
 )
-from app.services.queue.plain import execute_plain
 from app.services.queue.policy import can_see_queue
 
 LISTED_FIELDS = ["first_name", "last_name"]
@@ -96,7 +95,7 @@ async def check_filter(
             raise bad("area", f"'{f.area}' is not an area of the CoC's list.")
     if f.case_manager_id is not None:
         params = {"user_id": f.case_manager_id, "coc_id": actor.coc_id}
-        member = (await execute_plain(session, _MEMBER_OF_COC, params)).first()
+        member = (await session.execute(_MEMBER_OF_COC, params)).first()
         if member is None:
             raise bad("case_manager_id", "No user of the CoC has this id.")
 
@@ -122,7 +121,7 @@ async def list_entries(
     stmt, params = list_query(
         actor.coc_id, f, order, after, limit, now, today, after_rank=after_rank
     )
-    rows = (await execute_plain(session, stmt, params)).all()
+    rows = (await session.execute(stmt, params)).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -52,7 +52,6 @@ from app.services.queue.chronic import (
     compute_statuses,
     load_chronic_inputs,
 )
-from app.services.queue.plain import execute_plain
 from app.unit_of_work import unit_of_work
 
 CHUNK = 500
@@ -108,7 +107,7 @@ _ANY_STALE = (
 
 async def has_stale(session: AsyncSession, coc_id: uuid.UUID) -> bool:
     """Whether the CoC has open entries whose facts are stale (one index probe)."""
-    found = (await execute_plain(session, _ANY_STALE, {"coc_id": coc_id})).first()
+    found = (await session.execute(_ANY_STALE, {"coc_id": coc_id})).first()
     return found is not None
 
 
