@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -16,6 +16,7 @@ from app.deps import IfMatchRequired, Session, require_for_clients
 from app.errors import NotFound
 from app.http.contract import ETAG, documented
 from app.http.etag import check_if_match, set_etag
+from app.http.plain_json import PlainJson
 from app.permissions import Permission
 from app.reference.queue import (
     ChronicFilter,
@@ -150,6 +151,9 @@ def to_filter(fields: QueueFilterFields, name: str | None = None) -> QueueFilter
 
 Filter = Annotated[QueueFilter, Depends(queue_filter)]
 
+# A page is written as the service shapes it (checked against the model outside production).
+PAGE_JSON = PlainJson(Page[QueueEntryListItem])
+
 
 @router.get(
     "",
@@ -159,6 +163,7 @@ Filter = Annotated[QueueFilter, Depends(queue_filter)]
     openapi_extra=documented(QUEUE_VISIBILITY),
 )
 async def list_queue(
+    request: Request,
     actor: QueueReader,
     session: Session,
     f: Filter,
@@ -177,7 +182,7 @@ async def list_queue(
         str | None,
         Query(max_length=500, description="Opaque cursor from `next_cursor` (same `sort`)."),
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The CoC's open queue entries (one per household placed on the prioritization list),
     each with its `rank` among all open entries and the value of every key of the CoC's
     scheme (`priority.keys`): why it ranks where it does. Filter by intake status, client,
@@ -187,7 +192,7 @@ async def list_queue(
     only continues the order it was made for (else 422). Audited as a read of the clients
     shown."""
     page = await svc.list_entries(session, actor, f, QueueOrder.parse(sort), limit, cursor)
-    return page.body()
+    return PAGE_JSON.response(request, page.body())
 
 
 @router.post(
@@ -197,7 +202,9 @@ async def list_queue(
     response_model=Page[QueueEntryListItem],
     openapi_extra=documented(QUEUE_VISIBILITY),
 )
-async def search_queue(actor: QueueReader, session: Session, body: QueueSearch) -> dict[str, Any]:
+async def search_queue(
+    request: Request, actor: QueueReader, session: Session, body: QueueSearch
+) -> Response:
     """The list's filters, plus the head of household's name, in a body (names never travel
     in URLs); `sort`, `limit` and `cursor` as in the list. Nothing is created."""
     page = await svc.list_entries(
@@ -209,7 +216,7 @@ async def search_queue(actor: QueueReader, session: Session, body: QueueSearch) 
         body.cursor,
         loc="body",
     )
-    return page.body()
+    return PAGE_JSON.response(request, page.body())
 
 
 @router.get(

@@ -99,7 +99,7 @@ async def create_transition(
         "intake_status": flow.entry.intake_status,
         "version": flow.entry.version,
         "allowed": svc.allowed_moves(actor, flow),
-        "transition": await svc.transition_read(session, transition),
+        "transition": await svc.transition_read(session, transition, actor),
     }
 
 

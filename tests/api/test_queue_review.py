@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models import AuditEvent
 from app.models.platform import NotificationEvent
@@ -39,6 +39,7 @@ CAS_REVIEW = {
     (APPROVED, INCOMPLETE_DOC),
 }
 CASE_MANAGER_REVIEW = {(INCOMPLETE_DOC, SECOND)}
+WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 async def _count(db: AsyncSession, model: Any) -> int:
@@ -531,3 +532,42 @@ async def test_a_voided_intakes_entry_is_gone(client: httpx.AsyncClient, auth: A
         f"{placed.url}/transitions", json={"to_status": APPROVED}, headers={**admin, **ANY_VERSION}
     )
     assert_problem(r, 404)
+
+
+async def test_an_admins_move_reads_only_the_caller_and_the_entry(
+    client: httpx.AsyncClient, auth: Auth, conn: AsyncConnection, world: World
+) -> None:
+    """What a move reads before writing: the caller (authentication) and the entry, locked. Not
+    the admin's case assignment (nothing an admin may do depends on it), not the history row it
+    has just written, not the mover's name (the caller's)."""
+    cm = await auth.headers("case_manager", org="access_point_1")
+    placed = await place(client, cm)
+    admin = await auth.headers("cas_admin")
+    statements: list[str] = []
+
+    def seen(_c: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(conn.sync_connection, "before_cursor_execute", seen)
+    try:
+        r = await client.post(
+            f"{placed.url}/transitions",
+            json=INCOMPLETE,
+            headers={**admin, "If-Match": f'"{placed.version}"'},
+        )
+    finally:
+        event.remove(conn.sync_connection, "before_cursor_execute", seen)
+    assert r.status_code == 200, r.text
+    assert r.json()["transition"]["actor_name"] == "Casey Coordinator"
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 2, reads
+    assert "auth_sessions" in reads[0]
+    assert "FROM queue_entries" in reads[1] and reads[1].endswith("FOR UPDATE")
+    written = [s.split(" (")[0].split(" SET ")[0] for s in statements if s[:6] in WRITES]
+    assert sorted(written) == [
+        "INSERT INTO audit_events",
+        "INSERT INTO jobs",
+        "INSERT INTO notification_events",
+        "INSERT INTO queue_transitions",
+        "UPDATE queue_entries",
+    ]

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, Uuid, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
@@ -92,13 +92,22 @@ async def refresh_stale(
     return done
 
 
+# Built once, with a bound parameter: every read of the queue (and of matching's candidates)
+# asks it first.
+_ANY_STALE = (
+    select(QueueEntry.id)
+    .where(
+        QueueEntry.coc_id == bindparam("coc_id", type_=Uuid),
+        QueueEntry.facts_stale,
+        QueueEntry.closed_at.is_(None),
+    )
+    .limit(1)
+)
+
+
 async def has_stale(session: AsyncSession, coc_id: uuid.UUID) -> bool:
     """Whether the CoC has open entries whose facts are stale (one index probe)."""
-    found = await session.scalar(
-        select(QueueEntry.id)
-        .where(QueueEntry.coc_id == coc_id, QueueEntry.facts_stale, QueueEntry.closed_at.is_(None))
-        .limit(1)
-    )
+    found = (await session.execute(_ANY_STALE, {"coc_id": coc_id})).first()
     return found is not None
 
 

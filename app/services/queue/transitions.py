@@ -45,7 +45,11 @@ from app.schemas.queue_flow import QueueTransitionCreate
 from app.services.platform import audit
 from app.services.platform import events as notifications
 from app.services.platform.pagination import PageOf, paginate
-from app.services.queue.flow_policy import can_review_as_case_manager, can_see_entry
+from app.services.queue.flow_policy import (
+    assignment_decides,
+    can_review_as_case_manager,
+    can_see_entry,
+)
 from app.services.queue.intake_status import INTAKE_STATUS
 
 INTAKE_STATUS_CHANGED = "queue.intake_status_changed"
@@ -64,7 +68,8 @@ REVIEW_FIELDS = ("incomplete_reasons", "score_change_reason", "instructions_for_
 @dataclass(frozen=True)
 class FlowEntry:
     """A queue entry as the caller may take part in its workflow; ``assigned``: the caller is
-    an assigned case manager of the household."""
+    an assigned case manager of the household (looked up only where it decides something:
+    ``flow_policy.assignment_decides``; False for admins, whose rights never depend on it)."""
 
     entry: QueueEntry
     assigned: bool
@@ -103,7 +108,7 @@ async def get_flow_entry(
     entry = await session.scalar(stmt)
     if entry is None:
         raise NotFound("No such queue entry.")
-    assigned = await is_assigned(session, actor, entry)
+    assigned = assignment_decides(actor) and await is_assigned(session, actor, entry)
     if not can_see_entry(actor, assigned=assigned):
         raise NotFound("No such queue entry.")
     return FlowEntry(entry, assigned)
@@ -204,8 +209,11 @@ async def move(
             "instructions_for_case_manager": body.instructions_for_case_manager,
         },
     )
+    # The session holds flushed rows weakly: keep the history's row so it is not read back.
+    transition = next(
+        o for o in session.new if isinstance(o, QueueTransition) and o.id == transition_id
+    )
     entry.intake_status = target
-    await session.flush()
     notifications.emit(
         session,
         actor,
@@ -222,8 +230,8 @@ async def move(
             "audience": AUDIENCES.get(target, []),
         },
     )
-    transition = await session.get(QueueTransition, transition_id)
-    assert transition is not None  # added by the machine's history
+    # One flush for the move, its history and its event (the row's time, read back by it).
+    await session.flush()
     return transition
 
 
@@ -269,7 +277,13 @@ def _transition_read(t: QueueTransition, names: dict[uuid.UUID, str]) -> dict[st
     }
 
 
-async def transition_read(session: AsyncSession, t: QueueTransition) -> dict[str, Any]:
+async def transition_read(
+    session: AsyncSession, t: QueueTransition, actor: Actor | None = None
+) -> dict[str, Any]:
+    """``actor``: the request's caller, whose name is known already (the mover of a move just
+    made)."""
+    if actor is not None and t.actor_user_id == actor.user_id:
+        return _transition_read(t, {actor.user_id: actor.full_name})
     return _transition_read(t, await _names(session, {t.actor_user_id}))
 
 
