@@ -189,4 +189,4 @@ async def test_a_scoped_session_reads_only_its_cocs_rows(
         everywhere = set(
             (await session.scalars(select(Organization.coc_id).execution_options(**ALL_COCS))).all()
         )
-        assert everywhere == {home, other}
+        assert {home, other} <= everywhere  # (other tests may add CoCs)

@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk
 
 
-class AreaTieOption(UUIDPk, Timestamps, Base):
+class AreaTieOption(UUIDPk, Timestamps, CocScoped, Base):
     """One entry of a CoC's configurable list of areas (``kind='area'``) or ties (``'how'``)."""
 
     __tablename__ = "area_tie_options"
@@ -29,7 +29,7 @@ class AreaTieOption(UUIDPk, Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
-class AreaTie(UUIDPk, Timestamps, Base):
+class AreaTie(UUIDPk, Timestamps, CocScoped, Base):
     __tablename__ = "area_ties"
     __table_args__ = (
         Index("ix_area_ties_client_id", "client_id", "tie_date", "id"),

@@ -58,3 +58,12 @@ def coc_scope() -> Any:
     insert, and the ORM reads it back with RETURNING. It is the distribution column of a
     CoC-sharded deployment (README, Operations)."""
     return mapped_column(ForeignKey("cocs.id"), nullable=False, server_default=FetchedValue())
+
+
+class CocScoped:
+    """A table holding one CoC's data (a NOT NULL ``coc_id``): a request's reads of it are
+    confined to the caller's CoC (``app.models.scoping``). Each table declares its own
+    ``coc_id`` (set by the service, or ``coc_scope()``); this one names the column for the
+    criterion."""
+
+    coc_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocs.id"), nullable=False)

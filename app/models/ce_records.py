@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk, coc_scope
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, coc_scope
 from app.reference import YES_NO, YES_NO_REASONS, in_list_sql, sql_list
 from app.reference.ce import (
     CE_ASSESSMENT_LEVELS,
@@ -61,7 +61,7 @@ _YES_NO_REASONS = sql_list(YES_NO_REASONS)
 _SUBSTANCE_USE_RESPONSES = sql_list(SUBSTANCE_USE_RESPONSES)
 
 
-class CeRecord(UUIDPk, Timestamps):
+class CeRecord(UUIDPk, Timestamps, CocScoped):
     """What every CE record has: its enrollment and client, the workflow pass it was collected
     in, and who recorded it."""
 

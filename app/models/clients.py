@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference import (
     DATA_QUALITY,
     REASONS_MISSING,
@@ -66,7 +66,7 @@ NAME_PAIR_KEYS_SQL = "ARRAY[{}]::text[]".format(
 )
 
 
-class Client(UUIDPk, Timestamps, Versioned, Base):
+class Client(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     __tablename__ = "clients"
     __table_args__ = (
         CheckConstraint(f"name_data_quality IN {DQ}", name="name_dq_valid"),
@@ -221,7 +221,7 @@ class Client(UUIDPk, Timestamps, Versioned, Base):
     merged_at: Mapped[datetime | None] = mapped_column()
 
 
-class ClientAccess(UUIDPk, Base):
+class ClientAccess(UUIDPk, CocScoped, Base):
     """Why an organization may see a client: it created, enrolled or was referred the client.
 
     Rows are written by the services that create those facts (client creation, enrollment,
@@ -250,7 +250,7 @@ class ClientAccess(UUIDPk, Base):
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"), nullable=False)
 
 
-class Household(UUIDPk, Timestamps, Versioned, Base):
+class Household(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     __tablename__ = "households"
     __table_args__ = (Index("ix_households_coc_id", "coc_id"),)
 
@@ -264,7 +264,7 @@ class Household(UUIDPk, Timestamps, Versioned, Base):
     )
 
 
-class HouseholdMember(UUIDPk, Timestamps, Base):
+class HouseholdMember(UUIDPk, Timestamps, CocScoped, Base):
     __tablename__ = "household_members"
     coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
@@ -292,7 +292,7 @@ class HouseholdMember(UUIDPk, Timestamps, Base):
     household: Mapped[Household] = relationship(back_populates="members")
 
 
-class ClientMerge(UUIDPk, Base):
+class ClientMerge(UUIDPk, CocScoped, Base):
     """One merge of a duplicate record into a survivor, with what moved, so it can be undone.
 
     ``moved`` lists ``{"table", "column", "pk": [primary key values...]}`` for every row that was

@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UUIDPk
+from app.models.base import Base, CocScoped, UUIDPk
 from app.reference.data_quality import DATA_QUALITY_KINDS
 
 _KINDS = "('" + "', '".join(DATA_QUALITY_KINDS) + "')"
 
 
-class DataQualityIssue(UUIDPk, Base):
+class DataQualityIssue(UUIDPk, CocScoped, Base):
     """A value HUD accepts but reports as a data-quality issue, found when the client or an
     enrollment was recorded (``app.reference.data_quality``). Open while ``resolved_at`` is
     empty; a corrected value resolves it. No value is copied here (they are PII): the kind
@@ -60,7 +60,7 @@ class DataQualityIssue(UUIDPk, Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
 
 
-class DuplicateRefusal(UUIDPk, Base):
+class DuplicateRefusal(UUIDPk, CocScoped, Base):
     """An intake refused because the person may already be enrolled in Coordinated Entry by an
     agency the caller cannot see. The caller got only ``reference``; the CAS team looks it up
     here to find the existing client and enrollment. Nothing about the refused new client is

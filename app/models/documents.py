@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
-from app.models.base import Base, UUIDPk, Versioned
+from app.models.base import Base, CocScoped, UUIDPk, Versioned
 from app.reference.documents import CHECKLIST, CLIENT_FILE_TYPES
 
 
@@ -88,7 +88,7 @@ class ClientDocumentColumns:
 
 
 class DocumentCheck(
-    UUIDPk, ClientDocumentColumns, StoredFileColumns, DeletionColumns, Versioned, Base
+    UUIDPk, ClientDocumentColumns, StoredFileColumns, DeletionColumns, Versioned, CocScoped, Base
 ):
     """Documentation of homelessness or disability: visible only to the CAS organization and
     admins (DOMAIN 3)."""
@@ -146,7 +146,7 @@ class DocumentCheck(
 
 
 class ClientFile(
-    UUIDPk, ClientDocumentColumns, StoredFileColumns, DeletionColumns, Versioned, Base
+    UUIDPk, ClientDocumentColumns, StoredFileColumns, DeletionColumns, Versioned, CocScoped, Base
 ):
     """IDs, Social Security card, birth certificate, ...: visible to whoever sees the client."""
 
@@ -181,7 +181,7 @@ class ClientFile(
     description: Mapped[str | None] = mapped_column(String(1000))
 
 
-class DocumentTypeOption(UUIDPk, Base):
+class DocumentTypeOption(UUIDPk, CocScoped, Base):
     """A CoC's own list of acceptable document types for one checklist item.
 
     An item without rows for the CoC uses the defaults in ``app.services.documents.core``.

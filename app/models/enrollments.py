@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference import RELATIONSHIP_TO_HOH, YES_NO, YES_NO_REASONS, in_list_sql, sql_list
 from app.reference.ce import EXIT_REASONS, STAGES, Outcome
 from app.reference.living_situations import (
@@ -44,7 +44,7 @@ def _nullable_in(column: str, values: frozenset[int]) -> str:
     return f"{column} IS NULL OR {in_list_sql(column, values)}"
 
 
-class Enrollment(UUIDPk, Timestamps, Versioned, Base):
+class Enrollment(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     __tablename__ = "enrollments"
     __table_args__ = (
         # At most one open Coordinated Entry enrollment per client (a voided one does not count).
@@ -181,7 +181,7 @@ class Enrollment(UUIDPk, Timestamps, Versioned, Base):
     void_reason: Mapped[str | None] = mapped_column(String(500))
 
 
-class EnrollmentAssessment(UUIDPk, Timestamps, Base):
+class EnrollmentAssessment(UUIDPk, Timestamps, CocScoped, Base):
     """One pass through the CAS workflow: the intake (stage 1), an update (2), annual (5) or
     exit (3). Records collected in that pass point at it, so editing the entry keeps them in
     step."""
@@ -206,7 +206,7 @@ class EnrollmentAssessment(UUIDPk, Timestamps, Base):
     )
 
 
-class CaseAssignment(UUIDPk, Timestamps, Versioned, Base):
+class CaseAssignment(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     __tablename__ = "case_assignments"
     coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (
@@ -243,7 +243,7 @@ class CaseAssignment(UUIDPk, Timestamps, Versioned, Base):
     assigned_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 
-class Exit(UUIDPk, Timestamps, Base):
+class Exit(UUIDPk, Timestamps, CocScoped, Base):
     """HUD Exit.csv (3.11, 3.12) plus the CAS exit reason."""
 
     __tablename__ = "exits"

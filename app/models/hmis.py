@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk, coc_scope
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, coc_scope
 from app.reference.hmis_jobs import EXPORT_STATUSES, IMPORT_STATUSES, SEVERITIES
 
 
@@ -40,7 +40,7 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ('" + "', '".join(values) + "')"
 
 
-class HmisDataSource(UUIDPk, Timestamps, Base):
+class HmisDataSource(UUIDPk, Timestamps, CocScoped, Base):
     """Where imported records come from: one source database (HUD ``ImplementationID``) of one
     CoC. Source ids are unique within it."""
 
@@ -52,7 +52,7 @@ class HmisDataSource(UUIDPk, Timestamps, Base):
     name: Mapped[str | None] = mapped_column(String(200))
 
 
-class HmisAdoptedRecord(Base):
+class HmisAdoptedRecord(CocScoped, Base):
     """A source record mapped onto an existing CAS record (never changed by imports)."""
 
     __tablename__ = "hmis_adopted_records"
@@ -66,7 +66,7 @@ class HmisAdoptedRecord(Base):
     target_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
 
 
-class HmisTombstone(Base):
+class HmisTombstone(CocScoped, Base):
     """A record an import removed because its source deleted it (DateDeleted)."""
 
     __tablename__ = "hmis_tombstones"
@@ -80,7 +80,7 @@ class HmisTombstone(Base):
     )
 
 
-class HmisImport(UUIDPk, Timestamps, Base):
+class HmisImport(UUIDPk, Timestamps, CocScoped, Base):
     """One scripted load of an FY2026 zip: validated first, then loaded in one transaction.
     ``progress`` is written while it runs (rows validated / loaded per file); ``summary``
     counts the report's findings; the findings are ``hmis_import_issues``."""
@@ -126,7 +126,7 @@ class HmisImport(UUIDPk, Timestamps, Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
-class HmisImportIssue(UUIDPk, Base):
+class HmisImportIssue(UUIDPk, CocScoped, Base):
     """One finding of an import's validation: file, row (the record's number after the
     header), column, rule, severity. At most ``ISSUE_SAMPLE`` rows per (file, column, rule) are
     kept; ``hmis_imports.summary`` has the full counts. No value is copied here."""
@@ -150,7 +150,7 @@ class HmisImportIssue(UUIDPk, Base):
     message: Mapped[str] = mapped_column(String(500), nullable=False)
 
 
-class HmisExport(UUIDPk, Timestamps, Base):
+class HmisExport(UUIDPk, Timestamps, CocScoped, Base):
     """One FY2026 export: the projects and period asked for, the zip once written (in the HMIS
     file store, until ``expires_at``)."""
 

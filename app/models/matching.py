@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, Versioned
 from app.reference import FUNDING_SOURCE_CODES
 from app.reference.matching import (
     ACTIVE_SQL,
@@ -54,7 +54,7 @@ _FUNDING = "ARRAY[" + ", ".join(str(c) for c in sorted(FUNDING_SOURCE_CODES)) + 
 _MATCH_STATUSES = sql_in("status", MatchStatus)
 
 
-class MatchingPolicy(Timestamps, Base):
+class MatchingPolicy(Timestamps, CocScoped, Base):
     """A CoC's referral response policy: a match not answered within ``stall_after_days`` is
     stalled, and about to stall ``warn_days_before`` days earlier. A CoC without a row uses the
     defaults (10 and 2)."""
@@ -81,7 +81,7 @@ class MatchingPolicy(Timestamps, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ProjectMatchingProfile(Timestamps, Base):
+class ProjectMatchingProfile(Timestamps, CocScoped, Base):
     """A housing project's funding sources (2.06.1, several) and its own response policy
     (``stall_after_days`` overrides the CoC's). ``projects.referrals_through_cas`` stays on the
     project. A project without a row has no extra funding sources and the CoC's policy."""
@@ -107,7 +107,7 @@ class ProjectMatchingProfile(Timestamps, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ProjectRequirement(UUIDPk, Base):
+class ProjectRequirement(UUIDPk, CocScoped, Base):
     """One eligibility requirement of a project: ``kind`` must (or must not) hold."""
 
     __tablename__ = "project_requirements"
@@ -145,7 +145,7 @@ class ProjectRequirement(UUIDPk, Base):
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"), nullable=False)
 
 
-class Unit(UUIDPk, Timestamps, Versioned, Base):
+class Unit(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     """A unit (vacancy) of a housing project. ``status`` follows the unit's events."""
 
     __tablename__ = "units"
@@ -182,7 +182,7 @@ class Unit(UUIDPk, Timestamps, Versioned, Base):
     )
 
 
-class UnitEvent(UUIDPk, Base):
+class UnitEvent(UUIDPk, CocScoped, Base):
     """One event of a unit (append-only): what happened, the status before and after."""
 
     __tablename__ = "unit_events"
@@ -211,7 +211,7 @@ class UnitEvent(UUIDPk, Base):
     )
 
 
-class Match(UUIDPk, Timestamps, Versioned, Base):
+class Match(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     """A referral of a queue entry's household to a unit of a housing project."""
 
     __tablename__ = "matches"
@@ -346,7 +346,7 @@ class Match(UUIDPk, Timestamps, Versioned, Base):
     ce_exit_subsidy_type: Mapped[int | None] = mapped_column(SmallInteger)
 
 
-class MatchEvent(UUIDPk, Base):
+class MatchEvent(UUIDPk, CocScoped, Base):
     """The match timeline (append-only): one row per change, with who, the acting
     organization, the statuses, a note and the change's codes (``data``)."""
 
@@ -375,7 +375,7 @@ class MatchEvent(UUIDPk, Base):
     )
 
 
-class MatchStallResponse(UUIDPk, Base):
+class MatchStallResponse(UUIDPk, CocScoped, Base):
     """A program manager's response to a stalled (or about to stall) match (append-only)."""
 
     __tablename__ = "match_stall_responses"

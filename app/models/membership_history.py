@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, coc_scope
+from app.models.base import Base, CocScoped, coc_scope
 from app.models.organizations import Organization
 from app.permissions import ROLES
 
 
-class MembershipHistory(Base):
+class MembershipHistory(CocScoped, Base):
     __tablename__ = "membership_history"
     coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (

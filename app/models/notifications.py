@@ -28,11 +28,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
-from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference.notifications import WebhookDeliveryStatus, sql_in
 
 
-class Notification(UUIDPk, Base):
+class Notification(UUIDPk, CocScoped, Base):
     """One event in one user's inbox. ``organization_id`` is the membership through which the
     recipient may see what it is about (checked when it was made); ``data`` holds codes and ids
     only."""
@@ -94,7 +94,7 @@ class NotificationPreference(Base):
     )
 
 
-class CasContact(UUIDPk, Timestamps, Base):
+class CasContact(UUIDPk, Timestamps, CocScoped, Base):
     """A housing provider's designated CAS contact (seed 001: "one user determined by each
     agency"): for the organization (``project_id`` NULL), or for one of its projects, which
     overrides the organization's."""
@@ -127,7 +127,7 @@ class CasContact(UUIDPk, Timestamps, Base):
     set_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 
-class WebhookSubscription(UUIDPk, Timestamps, Versioned, Base):
+class WebhookSubscription(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     """A partner organization's endpoint for some event types. Secrets are sealed
     (AES-256-GCM); during a rotation the previous one stays valid until
     ``previous_secret_expires_at`` and both sign."""
@@ -168,7 +168,7 @@ class WebhookSubscription(UUIDPk, Timestamps, Versioned, Base):
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 
-class WebhookDelivery(UUIDPk, Base):
+class WebhookDelivery(UUIDPk, CocScoped, Base):
     """One event sent to one subscription: the exact body (signed again at each try, under the
     same ``webhook-id``), its state and its last result."""
 
@@ -207,7 +207,7 @@ class WebhookDelivery(UUIDPk, Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
 
 
-class WebhookDeliveryAttempt(UUIDPk, Base):
+class WebhookDeliveryAttempt(UUIDPk, CocScoped, Base):
     """The delivery log: every try, its answer (status code) or error, and how long it took."""
 
     __tablename__ = "webhook_delivery_attempts"

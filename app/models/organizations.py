@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, SmallI
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import DEFAULT_TIME_ZONE
-from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, Versioned, coc_scope
 from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CODES, in_list_sql
 
 
@@ -25,7 +25,7 @@ class Coc(UUIDPk, Timestamps, Versioned, Base):
     )
 
 
-class Organization(UUIDPk, Timestamps, Versioned, Base):
+class Organization(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     __tablename__ = "organizations"
     __table_args__ = (
         CheckConstraint(
@@ -54,7 +54,7 @@ class Organization(UUIDPk, Timestamps, Versioned, Base):
     coc: Mapped[Coc] = relationship(lazy="joined")
 
 
-class Project(UUIDPk, Timestamps, Versioned, Base):
+class Project(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     __tablename__ = "projects"
     coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (

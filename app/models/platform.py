@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UUIDPk
+from app.models.base import Base, CocScoped, UUIDPk
 
 
 class AuditEvent(UUIDPk, Base):
@@ -89,7 +89,7 @@ class EmailMessage(UUIDPk, Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
-class NotificationEvent(UUIDPk, Base):
+class NotificationEvent(UUIDPk, CocScoped, Base):
     """Something that happened and may notify people (DOMAIN 10); its fan-out job
     (``app.services.notifications.fanout``) makes the inbox notifications, emails and webhook
     deliveries. ``data`` carries codes and ids, never PII."""

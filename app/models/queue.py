@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, Versioned
 from app.reference.documents import CHECKLIST
 from app.reference.queue import (
     CLOSE_REASONS,
@@ -66,7 +66,7 @@ def _in(column: str, values: Any) -> str:
     return f"{column} IN ('" + "', '".join(values) + "')"
 
 
-class QueueSettings(Timestamps, Base):
+class QueueSettings(Timestamps, CocScoped, Base):
     """A CoC's queue settings: the assessment tool and its score range, and the prioritization
     scheme (ordered ``{"key", "direction"}``; the tie-breaker is always last). Every CoC has a
     row (migration 0014 made them; a trigger adds one for each new CoC)."""
@@ -99,7 +99,7 @@ class QueueSettings(Timestamps, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class QueueEntry(UUIDPk, Timestamps, Versioned, Base):
+class QueueEntry(UUIDPk, Timestamps, Versioned, CocScoped, Base):
     __tablename__ = "queue_entries"
     __table_args__ = (
         CheckConstraint("intake_status IN " + _STATUSES, name="intake_status_valid"),
@@ -278,7 +278,7 @@ class QueueEntry(UUIDPk, Timestamps, Versioned, Base):
     )
 
 
-class QueueTransition(UUIDPk, Base):
+class QueueTransition(UUIDPk, CocScoped, Base):
     """One move of an entry's intake status, with who made it and why (append-only: a trigger
     refuses UPDATE and DELETE)."""
 
@@ -316,7 +316,7 @@ class QueueTransition(UUIDPk, Base):
     )
 
 
-class QueueScore(UUIDPk, Base):
+class QueueScore(UUIDPk, CocScoped, Base):
     """One assessment score of an entry, with the reason it was recorded (append-only)."""
 
     __tablename__ = "queue_scores"

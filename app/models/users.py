@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, Timestamps, UUIDPk, Versioned, coc_scope
+from app.models.base import Base, CocScoped, Timestamps, UUIDPk, Versioned, coc_scope
 from app.models.organizations import Organization
 from app.permissions import ROLES
 
@@ -34,7 +34,7 @@ class User(UUIDPk, Timestamps, Versioned, Base):
     )
 
 
-class Membership(UUIDPk, Timestamps, Base):
+class Membership(UUIDPk, Timestamps, CocScoped, Base):
     __tablename__ = "memberships"
     coc_id: Mapped[uuid.UUID] = coc_scope()
     # clock_timestamp(): memberships made in one transaction keep their order (the first is
@@ -61,7 +61,7 @@ class Membership(UUIDPk, Timestamps, Base):
     organization: Mapped[Organization] = relationship(lazy="joined")
 
 
-class AuthSession(UUIDPk, Base):
+class AuthSession(UUIDPk, CocScoped, Base):
     """A login: a chain of rotating refresh tokens acting for one organization."""
 
     __tablename__ = "auth_sessions"
@@ -80,7 +80,7 @@ class AuthSession(UUIDPk, Base):
     revoke_reason: Mapped[str | None] = mapped_column(String(40))
 
 
-class RefreshToken(UUIDPk, Base):
+class RefreshToken(UUIDPk, CocScoped, Base):
     __tablename__ = "refresh_tokens"
     coc_id: Mapped[uuid.UUID] = coc_scope()
     __table_args__ = (Index("ix_refresh_tokens_session_id", "session_id"),)
