@@ -457,6 +457,9 @@ async def run_import(
                 await conn.execute("SET LOCAL jit = off")
                 # The value checks read dates back in ISO (validate.fast_ok).
                 await conn.execute("SET LOCAL datestyle = 'ISO, MDY'")
+                # Sorts and groupings over every row of a file (the upserts in id order, the
+                # duplicate keys) stay in memory instead of spilling to disk.
+                await conn.execute("SET LOCAL work_mem = '128MB'")
                 if not await conn.fetchval(
                     "SELECT pg_try_advisory_xact_lock($1)", lock_key(f"hmis-import:{import_id}")
                 ):
