@@ -459,7 +459,7 @@ async def run_import(
                 await conn.execute("SET LOCAL datestyle = 'ISO, MDY'")
                 # Sorts and groupings over every row of a file (the upserts in id order, the
                 # duplicate keys) stay in memory instead of spilling to disk.
-                await conn.execute("SET LOCAL work_mem = '128MB'")
+                await conn.execute("SET LOCAL work_mem = '64MB'")
                 if not await conn.fetchval(
                     "SELECT pg_try_advisory_xact_lock($1)", lock_key(f"hmis-import:{import_id}")
                 ):

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import CheckConstraint, Table
@@ -352,7 +352,11 @@ async def upsert(scope: LoadScope, file: str, candidates: str, spec_: Upsert) ->
         f"WITH up AS (INSERT INTO {spec_.table} ({cols}) SELECT {cols} FROM {candidates} c "
         f"WHERE c._parent AND cardinality(c._fails) = 0 AND NOT c._deleted AND NOT c._skip "
         f"AND NOT EXISTS (SELECT 1 FROM hmis_tombstones tb WHERE tb.target_id = c.id "
-        f"AND tb.date_updated >= c.updated_at) ORDER BY c.id "
+        f"AND tb.date_updated >= c.updated_at) "
+        # What CAS already has as new (loading the same zip again): left out before the
+        # insert, whose conflict path would lock each such row only to change nothing.
+        f"AND NOT EXISTS (SELECT 1 FROM {spec_.table} x WHERE x.id = c.id "
+        f"AND x.updated_at >= c.updated_at) ORDER BY c.id "
         f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)} "
         f"WHERE {spec_.table}.updated_at < EXCLUDED.updated_at RETURNING (xmax = 0) AS inserted) "
         f"SELECT count(*) FILTER (WHERE inserted)::int AS ins, "
@@ -891,6 +895,15 @@ class _ClientFindings:
             bucket.append(row)
 
 
+class _SsnColumns:
+    """The columns ``set_ssn`` writes, on a plain object: an ORM instance's attribute events
+    cost ten times the encryption itself."""
+
+    ssn_encrypted: bytes | None = None
+    ssn_hash: str | None = None
+    ssn_last4_hash: str | None = None
+
+
 def _prepare_client(
     r: asyncpg.Record,
     *,
@@ -963,8 +976,8 @@ def _prepare_client(
     veteran = r["VeteranStatus"]
     if veteran not in YES_NO_REASONS:
         veteran = 99
-    holder = Client()
-    set_ssn(holder, ssn, cipher)
+    holder = _SsnColumns()
+    set_ssn(cast(Client, holder), ssn, cipher)
     first_keys = name_keys(first)
     last_keys = name_keys(last)
     return (
