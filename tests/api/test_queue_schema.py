@@ -17,6 +17,7 @@ from app.models.queue import DEFAULT_SCHEME_SQL
 from app.reference.queue import DEFAULT_SCHEME, scheme_json
 from tests.conftest import Auth, World
 from tests.support.intake import INTAKES, example, rows
+from tests.support.queue import entry_id, place
 
 
 async def _place(client: httpx.AsyncClient, auth: Auth) -> dict[str, Any]:
@@ -88,6 +89,54 @@ async def test_facts_go_stale_when_their_data_changes(
     assert (await rows(db, "SELECT facts_stale FROM queue_entries WHERE id = :q", q=q)) == [
         {"facts_stale": True}
     ]
+
+
+async def test_a_bulk_write_marks_the_entries_stale_in_the_same_statement(
+    client: httpx.AsyncClient, auth: Auth, db: Any
+) -> None:
+    """Migration 0021: the rule runs once per statement, over the rows it inserted, updated or
+    deleted (an HMIS CSV import writes a million disabilities at once)."""
+    body = await _place(client, auth)
+    q = uuid.UUID(body["queue_entry"]["id"])
+    other = entry_id(await place(client, auth, first="Ola", last="Two"))
+    client_id = uuid.UUID(body["client"]["id"])
+
+    async def stale() -> dict[uuid.UUID, bool]:
+        found = await rows(
+            db, "SELECT id, facts_stale FROM queue_entries WHERE id IN (:q, :o)", q=q, o=other
+        )
+        return {r["id"]: r["facts_stale"] for r in found}
+
+    async def fresh() -> None:
+        await db.execute(
+            text("UPDATE queue_entries SET facts_stale = false WHERE id IN (:q, :o)"),
+            {"q": q, "o": other},
+        )
+
+    await fresh()
+    await db.execute(
+        text(
+            "INSERT INTO disabilities (id, coc_id, enrollment_id, client_id, "
+            "created_by_organization_id, information_date, disability_type, "
+            "disability_response, data_collection_stage) SELECT gen_random_uuid(), e.coc_id, "
+            "e.id, e.client_id, e.created_by_organization_id, e.entry_date, t, 1, 1 "
+            "FROM enrollments e, generate_series(5, 9) t WHERE e.client_id = :c"
+        ),
+        {"c": client_id},
+    )
+    assert await stale() == {q: True, other: False}
+    await fresh()
+    await db.execute(
+        text("UPDATE disabilities SET disability_response = 0 WHERE client_id = :c"),
+        {"c": client_id},
+    )
+    assert await stale() == {q: True, other: False}
+    await fresh()
+    await db.execute(text("DELETE FROM disabilities WHERE client_id = :c"), {"c": client_id})
+    assert await stale() == {q: True, other: False}
+    await fresh()
+    await db.execute(text("DELETE FROM disabilities WHERE client_id = :c"), {"c": client_id})
+    assert await stale() == {q: False, other: False}
 
 
 @pytest.mark.parametrize("table", ["queue_transitions", "queue_scores"])

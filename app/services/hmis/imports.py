@@ -452,6 +452,14 @@ async def run_import(
                 conn = await raw_connection(session)
                 await conn.execute("SET LOCAL statement_timeout = 0")
                 await conn.execute("SET LOCAL synchronous_commit = off")
+                # The load's statements are large scans run once: compiling them (JIT) costs
+                # more than it saves.
+                await conn.execute("SET LOCAL jit = off")
+                # The value checks read dates back in ISO (validate.fast_ok).
+                await conn.execute("SET LOCAL datestyle = 'ISO, MDY'")
+                # Sorts and groupings over every row of a file (the upserts in id order, the
+                # duplicate keys) stay in memory instead of spilling to disk.
+                await conn.execute("SET LOCAL work_mem = '64MB'")
                 if not await conn.fetchval(
                     "SELECT pg_try_advisory_xact_lock($1)", lock_key(f"hmis-import:{import_id}")
                 ):

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import CheckConstraint, Table
@@ -195,8 +195,10 @@ async def create_views(scope: LoadScope) -> None:
         cols = ", ".join(
             f"{_typed(c.kind, 's.' + q(c.name))} AS {q(c.name)}" for c in spec(file).columns
         )
+        # OFFSET 0: a value the load names several times (dependent fields) is cast once.
         await scope.execute(
-            f"CREATE TEMP VIEW {scope.view(file)} AS SELECT s._row, {cols} FROM {staged.table} s"
+            f"CREATE TEMP VIEW {scope.view(file)} AS SELECT s._row, {cols} FROM {staged.table} s "
+            "OFFSET 0"
         )
 
 
@@ -258,7 +260,8 @@ def candidate_select(
         if checks
         else "'{}'::text[]"
     )
-    return f"SELECT {q(table.name)}.*, {fails} AS _fails FROM ({inner}) AS {q(table.name)}"
+    # OFFSET 0: each value is computed once per row, not once per check that names it.
+    return f"SELECT {q(table.name)}.*, {fails} AS _fails FROM ({inner} OFFSET 0) AS {q(table.name)}"
 
 
 async def report_not_fitting(scope: LoadScope, file: str, candidates: str, table: str) -> None:
@@ -283,31 +286,45 @@ async def report_changed_values(
     scope: LoadScope, file: str, candidates: str, pairs: Iterable[tuple[str, str]]
 ) -> None:
     """``pairs``: (HUD column, candidate column); the candidate table keeps the HUD value as
-    ``_hud_<column>``. Reports values CAS replaced or left out."""
+    ``_hud_<column>``. Reports values CAS replaced or left out (one scan for every column)."""
+    findings: list[tuple[str, str, str, str]] = []
     for hud, column in pairs:
         original = q(f"_hud_{hud}")
-        await _report_rows(
-            scope,
-            file,
-            hud,
-            "value_dropped",
-            f"{hud}: the value does not fit the record as CAS keeps it (HUD's dependent-field "
-            "rules) and was left out.",
-            candidates,
-            f"_parent AND cardinality(_fails) = 0 AND {original} IS NOT NULL "
-            f"AND {q(column)} IS NULL",
+        findings.append(
+            (
+                hud,
+                "value_dropped",
+                f"{hud}: the value does not fit the record as CAS keeps it (HUD's dependent-field "
+                "rules) and was left out.",
+                f"{original} IS NOT NULL AND {q(column)} IS NULL",
+            )
         )
-        await _report_rows(
-            scope,
-            file,
-            hud,
-            "value_defaulted",
-            f"{hud}: loaded with CAS's answer for a missing or unusable value (99, data not "
-            "collected, or the rule's default).",
-            candidates,
-            f"_parent AND cardinality(_fails) = 0 AND {q(column)} IS NOT NULL "
-            f"AND {original} IS DISTINCT FROM {q(column)}",
+        findings.append(
+            (
+                hud,
+                "value_defaulted",
+                f"{hud}: loaded with CAS's answer for a missing or unusable value (99, data not "
+                "collected, or the rule's default).",
+                f"{q(column)} IS NOT NULL AND {original} IS DISTINCT FROM {q(column)}",
+            )
         )
+    if not findings:
+        return
+    parts = []
+    for i, (_, _, _, condition) in enumerate(findings):
+        parts.append(f"count(*) FILTER (WHERE {condition})::int AS n{i}")
+        parts.append(
+            f"(array_agg(_row ORDER BY _row) FILTER (WHERE {condition}))[1:{SAMPLE_ROWS}] AS r{i}"
+        )
+    row = await scope.fetchrow(
+        f"SELECT {', '.join(parts)} FROM {candidates} "
+        f"WHERE _parent AND cardinality(_fails) = 0 AND ("
+        + " OR ".join(f"({condition})" for *_, condition in findings)
+        + ")"
+    )
+    for i, (hud, rule, message, _) in enumerate(findings):
+        if row[f"n{i}"]:
+            scope.report.add(file, hud, rule, message, count=row[f"n{i}"], rows=row[f"r{i}"] or [])
 
 
 # --- upserts ------------------------------------------------------------------------------------
@@ -335,7 +352,11 @@ async def upsert(scope: LoadScope, file: str, candidates: str, spec_: Upsert) ->
         f"WITH up AS (INSERT INTO {spec_.table} ({cols}) SELECT {cols} FROM {candidates} c "
         f"WHERE c._parent AND cardinality(c._fails) = 0 AND NOT c._deleted AND NOT c._skip "
         f"AND NOT EXISTS (SELECT 1 FROM hmis_tombstones tb WHERE tb.target_id = c.id "
-        f"AND tb.date_updated >= c.updated_at) ORDER BY c.id "
+        f"AND tb.date_updated >= c.updated_at) "
+        # What CAS already has as new (loading the same zip again): left out before the
+        # insert, whose conflict path would lock each such row only to change nothing.
+        f"AND NOT EXISTS (SELECT 1 FROM {spec_.table} x WHERE x.id = c.id "
+        f"AND x.updated_at >= c.updated_at) ORDER BY c.id "
         f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)} "
         f"WHERE {spec_.table}.updated_at < EXCLUDED.updated_at RETURNING (xmax = 0) AS inserted) "
         f"SELECT count(*) FILTER (WHERE inserted)::int AS ins, "
@@ -874,6 +895,15 @@ class _ClientFindings:
             bucket.append(row)
 
 
+class _SsnColumns:
+    """The columns ``set_ssn`` writes, on a plain object: an ORM instance's attribute events
+    cost ten times the encryption itself."""
+
+    ssn_encrypted: bytes | None = None
+    ssn_hash: str | None = None
+    ssn_last4_hash: str | None = None
+
+
 def _prepare_client(
     r: asyncpg.Record,
     *,
@@ -946,8 +976,8 @@ def _prepare_client(
     veteran = r["VeteranStatus"]
     if veteran not in YES_NO_REASONS:
         veteran = 99
-    holder = Client()
-    set_ssn(holder, ssn, cipher)
+    holder = _SsnColumns()
+    set_ssn(cast(Client, holder), ssn, cipher)
     first_keys = name_keys(first)
     last_keys = name_keys(last)
     return (
