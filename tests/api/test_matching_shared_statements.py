@@ -4,12 +4,16 @@ of one request stays in the shared statement)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from tests.conftest import Auth, World
+from tests.support.access import new_client
 from tests.support.http import ANY_VERSION
+from tests.support.intake import INTAKES, example
 from tests.support.matching import place
 
 
@@ -66,3 +70,74 @@ async def test_same_shape_other_values_other_answers(
         verdicts[unit] = (why["eligible"], size["passed"], why["project_id"])
     assert verdicts[strict] == (False, False, str(world.project_id("h1_psh")))
     assert verdicts[loose] == (True, True, str(world.project_id("h1_rrh")))
+
+
+async def test_explanation_for_a_member_a_stale_entry_and_no_entry(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The explanation reads the household's entry for a member too, recomputes stale facts
+    before reading them, and shows a client with no open entry as off the queue."""
+    body = example("placed")
+    tag = uuid.uuid4().hex[:8]
+    body["client"] = {**body["client"], "first_name": f"Head{tag}", "last_name": f"Fam{tag}"}
+    body["family_members"] = [
+        {
+            "client": {"first_name": f"Kid{tag}", "last_name": f"Fam{tag}", "dob": "2017-02-14"},
+            "relationship_to_hoh": 2,
+        }
+    ]
+    r = await client.post(INTAKES, json=body, headers=await auth.headers("case_manager", org="cas"))
+    assert r.status_code == 201, r.text
+    entry_id = r.json()["queue_entry"]["id"]
+    admin = await auth.headers("cas_admin")
+    r = await client.post(
+        f"/api/v1/queue-entries/{entry_id}/transitions",
+        json={"to_status": "approved"},
+        headers={**admin, **ANY_VERSION},
+    )
+    assert r.status_code == 200, r.text
+    member = (
+        await db.execute(
+            text(
+                "SELECT m.client_id FROM household_members m JOIN queue_entries q "
+                "ON q.household_id = m.household_id WHERE q.id = :id "
+                "AND m.client_id <> q.head_client_id"
+            ),
+            {"id": entry_id},
+        )
+    ).scalar_one()
+    unit = await _unit_with(
+        client,
+        auth,
+        world.project_id("h1_psh"),
+        [{"kind": "household_size", "min_value": 2}, {"kind": "family_with_children"}],
+    )
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{member}", headers=admin)
+    assert r.status_code == 200, r.text
+    why = r.json()
+    assert why["client_id"] == str(member) and why["queue_entry_id"] == entry_id
+    assert why["on_queue"] is True and why["approved"] is True and why["eligible"] is True
+    assert [c["value"] for c in why["requirements"]] == ["2", "true"]
+    assert why["rank"] >= 1
+
+    # Facts written wrong and marked stale: the explanation recomputes them first.
+    await db.execute(
+        text(
+            "UPDATE queue_entries SET household_size = 1, family_with_children = false, "
+            "facts_stale = true WHERE id = :id"
+        ),
+        {"id": entry_id},
+    )
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{member}", headers=admin)
+    assert r.status_code == 200, r.text
+    assert [c["value"] for c in r.json()["requirements"]] == ["2", "true"]
+    assert r.json()["eligible"] is True
+
+    # A client with no open entry: off the queue, each must failed, nothing else read.
+    loner = await new_client(client, admin, f"Lone{tag}", f"Client{tag}")
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{loner}", headers=admin)
+    assert r.status_code == 200, r.text
+    why = r.json()
+    assert why["on_queue"] is False and why["queue_entry_id"] is None and why["rank"] is None
+    assert [c["passed"] for c in why["requirements"]] == [False, False]
+    assert [c["value"] for c in why["requirements"]] == [None, None]

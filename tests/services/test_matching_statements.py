@@ -23,7 +23,16 @@ SHAPE = (
 # Values bound by the queue's helpers and the rank (the parked status, the first bound of the
 # rank count, the one added to the entries ahead).
 FIXED = {"parked", uuid.UUID(int=0), 1}
-NAMED = {"coc_id", "project_id", "today", "limit_plus_one", "after_key", "after_id", "entry_id"}
+NAMED = {
+    "coc_id",
+    "project_id",
+    "today",
+    "limit_plus_one",
+    "after_key",
+    "after_id",
+    "entry_id",
+    "client_id",
+}
 NAMED |= {"area_2", "min_4", "max_4", "people_5", "max_6"}
 
 
@@ -36,7 +45,8 @@ def test_templates_bind_no_request_value() -> None:
     for stmt in (
         sql.candidate_page(SHAPE, False),
         sql.candidate_page(SHAPE, True),
-        sql.entry_row(SHAPE),
+        sql.entry_row(SHAPE, True),
+        sql.entry_row(SHAPE, False),
         sql.entry_passes(SHAPE),
     ):
         for key, value in _binds(stmt).items():
@@ -50,7 +60,7 @@ def test_built_once_per_shape() -> None:
     assert sql.candidate_page(SHAPE, False) is sql.candidate_page(SHAPE, False)
     assert sql.candidate_page(SHAPE, False) is not sql.candidate_page(SHAPE, True)
     other = (sql.RuleShape(RequirementKind.VETERAN, Polarity.MUST),)
-    assert sql.entry_row(other) is not sql.entry_row(SHAPE)
+    assert sql.entry_row(other, True) is not sql.entry_row(SHAPE, True)
 
 
 def test_parameters_of_the_rules() -> None:

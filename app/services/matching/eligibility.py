@@ -14,6 +14,11 @@ the explanation and a new match). A page of candidates is ranked by the queue's 
 (``listing.with_rank``: one index-only count of the entries ahead, up to the page's last row)
 and each candidate carries the queue's ``priority`` (rank, the scheme's keys and values, the
 tie-breaker): why it ranks where it does.
+
+The statements are ``eligibility_sql``'s, built once per shape of the requirements with their
+values bound at execution; a request reads the unit's project, sources and requirements in one
+statement, and the explanation reads everything about the client's entry (each rule's data and
+verdict, status, rank, active match, the project's earlier decline) in one more.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
 from app.models import HouseholdMember, Project
-from app.models.matching import Match, ProjectRequirement, Unit
+from app.models.matching import Match, Unit
 from app.models.queue import QueueEntry
 from app.reference.matching import MatchStatus, Polarity, RequirementKind
 from app.reference.queue import IntakeStatus
@@ -70,7 +75,9 @@ class Rule:
         )
 
 
-def rules_of(requirements: Sequence[ProjectRequirement], ehv: bool) -> list[Rule]:
+def rules_of(requirements: Sequence[Any], ehv: bool) -> list[Rule]:
+    """The rules of a project's requirements (rows with ``id``, ``kind``, ``polarity``,
+    ``area``, ``min_value``, ``max_value``), plus EHV's area tie."""
     rules = [
         Rule(
             r.id,
@@ -108,8 +115,14 @@ class Target:
 
 
 async def target(session: AsyncSession, unit: Unit) -> Target:
-    project, sources = await inventory.project_with_sources(session, unit.project_id)
-    requirements = await inventory.requirements_of(session, project.id)
+    """The unit, its project and the rules a candidate meets, in one read."""
+    rows = (await session.execute(sql.TARGET, {"project_id": unit.project_id})).all()
+    project: Project = rows[0][0]
+    # The project's funding sources, as ``inventory.funding_sources`` reads them.
+    sources = set(rows[0].funding_sources or [])
+    if project.funding_source is not None:
+        sources.add(project.funding_source)
+    requirements = [r for r in rows if r.id is not None]
     return Target(unit, project, rules_of(requirements, inventory.is_ehv(sources)))
 
 
@@ -196,26 +209,33 @@ async def candidates(
 # --- one client: why (not) eligible -------------------------------------------------------------
 
 
-async def open_entry_of(session: AsyncSession, client_id: uuid.UUID) -> Any | None:
-    """The client's open queue entry (its id and whether its facts are stale): as head of
-    household, else as a household member."""
-    found = (
-        await session.execute(
-            select(Q.id, Q.facts_stale)
-            .where(Q.head_client_id == client_id, Q.closed_at.is_(None))
-            .limit(1)
-        )
-    ).first()
-    if found is not None:
-        return found
-    return (
-        await session.execute(
-            select(Q.id, Q.facts_stale)
-            .join(HouseholdMember, HouseholdMember.household_id == Q.household_id)
-            .where(HouseholdMember.client_id == client_id, Q.closed_at.is_(None))
-            .limit(1)
-        )
-    ).first()
+async def _member_entry(session: AsyncSession, client_id: uuid.UUID) -> uuid.UUID | None:
+    """The open queue entry of a household the client is a member of (not its head)."""
+    return await session.scalar(
+        select(Q.id)
+        .join(HouseholdMember, HouseholdMember.household_id == Q.household_id)
+        .where(HouseholdMember.client_id == client_id, Q.closed_at.is_(None))
+        .limit(1)
+    )
+
+
+async def _entry_row(session: AsyncSession, t: Target, client_id: uuid.UUID) -> Any | None:
+    """The client's open queue entry (as head of household, else as a household member) as
+    ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none."""
+    params = {"project_id": t.project.id, "client_id": client_id, **t.rule_params()}
+    row = (await session.execute(sql.entry_row(t.shape, True), params)).first()
+    if row is None:
+        member_of = await _member_entry(session, client_id)
+        if member_of is None:
+            return None
+        params["entry_id"] = member_of
+        row = (await session.execute(sql.entry_row(t.shape, False), params)).one()
+    if row.facts_stale:
+        # The queue's facts, current before the requirements read them.
+        await facts.refresh_entries(session, [row.id])
+        params["entry_id"] = row.id
+        row = (await session.execute(sql.entry_row(t.shape, False), params)).one()
+    return row
 
 
 def _show(value: Any) -> str | None:
@@ -234,8 +254,8 @@ async def explain(
     audit.record_pii_read(session, actor, "client", client_id, fields=["eligibility"])
     t = await target(session, unit)
     today = clock.today(actor)
-    entry = await open_entry_of(session, client_id)
-    if entry is None:
+    row = await _entry_row(session, t, client_id)
+    if row is None:
         return EligibilityRead(
             unit_id=unit.id,
             project_id=t.project.id,
@@ -254,13 +274,6 @@ async def explain(
             declined_for_project=await declined(session, t.project.id, client_id),
             rank=None,
         )
-    if entry.facts_stale:
-        await facts.refresh_entries(session, [entry.id])
-    # Everything about the entry in one statement: each rule's data and verdict, its status,
-    # rank, active match and the project's earlier decline.
-    params = sql.entry_params(entry.id, t.project.id)
-    params.update(t.rule_params())
-    row = (await session.execute(sql.entry_row(t.shape), params)).one()
     checks = [
         _check(rule, row[2 * i], passed=bool(row[2 * i + 1])) for i, rule in enumerate(t.rules)
     ]

@@ -52,9 +52,10 @@ from sqlalchemy import (
     tuple_,
 )
 
+from app.models import Project
 from app.models.area_ties import AreaTie
 from app.models.ce_records import HousingNeedsAssessment, IncomeBenefits
-from app.models.matching import Match
+from app.models.matching import Match, ProjectMatchingProfile, ProjectRequirement
 from app.models.queue import QueueEntry, QueueSettings
 from app.reference.matching import (
     ACTIVE_MATCH_STATUSES,
@@ -221,6 +222,24 @@ def _declined_by_project() -> ColumnElement[bool]:
     )
 
 
+def _target() -> Select[Any]:
+    r = ProjectRequirement
+    columns: list[Any] = [Project, ProjectMatchingProfile.funding_sources]
+    columns += [r.id, r.kind, r.polarity, r.area, r.min_value, r.max_value]
+    return (
+        select(*columns)
+        .outerjoin(ProjectMatchingProfile, ProjectMatchingProfile.project_id == Project.id)
+        .outerjoin(r, r.project_id == Project.id)
+        .where(Project.id == _p("project_id", Uuid))
+        .order_by(r.position, r.id)
+    )
+
+
+# A unit's project (``project_id``), its matching profile's funding sources and its requirements
+# in order (``inventory.requirements_of``): one row per requirement, or one row with none.
+TARGET = _target()
+
+
 def _candidate_columns() -> list[Any]:
     """The columns of a candidate (what the answer and the queue's ``priority`` read)."""
     return [
@@ -277,11 +296,12 @@ def candidate_page(shape: Shape, cursor: bool) -> Select[Any]:
 
 
 @lru_cache(maxsize=256)
-def entry_row(shape: Shape) -> Select[Any]:
-    """One entry (``entry_id``) as the explanation reads it: for each rule ``value_i`` (the
-    data, as text) and ``passed_i``; its intake and referral status, its rank (the queue's
-    count of the entries ahead, plus one; null when closed), its active match and whether the
-    project (``project_id``) declined its head before. Parameters: those plus
+def entry_row(shape: Shape, by_head: bool) -> Select[Any]:
+    """One entry as the explanation reads it: the open entry headed by ``client_id``
+    (``by_head``), else the entry ``entry_id``. For each rule ``value_i`` (the data, as text)
+    and ``passed_i``; whether its facts are stale, its intake and referral status, its rank
+    (the queue's count of the entries ahead, plus one; null when closed), its active match and
+    whether the project (``project_id``) declined its head before. Parameters: those plus
     ``rule_params``."""
     columns: list[Any] = []
     for i, s in enumerate(shape):
@@ -295,9 +315,10 @@ def entry_row(shape: Shape) -> Select[Any]:
         .limit(_ONE)
         .scalar_subquery()
     )
-    return select(
+    stmt = select(
         *columns,
         Q.id,
+        Q.facts_stale,
         Q.head_client_id,
         Q.intake_status,
         Q.referral_status,
@@ -305,7 +326,12 @@ def entry_row(shape: Shape) -> Select[Any]:
         case((Q.closed_at.is_(None), ahead + 1), else_=None).label("rank"),
         active.label("active_match_id"),
         _declined_by_project().label("declined"),
-    ).where(Q.id == _p("entry_id", Uuid))
+    )
+    if by_head:
+        return stmt.where(Q.head_client_id == _p("client_id", Uuid), Q.closed_at.is_(None)).limit(
+            _ONE
+        )
+    return stmt.where(Q.id == _p("entry_id", Uuid))
 
 
 @lru_cache(maxsize=256)
@@ -313,10 +339,6 @@ def entry_passes(shape: Shape) -> Select[Any]:
     """``passed_i`` of each rule for one entry (``entry_id``)."""
     columns: list[Any] = [passes(s, i).label(f"passed_{i}") for i, s in enumerate(shape)]
     return select(*columns).where(Q.id == _p("entry_id", Uuid))
-
-
-def entry_params(entry_id: uuid.UUID, project_id: uuid.UUID) -> dict[str, Any]:
-    return {"entry_id": entry_id, "project_id": project_id}
 
 
 def page_params(
