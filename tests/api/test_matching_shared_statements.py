@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import Auth, World
+from tests.conftest import Auth, World, assert_problem
 from tests.support.access import new_client
 from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, example
@@ -141,3 +141,34 @@ async def test_explanation_for_a_member_a_stale_entry_and_no_entry(
     assert why["on_queue"] is False and why["queue_entry_id"] is None and why["rank"] is None
     assert [c["passed"] for c in why["requirements"]] == [False, False]
     assert [c["value"] for c in why["requirements"]] == [None, None]
+
+
+async def test_a_unit_elsewhere_is_not_found_before_anything_else(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The unit is read with its project and requirements: another CoC's unit answers as no
+    unit at all (404, before the cursor or the client is looked at); a role without the
+    permission is refused first (403)."""
+    person = await place(client, auth, db)
+    unit = await _unit_with(client, auth, world.project_id("h1_psh"), [{"kind": "chronic"}])
+    other = await auth.headers("cas_admin", coc="other")
+    unknown = uuid.uuid4()
+    for path in (
+        "/api/v1/units/{}/candidates",
+        "/api/v1/units/{}/candidates?cursor=not-a-cursor",
+        "/api/v1/units/{}/eligibility/" + str(person["client"]),
+    ):
+        mine = await client.get(path.format(unit), headers=other)
+        nothing = await client.get(path.format(unknown), headers=other)
+        assert_problem(mine, 404)
+        assert (mine.json()["title"], mine.json()["detail"]) == (
+            nothing.json()["title"],
+            nothing.json()["detail"],
+        )
+        r = await client.get(path.format(unknown), headers=await auth.headers("case_manager"))
+        assert_problem(r, 403)
+    admin = await auth.headers("cas_admin")
+    r = await client.get(f"/api/v1/units/{unit}/candidates?cursor=not-a-cursor", headers=admin)
+    assert_problem(r, 422)
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{uuid.uuid4()}", headers=admin)
+    assert_problem(r, 404)

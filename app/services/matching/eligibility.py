@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Result, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.models import HouseholdMember, Project
 from app.models.matching import Match, Unit
 from app.models.queue import QueueEntry
@@ -115,15 +115,41 @@ class Target:
 
 
 async def target(session: AsyncSession, unit: Unit) -> Target:
-    """The unit, its project and the rules a candidate meets, in one read."""
-    rows = (await session.execute(sql.TARGET, {"project_id": unit.project_id})).all()
-    project: Project = rows[0][0]
+    """The unit's project and the rules a candidate meets."""
+    found = await unit_target(session, unit.coc_id, unit.id)
+    assert found is not None
+    return found
+
+
+async def unit_target(
+    session: AsyncSession, coc_id: uuid.UUID, unit_id: uuid.UUID
+) -> Target | None:
+    """The unit of the CoC (None: no such unit there), its project and the rules a candidate
+    meets, in one read."""
+    params = {"unit_id": unit_id, "coc_id": coc_id}
+    rows = (await session.execute(sql.TARGET, params)).all()
+    if not rows:
+        return None
+    unit: Unit = rows[0][0]
+    project: Project = rows[0][1]
     # The project's funding sources, as ``inventory.funding_sources`` reads them.
     sources = set(rows[0].funding_sources or [])
     if project.funding_source is not None:
         sources.add(project.funding_source)
     requirements = [r for r in rows if r.id is not None]
     return Target(unit, project, rules_of(requirements, inventory.is_ehv(sources)))
+
+
+async def _execute_plain(
+    session: AsyncSession, stmt: Select[Any], params: dict[str, Any]
+) -> Result[Any]:
+    """A statement selecting columns (never entities) on the session's connection, in its
+    transaction, after the autoflush ``session.execute`` would do: rows without the ORM's
+    execution and loading steps (no object is loaded; about half a millisecond of CPU less)."""
+    if session.sync_session.autoflush:
+        await session.flush()
+    connection = await session.connection()
+    return await connection.execute(stmt, params)
 
 
 def candidates_query(
@@ -169,15 +195,25 @@ class CandidatePage:
     client_ids: list[uuid.UUID]
 
 
+async def referable_target(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> Target:
+    """The unit of the acting CoC (404 otherwise, as ``inventory.get_unit``) with its project
+    and rules."""
+    t = await unit_target(session, actor.coc_id, unit_id)
+    if t is None:
+        raise NotFound("No such unit.")
+    return t
+
+
 async def candidates(
-    session: AsyncSession, actor: Actor, unit: Unit, limit: int, cursor: str | None
+    session: AsyncSession, actor: Actor, unit_id: uuid.UUID, limit: int, cursor: str | None
 ) -> CandidatePage:
+    t = await referable_target(session, actor, unit_id)  # a unit elsewhere: 404 first
     after = _decode(cursor) if cursor else None
-    t = await target(session, unit)
+    unit = t.unit
     await facts.refresh_for_read(session, unit.coc_id)
     today = clock.today(actor)
     stmt, params = candidates_query(t, today, limit, after)
-    rows = (await session.execute(stmt, params)).all()
+    rows = (await _execute_plain(session, stmt, params)).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -223,18 +259,18 @@ async def _entry_row(session: AsyncSession, t: Target, client_id: uuid.UUID) -> 
     """The client's open queue entry (as head of household, else as a household member) as
     ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none."""
     params = {"project_id": t.project.id, "client_id": client_id, **t.rule_params()}
-    row = (await session.execute(sql.entry_row(t.shape, True), params)).first()
+    row = (await _execute_plain(session, sql.entry_row(t.shape, True), params)).first()
     if row is None:
         member_of = await _member_entry(session, client_id)
         if member_of is None:
             return None
         params["entry_id"] = member_of
-        row = (await session.execute(sql.entry_row(t.shape, False), params)).one()
+        row = (await _execute_plain(session, sql.entry_row(t.shape, False), params)).one()
     if row.facts_stale:
         # The queue's facts, current before the requirements read them.
         await facts.refresh_entries(session, [row.id])
         params["entry_id"] = row.id
-        row = (await session.execute(sql.entry_row(t.shape, False), params)).one()
+        row = (await _execute_plain(session, sql.entry_row(t.shape, False), params)).one()
     return row
 
 
@@ -247,12 +283,13 @@ def _show(value: Any) -> str | None:
 
 
 async def explain(
-    session: AsyncSession, actor: Actor, unit: Unit, client_id: uuid.UUID
+    session: AsyncSession, actor: Actor, unit_id: uuid.UUID, client_id: uuid.UUID
 ) -> EligibilityRead:
+    t = await referable_target(session, actor, unit_id)
+    unit = t.unit
     client = await client_access.get_visible_client(session, actor, client_id)
     client_id = client.id
     audit.record_pii_read(session, actor, "client", client_id, fields=["eligibility"])
-    t = await target(session, unit)
     today = clock.today(actor)
     row = await _entry_row(session, t, client_id)
     if row is None:
@@ -337,5 +374,5 @@ async def entry_eligible(session: AsyncSession, t: Target, entry_id: uuid.UUID) 
     if not t.rules:
         return []
     params = {"entry_id": entry_id, **t.rule_params()}
-    row = (await session.execute(sql.entry_passes(t.shape), params)).one()
+    row = (await _execute_plain(session, sql.entry_passes(t.shape), params)).one()
     return [rule for rule, ok in zip(t.rules, row, strict=True) if not ok]

@@ -55,7 +55,7 @@ from sqlalchemy import (
 from app.models import Project
 from app.models.area_ties import AreaTie
 from app.models.ce_records import HousingNeedsAssessment, IncomeBenefits
-from app.models.matching import Match, ProjectMatchingProfile, ProjectRequirement
+from app.models.matching import Match, ProjectMatchingProfile, ProjectRequirement, Unit
 from app.models.queue import QueueEntry, QueueSettings
 from app.reference.matching import (
     ACTIVE_MATCH_STATUSES,
@@ -224,19 +224,21 @@ def _declined_by_project() -> ColumnElement[bool]:
 
 def _target() -> Select[Any]:
     r = ProjectRequirement
-    columns: list[Any] = [Project, ProjectMatchingProfile.funding_sources]
+    columns: list[Any] = [Unit, Project, ProjectMatchingProfile.funding_sources]
     columns += [r.id, r.kind, r.polarity, r.area, r.min_value, r.max_value]
     return (
         select(*columns)
+        .join(Project, Project.id == Unit.project_id)
         .outerjoin(ProjectMatchingProfile, ProjectMatchingProfile.project_id == Project.id)
         .outerjoin(r, r.project_id == Project.id)
-        .where(Project.id == _p("project_id", Uuid))
+        .where(Unit.id == _p("unit_id", Uuid), Unit.coc_id == _p("coc_id", Uuid))
         .order_by(r.position, r.id)
     )
 
 
-# A unit's project (``project_id``), its matching profile's funding sources and its requirements
-# in order (``inventory.requirements_of``): one row per requirement, or one row with none.
+# A unit of the CoC (``unit_id``, ``coc_id``), its project, the project's matching profile's
+# funding sources and its requirements in order (``inventory.requirements_of``): one row per
+# requirement, or one row with none; no row for a unit of another CoC.
 TARGET = _target()
 
 
