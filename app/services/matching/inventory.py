@@ -92,24 +92,6 @@ async def funding_sources(session: AsyncSession, project: Project) -> set[int]:
     return out
 
 
-async def project_with_sources(
-    session: AsyncSession, project_id: uuid.UUID
-) -> tuple[Project, set[int]]:
-    """The project and its funding sources (``funding_sources``) in one read."""
-    row = (
-        await session.execute(
-            select(Project, ProjectMatchingProfile.funding_sources)
-            .outerjoin(ProjectMatchingProfile, ProjectMatchingProfile.project_id == Project.id)
-            .where(Project.id == project_id)
-        )
-    ).one()
-    project, extra = row
-    out = set(extra or [])
-    if project.funding_source is not None:
-        out.add(project.funding_source)
-    return project, out
-
-
 def is_ehv(sources: set[int]) -> bool:
     return EHV_FUNDING_SOURCE in sources
 
