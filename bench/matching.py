@@ -193,9 +193,9 @@ SELECT id, $1, CASE WHEN at_ap1 THEN $2::uuid ELSE $3::uuid END,
        entry_date::timestamptz, entry_date::timestamptz, 1
 FROM _hh;
 INSERT INTO household_members (id, household_id, client_id, relationship_to_hoh, created_at,
-                               updated_at)
+                               updated_at, coc_id)
 SELECT gen_random_uuid(), h.id, m.client_id, m.relationship, h.entry_date::timestamptz,
-       h.entry_date::timestamptz
+       h.entry_date::timestamptz, $1
 FROM _m m JOIN _hh h ON h.k = m.k;
 INSERT INTO enrollments (
     id, coc_id, client_id, project_id, is_coordinated_entry, household_id, household_group_id,
@@ -214,8 +214,8 @@ SELECT m.enrollment_id, $1, m.client_id, $4, true, h.id, h.head_enrollment_id, m
        CASE WHEN m.j = 0 THEN 0 END,
        'placed', h.entry_date::timestamptz, h.entry_date::timestamptz, 2
 FROM _m m JOIN _hh h ON h.k = m.k;
-INSERT INTO client_access (id, client_id, organization_id, reason)
-SELECT gen_random_uuid(), m.client_id, $7, 'enrolled' FROM _m m
+INSERT INTO client_access (id, client_id, organization_id, reason, coc_id)
+SELECT gen_random_uuid(), m.client_id, $7, 'enrolled', $1 FROM _m m
 """
 
 # The head's housing needs assessment, income (some) and area tie (most).
@@ -224,18 +224,18 @@ _HEAD_RECORDS = """
 INSERT INTO housing_needs_assessments (
     id, enrollment_id, client_id, assessment_date, sex_offender_registry,
     meth_manufacturing_conviction, behavioral_health_interest, violence_trauma_or_unsafe,
-    created_by_user_id, created_by_organization_id, created_at, updated_at)
+    created_by_user_id, created_by_organization_id, created_at, updated_at, coc_id)
 SELECT gen_random_uuid(), h.head_enrollment_id, c.id, h.entry_date, h.sex_offender, 0, 1, 0,
        $4, CASE WHEN h.at_ap1 THEN $2::uuid ELSE $3::uuid END, h.entry_date::timestamptz,
-       h.entry_date::timestamptz
+       h.entry_date::timestamptz, $1
 FROM _hh h JOIN _cl c ON c.rn = h.start;
 INSERT INTO income_benefits (
     id, enrollment_id, client_id, information_date, data_collection_stage,
     income_from_any_source, ssi, ssi_amount, total_monthly_income, created_by_user_id,
-    created_by_organization_id, created_at, updated_at)
+    created_by_organization_id, created_at, updated_at, coc_id)
 SELECT gen_random_uuid(), h.head_enrollment_id, c.id, h.entry_date, 1, 1, 1, h.income,
        h.income, $4, CASE WHEN h.at_ap1 THEN $2::uuid ELSE $3::uuid END,
-       h.entry_date::timestamptz, h.entry_date::timestamptz
+       h.entry_date::timestamptz, h.entry_date::timestamptz, $1
 FROM _hh h JOIN _cl c ON c.rn = h.start
 WHERE h.income IS NOT NULL;
 INSERT INTO area_ties (

@@ -234,8 +234,9 @@ async def copy_clients(conn: asyncpg.Connection, rows: list[tuple[Any, ...]]) ->
     """COPY the clients, then give each creating organization its access row (set-based)."""
     await conn.copy_records_to_table("clients", records=rows, columns=list(CLIENT_COLUMNS))
     await conn.execute(
-        "INSERT INTO client_access (id, client_id, organization_id, reason) "
-        "SELECT gen_random_uuid(), id, created_by_organization_id, 'created' FROM clients"
+        "INSERT INTO client_access (id, client_id, organization_id, reason, coc_id) "
+        "SELECT gen_random_uuid(), id, created_by_organization_id, 'created', coc_id "
+        "FROM clients"
     )
     await conn.execute("ANALYZE clients; ANALYZE client_access")
 

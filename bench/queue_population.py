@@ -53,11 +53,11 @@ SELECT id AS user_id, row_number() OVER (ORDER BY email) - 1 AS n,
        CASE WHEN row_number() OVER (ORDER BY email) % 2 = 0 THEN $2::uuid ELSE $3::uuid END
            AS organization_id
 FROM users WHERE email LIKE 'bench.cm%.' || $5 || '@demo.example';
-INSERT INTO memberships (id, user_id, organization_id, role, created_at, updated_at)
-SELECT gen_random_uuid(), user_id, organization_id, 'case_manager', now(), now() FROM _cm
+INSERT INTO memberships (id, user_id, organization_id, role, created_at, updated_at, coc_id)
+SELECT gen_random_uuid(), user_id, organization_id, 'case_manager', now(), now(), $1 FROM _cm
 """
 
-# $1 count of case managers, $2 today, $3 CAS user (recorded by), $4 CAS organization
+# $1 count of case managers, $2 today, $3 CAS user (recorded by), $4 CAS organization, $5 coc
 _RECORDS = """
 CREATE TEMP TABLE _heads AS
 SELECT q.head_client_id AS client_id, q.head_enrollment_id AS enrollment_id, q.placed_on,
@@ -65,21 +65,21 @@ SELECT q.head_client_id AS client_id, q.head_enrollment_id AS enrollment_id, q.p
        row_number() OVER (ORDER BY q.id) AS rn
 FROM queue_entries q WHERE q.closed_at IS NULL;
 INSERT INTO case_assignments (id, enrollment_id, client_id, user_id, organization_id,
-                              start_date, status, version, created_at, updated_at)
+                              start_date, status, version, created_at, updated_at, coc_id)
 SELECT gen_random_uuid(), h.enrollment_id, h.client_id, cm.user_id, cm.organization_id,
-       h.placed_on, 'active', 1, now(), now()
+       h.placed_on, 'active', 1, now(), now(), $5
 FROM _heads h JOIN _cm cm ON cm.n = h.rn % $1::int;
 INSERT INTO current_living_situations (id, enrollment_id, client_id, created_by_user_id,
     created_by_organization_id, information_date, current_living_situation, created_at,
-    updated_at)
+    updated_at, coc_id)
 SELECT gen_random_uuid(), h.enrollment_id, h.client_id, $3, $4, h.placed_on, 116,
-       h.placed_on::timestamptz, h.placed_on::timestamptz
+       h.placed_on::timestamptz, h.placed_on::timestamptz, $5
 FROM _heads h;
 INSERT INTO current_living_situations (id, enrollment_id, client_id, created_by_user_id,
     created_by_organization_id, information_date, current_living_situation, created_at,
-    updated_at)
+    updated_at, coc_id)
 SELECT gen_random_uuid(), h.enrollment_id, h.client_id, $3, $4,
-       greatest(h.placed_on, $2::date - (h.rn % 120)::int), 101, now(), now()
+       greatest(h.placed_on, $2::date - (h.rn % 120)::int), 101, now(), now(), $5
 FROM _heads h WHERE h.rn % 10 <> 0;
 INSERT INTO document_checks (id, coc_id, client_id, uploaded_by_user_id,
     uploaded_by_organization_id, category, item, document_type, document_type_label,
@@ -165,7 +165,7 @@ async def seed_queue(
                 await conn.execute("SET session_replication_role = replica")
         tag = uuid.uuid4().hex[:8]
         await _each(conn, _USERS, coc, ap1, ap2, case_managers, tag)
-        await _each(conn, _RECORDS, case_managers, today, cas_user, cas_org)
+        await _each(conn, _RECORDS, case_managers, today, cas_user, cas_org, coc)
         await conn.execute("SET session_replication_role = origin")
         # The facts stay as seeded (fresh), whatever a trigger marked.
         await conn.execute("UPDATE queue_entries SET facts_stale = false WHERE facts_stale")

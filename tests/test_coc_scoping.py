@@ -8,11 +8,13 @@ from collections import defaultdict
 from typing import Any
 
 import httpx
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.models import Organization, Project
 from app.models.layout import GLOBAL_TABLES, REFERENCE_TABLES
-from tests.conftest import Auth
+from app.models.scoping import ALL_COCS, scope_to_coc
+from tests.conftest import Auth, World
 from tests.support.queue_flow import place
 
 
@@ -78,42 +80,21 @@ async def test_every_table_has_coc_id_or_is_on_the_reference_or_global_list(
 _TABLE_REF = re.compile(r'\b(?:FROM|JOIN|UPDATE|INTO)\s+"?([a-z_]+)"?', re.IGNORECASE)
 _COC_PREDICATE = re.compile(r"\bcoc_id\b\s*(?:=|IN\b|!=|<>|IS\b)", re.IGNORECASE)
 
-# Distributed tables some of whose statements (issued by the GET operations below) do not name
-# coc_id yet. All are scoped another way -- looked up by primary key or by a parent's id
-# (enrollment, client, queue entry, household) that a CoC-scoped visibility check resolved
-# first, or by the caller's own user id -- so they are correct today; on a CoC-sharded cluster
-# they are routed to every shard (slower, still correct). Their list reads (CE records, income,
-# 4.11, case assignments, scores, transitions, documents, files, area ties, workflow passes)
-# already filter by coc_id. The test fails when another table joins this list, and when one
-# on it no longer needs to be here.
-_BY_PARENT = "by a parent's id (enrollment, client, entry) checked in the caller's CoC"
-_BY_ID = "by primary key, after the caller's CoC-scoped visibility check"
-_BY_USER = "by the caller's own user id (sign-in, memberships, inbox)"
+# Every ORM read a caller's request makes is confined to the caller's CoC in one place
+# (app.models.scoping). What still does not name coc_id, and why that is right: the caller's
+# own sign-in rows, read before the CoC is known or across the CoCs the user belongs to (their
+# memberships, their inbox); a refresh or an UPDATE by primary key of a row the request read
+# through its scope. The test fails when another table joins this list, and when one on it no
+# longer needs to be here.
+_BY_USER = "by the caller's own user id (the actor's load, memberships, inbox across CoCs)"
+_BY_ID = "a refresh or UPDATE by primary key of a row already read through the CoC scope"
 ALLOWED_UNSCOPED: dict[str, str] = {
-    "area_ties": _BY_PARENT,
     "auth_sessions": _BY_USER,
-    "case_assignments": _BY_PARENT,
-    "client_files": _BY_PARENT,
-    "clients": _BY_ID,
-    "current_living_situations": _BY_PARENT,
-    "disabilities": _BY_PARENT,
-    "diversion_assessments": _BY_PARENT,
-    "document_checks": _BY_PARENT,
-    "enrollment_assessments": _BY_PARENT,
-    "enrollments": _BY_ID,
-    "exits": _BY_PARENT,
-    "health_and_dv": _BY_PARENT,
-    "household_members": _BY_PARENT,
-    "households": _BY_ID,
-    "housing_needs_assessments": _BY_PARENT,
-    "income_benefits": _BY_PARENT,
     "memberships": _BY_USER,
     "notifications": _BY_USER,
     "organizations": _BY_USER,
-    "projects": _BY_ID,
+    "enrollments": _BY_ID,
     "queue_entries": _BY_ID,
-    "queue_scores": _BY_PARENT,
-    "queue_transitions": _BY_PARENT,
 }
 
 
@@ -180,3 +161,32 @@ async def test_statements_on_distributed_tables_filter_by_coc_id(
         if t in distributed
     }
     assert len(scoped) >= 15, sorted(scoped)
+
+
+async def test_a_scoped_session_reads_only_its_cocs_rows(
+    sessionmaker: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """Once a request's caller is known, its session's ORM reads see the caller's CoC only --
+    by primary key, in lists, in joins and in column reads -- unless a statement says it reads
+    across CoCs on purpose (``ALL_COCS``). A session with no caller (jobs) is not confined."""
+    home, other = world.home.coc.id, world.other.coc.id
+    theirs = world.org_id("housing_1", "other")
+    async with sessionmaker() as session:
+        assert (await session.get(Organization, theirs)) is not None
+    async with sessionmaker() as session:
+        scope_to_coc(session, home)
+        assert await session.get(Organization, theirs) is None
+        listed = set((await session.scalars(select(Organization.coc_id))).all())
+        assert listed == {home}
+        joined = (
+            await session.scalars(
+                select(Project.coc_id).join(
+                    Organization, Organization.id == Project.organization_id
+                )
+            )
+        ).all()
+        assert joined and set(joined) == {home}
+        everywhere = set(
+            (await session.scalars(select(Organization.coc_id).execution_options(**ALL_COCS))).all()
+        )
+        assert everywhere == {home, other}

@@ -65,6 +65,9 @@ class Audience(StrEnum):
     CAS_ORGANIZATION_MEMBERS = "cas_organization_members"
     # The housing provider's designated CAS contact (per organization, per project override).
     PROVIDER_CONTACTS = "provider_contacts"
+    # EHV: the case-manager agency contact the CoC admin assigned to the match, who takes it
+    # over from the navigator (seed 001).
+    EHV_CASE_MANAGER = "ehv_case_manager"
     # The admins of the organization the event is about (webhook subscriptions).
     ORGANIZATION_ADMINS = "organization_admins"
 

@@ -255,7 +255,12 @@ async def test_match_sent_accepted_enrolled(
         i=uuid.UUID(match["id"]),
     )
     assert [e["event_type"] for e in events] == ["match.sent", "match.accepted", "match.enrolled"]
-    assert events[0]["data"]["audience"] == ["provider_contacts", "case_managers", "cas_admins"]
+    assert events[0]["data"]["audience"] == [
+        "provider_contacts",
+        "ehv_case_manager",
+        "case_managers",
+        "cas_admins",
+    ]
     # An ended match takes no more moves.
     r = await act(client, auth, match["id"], "decline", {"reason": "another_housing_option"})
     assert r.status_code == 409 and r.json()["current"] == "enrolled"

@@ -278,3 +278,87 @@ async def test_an_indefinite_park_never_ends_by_itself(
     assert r.json()["parked_until"] is None
     later = clock.now() + timedelta(days=400)
     assert await _scan(sessionmaker, notices.parks_ended, later) == 0
+
+
+async def test_the_assigned_ehv_case_manager_contact_hears_of_the_match_from_then_on(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    """Seed 001, EHV: the CoC admin assigns a case-manager agency contact, who takes over: that
+    contact is told of the assignment and of every later change of the match; before it, the
+    agency hears nothing of the match."""
+    await _contact(db, world)
+    project = world.project_id("h1_rrh")
+    r = await client.put(
+        f"/api/v1/projects/{project}/matching-profile",
+        json={"funding_sources": [52], "referrals_through_cas": True, "requirements": []},
+        headers={**(await auth.headers("cas_admin")), "If-Match": "*"},
+    )
+    assert r.status_code == 200 and r.json()["ehv"] is True, r.text
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    match_id = r.json()["id"]
+    r = await act(client, auth, match_id, "accept", user="cas_admin")
+    assert r.status_code == 200 and r.json()["status"] == "ehv_navigation", r.text
+    on = {"issued_on": today().isoformat()}
+    assert (await act(client, auth, match_id, "voucher-issued", on)).status_code == 200
+    on = {"submitted_on": today().isoformat()}
+    assert (await act(client, auth, match_id, "rfta-submitted", on)).status_code == 200
+    await run_jobs(sessionmaker, test_settings, FAN_OUT)
+    # Not assigned yet: the agency's contact is told nothing of the match.
+    assert "case_manager2" not in await recipients(db, world, K.MATCH_EHV_RFTA_SUBMITTED)
+
+    body = {
+        "organization_id": str(world.org_id("access_point_2")),
+        "user_id": str(world.user_id("case_manager2")),
+    }
+    r = await act(client, auth, match_id, "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 200 and r.json()["status"] == "ehv_case_management", r.text
+    await run_jobs(sessionmaker, test_settings, FAN_OUT)
+    # The assigned contact, the provider's contact and the client's case manager; not the CAS
+    # admin who assigned it.
+    assert await recipients(db, world, K.MATCH_EHV_CASE_MANAGER_ASSIGNED) == {
+        "case_manager2",
+        "housing_provider",
+        "case_manager",
+    }
+    [note] = (
+        await db.scalars(
+            select(Notification).where(
+                Notification.kind == K.MATCH_EHV_CASE_MANAGER_ASSIGNED.value,
+                Notification.user_id == world.user_id("case_manager2"),
+            )
+        )
+    ).all()
+    # Received through the agency it was assigned for: acting for it opens the match.
+    assert note.organization_id == world.org_id("access_point_2")
+    cm2 = await auth.headers("case_manager2", org="access_point_2")
+    r = await client.get("/api/v1/notifications?kind=match.ehv_case_manager_assigned", headers=cm2)
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert item["data"]["match_id"] == match_id
+    assert (await client.get(f"{M}/{match_id}", headers=cm2)).status_code == 200
+
+    # The contact now acts for the match; what follows reaches the others, and the contact hears
+    # of a change someone else makes.
+    r = await act(
+        client,
+        auth,
+        match_id,
+        "outcome",
+        {"provider_result": "client_enrolled"},
+        user="housing_provider",
+    )
+    assert r.status_code == 200 and r.json()["status"] == "enrolled", r.text
+    await run_jobs(sessionmaker, test_settings, FAN_OUT)
+    assert await recipients(db, world, K.MATCH_ENROLLED) == {
+        "case_manager2",
+        "case_manager",
+        "cas_admin",
+    }

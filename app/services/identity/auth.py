@@ -24,6 +24,7 @@ from app.models import (
     RefreshToken,
     User,
 )
+from app.models.scoping import scope_to_coc
 from app.permissions import Role, permissions_for
 from app.security import (
     AccessClaims,
@@ -105,7 +106,8 @@ async def load_actor(
     request_id: str | None = None,
     ip_address: str | None = None,
 ) -> Actor:
-    """One query: the user, their live session and their current membership in the token's org."""
+    """One query: the user, their live session and their current membership in the token's org.
+    The session's ORM reads are confined to that organization's CoC from then on."""
     params = {
         "user_id": claims.user_id,
         "organization_id": claims.organization_id,
@@ -124,6 +126,8 @@ async def load_actor(
     if not row.organization_is_active:
         raise Unauthorized("The acting organization is deactivated.")
     role = Role(row.role)
+    # From here on the session reads only the acting organization's CoC (app.models.scoping).
+    scope_to_coc(session, row.coc_id)
     return Actor(
         user_id=claims.user_id,
         email=row.email,

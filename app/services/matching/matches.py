@@ -78,7 +78,7 @@ from app.services.queue import facts
 from app.services.queue.referral import is_parked
 
 S = MatchStatus
-AUDIENCE = ["provider_contacts", "case_managers", "cas_admins"]
+AUDIENCE = ["provider_contacts", "ehv_case_manager", "case_managers", "cas_admins"]
 __all__ = ["Match", "MatchEvent", "MatchStallResponse"]
 
 

@@ -25,6 +25,7 @@ from app.context import Actor
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Membership
 from app.models.notifications import Notification, NotificationPreference
+from app.models.scoping import ALL_COCS
 from app.reference.notifications import InboxFilter, NotificationKind
 from app.schemas.notifications import NotificationPreferenceRead, NotificationRead
 from app.schemas.pagination import PageParams
@@ -57,12 +58,17 @@ def _filter(status: InboxFilter, now: datetime) -> ColumnElement[bool]:
 
 
 def own_stmt(user_id: uuid.UUID) -> Select[Notification]:
-    """The user's notifications, received through organizations they still belong to."""
-    return select(Notification).where(
-        Notification.user_id == user_id,
-        Notification.organization_id.in_(
-            select(Membership.organization_id).where(Membership.user_id == user_id)
-        ),
+    """The user's notifications, received through organizations they still belong to (in any
+    CoC: the inbox is the person's, whichever organization they act for)."""
+    return (
+        select(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.organization_id.in_(
+                select(Membership.organization_id).where(Membership.user_id == user_id)
+            ),
+        )
+        .execution_options(**ALL_COCS)
     )
 
 

@@ -70,8 +70,9 @@ async def _match_visible(session: AsyncSession, actor: Actor, event: Notificatio
 
 # Every change of a match: the provider's CAS contact, the client's case managers, the CAS
 # admins (DOMAIN 9: "referral events notify the provider's CAS contact and the client's case
-# managers"; seed 001: the CAS contact is emailed). The event names the same three.
-MATCH_AUDIENCES = (A.PROVIDER_CONTACTS, A.CASE_MANAGERS, A.CAS_ADMINS)
+# managers"; seed 001: the CAS contact is emailed). Once the CoC admin assigns an EHV
+# case-manager agency contact, that contact takes the match over and hears of it too.
+MATCH_AUDIENCES = (A.PROVIDER_CONTACTS, A.EHV_CASE_MANAGER, A.CASE_MANAGERS, A.CAS_ADMINS)
 
 
 def _match(kind: NotificationKind, title: str, *, email: bool = True) -> KindSpec:
@@ -144,14 +145,14 @@ KINDS: dict[NotificationKind, KindSpec] = {
         # client's case managers hear of it too (they may help reach the client).
         KindSpec(
             K.MATCH_ABOUT_TO_STALL,
-            (A.PROVIDER_CONTACTS, A.CAS_ADMINS),
+            (A.PROVIDER_CONTACTS, A.EHV_CASE_MANAGER, A.CAS_ADMINS),
             "A referral is about to stall",
             email=True,
             visible=_match_visible,
         ),
         KindSpec(
             K.MATCH_STALLED,
-            (A.PROVIDER_CONTACTS, A.CAS_ADMINS, A.CASE_MANAGERS),
+            (A.PROVIDER_CONTACTS, A.EHV_CASE_MANAGER, A.CAS_ADMINS, A.CASE_MANAGERS),
             "A referral stalled",
             email=True,
             visible=_match_visible,

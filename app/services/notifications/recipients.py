@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import ActingOrganization, Actor
 from app.models import Coc, Membership, Organization, Project, User
 from app.models.enrollments import CaseAssignment, Enrollment
+from app.models.matching import Match
 from app.models.notifications import CasContact
 from app.models.platform import NotificationEvent
 from app.permissions import Role, permissions_for
@@ -160,6 +161,8 @@ async def _candidates(
         return found
     elif audience == Audience.PROVIDER_CONTACTS:
         return await _provider_contacts(session, event)
+    elif audience == Audience.EHV_CASE_MANAGER:
+        return await _ehv_case_manager(session, event)
     elif audience == Audience.ORGANIZATION_ADMINS:
         org_id = _data_uuid(event, "organization_id")
         if org_id is None:
@@ -200,6 +203,30 @@ async def _provider_contacts(session: AsyncSession, event: NotificationEvent) ->
             _members(event.coc_id).where(
                 Membership.user_id == contact.user_id,
                 Membership.organization_id == contact.organization_id,
+            )
+        )
+    ).all()
+    return [_Candidate(row[0], row[1], row[2]) for row in rows]
+
+
+async def _ehv_case_manager(session: AsyncSession, event: NotificationEvent) -> list[_Candidate]:
+    """The EHV case-manager agency contact assigned to the match the event is about (read from
+    the match when the event is delivered: the contact takes over for what follows)."""
+    if event.entity_type != "match" or event.entity_id is None:
+        return []
+    assigned = (
+        await session.execute(
+            select(Match.ehv_case_manager_user_id, Match.ehv_case_manager_organization_id).where(
+                Match.id == event.entity_id, Match.coc_id == event.coc_id
+            )
+        )
+    ).first()
+    if assigned is None or assigned[0] is None or assigned[1] is None:
+        return []
+    rows = (
+        await session.execute(
+            _members(event.coc_id).where(
+                Membership.user_id == assigned[0], Membership.organization_id == assigned[1]
             )
         )
     ).all()
