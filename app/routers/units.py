@@ -412,13 +412,6 @@ async def bring_online(
 # --- candidates and eligibility -----------------------------------------------------------------
 
 
-async def referable_unit(unit_id: uuid.UUID, actor: Referrer, session: Session) -> svc.Unit:
-    return await svc.get_unit(session, actor, unit_id)
-
-
-ReferableUnit = Annotated[svc.Unit, Depends(referable_unit)]
-
-
 @vacancies.get(
     "/{unit_id}/candidates",
     name="units_candidates",
@@ -427,12 +420,13 @@ ReferableUnit = Annotated[svc.Unit, Depends(referable_unit)]
     openapi_extra=documented(Visibility.COC),
 )
 async def candidates(
-    unit: ReferableUnit, actor: Referrer, session: Session, page: Pages
+    unit_id: uuid.UUID, actor: Referrer, session: Session, page: Pages
 ) -> dict[str, object]:
     """Approved queue entries that meet every requirement of the unit's project (and, for an
     EHV program, have area ties), are not parked, not in an active match and never declined by
     this project, in rank order, with their rank and prioritization values (CAS admins)."""
-    found = await eligibility.candidates(session, actor, unit, page.limit, page.cursor)
+    # The unit (of the acting CoC, 404 otherwise) is read with its project and requirements.
+    found = await eligibility.candidates(session, actor, unit_id, page.limit, page.cursor)
     return {"items": found.items, "next_cursor": found.next_cursor}
 
 
@@ -444,12 +438,16 @@ async def candidates(
     openapi_extra=documented(Visibility.COC),
 )
 async def explain(
-    unit: ReferableUnit, client_id: uuid.UUID, actor: Referrer, session: Session
+    # client_id first: the contract lists the path parameters in this order.
+    client_id: uuid.UUID,
+    unit_id: uuid.UUID,
+    actor: Referrer,
+    session: Session,
 ) -> EligibilityRead:
     """Each requirement, passed or not, with the data it read; whether the client's queue
     entry is approved, parked (until when), in an active match, declined by this project before,
     and its rank."""
-    return await eligibility.explain(session, actor, unit, client_id)
+    return await eligibility.explain(session, actor, unit_id, client_id)
 
 
 # --- the CoC's response policy ------------------------------------------------------------------

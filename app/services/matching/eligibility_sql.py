@@ -1,0 +1,361 @@
+"""The SQL of eligibility (DOMAIN 9): each requirement as a predicate over the queue entry's
+household facts and the head of household's records, the candidate page and the one-entry
+explanation row.
+
+**Built once per shape.** A statement depends on the requirements' kinds and polarities (and
+whether a cursor is given), never on their values: the values (CoC, project, today, areas,
+bounds, the cursor, the limit) are bound parameters given at execution. So a statement is
+built once per shape (``lru_cache``) and SQLAlchemy's compiled cache serves every request of
+the shape: a request pays for neither building nor compiling.
+
+**Plans that hold when prepared.** asyncpg prepares each statement per connection, and after
+five runs PostgreSQL may keep a generic plan, made without the parameters' values. Fixed codes
+(match statuses, ``approved``, ``declined``, ``disability``) are therefore written into the SQL,
+not bound: a generic plan can then prove the partial indexes' predicates
+(``uq_matches_one_active_per_entry``, ``ix_matches_declined_pair``) and probe them per
+candidate instead of scanning every match. An area tie is a plain ``EXISTS`` (it is never
+NULL, so it needs no ``coalesce``): PostgreSQL then plans a semi join probing the head's ties
+(``ix_area_ties_client_id``) for the few entries it walks, where ``coalesce(EXISTS ...)``
+made it hash every tie of the area on each request.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+
+from app.models import Project
+from app.models.area_ties import AreaTie
+from app.models.ce_records import HousingNeedsAssessment, IncomeBenefits
+from app.models.matching import Match, ProjectMatchingProfile, ProjectRequirement, Unit
+from app.models.queue import QueueEntry, QueueSettings
+from app.reference.matching import (
+    ACTIVE_MATCH_STATUSES,
+    PEOPLE_PER_BEDROOM,
+    MatchStatus,
+    Polarity,
+    RequirementKind,
+)
+from app.reference.queue import IntakeStatus
+from app.services.queue.listing import ahead_of, with_rank
+from app.services.queue.referral import still_parked
+
+Q = QueueEntry
+
+_CODE = re.compile(r"^[a-z_]+$")
+
+
+def code(value: str) -> ColumnElement[str]:
+    """A fixed code written into the SQL (never a value from a request)."""
+    assert _CODE.match(value), value
+    return literal_column(f"'{value}'", String)
+
+
+_ONE = literal_column("1", Integer)
+_ACTIVE = [code(s.value) for s in ACTIVE_MATCH_STATUSES]
+
+
+@dataclass(frozen=True)
+class RuleShape:
+    """What of a requirement changes the SQL: its kind, polarity and which bounds it has."""
+
+    kind: RequirementKind
+    polarity: Polarity
+    has_area: bool = False
+    has_min: bool = False
+    has_max: bool = False
+
+
+Shape = tuple[RuleShape, ...]
+
+
+def _p(name: str, type_: Any) -> BindParameter[Any]:
+    return bindparam(name, type_=type_)
+
+
+def _latest_hna(column: Any) -> Any:
+    return (
+        select(column)
+        .where(HousingNeedsAssessment.enrollment_id == Q.head_enrollment_id)
+        .order_by(
+            HousingNeedsAssessment.assessment_date.desc(), HousingNeedsAssessment.created_at.desc()
+        )
+        .limit(_ONE)
+        .scalar_subquery()
+    )
+
+
+def _latest_income() -> Any:
+    return (
+        select(IncomeBenefits.total_monthly_income)
+        .where(
+            IncomeBenefits.enrollment_id == Q.head_enrollment_id,
+            IncomeBenefits.total_monthly_income.is_not(None),
+        )
+        .order_by(IncomeBenefits.information_date.desc(), IncomeBenefits.created_at.desc())
+        .limit(_ONE)
+        .scalar_subquery()
+    )
+
+
+def _area_tie(i: int, has_area: bool) -> ColumnElement[bool]:
+    stmt = select(AreaTie.id).where(AreaTie.client_id == Q.head_client_id)
+    if has_area:
+        stmt = stmt.where(AreaTie.area == _p(f"area_{i}", AreaTie.area.type))
+    return exists(stmt)
+
+
+def fact(s: RuleShape, i: int) -> tuple[Any, Any]:
+    """(the data the ``i``-th rule reads, the predicate that it holds) over ``QueueEntry``; the
+    predicate may be NULL when the data is missing (``passes`` treats NULL as not true). Its
+    values are the parameters ``rule_params`` names."""
+    kind = s.kind
+    if kind == RequirementKind.CHRONIC:
+        v: Any = or_(Q.chronic_recorded, Q.chronic_documented)
+        return v, v
+    if kind == RequirementKind.VETERAN:
+        return Q.veteran, Q.veteran
+    if kind == RequirementKind.FAMILY_WITH_CHILDREN:
+        return Q.family_with_children, Q.family_with_children
+    if kind == RequirementKind.YOUTH:
+        return Q.youth, Q.youth
+    if kind == RequirementKind.VERIFIED_DISABILITY:
+        v = code("disability") == any_(Q.documents_on_file)
+        return v, v
+    if kind == RequirementKind.VASH_ELIGIBLE:
+        v = _latest_hna(HousingNeedsAssessment.hud_vash_eligible)
+        return v, v == _ONE
+    if kind == RequirementKind.SEX_OFFENDER_REGISTRY:
+        v = _latest_hna(HousingNeedsAssessment.sex_offender_registry)
+        return v, v == _ONE
+    if kind == RequirementKind.METH_CONVICTION:
+        v = _latest_hna(HousingNeedsAssessment.meth_manufacturing_conviction)
+        return v, v == _ONE
+    if kind == RequirementKind.AREA_TIE:
+        v = _area_tie(i, s.has_area)
+        return v, v
+    size_type = Q.household_size.type
+    if kind == RequirementKind.HOUSEHOLD_SIZE:
+        conds = []
+        if s.has_min:
+            conds.append(Q.household_size >= _p(f"min_{i}", size_type))
+        if s.has_max:
+            conds.append(Q.household_size <= _p(f"max_{i}", size_type))
+        return Q.household_size, and_(true(), *conds)
+    if kind == RequirementKind.FITS_BEDROOMS:
+        return Q.household_size, Q.household_size <= _p(f"people_{i}", size_type)
+    if kind == RequirementKind.INCOME_CEILING:
+        v = _latest_income()
+        return v, v <= _p(f"max_{i}", IncomeBenefits.total_monthly_income.type)
+    raise AssertionError(kind)  # pragma: no cover - every kind is handled above
+
+
+def rule_params(
+    i: int, kind: RequirementKind, area: str | None, low: Any, high: Any, bedrooms: int
+) -> dict[str, Any]:
+    """The values of the ``i``-th rule's parameters in ``fact``."""
+    if kind == RequirementKind.AREA_TIE:
+        return {f"area_{i}": area} if area is not None else {}
+    if kind == RequirementKind.HOUSEHOLD_SIZE:
+        out = {}
+        if low is not None:
+            out[f"min_{i}"] = low
+        if high is not None:
+            out[f"max_{i}"] = high
+        return out
+    if kind == RequirementKind.FITS_BEDROOMS:
+        return {f"people_{i}": PEOPLE_PER_BEDROOM * max(bedrooms, 1)}
+    if kind == RequirementKind.INCOME_CEILING:
+        return {f"max_{i}": high}
+    return {}
+
+
+def passes(s: RuleShape, i: int) -> ColumnElement[bool]:
+    """True exactly when the requirement is met (missing data: a ``must`` fails, a
+    ``must_not`` passes)."""
+    _, predicate = fact(s, i)
+    # EXISTS is never NULL: left bare, it stays a semi (anti) join (see the module).
+    exists_only = s.kind == RequirementKind.AREA_TIE
+    held = predicate if exists_only else func.coalesce(predicate, false())
+    return held if s.polarity == Polarity.MUST else not_(held)
+
+
+def _in_active_match() -> ColumnElement[bool]:
+    return exists(select(Match.id).where(Match.queue_entry_id == Q.id, Match.status.in_(_ACTIVE)))
+
+
+def _declined_by_project() -> ColumnElement[bool]:
+    return exists(
+        select(Match.id).where(
+            Match.project_id == _p("project_id", Uuid),
+            Match.head_client_id == Q.head_client_id,
+            Match.status == code(MatchStatus.DECLINED.value),
+        )
+    )
+
+
+def _target() -> Select[Any]:
+    r = ProjectRequirement
+    columns: list[Any] = [Unit, Project, ProjectMatchingProfile.funding_sources]
+    columns += [r.id, r.kind, r.polarity, r.area, r.min_value, r.max_value]
+    return (
+        select(*columns)
+        .join(Project, Project.id == Unit.project_id)
+        .outerjoin(ProjectMatchingProfile, ProjectMatchingProfile.project_id == Project.id)
+        .outerjoin(r, r.project_id == Project.id)
+        .where(Unit.id == _p("unit_id", Uuid), Unit.coc_id == _p("coc_id", Uuid))
+        .order_by(r.position, r.id)
+    )
+
+
+# A unit of the CoC (``unit_id``, ``coc_id``), its project, the project's matching profile's
+# funding sources and its requirements in order (``inventory.requirements_of``): one row per
+# requirement, or one row with none; no row for a unit of another CoC.
+TARGET = _target()
+
+
+def _candidate_columns() -> list[Any]:
+    """The columns of a candidate (what the answer and the queue's ``priority`` read)."""
+    return [
+        Q.id,
+        Q.priority_key,
+        Q.head_client_id,
+        Q.household_id,
+        Q.score,
+        Q.chronic_recorded,
+        Q.chronic_documented,
+        Q.days_homeless_3y,
+        Q.placed_on,
+        Q.veteran,
+        Q.family_with_children,
+        Q.youth,
+        Q.household_size,
+        Q.tie_breaker,
+        QueueSettings.scheme.label("scheme"),
+    ]
+
+
+@lru_cache(maxsize=256)
+def candidate_page(shape: Shape, cursor: bool) -> Select[Any]:
+    """Candidates of a unit in rank order: open ``approved`` entries of the CoC (``coc_id``)
+    meeting every requirement, not parked on ``today``, in no active match, never declined by
+    the project (``project_id``); ``limit_plus_one`` rows after the cursor's
+    ``(after_key, after_id)``, each with its ``rank`` counted by the queue
+    (``listing.with_rank``). Parameters: those plus ``rule_params``."""
+    coc = _p("coc_id", Uuid)
+    where: list[ColumnElement[bool]] = [
+        Q.coc_id == coc,
+        Q.closed_at.is_(None),
+        Q.intake_status == code(IntakeStatus.APPROVED.value),
+        *[passes(s, i) for i, s in enumerate(shape)],
+        ~still_parked(_p("today", Date)),  # type: ignore[arg-type]
+        ~_in_active_match(),
+        ~_declined_by_project(),
+    ]
+    if cursor:
+        after = tuple_(_p("after_key", Q.priority_key.type), _p("after_id", Uuid))
+        where.append(tuple_(Q.priority_key, Q.id) > after)
+    page = (
+        select(*_candidate_columns())
+        .join(QueueSettings, QueueSettings.coc_id == Q.coc_id)
+        .where(*where)
+        .order_by(Q.priority_key, Q.id)
+        .limit(_p("limit_plus_one", Integer))
+        .subquery("page")
+    )
+    # ``with_rank`` takes the CoC as a value; a bound parameter keeps the statement shared.
+    ranked = with_rank(page, coc)  # type: ignore[arg-type]
+    c = ranked.selected_columns
+    return ranked.order_by(c.priority_key, c.id)
+
+
+@lru_cache(maxsize=256)
+def entry_row(shape: Shape, by_head: bool) -> Select[Any]:
+    """One entry as the explanation reads it: the open entry headed by ``client_id``
+    (``by_head``), else the entry ``entry_id``. For each rule ``value_i`` (the data, as text)
+    and ``passed_i``; whether its facts are stale, its intake and referral status, its rank
+    (the queue's count of the entries ahead, plus one; null when closed), its active match and
+    whether the project (``project_id``) declined its head before. Parameters: those plus
+    ``rule_params``."""
+    columns: list[Any] = []
+    for i, s in enumerate(shape):
+        value, _ = fact(s, i)
+        columns.append(cast(value, String).label(f"value_{i}"))
+        columns.append(passes(s, i).label(f"passed_{i}"))
+    ahead = ahead_of(Q.coc_id, Q.priority_key, Q.id).scalar_subquery()  # type: ignore[arg-type]
+    active = (
+        select(Match.id)
+        .where(Match.queue_entry_id == Q.id, Match.status.in_(_ACTIVE))
+        .limit(_ONE)
+        .scalar_subquery()
+    )
+    stmt = select(
+        *columns,
+        Q.id,
+        Q.facts_stale,
+        Q.head_client_id,
+        Q.intake_status,
+        Q.referral_status,
+        Q.parked_until,
+        case((Q.closed_at.is_(None), ahead + 1), else_=None).label("rank"),
+        active.label("active_match_id"),
+        _declined_by_project().label("declined"),
+    )
+    if by_head:
+        return stmt.where(Q.head_client_id == _p("client_id", Uuid), Q.closed_at.is_(None)).limit(
+            _ONE
+        )
+    return stmt.where(Q.id == _p("entry_id", Uuid))
+
+
+@lru_cache(maxsize=256)
+def entry_passes(shape: Shape) -> Select[Any]:
+    """``passed_i`` of each rule for one entry (``entry_id``)."""
+    columns: list[Any] = [passes(s, i).label(f"passed_{i}") for i, s in enumerate(shape)]
+    return select(*columns).where(Q.id == _p("entry_id", Uuid))
+
+
+def page_params(
+    coc_id: uuid.UUID,
+    project_id: uuid.UUID,
+    today: date,
+    limit: int,
+    after: tuple[list[int], uuid.UUID] | None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "coc_id": coc_id,
+        "project_id": project_id,
+        "today": today,
+        "limit_plus_one": limit + 1,
+    }
+    if after is not None:
+        out["after_key"], out["after_id"] = after
+    return out
