@@ -134,7 +134,12 @@ def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEn
             "timeout": settings.db_connect_timeout_seconds,
             # PostgreSQL cancels a statement running longer (the connection stays usable); the
             # client gives up a second later, for a server that no longer answers at all.
-            "server_settings": {"statement_timeout": str(int(statement_timeout * 1000))},
+            # No JIT: the API's statements are short; the generic plan of a prepared statement
+            # over a large queue can exceed jit_above_cost and spend more compiling than running.
+            "server_settings": {
+                "statement_timeout": str(int(statement_timeout * 1000)),
+                "jit": "off",
+            },
             "command_timeout": statement_timeout + 1,
         },
     }
