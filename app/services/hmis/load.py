@@ -60,7 +60,7 @@ from app.models.clients import Client
 from app.models.enrollments import Enrollment, Exit
 from app.reference import FUNDING_SOURCE_CODES, PROJECT_TYPE_CE, YES_NO_REASONS
 from app.reference.ce import DIVERSION_SERVICES, IMPORTED_EXIT_REASON
-from app.reference.hmis_csv import COC_CODE, FILES, spec, sql_literal
+from app.reference.hmis_csv import COC_CODE, FILES, INCOME_BENEFITS_COLUMNS, spec, sql_literal
 from app.reference.living_situations import (
     DESTINATIONS,
     LEAVE_SITUATION_ASKED,
@@ -1479,70 +1479,7 @@ def _records(scope: LoadScope) -> list[RecordLoad]:
         f"{t('ResultDate')} >= {t('EventDate')}"
     )
     survivor = f"coalesce({t('DomesticViolenceSurvivor')}, 99)"
-    income_columns = {
-        "IncomeFromAnySource": "income_from_any_source",
-        "TotalMonthlyIncome": "total_monthly_income",
-        "Earned": "earned",
-        "EarnedAmount": "earned_amount",
-        "Unemployment": "unemployment",
-        "UnemploymentAmount": "unemployment_amount",
-        "SSI": "ssi",
-        "SSIAmount": "ssi_amount",
-        "SSDI": "ssdi",
-        "SSDIAmount": "ssdi_amount",
-        "VADisabilityService": "va_disability_service",
-        "VADisabilityServiceAmount": "va_disability_service_amount",
-        "VADisabilityNonService": "va_disability_non_service",
-        "VADisabilityNonServiceAmount": "va_disability_non_service_amount",
-        "PrivateDisability": "private_disability",
-        "PrivateDisabilityAmount": "private_disability_amount",
-        "WorkersComp": "workers_comp",
-        "WorkersCompAmount": "workers_comp_amount",
-        "TANF": "tanf",
-        "TANFAmount": "tanf_amount",
-        "GA": "ga",
-        "GAAmount": "ga_amount",
-        "SocSecRetirement": "soc_sec_retirement",
-        "SocSecRetirementAmount": "soc_sec_retirement_amount",
-        "Pension": "pension",
-        "PensionAmount": "pension_amount",
-        "ChildSupport": "child_support",
-        "ChildSupportAmount": "child_support_amount",
-        "Alimony": "alimony",
-        "AlimonyAmount": "alimony_amount",
-        "OtherIncomeSource": "other_income_source",
-        "OtherIncomeAmount": "other_income_amount",
-        "OtherIncomeSourceIdentify": "other_income_source_identify",
-        "BenefitsFromAnySource": "benefits_from_any_source",
-        "SNAP": "snap",
-        "WIC": "wic",
-        "TANFChildCare": "tanf_child_care",
-        "TANFTransportation": "tanf_transportation",
-        "OtherTANF": "other_tanf",
-        "OtherBenefitsSource": "other_benefits_source",
-        "OtherBenefitsSourceIdentify": "other_benefits_source_identify",
-        "InsuranceFromAnySource": "insurance_from_any_source",
-        "Medicaid": "medicaid",
-        "NoMedicaidReason": "no_medicaid_reason",
-        "Medicare": "medicare",
-        "NoMedicareReason": "no_medicare_reason",
-        "SCHIP": "schip",
-        "NoSCHIPReason": "no_schip_reason",
-        "VHAServices": "vha_services",
-        "NoVHAReason": "no_vha_reason",
-        "EmployerProvided": "employer_provided",
-        "NoEmployerProvidedReason": "no_employer_provided_reason",
-        "COBRA": "cobra",
-        "NoCOBRAReason": "no_cobra_reason",
-        "PrivatePay": "private_pay",
-        "NoPrivatePayReason": "no_private_pay_reason",
-        "StateHealthIns": "state_health_ins",
-        "NoStateHealthInsReason": "no_state_health_ins_reason",
-        "IndianHealthServices": "indian_health_services",
-        "NoIndianHealthServicesReason": "no_indian_health_services_reason",
-        "OtherInsurance": "other_insurance",
-        "OtherInsuranceIdentify": "other_insurance_identify",
-    }
+    income_columns = INCOME_BENEFITS_COLUMNS
     income = {model: t(hud) for hud, model in income_columns.items()}
     for hud, model in income_columns.items():
         if hud.endswith("Amount") or hud == "TotalMonthlyIncome":
