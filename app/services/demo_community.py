@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import random
@@ -31,8 +32,8 @@ import uuid
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from functools import partial
+from datetime import date, datetime, timedelta
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Date, Table, or_, select, update
@@ -88,6 +89,8 @@ SHARED_TABLES = frozenset(
 _UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SCORE_KEYS = frozenset({"score", "previous_score", "from_score", "to_score"})
+# Column values a household written again keeps whatever the column (not ids, text, dates).
+_KEPT_AS_IS = frozenset({bool, int, float, datetime})
 
 _FIRST_NAMES = {
     0: [
@@ -276,7 +279,7 @@ def demo_pdf(title: str) -> bytes:
 def demo_png(seed: int, size: int = 16) -> bytes:
     """A valid small grey-scale PNG, its pattern drawn from ``seed``."""
     rng = random.Random(seed)
-    rows = b"".join(b"\x00" + bytes(rng.randrange(256) for _ in range(size)) for _ in range(size))
+    rows = b"".join(b"\x00" + rng.randbytes(size) for _ in range(size))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF
@@ -408,16 +411,20 @@ async def load_templates(session: AsyncSession, coc: Coc) -> list[_Template]:
 # --- one household written again -----------------------------------------------------------------
 
 
-def _date_columns(table: Table) -> set[str]:
-    return {c.name for c in table.columns if isinstance(c.type, Date)}
+# A table's kinds of columns, looked up for every row written (so computed once per table).
+@cache
+def _date_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if isinstance(c.type, Date))
 
 
-def _json_columns(table: Table) -> set[str]:
-    return {c.name for c in table.columns if isinstance(c.type, JSON | JSONB)}
+@cache
+def _json_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if isinstance(c.type, JSON | JSONB))
 
 
-def _skipped_columns(table: Table) -> set[str]:
-    return {c.name for c in table.columns if c.computed is not None}
+@cache
+def _skipped_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if c.computed is not None)
 
 
 class _Writer:
@@ -447,12 +454,14 @@ class _Writer:
         return value - timedelta(days=self.shift) if value is not None and self.shift else value
 
     def _json(self, value: Any, key: str | None = None) -> Any:
+        if value is None or value.__class__ is bool:
+            return value
         if isinstance(value, dict):
             return {k: self._json(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [self._json(v) for v in value]
         if isinstance(value, str):
-            if self.shift and _DATE_TEXT.fullmatch(value):
+            if self.shift and len(value) == 10 and _DATE_TEXT.fullmatch(value):
                 shifted = self._day(date.fromisoformat(value))
                 return shifted.isoformat() if shifted else value
             return self._text(value)
@@ -476,6 +485,9 @@ class _Writer:
             row: dict[str, Any] = {}
             for key, value in old.items():
                 if key in skipped:
+                    continue
+                if value is None or value.__class__ in _KEPT_AS_IS:
+                    row[key] = value
                     continue
                 if isinstance(value, uuid.UUID):
                     value = self._id(value)
@@ -561,40 +573,70 @@ async def _chunks(data: bytes) -> Any:
     yield data
 
 
+# The tables whose rows name a stored file (their ``storage_key``); no foreign key points at them.
+_FILE_TABLES = ("document_checks", "client_files")
+
+
 def _copy_order(tables: list[Table]) -> list[Table]:
     """Foreign-key order, with the queue entries as late as it allows: the records their
     household facts are made of go in first, so the triggers that mark an entry's facts
-    stale find none to mark (the facts are computed afresh once everything is in)."""
+    stale find none to mark (the facts are computed afresh once everything is in). The
+    tables naming stored files go as late as that allows too (the files are stored while the
+    other tables are written): Document Check items just before the queue entries (they are
+    among those records), client files last."""
     after: set[str] = {QueueEntry.__tablename__}
     for table in tables:
         if any(fk.column.table.name in after for fk in table.foreign_keys):
             after.add(table.name)
-    before = [t for t in tables if t.name not in after]
-    return before + [t for t in tables if t.name in after]
+    by_name = {t.name: t for t in tables}
+    before = [t for t in tables if t.name not in after and t.name not in _FILE_TABLES]
+    later = [t for t in tables if t.name in after]
+    return [
+        *before,
+        *[by_name[n] for n in _FILE_TABLES[:1] if n in by_name],
+        *later,
+        *[by_name[n] for n in _FILE_TABLES[1:] if n in by_name],
+    ]
 
 
 async def _copy(
-    session: AsyncSession, tables: list[Table], batches: dict[str, list[dict[str, Any]]]
+    session: AsyncSession,
+    tables: list[Table],
+    batches: dict[str, list[dict[str, Any]]],
+    files_stored: asyncio.Future[None] | None = None,
 ) -> None:
     """Write the rows with COPY, table after table in foreign-key order (row triggers run as
-    for INSERT)."""
+    for INSERT); the rows naming stored files once ``files_stored`` is done (their storage
+    keys are set then)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    for table in _copy_order(tables):
-        new_rows = batches[table.name]
-        if not new_rows:
-            continue
-        columns = list(new_rows[0])
-        jsons = _json_columns(table) & set(columns)
-        records = [
-            tuple(
-                json.dumps(row[c]) if c in jsons and row[c] is not None else row[c] for c in columns
-            )
-            for row in new_rows
-        ]
-        await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    try:
+        for table in _copy_order(tables):
+            new_rows = batches[table.name]
+            if not new_rows:
+                continue
+            if table.name in _FILE_TABLES and files_stored is not None:
+                await files_stored
+            columns = list(new_rows[0])
+            jsons = _json_columns(table) & set(columns)
+            records = [
+                tuple(
+                    json.dumps(row[c]) if c in jsons and row[c] is not None else row[c]
+                    for c in columns
+                )
+                for row in new_rows
+            ]
+            await driver.copy_records_to_table(table.name, records=records, columns=columns)
+        if files_stored is not None:
+            await files_stored
+    finally:
+        if files_stored is not None and not files_stored.done():
+            # The copy failed: let the files be stored (and so discarded with the rollback);
+            # the copy's error is the one raised.
+            with contextlib.suppress(Exception):
+                await files_stored
 
 
 # --- the community -------------------------------------------------------------------------------
@@ -641,9 +683,10 @@ async def grow(
             grown.clients += len(written["clients"])
             grown.intakes += sum(1 for e in written.get("diversion_assessments", []))
             grown.entries += [e["id"] for e in written.get("queue_entries", [])]
-    if store is not None:
-        await _store_files(session, store, files)
-    await _copy(session, tables, batches)
+    # The files are stored while the rows are written (the one waits on the disk, the other
+    # on the database).
+    stored = None if store is None else asyncio.ensure_future(_store_files(session, store, files))
+    await _copy(session, tables, batches, stored)
     # The household facts of the whole queue, as its daily refresh leaves them.
     open_entries = await session.scalars(
         select(QueueEntry.id).where(QueueEntry.coc_id == coc.id, QueueEntry.closed_at.is_(None))
