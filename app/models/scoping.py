@@ -48,12 +48,16 @@ def _confine(orm_execute_state: ORMExecuteState) -> None:
     coc_id = orm_execute_state.session.info.get(_SCOPE)
     if coc_id is None or not orm_execute_state.is_select:
         return
-    if orm_execute_state.execution_options.get("cas_all_cocs"):
-        return
     params = orm_execute_state.parameters
     if params is not None and not isinstance(params, Mapping):
         return  # several parameter sets: a bulk write, not a read
-    orm_execute_state.statement = orm_execute_state.statement.options(_CONFINE)
+    # A relationship's load carries the criterion of the statement that loaded its parent (the
+    # option propagates): scoped after a scoped read, not after one across CoCs on purpose
+    # (the user's memberships and their organizations).
+    if not orm_execute_state.is_relationship_load and not orm_execute_state.execution_options.get(
+        "cas_all_cocs"
+    ):
+        orm_execute_state.statement = orm_execute_state.statement.options(_CONFINE)
     orm_execute_state.parameters = {**(params or {}), _PARAM: coc_id}
 
 

@@ -238,6 +238,35 @@ async def test_switch_organization(client: httpx.AsyncClient, world: World) -> N
     assert (await client.get("/api/v1/auth/me", headers=bearer(switched))).status_code == 200
 
 
+async def test_a_member_of_two_cocs_sees_and_switches_to_the_other(
+    client: httpx.AsyncClient, db: AsyncSession, world: World
+) -> None:
+    """Requests read only the acting CoC's rows, but a person's own memberships span CoCs:
+    ``/auth/me`` lists the other CoC's organization, ``/cocs`` both CoCs, and switching to it
+    works."""
+    theirs = world.org_id("cas", "other")
+    db.add(
+        Membership(
+            user_id=world.user_id("case_manager"), organization_id=theirs, role="case_manager"
+        )
+    )
+    await db.flush()
+    tokens = (await login(client)).json()
+    me = (await client.get("/api/v1/auth/me", headers=bearer(tokens))).json()
+    assert str(theirs) in {m["organization_id"] for m in me["memberships"]}
+    cocs = (await client.get("/api/v1/cocs", headers=bearer(tokens))).json()["items"]
+    assert {c["id"] for c in cocs} == {str(world.home.coc.id), str(world.other.coc.id)}
+    r = await client.post(
+        "/api/v1/auth/switch-organization",
+        headers=bearer(tokens),
+        json={"organization_id": str(theirs)},
+    )
+    assert r.status_code == 200, r.text
+    me = (await client.get("/api/v1/auth/me", headers=bearer(r.json()))).json()
+    assert me["organization"]["id"] == str(theirs)
+    assert me["organization"]["coc_id"] == str(world.other.coc.id)
+
+
 async def test_removed_membership_takes_effect_on_next_request(
     client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
 ) -> None:

@@ -245,3 +245,43 @@ async def test_memberships_removed_before_the_history_are_recovered_from_the_aud
     assert r.status_code == 200, r.text
     [shown] = r.json()["former_memberships"]
     assert shown["member_since"] is None and shown["organization_id"] == str(ap1)
+
+
+async def test_an_account_that_belongs_to_another_coc_is_managed_there_only(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    """A former member of this CoC who is now a member (here an administrator) of another CoC
+    only: this CoC's admins neither see nor change the account, and inviting its address does
+    not take it over. Each request reads only its own CoC's rows; an account's memberships are
+    judged in every CoC."""
+    target = world.user_id("system_admin", "other")
+    db.add(
+        MembershipHistory(
+            id=uuid.uuid4(),
+            user_id=target,
+            organization_id=world.org_id("access_point_1"),
+            role="case_manager",
+        )
+    )
+    await db.flush()
+    for who in ("agency_admin", "system_admin"):
+        headers = await auth.headers(who)
+        assert_problem(await client.get(f"{USERS}/{target}", headers=headers), 404)
+        r = await client.patch(f"{USERS}/{target}", headers=headers, json={"full_name": "Mallory"})
+        assert_problem(r, 404)
+    email = world.other.users["system_admin"].email
+    r = await client.post(
+        USERS,
+        headers=await auth.headers("agency_admin"),
+        json={
+            "email": email,
+            "full_name": "Mallory",
+            "organization_id": str(world.org_id("access_point_1")),
+            "role": "case_manager",
+        },
+    )
+    assert r.status_code in (409, 422), r.text
+    memberships = (
+        await db.scalars(select(Membership.organization_id).where(Membership.user_id == target))
+    ).all()
+    assert world.org_id("access_point_1") not in memberships

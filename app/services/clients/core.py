@@ -19,6 +19,7 @@ from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
 from app.models import AuditEvent, Base, Client, User
+from app.models.scoping import ALL_COCS
 from app.reference.data_quality import ADULT_AGE, age_on
 from app.schemas.clients import (
     RACE_FIELDS,
@@ -278,7 +279,9 @@ async def clients_named(session: AsyncSession, ids: Collection[uuid.UUID]) -> se
         select(column.label("client_id")).where(table.c.id.in_(wanted))
         for table, column in _client_columns()
     ]
-    rows = await session.scalars(union(*parts))
+    # In every CoC: a client of another CoC named here must be refused by the caller's
+    # visibility check, not taken for an id that names no client.
+    rows = await session.scalars(union(*parts).execution_options(**ALL_COCS))
     return {client_id for client_id in rows if client_id is not None}
 
 

@@ -24,7 +24,7 @@ from app.models import (
     RefreshToken,
     User,
 )
-from app.models.scoping import scope_to_coc
+from app.models.scoping import ALL_COCS, scope_to_coc
 from app.permissions import Role, permissions_for
 from app.security import (
     AccessClaims,
@@ -500,7 +500,8 @@ async def logout(session: AsyncSession, actor: Actor) -> None:
 async def switch_organization(
     session: AsyncSession, settings: Settings, actor: Actor, organization_id: uuid.UUID
 ) -> TokenPair:
-    user = await session.get(User, actor.user_id)
+    # The user's memberships in every CoC: they may switch to another CoC's organization.
+    user = await session.get(User, actor.user_id, execution_options=ALL_COCS)
     assert user is not None
     membership = _membership_for(user, organization_id)
     if membership is None:
@@ -528,6 +529,7 @@ async def memberships_of(session: AsyncSession, user_id: uuid.UUID) -> list[Memb
                 select(Membership)
                 .where(Membership.user_id == user_id)
                 .order_by(Membership.created_at, Membership.id)
+                .execution_options(**ALL_COCS)  # the user's memberships in every CoC
             )
         ).all()
     )

@@ -12,6 +12,7 @@ from app.clock import DEFAULT_TIME_ZONE
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
+from app.models.scoping import ALL_COCS
 from app.permissions import Role
 from app.reference import PROJECT_TYPE_CE
 from app.schemas.organizations import (
@@ -52,7 +53,8 @@ def visible_cocs_stmt(actor: Actor) -> Select[Coc]:
         .join(Membership, Membership.organization_id == Organization.id)
         .where(Membership.user_id == actor.user_id)
     )
-    return select(Coc).where(Coc.id.in_(member_cocs))
+    # The user's memberships in every CoC (not only the one they act in now).
+    return select(Coc).where(Coc.id.in_(member_cocs)).execution_options(**ALL_COCS)
 
 
 async def list_cocs(session: AsyncSession, actor: Actor, page: PageParams) -> PageOf[Coc]:

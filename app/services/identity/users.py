@@ -31,6 +31,7 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import AuthSession, Membership, Organization, User
 from app.models.membership_history import MembershipHistory
+from app.models.scoping import ALL_COCS
 from app.permissions import Role
 from app.schemas.pagination import PageParams
 from app.schemas.users import FormerMembershipRead, MembershipRead, UserRead, UserUpdate
@@ -61,7 +62,13 @@ def visible_users_stmt(actor: Actor) -> Select[User]:
         MembershipHistory.organization_id.in_(orgs),
         ~exists().where(Membership.user_id == MembershipHistory.user_id),
     )
-    return select(User).where(or_(User.id.in_(members), User.id.in_(former)))
+    # Accounts span CoCs: "without any membership" means in any CoC, and an account's
+    # memberships load in full (the statement names this CoC's organizations itself).
+    return (
+        select(User)
+        .where(or_(User.id.in_(members), User.id.in_(former)))
+        .execution_options(**ALL_COCS)
+    )
 
 
 async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
@@ -186,7 +193,9 @@ async def invite_user(
 ) -> User:
     await _check_grant(session, actor, organization_id, role)
     address = email_address.lower()
-    existing = await session.scalar(select(User).where(User.email == address))
+    existing = await session.scalar(
+        select(User).where(User.email == address).execution_options(**ALL_COCS)
+    )
     if existing is not None:
         if await _may_reinvite(session, actor, existing):
             return await _reinvite(session, settings, actor, existing, organization_id, role)
