@@ -285,3 +285,42 @@ async def test_an_account_that_belongs_to_another_coc_is_managed_there_only(
         await db.scalars(select(Membership.organization_id).where(Membership.user_id == target))
     ).all()
     assert world.org_id("access_point_1") not in memberships
+
+
+async def test_an_agency_admin_may_not_change_staff_who_administer_another_coc(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    """A member of this CoC's agency who is a system admin of another CoC: the agency admin
+    sees only this CoC's membership, but the account's roles are judged in every CoC, so the
+    agency admin changes nothing of it; this CoC's system admin may."""
+    target = world.user_id("case_manager")
+    ap1, elsewhere = world.org_id("access_point_1"), world.org_id("hmis_lead", "other")
+    db.add(Membership(user_id=target, organization_id=elsewhere, role="system_admin"))
+    await db.flush()
+    own = await _membership(db, target, ap1)
+    agency = await auth.headers("agency_admin")
+    r = await client.get(f"{USERS}/{target}", headers=agency)
+    assert r.status_code == 200, r.text
+    shown = {m["organization_id"] for m in r.json()["memberships"]}
+    assert shown == {str(ap1), str(world.org_id("cas"))}
+    refused = [
+        await client.patch(f"{USERS}/{target}", headers=agency, json={"full_name": "Mallory"}),
+        await client.post(f"{USERS}/{target}/invitation", headers=agency),
+        await client.post(
+            f"{USERS}/{target}/memberships",
+            headers=agency,
+            json={"organization_id": str(ap1), "role": "agency_admin"},
+        ),
+        await client.delete(f"{USERS}/{target}/memberships/{own.id}", headers=agency),
+    ]
+    for r in refused:
+        assert_problem(r, 403)
+    user = await db.get(User, target, populate_existing=True)
+    assert user is not None and user.full_name != "Mallory"
+    assert await _membership(db, target, ap1) is not None
+    r = await client.patch(
+        f"{USERS}/{target}",
+        headers=await auth.headers("system_admin"),
+        json={"full_name": "Morgan Case-Smith"},
+    )
+    assert r.status_code == 200 and r.json()["full_name"] == "Morgan Case-Smith", r.text

@@ -298,3 +298,43 @@ async def test_email_choices_per_kind_but_no_wholesale_opt_out(
     assert mails == ["cas_admin@demo.example"]
     events = await db.scalar(select(func.count()).select_from(NotificationEvent))
     assert events == 1
+
+
+async def test_the_inbox_is_the_persons_in_every_coc(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    inbox: list[dict[str, Any]],
+) -> None:
+    """A member of two CoCs acting for the other one: the notifications received through this
+    CoC's organization are still theirs to read and act on, although the request reads only
+    the other CoC's rows otherwise."""
+    me, there = world.user_id("cas_admin"), world.org_id("cas", "other")
+    db.add(Membership(user_id=me, organization_id=there, role="cas_admin"))
+    await db.flush()
+    r = await client.post(
+        "/api/v1/auth/switch-organization",
+        headers=await auth.headers("cas_admin", org="cas"),
+        json={"organization_id": str(there)},
+    )
+    assert r.status_code == 200, r.text
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    listed = await client.get(URL, headers=headers)
+    assert [i["id"] for i in listed.json()["items"]] == [i["id"] for i in inbox]
+    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 3}
+    first, second, third = (i["id"] for i in inbox)
+    one = await client.get(f"{URL}/{first}", headers=headers)
+    assert one.status_code == 200 and one.json()["organization_id"] == str(world.org_id("cas"))
+    r = await client.post(f"{URL}/{first}/acknowledge", headers=headers)
+    assert r.status_code == 200 and r.json()["acknowledged_at"], r.text
+    r = await client.post(f"{URL}/{second}/dismiss", headers=headers)
+    assert r.status_code == 200 and r.json()["dismissed_at"], r.text
+    until = _iso(clock.now() + timedelta(hours=1))
+    r = await client.post(f"{URL}/{third}/snooze", json={"until": until}, headers=headers)
+    assert r.status_code == 200 and r.json()["snoozed_until"], r.text
+    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 0}
+    r = await client.post(f"{URL}/dismiss-all", json={}, headers=headers)
+    assert r.status_code == 200 and r.json() == {"dismissed": 2}, r.text
+    rows = (await db.scalars(select(Notification).where(Notification.user_id == me))).all()
+    assert len(rows) == 3 and all(n.dismissed_at is not None for n in rows)
