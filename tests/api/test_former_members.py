@@ -292,7 +292,8 @@ async def test_an_agency_admin_may_not_change_staff_who_administer_another_coc(
 ) -> None:
     """A member of this CoC's agency who is a system admin of another CoC: the agency admin
     sees only this CoC's membership, but the account's roles are judged in every CoC, so the
-    agency admin changes nothing of it; this CoC's system admin may."""
+    agency admin changes nothing of it. This CoC's system admin changes this CoC's memberships,
+    not the account itself (its name, its activation): it belongs to the other CoC too."""
     target = world.user_id("case_manager")
     ap1, elsewhere = world.org_id("access_point_1"), world.org_id("hmis_lead", "other")
     db.add(Membership(user_id=target, organization_id=elsewhere, role="system_admin"))
@@ -318,9 +319,11 @@ async def test_an_agency_admin_may_not_change_staff_who_administer_another_coc(
     user = await db.get(User, target, populate_existing=True)
     assert user is not None and user.full_name != "Mallory"
     assert await _membership(db, target, ap1) is not None
-    r = await client.patch(
-        f"{USERS}/{target}",
-        headers=await auth.headers("system_admin"),
-        json={"full_name": "Morgan Case-Smith"},
-    )
-    assert r.status_code == 200 and r.json()["full_name"] == "Morgan Case-Smith", r.text
+    admin = await auth.headers("system_admin")
+    for change in ({"full_name": "Morgan Case-Smith"}, {"is_active": False}):
+        r = await client.patch(f"{USERS}/{target}", headers=admin, json=change)
+        assert "another Continuum of Care" in assert_problem(r, 403)["detail"]
+    user = await db.get(User, target, populate_existing=True)
+    assert user is not None and user.is_active and user.full_name != "Morgan Case-Smith"
+    r = await client.delete(f"{USERS}/{target}/memberships/{own.id}", headers=admin)
+    assert r.status_code == 204, r.text

@@ -52,6 +52,13 @@ def can_change_account(actor: Actor, roles: Iterable[str]) -> bool:
     return manages_all_users(actor) or all(Role(r) in AGENCY_GRANTABLE for r in roles)
 
 
+def can_change_account_itself(actor: Actor, membership_coc_ids: Iterable[uuid.UUID]) -> bool:
+    """The account itself (its name, its activation) is changed only by a CoC that holds all
+    of it: an account that also belongs to another CoC's organizations is that CoC's too, and
+    deactivating it would lock it out there. Each CoC still manages its own memberships."""
+    return all(coc_id == actor.coc_id for coc_id in membership_coc_ids)
+
+
 def can_change_activation(actor: Actor) -> bool:
     """Activating or deactivating an account."""
     return manages_all_users(actor)

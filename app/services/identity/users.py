@@ -40,6 +40,7 @@ from app.services.identity.auth import issue_one_time_token
 from app.services.identity.organizations import apply_changes, get_organization
 from app.services.identity.policy import (
     can_change_account,
+    can_change_account_itself,
     can_change_activation,
     can_grant,
     can_manage_users_of,
@@ -314,6 +315,13 @@ async def update_user(session: AsyncSession, actor: Actor, user: User, data: Use
     if "is_active" in changes and not can_change_activation(actor):
         raise Forbidden("Only system admins may activate or deactivate accounts.")
     _check_may_change(actor, user)
+    if changes and not can_change_account_itself(
+        actor, [m.organization.coc_id for m in user.memberships]
+    ):
+        raise Forbidden(
+            "This account also belongs to another Continuum of Care: its name and activation "
+            "are not changed by one CoC alone. Remove or change its memberships here instead."
+        )
     if changes.get("is_active") is False and user.id == actor.user_id:
         raise ValidationFailed("You cannot deactivate your own account.", field="is_active")
     diff = apply_changes(user, changes)

@@ -563,5 +563,6 @@ async def export_caseload(
         next_cursor=first.next_cursor,
         next_page=next_page,
         sessionmaker=sessionmaker,
+        coc_id=actor.coc_id,
         sheet_title="Caseload",
     )

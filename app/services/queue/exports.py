@@ -25,6 +25,7 @@ import csv
 import io
 import re
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,6 +37,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.context import Actor
+from app.models.scoping import scope_to_coc
 from app.reference.exports import ExportFormat
 from app.services.queue.entries import list_entries
 from app.services.queue.listing import QueueFilter, QueueOrder
@@ -64,6 +66,8 @@ class Export(Generic[T]):
     next_cursor: str | None
     next_page: Callable[[AsyncSession, str], Awaitable[tuple[Sequence[T], str | None]]]
     sessionmaker: async_sessionmaker[AsyncSession]
+    # The caller's CoC: each later page's unit of work reads only its rows, as the request did.
+    coc_id: uuid.UUID
     sheet_title: str = "Export"
 
 
@@ -74,6 +78,7 @@ async def pages(export: Export[T]) -> AsyncIterator[Sequence[T]]:
     cursor = export.next_cursor
     while cursor is not None:
         async with unit_of_work(export.sessionmaker) as session:
+            scope_to_coc(session, export.coc_id)
             rows, cursor = await export.next_page(session, cursor)
         yield rows
 
@@ -232,5 +237,6 @@ async def export_queue(
         next_cursor=first.next_cursor,
         next_page=next_page,
         sessionmaker=sessionmaker,
+        coc_id=actor.coc_id,
         sheet_title="CAS queue",
     )
