@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -42,6 +43,7 @@ def _export() -> Export[tuple[Any, ...]]:
         next_cursor="2",
         next_page=next_page,
         sessionmaker=_FakeSessions(),  # type: ignore[arg-type]
+        coc_id=uuid.uuid4(),
     )
 
 
@@ -52,7 +54,8 @@ class _FakeSession:
 
     async def close(self) -> None: ...
 
-    info: dict[str, Any] = {}
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}  # each later page's unit of work is scoped to the CoC
 
 
 class _FakeSessions:
