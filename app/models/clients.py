@@ -259,8 +259,13 @@ class Household(UUIDPk, Timestamps, Versioned, CocScoped, Base):
         ForeignKey("organizations.id"), nullable=False
     )
 
+    # Members added in one request share created_at (the transaction's time): the head comes
+    # first among them, then by relationship and id, so the order never changes between reads.
     members: Mapped[list[HouseholdMember]] = relationship(
-        back_populates="household", lazy="selectin", order_by="HouseholdMember.created_at"
+        back_populates="household",
+        lazy="selectin",
+        order_by="(HouseholdMember.created_at, HouseholdMember.relationship_to_hoh, "
+        "HouseholdMember.id)",
     )
 
 
