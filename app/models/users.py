@@ -30,7 +30,11 @@ class User(UUIDPk, Timestamps, Versioned, Base):
     last_login_at: Mapped[datetime | None] = mapped_column()
 
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", lazy="selectin", order_by="Membership.created_at"
+        # Ties (memberships made in one transaction) by id: the default organization at login
+        # is the first active one, the same on every login.
+        back_populates="user",
+        lazy="selectin",
+        order_by="(Membership.created_at, Membership.id)",
     )
 
 
