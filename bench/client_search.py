@@ -97,7 +97,7 @@ def _http_job(
 async def _baseline_statements(
     url: str, settings: Settings, tokens: dict[str, str], searches: list[tuple[str, dict[str, Any]]]
 ) -> list[tuple[str, list[Any]]]:
-    """Each search's candidate SQL as the service builds it, compiled: (sql, args)."""
+    """Each search's candidate SQL exactly as the service runs it: (sql, args)."""
     engine: AsyncEngine = create_engine(url, settings, pool=False)
     actors = {}
     async with async_sessionmaker(engine)() as session:
@@ -108,10 +108,9 @@ async def _baseline_statements(
     cipher = FieldCipher(settings.field_encryption_key)
     for user, body in searches:
         terms = client_search.search_terms(ClientSearch.model_validate(body), None, cipher)
-        stmt = client_search.candidates_stmt(actors[user], terms)
-        assert stmt is not None
-        compiled = stmt.compile(dialect=engine.dialect)
-        out.append((str(compiled), [compiled.params[k] for k in compiled.positiontup or []]))
+        query = client_search.candidate_query(actors[user], terms, engine.dialect)
+        assert query is not None
+        out.append(query)
     return out
 
 
