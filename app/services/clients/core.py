@@ -488,7 +488,9 @@ async def find_clients(
     """Find client (``search.search_clients``: plain data in the shape of ``ClientSearchHit``);
     the hits shown are audited as one read."""
     hits = await search_clients(session, actor, query, cipher)
-    audit_list_read_ids(session, actor, [h["client"]["id"] for h in hits])
+    await audit.write_pii_reads(
+        session, actor, [h["client"]["id"] for h in hits], fields=SUMMARY_FIELDS
+    )
     return hits
 
 
