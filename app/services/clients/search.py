@@ -447,20 +447,26 @@ def dob_similarity(query: date, candidate: date | None) -> tuple[float, str | No
     return 0.0, None
 
 
-@dataclass
 class _Score:
-    parts: list[tuple[float, float]] = field(default_factory=list)  # (weight, score 0-100)
-    reasons: list[str] = field(default_factory=list)
+    """A weighted mean of 0-100 scores, and the reasons given for them."""
+
+    __slots__ = ("reasons", "weighted", "weights")
+
+    def __init__(self) -> None:
+        self.weights: list[float] = []
+        self.weighted: list[float] = []  # weight x score, in the order added
+        self.reasons: list[str] = []
 
     def add(self, weight: float, score: float, reason: str | None) -> None:
-        self.parts.append((weight, score))
+        self.weights.append(weight)
+        self.weighted.append(weight * score)
         if reason:
             self.reasons.append(reason)
 
     @property
     def total(self) -> float:
-        weights = sum(w for w, _ in self.parts)
-        return round(sum(w * s for w, s in self.parts) / weights, 1) if weights else 0.0
+        weights = sum(self.weights)
+        return round(sum(self.weighted) / weights, 1) if weights else 0.0
 
 
 def _name_score(
@@ -546,12 +552,31 @@ def search_terms(query: ClientSearch, client_id: uuid.UUID | None, cipher: Field
     )
 
 
+class _NameScores:
+    """``_name_score`` of one query, remembered per spelling of a candidate's names: among a
+    common name's candidates many spell it alike, and the score depends on nothing else."""
+
+    def __init__(
+        self, first: _Name | None, last: _Name | None, both_given: bool, token: _Name | None
+    ) -> None:
+        self._args = (first, last, both_given, token)
+        self._known: dict[tuple[str | None, ...], tuple[float, str | None]] = {}
+
+    def of(self, c: Candidate) -> tuple[float, str | None]:
+        spelling = (c.first_name_norm, c.first_name_key, c.last_name_norm, c.last_name_key)
+        found = self._known.get(spelling)
+        if found is None:
+            found = self._known[spelling] = _name_score(*self._args, c)
+        return found
+
+
 def _rank_search(
     query: ClientSearch, terms: Terms, candidates: Sequence[Candidate]
 ) -> list[tuple[float, list[str], Candidate]]:
     first, last, tokens = split_name(query.name) if query.name else (None, None, [])
     both_given = bool(first and last)
     token = _Name.of(tokens[0]) if tokens else None
+    name_scores = _NameScores(terms.first, terms.last, both_given, token)
     ranked: list[tuple[float, list[str], Candidate]] = []
     for c in candidates:
         if terms.client_id is not None and c.id == terms.client_id:
@@ -559,7 +584,7 @@ def _rank_search(
             continue
         s = _Score()
         if tokens:
-            s.add(0.55, *_name_score(terms.first, terms.last, both_given, token, c))
+            s.add(0.55, *name_scores.of(c))
         if query.dob is not None:
             s.add(0.3, *dob_similarity(query.dob, c.dob))
         if terms.ssn_last4_hash is not None:
@@ -567,8 +592,9 @@ def _rank_search(
             s.add(0.15, 100.0 if same else 0.0, "same SSN last 4" if same else None)
         if terms.client_id is not None:
             s.add(0.5, 0.0, None)
-        if s.total >= SEARCH_THRESHOLD:
-            ranked.append((s.total, s.reasons, c))
+        total = s.total
+        if total >= SEARCH_THRESHOLD:
+            ranked.append((total, s.reasons, c))
     ranked.sort(key=lambda h: (-h[0], h[2].last_name or "", str(h[2].id)))
     return ranked[: query.limit]
 
@@ -619,6 +645,7 @@ def _rank_duplicates(
     both_given = bool(client.first_name and client.last_name)
     tokens = [t for t in (client.first_name, client.last_name) if t]
     token = _Name.of(tokens[0]) if tokens else None
+    name_scores = _NameScores(terms.first, terms.last, both_given, token)
     found: list[tuple[float, list[str], Candidate]] = []
     for other in candidates:
         s = _Score()
@@ -626,7 +653,7 @@ def _rank_duplicates(
             score, reasons = 100.0, ["same SSN"]
         else:
             if tokens:
-                s.add(0.6, *_name_score(terms.first, terms.last, both_given, token, other))
+                s.add(0.6, *name_scores.of(other))
             if client.dob is not None:
                 s.add(0.4, *dob_similarity(client.dob, other.dob))
             if client.ssn_last4_hash and other.ssn_last4_hash == client.ssn_last4_hash:
