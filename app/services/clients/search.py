@@ -16,6 +16,10 @@ the caller may see:
 * best first by a coarse agreement count, at most ``RANK_LIMIT``: a common name never means
   ranking thousands of rows.
 
+That statement has a handful of forms (who sees what, which criteria are given): each is built
+and compiled once (``candidate_query``) and run on the session's connection with the request's
+values, since building and compiling it cost more than PostgreSQL takes to run it.
+
 Python then ranks only those candidates with Jaro-Winkler similarity (rapidfuzz) plus phonetic
 agreement (jellyfish), in a worker thread when the list is long, so the event loop keeps
 serving other requests. "Jon Smyth" finds "John Smith": both names share their metaphone keys
