@@ -123,7 +123,7 @@ async def _profile(
     server = await bench.serve(
         "bench.profiled_app:app",
         name="profiled",
-        env={**harness.NO_JOB_RUNNER, "BENCH_PROFILE_DIR": str(out_dir.resolve())},
+        env={**harness.NO_JOB_RUNNER, "BENCH_PROFILE_DIR": str(out_dir)},
     )
     files: dict[str, str] = {}
     async with harness.http_client(server.base, 1) as client:
@@ -204,6 +204,8 @@ def main() -> None:
     parser.add_argument("--profile-requests", type=int, default=500)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    if args.profile_dir:
+        args.profile_dir = args.profile_dir.resolve()  # the server runs in the project directory
     os.environ.setdefault("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with Bench("request_cpu") as bench:
         asyncio.run(_run(bench, args))
