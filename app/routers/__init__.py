@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request, Response
 from starlette._utils import get_route_path
 from starlette.routing import Match
 from starlette.types import Scope
@@ -14,8 +16,11 @@ from app.errors import ValidationFailed
 from app.http.uow import UnitOfWorkRoute
 
 
-async def storable_query(request: Request) -> None:
+def storable_query(request: Request) -> None:
     """Query text PostgreSQL cannot store or compare (NUL characters) is a 422, not a 500."""
+    query = request.scope.get("query_string", b"")
+    if b"\x00" not in query and b"%00" not in query:
+        return  # nothing that decodes to NUL (the common case, without parsing the query)
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
             raise ValidationFailed(
@@ -31,7 +36,18 @@ async def storable_query(request: Request) -> None:
 
 
 class ApiRoute(UnitOfWorkRoute):
-    """The route class of every API router: a unit of work per request, idempotent creation."""
+    """The route class of every API router: a unit of work per request, idempotent creation;
+    the query is checked (``storable_query``) before anything else runs. (Checked here rather
+    than as a router dependency: every request would pay for resolving one more dependency.)"""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            storable_query(request)
+            return await handler(request)
+
+        return checked
 
 
 class _PrefixedRouter(APIRouter):
@@ -54,7 +70,6 @@ def api_router(prefix: str, tag: str) -> APIRouter:
         prefix="/api/v1" + prefix,
         tags=[tag],
         route_class=ApiRoute,
-        dependencies=[Depends(storable_query)],
     )
 
 
