@@ -49,16 +49,18 @@ Meta = Annotated[RequestMeta, Depends(request_meta)]
 
 async def current_actor(
     request: Request,
-    session: Session,
-    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """Verify the token, then re-check the user, session and membership on every request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("A bearer access token is required.")
+    # The settings and the request's session are taken directly, not as dependencies of their
+    # own: every authenticated request would pay for resolving them (the session is the same
+    # one the route's ``Session`` dependency gets).
+    settings: Settings = request.app.state.settings
     claims = decode_access_token(settings, credentials.credentials)
     actor = await auth_service.load_actor(
-        session,
+        await get_session(request),
         claims,
         request_id=getattr(request.state, "request_id", None),
         ip_address=client_ip(request),

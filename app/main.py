@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from app import jobs
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.http import params
 from app.http.client_address import ClientAddressMiddleware
 from app.http.docs import install_docs
 from app.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -88,6 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
     settings = settings or get_settings()
+    params.install()
     app = FastAPI(
         title="Coordinated Access System API",
         version="1.0.0",

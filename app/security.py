@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -133,8 +134,32 @@ def create_access_token(
     return str(jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm))
 
 
+# Tokens whose signature and claims were verified, by (key, algorithm, issuer, token): whether
+# a given string is signed by a given key never changes, so each token is verified once and
+# afterwards only its expiry is checked again (on every use, against the same clock python-jose
+# uses). What a token grants is not kept: the user, session and membership are read on every
+# request (``app.services.identity.auth.load_actor``). Oldest first, at most _VERIFIED_MAX.
+_VERIFIED: dict[tuple[str, str, str, str], tuple[AccessClaims, int]] = {}
+_VERIFIED_MAX = 4096
+
+
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     """Verify signature (pinned algorithm: `alg: none` and others fail), expiry and claims."""
+    key = (settings.secret_key, settings.jwt_algorithm, settings.jwt_issuer, token)
+    known = _VERIFIED.get(key)
+    if known is not None:
+        claims, exp = known
+        if exp < int(time.time()):  # python-jose's test: expired once ``exp`` is in the past
+            raise Unauthorized("The access token has expired.")
+        return claims
+    claims, exp = _verify_access_token(settings, token)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        del _VERIFIED[next(iter(_VERIFIED))]
+    _VERIFIED[key] = (claims, exp)
+    return claims
+
+
+def _verify_access_token(settings: Settings, token: str) -> tuple[AccessClaims, int]:
     try:
         header = jwt.get_unverified_header(token)
     except JWTError:
@@ -161,12 +186,14 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     if claims.get("typ") != "access":
         raise Unauthorized("The token is not an access token.")
     try:
-        return AccessClaims(
+        exp = int(claims["exp"])
+        verified = AccessClaims(
             user_id=uuid.UUID(claims["sub"]),
             organization_id=uuid.UUID(claims["org"]),
             session_id=uuid.UUID(claims["sid"]),
             jti=str(claims["jti"]),
-            expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+            expires_at=datetime.fromtimestamp(exp, tz=UTC),
         )
     except (KeyError, ValueError, TypeError, OverflowError):
         raise Unauthorized("The access token is invalid.")
+    return verified, exp

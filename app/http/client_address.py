@@ -58,6 +58,9 @@ class ClientAddressMiddleware:
         return address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.networks:  # no trusted proxies: the peer is the client
+            await self.app(scope, receive, send)
+            return
         client = scope.get("client")
         if scope["type"] in ("http", "websocket") and client and self._is_proxy(client[0]):
             forwarded_for: list[str] = []

@@ -36,6 +36,19 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
         self.hsts = hsts
+        security = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        csp = [(b"content-security-policy", API_CSP.encode())]
+        no_store = [(b"cache-control", b"no-store")]
+        hsts_header = [(b"strict-transport-security", b"max-age=31536000")] if hsts else []
+        # The headers a response gets unless it set them, in this order, by (doc path, /api/).
+        self._by_kind = {
+            (doc, api): security + ([] if doc else csp) + (no_store if api else []) + hsts_header
+            for doc in (False, True)
+            for api in (False, True)
+        }
+
+    def _defaults(self, path: str) -> list[tuple[bytes, bytes]]:
+        return self._by_kind[(path.startswith(DOC_PATHS), path.startswith("/api/"))]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,20 +61,20 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 500}
         path: str = scope.get("path", "")
+        defaults = self._defaults(path)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = rid
-                for key, value in SECURITY_HEADERS.items():
-                    headers.setdefault(key, value)
-                if not path.startswith(DOC_PATHS):
-                    headers.setdefault("content-security-policy", API_CSP)
-                if path.startswith("/api/"):
-                    headers.setdefault("cache-control", "no-store")
-                if self.hsts:
-                    headers.setdefault("strict-transport-security", "max-age=31536000")
+                # What the response set itself is kept; the rest is added (one pass over the
+                # response's headers, not one per header added).
+                raw = headers.raw
+                present = {name for name, _ in raw}
+                for key, value in defaults:
+                    if key not in present:
+                        raw.append((key, value))
             await send(message)
 
         started_holder = {"started": False}

@@ -258,3 +258,89 @@ async def test_each_reason_to_refuse_a_token_applies_at_once(
     await db.execute(update(User).where(User.id == uid).values(is_active=False))
     await db.flush()
     await _refused(client, headers, "This account is deactivated.")
+
+
+# --- what is not done again on every request ------------------------------------------------------
+
+
+async def test_a_token_verified_before_is_refused_once_it_expires(
+    client: httpx.AsyncClient, auth: Auth, world: World, test_settings: Settings, monkeypatch: Any
+) -> None:
+    """A token's signature is verified once; its expiry is checked on every use."""
+    from app import security
+
+    headers = await auth.headers("case_manager")
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    token = headers["Authorization"].removeprefix("Bearer ")
+    expires_at = security.decode_access_token(test_settings, token).expires_at
+    assert expires_at is not None
+    monkeypatch.setattr(security.time, "time", lambda: expires_at.timestamp() + 1)
+    await _refused(client, headers, "The access token has expired.")
+
+
+async def test_a_token_signed_with_another_key_is_refused_after_a_good_one(
+    client: httpx.AsyncClient, auth: Auth, world: World, test_settings: Settings
+) -> None:
+    from app.security import decode_access_token
+
+    headers = await auth.headers("case_manager")
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    claims = decode_access_token(test_settings, headers["Authorization"].removeprefix("Bearer "))
+    other = test_settings.model_copy(update={"secret_key": "another-key-" + "x" * 40})
+    forged = create_access_token(
+        other,
+        user_id=claims.user_id,
+        organization_id=claims.organization_id,
+        session_id=claims.session_id,
+    )
+    await _refused(client, {"Authorization": f"Bearer {forged}"}, "The access token is invalid.")
+
+
+def test_json_documents_read_as_the_standard_library_reads_them() -> None:
+    import json
+
+    from app.db import json_loads
+
+    for document in (
+        '{"a": 1, "b": [1.5, -0.0, null, true, "\\u00e9"], "c": {"d": 1e-400}}',
+        '{"big": 123456789012345678901234567890, "small": -9223372036854775809}',
+        '{"x": 1e400, "y": 18446744073709551615}',
+        "0.1",
+        '"plain"',
+    ):
+        assert repr(json_loads(document)) == repr(json.loads(document))
+
+
+def _first_match(app: Any, scope: dict[str, Any]) -> tuple[Any, Any]:
+    from starlette.routing import Match
+
+    partial = None
+    for candidate in app.router.routes:
+        match, _ = candidate.matches(scope)
+        if match == Match.FULL:
+            return Match.FULL, candidate
+        if match == Match.PARTIAL and partial is None:
+            partial = (Match.PARTIAL, candidate)
+    return partial or (Match.NONE, None)
+
+
+def test_routers_match_every_path_as_without_their_prefix_check(app: Any, monkeypatch: Any) -> None:
+    """Routers answer "no match" at once outside their prefix: for the path of every route
+    (and a few others), with every method, the router found is the one found without it."""
+    from fastapi import APIRouter
+
+    from app.routers import _PrefixedRouter
+
+    scopes = []
+    for route in _api_routes(app.routes):
+        path = route.path_format
+        for name in route.param_convertors:
+            path = path.replace("{" + name + "}", str(uuid.uuid4()))
+        for extra in ("", "/", "/x"):
+            for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
+                scopes.append(
+                    {"type": "http", "path": path + extra, "root_path": "", "method": method}
+                )
+    found = [_first_match(app, scope) for scope in scopes]
+    monkeypatch.setattr(_PrefixedRouter, "matches", APIRouter.matches)
+    assert found == [_first_match(app, scope) for scope in scopes]

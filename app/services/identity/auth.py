@@ -113,7 +113,11 @@ async def load_actor(
         "organization_id": claims.organization_id,
         "session_id": claims.session_id,
     }
-    row = (await session.execute(_ACTOR_STMT, params)).first()
+    # On the session's connection (its transaction), below the ORM: the row is plain columns,
+    # nothing is pending to flush at the start of a request, and the CoC scope is not set yet;
+    # the ORM's execution path would add only its own cost to every request.
+    connection = await session.connection()
+    row = (await connection.execute(_ACTOR_STMT, params)).first()
     if row is None:
         raise Unauthorized("Your session or your access to this organization is no longer valid.")
     now = utcnow()

@@ -15,8 +15,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +50,7 @@ CHANNEL = "cas_notifications"
 SNOOZE_MAX = timedelta(days=90)
 
 
-def is_new(now: datetime) -> ColumnElement[bool]:
+def is_new(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     return and_(
         Notification.dismissed_at.is_(None),
         Notification.acknowledged_at.is_(None),
@@ -57,7 +68,7 @@ def _filter(status: InboxFilter, now: datetime) -> ColumnElement[bool]:
     return Notification.acknowledged_at.is_not(None)
 
 
-def own_stmt(user_id: uuid.UUID) -> Select[Notification]:
+def own_stmt(user_id: uuid.UUID | BindParameter[Any]) -> Select[Notification]:
     """The user's notifications, received through organizations they still belong to (in any
     CoC: the inbox is the person's, whichever organization they act for)."""
     return (
@@ -125,9 +136,15 @@ async def list_notifications(
     return found.map(lambda n: read(n, now))
 
 
+# The bell is asked for on every page: its statement is built once, the user and the time are
+# parameters.
+_UNREAD_STMT = (
+    own_stmt(bindparam("user_id")).where(is_new(bindparam("now"))).with_only_columns(func.count())
+)
+
+
 async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
-    stmt = own_stmt(user_id).where(is_new(clock.now())).with_only_columns(func.count())
-    return int(await session.scalar(stmt) or 0)
+    return int(await session.scalar(_UNREAD_STMT, {"user_id": user_id, "now": clock.now()}) or 0)
 
 
 async def newer_than(
