@@ -22,7 +22,14 @@ from app.reference.matching import (
     UnitEventKind,
     UnitStatus,
 )
-from app.schemas.codes import CeEventType, FundingSource, LivingSituation, RentalSubsidyType
+from app.schemas.codes import (
+    CeEventType,
+    FundingSource,
+    LivingSituation,
+    ProjectType,
+    ReferralResult,
+    RentalSubsidyType,
+)
 from app.schemas.common import ReadModel, RecordDate, WriteModel
 from app.schemas.queue import PriorityRead
 
@@ -140,7 +147,7 @@ class MatchingProfileUpdate(WriteModel):
 
 class MatchingProfileRead(ReadModel):
     project_id: uuid.UUID
-    project_type: int
+    project_type: ProjectType
     funding_sources: list[FundingSource]
     referrals_through_cas: bool
     ehv: bool = Field(description="An Emergency Housing Voucher program (funding source 52).")
@@ -252,7 +259,7 @@ class MatchRead(ReadModel):
     referral_event_id: uuid.UUID | None
     referral_event: CeEventType | None
     provider_result: ProviderResult | None
-    referral_result: int | None = Field(description="HUD 4.20.D (1, 2, 3).")
+    referral_result: ReferralResult | None = Field(description="HUD 4.20.D (1, 2, 3).")
     result_date: date | None
     program_enrollment_id: uuid.UUID | None
     decline_reason: DeclineReason | None

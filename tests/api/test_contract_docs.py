@@ -300,6 +300,30 @@ def test_hud_codes_are_named_lists_shared_by_reads_and_writes(document: dict[str
         ), (read, write, field)
 
 
+def test_a_code_named_in_one_model_is_named_in_every_model(document: dict[str, Any]) -> None:
+    """A property typed with a HUD list somewhere is not a bare integer elsewhere: a generated
+    client would give the same code an enum in one model and a number in another."""
+    schemas = document["components"]["schemas"]
+    lists = {name for name, s in schemas.items() if "x-hud-list" in s}
+
+    def options(prop: dict[str, Any]) -> list[dict[str, Any]]:
+        return [prop, *prop.get("anyOf", [])]
+
+    named: dict[str, set[str]] = {}
+    for schema in schemas.values():
+        for prop, sub in schema.get("properties", {}).items():
+            for o in options(sub):
+                if "$ref" in o and o["$ref"].rsplit("/", 1)[-1] in lists:
+                    named.setdefault(prop, set()).add(o["$ref"].rsplit("/", 1)[-1])
+    failures = [
+        f"{model}.{prop}: a bare integer, elsewhere {sorted(named[prop])}"
+        for model, schema in schemas.items()
+        for prop, sub in schema.get("properties", {}).items()
+        if prop in named and any(o.get("type") == "integer" for o in options(sub))
+    ]
+    assert not failures, "\n".join(failures)
+
+
 def test_file_parts_are_binary_and_forms_are_named(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     uploads = []
