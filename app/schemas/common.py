@@ -126,7 +126,11 @@ FilterDateTime = Annotated[
 
 
 class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Every field of a response is sent (null when empty): the contract marks each one required,
+    # so generated clients do not type a field that is always there as optional.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class ProblemError(BaseModel):

@@ -324,6 +324,39 @@ def test_a_code_named_in_one_model_is_named_in_every_model(document: dict[str, A
     assert not failures, "\n".join(failures)
 
 
+def test_every_field_of_a_response_is_required(document: dict[str, Any]) -> None:
+    """Responses send every field (null when empty): a schema only responses use marks each
+    property required, so a generated client types none of them as possibly absent."""
+    schemas = document["components"]["schemas"]
+
+    def refs(node: Any, found: set[str]) -> set[str]:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in found:
+                    found.add(name)
+                    refs(schemas[name], found)
+            for value in node.values():
+                refs(value, found)
+        elif isinstance(node, list):
+            for value in node:
+                refs(value, found)
+        return found
+
+    sent: set[str] = set()
+    received: set[str] = set()
+    for _, _, op in _operations(document):
+        refs(op.get("responses", {}), sent)
+        refs(op.get("requestBody", {}), received)
+    failures = [
+        f"{name}: {sorted(set(schemas[name]['properties']) - set(schemas[name].get('required', [])))}"
+        for name in sorted(sent - received)
+        if set(schemas[name].get("properties", {})) - set(schemas[name].get("required", []))
+    ]
+    assert not failures, "\n".join(failures)
+
+
 def test_file_parts_are_binary_and_forms_are_named(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     uploads = []
