@@ -572,6 +572,38 @@ async def test_stall_is_derived_and_a_response_restarts_the_clock(
     assert (await client.get(f"{M}/{mid}", headers=admin)).json()["stall"] == "stalled"
 
 
+async def test_parking_an_ehv_match_ends_the_case_manager_agencys_access_too(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The EHV case-manager agency sees the household through the match it was assigned
+    (``referred``); parking takes the household off its caseload, as off the provider's."""
+    project = world.project_id("h1_rrh")
+    await _profile(client, auth, project, funding_sources=[52])
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    mid = r.json()["id"]
+    on = {"issued_on": today().isoformat()}
+    assert (await act(client, auth, mid, "accept", user="cas_admin")).status_code == 200
+    assert (await act(client, auth, mid, "voucher-issued", on)).status_code == 200
+    on = {"submitted_on": today().isoformat()}
+    assert (await act(client, auth, mid, "rfta-submitted", on)).status_code == 200
+    cm2 = await auth.headers("case_manager2")
+    client_url = f"/api/v1/clients/{person['client']}"
+    assert (await client.get(client_url, headers=cm2)).status_code == 404
+    body = {
+        "organization_id": str(world.org_id("access_point_2")),
+        "user_id": str(world.user_id("case_manager2")),
+    }
+    r = await act(client, auth, mid, "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 200, r.text
+    assert (await client.get(client_url, headers=cm2)).status_code == 200
+    r = await act(client, auth, mid, "park", {"reason": "disengaged"})
+    assert r.status_code == 200 and r.json()["status"] == "parked", r.text
+    assert (await client.get(client_url, headers=cm2)).status_code == 404
+
+
 async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: World) -> None:
     project = world.project_id("h1_rrh")
     profile = await _profile(client, auth, project, funding_sources=[52])
