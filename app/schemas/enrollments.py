@@ -721,6 +721,8 @@ class EnrollmentCreate(CEWriteModel):
 class EnrollmentUpdate(CEWriteModel):
     """Edit the entry: changing entry_date moves the entry-stage records' dates with it."""
 
+    NOT_NULL = ("entry_date", "disabling_condition")
+
     entry_date: RecordDate | None = None
     disabling_condition: YesNoReasons | None = None
     prior_living_situation: PriorLivingSituationIn | None = None
