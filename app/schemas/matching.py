@@ -96,10 +96,12 @@ class UnitEventRead(ReadModel):
     kind: UnitEventKind
     from_status: UnitStatus | None
     to_status: UnitStatus
-    client_id: uuid.UUID | None
+    client_id: uuid.UUID | None = Field(
+        description="The client; shown to the project's organization and admins."
+    )
     match_id: uuid.UUID | None
     reason: str | None
-    note: str | None
+    note: str | None = Field(description="Shown to the project's organization and admins.")
     actor_user_id: uuid.UUID | None
     acting_organization_id: uuid.UUID | None
     created_at: datetime

@@ -91,6 +91,9 @@ async def test_unit_status_follows_its_events(
     cm = await auth.headers("case_manager")
     r = await client.get(f"{base}/events", headers=cm)
     assert r.status_code == 200 and r.json()["items"][1]["client_id"] is None
+    # Nor the provider's notes about the household (free text: "outside referral", names).
+    assert [e["note"] for e in r.json()["items"]] == [None] * 7
+    assert events[3]["note"] == "outside referral"
     r = await client.post(f"{base}/check-out", json={}, headers={**cm, **ANY_VERSION})
     assert r.status_code == 403, r.text
     admin = await auth.headers("agency_admin")
