@@ -4,6 +4,7 @@ responses."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -12,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    PlainSerializer,
     ValidationInfo,
     field_validator,
 )
@@ -153,6 +155,31 @@ FilterDateTime = Annotated[
     ),
 ]
 """A date-time in a filter: from 1900 to 2200; without an offset it is UTC."""
+
+
+class _NumberInJson:
+    """A decimal is a JSON number both ways: the contract offers no string form for it
+    (pydantic's default for ``Decimal`` input), and responses send it as a number, not the
+    string pydantic would."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        options = [o for o in schema.get("anyOf", []) if o.get("type") != "string"]
+        if len(options) == 1:
+            del schema["anyOf"]
+            schema.update(options[0])
+        if schema.get("type") == "string":  # the serialization schema
+            schema["type"] = "number"
+            schema.pop("pattern", None)
+        return schema
+
+
+JsonDecimal = Annotated[
+    Decimal, PlainSerializer(float, return_type=float, when_used="json"), _NumberInJson()
+]
+"""A decimal amount or count read and written as a JSON number."""
 
 
 class ReadModel(BaseModel):

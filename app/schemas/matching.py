@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 
 from pydantic import Field
 
@@ -30,7 +29,7 @@ from app.schemas.codes import (
     ReferralResult,
     RentalSubsidyType,
 )
-from app.schemas.common import ReadModel, RecordDate, WriteModel
+from app.schemas.common import JsonDecimal, ReadModel, RecordDate, WriteModel
 from app.schemas.queue import PriorityRead
 
 Note = Field(default=None, max_length=2000, description="Free text (no PII expected).")
@@ -116,10 +115,10 @@ class RequirementIn(WriteModel):
     area: str | None = Field(
         default=None, max_length=50, description="`area_tie` only: a code of the CoC's area list."
     )
-    min_value: Decimal | None = Field(
+    min_value: JsonDecimal | None = Field(
         default=None, ge=0, le=99_999_999, description="`household_size`: fewest people."
     )
-    max_value: Decimal | None = Field(
+    max_value: JsonDecimal | None = Field(
         default=None,
         ge=0,
         le=99_999_999,
@@ -132,8 +131,8 @@ class RequirementRead(ReadModel):
     kind: RequirementKind
     polarity: Polarity
     area: str | None
-    min_value: Decimal | None
-    max_value: Decimal | None
+    min_value: JsonDecimal | None
+    max_value: JsonDecimal | None
 
 
 class MatchingProfileUpdate(WriteModel):
@@ -206,8 +205,8 @@ class RequirementCheck(ReadModel):
     passed: bool
     value: str | None = Field(description="The data the check read (null: none recorded).")
     area: str | None
-    min_value: Decimal | None
-    max_value: Decimal | None
+    min_value: JsonDecimal | None
+    max_value: JsonDecimal | None
 
 
 class EligibilityRead(ReadModel):

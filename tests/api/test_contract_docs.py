@@ -357,6 +357,23 @@ def test_every_field_of_a_response_is_required(document: dict[str, Any]) -> None
     assert not failures, "\n".join(failures)
 
 
+def test_numbers_are_numbers_in_requests_and_responses(document: dict[str, Any]) -> None:
+    """A decimal (an amount, a requirement's bound) is a JSON number in the contract, never a
+    union of number and string that generators turn into a wrapper type or a string."""
+    failures = []
+    for model, schema in document["components"]["schemas"].items():
+        for prop, sub in schema.get("properties", {}).items():
+            kinds: set[str] = set()
+            for option in [sub, *sub.get("anyOf", [])]:
+                kind = option.get("type", [])
+                kinds |= set(kind) if isinstance(kind, list) else {kind}
+            if "string" in kinds and ("number" in kinds or "integer" in kinds):
+                failures.append(f"{model}.{prop}: number or string")
+            elif "string" in kinds and prop.endswith(("_amount", "_income", "_value")):
+                failures.append(f"{model}.{prop}: a string")
+    assert not failures, "\n".join(failures)
+
+
 def test_file_parts_are_binary_and_forms_are_named(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     uploads = []

@@ -124,6 +124,8 @@ async def test_candidates_rank_and_eligibility_explanation(
         stall_after_days=7,
     )
     assert profile["requirements"][0]["kind"] == "veteran"
+    # A decimal is a JSON number both ways (as the contract says), not a string when read.
+    assert profile["requirements"][2]["max_value"] == 2
     assert profile["referral_event"] == 14 and profile["effective_stall_after_days"] == 7
     headers = {**(await auth.headers("housing_provider", org=None)), **ANY_VERSION}
     unit_r = await client.post(
