@@ -82,6 +82,26 @@ async def document_check_writer(actor: Writer) -> Actor:
 DocumentCheckWriter = Annotated[Actor, Depends(document_check_writer)]
 
 
+async def client_for_document_check(
+    client_id: uuid.UUID, actor: DocumentCheckWriter, session: Session
+) -> svc.Client:
+    """The client a Document Check upload is for (a dependency: checked again before an
+    idempotent replay)."""
+    return await svc.upload_client(session, actor, client_id, document_check=True)
+
+
+async def client_for_client_file(
+    client_id: uuid.UUID, actor: Writer, session: Session
+) -> svc.Client:
+    """The client a Client File upload is for (a dependency: checked again before an
+    idempotent replay)."""
+    return await svc.upload_client(session, actor, client_id, document_check=False)
+
+
+DocumentCheckClient = Annotated[svc.Client, Depends(client_for_document_check)]
+ClientFileClient = Annotated[svc.Client, Depends(client_for_client_file)]
+
+
 async def _policy(request: Request) -> svc.UploadPolicy:
     return svc.UploadPolicy.from_settings(request.app.state.settings)
 
@@ -291,7 +311,7 @@ def _stream(download: svc.Download) -> StreamingResponse:
     responses=UPLOAD_PROBLEMS,
 )
 async def create_document_check(
-    client_id: uuid.UUID,
+    client: DocumentCheckClient,
     request: Request,
     actor: DocumentCheckWriter,
     session: Session,
@@ -302,7 +322,6 @@ async def create_document_check(
     """Record a Document Check item with its file (users acting for the CAS organization and
     admins). The file is streamed, type-checked from its bytes and stored encrypted. Metadata
     fields sent before the file are checked before it is stored."""
-    client = await svc.upload_client(session, actor, client_id, document_check=True)
 
     async def check(
         form: DocumentCheckForm, *, has_file: bool, only: Collection[str] | None
@@ -425,7 +444,7 @@ async def delete_document_check(
     responses=UPLOAD_PROBLEMS,
 )
 async def create_client_file(
-    client_id: uuid.UUID,
+    client: ClientFileClient,
     request: Request,
     actor: Writer,
     session: Session,
@@ -435,7 +454,6 @@ async def create_client_file(
 ) -> ClientFileRead:
     """Add a file (ID, Social Security card, birth certificate, ...) visible to everyone who can
     see the client."""
-    client = await svc.upload_client(session, actor, client_id, document_check=False)
 
     async def check(
         form: ClientFileForm, *, has_file: bool, only: Collection[str] | None

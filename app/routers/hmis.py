@@ -59,8 +59,8 @@ Runtime = Annotated[HmisRuntime, Depends(hmis_runtime)]
 
 EXPORT_VISIBILITY = (
     "Exports of the CoC you act for: system and CAS admins see every one (and export any "
-    "project); agency admins those requested acting for their organization (their own "
-    "projects). Others 404."
+    "project); agency admins those requested acting for their organization that hold only "
+    "its projects (not an admin's export of other projects). Others 404."
 )
 IMPORT_VISIBILITY = "Imports into the CoC you act for (the HMIS lead's system admins)."
 ZIP_RESPONSE: dict[int | str, dict[str, Any]] = {

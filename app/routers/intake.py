@@ -166,7 +166,7 @@ INTAKE_EXAMPLES: dict[str, dict[str, Any]] = {
             "income_benefits": {
                 "income_from_any_source": 1,
                 "ssi": 1,
-                "ssi_amount": "943.00",
+                "ssi_amount": 943.00,
                 "benefits_from_any_source": 1,
                 "snap": 1,
                 "insurance_from_any_source": 1,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.permissions import Role
 from app.schemas.common import WriteModel
@@ -27,6 +27,8 @@ class SwitchOrganizationRequest(WriteModel):
 
 
 class TokenResponse(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"

@@ -4,7 +4,8 @@ responses."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -12,6 +13,8 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    PlainSerializer,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -21,11 +24,40 @@ from app.errors import PROBLEM_CONTENT_TYPE
 from app.security import utcnow
 
 
+def _offer_no_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The contract of ``NOT_NULL`` fields: the value's own type, without the null option."""
+    for name in getattr(model, "NOT_NULL", ()):
+        prop = schema.get("properties", {}).get(name)
+        if prop is None or "anyOf" not in prop:
+            continue
+        options = [o for o in prop["anyOf"] if o.get("type") != "null"]
+        if len(options) == 1:
+            del prop["anyOf"]
+            prop.update(options[0])
+        else:
+            prop["anyOf"] = options
+        if prop.get("default", 0) is None:
+            del prop["default"]
+
+
 class WriteModel(BaseModel):
     """Request bodies reject unknown fields, so typos are errors rather than silently lost, and
-    text PostgreSQL cannot store (NUL characters, unpaired surrogates) is a 422, not a 500."""
+    text PostgreSQL cannot store (NUL characters, unpaired surrogates) is a 422, not a 500.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    ``NOT_NULL``: fields an update may leave out but not set to null (the record always has a
+    value): null is a 422 on the field, and the contract does not offer it."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_offer_no_null
+    )
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise ValueError("may be left out, but not null")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -125,8 +157,37 @@ FilterDateTime = Annotated[
 """A date-time in a filter: from 1900 to 2200; without an offset it is UTC."""
 
 
+class _NumberInJson:
+    """A decimal is a JSON number both ways: the contract offers no string form for it
+    (pydantic's default for ``Decimal`` input), and responses send it as a number, not the
+    string pydantic would."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        options = [o for o in schema.get("anyOf", []) if o.get("type") != "string"]
+        if len(options) == 1:
+            del schema["anyOf"]
+            schema.update(options[0])
+        if schema.get("type") == "string":  # the serialization schema
+            schema["type"] = "number"
+            schema.pop("pattern", None)
+        return schema
+
+
+JsonDecimal = Annotated[
+    Decimal, PlainSerializer(float, return_type=float, when_used="json"), _NumberInJson()
+]
+"""A decimal amount or count read and written as a JSON number."""
+
+
 class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Every field of a response is sent (null when empty): the contract marks each one required,
+    # so generated clients do not type a field that is always there as optional.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class ProblemError(BaseModel):

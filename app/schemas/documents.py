@@ -22,6 +22,8 @@ DocumentTypeCode = str
 class StoredFileRead(BaseModel):
     """The uploaded file: detected type, size and SHA-256 of the plaintext."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     content_type: str = Field(examples=["application/pdf"])
     size_bytes: int
     sha256: str = Field(description="SHA-256 (hex) of the file as uploaded.")

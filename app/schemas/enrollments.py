@@ -46,7 +46,7 @@ from app.schemas.codes import (
     YesNo,
     YesNoReasons,
 )
-from app.schemas.common import ReadModel, RecordDate, WriteModel
+from app.schemas.common import JsonDecimal, ReadModel, RecordDate, WriteModel
 
 Relationship = RelationshipToHoH
 ExitReason = TypeAliasType(
@@ -181,7 +181,7 @@ class HousingNeedsIn(CEWriteModel):
 
 
 # 4.02-4.04 pieces: a source is list 1.7 without 99 (0 or 1), amounts are monthly dollars.
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)]
+Money = Annotated[JsonDecimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)]
 SOURCE_FIELDS = INCOME_SOURCE_COLUMNS + BENEFIT_SOURCE_COLUMNS + INSURANCE_SOURCE_COLUMNS
 
 
@@ -720,6 +720,8 @@ class EnrollmentCreate(CEWriteModel):
 
 class EnrollmentUpdate(CEWriteModel):
     """Edit the entry: changing entry_date moves the entry-stage records' dates with it."""
+
+    NOT_NULL = ("entry_date", "disabling_condition")
 
     entry_date: RecordDate | None = None
     disabling_condition: YesNoReasons | None = None

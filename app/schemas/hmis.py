@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.reference.hmis_jobs import ExportStatus, ImportStatus, IssueSeverity
 from app.schemas.common import ReadModel, RecordDate, WriteModel
@@ -31,6 +31,8 @@ class ExportCreate(WriteModel):
 class FileProgress(BaseModel):
     """One file of a job: rows in it, and how far the job got."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     rows: int | None = Field(default=None, description="Records in the file.")
     validated: int | None = Field(default=None, description="Records validated (imports).")
     keys_checked: bool | None = Field(default=None, description="Keys checked (imports).")
@@ -39,6 +41,8 @@ class FileProgress(BaseModel):
 
 
 class JobProgress(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     phase: str = Field(
         description="queued, reading, validating, loading, writing or done.", examples=["done"]
     )
@@ -95,6 +99,8 @@ class IssueGroup(BaseModel):
 
 
 class ImportSummary(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     high: int = 0
     warning: int = 0
     info: int = 0
@@ -102,6 +108,8 @@ class ImportSummary(BaseModel):
 
 
 class FileCounts(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     inserted: int = 0
     updated: int = 0
     deleted: int = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 
 from pydantic import Field
 
@@ -22,8 +21,15 @@ from app.reference.matching import (
     UnitEventKind,
     UnitStatus,
 )
-from app.schemas.codes import CeEventType, FundingSource, LivingSituation, RentalSubsidyType
-from app.schemas.common import ReadModel, RecordDate, WriteModel
+from app.schemas.codes import (
+    CeEventType,
+    FundingSource,
+    LivingSituation,
+    ProjectType,
+    ReferralResult,
+    RentalSubsidyType,
+)
+from app.schemas.common import JsonDecimal, ReadModel, RecordDate, WriteModel
 from app.schemas.queue import PriorityRead
 
 Note = Field(default=None, max_length=2000, description="Free text (no PII expected).")
@@ -89,10 +95,12 @@ class UnitEventRead(ReadModel):
     kind: UnitEventKind
     from_status: UnitStatus | None
     to_status: UnitStatus
-    client_id: uuid.UUID | None
+    client_id: uuid.UUID | None = Field(
+        description="The client; shown to the project's organization and admins."
+    )
     match_id: uuid.UUID | None
     reason: str | None
-    note: str | None
+    note: str | None = Field(description="Shown to the project's organization and admins.")
     actor_user_id: uuid.UUID | None
     acting_organization_id: uuid.UUID | None
     created_at: datetime
@@ -107,10 +115,10 @@ class RequirementIn(WriteModel):
     area: str | None = Field(
         default=None, max_length=50, description="`area_tie` only: a code of the CoC's area list."
     )
-    min_value: Decimal | None = Field(
+    min_value: JsonDecimal | None = Field(
         default=None, ge=0, le=99_999_999, description="`household_size`: fewest people."
     )
-    max_value: Decimal | None = Field(
+    max_value: JsonDecimal | None = Field(
         default=None,
         ge=0,
         le=99_999_999,
@@ -123,8 +131,8 @@ class RequirementRead(ReadModel):
     kind: RequirementKind
     polarity: Polarity
     area: str | None
-    min_value: Decimal | None
-    max_value: Decimal | None
+    min_value: JsonDecimal | None
+    max_value: JsonDecimal | None
 
 
 class MatchingProfileUpdate(WriteModel):
@@ -140,7 +148,7 @@ class MatchingProfileUpdate(WriteModel):
 
 class MatchingProfileRead(ReadModel):
     project_id: uuid.UUID
-    project_type: int
+    project_type: ProjectType
     funding_sources: list[FundingSource]
     referrals_through_cas: bool
     ehv: bool = Field(description="An Emergency Housing Voucher program (funding source 52).")
@@ -197,8 +205,8 @@ class RequirementCheck(ReadModel):
     passed: bool
     value: str | None = Field(description="The data the check read (null: none recorded).")
     area: str | None
-    min_value: Decimal | None
-    max_value: Decimal | None
+    min_value: JsonDecimal | None
+    max_value: JsonDecimal | None
 
 
 class EligibilityRead(ReadModel):
@@ -252,7 +260,7 @@ class MatchRead(ReadModel):
     referral_event_id: uuid.UUID | None
     referral_event: CeEventType | None
     provider_result: ProviderResult | None
-    referral_result: int | None = Field(description="HUD 4.20.D (1, 2, 3).")
+    referral_result: ReferralResult | None = Field(description="HUD 4.20.D (1, 2, 3).")
     result_date: date | None
     program_enrollment_id: uuid.UUID | None
     decline_reason: DeclineReason | None

@@ -54,6 +54,8 @@ class CocCreate(_TimeZone):
 
 
 class CocUpdate(_TimeZone):
+    NOT_NULL = ("name", "time_zone")
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     time_zone: str | None = Field(
         default=None, max_length=64, examples=[DEFAULT_TIME_ZONE], description=TIME_ZONE_DESCRIPTION
@@ -80,6 +82,15 @@ class OrganizationCreate(WriteModel):
 
 
 class OrganizationUpdate(WriteModel):
+    NOT_NULL = (
+        "name",
+        "victim_service_provider",
+        "access_point",
+        "housing_provider",
+        "veteran_services",
+        "is_active",
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     victim_service_provider: bool | None = None
     access_point: bool | None = None
@@ -124,6 +135,8 @@ class ProjectCreate(WriteModel):
 
 
 class ProjectUpdate(WriteModel):
+    NOT_NULL = ("name", "project_type", "referrals_through_cas", "operating_start_date")
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     project_type: ProjectType | None = None
     funding_source: FundingSource | None = None

@@ -17,6 +17,8 @@ class UserInvite(WriteModel):
 
 
 class UserUpdate(WriteModel):
+    NOT_NULL = ("full_name", "is_active")
+
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     is_active: bool | None = None
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from app.reference.notifications import NotificationKind, WebhookDeliveryStatus
 from app.schemas.common import ReadModel, WriteModel
@@ -37,6 +37,8 @@ class WebhookSubscriptionCreate(WriteModel):
 
 
 class WebhookSubscriptionUpdate(WriteModel):
+    NOT_NULL = ("url", "event_types", "enabled")
+
     url: str | None = Field(default=None, min_length=1, max_length=2000)
     event_types: list[NotificationKind] | None = Field(default=None, min_length=1, max_length=20)
     description: str | None = Field(default=None, max_length=200)
@@ -45,13 +47,6 @@ class WebhookSubscriptionUpdate(WriteModel):
         description="false turns deliveries off; true turns a disabled subscription back on "
         "(its URL is checked again and its failure count starts over).",
     )
-
-    @model_validator(mode="after")
-    def _not_null(self) -> WebhookSubscriptionUpdate:
-        for name in ("url", "event_types", "enabled"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class WebhookSecretRotate(WriteModel):

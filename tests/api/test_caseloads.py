@@ -173,14 +173,42 @@ async def test_filters(client: httpx.AsyncClient, auth: Auth, world: World, stor
     assert await ids(referral_status="none") == both
     assert await ids(household_size_min=1, household_size_max=1) == {placed.client_id}
     assert await ids(household_size_min=2) == set()
-    assert await ids(chronic="yes") | await ids(chronic="no") == {placed.client_id}
-    assert await ids(document_status="none") | await ids(document_status="incomplete") == {
-        placed.client_id
-    }
+    assert await ids(chronic="recorded") == set()  # the intake's answers: not chronic
     assert await ids(case_manager_id=str(placed_by)) == both
     assert await ids(case_manager_id=str(other_user)) == set()
     assert await ids(score_min=1) == set()  # not scored yet
     assert await ids(veteran="true") == set()
+
+
+async def test_filters_on_document_check_are_for_those_who_may_see_it(
+    client: httpx.AsyncClient, auth: Auth, world: World, store: Any
+) -> None:
+    """Document Check is not the agencies' to know about: the rows leave it out, and a filter
+    on it (documents on file, the chronic status documented from it) would tell it row by row.
+    Outside the CAS organization and admins it is a 422 naming the filter."""
+    arranged = await _arrange(client, auth)
+    placed = arranged["placed"]
+    cm = await auth.headers("case_manager", org="access_point_1")
+    for params in (
+        {"document_status": "none"},
+        {"document_status": "incomplete"},
+        {"chronic": "documented"},
+        {"chronic": "yes"},
+        {"chronic": "no"},
+    ):
+        for url, extra in ((MINE, {}), (f"{MINE}/export", {"format": "csv"})):
+            r = await client.get(url, params={**params, **extra}, headers=cm)
+            body = assert_problem(r, 422)
+            assert body["errors"][0]["loc"] == ["query", next(iter(params))], body
+    r = await client.post(f"{MINE}/search", json={"document_status": "none"}, headers=cm)
+    assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "document_status"]
+    # The CAS organization filters on them as on the queue.
+    cas = await auth.headers("case_manager", org="cas")
+    r = await client.get(MINE, params={"document_status": "none"}, headers=cas)
+    assert r.status_code == 200, r.text
+    seen = {x["client_id"] for x in r.json()["items"]}
+    r = await client.get(MINE, params={"document_status": "incomplete"}, headers=cas)
+    assert seen | {x["client_id"] for x in r.json()["items"]} == {placed.client_id}
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from app.services.clients import access as client_access
 from app.services.documents import core as svc
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
+from tests.support.access import give_roi
 from tests.support.documents import (
     EXE,
     PDF,
@@ -147,6 +148,34 @@ async def test_other_organizations_and_cocs_get_404_and_nothing_is_stored(
         assert_problem(await client.delete(f"/api/v1/client-files/{file_id}", headers=headers), 404)
     assert stored_files(files_root) == before
     assert await count(db, ClientFile, ClientFile.client_id == person.id) == 1
+
+
+async def test_the_release_of_information_alone_reads_but_does_not_upload(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    store: FileStore,
+    files_root: Path,
+) -> None:
+    """An agency that sees the client only through the CoC-wide release of information reads
+    its files, but adding one changes the client's record (and keeps it active on the queue):
+    like a PATCH of the client, that needs an organization linked to the client or an admin."""
+    person = await make_client(db, world)
+    await give_roi(db, str(person.id))
+    other = await auth.headers("case_manager2")
+    assert (await client.get(files_url(person.id), headers=other)).status_code == 200
+    before = stored_files(files_root)
+    r = await upload(client, other, person.id)
+    assert_problem(r, 403)
+    assert stored_files(files_root) == before
+    assert await count(db, ClientFile, ClientFile.client_id == person.id) == 0
+    # The linked agency and admins still upload.
+    for headers in (
+        await auth.headers("case_manager", org="access_point_1"),
+        await auth.headers("cas_admin"),
+    ):
+        assert (await upload(client, headers, person.id)).status_code == 201
 
 
 async def test_refused_roles(

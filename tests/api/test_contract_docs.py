@@ -300,6 +300,80 @@ def test_hud_codes_are_named_lists_shared_by_reads_and_writes(document: dict[str
         ), (read, write, field)
 
 
+def test_a_code_named_in_one_model_is_named_in_every_model(document: dict[str, Any]) -> None:
+    """A property typed with a HUD list somewhere is not a bare integer elsewhere: a generated
+    client would give the same code an enum in one model and a number in another."""
+    schemas = document["components"]["schemas"]
+    lists = {name for name, s in schemas.items() if "x-hud-list" in s}
+
+    def options(prop: dict[str, Any]) -> list[dict[str, Any]]:
+        return [prop, *prop.get("anyOf", [])]
+
+    named: dict[str, set[str]] = {}
+    for schema in schemas.values():
+        for prop, sub in schema.get("properties", {}).items():
+            for o in options(sub):
+                if "$ref" in o and o["$ref"].rsplit("/", 1)[-1] in lists:
+                    named.setdefault(prop, set()).add(o["$ref"].rsplit("/", 1)[-1])
+    failures = [
+        f"{model}.{prop}: a bare integer, elsewhere {sorted(named[prop])}"
+        for model, schema in schemas.items()
+        for prop, sub in schema.get("properties", {}).items()
+        if prop in named and any(o.get("type") == "integer" for o in options(sub))
+    ]
+    assert not failures, "\n".join(failures)
+
+
+def test_every_field_of_a_response_is_required(document: dict[str, Any]) -> None:
+    """Responses send every field (null when empty): a schema only responses use marks each
+    property required, so a generated client types none of them as possibly absent."""
+    schemas = document["components"]["schemas"]
+
+    def refs(node: Any, found: set[str]) -> set[str]:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in found:
+                    found.add(name)
+                    refs(schemas[name], found)
+            for value in node.values():
+                refs(value, found)
+        elif isinstance(node, list):
+            for value in node:
+                refs(value, found)
+        return found
+
+    sent: set[str] = set()
+    received: set[str] = set()
+    for _, _, op in _operations(document):
+        refs(op.get("responses", {}), sent)
+        refs(op.get("requestBody", {}), received)
+    optional = {
+        name: set(schemas[name].get("properties", {})) - set(schemas[name].get("required", []))
+        for name in sent - received
+    }
+    failures = [f"{name}: {sorted(props)}" for name, props in sorted(optional.items()) if props]
+    assert not failures, "\n".join(failures)
+
+
+def test_numbers_are_numbers_in_requests_and_responses(document: dict[str, Any]) -> None:
+    """A decimal (an amount, a requirement's bound) is a JSON number in the contract, never a
+    union of number and string that generators turn into a wrapper type or a string."""
+    failures = []
+    for model, schema in document["components"]["schemas"].items():
+        for prop, sub in schema.get("properties", {}).items():
+            kinds: set[str] = set()
+            for option in [sub, *sub.get("anyOf", [])]:
+                kind = option.get("type", [])
+                kinds |= set(kind) if isinstance(kind, list) else {kind}
+            if "string" in kinds and ("number" in kinds or "integer" in kinds):
+                failures.append(f"{model}.{prop}: number or string")
+            elif "string" in kinds and prop.endswith(("_amount", "_income", "_value")):
+                failures.append(f"{model}.{prop}: a string")
+    assert not failures, "\n".join(failures)
+
+
 def test_file_parts_are_binary_and_forms_are_named(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     uploads = []

@@ -19,6 +19,7 @@ from app.reference import hud_lists
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.support.documents import PDF, count, make_client, multipart, stored_files
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, example
 
 LISTS = "/api/v1/reference/code-lists"
@@ -233,3 +234,28 @@ async def test_cors_exposes_the_headers_browsers_need(test_settings: Settings) -
         "x-merged-into",
         "retry-after",
     } <= exposed
+
+
+async def test_an_update_refuses_null_for_a_field_that_always_has_a_value(
+    client: httpx.AsyncClient, auth: Auth, world: World, app: object
+) -> None:
+    """A field an update may leave out but never clear (a name, a flag, a project's type, an
+    entry date) is not offered as nullable, and null is a 422 on that field with nothing
+    changed -- not a 409 from the database, not silently ignored."""
+    admin = {**(await auth.headers("system_admin")), **ANY_VERSION}
+    project = f"/api/v1/projects/{world.project_id('ap1_outreach')}"
+    cases = [
+        (project, "ProjectUpdate", ["name", "project_type", "referrals_through_cas"]),
+        (f"/api/v1/organizations/{world.org_id('housing_1')}", "OrganizationUpdate", ["name"]),
+        (f"/api/v1/users/{world.user_id('case_manager2')}", "UserUpdate", ["full_name"]),
+    ]
+    schemas = app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
+    for url, model, fields in cases:
+        before = (await client.get(url, headers=admin)).json()
+        for field in fields:
+            prop = schemas[model]["properties"][field]
+            assert {"type": "null"} not in prop.get("anyOf", []), (model, field)
+            r = await client.patch(url, json={field: None}, headers=admin)
+            body = assert_problem(r, 422)
+            assert body["errors"][0]["loc"] == ["body", field], body
+        assert (await client.get(url, headers=admin)).json() == before

@@ -17,6 +17,7 @@ import jellyfish
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models import Membership
 from app.reference.hmis_csv import FILES, spec
 from app.services.hmis.check import check_zip
 from app.services.hmis.housekeeping import expire_hmis_exports
@@ -208,6 +209,43 @@ async def test_an_agency_admin_exports_only_their_own_projects(
     )
     body = assert_problem(r, 422)
     assert body["errors"][0]["loc"] == ["body", "project_ids", "0"]
+
+
+async def test_an_agency_admin_does_not_see_an_admins_export_of_other_projects(
+    client: httpx.AsyncClient, auth: Auth, world: World, db: AsyncSession, app: Any
+) -> None:
+    """An export holds what its requester may read: an admin's export of the whole CoC,
+    requested while acting for an organization, is not the organization's agency admins' to
+    list or download (only exports of their own projects are)."""
+    await intakes(client, auth)
+    # The agency admin is also an agency admin of the CAS organization, where the CAS admin
+    # exports every project of the CoC.
+    db.add(
+        Membership(
+            user_id=world.home.users["agency_admin"].id,
+            organization_id=world.org_id("cas"),
+            role="agency_admin",
+        )
+    )
+    await db.flush()
+    admin = await auth.headers("cas_admin")
+    r = await client.post(
+        EXPORTS, headers=admin, json={"start_date": "2020-01-01", "end_date": "2030-01-01"}
+    )
+    assert r.status_code == 202, r.text
+    await run_jobs(app)
+    everything = r.json()["id"]
+    cas_agency_admin = await auth.headers("agency_admin", org="cas")
+    for path in (f"{EXPORTS}/{everything}", f"{EXPORTS}/{everything}/file"):
+        assert_problem(await client.get(path, headers=cas_agency_admin), 404)
+    listed = await client.get(EXPORTS, headers=cas_agency_admin)
+    assert listed.status_code == 200
+    assert everything not in {e["id"] for e in listed.json()["items"]}
+    # Their own export of the CAS organization's projects stays theirs, and the admins'.
+    own, _ = await export(client, app, cas_agency_admin)
+    listed = await client.get(EXPORTS, headers=cas_agency_admin)
+    assert [e["id"] for e in listed.json()["items"]] == [own["id"]]
+    assert (await client.get(f"{EXPORTS}/{own['id']}", headers=admin)).status_code == 200
 
 
 async def test_roles_without_the_export_permission_are_refused(

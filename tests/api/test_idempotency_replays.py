@@ -23,6 +23,7 @@ from app.models import (
 )
 from app.models.documents import ClientFile
 from app.models.enrollments import CaseAssignment
+from app.services.clients import access as client_access
 from app.storage import FileStore
 from tests.conftest import Auth, World, assert_problem
 from tests.support.documents import PDF, count, file_part, make_client
@@ -99,9 +100,9 @@ async def test_a_replay_is_refused_to_a_victim_service_provider(
 async def test_a_replay_about_a_client_no_longer_visible_is_a_404(
     client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, store: FileStore
 ) -> None:
-    # Another agency's client, seen through an active release of information.
+    # Another agency's client, referred to access_point_1 (a link: it may add files).
     person = await make_client(db, world, org="access_point_2", enrolled_in_cas=False)
-    person.roi_start_date = today() - timedelta(days=30)
+    await client_access.grant(db, person.id, world.org_id("access_point_1"), "referred")
     await db.flush()
     headers = await auth.headers("case_manager", org="access_point_1") | {
         "Idempotency-Key": "roi-upload-1"
@@ -115,8 +116,13 @@ async def test_a_replay_about_a_client_no_longer_visible_is_a_404(
 
     first = await send()
     assert first.status_code == 201, first.text
-    # The release ends: the client is no longer visible to access_point_1.
-    person.roi_end_date = today() - timedelta(days=1)
+    # The referral ends: the client is no longer visible to access_point_1.
+    await db.execute(
+        delete(ClientAccess).where(
+            ClientAccess.client_id == person.id,
+            ClientAccess.organization_id == world.org_id("access_point_1"),
+        )
+    )
     await db.flush()
     again = await send()
     assert_problem(again, 404)

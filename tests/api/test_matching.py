@@ -91,6 +91,9 @@ async def test_unit_status_follows_its_events(
     cm = await auth.headers("case_manager")
     r = await client.get(f"{base}/events", headers=cm)
     assert r.status_code == 200 and r.json()["items"][1]["client_id"] is None
+    # Nor the provider's notes about the household (free text: "outside referral", names).
+    assert [e["note"] for e in r.json()["items"]] == [None] * 7
+    assert events[3]["note"] == "outside referral"
     r = await client.post(f"{base}/check-out", json={}, headers={**cm, **ANY_VERSION})
     assert r.status_code == 403, r.text
     admin = await auth.headers("agency_admin")
@@ -121,6 +124,8 @@ async def test_candidates_rank_and_eligibility_explanation(
         stall_after_days=7,
     )
     assert profile["requirements"][0]["kind"] == "veteran"
+    # A decimal is a JSON number both ways (as the contract says), not a string when read.
+    assert profile["requirements"][2]["max_value"] == 2
     assert profile["referral_event"] == 14 and profile["effective_stall_after_days"] == 7
     headers = {**(await auth.headers("housing_provider", org=None)), **ANY_VERSION}
     unit_r = await client.post(
@@ -570,6 +575,38 @@ async def test_stall_is_derived_and_a_response_restarts_the_clock(
         {"i": mid},
     )
     assert (await client.get(f"{M}/{mid}", headers=admin)).json()["stall"] == "stalled"
+
+
+async def test_parking_an_ehv_match_ends_the_case_manager_agencys_access_too(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The EHV case-manager agency sees the household through the match it was assigned
+    (``referred``); parking takes the household off its caseload, as off the provider's."""
+    project = world.project_id("h1_rrh")
+    await _profile(client, auth, project, funding_sources=[52])
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    mid = r.json()["id"]
+    on = {"issued_on": today().isoformat()}
+    assert (await act(client, auth, mid, "accept", user="cas_admin")).status_code == 200
+    assert (await act(client, auth, mid, "voucher-issued", on)).status_code == 200
+    on = {"submitted_on": today().isoformat()}
+    assert (await act(client, auth, mid, "rfta-submitted", on)).status_code == 200
+    cm2 = await auth.headers("case_manager2")
+    client_url = f"/api/v1/clients/{person['client']}"
+    assert (await client.get(client_url, headers=cm2)).status_code == 404
+    body = {
+        "organization_id": str(world.org_id("access_point_2")),
+        "user_id": str(world.user_id("case_manager2")),
+    }
+    r = await act(client, auth, mid, "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 200, r.text
+    assert (await client.get(client_url, headers=cm2)).status_code == 200
+    r = await act(client, auth, mid, "park", {"reason": "disengaged"})
+    assert r.status_code == 200 and r.json()["status"] == "parked", r.text
+    assert (await client.get(client_url, headers=cm2)).status_code == 404
 
 
 async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: World) -> None:

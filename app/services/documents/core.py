@@ -55,6 +55,7 @@ from app.schemas.pagination import PageParams
 from app.security import utcnow
 from app.services.clients import access as client_access
 from app.services.clients import contacts
+from app.services.clients import policy as client_policy
 from app.services.documents import file_types
 from app.services.documents.policy import can_delete_document, can_use_document_check
 from app.services.platform import audit
@@ -492,10 +493,14 @@ async def upload_client(
     session: AsyncSession, actor: Actor, client_id: uuid.UUID, *, document_check: bool
 ) -> Client:
     """The client an upload is for: 404 unless the caller can see it (and, for Document Check,
-    acts for the CAS organization or is an admin). Checked before the upload is read."""
+    acts for the CAS organization or is an admin); 403 unless it may add to the client's record
+    (an upload keeps the client active on the queue): an organization linked to the client or
+    an admin, not the release of information alone. Checked before the upload is read."""
     if document_check:
         _require_document_check(actor)
-    return await client_access.get_visible_client(session, actor, client_id)
+    client = await client_access.get_visible_client(session, actor, client_id)
+    await client_policy.check_may_change(session, actor, client)
+    return client
 
 
 @dataclass(frozen=True)

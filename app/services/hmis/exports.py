@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, any_, exists, func, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,9 +204,22 @@ async def create_export(
     return job
 
 
+def _of_other_organizations(actor: Actor) -> ColumnElement[bool]:
+    """The export holds a project of another organization than the actor's: an admin's export
+    (requested acting for the actor's organization, with an admin's reach), not theirs."""
+    return exists().where(
+        Project.id == any_(HmisExport.project_ids),
+        Project.organization_id != actor.organization_id,
+    )
+
+
 async def get_export(session: AsyncSession, actor: Actor, export_id: uuid.UUID) -> HmisExport:
     job = await session.get(HmisExport, export_id, populate_existing=True)
     if job is None or not sees_export(actor, job.coc_id, job.organization_id):
+        raise NotFound("No such export.")
+    if not exports_all_projects(actor) and await session.scalar(
+        select(_of_other_organizations(actor)).where(HmisExport.id == job.id)
+    ):
         raise NotFound("No such export.")
     return job
 
@@ -214,7 +227,9 @@ async def get_export(session: AsyncSession, actor: Actor, export_id: uuid.UUID) 
 async def list_exports(session: AsyncSession, actor: Actor, page: PageParams) -> PageOf[HmisExport]:
     stmt = select(HmisExport).where(HmisExport.coc_id == actor.coc_id)
     if not exports_all_projects(actor):
-        stmt = stmt.where(HmisExport.organization_id == actor.organization_id)
+        stmt = stmt.where(
+            HmisExport.organization_id == actor.organization_id, ~_of_other_organizations(actor)
+        )
     return await paginate(
         session, stmt, page, [HmisExport.created_at, HmisExport.id], descending=True
     )

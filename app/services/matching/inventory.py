@@ -544,7 +544,9 @@ async def list_unit_events(
     def shape(e: UnitEvent) -> UnitEventRead:
         read = UnitEventRead.model_validate(e)
         if hide:
+            # The household's id, and the notes written about it (free text).
             read.client_id = None
+            read.note = None
         return read
 
     return result.map(shape)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -282,29 +282,33 @@ async def _write_result(session: AsyncSession, match: Match, result: int, on: da
 
 
 async def _revoke_referred_access(session: AsyncSession, match: Match) -> None:
-    """Off the provider's caseload: the ``referred`` access ends, unless another active match
-    of the household's entry keeps it (there is at most one) or another match to the same
-    organization is active."""
-    still = await session.scalar(
-        select(Match.id).where(
-            Match.head_client_id == match.head_client_id,
-            Match.organization_id == match.organization_id,
-            Match.status.in_(ACTIVE_MATCH_STATUSES),
-            Match.id != match.id,
-        )
-    )
-    if still is not None:
-        return
+    """Off the caseload of the provider and of the EHV case-manager agency (both were given
+    ``referred`` access by the match): it ends for each, unless another active match of the
+    household to the same organization keeps it."""
     entry = await session.get(QueueEntry, match.queue_entry_id)
     assert entry is not None
     clients = await household_clients(session, entry)
-    await session.execute(
-        delete(ClientAccess).where(
-            ClientAccess.client_id.in_(clients),
-            ClientAccess.organization_id == match.organization_id,
-            ClientAccess.reason == "referred",
+    for org_id in {match.organization_id, match.ehv_case_manager_organization_id} - {None}:
+        still = await session.scalar(
+            select(Match.id).where(
+                Match.head_client_id == match.head_client_id,
+                or_(
+                    Match.organization_id == org_id,
+                    Match.ehv_case_manager_organization_id == org_id,
+                ),
+                Match.status.in_(ACTIVE_MATCH_STATUSES),
+                Match.id != match.id,
+            )
         )
-    )
+        if still is not None:
+            continue
+        await session.execute(
+            delete(ClientAccess).where(
+                ClientAccess.client_id.in_(clients),
+                ClientAccess.organization_id == org_id,
+                ClientAccess.reason == "referred",
+            )
+        )
 
 
 async def _move(

@@ -70,7 +70,7 @@ from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessm
 from app.models.queue import QueueEntry
 from app.reference import label
 from app.reference.caseloads import Caseload, CaseloadSort
-from app.reference.queue import CloseReason, ReferralStatus
+from app.reference.queue import ChronicFilter, CloseReason, ReferralStatus
 from app.schemas.pagination import PageParams
 from app.services.clients.access import visible_clients_filter
 from app.services.clients.contacts import INACTIVE_AFTER
@@ -336,6 +336,27 @@ def _sort_key(rows: Any, sort: CaseloadSort) -> ColumnElement[Any]:
             return c.referral_status
 
 
+def _check_document_check_filters(actor: Actor, f: QueueFilter, loc: str) -> None:
+    """Document Check is the CAS organization's and the admins' to know about (the rows leave it
+    out for everyone else): a filter that reads it -- the documents on file, the chronic status
+    documented from them (``yes``/``no`` combine both determinations) -- is a 422 for others."""
+    if can_use_document_check(actor):
+        return
+    named = []
+    if f.document_status is not None:
+        named.append("document_status")
+    if f.chronic is not None and f.chronic != ChronicFilter.RECORDED:
+        named.append("chronic")
+    if named:
+        msg = (
+            "Filters on Document Check (documents on file, the documented chronic status) are "
+            "for the CAS organization and admins; chronic=recorded reads the recorded data only."
+        )
+        raise ValidationFailed(
+            msg, errors=[{"loc": [loc, name], "msg": msg, "type": "value_error"} for name in named]
+        )
+
+
 async def list_caseload(
     session: AsyncSession,
     actor: Actor,
@@ -349,6 +370,7 @@ async def list_caseload(
 ) -> PageOf[CaseloadRow]:
     """One page of the caseload in ``order`` (ties by enrollment id, the same way); the read of
     every client shown is audited."""
+    _check_document_check_filters(actor, filters.queue, loc)
     await check_filter(session, actor, filters.queue, loc=loc)
     today = clock.today(actor)
     rows = _rows(actor, caseload, filters, today).subquery("caseload")
