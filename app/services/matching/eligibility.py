@@ -9,16 +9,17 @@ active match, and was never declined by this project. The explanation (``explain
 same predicates for one client and shows the data behind each.
 
 The facts are the queue's (``app.services.queue.facts``): before reading, the CoC's stale
-entries are recomputed as the queue's own reads do (``facts.refresh_for_read``; one entry for
-the explanation and a new match). A page of candidates is ranked by the queue's own machinery
-(``listing.with_rank``: one index-only count of the entries ahead, up to the page's last row)
-and each candidate carries the queue's ``priority`` (rank, the scheme's keys and values, the
-tie-breaker): why it ranks where it does.
+entries are recomputed as the queue's own reads do (``facts.refresh_for_read``, its probe asked
+in the unit's own read; one entry for the explanation and a new match). A page of candidates is
+ranked by the queue's own machinery (``listing.with_rank``: one index-only count of the entries
+ahead, up to the page's last row) and each candidate carries the queue's ``priority`` (rank,
+the scheme's keys and values, the tie-breaker): why it ranks where it does.
 
 The statements are ``eligibility_sql``'s, built once per shape of the requirements with their
 values bound at execution; a request reads the unit's project, sources and requirements in one
 statement, and the explanation reads everything about the client's entry (each rule's data and
-verdict, status, rank, active match, the project's earlier decline) in one more.
+verdict, status, rank, active match, the project's earlier decline) in one more. Both answers
+are plain dicts in their response model's shape, written once (``app.http.plain_json``).
 """
 
 from __future__ import annotations
