@@ -14,11 +14,13 @@ One run (on ``bench.harness``):
 3. sends ``--requests`` requests at ``--concurrency`` in flight over keep-alive connections
    (httpx): find-client searches by both users (typo'd "First Last"; some "Last, First", some
    with a DOB) and, every 50th request, a create of a look-alike of a common name (duplicate
-   detection); then a sequential pass of searches;
-4. runs the same candidate SQL the service runs for those searches (the service's own
-   statements, compiled) through raw asyncpg in a minimal ASGI app served by uvicorn the same
-   way, at the same concurrency: the baseline (both sides pay HTTP); then the same SQL through
-   asyncpg in this process, without HTTP (``database_only``: what PostgreSQL alone does);
+   detection); then a sequential pass of searches, and one of ``GET /api/v1/auth/me`` (the
+   fixed cost of an authenticated request: the service CPU a search adds is the difference);
+4. runs the same candidate SQL the service runs for those searches (its very SQL and
+   arguments, ``clients.search.candidate_query``) through raw asyncpg in a minimal ASGI app
+   served by uvicorn the same way, at the same concurrency: the baseline (both sides pay
+   HTTP); then the same SQL through asyncpg in this process, without HTTP (``database_only``:
+   what PostgreSQL alone does);
 5. prints one JSON object, with the service's resident memory. Client, server and PostgreSQL
    share this machine's cores, so the load average of the machine is reported with each phase.
 """
@@ -97,7 +99,7 @@ def _http_job(
 async def _baseline_statements(
     url: str, settings: Settings, tokens: dict[str, str], searches: list[tuple[str, dict[str, Any]]]
 ) -> list[tuple[str, list[Any]]]:
-    """Each search's candidate SQL as the service builds it, compiled: (sql, args)."""
+    """Each search's candidate SQL exactly as the service runs it: (sql, args)."""
     engine: AsyncEngine = create_engine(url, settings, pool=False)
     actors = {}
     async with async_sessionmaker(engine)() as session:
@@ -108,10 +110,9 @@ async def _baseline_statements(
     cipher = FieldCipher(settings.field_encryption_key)
     for user, body in searches:
         terms = client_search.search_terms(ClientSearch.model_validate(body), None, cipher)
-        stmt = client_search.candidates_stmt(actors[user], terms)
-        assert stmt is not None
-        compiled = stmt.compile(dialect=engine.dialect)
-        out.append((str(compiled), [compiled.params[k] for k in compiled.positiontup or []]))
+        query = client_search.candidate_query(actors[user], terms, engine.dialect)
+        assert query is not None
+        out.append(query)
     return out
 
 
@@ -167,7 +168,23 @@ async def _measure(
         sequential = {
             "load_average_before": seq.load_before,
             **harness.summary(seq.results, "search", seq.wall),
+            **seq.cpu.per_request(len(seq.results)),
         }
+        # The fixed cost of any authenticated request, one at a time: what a search adds is
+        # the difference.
+        me_jobs = [
+            harness.http_job(client, "auth_me", "GET", "/api/v1/auth/me", headers=headers[u])
+            for u, _ in searches[: args.sequential]
+        ]
+        me = await harness.measure(me_jobs, 1, service)
+        auth_me = {
+            "load_average_before": me.load_before,
+            **harness.summary(me.results, "auth_me", me.wall),
+            **me.cpu.per_request(len(me.results)),
+        }
+        sequential["service_cpu_ms_over_auth_me"] = round(
+            sequential["service_cpu_ms_per_request"] - auth_me["service_cpu_ms_per_request"], 2
+        )
 
     statements = await _baseline_statements(
         bench.url,
@@ -200,6 +217,7 @@ async def _measure(
     return {
         "concurrent": concurrent,
         "sequential": sequential,
+        "auth_me_sequential": auth_me,
         "baseline": baseline,
         "database_only": database_only,
         "server_memory": {"service": memory, "baseline_app": baseline_server.memory()},

@@ -613,7 +613,7 @@ async def _run(bench: Bench, args: argparse.Namespace, rng: random.Random) -> No
         ),
         "job_runner": JOB_RUNNER,
         "baseline_service": (
-            "the find-client candidate statement (clients.search.candidates_stmt) and the "
+            "the find-client candidate statement (clients.search.candidate_query) and the "
             "queue list's (queue.listing.list_statement), compiled, alternating, through "
             "asyncpg in bench/baseline_app.py under uvicorn (as many processes as instances, "
             "each with the service's pool size), the same client, concurrency and duration; "

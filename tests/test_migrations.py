@@ -102,7 +102,7 @@ async def test_two_instances_upgrading_a_fresh_database_at_once_take_turns() -> 
             )
         await engine.dispose()
         script = ScriptDirectory.from_config(alembic_config(to_async_url(url)))
-        assert sorted(applied) == sorted(script.get_heads()) == ["0021_import_staging"]
+        assert sorted(applied) == sorted(script.get_heads()) == ["0022_rate_limit_clock"]
         assert coc_trigger == 1
     finally:
         await _admin_exec(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Response, status
+from fastapi import Depends, Request, Response, status
 
 from app import clock
 from app.context import Actor
@@ -24,6 +24,7 @@ from app.http.contract import (
 )
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
+from app.http.plain_json import PlainJson
 from app.permissions import Permission
 from app.routers import api_router
 from app.schemas.clients import (
@@ -55,6 +56,9 @@ SsnReader = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_SSN_
 Merger = Annotated[Actor, Depends(require_for_clients(Permission.CLIENTS_MERGE))]
 # A read or update by a merged client's id answers for the survivor with these.
 MERGED_HEADERS = (ETAG, MERGED_INTO, CONTENT_LOCATION)
+# Search hits are written as the service shapes them (checked against the model outside
+# production).
+SEARCH_JSON = PlainJson(Page[ClientSearchHit])
 
 
 def _answer_for(
@@ -113,14 +117,13 @@ async def list_clients(
     openapi_extra=documented(Visibility.CLIENT),
 )
 async def search_clients(
-    body: ClientSearch, actor: ClientReader, session: Session, cipher: Cipher
-) -> Page[ClientSearchHit]:
+    request: Request, body: ClientSearch, actor: ClientReader, session: Session, cipher: Cipher
+) -> Response:
     """Find client by name (typo-tolerant), date of birth, client id and/or SSN last 4.
     Ranked best first; only clients you may see. One page of at most `limit` hits (the list
     shape; `next_cursor` is always null: refine the search instead)."""
-    return Page[ClientSearchHit](
-        items=await svc.find_clients(session, actor, body, cipher), next_cursor=None
-    )
+    hits = await svc.find_clients(session, actor, body, cipher)
+    return SEARCH_JSON.response(request, {"items": hits, "next_cursor": None})
 
 
 @router.get(

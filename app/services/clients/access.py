@@ -18,8 +18,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Uuid,
+    and_,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,13 +42,46 @@ from app.models import Client, ClientAccess
 from app.models.enrollments import CaseAssignment, Enrollment
 
 
-def roi_active(today: date) -> ColumnElement[bool]:
+def roi_active(today: date | ColumnElement[date]) -> ColumnElement[bool]:
     """The release of information covers ``today`` (the CoC's date)."""
     return and_(
         Client.roi_start_date.is_not(None),
         Client.roi_start_date <= today,
         or_(Client.roi_end_date.is_(None), Client.roi_end_date >= today),
     )
+
+
+def _granted(
+    organization_id: uuid.UUID | ColumnElement[uuid.UUID],
+    user_id: uuid.UUID | ColumnElement[uuid.UUID],
+    today: date | ColumnElement[date],
+    coc_id: ColumnElement[uuid.UUID] | None = None,
+) -> ColumnElement[bool]:
+    """Seen by the organization, the user's own cases, or an active ROI (see the module).
+    ``coc_id``: confine the tables read to the CoC (what the session's scope adds to ORM
+    reads, ``app.models.scoping``), for statements run without the ORM."""
+    # One index probe per client row: OFFSET 0 keeps PostgreSQL from reading the organization's
+    # whole access list into a hash instead, work that would grow with the population.
+    linked = select(ClientAccess.client_id).where(  # in the index: an index-only probe
+        ClientAccess.client_id == Client.id,
+        ClientAccess.organization_id == organization_id,
+    )
+    # The caller's own active case assignments: one probe of the partial index
+    # ``ix_case_assignments_active_user_client`` per client row, then the enrollment's key.
+    assigned = (
+        select(CaseAssignment.id)
+        .join(Enrollment, Enrollment.id == CaseAssignment.enrollment_id)
+        .where(
+            CaseAssignment.client_id == Client.id,
+            CaseAssignment.user_id == user_id,
+            CaseAssignment.status == "active",
+            Enrollment.voided_at.is_(None),
+        )
+    )
+    if coc_id is not None:
+        linked = linked.where(ClientAccess.coc_id == coc_id)
+        assigned = assigned.where(Enrollment.coc_id == coc_id, CaseAssignment.coc_id == coc_id)
+    return or_(exists(linked.offset(0)), exists(assigned.offset(0)), roi_active(today))
 
 
 def visible_clients_filter(actor: Actor) -> ColumnElement[bool]:
@@ -46,30 +91,51 @@ def visible_clients_filter(actor: Actor) -> ColumnElement[bool]:
     in_coc = Client.coc_id == actor.coc_id
     if actor.is_admin:
         return in_coc
-    # One index probe per client row: OFFSET 0 keeps PostgreSQL from reading the organization's
-    # whole access list into a hash instead, work that would grow with the population.
-    linked = exists(
-        select(ClientAccess.client_id)  # in the index: an index-only probe
-        .where(
-            ClientAccess.client_id == Client.id,
-            ClientAccess.organization_id == actor.organization_id,
-        )
-        .offset(0)
+    return and_(in_coc, _granted(actor.organization_id, actor.user_id, clock.today(actor)))
+
+
+# --- the same rule for a statement built once ---------------------------------------------------
+
+VisibilityShape = Literal["nothing", "coc", "granted"]
+
+
+def visibility_shape(actor: Actor) -> VisibilityShape:
+    """Which form of ``visible_clients_filter`` applies to ``actor``."""
+    if actor.organization.victim_service_provider:
+        return "nothing"
+    return "coc" if actor.is_admin else "granted"
+
+
+def bound_visible_clients_filter(shape: VisibilityShape) -> ColumnElement[bool]:
+    """``visible_clients_filter`` for every caller of ``shape``: the caller's CoC, organization,
+    user and date are the named parameters ``visible_*`` (``visibility_values``), and every
+    table read is confined to the CoC as the session's scope confines ORM reads. For a
+    statement built (and compiled) once and run with each caller's values."""
+    if shape == "nothing":
+        return false()
+    coc_id = bindparam("visible_coc_id", None, type_=Uuid)
+    in_coc = Client.coc_id == coc_id
+    if shape == "coc":
+        return in_coc
+    return and_(
+        in_coc,
+        _granted(
+            bindparam("visible_organization_id", None, type_=Uuid),
+            bindparam("visible_user_id", None, type_=Uuid),
+            bindparam("visible_today", None, type_=Date),
+            coc_id,
+        ),
     )
-    # The caller's own active case assignments: one probe of the partial index
-    # ``ix_case_assignments_active_user_client`` per client row, then the enrollment's key.
-    assigned = exists(
-        select(CaseAssignment.id)
-        .join(Enrollment, Enrollment.id == CaseAssignment.enrollment_id)
-        .where(
-            CaseAssignment.client_id == Client.id,
-            CaseAssignment.user_id == actor.user_id,
-            CaseAssignment.status == "active",
-            Enrollment.voided_at.is_(None),
-        )
-        .offset(0)
-    )
-    return and_(in_coc, or_(linked, assigned, roi_active(clock.today(actor))))
+
+
+def visibility_values(actor: Actor) -> dict[str, Any]:
+    """The parameters of ``bound_visible_clients_filter`` for ``actor``."""
+    return {
+        "visible_coc_id": actor.coc_id,
+        "visible_organization_id": actor.organization_id,
+        "visible_user_id": actor.user_id,
+        "visible_today": clock.today(actor),
+    }
 
 
 async def can_see(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> bool:

@@ -27,7 +27,6 @@ from app.schemas.clients import (
     ClientHistoryEntry,
     ClientRead,
     ClientSearch,
-    ClientSearchHit,
     ClientSummary,
     ClientUpdate,
     DuplicateCandidate,
@@ -485,10 +484,13 @@ async def list_clients(
 
 async def find_clients(
     session: AsyncSession, actor: Actor, query: ClientSearch, cipher: FieldCipher
-) -> list[ClientSearchHit]:
-    """Find client (``search.search_clients``); the hits shown are audited as one read."""
+) -> list[dict[str, Any]]:
+    """Find client (``search.search_clients``: plain data in the shape of ``ClientSearchHit``);
+    the hits shown are audited as one read."""
     hits = await search_clients(session, actor, query, cipher)
-    audit_list_read_ids(session, actor, [h.client.id for h in hits])
+    await audit.write_pii_reads(
+        session, actor, [h["client"]["id"] for h in hits], fields=SUMMARY_FIELDS
+    )
     return hits
 
 

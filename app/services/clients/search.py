@@ -16,6 +16,10 @@ the caller may see:
 * best first by a coarse agreement count, at most ``RANK_LIMIT``: a common name never means
   ranking thousands of rows.
 
+That statement has a handful of forms (who sees what, which criteria are given): each is built
+and compiled once (``candidate_query``) and run on the session's connection with the request's
+values, since building and compiling it cost more than PostgreSQL takes to run it.
+
 Python then ranks only those candidates with Jaro-Winkler similarity (rapidfuzz) plus phonetic
 agreement (jellyfish), in a worker thread when the list is long, so the event loop keeps
 serving other requests. "Jon Smyth" finds "John Smith": both names share their metaphone keys
@@ -32,16 +36,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import jellyfish
 from rapidfuzz.distance import JaroWinkler
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Date,
+    Dialect,
+    Integer,
     Select,
     String,
-    TextClause,
     Uuid,
     bindparam,
     or_,
@@ -50,10 +56,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.types import TypeEngine
 
 from app.context import Actor
 from app.models import Client
-from app.schemas.clients import ClientSearch, ClientSearchHit, ClientSummary, DuplicateCandidate
+from app.schemas.clients import ClientSearch, ClientSummary, DuplicateCandidate
 from app.services.clients import access as client_access
 from app.services.clients.ssn import decrypt_ssn, mask_ssn
 from app.services.platform.crypto import FieldCipher
@@ -138,17 +145,6 @@ def _columns(side: Side) -> tuple[_Col, _Col, _Col]:
     return Client.last_name_norm, Client.last_name_key, Client.last_name_alt_key
 
 
-def _agrees(name: _Name, side: Side) -> ColumnElement[bool]:
-    """The client's ``side`` name starts like, or sounds like, ``name`` (indexed columns)."""
-    norm, key, alt = _columns(side)
-    clauses: list[ColumnElement[bool]] = [norm.like(name.norm[:3] + "%")]
-    if name.meta:
-        clauses.append(key == name.meta)
-    if name.soundex:
-        clauses.append(alt == name.soundex)
-    return or_(*clauses)
-
-
 def _agreement_sql(side: Side, p: str) -> str:
     """A coarse 0-6 agreement of the query name ``p`` with the client's ``side`` name."""
     return (
@@ -171,14 +167,14 @@ _POINTS = text(
     " + CASE WHEN clients.id = :client_id THEN 100 ELSE 0 END DESC"
 ).bindparams(
     *(
-        bindparam(f"{p}_{k}", type_=String)
+        bindparam(f"{p}_{k}", None, type_=String)
         for p in ("f", "l")
         for k in ("norm", "meta", "soundex", "prefix", "prefix2")
     ),
-    bindparam("dob", type_=Date),
-    bindparam("ssn_hash", type_=String),
-    bindparam("ssn_last4_hash", type_=String),
-    bindparam("client_id", type_=Uuid),
+    bindparam("dob", None, type_=Date),
+    bindparam("ssn_hash", None, type_=String),
+    bindparam("ssn_last4_hash", None, type_=String),
+    bindparam("client_id", None, type_=Uuid),
 )
 
 
@@ -200,39 +196,73 @@ class Terms:
     def _has_name_pairs(self) -> bool:
         return len(self.names) >= 2
 
-    def name_condition(self) -> ColumnElement[bool] | None:
-        """Both names agree, in either order (several tokens: some two of them); one name:
-        the client's first or last name agrees with it."""
-        if not self.names:
-            return None
-        if not self._has_name_pairs():
-            only = self.names[0]
-            return or_(_agrees(only, "first"), _agrees(only, "last"))
-        keys = {
-            key
-            for a, b in itertools.permutations(self.names[:MAX_PAIR_TOKENS], 2)
-            for key in _pair_keys(a, b)
-        }
-        return Client.name_pair_keys.overlap(sorted(keys))
+    def shape(self) -> _TermsShape:
+        """What the candidate statement tests (its values aside)."""
+        one = self.names[0] if len(self.names) == 1 else None
+        return _TermsShape(
+            names="pairs" if self._has_name_pairs() else "one" if one else "",
+            one_meta=bool(one and one.meta),
+            one_soundex=bool(one and one.soundex),
+            dob=self.dob is not None,
+            ssn_hash=self.ssn_hash is not None,
+            ssn_last4_hash=self.ssn_last4_hash is not None,
+            client_id=self.client_id is not None,
+        )
 
-    def points(self) -> TextClause:
-        """Coarse agreement (``_POINTS``), to keep the best candidates when there are many."""
+    def values(self) -> dict[str, object]:
+        """The parameters of the candidate statement (``_candidates_select``)."""
+        values: dict[str, object] = {
+            "where_dob": self.dob,
+            "where_ssn_hash": self.ssn_hash,
+            "where_ssn_last4_hash": self.ssn_last4_hash,
+            "where_client_id": self.client_id,
+        }
+        if self._has_name_pairs():
+            # Both names agree, in either order (several tokens: some two of them).
+            values["pair_keys"] = sorted(
+                {
+                    key
+                    for a, b in itertools.permutations(self.names[:MAX_PAIR_TOKENS], 2)
+                    for key in _pair_keys(a, b)
+                }
+            )
+        elif self.names:
+            # One name: the client's first or last name agrees with it.
+            only = self.names[0]
+            values.update(one_prefix=only.norm[:3] + "%", one_meta=only.meta)
+            values["one_soundex"] = only.soundex
+        # The coarse agreement (``_POINTS``) that keeps the best candidates when there are many.
         first, last = self.first, self.last
         if first is None and last is None:
             first = self.names[0] if self.names else None
-        values: dict[str, object] = {
-            "dob": self.dob,
-            "ssn_hash": self.ssn_hash,
-            "ssn_last4_hash": self.ssn_last4_hash,
-            "client_id": self.client_id,
-        }
+        values.update(
+            dob=self.dob,
+            ssn_hash=self.ssn_hash,
+            ssn_last4_hash=self.ssn_last4_hash,
+            client_id=self.client_id,
+        )
         for p, name in (("f", first), ("l", last)):
             values[f"{p}_norm"] = name.norm if name else None
             values[f"{p}_meta"] = name.meta if name else None
             values[f"{p}_soundex"] = name.soundex if name else None
             values[f"{p}_prefix"] = name.norm[:3] + "%" if name else None
             values[f"{p}_prefix2"] = name.norm[:2] + "%" if name else None
-        return _POINTS.bindparams(**values)
+        return values
+
+
+class _TermsShape(NamedTuple):
+    names: Literal["", "one", "pairs"]
+    one_meta: bool
+    one_soundex: bool
+    dob: bool
+    ssn_hash: bool
+    ssn_last4_hash: bool
+    client_id: bool
+
+    def any(self) -> bool:
+        return bool(
+            self.names or self.dob or self.ssn_hash or self.ssn_last4_hash or self.client_id
+        )
 
 
 class Candidate(NamedTuple):
@@ -256,46 +286,112 @@ class Candidate(NamedTuple):
 _CANDIDATE_COLUMNS = [getattr(Client, f) for f in Candidate._fields]
 
 
-def _visible(actor: Actor, exclude: uuid.UUID | None) -> list[ColumnElement[bool]]:
+def _param(name: str, type_: TypeEngine[Any]) -> BindParameter[Any]:
+    return bindparam(name, None, type_=type_)
+
+
+def _agrees(side: Side, shape: _TermsShape) -> ColumnElement[bool]:
+    """The client's ``side`` name starts like, or sounds like, the query's one name."""
+    norm, key, alt = _columns(side)
+    clauses: list[ColumnElement[bool]] = [norm.like(_param("one_prefix", String()))]
+    if shape.one_meta:
+        clauses.append(key == _param("one_meta", String()))
+    if shape.one_soundex:
+        clauses.append(alt == _param("one_soundex", String()))
+    return or_(*clauses)
+
+
+def _candidates_select(
+    visibility: client_access.VisibilityShape, shape: _TermsShape, exclude: bool
+) -> Select[Any]:
+    """The candidates: names agree, or the same DOB / SSN / last 4 / id; best first, at most
+    ``rank_limit``; only clients the caller may see (not merged), ``exclude_id`` left out.
+    Every value is a named parameter (``Terms.values``, ``visibility_values``)."""
+    clauses: list[ColumnElement[bool]] = []
+    if shape.names == "pairs":
+        clauses.append(
+            Client.name_pair_keys.overlap(_param("pair_keys", Client.name_pair_keys.type))
+        )
+    elif shape.names == "one":
+        clauses.append(or_(_agrees("first", shape), _agrees("last", shape)))
+    if shape.dob:
+        clauses.append(Client.dob == _param("where_dob", Date()))
+    if shape.ssn_hash:
+        clauses.append(Client.ssn_hash == _param("where_ssn_hash", String()))
+    if shape.ssn_last4_hash:
+        clauses.append(Client.ssn_last4_hash == _param("where_ssn_last4_hash", String()))
+    if shape.client_id:
+        clauses.append(Client.id == _param("where_client_id", Uuid()))
     where = [
-        Client.coc_id == actor.coc_id,
-        client_access.visible_clients_filter(actor),
+        client_access.bound_visible_clients_filter(visibility),
         Client.merged_into_id.is_(None),
     ]
-    if exclude is not None:
-        where.append(Client.id != exclude)
-    return where
-
-
-def candidates_stmt(
-    actor: Actor, terms: Terms, *, exclude: uuid.UUID | None = None
-) -> Select[tuple[Candidate]] | None:
-    """The candidates: names agree, or the same DOB / SSN / last 4 / id; best first, at most
-    ``RANK_LIMIT``. ``exclude``: a client not to list (the one just created)."""
-    clauses: list[ColumnElement[bool]] = []
-    names = terms.name_condition()
-    if names is not None:
-        clauses.append(names)
-    if terms.dob is not None:
-        clauses.append(Client.dob == terms.dob)
-    if terms.ssn_hash is not None:
-        clauses.append(Client.ssn_hash == terms.ssn_hash)
-    if terms.ssn_last4_hash is not None:
-        clauses.append(Client.ssn_last4_hash == terms.ssn_last4_hash)
-    if terms.client_id is not None:
-        clauses.append(Client.id == terms.client_id)
-    if not clauses:
-        return None
+    if exclude:
+        where.append(Client.id != _param("exclude_id", Uuid()))
     return (
         select(*_CANDIDATE_COLUMNS)
-        .where(*_visible(actor, exclude), or_(*clauses))
-        .order_by(terms.points(), Client.id)
-        .limit(RANK_LIMIT)
+        .where(*where, or_(*clauses))
+        .order_by(_POINTS, Client.id)
+        .limit(_param("rank_limit", Integer()))
     )
 
 
-async def _fetch(session: AsyncSession, stmt: Select[tuple[Candidate]]) -> list[Candidate]:
-    return [Candidate._make(row) for row in (await session.execute(stmt)).all()]
+@dataclass(frozen=True)
+class _Compiled:
+    """A candidate statement compiled for the driver: its SQL and its parameters' order."""
+
+    sql: str
+    order: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        merged = {**self.defaults, **values}
+        return [merged[name] for name in self.order]
+
+
+# Compiled once per form of query (a handful: who sees what, which criteria are given).
+_COMPILED: dict[tuple[str, str, bool, _TermsShape], _Compiled] = {}
+
+
+def candidate_query(
+    actor: Actor, terms: Terms, dialect: Dialect, *, exclude: uuid.UUID | None = None
+) -> tuple[str, list[Any]] | None:
+    """The candidate SQL for ``terms`` as the driver runs it, and its arguments (None: the
+    query asks nothing). Building and compiling the statement costs more than running it, so
+    each form is compiled once and only its values are bound per request."""
+    shape = terms.shape()
+    if not shape.any():
+        return None
+    visibility = client_access.visibility_shape(actor)
+    cache_key = (dialect.name, visibility, exclude is not None, shape)
+    compiled = _COMPILED.get(cache_key)
+    if compiled is None:
+        stmt = _candidates_select(visibility, shape, exclude is not None).compile(dialect=dialect)
+        compiled = _Compiled(
+            str(stmt), tuple(stmt.positiontup or ()), dict(stmt.construct_params())
+        )
+        _COMPILED[cache_key] = compiled
+    values = {
+        **client_access.visibility_values(actor),
+        **terms.values(),
+        "exclude_id": exclude,
+        "rank_limit": RANK_LIMIT,
+    }
+    return compiled.sql, compiled.args(values)
+
+
+async def _fetch(
+    session: AsyncSession, actor: Actor, terms: Terms, *, exclude: uuid.UUID | None = None
+) -> list[Candidate]:
+    # Pending changes first, as an ORM read would (autoflush): the new client's own rows.
+    await session.flush()
+    conn = await session.connection()
+    query = candidate_query(actor, terms, conn.dialect, exclude=exclude)
+    if query is None:
+        return []
+    sql, args = query
+    result = await conn.exec_driver_sql(sql, tuple(args))
+    return [Candidate._make(row) for row in result.all()]
 
 
 _R = TypeVar("_R")
@@ -355,20 +451,26 @@ def dob_similarity(query: date, candidate: date | None) -> tuple[float, str | No
     return 0.0, None
 
 
-@dataclass
 class _Score:
-    parts: list[tuple[float, float]] = field(default_factory=list)  # (weight, score 0-100)
-    reasons: list[str] = field(default_factory=list)
+    """A weighted mean of 0-100 scores, and the reasons given for them."""
+
+    __slots__ = ("reasons", "weighted", "weights")
+
+    def __init__(self) -> None:
+        self.weights: list[float] = []
+        self.weighted: list[float] = []  # weight x score, in the order added
+        self.reasons: list[str] = []
 
     def add(self, weight: float, score: float, reason: str | None) -> None:
-        self.parts.append((weight, score))
+        self.weights.append(weight)
+        self.weighted.append(weight * score)
         if reason:
             self.reasons.append(reason)
 
     @property
     def total(self) -> float:
-        weights = sum(w for w, _ in self.parts)
-        return round(sum(w * s for w, s in self.parts) / weights, 1) if weights else 0.0
+        weights = sum(self.weights)
+        return round(sum(self.weighted) / weights, 1) if weights else 0.0
 
 
 def _name_score(
@@ -412,6 +514,19 @@ def _name_score(
     return score, "name sounds alike" if score >= 85 else ("similar name" if score >= 60 else None)
 
 
+def summary_data(c: Candidate, cipher: FieldCipher) -> dict[str, Any]:
+    """``summary`` as plain data, in the model's field order."""
+    return {
+        "id": c.id,
+        "first_name": c.first_name,
+        "middle_name": c.middle_name,
+        "last_name": c.last_name,
+        "dob": c.dob,
+        "ssn": mask_ssn(decrypt_ssn(c.ssn_encrypted, cipher)),
+        "veteran_status": c.veteran_status,
+    }
+
+
 def summary(c: Candidate, cipher: FieldCipher) -> ClientSummary:
     ssn = decrypt_ssn(c.ssn_encrypted, cipher)
     return ClientSummary(
@@ -441,12 +556,31 @@ def search_terms(query: ClientSearch, client_id: uuid.UUID | None, cipher: Field
     )
 
 
+class _NameScores:
+    """``_name_score`` of one query, remembered per spelling of a candidate's names: among a
+    common name's candidates many spell it alike, and the score depends on nothing else."""
+
+    def __init__(
+        self, first: _Name | None, last: _Name | None, both_given: bool, token: _Name | None
+    ) -> None:
+        self._args = (first, last, both_given, token)
+        self._known: dict[tuple[str | None, ...], tuple[float, str | None]] = {}
+
+    def of(self, c: Candidate) -> tuple[float, str | None]:
+        spelling = (c.first_name_norm, c.first_name_key, c.last_name_norm, c.last_name_key)
+        found = self._known.get(spelling)
+        if found is None:
+            found = self._known[spelling] = _name_score(*self._args, c)
+        return found
+
+
 def _rank_search(
     query: ClientSearch, terms: Terms, candidates: Sequence[Candidate]
 ) -> list[tuple[float, list[str], Candidate]]:
     first, last, tokens = split_name(query.name) if query.name else (None, None, [])
     both_given = bool(first and last)
     token = _Name.of(tokens[0]) if tokens else None
+    name_scores = _NameScores(terms.first, terms.last, both_given, token)
     ranked: list[tuple[float, list[str], Candidate]] = []
     for c in candidates:
         if terms.client_id is not None and c.id == terms.client_id:
@@ -454,7 +588,7 @@ def _rank_search(
             continue
         s = _Score()
         if tokens:
-            s.add(0.55, *_name_score(terms.first, terms.last, both_given, token, c))
+            s.add(0.55, *name_scores.of(c))
         if query.dob is not None:
             s.add(0.3, *dob_similarity(query.dob, c.dob))
         if terms.ssn_last4_hash is not None:
@@ -462,16 +596,19 @@ def _rank_search(
             s.add(0.15, 100.0 if same else 0.0, "same SSN last 4" if same else None)
         if terms.client_id is not None:
             s.add(0.5, 0.0, None)
-        if s.total >= SEARCH_THRESHOLD:
-            ranked.append((s.total, s.reasons, c))
+        total = s.total
+        if total >= SEARCH_THRESHOLD:
+            ranked.append((total, s.reasons, c))
     ranked.sort(key=lambda h: (-h[0], h[2].last_name or "", str(h[2].id)))
     return ranked[: query.limit]
 
 
 async def search_clients(
     session: AsyncSession, actor: Actor, query: ClientSearch, cipher: FieldCipher
-) -> list[ClientSearchHit]:
-    """Ranked visible clients matching the query (best first, at most ``query.limit``)."""
+) -> list[dict[str, Any]]:
+    """Ranked visible clients matching the query (best first, at most ``query.limit``), as
+    plain data in the shape of ``ClientSearchHit`` (field order included): the route writes
+    them once (``app.http.plain_json``) instead of building models and validating them again."""
     # A merged record's id finds its survivor (merged records themselves are not listed).
     wanted_id = (
         await client_access.resolve_merged(session, query.client_id)
@@ -479,13 +616,12 @@ async def search_clients(
         else None
     )
     terms = search_terms(query, wanted_id, cipher)
-    stmt = candidates_stmt(actor, terms)
-    if stmt is None:
+    candidates = await _fetch(session, actor, terms)
+    if not candidates:
         return []
-    candidates = await _fetch(session, stmt)
     ranked = await _rank(lambda: _rank_search(query, terms, candidates), len(candidates))
     return [
-        ClientSearchHit(client=summary(c, cipher), score=score, reasons=reasons)
+        {"client": summary_data(c, cipher), "score": score, "reasons": reasons}
         for score, reasons, c in ranked
     ]
 
@@ -513,6 +649,7 @@ def _rank_duplicates(
     both_given = bool(client.first_name and client.last_name)
     tokens = [t for t in (client.first_name, client.last_name) if t]
     token = _Name.of(tokens[0]) if tokens else None
+    name_scores = _NameScores(terms.first, terms.last, both_given, token)
     found: list[tuple[float, list[str], Candidate]] = []
     for other in candidates:
         s = _Score()
@@ -520,7 +657,7 @@ def _rank_duplicates(
             score, reasons = 100.0, ["same SSN"]
         else:
             if tokens:
-                s.add(0.6, *_name_score(terms.first, terms.last, both_given, token, other))
+                s.add(0.6, *name_scores.of(other))
             if client.dob is not None:
                 s.add(0.4, *dob_similarity(client.dob, other.dob))
             if client.ssn_last4_hash and other.ssn_last4_hash == client.ssn_last4_hash:
@@ -536,10 +673,7 @@ async def find_duplicates(
     session: AsyncSession, actor: Actor, client: Client, cipher: FieldCipher
 ) -> list[DuplicateCandidate]:
     """Visible clients that may be the same person as ``client`` (best first)."""
-    stmt = candidates_stmt(actor, duplicate_terms(client), exclude=client.id)
-    if stmt is None:
-        return []
-    candidates = await _fetch(session, stmt)
+    candidates = await _fetch(session, actor, duplicate_terms(client), exclude=client.id)
     found = await _rank(lambda: _rank_duplicates(client, candidates), len(candidates))
     return [
         DuplicateCandidate(client=summary(c, cipher), score=score, reasons=reasons)

@@ -5,13 +5,14 @@ Changed fields are recorded by name; values of PII fields are replaced by ``"[re
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Dialect, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor, RequestMeta
@@ -181,6 +182,71 @@ def record_pii_reads(
     )
     event.subject_ids = ids
     return event
+
+
+# The columns ``write_pii_reads`` fills (occurred_at: the server's clock), and its INSERT as
+# the driver runs it with their order, compiled once per dialect.
+_READ_COLUMNS = (
+    "id",
+    "actor_user_id",
+    "acting_organization_id",
+    "coc_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "changes",
+    "subject_ids",
+    "request_id",
+    "ip_address",
+)
+_READ_INSERT: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def _read_insert(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    found = _READ_INSERT.get(dialect.name)
+    if found is None:
+        columns = AuditEvent.__table__.c
+        stmt = insert(AuditEvent).values(
+            {c: bindparam(c, type_=columns[c].type) for c in _READ_COLUMNS}
+        )
+        compiled = stmt.compile(dialect=dialect)
+        found = _READ_INSERT[dialect.name] = (str(compiled), tuple(compiled.positiontup or ()))
+    return found
+
+
+async def write_pii_reads(
+    session: AsyncSession,
+    actor: Actor,
+    client_ids: list[uuid.UUID],
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> None:
+    """``record_pii_reads``, written at once by one prepared INSERT on the session's connection
+    (in its transaction) rather than through the ORM's flush: the same row, for read paths
+    where the flush costs more than the read itself (find client)."""
+    ids = list(dict.fromkeys(client_ids))
+    if not ids:
+        return
+    changes = redact({"fields": sorted(fields)}) if fields else None
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "actor_user_id": actor.user_id,
+        "acting_organization_id": actor.organization_id,
+        "coc_id": actor.coc_id,
+        "action": action,
+        "entity_type": "client",
+        "entity_id": None,
+        "changes": json.dumps(changes) if changes is not None else None,
+        "subject_ids": ids,
+        "request_id": actor.request_id,
+        "ip_address": actor.ip_address,
+    }
+    # Events recorded before this one are written first: ``occurred_at`` keeps their order.
+    await session.flush()
+    conn = await session.connection()
+    sql, order = _read_insert(conn.dialect)
+    await conn.exec_driver_sql(sql, tuple(values[c] for c in order))
 
 
 def about_entity(entity_id: uuid.UUID) -> ColumnElement[bool]:
