@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Response, status
+from fastapi import Depends, Request, Response, status
 
 from app.context import Actor
 from app.deps import CurrentActor, IfMatchRequired, Session, require, require_for_clients
 from app.http.contract import ETAG, Visibility, documented
 from app.http.etag import check_if_match, set_etag
 from app.http.pagination import Pages
+from app.http.plain_json import PlainJson
 from app.permissions import Permission
 from app.reference.matching import UnitEventKind
 from app.routers import api_router
@@ -411,6 +412,11 @@ async def bring_online(
 
 # --- candidates and eligibility -----------------------------------------------------------------
 
+# Both answers are written as the service shapes them (checked against the model outside
+# production): the hot reads of matching.
+CANDIDATES_JSON = PlainJson(Page[CandidateRead])
+ELIGIBILITY_JSON = PlainJson(EligibilityRead)
+
 
 @vacancies.get(
     "/{unit_id}/candidates",
@@ -420,14 +426,14 @@ async def bring_online(
     openapi_extra=documented(Visibility.COC),
 )
 async def candidates(
-    unit_id: uuid.UUID, actor: Referrer, session: Session, page: Pages
-) -> dict[str, object]:
+    request: Request, unit_id: uuid.UUID, actor: Referrer, session: Session, page: Pages
+) -> Response:
     """Approved queue entries that meet every requirement of the unit's project (and, for an
     EHV program, have area ties), are not parked, not in an active match and never declined by
     this project, in rank order, with their rank and prioritization values (CAS admins)."""
     # The unit (of the acting CoC, 404 otherwise) is read with its project and requirements.
     found = await eligibility.candidates(session, actor, unit_id, page.limit, page.cursor)
-    return {"items": found.items, "next_cursor": found.next_cursor}
+    return CANDIDATES_JSON.response(request, found.body())
 
 
 @vacancies.get(
@@ -438,16 +444,18 @@ async def candidates(
     openapi_extra=documented(Visibility.COC),
 )
 async def explain(
+    request: Request,
     # client_id first: the contract lists the path parameters in this order.
     client_id: uuid.UUID,
     unit_id: uuid.UUID,
     actor: Referrer,
     session: Session,
-) -> EligibilityRead:
+) -> Response:
     """Each requirement, passed or not, with the data it read; whether the client's queue
     entry is approved, parked (until when), in an active match, declined by this project before,
     and its rank."""
-    return await eligibility.explain(session, actor, unit_id, client_id)
+    body = await eligibility.explain(session, actor, unit_id, client_id)
+    return ELIGIBILITY_JSON.response(request, body)
 
 
 # --- the CoC's response policy ------------------------------------------------------------------

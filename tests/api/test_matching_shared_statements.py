@@ -172,3 +172,75 @@ async def test_a_unit_elsewhere_is_not_found_before_anything_else(
     assert_problem(r, 422)
     r = await client.get(f"/api/v1/units/{unit}/eligibility/{uuid.uuid4()}", headers=admin)
     assert_problem(r, 404)
+
+
+async def _reads(db: Any, request_id: str) -> list[Any]:
+    return list(
+        (
+            await db.execute(
+                text(
+                    "SELECT entity_type, entity_id, subject_ids, changes FROM audit_events "
+                    "WHERE action = 'pii.read' AND request_id = :r"
+                ),
+                {"r": request_id},
+            )
+        ).all()
+    )
+
+
+async def test_candidates_recompute_stale_facts_first_and_audit_one_read(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """Candidates read the CoC's stale facts recomputed (asked with the unit's own read), and
+    a page is audited as one read of the heads it shows, in the order shown."""
+    single = await place(client, auth, db, score=7)  # a household of one
+    unit = await _unit_with(
+        client,
+        auth,
+        world.project_id("h1_psh"),
+        [{"kind": "household_size", "min_value": 1, "max_value": 1}],
+    )
+    # Facts written wrong and marked stale: as they are, the household would not fit.
+    await db.execute(
+        text("UPDATE queue_entries SET household_size = 3, facts_stale = true WHERE id = :id"),
+        {"id": single["entry"]},
+    )
+    admin = {**(await auth.headers("cas_admin")), "X-Request-ID": f"cand-{uuid.uuid4().hex}"}
+    r = await client.get(f"/api/v1/units/{unit}/candidates?limit=200", headers=admin)
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    mine = [i for i in items if i["queue_entry_id"] == str(single["entry"])]
+    assert len(mine) == 1 and mine[0]["household_size"] == 1
+    [read] = await _reads(db, admin["X-Request-ID"])
+    assert read.entity_type == "client" and read.entity_id is None
+    assert [str(s) for s in read.subject_ids] == [i["head_client_id"] for i in items]
+    assert read.changes == {"fields": ["candidate"]}
+
+
+async def test_explanation_of_a_merged_id_answers_for_the_survivor(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """A merged client's id is judged and answered as its survivor (one audited read of the
+    survivor); another CoC's client is no client at all (404)."""
+    survivor = await place(client, auth, db)
+    admin = await auth.headers("cas_admin")
+    tag = uuid.uuid4().hex[:8]
+    duplicate = await new_client(client, admin, f"Dup{tag}", f"Merged{tag}")
+    await db.execute(
+        text("UPDATE clients SET merged_into_id = :s WHERE id = :d"),
+        {"s": survivor["client"], "d": uuid.UUID(duplicate)},
+    )
+    unit = await _unit_with(client, auth, world.project_id("h1_psh"), [{"kind": "chronic"}])
+    headers = {**admin, "X-Request-ID": f"why-{uuid.uuid4().hex}"}
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{duplicate}", headers=headers)
+    assert r.status_code == 200, r.text
+    why = r.json()
+    assert why["client_id"] == str(survivor["client"])
+    assert why["queue_entry_id"] == str(survivor["entry"]) and why["on_queue"] is True
+    [read] = await _reads(db, headers["X-Request-ID"])
+    assert read.entity_id == survivor["client"] and read.subject_ids == [survivor["client"]]
+
+    other = await auth.headers("cas_admin", coc="other")
+    elsewhere = await new_client(client, other, f"Far{tag}", f"Away{tag}")
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{elsewhere}", headers=admin)
+    assert_problem(r, 404)

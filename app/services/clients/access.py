@@ -169,6 +169,26 @@ async def get_visible_client(
     return client
 
 
+async def visible_client_id(session: AsyncSession, actor: Actor, client_id: uuid.UUID) -> uuid.UUID:
+    """``get_visible_client(...).id`` without loading the client: the id (or, for a merged id,
+    its survivor's) if ``actor`` may see it; else 404. One read for a client never merged."""
+    row = (
+        await session.execute(
+            select(Client.merged_into_id, visible_clients_filter(actor)).where(
+                Client.id == client_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such client.")
+    merged_into, visible = row
+    if merged_into is None:
+        if not visible:
+            raise NotFound("No such client.")
+        return client_id
+    return (await get_visible_client(session, actor, client_id)).id
+
+
 async def resolve_merged(session: AsyncSession, client_id: uuid.UUID) -> uuid.UUID:
     """Follow ``merged_into_id`` to the surviving record (the id itself when not merged)."""
     seen = {client_id}

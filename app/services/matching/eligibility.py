@@ -9,45 +9,49 @@ active match, and was never declined by this project. The explanation (``explain
 same predicates for one client and shows the data behind each.
 
 The facts are the queue's (``app.services.queue.facts``): before reading, the CoC's stale
-entries are recomputed as the queue's own reads do (``facts.refresh_for_read``; one entry for
-the explanation and a new match). A page of candidates is ranked by the queue's own machinery
-(``listing.with_rank``: one index-only count of the entries ahead, up to the page's last row)
-and each candidate carries the queue's ``priority`` (rank, the scheme's keys and values, the
-tie-breaker): why it ranks where it does.
+entries are recomputed as the queue's own reads do (``facts.refresh_for_read``, its probe asked
+in the unit's own read; one entry for the explanation and a new match). A page of candidates is
+ranked by the queue's own machinery (``listing.with_rank``: one index-only count of the entries
+ahead, up to the page's last row) and each candidate carries the queue's ``priority`` (rank,
+the scheme's keys and values, the tie-breaker): why it ranks where it does.
 
 The statements are ``eligibility_sql``'s, built once per shape of the requirements with their
 values bound at execution; a request reads the unit's project, sources and requirements in one
 statement, and the explanation reads everything about the client's entry (each rule's data and
-verdict, status, rank, active match, the project's earlier decline) in one more.
+verdict, status, rank, active match, the project's earlier decline) in one more. Both answers
+are plain dicts in their response model's shape, written once (``app.http.plain_json``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
-from app.models import HouseholdMember, Project
+from app.models import HouseholdMember
 from app.models.matching import Match, Unit
 from app.models.queue import QueueEntry
 from app.reference.matching import MatchStatus, Polarity, RequirementKind
 from app.reference.queue import IntakeStatus
-from app.schemas.matching import EligibilityRead, RequirementCheck
 from app.services.clients import access as client_access
 from app.services.matching import eligibility_sql as sql
 from app.services.matching import inventory
 from app.services.platform import audit
 from app.services.platform.pagination import decode_cursor, encode_cursor
 from app.services.queue import facts
-from app.services.queue.entries import priority
+from app.services.queue.entries import SchemeRules, priority_by, scheme_rules
 from app.services.queue.referral import is_parked
 
 Q = QueueEntry
@@ -97,9 +101,16 @@ def rules_of(requirements: Sequence[Any], ehv: bool) -> list[Rule]:
 
 @dataclass(frozen=True)
 class Target:
-    unit: Unit
-    project: Project
+    """A unit of the CoC, its project and the rules a candidate meets (plain values: a request
+    reads them once, in one statement)."""
+
+    unit_id: uuid.UUID
+    coc_id: uuid.UUID
+    bedrooms: int
+    project_id: uuid.UUID
     rules: list[Rule]
+    # Whether the CoC has open entries with stale facts (read only where asked: candidates).
+    facts_stale: bool = False
 
     @property
     def shape(self) -> sql.Shape:
@@ -108,9 +119,7 @@ class Target:
     def rule_params(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for i, r in enumerate(self.rules):
-            out.update(
-                sql.rule_params(i, r.kind, r.area, r.min_value, r.max_value, self.unit.bedrooms)
-            )
+            out.update(sql.rule_params(i, r.kind, r.area, r.min_value, r.max_value, self.bedrooms))
         return out
 
 
@@ -122,22 +131,29 @@ async def target(session: AsyncSession, unit: Unit) -> Target:
 
 
 async def unit_target(
-    session: AsyncSession, coc_id: uuid.UUID, unit_id: uuid.UUID
+    session: AsyncSession, coc_id: uuid.UUID, unit_id: uuid.UUID, *, with_stale: bool = False
 ) -> Target | None:
     """The unit of the CoC (None: no such unit there), its project and the rules a candidate
-    meets, in one read."""
+    meets, in one read (``with_stale``: and whether the CoC has entries with stale facts)."""
     params = {"unit_id": unit_id, "coc_id": coc_id}
-    rows = (await session.execute(sql.TARGET, params)).all()
+    stmt = sql.TARGET_WITH_STALE if with_stale else sql.TARGET
+    rows = (await session.execute(stmt, params)).all()
     if not rows:
         return None
-    unit: Unit = rows[0][0]
-    project: Project = rows[0][1]
+    first = rows[0]
     # The project's funding sources, as ``inventory.funding_sources`` reads them.
-    sources = set(rows[0].funding_sources or [])
-    if project.funding_source is not None:
-        sources.add(project.funding_source)
+    sources = set(first.funding_sources or [])
+    if first.funding_source is not None:
+        sources.add(first.funding_source)
     requirements = [r for r in rows if r.id is not None]
-    return Target(unit, project, rules_of(requirements, inventory.is_ehv(sources)))
+    return Target(
+        first.unit_id,
+        first.coc_id,
+        first.bedrooms,
+        first.project_id,
+        rules_of(requirements, inventory.is_ehv(sources)),
+        facts_stale=bool(first.facts_stale) if with_stale else False,
+    )
 
 
 def candidates_query(
@@ -146,7 +162,7 @@ def candidates_query(
     """One page of candidates in rank order, after the cursor's ``(priority_key, id)``: the
     statement (shared by every target of the same shape) and its parameters; ``limit + 1``
     rows (the last only says there is more), each with its ``rank`` counted by the queue."""
-    params = sql.page_params(t.unit.coc_id, t.project.id, today, limit, after)
+    params = sql.page_params(t.coc_id, t.project_id, today, limit, after)
     params.update(t.rule_params())
     return sql.candidate_page(t.shape, after is not None), params
 
@@ -177,16 +193,22 @@ def _decode(cursor: str) -> tuple[list[int], uuid.UUID]:
 
 @dataclass(frozen=True)
 class CandidatePage:
-    # ``CandidateRead`` as plain dicts: the response model validates and serializes them once.
+    # ``CandidateRead`` as plain dicts, keys in the model's order: the page is written as built
+    # (``app.http.plain_json``), checked against the model outside production.
     items: list[dict[str, Any]]
     next_cursor: str | None
     client_ids: list[uuid.UUID]
 
+    def body(self) -> dict[str, Any]:
+        return {"items": self.items, "next_cursor": self.next_cursor}
 
-async def referable_target(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> Target:
+
+async def referable_target(
+    session: AsyncSession, actor: Actor, unit_id: uuid.UUID, *, with_stale: bool = False
+) -> Target:
     """The unit of the acting CoC (404 otherwise, as ``inventory.get_unit``) with its project
     and rules."""
-    t = await unit_target(session, actor.coc_id, unit_id)
+    t = await unit_target(session, actor.coc_id, unit_id, with_stale=with_stale)
     if t is None:
         raise NotFound("No such unit.")
     return t
@@ -195,10 +217,11 @@ async def referable_target(session: AsyncSession, actor: Actor, unit_id: uuid.UU
 async def candidates(
     session: AsyncSession, actor: Actor, unit_id: uuid.UUID, limit: int, cursor: str | None
 ) -> CandidatePage:
-    t = await referable_target(session, actor, unit_id)  # a unit elsewhere: 404 first
+    # A unit elsewhere: 404 first. The target's read also asks ``facts.has_stale``.
+    t = await referable_target(session, actor, unit_id, with_stale=True)
     after = _decode(cursor) if cursor else None
-    unit = t.unit
-    await facts.refresh_for_read(session, unit.coc_id)
+    if t.facts_stale:  # as ``facts.refresh_for_read``
+        await facts.refresh_stale(session, t.coc_id, limit=facts.READ_REFRESH_LIMIT)
     today = clock.today(actor)
     stmt, params = candidates_query(t, today, limit, after)
     rows = (await session.execute(stmt, params)).all()
@@ -206,28 +229,58 @@ async def candidates(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([list(rows[-1].priority_key), str(rows[-1].id)])
-    items = [
-        {
-            "queue_entry_id": r.id,
-            "head_client_id": r.head_client_id,
-            "household_id": r.household_id,
-            "rank": r.rank,
-            "priority_key": r.priority_key,
-            "priority": priority(r, today),
-            "score": r.score,
-            "chronic": r.chronic_recorded or r.chronic_documented,
-            "days_homeless_3y": r.days_homeless_3y,
-            "placed_on": r.placed_on,
-            "veteran": r.veteran,
-            "family_with_children": r.family_with_children,
-            "youth": r.youth,
-            "household_size": r.household_size,
-        }
-        for r in rows
-    ]
-    shown = [r.head_client_id for r in rows]
-    audit.record_pii_reads(session, actor, shown, fields=["candidate"])
+    items, shown = _shape_candidates(rows, today)
+    # One event for the page, written at once (the ORM's flush of it costs more than this).
+    await audit.write_pii_reads(session, actor, shown, fields=["candidate"])
     return CandidatePage(items, next_cursor, shown)
+
+
+@lru_cache(maxsize=32)
+def _record_type(fields: tuple[str, ...]) -> type[tuple[Any, ...]]:
+    record: type[tuple[Any, ...]] = namedtuple("CandidateRow", fields)  # type: ignore[misc]
+    return record
+
+
+@lru_cache(maxsize=32)
+def _scheme_rules(scheme: str) -> SchemeRules:
+    # The page's scheme comes as text (``eligibility_sql``): parsed once per scheme.
+    return scheme_rules(orjson.loads(scheme))
+
+
+def _shape_candidates(
+    rows: Sequence[Any], today: date
+) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+    """``CandidateRead`` of each row of a page (rows of one CoC, so of one scheme), and the
+    heads of household shown. Each row is read as a plain named tuple (a SQLAlchemy ``Row``'s
+    attribute costs about a microsecond)."""
+    if not rows:
+        return [], []
+    make = _record_type(tuple(rows[0]._fields))._make  # type: ignore[attr-defined]
+    rules = _scheme_rules(rows[0].scheme)
+    items = []
+    shown = []
+    for row in rows:
+        r = make(row)
+        shown.append(r.head_client_id)
+        items.append(
+            {
+                "queue_entry_id": r.id,
+                "head_client_id": r.head_client_id,
+                "household_id": r.household_id,
+                "rank": r.rank,
+                "priority_key": r.priority_key,
+                "priority": priority_by(r, today, rules),
+                "score": r.score,
+                "chronic": r.chronic_recorded or r.chronic_documented,
+                "days_homeless_3y": r.days_homeless_3y,
+                "placed_on": r.placed_on,
+                "veteran": r.veteran,
+                "family_with_children": r.family_with_children,
+                "youth": r.youth,
+                "household_size": r.household_size,
+            }
+        )
+    return items, shown
 
 
 # --- one client: why (not) eligible -------------------------------------------------------------
@@ -246,7 +299,12 @@ async def _member_entry(session: AsyncSession, client_id: uuid.UUID) -> uuid.UUI
 async def _entry_row(session: AsyncSession, t: Target, client_id: uuid.UUID) -> Any | None:
     """The client's open queue entry (as head of household, else as a household member) as
     ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none."""
-    params = {"project_id": t.project.id, "client_id": client_id, **t.rule_params()}
+    params = {
+        "coc_id": t.coc_id,
+        "project_id": t.project_id,
+        "client_id": client_id,
+        **t.rule_params(),
+    }
     row = (await session.execute(sql.entry_row(t.shape, True), params)).first()
     if row is None:
         member_of = await _member_entry(session, client_id)
@@ -272,33 +330,33 @@ def _show(value: Any) -> str | None:
 
 async def explain(
     session: AsyncSession, actor: Actor, unit_id: uuid.UUID, client_id: uuid.UUID
-) -> EligibilityRead:
+) -> dict[str, Any]:
+    """``EligibilityRead`` as a plain dict, keys in the model's order (written as built,
+    ``app.http.plain_json``)."""
     t = await referable_target(session, actor, unit_id)
-    unit = t.unit
-    client = await client_access.get_visible_client(session, actor, client_id)
-    client_id = client.id
+    client_id = await client_access.visible_client_id(session, actor, client_id)
     audit.record_pii_read(session, actor, "client", client_id, fields=["eligibility"])
     today = clock.today(actor)
     row = await _entry_row(session, t, client_id)
     if row is None:
-        return EligibilityRead(
-            unit_id=unit.id,
-            project_id=t.project.id,
-            client_id=client_id,
-            queue_entry_id=None,
-            eligible=False,
-            requirements=[
+        return {
+            "unit_id": t.unit_id,
+            "project_id": t.project_id,
+            "client_id": client_id,
+            "queue_entry_id": None,
+            "eligible": False,
+            "requirements": [
                 _check(rule, None, passed=rule.polarity == Polarity.MUST_NOT) for rule in t.rules
             ],
-            on_queue=False,
-            approved=False,
-            parked=False,
-            parked_until=None,
-            in_active_match=False,
-            active_match_id=None,
-            declined_for_project=await declined(session, t.project.id, client_id),
-            rank=None,
-        )
+            "on_queue": False,
+            "approved": False,
+            "parked": False,
+            "parked_until": None,
+            "in_active_match": False,
+            "active_match_id": None,
+            "declined_for_project": await declined(session, t.project_id, client_id),
+            "rank": None,
+        }
     checks = [
         _check(rule, row[2 * i], passed=bool(row[2 * i + 1])) for i, rule in enumerate(t.rules)
     ]
@@ -308,40 +366,46 @@ async def explain(
     approved = row.intake_status == IntakeStatus.APPROVED.value
     eligible = (
         approved
-        and all(c.passed for c in checks)
+        and all(c["passed"] for c in checks)
         and not parked
         and active is None
         and not was_declined
     )
-    return EligibilityRead(
-        unit_id=unit.id,
-        project_id=t.project.id,
-        client_id=client_id,
-        queue_entry_id=row.id,
-        eligible=eligible,
-        requirements=checks,
-        on_queue=True,
-        approved=approved,
-        parked=parked,
-        parked_until=row.parked_until if parked else None,
-        in_active_match=active is not None,
-        active_match_id=active,
-        declined_for_project=was_declined,
-        rank=row.rank,
-    )
+    return {
+        "unit_id": t.unit_id,
+        "project_id": t.project_id,
+        "client_id": client_id,
+        "queue_entry_id": row.id,
+        "eligible": eligible,
+        "requirements": checks,
+        "on_queue": True,
+        "approved": approved,
+        "parked": parked,
+        "parked_until": row.parked_until if parked else None,
+        "in_active_match": active is not None,
+        "active_match_id": active,
+        "declined_for_project": was_declined,
+        "rank": row.rank,
+    }
 
 
-def _check(rule: Rule, raw: Any, *, passed: bool) -> RequirementCheck:
-    return RequirementCheck(
-        requirement_id=rule.id,
-        kind=rule.kind,
-        polarity=rule.polarity,
-        passed=passed,
-        value=_show(raw),
-        area=rule.area,
-        min_value=rule.min_value,
-        max_value=rule.max_value,
-    )
+def _decimal(value: Decimal | None) -> str | None:
+    # As the model writes a Decimal: its str.
+    return None if value is None else str(value)
+
+
+def _check(rule: Rule, raw: Any, *, passed: bool) -> dict[str, Any]:
+    """``RequirementCheck`` as a plain dict (keys in the model's order)."""
+    return {
+        "requirement_id": rule.id,
+        "kind": rule.kind,
+        "polarity": rule.polarity,
+        "passed": passed,
+        "value": _show(raw),
+        "area": rule.area,
+        "min_value": _decimal(rule.min_value),
+        "max_value": _decimal(rule.max_value),
+    }
 
 
 async def declined(session: AsyncSession, project_id: uuid.UUID, client_id: uuid.UUID) -> bool:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     Uuid,
     and_,
     any_,
@@ -223,10 +224,32 @@ def _declined_by_project() -> ColumnElement[bool]:
     )
 
 
-def _target() -> Select[Any]:
+def _target(with_stale: bool) -> Select[Any]:
     r = ProjectRequirement
-    columns: list[Any] = [Unit, Project, ProjectMatchingProfile.funding_sources]
-    columns += [r.id, r.kind, r.polarity, r.area, r.min_value, r.max_value]
+    # Plain columns, no ORM instances: a request reads these few values once.
+    columns: list[Any] = [
+        Unit.id.label("unit_id"),
+        Unit.coc_id,
+        Unit.bedrooms,
+        Project.id.label("project_id"),
+        Project.funding_source,
+        ProjectMatchingProfile.funding_sources,
+        r.id,
+        r.kind,
+        r.polarity,
+        r.area,
+        r.min_value,
+        r.max_value,
+    ]
+    if with_stale:
+        # ``facts.has_stale``'s probe, asked in the same statement (not correlated: evaluated
+        # once, not per requirement row).
+        stale = select(Q.id).where(
+            Q.coc_id == _p("coc_id", Uuid), Q.facts_stale, Q.closed_at.is_(None)
+        )
+        columns.append(exists(stale).label("facts_stale"))
+    # It names the CoC itself (the unit; its project, profile and requirements are the unit's)
+    # and is exempt from the request's automatic scope (one more option to apply per request).
     return (
         select(*columns)
         .join(Project, Project.id == Unit.project_id)
@@ -234,13 +257,17 @@ def _target() -> Select[Any]:
         .outerjoin(r, r.project_id == Project.id)
         .where(Unit.id == _p("unit_id", Uuid), Unit.coc_id == _p("coc_id", Uuid))
         .order_by(r.position, r.id)
+        .execution_options(**ALL_COCS)
     )
 
 
 # A unit of the CoC (``unit_id``, ``coc_id``), its project, the project's matching profile's
 # funding sources and its requirements in order (``inventory.requirements_of``): one row per
 # requirement, or one row with none; no row for a unit of another CoC.
-TARGET = _target()
+TARGET = _target(False)
+# The same, plus ``facts_stale``: whether the CoC has open entries whose facts are stale (what
+# a read of candidates asks before ranking them).
+TARGET_WITH_STALE = _target(True)
 
 
 def _candidate_columns() -> list[Any]:
@@ -260,7 +287,9 @@ def _candidate_columns() -> list[Any]:
         Q.youth,
         Q.household_size,
         Q.tie_breaker,
-        QueueSettings.scheme.label("scheme"),
+        # As text: the same on every row, parsed once per page (a ``jsonb`` column would be
+        # decoded on each row by the driver).
+        cast(QueueSettings.scheme, Text).label("scheme"),
     ]
 
 
@@ -304,12 +333,12 @@ def candidate_page(shape: Shape, cursor: bool) -> Select[Any]:
 
 @lru_cache(maxsize=256)
 def entry_row(shape: Shape, by_head: bool) -> Select[Any]:
-    """One entry as the explanation reads it: the open entry headed by ``client_id``
-    (``by_head``), else the entry ``entry_id``. For each rule ``value_i`` (the data, as text)
-    and ``passed_i``; whether its facts are stale, its intake and referral status, its rank
-    (the queue's count of the entries ahead, plus one; null when closed), its active match and
-    whether the project (``project_id``) declined its head before. Parameters: those plus
-    ``rule_params``."""
+    """One entry of the CoC (``coc_id``) as the explanation reads it: the open entry headed by
+    ``client_id`` (``by_head``), else the entry ``entry_id``. For each rule ``value_i`` (the
+    data, as text) and ``passed_i``; whether its facts are stale, its intake and referral
+    status, its rank (the queue's count of the entries ahead, plus one; null when closed), its
+    active match and whether the project (``project_id``) declined its head before.
+    Parameters: those plus ``rule_params``."""
     columns: list[Any] = []
     for i, s in enumerate(shape):
         value, _ = fact(s, i)
@@ -334,6 +363,10 @@ def entry_row(shape: Shape, by_head: bool) -> Select[Any]:
         active.label("active_match_id"),
         _declined_by_project().label("declined"),
     )
+    # It names the CoC itself (the entry; the rest is read through the entry's own keys) and
+    # is exempt from the request's automatic scope, whose predicates on every correlated
+    # subquery would double the cost of running it.
+    stmt = stmt.where(Q.coc_id == _p("coc_id", Uuid)).execution_options(**ALL_COCS)
     if by_head:
         return stmt.where(Q.head_client_id == _p("client_id", Uuid), Q.closed_at.is_(None)).limit(
             _ONE

@@ -405,7 +405,7 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
         raise Conflict(
             "The queue entry is already in an active match.", extra={"match_id": str(active)}
         )
-    if await eligibility.declined(session, t.project.id, entry.head_client_id):
+    if await eligibility.declined(session, t.project_id, entry.head_client_id):
         raise Conflict("This project declined the household before; it is not proposed again.")
     failed = await eligibility.entry_eligible(session, t, entry.id)
     if failed:
@@ -439,7 +439,8 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
         raise ValidationFailed(
             "The unit is available: this is not an over-referral.", field="over_referral"
         )
-    project = t.project
+    project = await session.get(Project, t.project_id)
+    assert project is not None
     sources = await inventory.funding_sources(session, project)
     now = clock.now()
     code = referral_event(project.project_type, sources)

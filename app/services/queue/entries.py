@@ -289,6 +289,21 @@ def priority(row: Any, today: date) -> dict[str, Any]:
     return _priority(row, today, _scheme_rules(row.scheme))
 
 
+# ``priority`` for the rows of a page (one scheme): the scheme's rules read once
+# (``scheme_rules``), then ``priority_by`` for each row.
+SchemeRules = tuple[_Rule, ...]
+
+
+def scheme_rules(scheme: Any) -> SchemeRules:
+    """The keys of a scheme (the ``queue_settings.scheme`` list), parsed once per scheme."""
+    return _scheme_rules(scheme)
+
+
+def priority_by(row: Any, today: date, rules: SchemeRules) -> dict[str, Any]:
+    """``priority`` of a row of the scheme whose ``rules`` are given."""
+    return _priority(row, today, rules)
+
+
 def _priority(row: Any, today: date, rules: tuple[_Rule, ...]) -> dict[str, Any]:
     return {
         "rank": row.rank,
@@ -385,6 +400,8 @@ __all__ = [
     "get_entry",
     "list_entries",
     "priority",
+    "priority_by",
+    "scheme_rules",
     "shape",
     "shape_page",
 ]
