@@ -389,9 +389,9 @@ async def explain(
     }
 
 
-def _decimal(value: Decimal | None) -> str | None:
-    # As the model writes a Decimal: its str.
-    return None if value is None else str(value)
+def _decimal(value: Decimal | None) -> float | None:
+    # As the model writes a bound (``JsonDecimal``): a JSON number.
+    return None if value is None else float(value)
 
 
 def _check(rule: Rule, raw: Any, *, passed: bool) -> dict[str, Any]:
