@@ -823,11 +823,13 @@ async def _demo_housing(
         if step >= 2:
             await matches.rfta_submitted(session, navigator, match, today, "RFTA to the PHA.")
         if step >= 3:
+            # The contact records the outcome (referrals:respond): the demo's one such role
+            # outside the admins is Hope Housing's, which takes the case over.
             await matches.assign_ehv_case_manager(
                 session,
                 admin,
                 match,
-                demo_uuid(coc.code, "organization", "access_point_2"),
-                demo_uuid(coc.code, "user", "case_manager2"),
-                "Harbor's case manager takes over.",
+                demo_uuid(coc.code, "organization", "housing_1"),
+                demo_uuid(coc.code, "user", "housing_provider"),
+                "Hope's housing case manager takes over.",
             )

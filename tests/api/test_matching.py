@@ -7,12 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import Auth, World
 from tests.support.http import ANY_VERSION
 from tests.support.intake import rows, today
-from tests.support.matching import act, make_unit, place, send
+from tests.support.matching import act, ehv_contact, make_unit, place, send
 
 M = "/api/v1/matches"
 
@@ -594,19 +595,228 @@ async def test_parking_an_ehv_match_ends_the_case_manager_agencys_access_too(
     assert (await act(client, auth, mid, "voucher-issued", on)).status_code == 200
     on = {"submitted_on": today().isoformat()}
     assert (await act(client, auth, mid, "rfta-submitted", on)).status_code == 200
-    cm2 = await auth.headers("case_manager2")
+    body = await ehv_contact(db, world)
+    cm2 = await auth.headers("case_manager2", org="housing_2")
     client_url = f"/api/v1/clients/{person['client']}"
     assert (await client.get(client_url, headers=cm2)).status_code == 404
-    body = {
-        "organization_id": str(world.org_id("access_point_2")),
-        "user_id": str(world.user_id("case_manager2")),
-    }
     r = await act(client, auth, mid, "ehv-case-manager", body, user="cas_admin")
     assert r.status_code == 200, r.text
     assert (await client.get(client_url, headers=cm2)).status_code == 200
     r = await act(client, auth, mid, "park", {"reason": "disengaged"})
     assert r.status_code == 200 and r.json()["status"] == "parked", r.text
     assert (await client.get(client_url, headers=cm2)).status_code == 404
+
+
+async def _referred(db: Any, organization: uuid.UUID, clients: list[Any]) -> set[uuid.UUID]:
+    """The clients among ``clients`` the organization holds ``referred`` access to."""
+    found = await rows(
+        db,
+        "SELECT client_id FROM client_access WHERE organization_id = :o AND reason = 'referred' "
+        "AND client_id = ANY(:c)",
+        o=organization,
+        c=[uuid.UUID(str(c)) for c in clients],
+    )
+    return {r["client_id"] for r in found}
+
+
+async def _household(db: Any, entry: uuid.UUID) -> list[uuid.UUID]:
+    found = await rows(
+        db,
+        "SELECT m.client_id FROM household_members m JOIN queue_entries q "
+        "ON q.household_id = m.household_id WHERE q.id = :e",
+        e=entry,
+    )
+    return [r["client_id"] for r in found]
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "user"),
+    [
+        ("decline", {"reason": "another_housing_option"}, "housing_provider"),
+        ("reject", {}, "housing_provider"),
+        ("no-show", {}, "housing_provider"),
+        ("cancel", {"reason": "sent_in_error"}, "cas_admin"),
+    ],
+)
+async def test_an_unsuccessful_end_ends_the_providers_referred_access(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: Any,
+    world: World,
+    action: str,
+    body: dict[str, Any],
+    user: str,
+) -> None:
+    """Least privilege: the provider sees the household while the referral is open; when it
+    ends unsuccessfully (as when parked) the ``referred`` access it gave ends. The provider still
+    reads the match and its timeline (match visibility is its own rule)."""
+    unit = await make_unit(client, auth, world.project_id("h1_rrh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    household = [person["client"], *await _household(db, person["entry"])]
+    provider = world.org_id("housing_1")
+    assert await _referred(db, provider, household) == set(household)
+    hp = await auth.headers("housing_provider")
+    client_url = f"/api/v1/clients/{person['client']}"
+    assert (await client.get(client_url, headers=hp)).status_code == 200
+    r = await act(client, auth, match["id"], action, body, user=user)
+    assert r.status_code == 200, r.text
+    ended = r.json()["status"]
+    assert ended in ("declined", "rejected", "no_show", "canceled")
+    assert await _referred(db, provider, household) == set()
+    assert (await client.get(client_url, headers=hp)).status_code == 404
+    r = await client.get(f"{M}/{match['id']}", headers=hp)
+    assert r.status_code == 200 and r.json()["status"] == ended, r.text
+    timeline = await client.get(f"{M}/{match['id']}/timeline", headers=hp)
+    assert timeline.status_code == 200, timeline.text
+    assert [t["from_status"] for t in timeline.json()["items"]] == [None, "sent"]
+
+
+@pytest.mark.parametrize("end", ["decline", "park"])
+async def test_the_access_another_match_or_the_providers_own_link_needs_stays(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World, end: str
+) -> None:
+    """An ended match removes only the ``referred`` grants no other match of the organization
+    still holds (active, or enrolled); the provider's own link (it enrolled the client at
+    acceptance) is another reason and stays."""
+    provider = world.org_id("housing_1")
+    hp = await auth.headers("housing_provider")
+    ends = {
+        "decline": {"reason": "not_eligible_for_services"},
+        "park": {"reason": "disengaged"},
+    }
+    # Two households; the second's head is also a member of the first (both referred to Hope).
+    first, second = await place(client, auth, db), await place(client, auth, db)
+    [household_id] = await rows(
+        db, "SELECT household_id, coc_id FROM queue_entries WHERE id = :e", e=first["entry"]
+    )
+    await db.execute(
+        text(
+            "INSERT INTO household_members (id, coc_id, household_id, client_id, "
+            "relationship_to_hoh, created_at, updated_at) "
+            "VALUES (:i, :coc, :h, :c, 5, now(), now())"
+        ),
+        {
+            "i": uuid.uuid4(),
+            "coc": household_id["coc_id"],
+            "h": household_id["household_id"],
+            "c": second["client"],
+        },
+    )
+    one = (
+        await send(
+            client,
+            auth,
+            (await make_unit(client, auth, world.project_id("h1_psh")))["id"],
+            first["entry"],
+        )
+    ).json()
+    two = (
+        await send(
+            client,
+            auth,
+            (await make_unit(client, auth, world.project_id("h1_rrh")))["id"],
+            second["entry"],
+        )
+    ).json()
+    assert one["status"] == two["status"] == "sent"
+    both = [first["client"], second["client"]]
+    assert await _referred(db, provider, both) == set(both)
+    r = await act(client, auth, one["id"], end, ends[end])
+    assert r.status_code == 200, r.text
+    # The second household's head is still referred to Hope by the open match.
+    assert await _referred(db, provider, both) == {second["client"]}
+    url = "/api/v1/clients/{}"
+    assert (await client.get(url.format(first["client"]), headers=hp)).status_code == 404
+    assert (await client.get(url.format(second["client"]), headers=hp)).status_code == 200
+    # Accepted (Hope enrolls the household: its own link), then rejected: still seen.
+    assert (await act(client, auth, two["id"], "accept")).status_code == 200
+    r = await act(client, auth, two["id"], "reject", {"note": "Over income"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+    assert await _referred(db, provider, both) == set()
+    assert (await client.get(url.format(second["client"]), headers=hp)).status_code == 200
+
+
+async def test_a_voided_enrollments_case_manager_no_longer_reads_the_match(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """Match visibility counts the client's case managers as client visibility does: an active
+    assignment on an enrollment that is not voided."""
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    # The intake's case manager, acting for their own agency: their case, so its match.
+    own = await auth.headers("case_manager", org="access_point_1")
+    client_url = f"/api/v1/clients/{person['client']}"
+    assert (await client.get(client_url, headers=own)).status_code == 200
+    assert (await client.get(f"{M}/{match['id']}", headers=own)).status_code == 200
+    # The intake was recorded in error: voided, with its case assignment.
+    admin = {**(await auth.headers("cas_admin", org="cas")), **ANY_VERSION}
+    r = await client.post(
+        f"/api/v1/enrollments/{person['enrollment']}/void",
+        json={"reason": "Recorded in error"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.get(client_url, headers=own)).status_code == 404
+    assert (await client.get(f"{M}/{match['id']}", headers=own)).status_code == 404
+    listed = await client.get(f"{M}?client_id={person['client']}", headers=own)
+    assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
+
+
+async def test_the_ehv_contact_must_be_able_to_record_the_outcome(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The assigned contact takes over and records the outcome (``referrals:respond``): a member
+    whose role there cannot is refused (422 naming ``user_id``), and nothing is written."""
+    project = world.project_id("h1_rrh")
+    await _profile(client, auth, project, funding_sources=[52])
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    mid = (await send(client, auth, unit["id"], person["entry"])).json()["id"]
+    assert (await act(client, auth, mid, "accept", user="cas_admin")).status_code == 200
+    on = {"issued_on": today().isoformat()}
+    assert (await act(client, auth, mid, "voucher-issued", on)).status_code == 200
+    on = {"submitted_on": today().isoformat()}
+    assert (await act(client, auth, mid, "rfta-submitted", on)).status_code == 200
+    counts = (
+        "SELECT (SELECT count(*) FROM match_events WHERE match_id = :m) AS events, "
+        "(SELECT count(*) FROM notification_events WHERE entity_id = :m) AS notices, "
+        "(SELECT count(*) FROM client_access WHERE organization_id = :o) AS access"
+    )
+    agency = world.org_id("access_point_2")
+    [before] = await rows(db, counts, m=uuid.UUID(mid), o=agency)
+    # A case manager of the agency (a member, but no referrals:respond).
+    body = {"organization_id": str(agency), "user_id": str(world.user_id("case_manager2"))}
+    r = await act(client, auth, mid, "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "user_id"], r.text
+    assert "referrals:respond" in r.json()["detail"]
+    [after] = await rows(db, counts, m=uuid.UUID(mid), o=agency)
+    assert after == before
+    [m] = await rows(
+        db,
+        "SELECT status, ehv_case_manager_organization_id, ehv_case_manager_user_id, version "
+        "FROM matches WHERE id = :m",
+        m=uuid.UUID(mid),
+    )
+    assert m["status"] == "ehv_rfta_submitted" and m["ehv_case_manager_user_id"] is None
+    assert m["ehv_case_manager_organization_id"] is None
+    # A contact who may respond is assigned, and records the outcome.
+    r = await act(
+        client, auth, mid, "ehv-case-manager", await ehv_contact(db, world), user="cas_admin"
+    )
+    assert r.status_code == 200, r.text
+    done = await act(
+        client,
+        auth,
+        mid,
+        "outcome",
+        {"provider_result": "client_enrolled"},
+        user="case_manager2",
+        org="housing_2",
+    )
+    assert done.status_code == 200 and done.json()["status"] == "enrolled", done.text
 
 
 async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: World) -> None:
@@ -654,15 +864,12 @@ async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: 
     body["user_id"] = str(world.user_id("system_admin"))
     r = await act(client, auth, match["id"], "ehv-case-manager", body, user="cas_admin")
     assert r.status_code in (200, 422), r.text
-    body = {
-        "organization_id": str(world.org_id("access_point_2")),
-        "user_id": str(world.user_id("case_manager2")),
-    }
+    body = await ehv_contact(db, world)
     r = await act(client, auth, match["id"], "ehv-case-manager", body, user="cas_admin")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "ehv_case_management"
     # The case-manager agency now sees the match.
-    cm2 = await auth.headers("case_manager2")
+    cm2 = await auth.headers("case_manager2", org="housing_2")
     assert (await client.get(f"{M}/{match['id']}", headers=cm2)).status_code == 200
     r = await act(client, auth, match["id"], "outcome", {"provider_result": "client_enrolled"})
     assert r.status_code == 200 and r.json()["status"] == "enrolled"

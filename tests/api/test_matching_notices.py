@@ -27,7 +27,7 @@ from app.reference.notifications import NotificationKind
 from app.services.matching import notices
 from tests.conftest import Auth, World
 from tests.support.intake import today
-from tests.support.matching import act, make_unit, place, send
+from tests.support.matching import act, ehv_contact, make_unit, place, send
 from tests.support.notifications import FAN_OUT, events_of, recipients, run_jobs
 
 K = NotificationKind
@@ -314,10 +314,7 @@ async def test_the_assigned_ehv_case_manager_contact_hears_of_the_match_from_the
     # Not assigned yet: the agency's contact is told nothing of the match.
     assert "case_manager2" not in await recipients(db, world, K.MATCH_EHV_RFTA_SUBMITTED)
 
-    body = {
-        "organization_id": str(world.org_id("access_point_2")),
-        "user_id": str(world.user_id("case_manager2")),
-    }
+    body = await ehv_contact(db, world)
     r = await act(client, auth, match_id, "ehv-case-manager", body, user="cas_admin")
     assert r.status_code == 200 and r.json()["status"] == "ehv_case_management", r.text
     await run_jobs(sessionmaker, test_settings, FAN_OUT)
@@ -337,8 +334,8 @@ async def test_the_assigned_ehv_case_manager_contact_hears_of_the_match_from_the
         )
     ).all()
     # Received through the agency it was assigned for: acting for it opens the match.
-    assert note.organization_id == world.org_id("access_point_2")
-    cm2 = await auth.headers("case_manager2", org="access_point_2")
+    assert note.organization_id == world.org_id("housing_2")
+    cm2 = await auth.headers("case_manager2", org="housing_2")
     r = await client.get("/api/v1/notifications?kind=match.ehv_case_manager_assigned", headers=cm2)
     assert r.status_code == 200, r.text
     [item] = r.json()["items"]
@@ -362,3 +359,75 @@ async def test_the_assigned_ehv_case_manager_contact_hears_of_the_match_from_the
         "case_manager",
         "cas_admin",
     }
+
+
+async def test_the_provider_is_told_of_the_end_that_took_the_client_off_its_caseload(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    sent: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    """The CAS admin cancels: the provider's ``referred`` access ends in the same transaction,
+    before the notice is delivered; the provider's CAS contact may still read the match, so is
+    told of it (DOMAIN 10: referral outcomes reach the CAS contact)."""
+    match_id = sent["match"]["id"]
+    r = await act(
+        client, auth, match_id, "cancel", {"reason": "unit_not_available"}, user="cas_admin"
+    )
+    assert r.status_code == 200 and r.json()["status"] == "canceled", r.text
+    hp = await auth.headers("housing_provider")
+    assert (await client.get(f"/api/v1/clients/{sent['client']}", headers=hp)).status_code == 404
+    await run_jobs(sessionmaker, test_settings, FAN_OUT)
+    assert await recipients(db, world, K.MATCH_CANCELED) == {"housing_provider", "case_manager"}
+    r = await client.get("/api/v1/notifications?kind=match.canceled", headers=hp)
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert item["data"]["match_id"] == match_id and item["data"]["status"] == "canceled"
+    assert (await client.get(f"{M}/{match_id}", headers=hp)).status_code == 200
+
+
+async def test_the_ehv_contact_is_told_of_the_park_that_ended_its_access(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    """The provider parks an EHV match in case management: the agency's access to the client
+    ends, and its assigned contact -- told of every change after the assignment -- hears of
+    the park."""
+    project = world.project_id("h1_rrh")
+    r = await client.put(
+        f"/api/v1/projects/{project}/matching-profile",
+        json={"funding_sources": [52], "referrals_through_cas": True, "requirements": []},
+        headers={**(await auth.headers("cas_admin")), "If-Match": "*"},
+    )
+    assert r.status_code == 200, r.text
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    match_id = (await send(client, auth, unit["id"], person["entry"])).json()["id"]
+    assert (await act(client, auth, match_id, "accept", user="cas_admin")).status_code == 200
+    on = {"issued_on": today().isoformat()}
+    assert (await act(client, auth, match_id, "voucher-issued", on)).status_code == 200
+    on = {"submitted_on": today().isoformat()}
+    assert (await act(client, auth, match_id, "rfta-submitted", on)).status_code == 200
+    body = await ehv_contact(db, world)
+    r = await act(client, auth, match_id, "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 200, r.text
+    r = await act(client, auth, match_id, "park", {"reason": "disengaged"})
+    assert r.status_code == 200 and r.json()["status"] == "parked", r.text
+    cm2 = await auth.headers("case_manager2", org="housing_2")
+    assert (await client.get(f"/api/v1/clients/{person['client']}", headers=cm2)).status_code == 404
+    await run_jobs(sessionmaker, test_settings, FAN_OUT)
+    assert await recipients(db, world, K.MATCH_PARKED) == {
+        "case_manager2",
+        "case_manager",
+        "cas_admin",
+    }
+    r = await client.get("/api/v1/notifications?kind=match.parked", headers=cm2)
+    assert r.status_code == 200 and len(r.json()["items"]) == 1, r.text
+    assert (await client.get(f"{M}/{match_id}", headers=cm2)).status_code == 200

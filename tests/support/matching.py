@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models import Membership
 from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, example
 
@@ -94,3 +95,21 @@ async def act(
     return await client.post(
         f"/api/v1/matches/{match_id}/{action}", json=body or {}, headers=headers
     )
+
+
+async def ehv_contact(db: AsyncSession, world: Any) -> dict[str, str]:
+    """An EHV case-manager agency contact who may record the outcome (``referrals:respond``):
+    ``case_manager2`` is also a housing provider at Veterans Home Alliance (``housing_2``).
+    The body of ``POST /matches/{id}/ehv-case-manager``."""
+    db.add(
+        Membership(
+            user_id=world.user_id("case_manager2"),
+            organization_id=world.org_id("housing_2"),
+            role="housing_provider",
+        )
+    )
+    await db.flush()
+    return {
+        "organization_id": str(world.org_id("housing_2")),
+        "user_id": str(world.user_id("case_manager2")),
+    }

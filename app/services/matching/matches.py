@@ -6,7 +6,8 @@ Effects of a move:
   may see the household's clients, the entry's referral status is ``sent``.
 * decline / park / reject / no show / cancel: the match ends, so the unit is free again and the
   entry is back on the queue (a parked entry once ``parked_until`` has come, read at read
-  time); parking also takes the client off the provider's caseload (its ``referred`` access).
+  time), and the ``referred`` access the match gave the provider (and an assigned EHV
+  case-manager agency) ends with the referral: off their caseloads. They still read the match.
 * accepted (and the EHV navigator's voucher): the program intake starts (program enrollments of
   the household, linked to the match).
 * enrolled: referral result 1 on the 4.20 event, the unit is checked in, the queue entry closes
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +44,7 @@ from app.models.matching import (
     Unit,
 )
 from app.models.queue import QueueEntry
+from app.permissions import Permission, permissions_for
 from app.reference.matching import (
     ACTIVE_MATCH_STATUSES,
     DEFAULT_STALL_AFTER_DAYS,
@@ -281,32 +283,42 @@ async def _write_result(session: AsyncSession, match: Match, result: int, on: da
     event.result_date = on
 
 
+# The ends of a match that end the ``referred`` access it gave: every end but success (the
+# provider enrolled the household, and keeps it on its caseload).
+ENDS_ACCESS = frozenset(set(S) - set(ACTIVE_MATCH_STATUSES) - {S.ENROLLED})
+# A match in one of these still holds the access it gave (another match's end leaves it).
+HOLDS_ACCESS = (*ACTIVE_MATCH_STATUSES, S.ENROLLED)
+
+
 async def _revoke_referred_access(session: AsyncSession, match: Match) -> None:
-    """Off the caseload of the provider and of the EHV case-manager agency (both were given
-    ``referred`` access by the match): it ends for each, unless another active match of the
-    household to the same organization keeps it."""
+    """The referral ended unsuccessfully: off the caseload of the provider and of the EHV
+    case-manager agency, both given ``referred`` access to the household by the match. For each
+    organization, the grant of a client ends unless another match of that organization still
+    holds the client (active, or enrolled); the organization's own links to the client
+    (``created``, ``enrolled``: other rows) stay."""
     entry = await session.get(QueueEntry, match.queue_entry_id)
     assert entry is not None
     clients = await household_clients(session, entry)
     for org_id in {match.organization_id, match.ehv_case_manager_organization_id} - {None}:
-        still = await session.scalar(
-            select(Match.id).where(
-                Match.head_client_id == match.head_client_id,
-                or_(
-                    Match.organization_id == org_id,
-                    Match.ehv_case_manager_organization_id == org_id,
-                ),
-                Match.status.in_(ACTIVE_MATCH_STATUSES),
-                Match.id != match.id,
-            )
+        held = and_(
+            or_(Match.organization_id == org_id, Match.ehv_case_manager_organization_id == org_id),
+            Match.status.in_(HOLDS_ACCESS),
+            Match.id != match.id,
         )
-        if still is not None:
-            continue
+        # The clients of those matches' households (what their sending granted).
+        still_needed = union(
+            select(Match.head_client_id).where(held),
+            select(HouseholdMember.client_id)
+            .join(QueueEntry, QueueEntry.household_id == HouseholdMember.household_id)
+            .join(Match, Match.queue_entry_id == QueueEntry.id)
+            .where(held),
+        )
         await session.execute(
             delete(ClientAccess).where(
                 ClientAccess.client_id.in_(clients),
                 ClientAccess.organization_id == org_id,
                 ClientAccess.reason == "referred",
+                ClientAccess.client_id.not_in(still_needed),
             )
         )
 
@@ -344,6 +356,11 @@ async def _move(
         extra={"change": change or target.value, **(data or {})},
     )
     await _set_referral_status(session, match)
+    if target in ENDS_ACCESS:
+        # The notice below is delivered after the commit, to whoever may read the match: the
+        # provider is still told (``notifications.kinds``: the match's rule stands for the
+        # client's).
+        await _revoke_referred_access(session, match)
     audit.record(
         session,
         actor,
@@ -693,7 +710,6 @@ async def park(
         data={"reason": reason.value, "parked_until": end.isoformat() if end else None},
     )
     await _write_result(session, match, 2, today)
-    await _revoke_referred_access(session, match)
     return match
 
 
@@ -827,13 +843,20 @@ async def assign_ehv_case_manager(
     )
     if org is None or org.victim_service_provider:
         raise ValidationFailed("No such organization.", field="organization_id")
-    member = await session.scalar(
-        select(Membership.id).where(
+    role = await session.scalar(
+        select(Membership.role).where(
             Membership.user_id == user_id, Membership.organization_id == organization_id
         )
     )
-    if member is None:
+    if role is None:
         raise ValidationFailed("The contact is not a member of that agency.", field="user_id")
+    # The contact takes over and records the outcome (``/outcome``: referrals:respond).
+    if Permission.REFERRALS_RESPOND not in permissions_for(role):
+        raise ValidationFailed(
+            f"The contact's role at that agency ({role}) cannot record the match's outcome "
+            f"(needs {Permission.REFERRALS_RESPOND.value}).",
+            field="user_id",
+        )
     await _move(
         session,
         actor,

@@ -3,7 +3,9 @@
 * A project's units, events and matching profile: the project's organization (with the route's
   permission) and admins.
 * A match is seen by admins, the provider organization, the EHV case-manager agency, the CAS
-  organization (it works the queue) and the client's assigned case managers (read only).
+  organization (it works the queue) and the client's assigned case managers (read only: an
+  active assignment on an enrollment that is not voided, as for the client). The provider and
+  the agency keep seeing it after it ended, when their access to the client may have ended.
 * A provider action on a match: the provider organization (or, once assigned, the EHV
   case-manager agency) with ``referrals:respond``; admin actions need ``referrals:manage``.
 """
@@ -15,7 +17,7 @@ import uuid
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from app.context import Actor
-from app.models.enrollments import CaseAssignment
+from app.models.enrollments import CaseAssignment, Enrollment
 from app.models.matching import Match
 
 
@@ -47,11 +49,16 @@ def visible_matches_filter(actor: Actor) -> ColumnElement[bool]:
         return and_(in_coc, Match.id.is_(None))
     if actor.is_admin or actor.organization.is_cas:
         return in_coc
+    # The client's case managers, as client visibility counts them (``clients.access``): an
+    # active assignment on an enrollment that is not voided.
     assigned = exists(
-        select(CaseAssignment.id).where(
+        select(CaseAssignment.id)
+        .join(Enrollment, Enrollment.id == CaseAssignment.enrollment_id)
+        .where(
             CaseAssignment.client_id == Match.head_client_id,
             CaseAssignment.user_id == actor.user_id,
             CaseAssignment.status == "active",
+            Enrollment.voided_at.is_(None),
         )
     )
     return and_(

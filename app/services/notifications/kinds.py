@@ -9,7 +9,7 @@ event's data --, the client's case managers and the CAS admins), "about to stall
 and a park's end (found by matching's scans, registered in ``app.jobs.scans_for`` and keyed so
 each is recorded once). Match kinds carry their own visibility rule (``visible``): a recipient
 must be able to read the match itself (``matching.policy.visible_matches_filter``), beside the
-client.
+client (for a change of a match, the match's rule is the whole rule: see below).
 
 An event may narrow its kind's audiences, never widen them: ``data["audience"]``, a list of
 ``Audience`` values (the queue names who acts next after a status move: the case managers
@@ -18,8 +18,10 @@ after ``incomplete_documentation`` or ``approved``, the CAS admins after
 
 Whatever the audience, a recipient only gets a notification about what they may see: the
 client (``clients.access``), Document Check (the CAS organization and admins), and the kind's
-own ``visible`` rule, all judged for the organization through which they receive it. The person
-whose action caused the event is not notified of it.
+own ``visible`` rule, all judged for the organization through which they receive it -- for the
+changes of a match, its rule alone (``visible_covers_client``: a match names its client, and an
+unsuccessful end takes the client off the provider's caseload before the notice is delivered).
+The person whose action caused the event is not notified of it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class KindSpec:
     # Partner organizations may subscribe to it (webhooks).
     webhook: bool = True
     visible: VisibilityRule | None = None
+    # ``visible`` stands for the client's rule: the event's record (a match) names its client,
+    # and whoever may read the record may be told of its change (the provider of a declined or
+    # parked referral no longer sees the client, still its match).
+    visible_covers_client: bool = False
 
 
 async def _match_visible(session: AsyncSession, actor: Actor, event: NotificationEvent) -> bool:
@@ -76,7 +82,16 @@ MATCH_AUDIENCES = (A.PROVIDER_CONTACTS, A.EHV_CASE_MANAGER, A.CASE_MANAGERS, A.C
 
 
 def _match(kind: NotificationKind, title: str, *, email: bool = True) -> KindSpec:
-    return KindSpec(kind, MATCH_AUDIENCES, title, email=email, visible=_match_visible)
+    # The change that ends a referral also ends the provider's access to the client (delivered
+    # after it): the match's own rule decides, so the provider is told of it.
+    return KindSpec(
+        kind,
+        MATCH_AUDIENCES,
+        title,
+        email=email,
+        visible=_match_visible,
+        visible_covers_client=True,
+    )
 
 
 KINDS: dict[NotificationKind, KindSpec] = {

@@ -96,7 +96,7 @@ async def may_see(
     session: AsyncSession, actor: Actor, event: NotificationEvent, spec: KindSpec
 ) -> bool:
     """Whether ``actor`` may know about ``event``: the client it names, Document Check, and the
-    kind's own rule."""
+    kind's own rule (alone when it covers the client: a change of a match)."""
     about_client = event.client_id is not None
     if actor.organization.victim_service_provider and (
         about_client or event.entity_type == DOCUMENT_CHECK
@@ -104,6 +104,8 @@ async def may_see(
         return False
     if event.entity_type == DOCUMENT_CHECK and not can_use_document_check(actor):
         return False
+    if spec.visible is not None and spec.visible_covers_client:
+        return await spec.visible(session, actor, event)
     if event.client_id is not None and not await access.can_see(session, actor, event.client_id):
         return False
     return not (spec.visible is not None and not await spec.visible(session, actor, event))
