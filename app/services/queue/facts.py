@@ -45,6 +45,7 @@ from app.models import Client, Coc
 from app.models.documents import DocumentCheck
 from app.models.enrollments import Enrollment
 from app.models.queue import QueueEntry
+from app.models.scoping import ALL_COCS
 from app.reference.queue import HouseholdFacts, Member, household_facts
 from app.services.queue.chronic import (
     INLINE_CLIENTS,
@@ -93,7 +94,8 @@ async def refresh_stale(
 
 
 # Built once, with a bound parameter: every read of the queue (and of matching's candidates)
-# asks it first.
+# asks it first. It names the CoC itself, so it runs without the ORM scope (``ALL_COCS``): its
+# cache key is then the statement's own, computed once.
 _ANY_STALE = (
     select(QueueEntry.id)
     .where(
@@ -102,6 +104,7 @@ _ANY_STALE = (
         QueueEntry.closed_at.is_(None),
     )
     .limit(1)
+    .execution_options(**ALL_COCS)
 )
 
 

@@ -51,6 +51,7 @@ from sqlalchemy import (
     Select,
     String,
     Subquery,
+    Text,
     Uuid,
     and_,
     bindparam,
@@ -75,6 +76,7 @@ from app.models import Client, User
 from app.models.area_ties import AreaTie
 from app.models.enrollments import CaseAssignment, Enrollment
 from app.models.queue import QueueEntry, QueueSettings
+from app.models.scoping import ALL_COCS
 from app.reference.queue import (
     CHECKLIST_ITEMS,
     INACTIVE_AFTER_DAYS,
@@ -193,14 +195,20 @@ def _case_managers() -> ColumnElement[Any]:
                 literal_column("'[]'::jsonb"),
             )
         )
-        .where(ca.enrollment_id == q.head_enrollment_id, ca.status == "active")
+        .where(
+            ca.enrollment_id == q.head_enrollment_id,
+            ca.coc_id == q.coc_id,  # the CoC named (statements run without the ORM scope)
+            ca.status == "active",
+        )
         .scalar_subquery()
     )
     return type_coerce(rows, JSONB)
 
 
-# What each row of the statement holds (plus ``rank``).
-def _row_columns(today: Any) -> list[Any]:
+# What each row of the statement holds (plus ``rank``); the list's rows carry the scheme as
+# its JSON text (``scheme_text``): the same on every row, decoded once per page, not per row.
+def _row_columns(today: Any, *, scheme_text: bool = False) -> list[Any]:
+    scheme = cast(QueueSettings.scheme, Text) if scheme_text else QueueSettings.scheme
     return [
         q.id,
         q.coc_id,
@@ -232,7 +240,7 @@ def _row_columns(today: Any) -> list[Any]:
         q.created_at,
         Client.first_name.label("first_name"),
         Client.last_name.label("last_name"),
-        QueueSettings.scheme.label("scheme"),
+        scheme.label("scheme"),
         QueueSettings.score_tool.label("score_tool"),
         _case_managers().label("case_managers"),
     ]
@@ -343,6 +351,7 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
             q.head_enrollment_id.in_(
                 select(Enrollment.household_group_id).where(
                     Enrollment.client_id == p("client_id", Uuid),
+                    Enrollment.coc_id == q.coc_id,
                     Enrollment.is_coordinated_entry,
                     Enrollment.voided_at.is_(None),
                 )
@@ -379,6 +388,7 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
         where.append(
             exists().where(
                 CaseAssignment.enrollment_id == q.head_enrollment_id,
+                CaseAssignment.coc_id == q.coc_id,
                 CaseAssignment.user_id == p("case_manager_id", Uuid),
                 CaseAssignment.status == "active",
             )
@@ -395,7 +405,11 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
         where.append(inactive if shape.inactive else ~inactive)
     if shape.area:
         where.append(
-            exists().where(AreaTie.client_id == q.head_client_id, AreaTie.area == p("area", String))
+            exists().where(
+                AreaTie.client_id == q.head_client_id,
+                AreaTie.coc_id == q.coc_id,
+                AreaTie.area == p("area", String),
+            )
         )
     if shape.document_status is not None:
         every = cast(literal_column(_EVERY_ITEM), ARRAY(String))
@@ -460,7 +474,7 @@ def _build(shape: _Shape, p: _Binder) -> Select[Any]:
         where.append(tuple_(*columns) < right if order.descending else tuple_(*columns) > right)
     page_q = select(*_narrow(columns)).select_from(q)
     if shape.filters.name is not None:
-        page_q = page_q.join(Client, Client.id == q.head_client_id)
+        page_q = page_q.join(Client, and_(Client.id == q.head_client_id, Client.coc_id == q.coc_id))
     limit = p("limit_plus_one", Integer)
     page = (
         page_q.where(*where)
@@ -510,12 +524,14 @@ def _build(shape: _Shape, p: _Binder) -> Select[Any]:
     ).label("rank")
     ordered = [c[str(col.key)] for col in columns]
     return (
-        select(*_row_columns(today), rank)
+        select(*_row_columns(today, scheme_text=True), rank)
         .select_from(counted)
-        .join(q, q.id == c.id)
-        .join(Client, Client.id == q.head_client_id)
+        .join(q, and_(q.id == c.id, q.coc_id == p("coc_id", Uuid)))
+        .join(Client, and_(Client.id == q.head_client_id, Client.coc_id == q.coc_id))
         .join(QueueSettings, QueueSettings.coc_id == q.coc_id)
         .order_by(*[o.desc() if order.descending else o.asc() for o in ordered])
+        # Every table read is confined to the CoC by the statement itself.
+        .execution_options(**ALL_COCS)
     )
 
 
