@@ -45,7 +45,7 @@ from app.services.queue.listing import (
     decode_queue_cursor_with_rank,
     encode_queue_cursor,
     entry_statement,
-    list_query,
+    list_driver_query,
 )
 from app.services.queue.policy import can_see_queue
 
@@ -119,15 +119,15 @@ async def list_entries(
         await facts.refresh_stale(session, actor.coc_id, limit=facts.READ_REFRESH_LIMIT)
     now = clock.now()
     today = clock.today(actor)
-    stmt, params = list_query(
-        actor.coc_id, f, order, after, limit, now, today, after_rank=after_rank
-    )
-    # Core rows on the session's connection (in its transaction): the statement names the CoC
-    # for every table it reads (``ALL_COCS``), and plain rows are all the shaping needs. Pending
-    # changes first, as an ORM read would (the stale entries just recomputed).
+    # The statement as the driver runs it, on the session's connection (in its transaction):
+    # it names the CoC for every table it reads, and plain rows are all the shaping needs.
+    # Pending changes first, as an ORM read would (the stale entries just recomputed).
     await session.flush()
     conn = await session.connection()
-    rows = (await conn.execute(stmt, params)).all()
+    sql, args = list_driver_query(
+        conn.dialect, actor.coc_id, f, order, after, limit, now, today, after_rank=after_rank
+    )
+    rows = (await conn.exec_driver_sql(sql, args)).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

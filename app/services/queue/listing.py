@@ -29,13 +29,18 @@ queue, not everything before them.
 **Cost of building.** ``list_query`` returns a statement built once per shape (``FilterShape``,
 the order, cursor or not) with bound parameters, plus the values: SQLAlchemy's compiled cache
 then serves every request of the shape. ``list_statement`` builds the same SQL with the values
-bound in it (to compile for a raw baseline).
+bound in it (to compile for a raw baseline). The queue's list runs ``list_driver_query``:
+``list_statement`` compiled once per shape (and number of listed values) as the driver sends
+it, only the request's values bound, on the session's connection. Every table the statement
+reads is confined to the CoC by the statement itself (``coc_id`` named for each), so it needs
+no ORM scope (``app.models.scoping``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -597,6 +602,76 @@ def list_statement(
     return _build(shape, _Binder(params))
 
 
+# Filters whose values are lists: ``list_statement`` expands each into one parameter per item
+# (``statuses_1``, ``statuses_2``, ...).
+_EXPANDED = ("statuses", "household_types")
+_ITEM = re.compile(r"^(statuses|household_types)_(\d+)$")
+
+
+@dataclass(frozen=True)
+class _DriverSql:
+    """A page statement compiled for the driver: its SQL, and where each of its positional
+    parameters comes from (a value of the request, an item of a list, or a constant of the
+    statement's shape)."""
+
+    sql: str
+    sources: tuple[tuple[str, Any], ...]  # ("value", name) | ("item", (name, i)) | ("const", v)
+
+    def args(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for kind, ref in self.sources:
+            if kind == "value":
+                out.append(values[ref])
+            elif kind == "item":
+                out.append(values[ref[0]][ref[1]])
+            else:
+                out.append(ref)
+        return tuple(out)
+
+
+# Compiled once per shape and list lengths (a handful in practice).
+_DRIVER_SQL: dict[tuple[Any, ...], _DriverSql] = {}
+
+
+def list_driver_query(
+    dialect: Any,
+    coc_id: uuid.UUID,
+    f: QueueFilter,
+    order: QueueOrder,
+    after: Sequence[Any] | None,
+    limit: int,
+    now: datetime,
+    today: date,
+    *,
+    after_rank: int | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    """``list_query`` as the driver runs it: ``list_statement``'s SQL (compiled once per shape
+    and number of listed values, exactly as ``list_statement`` compiles with
+    ``render_postcompile``) and this request's arguments. Building and compiling the
+    statement, and SQLAlchemy's execution of it, cost more than PostgreSQL takes to run it.
+    The statement names the CoC for every table it reads: run it on the session's connection
+    (rows of ``ROW_COLUMNS``, as ``list_query``'s)."""
+    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, today, after_rank)
+    key = (dialect.name, shape, *(len(params[name]) for name in _EXPANDED))
+    driver = _DRIVER_SQL.get(key)
+    if driver is None:
+        compiled = _build(shape, _Binder(params)).compile(
+            dialect=dialect, compile_kwargs={"render_postcompile": True}
+        )
+        sources: list[tuple[str, Any]] = []
+        for name in compiled.positiontup or ():
+            item = _ITEM.match(name)
+            if name in params:
+                sources.append(("value", name))
+            elif item is not None:
+                sources.append(("item", (item.group(1), int(item.group(2)) - 1)))
+            else:  # a literal of the shape (an offset, a list of the referral filter)
+                sources.append(("const", compiled.params[name]))
+        driver = _DriverSql(str(compiled), tuple(sources))
+        _DRIVER_SQL[key] = driver
+    return driver.sql, driver.args(params)
+
+
 def with_rank(page: Subquery, coc_id: uuid.UUID) -> Select[Any]:
     """Every column of ``page`` (open entries of the CoC: a subquery with at least their
     ``priority_key`` and ``id``, in any order, typically one page cut by ``LIMIT``) plus
@@ -780,6 +855,7 @@ __all__ = [
     "filter_clauses",
     "filter_params",
     "filter_shape",
+    "list_driver_query",
     "list_query",
     "list_statement",
     "sort_keys",
