@@ -94,8 +94,7 @@ async def refresh_stale(
 
 
 # Built once, with a bound parameter: every read of the queue (and of matching's candidates)
-# asks it first. It names the CoC itself, so it runs without the ORM scope (``ALL_COCS``): its
-# cache key is then the statement's own, computed once.
+# asks it first. It names the CoC itself, so it needs no ORM scope (``ALL_COCS``).
 _ANY_STALE = (
     select(QueueEntry.id)
     .where(
@@ -110,7 +109,11 @@ _ANY_STALE = (
 
 async def has_stale(session: AsyncSession, coc_id: uuid.UUID) -> bool:
     """Whether the CoC has open entries whose facts are stale (one index probe)."""
-    found = (await session.execute(_ANY_STALE, {"coc_id": coc_id})).first()
+    # A core read on the session's connection (the statement names the CoC): no ORM
+    # execution for one probe. Pending changes first, as an ORM read would.
+    await session.flush()
+    conn = await session.connection()
+    found = (await conn.execute(_ANY_STALE, {"coc_id": coc_id})).first()
     return found is not None
 
 
