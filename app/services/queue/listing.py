@@ -631,6 +631,7 @@ class _DriverSql:
 
 # Compiled once per shape and list lengths (a handful in practice).
 _DRIVER_SQL: dict[tuple[Any, ...], _DriverSql] = {}
+_DRIVER_SQL_LIMIT = 1024
 
 
 def list_driver_query(
@@ -668,6 +669,8 @@ def list_driver_query(
             else:  # a literal of the shape (an offset, a list of the referral filter)
                 sources.append(("const", compiled.params[name]))
         driver = _DriverSql(str(compiled), tuple(sources))
+        if len(_DRIVER_SQL) >= _DRIVER_SQL_LIMIT:  # never grows without bound
+            _DRIVER_SQL.clear()
         _DRIVER_SQL[key] = driver
     return driver.sql, driver.args(params)
 
