@@ -265,9 +265,10 @@ def document_status(on_file: Iterable[str]) -> DocumentStatus:
     items = set(on_file)
     if not items:
         return DocumentStatus.NONE
-    if items >= set(CHECKLIST_ITEMS):
+    if items >= _EVERY_ITEM:
         return DocumentStatus.COMPLETE
     return DocumentStatus.INCOMPLETE
 
 
 CHECKLIST_ITEMS: tuple[str, ...] = tuple(i for items in CHECKLIST.values() for i in items)
+_EVERY_ITEM = frozenset(CHECKLIST_ITEMS)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +45,7 @@ from app.services.queue.listing import (
     decode_queue_cursor_with_rank,
     encode_queue_cursor,
     entry_statement,
-    list_query,
+    list_driver_query,
 )
 from app.services.queue.policy import can_see_queue
 
@@ -118,15 +119,22 @@ async def list_entries(
         await facts.refresh_stale(session, actor.coc_id, limit=facts.READ_REFRESH_LIMIT)
     now = clock.now()
     today = clock.today(actor)
-    stmt, params = list_query(
-        actor.coc_id, f, order, after, limit, now, today, after_rank=after_rank
+    # The statement as the driver runs it, on the session's connection (in its transaction):
+    # it names the CoC for every table it reads, and plain rows are all the shaping needs.
+    # Pending changes first, as an ORM read would (the stale entries just recomputed).
+    await session.flush()
+    conn = await session.connection()
+    sql, args = list_driver_query(
+        conn.dialect, actor.coc_id, f, order, after, limit, now, today, after_rank=after_rank
     )
-    rows = (await session.execute(stmt, params)).all()
+    rows = (await conn.exec_driver_sql(sql, args)).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_queue_cursor(order, rows[-1])
-    audit.record_pii_reads(session, actor, [r.head_client_id for r in rows], fields=LISTED_FIELDS)
+    await audit.write_pii_reads(
+        session, actor, [r.head_client_id for r in rows], fields=LISTED_FIELDS
+    )
     return PageOf(shape_page(rows, today, now), next_cursor)
 
 
@@ -262,6 +270,9 @@ class _Rule:
     value: Callable[[Any, date], int | bool | None]
     raw: Callable[[Any], int | None]
     negate: bool
+    # The key and direction as written in a body (plain strings: no enum to convert per row).
+    name: str
+    order: str
 
     def sort_value(self, row: Any) -> int:
         raw = self.raw(row)
@@ -276,12 +287,28 @@ def _rules(scheme: tuple[tuple[str, str], ...]) -> tuple[_Rule, ...]:
     rules = []
     for k, d in scheme:
         key, direction = PriorityKey(k), Direction(d)
-        rules.append(_Rule(key, direction, _VALUE[key], _RAW[key], direction == Direction.DESC))
+        rules.append(
+            _Rule(
+                key,
+                direction,
+                _VALUE[key],
+                _RAW[key],
+                direction == Direction.DESC,
+                key.value,
+                direction.value,
+            )
+        )
     return tuple(rules)
 
 
 def _scheme_rules(scheme: Any) -> tuple[_Rule, ...]:
     return _rules(tuple((item["key"], item["direction"]) for item in scheme))
+
+
+@lru_cache(maxsize=32)
+def _text_rules(scheme: str) -> tuple[_Rule, ...]:
+    # The list's rows carry the scheme as JSON text (``listing``): parsed once per scheme.
+    return _scheme_rules(orjson.loads(scheme))
 
 
 def priority(row: Any, today: date) -> dict[str, Any]:
@@ -309,8 +336,8 @@ def _priority(row: Any, today: date, rules: tuple[_Rule, ...]) -> dict[str, Any]
         "rank": row.rank,
         "keys": [
             {
-                "key": rule.key,
-                "direction": rule.direction,
+                "key": rule.name,
+                "direction": rule.order,
                 "value": rule.value(row, today),
                 "sort_value": rule.sort_value(row),
             }
@@ -339,7 +366,12 @@ def shape_page(rows: Sequence[Any], today: date, now: datetime) -> list[dict[str
     for row in rows:
         record = make(row)
         if record.scheme != last_scheme:  # one CoC, one scheme: parsed for the first row only
-            last_scheme, rules = record.scheme, _scheme_rules(record.scheme)
+            last_scheme = record.scheme
+            rules = (
+                _text_rules(last_scheme)
+                if isinstance(last_scheme, str)
+                else _scheme_rules(last_scheme)
+            )
         out.append(_shape(record, today, inactive_since, rules))
     return out
 

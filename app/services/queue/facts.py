@@ -45,6 +45,7 @@ from app.models import Client, Coc
 from app.models.documents import DocumentCheck
 from app.models.enrollments import Enrollment
 from app.models.queue import QueueEntry
+from app.models.scoping import ALL_COCS
 from app.reference.queue import HouseholdFacts, Member, household_facts
 from app.services.queue.chronic import (
     INLINE_CLIENTS,
@@ -93,7 +94,7 @@ async def refresh_stale(
 
 
 # Built once, with a bound parameter: every read of the queue (and of matching's candidates)
-# asks it first.
+# asks it first. It names the CoC itself, so it needs no ORM scope (``ALL_COCS``).
 _ANY_STALE = (
     select(QueueEntry.id)
     .where(
@@ -102,12 +103,17 @@ _ANY_STALE = (
         QueueEntry.closed_at.is_(None),
     )
     .limit(1)
+    .execution_options(**ALL_COCS)
 )
 
 
 async def has_stale(session: AsyncSession, coc_id: uuid.UUID) -> bool:
     """Whether the CoC has open entries whose facts are stale (one index probe)."""
-    found = (await session.execute(_ANY_STALE, {"coc_id": coc_id})).first()
+    # A core read on the session's connection (the statement names the CoC): no ORM
+    # execution for one probe. Pending changes first, as an ORM read would.
+    await session.flush()
+    conn = await session.connection()
+    found = (await conn.execute(_ANY_STALE, {"coc_id": coc_id})).first()
     return found is not None
 
 

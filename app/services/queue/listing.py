@@ -29,13 +29,18 @@ queue, not everything before them.
 **Cost of building.** ``list_query`` returns a statement built once per shape (``FilterShape``,
 the order, cursor or not) with bound parameters, plus the values: SQLAlchemy's compiled cache
 then serves every request of the shape. ``list_statement`` builds the same SQL with the values
-bound in it (to compile for a raw baseline).
+bound in it (to compile for a raw baseline). The queue's list runs ``list_driver_query``:
+``list_statement`` compiled once per shape (and number of listed values) as the driver sends
+it, only the request's values bound, on the session's connection. Every table the statement
+reads is confined to the CoC by the statement itself (``coc_id`` named for each), so it needs
+no ORM scope (``app.models.scoping``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +56,7 @@ from sqlalchemy import (
     Select,
     String,
     Subquery,
+    Text,
     Uuid,
     and_,
     bindparam,
@@ -75,6 +81,7 @@ from app.models import Client, User
 from app.models.area_ties import AreaTie
 from app.models.enrollments import CaseAssignment, Enrollment
 from app.models.queue import QueueEntry, QueueSettings
+from app.models.scoping import ALL_COCS
 from app.reference.queue import (
     CHECKLIST_ITEMS,
     INACTIVE_AFTER_DAYS,
@@ -193,14 +200,20 @@ def _case_managers() -> ColumnElement[Any]:
                 literal_column("'[]'::jsonb"),
             )
         )
-        .where(ca.enrollment_id == q.head_enrollment_id, ca.status == "active")
+        .where(
+            ca.enrollment_id == q.head_enrollment_id,
+            ca.coc_id == q.coc_id,  # the CoC named (statements run without the ORM scope)
+            ca.status == "active",
+        )
         .scalar_subquery()
     )
     return type_coerce(rows, JSONB)
 
 
-# What each row of the statement holds (plus ``rank``).
-def _row_columns(today: Any) -> list[Any]:
+# What each row of the statement holds (plus ``rank``); the list's rows carry the scheme as
+# its JSON text (``scheme_text``): the same on every row, decoded once per page, not per row.
+def _row_columns(today: Any, *, scheme_text: bool = False) -> list[Any]:
+    scheme = cast(QueueSettings.scheme, Text) if scheme_text else QueueSettings.scheme
     return [
         q.id,
         q.coc_id,
@@ -232,7 +245,7 @@ def _row_columns(today: Any) -> list[Any]:
         q.created_at,
         Client.first_name.label("first_name"),
         Client.last_name.label("last_name"),
-        QueueSettings.scheme.label("scheme"),
+        scheme.label("scheme"),
         QueueSettings.score_tool.label("score_tool"),
         _case_managers().label("case_managers"),
     ]
@@ -343,6 +356,7 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
             q.head_enrollment_id.in_(
                 select(Enrollment.household_group_id).where(
                     Enrollment.client_id == p("client_id", Uuid),
+                    Enrollment.coc_id == q.coc_id,
                     Enrollment.is_coordinated_entry,
                     Enrollment.voided_at.is_(None),
                 )
@@ -379,6 +393,7 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
         where.append(
             exists().where(
                 CaseAssignment.enrollment_id == q.head_enrollment_id,
+                CaseAssignment.coc_id == q.coc_id,
                 CaseAssignment.user_id == p("case_manager_id", Uuid),
                 CaseAssignment.status == "active",
             )
@@ -395,7 +410,11 @@ def _where(shape: FilterShape, p: _Binder) -> list[Any]:
         where.append(inactive if shape.inactive else ~inactive)
     if shape.area:
         where.append(
-            exists().where(AreaTie.client_id == q.head_client_id, AreaTie.area == p("area", String))
+            exists().where(
+                AreaTie.client_id == q.head_client_id,
+                AreaTie.coc_id == q.coc_id,
+                AreaTie.area == p("area", String),
+            )
         )
     if shape.document_status is not None:
         every = cast(literal_column(_EVERY_ITEM), ARRAY(String))
@@ -460,7 +479,7 @@ def _build(shape: _Shape, p: _Binder) -> Select[Any]:
         where.append(tuple_(*columns) < right if order.descending else tuple_(*columns) > right)
     page_q = select(*_narrow(columns)).select_from(q)
     if shape.filters.name is not None:
-        page_q = page_q.join(Client, Client.id == q.head_client_id)
+        page_q = page_q.join(Client, and_(Client.id == q.head_client_id, Client.coc_id == q.coc_id))
     limit = p("limit_plus_one", Integer)
     page = (
         page_q.where(*where)
@@ -510,12 +529,14 @@ def _build(shape: _Shape, p: _Binder) -> Select[Any]:
     ).label("rank")
     ordered = [c[str(col.key)] for col in columns]
     return (
-        select(*_row_columns(today), rank)
+        select(*_row_columns(today, scheme_text=True), rank)
         .select_from(counted)
-        .join(q, q.id == c.id)
-        .join(Client, Client.id == q.head_client_id)
+        .join(q, and_(q.id == c.id, q.coc_id == p("coc_id", Uuid)))
+        .join(Client, and_(Client.id == q.head_client_id, Client.coc_id == q.coc_id))
         .join(QueueSettings, QueueSettings.coc_id == q.coc_id)
         .order_by(*[o.desc() if order.descending else o.asc() for o in ordered])
+        # Every table read is confined to the CoC by the statement itself.
+        .execution_options(**ALL_COCS)
     )
 
 
@@ -579,6 +600,79 @@ def list_statement(
     ``render_postcompile``, or run as it is); the same SQL as the shared statement."""
     shape, params = _shape_and_params(coc_id, f, order, after, limit, now, today, after_rank)
     return _build(shape, _Binder(params))
+
+
+# Filters whose values are lists: ``list_statement`` expands each into one parameter per item
+# (``statuses_1``, ``statuses_2``, ...).
+_EXPANDED = ("statuses", "household_types")
+_ITEM = re.compile(r"^(statuses|household_types)_(\d+)$")
+
+
+@dataclass(frozen=True)
+class _DriverSql:
+    """A page statement compiled for the driver: its SQL, and where each of its positional
+    parameters comes from (a value of the request, an item of a list, or a constant of the
+    statement's shape)."""
+
+    sql: str
+    sources: tuple[tuple[str, Any], ...]  # ("value", name) | ("item", (name, i)) | ("const", v)
+
+    def args(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for kind, ref in self.sources:
+            if kind == "value":
+                out.append(values[ref])
+            elif kind == "item":
+                out.append(values[ref[0]][ref[1]])
+            else:
+                out.append(ref)
+        return tuple(out)
+
+
+# Compiled once per shape and list lengths (a handful in practice).
+_DRIVER_SQL: dict[tuple[Any, ...], _DriverSql] = {}
+_DRIVER_SQL_LIMIT = 1024
+
+
+def list_driver_query(
+    dialect: Any,
+    coc_id: uuid.UUID,
+    f: QueueFilter,
+    order: QueueOrder,
+    after: Sequence[Any] | None,
+    limit: int,
+    now: datetime,
+    today: date,
+    *,
+    after_rank: int | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    """``list_query`` as the driver runs it: ``list_statement``'s SQL (compiled once per shape
+    and number of listed values, exactly as ``list_statement`` compiles with
+    ``render_postcompile``) and this request's arguments. Building and compiling the
+    statement, and SQLAlchemy's execution of it, cost more than PostgreSQL takes to run it.
+    The statement names the CoC for every table it reads: run it on the session's connection
+    (rows of ``ROW_COLUMNS``, as ``list_query``'s)."""
+    shape, params = _shape_and_params(coc_id, f, order, after, limit, now, today, after_rank)
+    key = (dialect.name, shape, *(len(params[name]) for name in _EXPANDED))
+    driver = _DRIVER_SQL.get(key)
+    if driver is None:
+        compiled = _build(shape, _Binder(params)).compile(
+            dialect=dialect, compile_kwargs={"render_postcompile": True}
+        )
+        sources: list[tuple[str, Any]] = []
+        for name in compiled.positiontup or ():
+            item = _ITEM.match(name)
+            if name in params:
+                sources.append(("value", name))
+            elif item is not None:
+                sources.append(("item", (item.group(1), int(item.group(2)) - 1)))
+            else:  # a literal of the shape (an offset, a list of the referral filter)
+                sources.append(("const", compiled.params[name]))
+        driver = _DriverSql(str(compiled), tuple(sources))
+        if len(_DRIVER_SQL) >= _DRIVER_SQL_LIMIT:  # never grows without bound
+            _DRIVER_SQL.clear()
+        _DRIVER_SQL[key] = driver
+    return driver.sql, driver.args(params)
 
 
 def with_rank(page: Subquery, coc_id: uuid.UUID) -> Select[Any]:
@@ -764,6 +858,7 @@ __all__ = [
     "filter_clauses",
     "filter_params",
     "filter_shape",
+    "list_driver_query",
     "list_query",
     "list_statement",
     "sort_keys",
