@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker, upgrade_database
 from app.services.demo import seed_coc
 from app.services.hmis import imports
-from app.services.hmis.runtime import IMPORT_JOB, HmisRuntime, queue_run
+from app.services.hmis.runtime import IMPORT_JOB, HmisRuntime, JobProgress, queue_run
 from app.services.identity.auth import memberships_by_email
 from app.services.platform.crypto import cipher_for
 from app.storage import FileStore, LocalStorage
@@ -108,16 +108,45 @@ async def _imported_clients(engine: AsyncEngine) -> int:
         )
 
 
+class _Observed(JobProgress):
+    """The import's progress, written at every update (no interval), read back from another
+    connection right after each write, while the import's own transaction is still open: what a
+    ``GET`` would see at that moment. ``on_write`` may pause the import there."""
+
+    seen: list[dict[str, Any]]
+    engine: AsyncEngine
+    on_write: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+
+    async def flush(self, *, force: bool = False, **columns: Any) -> None:
+        await super().flush(force=force, **columns)
+        state = await _state(self.engine, self.job_id)
+        self.seen.append(state)
+        if self.on_write is not None:
+            await self.on_write(state)
+
+
+def _observe(
+    monkeypatch: pytest.MonkeyPatch,
+    engine: AsyncEngine,
+    on_write: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+
+    def make(*args: Any, **kwargs: Any) -> JobProgress:
+        progress = _Observed(*args, interval=0.0, **kwargs)
+        progress.seen, progress.engine, progress.on_write = seen, engine, on_write
+        return progress
+
+    monkeypatch.setattr(imports, "JobProgress", make)
+    return seen
+
+
 async def test_progress_is_readable_while_the_import_runs(
-    committed: AsyncEngine, tmp_path: Path
+    committed: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime, job_id = await _queued(committed, tmp_path, "progress")
-    task = asyncio.create_task(imports.run_import(runtime, job_id))
-    seen: list[dict[str, Any]] = []
-    while not task.done():
-        seen.append(await _state(committed, job_id))
-        await asyncio.sleep(0.02)
-    assert await task == "succeeded"
+    seen = _observe(monkeypatch, committed)
+    assert await imports.run_import(runtime, job_id) == "succeeded"
     running = [s for s in seen if s["status"] in ("validating", "loading")]
     assert running, seen[:3]
     # Rows validated per file were visible before the end, and loaded ones during the load.
@@ -132,22 +161,29 @@ async def test_progress_is_readable_while_the_import_runs(
 
 
 async def test_a_crash_in_the_load_leaves_nothing_and_a_new_run_loads_it_once(
-    committed: AsyncEngine, tmp_path: Path
+    committed: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = await _imported_clients(committed)
     runtime, job_id = await _queued(committed, tmp_path, "crash")
-    task = asyncio.create_task(imports.run_import(runtime, job_id))
-    # Wait until the load has written some rows (inside its open transaction), then crash.
-    while not task.done():
-        state = await _state(committed, job_id)
+    mid_load = asyncio.Event()
+
+    async def hold_once_clients_are_loaded(state: dict[str, Any]) -> None:
         files = state["progress"].get("files", {})
         if state["status"] == "loading" and files.get("Client", {}).get("loaded"):
-            break
-        await asyncio.sleep(0.01)
-    assert not task.done(), "the load ended before it could be interrupted"
+            mid_load.set()
+            await asyncio.Future()  # the worker stops here, its transaction open, until killed
+
+    _observe(monkeypatch, committed, hold_once_clients_are_loaded)
+    task = asyncio.create_task(imports.run_import(runtime, job_id))
+    # The load has written rows (inside its open transaction): the worker dies there.
+    paused = asyncio.create_task(mid_load.wait())
+    await asyncio.wait({task, paused}, return_when=asyncio.FIRST_COMPLETED)
+    paused.cancel()
+    assert mid_load.is_set() and not task.done(), "the load ended before it could be interrupted"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    monkeypatch.undo()
     assert await _imported_clients(committed) == before
     assert (await _state(committed, job_id))["status"] == "loading"  # unfinished: to run again
 
