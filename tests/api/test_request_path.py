@@ -344,3 +344,29 @@ def test_routers_match_every_path_as_without_their_prefix_check(app: Any, monkey
     found = [_first_match(app, scope) for scope in scopes]
     monkeypatch.setattr(_PrefixedRouter, "matches", APIRouter.matches)
     assert found == [_first_match(app, scope) for scope in scopes]
+
+
+def test_query_parameter_shapes_are_remembered_and_answer_as_fastapis_own() -> None:
+    """``app.http.params`` replaces a FastAPI internal: it must still be there (an upgrade that
+    renames it fails here, not silently) and answer exactly as the function it remembers."""
+    from typing import Annotated, Optional
+
+    import fastapi.dependencies.utils as fastapi_params
+
+    from app.http import params
+    from app.main import create_app
+
+    create_app()
+    assert fastapi_params.field_annotation_is_sequence is params._field_annotation_is_sequence
+    for annotation in (
+        int,
+        str,
+        list[str],
+        Optional[list[uuid.UUID]],  # noqa: UP045 - the typing form FastAPI also meets
+        list[int] | None,
+        Annotated[list[str], "x"],
+        tuple[int, ...],
+        dict[str, int],
+        bytes,
+    ):
+        assert params._field_annotation_is_sequence(annotation) == params._original(annotation)
