@@ -5,31 +5,12 @@ serving the service's own candidate SQL over HTTP and in-process, the JSON."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.bench import run_bench
 
 
 def test_the_client_search_benchmark_runs_at_a_tiny_size(database_url: str) -> None:
-    server = make_url(database_url).set(drivername="postgresql", database="postgres")
-    env = {**os.environ, "BENCH_DATABASE_URL": server.render_as_string(hide_password=False)}
     args = ["--clients", "400", "--requests", "60", "--sequential", "8", "--concurrency", "2"]
-    done = subprocess.run(
-        [sys.executable, "bench/client_search.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout)
+    out = run_bench("client_search.py", args, database_url)
 
     assert out["benchmark"] == "client_search" and out["clients"] == 400
     concurrent = out["concurrent"]

@@ -5,32 +5,13 @@ which must give the service's answer: the run fails otherwise), the explanations
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.bench import run_bench
 
 
 def test_the_matching_benchmark_runs_at_a_tiny_size(database_url: str) -> None:
-    server = make_url(database_url).set(drivername="postgresql", database="postgres")
-    env = {**os.environ, "BENCH_DATABASE_URL": server.render_as_string(hide_password=False)}
     args = ["--entries", "200", "--requests", "8", "--explanations", "8", "--concurrency", "2"]
     args += ["--limit", "10", "--check-foreign-keys"]
-    done = subprocess.run(
-        [sys.executable, "bench/matching.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout)
+    out = run_bench("matching.py", args, database_url)
 
     assert out["benchmark"] == "matching"
     seeded = out["seed"]

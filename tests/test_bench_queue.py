@@ -5,32 +5,13 @@ give the service's answer: the run fails otherwise), the transitions, the JSON."
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from sqlalchemy.engine import make_url
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.bench import run_bench
 
 
 def test_the_queue_benchmark_runs_at_a_tiny_size(database_url: str) -> None:
-    server = make_url(database_url).set(drivername="postgresql", database="postgres")
-    env = {**os.environ, "BENCH_DATABASE_URL": server.render_as_string(hide_password=False)}
     args = ["--entries", "120", "--small", "60", "--requests", "9", "--transitions", "12"]
     args += ["--concurrency", "2", "--limit", "5", "--pages", "2", "--check-foreign-keys"]
-    done = subprocess.run(
-        [sys.executable, "bench/queue.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = json.loads(done.stdout)
+    out = run_bench("queue.py", args, database_url)
 
     assert out["benchmark"] == "queue"
     assert out["small"]["entries"] == 60 and out["large"]["entries"] == 120
