@@ -23,6 +23,7 @@ from app.context import Actor
 from app.db import create_sessionmaker
 from app.reference.matching import DeclineReason
 from app.schemas.matching import MatchCreate
+from app.services.clients import merge
 from app.services.demo import demo_uuid
 from app.services.identity.auth import memberships_by_email
 from app.services.matching import matches
@@ -234,3 +235,72 @@ async def test_an_end_alone_still_ends_the_access_no_other_match_holds(
         await ending.commit()
     assert await _statuses(engine, [setup.ending]) == {setup.ending: "declined"}
     assert await _referred(engine, [setup.shared, setup.other]) == set()
+
+
+async def test_a_merge_while_a_match_ends_keeps_the_access_the_merged_records_match_holds(
+    committed: tuple[httpx.AsyncClient, AsyncEngine],
+) -> None:
+    """A merge moves ``referred`` rows too: the duplicate (a member of a household with an open
+    match of Hope) is merged into the head of another household whose match of Hope ends at
+    the same moment. The merge drops the duplicate's grant (the survivor has one); the end
+    waits for the merge (the survivor's row) and then sees that the open match's household now
+    holds the survivor, so the survivor's grant stays."""
+    client, engine = committed
+    first, second = await _approved_entries(client, engine, 2)
+    cm = await _login(client, "case_manager@demo.example")
+    r = await client.post(
+        "/api/v1/clients", headers=cm, json={"first_name": "Merge", "last_name": "Twin"}
+    )
+    assert r.status_code == 201, r.text
+    duplicate = uuid.UUID(r.json()["id"])
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT q.household_id, q.coc_id, "
+                    "(SELECT head_client_id FROM queue_entries WHERE id = :f) AS survivor "
+                    "FROM queue_entries q WHERE q.id = :s"
+                ),
+                {"f": first, "s": second},
+            )
+        ).one()
+        await conn.execute(
+            text(
+                "INSERT INTO household_members (id, coc_id, household_id, client_id, "
+                "relationship_to_hoh, created_at, updated_at) "
+                "VALUES (:i, :coc, :h, :c, 5, now(), now())"
+            ),
+            {"i": uuid.uuid4(), "coc": row.coc_id, "h": row.household_id, "c": duplicate},
+        )
+    survivor = row.survivor
+    admin_headers = await _login(client, "cas_admin@demo.example")
+    sent = []
+    for entry in (first, second):
+        r = await client.post(
+            "/api/v1/matches",
+            json={"unit_id": await _unit(client), "queue_entry_id": str(entry)},
+            headers=admin_headers,
+        )
+        assert r.status_code == 201, r.text
+        sent.append(uuid.UUID(r.json()["id"]))
+    ending, open_match = sent
+    assert await _referred(engine, [survivor, duplicate]) == {survivor, duplicate}
+    admin = await _actor(
+        engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas")
+    )
+    provider = await _actor(engine, "housing_provider@demo.example", HOPE)
+    sessions = create_sessionmaker(engine)
+    async with sessions() as merging, sessions() as ends:
+        merger = await _pid(merging)
+        await merge.merge_clients(merging, admin, survivor, duplicate)  # uncommitted
+        ender = await _pid(ends)
+        task = asyncio.create_task(_then_commit(ends, _end(ends, provider, ending)))
+        waited_on = await _finished_or_waiting(engine, task, ender, merger)
+        await merging.commit()
+        await task
+    assert await _statuses(engine, [ending, open_match]) == {
+        ending: "declined",
+        open_match: "sent",
+    }
+    assert await _referred(engine, [survivor, duplicate]) == {survivor}
+    assert waited_on is not None  # for the survivor's row, locked by the merge
