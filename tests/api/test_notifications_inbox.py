@@ -4,9 +4,13 @@ problem and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -18,8 +22,11 @@ from app.config import Settings
 from app.models import EmailMessage, Membership
 from app.models.notifications import Notification
 from app.models.platform import NotificationEvent
+from app.permissions import Role
 from app.reference.notifications import NotificationKind
+from app.services.notifications import live
 from tests.conftest import Auth, World, assert_problem
+from tests.support.actors import make_actor
 from tests.support.notifications import FAN_OUT, intake, run_jobs
 
 URL = "/api/v1/notifications"
@@ -383,3 +390,70 @@ async def test_acting_in_another_coc_shows_that_organizations_inbox(
     assert len(rows) == 3 and all(n.dismissed_at is None and n.snoozed_until is None for n in rows)
     home = await auth.headers("cas_admin", org="cas")
     assert (await client.get(f"{URL}/unread-count", headers=home)).json() == {"unread": 3}
+
+
+class _QuietListener:
+    """Stands in for the LISTEN connection: nothing arrives (the stream's first events are its
+    catch-up and the count)."""
+
+    def subscribers(self, key: str) -> int:
+        return 0
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, key: str) -> AsyncIterator[asyncio.Queue[str]]:
+        yield asyncio.Queue()
+
+
+async def _stream_opening(
+    sessionmaker: async_sessionmaker[AsyncSession], actor: Any, last_event_id: str
+) -> list[tuple[str, Any]]:
+    """The live stream's events up to its first unread count (a reconnect after
+    ``last_event_id``)."""
+    events = live.stream(
+        sessionmaker,
+        cast(Any, _QuietListener()),
+        actor,
+        heartbeat_seconds=60,
+        ends_at=clock.now() + timedelta(minutes=5),
+        last_event_id=last_event_id,
+    )
+    opened: list[tuple[str, Any]] = []
+    async for chunk in events:
+        fields = dict(line.split(": ", 1) for line in chunk.strip().splitlines() if ": " in line)
+        if "event" in fields:
+            opened.append((fields["event"], json.loads(fields["data"])))
+            if fields["event"] == "unread_count":
+                break
+    await events.aclose()
+    return opened
+
+
+async def test_the_live_stream_follows_the_organization_acted_for(
+    db: AsyncSession,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    inbox: list[dict[str, Any]],
+) -> None:
+    """case_manager reconnects after the oldest of their three notices (received through the
+    CAS organization): acting for it, the two newer ones and a count of 3; acting for the
+    Bridge, nothing and a count of 0."""
+    user = world.user_id("case_manager")
+    oldest, *newer = (
+        await db.scalars(
+            select(Notification.id)
+            .where(Notification.user_id == user)
+            .order_by(Notification.created_at, Notification.id)
+        )
+    ).all()
+    as_cas = make_actor(
+        Role.CASE_MANAGER, world.org_id("cas"), coc=world.home.coc.id, kind="cas", user_id=user
+    )
+    as_bridge = make_actor(
+        Role.CASE_MANAGER, world.org_id("access_point_1"), coc=world.home.coc.id, user_id=user
+    )
+    opened = await _stream_opening(sessionmaker, as_cas, str(oldest))
+    assert [name for name, _ in opened] == ["notification", "notification", "unread_count"]
+    assert {body["id"] for _, body in opened[:2]} == {str(i) for i in newer}
+    assert opened[-1][1] == {"unread": 3}
+    opened = await _stream_opening(sessionmaker, as_bridge, str(oldest))
+    assert opened == [("unread_count", {"unread": 0})]
