@@ -243,6 +243,9 @@ class Settings(BaseSettings):
                 self.search_hash_secret == DEFAULT_FIELD_KEY
             ):
                 raise ValueError("CAS_FIELD_ENCRYPTION_KEY(S) must be set in production")
+        if self.email_sender == "smtp" and not self.smtp_host:
+            # Refused at start, not found out by every email dead-lettering.
+            raise ValueError("CAS_SMTP_HOST must be set when CAS_EMAIL_SENDER is smtp")
         return self
 
     @property
