@@ -9,12 +9,15 @@ The seeded CoC: ``cas_admin`` (CAS admin), ``case_manager`` (the CAS organizatio
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import clock
 from app.config import Settings
 from app.models.notifications import CasContact
 from app.reference.notifications import NotificationKind
@@ -51,8 +54,29 @@ PROVIDER_MOVES = {"cas_admin", "case_manager"}
             K.MATCH_CANCELED,
             {"housing_provider", "case_manager"},
         ),
+        (
+            [
+                ("stall", {}, ""),
+                (
+                    "stall-responses",
+                    {"engaging": True, "reason": "scheduling_intake"},
+                    "housing_provider",
+                ),
+            ],
+            K.MATCH_STALL_RESPONSE,
+            PROVIDER_MOVES,
+        ),
     ],
-    ids=["accepted", "enrolled", "declined", "parked", "rejected", "no_show", "canceled"],
+    ids=[
+        "accepted",
+        "enrolled",
+        "declined",
+        "parked",
+        "rejected",
+        "no_show",
+        "canceled",
+        "stall_response",
+    ],
 )
 async def test_each_referral_outcome_reaches_the_right_people(
     client: httpx.AsyncClient,
@@ -65,22 +89,13 @@ async def test_each_referral_outcome_reaches_the_right_people(
     kind: NotificationKind,
     told: set[str],
 ) -> None:
-    db.add(
-        CasContact(
-            coc_id=world.home.coc.id,
-            organization_id=world.org_id("housing_1"),
-            user_id=world.user_id("housing_provider"),
-        )
-    )
-    await db.flush()
-    unit = await make_unit(client, auth, world.project_id("h1_rrh"))
-    person = await place(client, auth, db)
-    r = await send(client, auth, unit["id"], person["entry"])
-    assert r.status_code == 201, r.text
-    match_id = r.json()["id"]
+    match_id = await _sent(client, auth, db, world)
     for action, body, user in steps:
+        if action == "stall":
+            await _stalled(db, match_id)
+            continue
         r = await act(client, auth, match_id, action, body, user=user)
-        assert r.status_code == 200, r.text
+        assert r.status_code in (200, 201), r.text
     await run_jobs(sessionmaker, test_settings, FAN_OUT)
     [event] = await events_of(db, kind)
     assert str(event.entity_id) == match_id and event.data["match_id"] == match_id
@@ -94,3 +109,29 @@ async def test_each_referral_outcome_reaches_the_right_people(
         listed = await client.get(f"/api/v1/notifications?kind={kind.value}", headers=headers)
         [item] = listed.json()["items"]
         assert item["data"]["match_id"] == match_id and item["client_id"] == str(event.client_id)
+
+
+async def _stalled(db: AsyncSession, match_id: str) -> None:
+    """The match's response clock started eleven days ago (the policy asks for ten)."""
+    await db.execute(
+        text("UPDATE matches SET clock_started_at = :t WHERE id = :i"),
+        {"t": clock.now() - timedelta(days=11), "i": match_id},
+    )
+
+
+async def _sent(client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World) -> str:
+    """A referral to Hope Housing's RRH unit, whose CAS contact is ``housing_provider``."""
+    db.add(
+        CasContact(
+            coc_id=world.home.coc.id,
+            organization_id=world.org_id("housing_1"),
+            user_id=world.user_id("housing_provider"),
+        )
+    )
+    await db.flush()
+    unit = await make_unit(client, auth, world.project_id("h1_rrh"))
+    person = await place(client, auth, db)
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    match_id: str = r.json()["id"]
+    return match_id
