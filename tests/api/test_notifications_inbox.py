@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
@@ -457,3 +457,24 @@ async def test_the_live_stream_follows_the_organization_acted_for(
     assert opened[-1][1] == {"unread": 3}
     opened = await _stream_opening(sessionmaker, as_bridge, str(oldest))
     assert opened == [("unread_count", {"unread": 0})]
+
+
+async def test_leaving_the_organization_hides_what_came_through_it(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, inbox: Any
+) -> None:
+    """case_manager's notices came through the CAS organization; once that membership is
+    removed, a token still acting for it is refused, and acting for the Bridge shows nothing."""
+    as_cas = await auth.headers("case_manager", org="cas")
+    assert len((await client.get(URL, headers=as_cas)).json()["items"]) == 3
+    await db.execute(
+        delete(Membership).where(
+            Membership.user_id == world.user_id("case_manager"),
+            Membership.organization_id == world.org_id("cas"),
+        )
+    )
+    await db.flush()
+    refused = await client.get(URL, headers=as_cas)
+    assert refused.status_code in (401, 403), refused.text
+    as_bridge = await auth.headers("case_manager", org="access_point_1")
+    assert (await client.get(URL, headers=as_bridge)).json()["items"] == []
+    assert (await client.get(f"{URL}/unread-count", headers=as_bridge)).json() == {"unread": 0}
