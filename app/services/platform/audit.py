@@ -228,6 +228,33 @@ async def write_pii_reads(
     ids = list(dict.fromkeys(client_ids))
     if not ids:
         return
+    await _write_read(session, actor, action, "client", None, ids, fields)
+
+
+async def write_pii_read(
+    session: AsyncSession,
+    actor: Actor,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> None:
+    """``record_pii_read``, written at once as ``write_pii_reads`` writes (the same row: the
+    entity, and for a client the client as its subject)."""
+    subjects = [entity_id] if entity_type == "client" else None
+    await _write_read(session, actor, action, entity_type, entity_id, subjects, fields)
+
+
+async def _write_read(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None,
+    subject_ids: list[uuid.UUID] | None,
+    fields: list[str] | None,
+) -> None:
     changes = redact({"fields": sorted(fields)}) if fields else None
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -235,10 +262,10 @@ async def write_pii_reads(
         "acting_organization_id": actor.organization_id,
         "coc_id": actor.coc_id,
         "action": action,
-        "entity_type": "client",
-        "entity_id": None,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
         "changes": json.dumps(changes) if changes is not None else None,
-        "subject_ids": ids,
+        "subject_ids": subject_ids,
         "request_id": actor.request_id,
         "ip_address": actor.ip_address,
     }
