@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app import clock
 from app.context import Actor
@@ -161,16 +161,20 @@ def _target_of(rows: Sequence[Any], *, with_stale: bool) -> Target | None:
 
 
 async def _driver_rows(
-    session: AsyncSession, stmt: Select[Any], values: dict[str, Any]
+    conn: AsyncConnection, stmt: Select[Any], values: dict[str, Any]
 ) -> Sequence[Any]:
     """The rows of one of ``eligibility_sql``'s statements, run as the driver runs it on the
-    session's connection (in its transaction), after any pending change is written (as an ORM
-    read would)."""
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-    conn = await session.connection()
+    session's connection (``_connection``)."""
     driver = sql.driver_sql(conn.dialect, stmt, values)
     return (await conn.exec_driver_sql(driver.sql, driver.args(values))).all()
+
+
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection (in its transaction), any pending change written first (as an
+    ORM read would)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    return await session.connection()
 
 
 def candidates_query(
@@ -225,16 +229,18 @@ async def candidates(
 ) -> CandidatePage:
     # A unit elsewhere: 404 first (as ``referable_target``). The target's read also asks
     # ``facts.has_stale``.
+    conn = await _connection(session)
     values = {"unit_id": unit_id, "coc_id": actor.coc_id}
-    t = _target_of(await _driver_rows(session, sql.TARGET_WITH_STALE, values), with_stale=True)
+    t = _target_of(await _driver_rows(conn, sql.TARGET_WITH_STALE, values), with_stale=True)
     if t is None:
         raise NotFound("No such unit.")
     after = _decode(cursor) if cursor else None
     if t.facts_stale:  # as ``facts.refresh_for_read``
         await facts.refresh_stale(session, t.coc_id, limit=facts.READ_REFRESH_LIMIT)
+        conn = await _connection(session)
     today = clock.today(actor)
     stmt, params = candidates_query(t, today, limit, after)
-    rows = await _driver_rows(session, stmt, params)
+    rows = await _driver_rows(conn, stmt, params)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -400,7 +406,9 @@ async def _member_entry(session: AsyncSession, client_id: uuid.UUID) -> uuid.UUI
     )
 
 
-async def _entry_row(session: AsyncSession, t: Target, client_id: uuid.UUID) -> Any | None:
+async def _entry_row(
+    session: AsyncSession, conn: AsyncConnection, t: Target, client_id: uuid.UUID
+) -> Any | None:
     """The client's open queue entry (as head of household, else as a household member) as
     ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none."""
     params = {
@@ -409,7 +417,7 @@ async def _entry_row(session: AsyncSession, t: Target, client_id: uuid.UUID) -> 
         "client_id": client_id,
         **t.rule_params(),
     }
-    found = await _driver_rows(session, sql.entry_row(t.shape, True), params)
+    found = await _driver_rows(conn, sql.entry_row(t.shape, True), params)
     row = found[0] if found else None
     if row is None:
         member_of = await _member_entry(session, client_id)
@@ -447,7 +455,8 @@ async def explain(
         "client_id": client_id,
         **client_access.visibility_values(actor),
     }
-    rows = await _driver_rows(session, sql.target_with_client(visibility), values)
+    conn = await _connection(session)
+    rows = await _driver_rows(conn, sql.target_with_client(visibility), values)
     t = _target_of(rows, with_stale=False)
     if t is None:
         raise NotFound("No such unit.")
@@ -461,7 +470,8 @@ async def explain(
     # ``record_pii_read``'s event, written at once.
     await audit.write_pii_read(session, actor, "client", client_id, fields=["eligibility"])
     today = clock.today(actor)
-    row = await _entry_row(session, t, client_id)
+    # Nothing written since but the event (at once): the same connection, nothing to flush.
+    row = await _entry_row(session, conn, t, client_id)
     if row is None:
         return {
             "unit_id": t.unit_id,

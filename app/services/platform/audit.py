@@ -270,7 +270,8 @@ async def _write_read(
         "ip_address": actor.ip_address,
     }
     # Events recorded before this one are written first: ``occurred_at`` keeps their order.
-    await session.flush()
+    if session.new or session.dirty or session.deleted:  # (a flush of nothing costs too)
+        await session.flush()
     conn = await session.connection()
     sql, order = _read_insert(conn.dialect)
     await conn.exec_driver_sql(sql, tuple(values[c] for c in order))
