@@ -10,6 +10,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Dialect, bindparam, insert, or_, select
@@ -246,6 +247,13 @@ async def write_pii_read(
     await _write_read(session, actor, action, entity_type, entity_id, subjects, fields)
 
 
+@lru_cache(maxsize=64)
+def _read_changes(fields: tuple[str, ...]) -> str:
+    """The ``changes`` of a read of ``fields``, as JSON (a read path names a few constant
+    lists: written once each)."""
+    return json.dumps(redact({"fields": sorted(fields)}))
+
+
 async def _write_read(
     session: AsyncSession,
     actor: Actor,
@@ -255,7 +263,6 @@ async def _write_read(
     subject_ids: list[uuid.UUID] | None,
     fields: list[str] | None,
 ) -> None:
-    changes = redact({"fields": sorted(fields)}) if fields else None
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "actor_user_id": actor.user_id,
@@ -264,7 +271,7 @@ async def _write_read(
         "action": action,
         "entity_type": entity_type,
         "entity_id": entity_id,
-        "changes": json.dumps(changes) if changes is not None else None,
+        "changes": _read_changes(tuple(fields)) if fields else None,
         "subject_ids": subject_ids,
         "request_id": actor.request_id,
         "ip_address": actor.ip_address,
