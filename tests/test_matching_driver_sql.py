@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from app.reference.matching import Polarity, RequirementKind
 from app.services.matching import eligibility_sql as sql
+from app.services.platform import audit
 
 DIALECT = asyncpg_dialect()
 SHAPE: sql.Shape = (
@@ -51,6 +52,13 @@ def test_the_sql_and_arguments_are_the_compiled_statements() -> None:
     again = sql.driver_sql(DIALECT, stmt, other)
     assert again is driver
     assert again.args(other) == _expected(stmt, other)[1]
+
+    # The explanation's first read, writing its read event in the same statement.
+    recorded = {**values, **{sql.READ + c: f"{c}-value" for c in audit._READ_COLUMNS}}
+    stmt = sql.entry_row_recorded(SHAPE)
+    driver = sql.driver_sql(DIALECT, stmt, recorded)
+    assert (driver.sql, driver.args(recorded)) == _expected(stmt, recorded)
+    assert driver.sql.startswith("WITH read_event AS \n(INSERT INTO audit_events")
 
     page_values = {
         **sql.page_params(uuid.uuid4(), uuid.uuid4(), date(2026, 6, 1), 50, ([1, 2], uuid.uuid4())),

@@ -407,17 +407,22 @@ async def _member_entry(session: AsyncSession, client_id: uuid.UUID) -> uuid.UUI
 
 
 async def _entry_row(
-    session: AsyncSession, conn: AsyncConnection, t: Target, client_id: uuid.UUID
+    session: AsyncSession,
+    conn: AsyncConnection,
+    t: Target,
+    client_id: uuid.UUID,
+    read_event: dict[str, Any],
 ) -> Any | None:
     """The client's open queue entry (as head of household, else as a household member) as
-    ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none."""
+    ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none. The
+    first read writes the PII read event (``read_event``: its values) as well."""
     params = {
         "coc_id": t.coc_id,
         "project_id": t.project_id,
         "client_id": client_id,
         **t.rule_params(),
     }
-    found = await _driver_rows(conn, sql.entry_row(t.shape, True), params)
+    found = await _driver_rows(conn, sql.entry_row_recorded(t.shape), {**params, **read_event})
     row = found[0] if found else None
     if row is None:
         member_of = await _member_entry(session, client_id)
@@ -465,13 +470,15 @@ async def explain(
         raise NotFound("No such client.")
     if seen.client_merged_into_id is not None:  # the survivor's, as the client's reads follow
         client_id = await client_access.visible_client_id(session, actor, client_id)
+        conn = await _connection(session)
     elif not seen.client_visible:
         raise NotFound("No such client.")
-    # ``record_pii_read``'s event, written at once.
-    await audit.write_pii_read(session, actor, "client", client_id, fields=["eligibility"])
+    # ``record_pii_read``'s event, written by the entry's first read (the same row).
+    read_event = audit.read_event_values(
+        sql.READ, actor, "client", client_id, fields=["eligibility"]
+    )
     today = clock.today(actor)
-    # Nothing written since but the event (at once): the same connection, nothing to flush.
-    row = await _entry_row(session, conn, t, client_id)
+    row = await _entry_row(session, conn, t, client_id, read_event)
     if row is None:
         return {
             "unit_id": t.unit_id,

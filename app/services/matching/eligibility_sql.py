@@ -75,6 +75,7 @@ from app.reference.matching import (
 )
 from app.reference.queue import IntakeStatus
 from app.services.clients.access import VisibilityShape, bound_visible_clients_filter
+from app.services.platform import audit
 from app.services.queue.listing import ahead_of, with_rank
 from app.services.queue.referral import still_parked
 
@@ -402,6 +403,18 @@ def entry_row(shape: Shape, by_head: bool) -> Select[Any]:
             _ONE
         )
     return stmt.where(Q.id == _p("entry_id", Uuid))
+
+
+# The prefix of the explanation's read event's parameters (``entry_row_recorded``).
+READ = "read_"
+
+
+@lru_cache(maxsize=256)
+def entry_row_recorded(shape: Shape) -> Select[Any]:
+    """``entry_row(shape, True)`` writing the explanation's PII read event in the same
+    statement (``audit.read_event(READ)``, an INSERT in a ``WITH``: run once, whatever the
+    read finds). Parameters: ``entry_row``'s plus ``audit.read_event_values(READ, ...)``."""
+    return entry_row(shape, True).add_cte(audit.read_event(READ))
 
 
 @lru_cache(maxsize=256)

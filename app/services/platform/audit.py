@@ -13,7 +13,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Dialect, bindparam, insert, or_, select
+from sqlalchemy import CTE, ColumnElement, Dialect, Insert, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor, RequestMeta
@@ -206,13 +206,41 @@ _READ_INSERT: dict[str, tuple[str, tuple[str, ...]]] = {}
 def _read_insert(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
     found = _READ_INSERT.get(dialect.name)
     if found is None:
-        columns = AuditEvent.__table__.c
-        stmt = insert(AuditEvent).values(
-            {c: bindparam(c, type_=columns[c].type) for c in _READ_COLUMNS}
-        )
-        compiled = stmt.compile(dialect=dialect)
+        compiled = _insert_read("").compile(dialect=dialect)
         found = _READ_INSERT[dialect.name] = (str(compiled), tuple(compiled.positiontup or ()))
     return found
+
+
+def _insert_read(prefix: str) -> Insert:
+    """The INSERT of a read event, its values the parameters ``<prefix><column>``."""
+    columns = AuditEvent.__table__.c
+    return insert(AuditEvent).values(
+        {c: bindparam(prefix + c, type_=columns[c].type) for c in _READ_COLUMNS}
+    )
+
+
+@lru_cache(maxsize=8)
+def read_event(prefix: str) -> CTE:
+    """``record_pii_read``'s event as an INSERT in a CTE (``Select.add_cte``), for a read
+    that writes its own event in the statement that reads (as ``write_pii_reads`` writes,
+    without the ORM's flush): its parameters are ``read_event_values``'."""
+    return _insert_read(prefix).cte(prefix + "event")
+
+
+def read_event_values(
+    prefix: str,
+    actor: Actor,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> dict[str, Any]:
+    """The parameters of ``read_event(prefix)``: ``record_pii_read``'s row (the entity, and
+    for a client the client as its subject)."""
+    subjects = [entity_id] if entity_type == "client" else None
+    values = _read_values(actor, action, entity_type, entity_id, subjects, fields)
+    return {prefix + c: v for c, v in values.items()}
 
 
 async def write_pii_reads(
@@ -232,21 +260,6 @@ async def write_pii_reads(
     await _write_read(session, actor, action, "client", None, ids, fields)
 
 
-async def write_pii_read(
-    session: AsyncSession,
-    actor: Actor,
-    entity_type: str,
-    entity_id: uuid.UUID,
-    *,
-    fields: list[str] | None = None,
-    action: str = "pii.read",
-) -> None:
-    """``record_pii_read``, written at once as ``write_pii_reads`` writes (the same row: the
-    entity, and for a client the client as its subject)."""
-    subjects = [entity_id] if entity_type == "client" else None
-    await _write_read(session, actor, action, entity_type, entity_id, subjects, fields)
-
-
 @lru_cache(maxsize=64)
 def _read_changes(fields: tuple[str, ...]) -> str:
     """The ``changes`` of a read of ``fields``, as JSON (a read path names a few constant
@@ -254,16 +267,15 @@ def _read_changes(fields: tuple[str, ...]) -> str:
     return json.dumps(redact({"fields": sorted(fields)}))
 
 
-async def _write_read(
-    session: AsyncSession,
+def _read_values(
     actor: Actor,
     action: str,
     entity_type: str,
     entity_id: uuid.UUID | None,
     subject_ids: list[uuid.UUID] | None,
     fields: list[str] | None,
-) -> None:
-    values: dict[str, Any] = {
+) -> dict[str, Any]:
+    return {
         "id": uuid.uuid4(),
         "actor_user_id": actor.user_id,
         "acting_organization_id": actor.organization_id,
@@ -276,6 +288,18 @@ async def _write_read(
         "request_id": actor.request_id,
         "ip_address": actor.ip_address,
     }
+
+
+async def _write_read(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None,
+    subject_ids: list[uuid.UUID] | None,
+    fields: list[str] | None,
+) -> None:
+    values = _read_values(actor, action, entity_type, entity_id, subject_ids, fields)
     # Events recorded before this one are written first: ``occurred_at`` keeps their order.
     if session.new or session.dirty or session.deleted:  # (a flush of nothing costs too)
         await session.flush()
