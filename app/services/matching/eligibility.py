@@ -247,7 +247,7 @@ async def candidates(
         next_cursor = encode_cursor([list(rows[-1].priority_key), str(rows[-1].id)])
     items, shown = _shape_candidates(rows, today)
     # One event for the page, written at once (the ORM's flush of it costs more than this).
-    await audit.write_pii_reads(session, actor, shown, fields=["candidate"])
+    await audit.write_pii_reads(session, actor, shown, fields=["candidate"], connection=conn)
     return CandidatePage(items, next_cursor, shown)
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import CTE, ColumnElement, Dialect, Insert, bindparam, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.context import Actor, RequestMeta
 from app.models import AuditEvent
@@ -250,14 +250,22 @@ async def write_pii_reads(
     *,
     fields: list[str] | None = None,
     action: str = "pii.read",
+    connection: AsyncConnection | None = None,
 ) -> None:
     """``record_pii_reads``, written at once by one prepared INSERT on the session's connection
-    (in its transaction) rather than through the ORM's flush: the same row, for read paths
-    where the flush costs more than the read itself (find client)."""
+    (in its transaction; ``connection``: that connection, when the caller holds it) rather
+    than through the ORM's flush: the same row, for read paths where the flush costs more than
+    the read itself (find client)."""
     ids = list(dict.fromkeys(client_ids))
     if not ids:
         return
-    await _write_read(session, actor, action, "client", None, ids, fields)
+    values = _read_values(actor, action, "client", None, ids, fields)
+    # Events recorded before this one are written first: ``occurred_at`` keeps their order.
+    if session.new or session.dirty or session.deleted:  # (a flush of nothing costs too)
+        await session.flush()
+    conn = connection or await session.connection()
+    sql, order = _read_insert(conn.dialect)
+    await conn.exec_driver_sql(sql, tuple(values[c] for c in order))
 
 
 @lru_cache(maxsize=64)
@@ -288,24 +296,6 @@ def _read_values(
         "request_id": actor.request_id,
         "ip_address": actor.ip_address,
     }
-
-
-async def _write_read(
-    session: AsyncSession,
-    actor: Actor,
-    action: str,
-    entity_type: str,
-    entity_id: uuid.UUID | None,
-    subject_ids: list[uuid.UUID] | None,
-    fields: list[str] | None,
-) -> None:
-    values = _read_values(actor, action, entity_type, entity_id, subject_ids, fields)
-    # Events recorded before this one are written first: ``occurred_at`` keeps their order.
-    if session.new or session.dirty or session.deleted:  # (a flush of nothing costs too)
-        await session.flush()
-    conn = await session.connection()
-    sql, order = _read_insert(conn.dialect)
-    await conn.exec_driver_sql(sql, tuple(values[c] for c in order))
 
 
 def about_entity(entity_id: uuid.UUID) -> ColumnElement[bool]:
