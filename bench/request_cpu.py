@@ -2,6 +2,7 @@
 
 Usage: python bench/request_cpu.py [--requests 2000] [--clients 20000] [--entries 3000]
                                    [--profile-dir DIR] [--only me,unread,search,queue]
+       python bench/request_cpu.py --only candidates,explain [--entries 5000]
 
 Not a load test: requests are sent one after the other over one keep-alive connection, so the
 server's CPU time per request (read from /proc before and after each endpoint's run) is
@@ -15,6 +16,12 @@ meaningful on a shared machine. One run (on ``bench.harness``):
    (CAS admin), ``GET /api/v1/notifications/unread-count`` (case manager), find-client
    ``POST /api/v1/clients/search`` (case manager, typo'd names as ``bench/client_search.py``
    draws them), ``GET /api/v1/queue-entries?status=approved&limit=50`` (CAS admin);
+   matching's (``--only candidates,explain``, not with ``queue``): the queue is
+   ``bench/matching.py``'s instead (``--entries`` approved entries, ``seed_matching``, the
+   vacancy project's five requirements and ten units), then
+   ``GET /api/v1/units/{id}/candidates?limit=50`` over the ten units and
+   ``GET /api/v1/units/{id}/eligibility/{client_id}`` for heads of household drawn from the
+   whole queue (CAS admin);
 4. with ``--profile-dir``: the same again (``--profile-requests`` each) against a second server,
    ``bench/profiled_app.py``, which profiles each endpoint's run with cProfile; the statistics
    are written to the directory (``<endpoint>.pstats`` and the top functions as text).
@@ -32,6 +39,8 @@ import pstats
 import random
 import sys
 import time
+import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -47,10 +56,22 @@ from app.services.platform.crypto import FieldCipher  # noqa: E402
 from bench import harness  # noqa: E402
 from bench.client_search import _search_bodies  # noqa: E402
 from bench.harness import Bench, Job, Server  # noqa: E402
+from bench.matching import VACANCY_PROJECT, seed_matching  # noqa: E402
+from bench.matching import _setup as setup_vacancies  # noqa: E402
 from bench.population import CLIENT_COLUMNS, ORGANIZATIONS, client_rows  # noqa: E402
 from bench.queue_population import seed_queue  # noqa: E402
 
 ENDPOINTS = ("me", "unread", "search", "queue")
+# Endpoints on ``bench/matching.py``'s queue (seeded instead of ``bench.queue_population``'s).
+MATCHING_ENDPOINTS = ("candidates", "explain")
+
+
+@dataclass
+class Matching:
+    """The vacancies (units of the vacancy project) and heads of household to explain."""
+
+    units: list[str] = field(default_factory=list)
+    heads: list[uuid.UUID] = field(default_factory=list)
 
 
 def _jobs(
@@ -59,7 +80,33 @@ def _jobs(
     n: int,
     headers: dict[str, dict[str, str]],
     bodies: list[dict[str, Any]],
+    matching: Matching,
 ) -> list[Job]:
+    if name == "candidates":
+        units = matching.units
+        return [
+            harness.http_job(
+                client,
+                name,
+                "GET",
+                f"/api/v1/units/{units[i % len(units)]}/candidates?limit=50",
+                headers=headers["admin"],
+            )
+            for i in range(n)
+        ]
+    if name == "explain":
+        units, heads = matching.units, matching.heads
+        return [
+            harness.http_job(
+                client,
+                name,
+                "GET",
+                f"/api/v1/units/{units[i % len(units)]}/eligibility/{heads[i * 7919 % len(heads)]}",
+                headers=headers["admin"],
+                shown=lambda r: len(r.json()["requirements"]),
+            )
+            for i in range(n)
+        ]
     if name == "me":
         job = harness.http_job(client, name, "GET", "/api/v1/auth/me", headers=headers["admin"])
         return [job] * n
@@ -93,14 +140,16 @@ async def _logins(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
 
 
 async def _measure(
-    server: Server, names: list[str], n: int, bodies: list[dict[str, Any]]
+    server: Server, names: list[str], n: int, bodies: list[dict[str, Any]], matching: Matching
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     async with harness.http_client(server.base, 1) as client:
         headers = await _logins(client)
         for name in names:
-            await harness.drive(_jobs(client, name, max(50, n // 10), headers, bodies), 1)
-            phase = await harness.measure(_jobs(client, name, n, headers, bodies), 1, server)
+            warm = _jobs(client, name, max(50, n // 10), headers, bodies, matching)
+            await harness.drive(warm, 1)
+            jobs = _jobs(client, name, n, headers, bodies, matching)
+            phase = await harness.measure(jobs, 1, server)
             out[name] = {
                 "load_average_before": phase.load_before,
                 **harness.summary(phase.results, name, phase.wall),
@@ -118,7 +167,12 @@ def _top(path: Path, limit: int = 40) -> str:
 
 
 async def _profile(
-    bench: Bench, names: list[str], n: int, bodies: list[dict[str, Any]], out_dir: Path
+    bench: Bench,
+    names: list[str],
+    n: int,
+    bodies: list[dict[str, Any]],
+    matching: Matching,
+    out_dir: Path,
 ) -> dict[str, str]:
     server = await bench.serve(
         "bench.profiled_app:app",
@@ -129,9 +183,9 @@ async def _profile(
     async with harness.http_client(server.base, 1) as client:
         headers = await _logins(client)
         for name in names:
-            await harness.drive(_jobs(client, name, max(50, n // 10), headers, bodies), 1)
+            await harness.drive(_jobs(client, name, max(50, n // 10), headers, bodies, matching), 1)
             (await client.post("/__profile/start")).raise_for_status()
-            await harness.drive(_jobs(client, name, n, headers, bodies), 1)
+            await harness.drive(_jobs(client, name, n, headers, bodies, matching), 1)
             (await client.post(f"/__profile/stop?{name}")).raise_for_status()
             stats = out_dir / f"{name}.pstats"
             (out_dir / f"{name}.txt").write_text(_top(stats))
@@ -163,22 +217,39 @@ async def _seed_clients(bench: Bench, world: SeededCoc, n: int, rng: random.Rand
     await bench.vacuum_analyze("clients", "client_access")
 
 
+async def _seed_matching(
+    bench: Bench, service: Server, world: SeededCoc, entries: int, rng: random.Random
+) -> Matching:
+    """``bench/matching.py``'s queue, vacancy project and units (the service must be up)."""
+    async with harness.http_client(service.base, 1) as client:
+        admin = await harness.login(client, "cas_admin")
+        units = await setup_vacancies(client, admin, world.projects[VACANCY_PROJECT].id)
+    seeded = await seed_matching(bench, world, entries, rng, uuid.UUID(units[0]))
+    return Matching(units, seeded.heads)
+
+
 async def _run(bench: Bench, args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     started = time.perf_counter()
+    names = [n for n in args.only.split(",") if n]
     world = await bench.seed_coc()
-    await seed_queue(bench, world, args.entries, rng, case_managers=40)
+    matching = Matching()
+    service = await bench.serve(env=harness.NO_JOB_RUNNER)
+    if any(n in MATCHING_ENDPOINTS for n in names):
+        matching = await _seed_matching(bench, service, world, args.entries, rng)
+    else:
+        await seed_queue(bench, world, args.entries, rng, case_managers=40)
     await _seed_clients(bench, world, args.clients, rng)
     seed_s = round(time.perf_counter() - started, 1)
     bodies = _search_bodies(200, random.Random(args.seed + 1))
-    names = [n for n in args.only.split(",") if n]
-    service = await bench.serve(env=harness.NO_JOB_RUNNER)
-    measured = await _measure(service, names, args.requests, bodies)
+    measured = await _measure(service, names, args.requests, bodies, matching)
     service.stop()
     profiles: dict[str, str] = {}
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
-        profiles = await _profile(bench, names, args.profile_requests, bodies, args.profile_dir)
+        profiles = await _profile(
+            bench, names, args.profile_requests, bodies, matching, args.profile_dir
+        )
     await bench.report(
         {
             "benchmark": "request_cpu",
@@ -204,6 +275,13 @@ def main() -> None:
     parser.add_argument("--profile-requests", type=int, default=500)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    chosen = set(args.only.split(","))
+    if chosen - {*ENDPOINTS, *MATCHING_ENDPOINTS, ""}:
+        parser.error(
+            f"--only: unknown endpoint(s) {sorted(chosen - {*ENDPOINTS, *MATCHING_ENDPOINTS})}"
+        )
+    if "queue" in chosen and chosen & set(MATCHING_ENDPOINTS):
+        parser.error("--only: queue and the matching endpoints seed different queues")
     if args.profile_dir:
         args.profile_dir = args.profile_dir.resolve()  # the server runs in the project directory
     os.environ.setdefault("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -239,8 +239,23 @@ async def test_explanation_of_a_merged_id_answers_for_the_survivor(
     assert why["queue_entry_id"] == str(survivor["entry"]) and why["on_queue"] is True
     [read] = await _reads(db, headers["X-Request-ID"])
     assert read.entity_id == survivor["client"] and read.subject_ids == [survivor["client"]]
+    assert read.entity_type == "client" and read.changes == {"fields": ["eligibility"]}
+
+    # A client never merged: one read of that client; another CoC's client (404) is no read.
+    headers = {**admin, "X-Request-ID": f"why-{uuid.uuid4().hex}"}
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{survivor['client']}", headers=headers)
+    assert r.status_code == 200, r.text
+    [read] = await _reads(db, headers["X-Request-ID"])
+    assert (read.entity_type, read.entity_id, read.subject_ids, read.changes) == (
+        "client",
+        survivor["client"],
+        [survivor["client"]],
+        {"fields": ["eligibility"]},
+    )
 
     other = await auth.headers("cas_admin", coc="other")
     elsewhere = await new_client(client, other, f"Far{tag}", f"Away{tag}")
-    r = await client.get(f"/api/v1/units/{unit}/eligibility/{elsewhere}", headers=admin)
+    headers = {**admin, "X-Request-ID": f"why-{uuid.uuid4().hex}"}
+    r = await client.get(f"/api/v1/units/{unit}/eligibility/{elsewhere}", headers=headers)
     assert_problem(r, 404)
+    assert await _reads(db, headers["X-Request-ID"]) == []

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app import clock
 from app.context import Actor
@@ -44,14 +44,14 @@ from app.models import HouseholdMember
 from app.models.matching import Match, Unit
 from app.models.queue import QueueEntry
 from app.reference.matching import MatchStatus, Polarity, RequirementKind
-from app.reference.queue import IntakeStatus
+from app.reference.queue import IntakeStatus, PriorityKey
 from app.services.clients import access as client_access
 from app.services.matching import eligibility_sql as sql
 from app.services.matching import inventory
 from app.services.platform import audit
 from app.services.platform.pagination import decode_cursor, encode_cursor
 from app.services.queue import facts
-from app.services.queue.entries import SchemeRules, priority_by, scheme_rules
+from app.services.queue.entries import SchemeRules, scheme_rules
 from app.services.queue.referral import is_parked
 
 Q = QueueEntry
@@ -137,7 +137,11 @@ async def unit_target(
     meets, in one read (``with_stale``: and whether the CoC has entries with stale facts)."""
     params = {"unit_id": unit_id, "coc_id": coc_id}
     stmt = sql.TARGET_WITH_STALE if with_stale else sql.TARGET
-    rows = (await session.execute(stmt, params)).all()
+    return _target_of((await session.execute(stmt, params)).all(), with_stale=with_stale)
+
+
+def _target_of(rows: Sequence[Any], *, with_stale: bool) -> Target | None:
+    """The ``Target`` of the rows of ``eligibility_sql``'s target statements (None: none)."""
     if not rows:
         return None
     first = rows[0]
@@ -154,6 +158,23 @@ async def unit_target(
         rules_of(requirements, inventory.is_ehv(sources)),
         facts_stale=bool(first.facts_stale) if with_stale else False,
     )
+
+
+async def _driver_rows(
+    conn: AsyncConnection, stmt: Select[Any], values: dict[str, Any]
+) -> Sequence[Any]:
+    """The rows of one of ``eligibility_sql``'s statements, run as the driver runs it on the
+    session's connection (``_connection``)."""
+    driver = sql.driver_sql(conn.dialect, stmt, values)
+    return (await conn.exec_driver_sql(driver.sql, driver.args(values))).all()
+
+
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection (in its transaction), any pending change written first (as an
+    ORM read would)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    return await session.connection()
 
 
 def candidates_query(
@@ -203,35 +224,30 @@ class CandidatePage:
         return {"items": self.items, "next_cursor": self.next_cursor}
 
 
-async def referable_target(
-    session: AsyncSession, actor: Actor, unit_id: uuid.UUID, *, with_stale: bool = False
-) -> Target:
-    """The unit of the acting CoC (404 otherwise, as ``inventory.get_unit``) with its project
-    and rules."""
-    t = await unit_target(session, actor.coc_id, unit_id, with_stale=with_stale)
-    if t is None:
-        raise NotFound("No such unit.")
-    return t
-
-
 async def candidates(
     session: AsyncSession, actor: Actor, unit_id: uuid.UUID, limit: int, cursor: str | None
 ) -> CandidatePage:
-    # A unit elsewhere: 404 first. The target's read also asks ``facts.has_stale``.
-    t = await referable_target(session, actor, unit_id, with_stale=True)
+    # A unit elsewhere: 404 first (as ``referable_target``). The target's read also asks
+    # ``facts.has_stale``.
+    conn = await _connection(session)
+    values = {"unit_id": unit_id, "coc_id": actor.coc_id}
+    t = _target_of(await _driver_rows(conn, sql.TARGET_WITH_STALE, values), with_stale=True)
+    if t is None:
+        raise NotFound("No such unit.")
     after = _decode(cursor) if cursor else None
     if t.facts_stale:  # as ``facts.refresh_for_read``
         await facts.refresh_stale(session, t.coc_id, limit=facts.READ_REFRESH_LIMIT)
+        conn = await _connection(session)
     today = clock.today(actor)
     stmt, params = candidates_query(t, today, limit, after)
-    rows = (await session.execute(stmt, params)).all()
+    rows = await _driver_rows(conn, stmt, params)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([list(rows[-1].priority_key), str(rows[-1].id)])
     items, shown = _shape_candidates(rows, today)
     # One event for the page, written at once (the ORM's flush of it costs more than this).
-    await audit.write_pii_reads(session, actor, shown, fields=["candidate"])
+    await audit.write_pii_reads(session, actor, shown, fields=["candidate"], connection=conn)
     return CandidatePage(items, next_cursor, shown)
 
 
@@ -241,10 +257,104 @@ def _record_type(fields: tuple[str, ...]) -> type[tuple[Any, ...]]:
     return record
 
 
+# --- a candidate's ``priority``, per scheme -------------------------------------------------------
+#
+# ``entries.priority_by`` gives each key's shown value and sort value through three calls per
+# key and row; a page of candidates reads them through one function per key of its scheme,
+# made once per scheme, writing the key's whole entry. The same values as ``priority_by``
+# (tests/test_matching_priority.py holds them to it, every key in both directions).
+
+KeyEntry = Callable[[Any, date], dict[str, Any]]
+_NO_VALUE = 2**31 - 1  # the sort value of a missing value (``entries.sort_value``)
+_EPOCH = date(2000, 1, 1)  # days on the queue sort by the placement date (``entries``)
+
+
+def _key_entry(key: PriorityKey, name: str, order: str, negate: bool) -> KeyEntry:
+    """``{"key", "direction", "value", "sort_value"}`` of one key of a scheme for a row."""
+    if key == PriorityKey.SCORE:
+
+        def score(r: Any, _: date) -> dict[str, Any]:
+            v = r.score
+            if v is None:
+                return {"key": name, "direction": order, "value": None, "sort_value": _NO_VALUE}
+            return {
+                "key": name,
+                "direction": order,
+                "value": int(v),
+                "sort_value": -v if negate else v,
+            }
+
+        return score
+    if key == PriorityKey.DAYS_HOMELESS_3Y:
+
+        def days_homeless(r: Any, _: date) -> dict[str, Any]:
+            v = r.days_homeless_3y
+            value = int(v)  # never missing (a missing one fails as ``priority_by`` would)
+            return {
+                "key": name,
+                "direction": order,
+                "value": value,
+                "sort_value": -v if negate else v,
+            }
+
+        return days_homeless
+    if key == PriorityKey.DAYS_ON_QUEUE:
+
+        def days_on_queue(r: Any, today: date) -> dict[str, Any]:
+            placed = r.placed_on
+            raw = (_EPOCH - placed).days
+            return {
+                "key": name,
+                "direction": order,
+                "value": max((today - placed).days, 0),
+                "sort_value": -raw if negate else raw,
+            }
+
+        return days_on_queue
+    if key == PriorityKey.CHRONIC:
+
+        def chronic(r: Any, _: date) -> dict[str, Any]:
+            held = bool(r.chronic_recorded or r.chronic_documented)
+            return {
+                "key": name,
+                "direction": order,
+                "value": held,
+                "sort_value": -held if negate else int(held),
+            }
+
+        return chronic
+    attribute = key.value  # veteran, family_with_children, youth: a flag of the row
+
+    def flag(r: Any, _: date) -> dict[str, Any]:
+        held = bool(getattr(r, attribute))
+        return {
+            "key": name,
+            "direction": order,
+            "value": held,
+            "sort_value": -held if negate else int(held),
+        }
+
+    return flag
+
+
 @lru_cache(maxsize=32)
-def _scheme_rules(scheme: str) -> SchemeRules:
-    # The page's scheme comes as text (``eligibility_sql``): parsed once per scheme.
-    return scheme_rules(orjson.loads(scheme))
+def _key_entries(scheme: str) -> tuple[KeyEntry, ...]:
+    """The functions of a scheme's keys, in its order; the page's scheme comes as text
+    (``eligibility_sql``): made once per scheme."""
+    return key_entries(scheme_rules(orjson.loads(scheme)))
+
+
+def key_entries(rules: SchemeRules) -> tuple[KeyEntry, ...]:
+    return tuple(_key_entry(r.key, r.name, r.order, r.negate) for r in rules)
+
+
+def priority_of(row: Any, today: date, keys: tuple[KeyEntry, ...]) -> dict[str, Any]:
+    """``entries.priority_by`` of a row, its scheme's keys made by ``key_entries``."""
+    return {
+        "rank": row.rank,
+        "keys": [k(row, today) for k in keys],
+        "tie_breaker": row.tie_breaker,
+    }
 
 
 def _shape_candidates(
@@ -256,7 +366,7 @@ def _shape_candidates(
     if not rows:
         return [], []
     make = _record_type(tuple(rows[0]._fields))._make  # type: ignore[attr-defined]
-    rules = _scheme_rules(rows[0].scheme)
+    keys = _key_entries(rows[0].scheme)
     items = []
     shown = []
     for row in rows:
@@ -269,7 +379,7 @@ def _shape_candidates(
                 "household_id": r.household_id,
                 "rank": r.rank,
                 "priority_key": r.priority_key,
-                "priority": priority_by(r, today, rules),
+                "priority": priority_of(r, today, keys),
                 "score": r.score,
                 "chronic": r.chronic_recorded or r.chronic_documented,
                 "days_homeless_3y": r.days_homeless_3y,
@@ -296,16 +406,24 @@ async def _member_entry(session: AsyncSession, client_id: uuid.UUID) -> uuid.UUI
     )
 
 
-async def _entry_row(session: AsyncSession, t: Target, client_id: uuid.UUID) -> Any | None:
+async def _entry_row(
+    session: AsyncSession,
+    conn: AsyncConnection,
+    t: Target,
+    client_id: uuid.UUID,
+    read_event: dict[str, Any],
+) -> Any | None:
     """The client's open queue entry (as head of household, else as a household member) as
-    ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none."""
+    ``eligibility_sql.entry_row`` reads it, its facts current; None when there is none. The
+    first read writes the PII read event (``read_event``: its values) as well."""
     params = {
         "coc_id": t.coc_id,
         "project_id": t.project_id,
         "client_id": client_id,
         **t.rule_params(),
     }
-    row = (await session.execute(sql.entry_row(t.shape, True), params)).first()
+    found = await _driver_rows(conn, sql.entry_row_recorded(t.shape), {**params, **read_event})
+    row = found[0] if found else None
     if row is None:
         member_of = await _member_entry(session, client_id)
         if member_of is None:
@@ -333,11 +451,34 @@ async def explain(
 ) -> dict[str, Any]:
     """``EligibilityRead`` as a plain dict, keys in the model's order (written as built,
     ``app.http.plain_json``)."""
-    t = await referable_target(session, actor, unit_id)
-    client_id = await client_access.visible_client_id(session, actor, client_id)
-    audit.record_pii_read(session, actor, "client", client_id, fields=["eligibility"])
+    # The unit (404 first, as ``referable_target``) and the client as
+    # ``client_access.visible_client_id`` reads it (404 next), in one read.
+    visibility = client_access.visibility_shape(actor)
+    values = {
+        "unit_id": unit_id,
+        "coc_id": actor.coc_id,
+        "client_id": client_id,
+        **client_access.visibility_values(actor),
+    }
+    conn = await _connection(session)
+    rows = await _driver_rows(conn, sql.target_with_client(visibility), values)
+    t = _target_of(rows, with_stale=False)
+    if t is None:
+        raise NotFound("No such unit.")
+    seen = rows[0]
+    if seen.client_found is None:
+        raise NotFound("No such client.")
+    if seen.client_merged_into_id is not None:  # the survivor's, as the client's reads follow
+        client_id = await client_access.visible_client_id(session, actor, client_id)
+        conn = await _connection(session)
+    elif not seen.client_visible:
+        raise NotFound("No such client.")
+    # ``record_pii_read``'s event, written by the entry's first read (the same row).
+    read_event = audit.read_event_values(
+        sql.READ, actor, "client", client_id, fields=["eligibility"]
+    )
     today = clock.today(actor)
-    row = await _entry_row(session, t, client_id)
+    row = await _entry_row(session, conn, t, client_id, read_event)
     if row is None:
         return {
             "unit_id": t.unit_id,

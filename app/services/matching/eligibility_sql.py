@@ -17,6 +17,13 @@ candidate instead of scanning every match. An area tie is a plain ``EXISTS`` (it
 NULL, so it needs no ``coalesce``): PostgreSQL then plans a semi join probing the head's ties
 (``ix_area_ties_client_id``) for the few entries it walks, where ``coalesce(EXISTS ...)``
 made it hash every tie of the area on each request.
+
+**Run as the driver runs them.** The service runs these statements compiled once per shape
+and dialect (``driver_sql``: the SQL exactly as SQLAlchemy compiles it, with where each
+positional argument comes from) on the session's connection (``exec_driver_sql``), as the
+queue's list does (``listing.list_driver_query``): building the ORM execution of a statement
+costs more than PostgreSQL takes to run these. Every table they read is confined to the CoC by
+the statement itself, so they need no ORM scope (``app.models.scoping``).
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from app.models import Project
+from app.models import Client, Project
 from app.models.area_ties import AreaTie
 from app.models.ce_records import HousingNeedsAssessment, IncomeBenefits
 from app.models.matching import Match, ProjectMatchingProfile, ProjectRequirement, Unit
@@ -67,6 +74,8 @@ from app.reference.matching import (
     RequirementKind,
 )
 from app.reference.queue import IntakeStatus
+from app.services.clients.access import VisibilityShape, bound_visible_clients_filter
+from app.services.platform import audit
 from app.services.queue.listing import ahead_of, with_rank
 from app.services.queue.referral import still_parked
 
@@ -224,7 +233,7 @@ def _declined_by_project() -> ColumnElement[bool]:
     )
 
 
-def _target(with_stale: bool) -> Select[Any]:
+def _target(with_stale: bool, client: VisibilityShape | None = None) -> Select[Any]:
     r = ProjectRequirement
     # Plain columns, no ORM instances: a request reads these few values once.
     columns: list[Any] = [
@@ -248,6 +257,20 @@ def _target(with_stale: bool) -> Select[Any]:
             Q.coc_id == _p("coc_id", Uuid), Q.facts_stale, Q.closed_at.is_(None)
         )
         columns.append(exists(stale).label("facts_stale"))
+    if client is not None:
+        # ``client_access.visible_client_id``'s read of the client (``client_id``), asked in
+        # the same statement: its ``merged_into_id`` and whether the caller may see it (the
+        # ``visible_*`` parameters), NULL both when the CoC has no such client (the ORM scope
+        # confines the read to the CoC). Not correlated: evaluated once.
+        def about_client(column: Any, label: str) -> Any:
+            found = select(column).where(
+                Client.id == _p("client_id", Uuid), Client.coc_id == _p("coc_id", Uuid)
+            )
+            return found.scalar_subquery().label(label)
+
+        columns.append(about_client(Client.id, "client_found"))
+        columns.append(about_client(Client.merged_into_id, "client_merged_into_id"))
+        columns.append(about_client(bound_visible_clients_filter(client), "client_visible"))
     # It names the CoC itself (the unit; its project, profile and requirements are the unit's)
     # and is exempt from the request's automatic scope (one more option to apply per request).
     return (
@@ -268,6 +291,14 @@ TARGET = _target(False)
 # The same, plus ``facts_stale``: whether the CoC has open entries whose facts are stale (what
 # a read of candidates asks before ranking them).
 TARGET_WITH_STALE = _target(True)
+
+
+@lru_cache(maxsize=8)
+def target_with_client(visibility: VisibilityShape) -> Select[Any]:
+    """``TARGET`` plus ``client_found``, ``client_merged_into_id`` and ``client_visible``:
+    the client ``client_id`` of the CoC as ``client_access.visible_client_id`` reads it, for
+    a caller of ``visibility`` (its parameters: ``client_access.visibility_values``)."""
+    return _target(False, visibility)
 
 
 def _candidate_columns() -> list[Any]:
@@ -374,11 +405,69 @@ def entry_row(shape: Shape, by_head: bool) -> Select[Any]:
     return stmt.where(Q.id == _p("entry_id", Uuid))
 
 
+# The prefix of the explanation's read event's parameters (``entry_row_recorded``).
+READ = "read_"
+
+
+@lru_cache(maxsize=256)
+def entry_row_recorded(shape: Shape) -> Select[Any]:
+    """``entry_row(shape, True)`` writing the explanation's PII read event in the same
+    statement (``audit.read_event(READ)``, an INSERT in a ``WITH``: run once, whatever the
+    read finds). Parameters: ``entry_row``'s plus ``audit.read_event_values(READ, ...)``."""
+    return entry_row(shape, True).add_cte(audit.read_event(READ))
+
+
 @lru_cache(maxsize=256)
 def entry_passes(shape: Shape) -> Select[Any]:
     """``passed_i`` of each rule for one entry (``entry_id``)."""
     columns: list[Any] = [passes(s, i).label(f"passed_{i}") for i, s in enumerate(shape)]
     return select(*columns).where(Q.id == _p("entry_id", Uuid))
+
+
+# --- as the driver runs them ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriverSql:
+    """A statement compiled for the driver: its SQL, and where each of its positional
+    arguments comes from (a value of the request by its name, or a constant of the statement,
+    such as the ``1`` of ``rank + 1``)."""
+
+    sql: str
+    sources: tuple[tuple[bool, Any], ...]  # (True, name) | (False, constant)
+
+    def args(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[ref] if named else ref for named, ref in self.sources)
+
+
+# Compiled once per statement and dialect: a statement is one of a few per requirement shape
+# (``candidate_page``, ``entry_row``, the targets), a handful in practice. Bounded all the
+# same: a full cache is emptied and refills.
+_DRIVER_SQL: dict[tuple[str, Any], DriverSql] = {}
+DRIVER_SQL_LIMIT = 512
+
+
+def driver_sql(dialect: Any, stmt: Select[Any], values: dict[str, Any]) -> DriverSql:
+    """``stmt`` (one of this module's statements, built once: the cache holds it by identity)
+    compiled for ``dialect`` as the driver runs it; ``values`` names its parameters (any
+    request's: only their names are read)."""
+    key = (dialect.name, stmt)
+    found = _DRIVER_SQL.get(key)
+    if found is None:
+        compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        sources = []
+        for name in compiled.positiontup or ():
+            if name in values:
+                sources.append((True, name))
+            elif compiled.binds[name].required:  # a parameter the caller forgot to name
+                raise KeyError(name)
+            else:
+                sources.append((False, compiled.params[name]))
+        found = DriverSql(str(compiled), tuple(sources))
+        if len(_DRIVER_SQL) >= DRIVER_SQL_LIMIT:  # never grows without bound
+            _DRIVER_SQL.clear()
+        _DRIVER_SQL[key] = found
+    return found
 
 
 def page_params(

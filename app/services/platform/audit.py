@@ -10,10 +10,11 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Dialect, bindparam, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CTE, ColumnElement, Dialect, Insert, bindparam, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.context import Actor, RequestMeta
 from app.models import AuditEvent
@@ -205,13 +206,41 @@ _READ_INSERT: dict[str, tuple[str, tuple[str, ...]]] = {}
 def _read_insert(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
     found = _READ_INSERT.get(dialect.name)
     if found is None:
-        columns = AuditEvent.__table__.c
-        stmt = insert(AuditEvent).values(
-            {c: bindparam(c, type_=columns[c].type) for c in _READ_COLUMNS}
-        )
-        compiled = stmt.compile(dialect=dialect)
+        compiled = _insert_read("").compile(dialect=dialect)
         found = _READ_INSERT[dialect.name] = (str(compiled), tuple(compiled.positiontup or ()))
     return found
+
+
+def _insert_read(prefix: str) -> Insert:
+    """The INSERT of a read event, its values the parameters ``<prefix><column>``."""
+    columns = AuditEvent.__table__.c
+    return insert(AuditEvent).values(
+        {c: bindparam(prefix + c, type_=columns[c].type) for c in _READ_COLUMNS}
+    )
+
+
+@lru_cache(maxsize=8)
+def read_event(prefix: str) -> CTE:
+    """``record_pii_read``'s event as an INSERT in a CTE (``Select.add_cte``), for a read
+    that writes its own event in the statement that reads (as ``write_pii_reads`` writes,
+    without the ORM's flush): its parameters are ``read_event_values``'."""
+    return _insert_read(prefix).cte(prefix + "event")
+
+
+def read_event_values(
+    prefix: str,
+    actor: Actor,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    fields: list[str] | None = None,
+    action: str = "pii.read",
+) -> dict[str, Any]:
+    """The parameters of ``read_event(prefix)``: ``record_pii_read``'s row (the entity, and
+    for a client the client as its subject)."""
+    subjects = [entity_id] if entity_type == "client" else None
+    values = _read_values(actor, action, entity_type, entity_id, subjects, fields)
+    return {prefix + c: v for c, v in values.items()}
 
 
 async def write_pii_reads(
@@ -221,32 +250,52 @@ async def write_pii_reads(
     *,
     fields: list[str] | None = None,
     action: str = "pii.read",
+    connection: AsyncConnection | None = None,
 ) -> None:
     """``record_pii_reads``, written at once by one prepared INSERT on the session's connection
-    (in its transaction) rather than through the ORM's flush: the same row, for read paths
-    where the flush costs more than the read itself (find client)."""
+    (in its transaction; ``connection``: that connection, when the caller holds it) rather
+    than through the ORM's flush: the same row, for read paths where the flush costs more than
+    the read itself (find client)."""
     ids = list(dict.fromkeys(client_ids))
     if not ids:
         return
-    changes = redact({"fields": sorted(fields)}) if fields else None
-    values: dict[str, Any] = {
+    values = _read_values(actor, action, "client", None, ids, fields)
+    # Events recorded before this one are written first: ``occurred_at`` keeps their order.
+    if session.new or session.dirty or session.deleted:  # (a flush of nothing costs too)
+        await session.flush()
+    conn = connection or await session.connection()
+    sql, order = _read_insert(conn.dialect)
+    await conn.exec_driver_sql(sql, tuple(values[c] for c in order))
+
+
+@lru_cache(maxsize=64)
+def _read_changes(fields: tuple[str, ...]) -> str:
+    """The ``changes`` of a read of ``fields``, as JSON (a read path names a few constant
+    lists: written once each)."""
+    return json.dumps(redact({"fields": sorted(fields)}))
+
+
+def _read_values(
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | None,
+    subject_ids: list[uuid.UUID] | None,
+    fields: list[str] | None,
+) -> dict[str, Any]:
+    return {
         "id": uuid.uuid4(),
         "actor_user_id": actor.user_id,
         "acting_organization_id": actor.organization_id,
         "coc_id": actor.coc_id,
         "action": action,
-        "entity_type": "client",
-        "entity_id": None,
-        "changes": json.dumps(changes) if changes is not None else None,
-        "subject_ids": ids,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "changes": _read_changes(tuple(fields)) if fields else None,
+        "subject_ids": subject_ids,
         "request_id": actor.request_id,
         "ip_address": actor.ip_address,
     }
-    # Events recorded before this one are written first: ``occurred_at`` keeps their order.
-    await session.flush()
-    conn = await session.connection()
-    sql, order = _read_insert(conn.dialect)
-    await conn.exec_driver_sql(sql, tuple(values[c] for c in order))
 
 
 def about_entity(entity_id: uuid.UUID) -> ColumnElement[bool]:
