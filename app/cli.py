@@ -33,6 +33,7 @@ from app.db import (
 )
 from app.errors import DomainError
 from app.http import logging as http_logging
+from app.http.heap import settle_heap
 from app.main import create_app
 from app.permissions import Permission
 from app.services import demo
@@ -128,9 +129,11 @@ def serve(
         if demo:
             _seed_demo(settings)
         http_logging.configure_logging(settings.log_level)
+        application = create_app(settings, demo=demo)
+        settle_heap()
         typer.echo(f"Serving on http://{host}:{port} (docs at /docs)")
         uvicorn.run(
-            create_app(settings, demo=demo),
+            application,
             host=host,
             port=port,
             log_config=None,
