@@ -12,7 +12,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.models import Organization, Project
-from app.models.layout import GLOBAL_TABLES, REFERENCE_TABLES
+from app.models.layout import FOREIGN_KEYS_TO_DROP, GLOBAL_TABLES, REFERENCE_TABLES
 from app.models.scoping import ALL_COCS, scope_to_coc
 from tests.conftest import Auth, World
 from tests.support.queue_flow import place
@@ -73,6 +73,36 @@ async def test_every_table_has_coc_id_or_is_on_the_reference_or_global_list(
     assert listed <= tables, sorted(listed - tables)
     assert distributed <= fk_tables, sorted(distributed - fk_tables)
     assert len(distributed) >= 50
+
+
+async def test_foreign_keys_fit_the_coc_sharded_layout(engine: AsyncEngine) -> None:
+    """Citus keeps a foreign key only from a distributed table to a distributed or a reference
+    table, and from a reference or local table to a reference table: a table that distributed
+    tables point at must be a reference table (replicated), not one kept on the coordinator.
+    The keys a sharded deployment has to drop first are listed, with their reason."""
+    async with engine.connect() as conn:
+        keys = (
+            await conn.execute(
+                text(
+                    "SELECT DISTINCT cl.relname, ref.relname FROM pg_constraint k "
+                    "JOIN pg_class cl ON cl.oid = k.conrelid "
+                    "JOIN pg_class ref ON ref.oid = k.confrelid "
+                    "JOIN pg_namespace n ON n.oid = cl.relnamespace "
+                    "WHERE k.contype = 'f' AND n.nspname = 'public'"
+                )
+            )
+        ).all()
+    distributed = await _distributed_tables(engine)
+    misplaced = sorted(
+        (table, target)
+        for table, target in keys
+        if target not in REFERENCE_TABLES
+        and (table not in distributed or target not in distributed)
+    )
+    assert misplaced == sorted(FOREIGN_KEYS_TO_DROP), (
+        "foreign keys a CoC-sharded deployment cannot keep (make the target a reference table, "
+        f"or list the key in app/models/layout.py with a reason): {misplaced}"
+    )
 
 
 # --- the statements the API issues ------------------------------------------------------------
