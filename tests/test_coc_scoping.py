@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.models import Organization, Project
 from app.models.layout import FOREIGN_KEYS_TO_DROP, GLOBAL_TABLES, REFERENCE_TABLES
 from app.models.scoping import ALL_COCS, scope_to_coc
-from tests.conftest import Auth, World
+from tests.conftest import PASSWORD, Auth, World
 from tests.support.queue_flow import place
 
 
@@ -128,6 +128,44 @@ ALLOWED_UNSCOPED: dict[str, str] = {
 }
 
 
+# Writes. An INSERT names the row's coc_id (a sharded deployment routes it by that value); rows
+# of these tables still get theirs from the parent row by a trigger (migration 0019), which a
+# sharded deployment cannot do: setting it in the service is part of moving to Citus (README,
+# "The scaling path"). An UPDATE or DELETE names coc_id or the row's primary key (one row, as
+# the ORM's flush writes it; routed once the key is (coc_id, id)).
+INSERTS_WITHOUT_COC_ID: dict[str, str] = {
+    "client_access": "the client's CoC, copied by a trigger",
+    "household_members": "the household's CoC, copied by a trigger",
+    "auth_sessions": "the acting organization's CoC, copied by a trigger",
+    "refresh_tokens": "the session's CoC, copied by a trigger",
+}
+_INSERT = re.compile(r"^INSERT INTO \"?([a-z_]+)\"? \(([^)]*)\)", re.IGNORECASE)
+_CHANGE = re.compile(r"^(?:UPDATE|DELETE FROM) \"?([a-z_]+)\"?", re.IGNORECASE)
+
+
+def _check_writes(writes: list[str], distributed: set[str]) -> None:
+    assert writes, "the intake wrote nothing?"
+    without: dict[str, str] = {}
+    unkeyed: dict[str, str] = {}
+    for statement in writes:
+        inserted = _INSERT.match(statement)
+        if inserted:
+            table, columns = inserted.groups()
+            if table in distributed and "coc_id" not in columns.replace('"', "").split(", "):
+                without[table] = statement
+            continue
+        changed = _CHANGE.match(statement)
+        if changed and changed.group(1) in distributed:
+            table = changed.group(1)
+            where = statement.split(" WHERE ", 1)[-1] if " WHERE " in statement else ""
+            if not _COC_PREDICATE.search(where) and not re.search(rf"\b{table}\.id = ", where):
+                unkeyed[table] = statement
+    assert set(without) == set(INSERTS_WITHOUT_COC_ID), {
+        t: s[:300] for t, s in without.items() if t not in INSERTS_WITHOUT_COC_ID
+    } or sorted(set(INSERTS_WITHOUT_COC_ID) - set(without))
+    assert not unkeyed, {t: s[:300] for t, s in unkeyed.items()}
+
+
 def _paths(app: Any) -> list[str]:
     return [path for path, ops in app.openapi()["paths"].items() if "get" in ops]
 
@@ -138,7 +176,22 @@ async def test_statements_on_distributed_tables_filter_by_coc_id(
     distributed = await _distributed_tables(engine)
     cm = await auth.headers("case_manager", org="access_point_1")
     admin = await auth.headers("cas_admin")
-    placed = await place(client, cm, last_name="Scoped")
+    writes: list[str] = []
+
+    def capture_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip()[:6].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture_writes)
+    try:
+        placed = await place(client, cm, last_name="Scoped")
+        signed_in = await client.post(
+            "/api/v1/auth/login", json={"email": "cas_admin@demo.example", "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture_writes)
+    _check_writes(writes, distributed)
     ids = {
         "client_id": placed.client_id,
         "enrollment_id": placed.enrollment_id,
