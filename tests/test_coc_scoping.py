@@ -128,17 +128,11 @@ ALLOWED_UNSCOPED: dict[str, str] = {
 }
 
 
-# Writes. An INSERT names the row's coc_id (a sharded deployment routes it by that value); rows
-# of these tables still get theirs from the parent row by a trigger (migration 0019), which a
-# sharded deployment cannot do: setting it in the service is part of moving to Citus (README,
-# "The scaling path"). An UPDATE or DELETE names coc_id or the row's primary key (one row, as
-# the ORM's flush writes it; routed once the key is (coc_id, id)).
-INSERTS_WITHOUT_COC_ID: dict[str, str] = {
-    "client_access": "the client's CoC, copied by a trigger",
-    "household_members": "the household's CoC, copied by a trigger",
-    "auth_sessions": "the acting organization's CoC, copied by a trigger",
-    "refresh_tokens": "the session's CoC, copied by a trigger",
-}
+# Writes. An INSERT names the row's coc_id (a sharded deployment routes it by that value; a
+# trigger still copies it from the parent row when a statement leaves it out, which Citus
+# cannot do). An UPDATE or DELETE names coc_id or the row's primary key (one row, as the ORM's
+# flush writes it; routed to one shard once the key is (coc_id, id)).
+INSERTS_WITHOUT_COC_ID: dict[str, str] = {}
 _INSERT = re.compile(r"^INSERT INTO \"?([a-z_]+)\"? \(([^)]*)\)", re.IGNORECASE)
 _CHANGE = re.compile(r"^(?:UPDATE|DELETE FROM) \"?([a-z_]+)\"?", re.IGNORECASE)
 
@@ -171,11 +165,12 @@ def _paths(app: Any) -> list[str]:
 
 
 async def test_statements_on_distributed_tables_filter_by_coc_id(
-    client: httpx.AsyncClient, app: Any, auth: Auth, engine: AsyncEngine
+    client: httpx.AsyncClient, app: Any, auth: Auth, engine: AsyncEngine, world: World
 ) -> None:
     distributed = await _distributed_tables(engine)
     cm = await auth.headers("case_manager", org="access_point_1")
     admin = await auth.headers("cas_admin")
+    system_admin = await auth.headers("system_admin")
     writes: list[str] = []
 
     def capture_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -189,6 +184,17 @@ async def test_statements_on_distributed_tables_filter_by_coc_id(
             "/api/v1/auth/login", json={"email": "cas_admin@demo.example", "password": PASSWORD}
         )
         assert signed_in.status_code == 200, signed_in.text
+        invited = await client.post(
+            "/api/v1/users",
+            headers=system_admin,
+            json={
+                "email": "scoped-invitee@demo.example",
+                "full_name": "Scoped Invitee",
+                "organization_id": str(world.org_id("access_point_1")),
+                "role": "case_manager",
+            },
+        )
+        assert invited.status_code == 201, invited.text
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture_writes)
     _check_writes(writes, distributed)

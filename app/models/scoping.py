@@ -31,6 +31,12 @@ def scope_to_coc(session: Any, coc_id: uuid.UUID) -> None:
     session.info[_SCOPE] = coc_id
 
 
+def scoped_coc(session: Any) -> uuid.UUID | None:
+    """The CoC ``session``'s reads are confined to (its caller's), or None (a job, sign-in)."""
+    coc_id: uuid.UUID | None = session.info.get(_SCOPE)
+    return coc_id
+
+
 # One option for every table, made once: the CoC is a bound parameter, so the statement cache
 # keeps working and a statement pays only for adding the option (not for finding its tables).
 _PARAM = "cas_coc_scope"
@@ -61,4 +67,4 @@ def _confine(orm_execute_state: ORMExecuteState) -> None:
     orm_execute_state.parameters = {**(params or {}), _PARAM: coc_id}
 
 
-__all__ = ["ALL_COCS", "scope_to_coc"]
+__all__ = ["ALL_COCS", "scope_to_coc", "scoped_coc"]

@@ -286,16 +286,19 @@ async def _issue(
     session: AsyncSession,
     settings: Settings,
     user: User,
-    organization_id: uuid.UUID,
+    membership: Membership,
     auth_session: AuthSession | None = None,
     *,
     rotated: str | None = None,
 ) -> TokenPair:
-    """A new pair: for a new session, or the successor of the ``rotated`` refresh token."""
+    """A new pair: for a new session acting for ``membership``'s organization, or the
+    successor of the ``rotated`` refresh token."""
     now = utcnow()
+    organization_id = membership.organization_id
     if auth_session is None:
         auth_session = AuthSession(
             id=uuid.uuid4(),
+            coc_id=membership.coc_id,
             user_id=user.id,
             organization_id=organization_id,
             created_at=now,
@@ -305,6 +308,7 @@ async def _issue(
     refresh = successor_refresh_token(settings, rotated) if rotated else new_opaque_token()
     token = RefreshToken(
         id=uuid.uuid4(),
+        coc_id=auth_session.coc_id,
         session_id=auth_session.id,
         token_hash=hash_token(refresh),
         created_at=now,
@@ -391,7 +395,7 @@ async def login(
     user.failed_login_count = 0
     user.locked_until = None
     user.last_login_at = now
-    pair = await _issue(session, settings, user, membership.organization_id)
+    pair = await _issue(session, settings, user, membership)
     audit.record(
         session,
         meta,
@@ -440,9 +444,7 @@ async def refresh(
         # Another tab refreshed with this token a moment ago: the same new pair for this one.
         return _pair(settings, auth_session, *rotated_into)
     token.used_at = now
-    return await _issue(
-        session, settings, user, auth_session.organization_id, auth_session, rotated=refresh_token
-    )
+    return await _issue(session, settings, user, membership, auth_session, rotated=refresh_token)
 
 
 async def _within_grace(
@@ -514,7 +516,7 @@ async def switch_organization(
     if old is not None and old.revoked_at is None:
         old.revoked_at = utcnow()
         old.revoke_reason = "switched_organization"
-    pair = await _issue(session, settings, user, organization_id)
+    pair = await _issue(session, settings, user, membership)
     audit.record(
         session,
         actor,
