@@ -111,15 +111,14 @@ _TABLE_REF = re.compile(r'\b(?:FROM|JOIN|UPDATE|INTO)\s+"?([a-z_]+)"?', re.IGNOR
 _COC_PREDICATE = re.compile(r"\bcoc_id\b\s*(?:=|IN\b|!=|<>|IS\b)", re.IGNORECASE)
 
 # Every ORM read a caller's request makes is confined to the caller's CoC in one place
-# (app.models.scoping). What still does not name coc_id, and why that is right: the caller's
-# own sign-in rows, read before the CoC is known or across the CoCs the user belongs to (their
-# memberships, their inbox); a refresh or an UPDATE by primary key of a row the request read
-# through its scope. The test fails when another table joins this list, and when one on it no
-# longer needs to be here.
-_BY_USER = "by the caller's own user id (the actor's load, memberships, inbox across CoCs)"
+# (app.models.scoping), and the caller's load names the CoC of the access token. What still
+# does not name coc_id, and why that is right: the caller's own rows across the CoCs the user
+# belongs to (their memberships and CoCs, their inbox); a refresh or an UPDATE by primary key of
+# a row the request read through its scope. The test fails when another table joins this list,
+# and when one on it no longer needs to be here.
+_BY_USER = "by the caller's own user id (memberships, CoCs and inbox across CoCs)"
 _BY_ID = "a refresh or UPDATE by primary key of a row already read through the CoC scope"
 ALLOWED_UNSCOPED: dict[str, str] = {
-    "auth_sessions": _BY_USER,
     "memberships": _BY_USER,
     "notifications": _BY_USER,
     "organizations": _BY_USER,

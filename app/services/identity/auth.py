@@ -97,6 +97,12 @@ _ACTOR_STMT = (
         AuthSession.id == bindparam("session_id"),
     )
 )
+# With the token's CoC: every distributed table the query reads names it.
+_ACTOR_IN_COC_STMT = _ACTOR_STMT.where(
+    AuthSession.coc_id == bindparam("coc_id"),
+    Membership.coc_id == bindparam("coc_id"),
+    Organization.coc_id == bindparam("coc_id"),
+)
 
 
 async def load_actor(
@@ -113,11 +119,15 @@ async def load_actor(
         "organization_id": claims.organization_id,
         "session_id": claims.session_id,
     }
+    statement = _ACTOR_STMT
+    if claims.coc_id is not None:
+        params["coc_id"] = claims.coc_id
+        statement = _ACTOR_IN_COC_STMT
     # On the session's connection (its transaction), below the ORM: the row is plain columns,
     # nothing is pending to flush at the start of a request, and the CoC scope is not set yet;
     # the ORM's execution path would add only its own cost to every request.
     connection = await session.connection()
-    row = (await connection.execute(_ACTOR_STMT, params)).first()
+    row = (await connection.execute(statement, params)).first()
     if row is None:
         raise Unauthorized("Your session or your access to this organization is no longer valid.")
     now = utcnow()
@@ -276,6 +286,7 @@ def _pair(
         session_id=auth_session.id,
         issued_at=token.created_at,
         jti=token.id.hex,
+        coc_id=auth_session.coc_id,
     )
     return TokenPair(
         access, refresh, settings.access_token_ttl_seconds, auth_session.organization_id
