@@ -229,6 +229,13 @@ def test_linked_calls_never_error_and_match_their_schema(live_server: tuple[str,
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": headers, "timeout": 30}
 
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            try:
+                return super().call(case, **kwargs)
+            except Exception as exc:  # no answer in time, a dropped connection: a failure
+                failures.append(f"{case.operation.verbose_name}: {type(exc).__name__}: {exc}")
+                raise
+
         def after_call(self, response: Any, case: Any) -> None:
             operation = case.operation
             calls[f"{operation.method.upper()} {operation.path} {response.status_code}"] += 1
@@ -249,7 +256,8 @@ def test_linked_calls_never_error_and_match_their_schema(live_server: tuple[str,
     # server whose state a later scenario changed (an id deleted, a conflict now) and draw
     # differently: Hypothesis then stops with ``Flaky``. That is not an answer of the API
     # (schemathesis's own runner counts it as none): the run goes on with the next seed until
-    # it has run its scenarios, while any check that failed fails the test.
+    # it has run its scenarios, while any check that failed, or any call that got no answer,
+    # fails the test.
     for attempt in range(max(8, FUZZ_SCENARIOS // 5)):
         seed(FUZZ_SEED + attempt)(Linked)
         try:
