@@ -114,16 +114,15 @@ _COC_PREDICATE = re.compile(r"\bcoc_id\b\s*(?:=|IN\b|!=|<>|IS\b)", re.IGNORECASE
 # Every ORM read a caller's request makes is confined to the caller's CoC in one place
 # (app.models.scoping), and the caller's load names the CoC of the access token. What still
 # does not name coc_id, and why that is right: the caller's own rows across the CoCs the user
-# belongs to (their memberships and CoCs, their inbox); a refresh or an UPDATE by primary key of
-# a row the request read through its scope. The test fails when another table joins this list,
+# belongs to (their memberships and CoCs, their inbox); an UPDATE by primary key of a row the
+# request read through its scope. The test fails when another table joins this list,
 # and when one on it no longer needs to be here.
 _BY_USER = "by the caller's own user id (memberships, CoCs and inbox across CoCs)"
-_BY_ID = "a refresh or UPDATE by primary key of a row already read through the CoC scope"
+_BY_ID = "an UPDATE by primary key of a row already read through the CoC scope"
 ALLOWED_UNSCOPED: dict[str, str] = {
     "memberships": _BY_USER,
     "notifications": _BY_USER,
     "organizations": _BY_USER,
-    "enrollments": _BY_ID,
     "queue_entries": _BY_ID,
 }
 

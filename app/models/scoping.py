@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, event
+from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from app.models.base import CocScoped
@@ -67,4 +68,17 @@ def _confine(orm_execute_state: ORMExecuteState) -> None:
     orm_execute_state.parameters = {**(params or {}), _PARAM: coc_id}
 
 
-__all__ = ["ALL_COCS", "scope_to_coc", "scoped_coc"]
+async def refresh(session: AsyncSession, instance: Any) -> None:
+    """``session.refresh(instance)`` as a read like any other: SQLAlchemy leaves the criteria
+    above out of a refresh (a column load by primary key), so the row is read again with a
+    SELECT, which names the CoC."""
+    mapper = inspect(instance).mapper
+    key = mapper.primary_key_from_instance(instance)
+    await session.execute(
+        select(mapper.class_)
+        .where(*[column == value for column, value in zip(mapper.primary_key, key, strict=True)])
+        .execution_options(populate_existing=True)
+    )
+
+
+__all__ = ["ALL_COCS", "refresh", "scope_to_coc", "scoped_coc"]
