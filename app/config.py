@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     # Days finished jobs are kept (maintenance removes older succeeded ones; dead ones stay).
     job_retention_days: int = Field(default=14, ge=1)
+    # Days a sent email's outbox row (address and subject; the body is cleared once sent) is
+    # kept; unsent ones stay.
+    email_retention_days: int = Field(default=30, ge=1)
+    # Days a finished webhook delivery (succeeded, failed or skipped) and its tries stay in the
+    # delivery log; pending ones stay.
+    webhook_delivery_retention_days: int = Field(default=30, ge=1)
     # Seconds between the scans that find 90-day inactive clients and expired documents.
     notification_scan_interval_seconds: float = 3600.0
     # Seconds between sweeps for notification events whose fan-out was never queued.
@@ -243,6 +249,9 @@ class Settings(BaseSettings):
                 self.search_hash_secret == DEFAULT_FIELD_KEY
             ):
                 raise ValueError("CAS_FIELD_ENCRYPTION_KEY(S) must be set in production")
+        if self.email_sender == "smtp" and not self.smtp_host:
+            # Refused at start, not found out by every email dead-lettering.
+            raise ValueError("CAS_SMTP_HOST must be set when CAS_EMAIL_SENDER is smtp")
         return self
 
     @property

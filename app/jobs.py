@@ -236,7 +236,8 @@ async def deliver_emails(sessionmaker: async_sessionmaker[AsyncSession], setting
 
 async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
     """Purge deleted documents' bytes past retention and orphaned stored objects, expire
-    idempotency keys, remove ended sessions and old finished jobs, delete expired HMIS CSV
+    idempotency keys, remove ended sessions, old finished jobs, sent emails and finished
+    webhook deliveries past their retention, delete expired HMIS CSV
     exports and orphaned HMIS files, recompute queue entries whose facts went stale; the counts
     by name."""
     store = file_store_from_settings(settings)
@@ -253,6 +254,12 @@ async def maintain(session: AsyncSession, settings: Settings) -> dict[str, int]:
         "auth_sessions_removed": auth.remove_ended_sessions,
         "jobs_removed": lambda s, now: jobs.purge_finished(
             s, now, retention_days=settings.job_retention_days
+        ),
+        "emails_removed": lambda s, now: email.purge_sent(
+            s, now, retention_days=settings.email_retention_days
+        ),
+        "webhook_deliveries_removed": lambda s, now: webhooks.purge_deliveries(
+            s, now, retention_days=settings.webhook_delivery_retention_days
         ),
         "queue_entries_refreshed": lambda s, now: queue_facts.refresh_stale(s),
         "hmis_exports_expired": lambda s, now: hmis_housekeeping.expire_hmis_exports(

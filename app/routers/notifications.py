@@ -35,8 +35,8 @@ from app.services.platform.listen import Listener
 router = api_router("/notifications", "notifications")
 
 OWN = (
-    "Only your own notifications (whichever organization you act for), received through "
-    "organizations you still belong to; anyone else's answers 404."
+    "Only your own notifications received through the organization you act for (switch "
+    "organization to see the others); anyone else's answers 404."
 )
 
 
@@ -92,7 +92,7 @@ async def list_notifications(
 async def unread_count(actor: CurrentActor, session: Session) -> UnreadCount:
     """How many of your notifications are new: neither dismissed nor acknowledged, and not
     snoozed into the future."""
-    return UnreadCount(unread=await svc.unread_count(session, actor.user_id))
+    return UnreadCount(unread=await svc.unread_count(session, actor))
 
 
 async def _listener(request: Request) -> Listener:

@@ -226,8 +226,14 @@ async def test_the_whole_journey_over_http(
             "POST", f"{url}/transitions", J.INCOMPLETE, headers=await cas_admin.etag(url)
         )
         assert moved["intake_status"] == "incomplete_documentation"
-        # The worker delivers the events as they come: the case manager is told what to do.
+        # The worker delivers the events as they come: the case manager is told what to do,
+        # through the access point where the case is theirs (the inbox shows what came through
+        # the organization one acts for).
         await run_jobs(sessionmaker, test_settings)
+        assert (await manager.get("/notifications", kind="queue.intake_status_changed"))[
+            "items"
+        ] == []
+        await manager.switch(world.org_id("access_point_1"))
         told = await manager.get("/notifications", limit=200)
         [status_note] = [
             n
@@ -236,7 +242,9 @@ async def test_the_whole_journey_over_http(
         ]
         assert status_note["data"]["to"] == "incomplete_documentation"
         assert status_note["data"]["queue_entry_id"] == entry_id
+        assert status_note["organization_id"] == str(world.org_id("access_point_1"))
         assert (await manager.get("/notifications/unread-count"))["unread"] >= 1
+        await manager.switch(world.org_id("cas"))
 
         # --- Case Manager Review: what is missing, read-only; the case manager may only send
         # it back for a second review, after uploading the disability letter.

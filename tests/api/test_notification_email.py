@@ -77,8 +77,14 @@ async def test_an_email_from_the_templates_with_links_to_the_front_end_and_no_pi
     assert message.to_address == "case_manager2@demo.example"
     assert message.subject == "[CAS] A queue intake status changed"
     assert message.template == "notification:queue.intake_status_changed"
-    link = f"https://cas.example.org/app/notifications/{notification.id}"
-    client_link = f"https://cas.example.org/app/clients/{placed['client']['id']}"
+    # The links name the organization it reached them through: the front end acts for it
+    # (the inbox shows what came through the organization one acts for).
+    org = world.org_id("access_point_2")
+    assert notification.organization_id == org
+    link = f"https://cas.example.org/app/notifications/{notification.id}?organization_id={org}"
+    client_link = (
+        f"https://cas.example.org/app/clients/{placed['client']['id']}?organization_id={org}"
+    )
     assert link in message.body and client_link in message.body
     assert "from pending to incomplete_documentation" in message.body
     assert message.html_body is not None

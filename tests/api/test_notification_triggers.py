@@ -340,6 +340,63 @@ async def test_an_approved_entry_whose_document_expired_is_flagged_for_the_cas_a
     assert event.entity_type == "queue_entry" and event.entity_id == entry_id
 
 
+async def test_an_entry_whose_expired_document_was_renewed_is_not_flagged(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    store: Any,
+    placed: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    """The old verification expired, but a current one of the same item is on file: nothing
+    for the CAS admins to review (the expiry itself is still told to the case managers). An
+    expired document of another item, with nothing current for it, still flags the entry."""
+    entry_id = uuid.UUID(placed["queue_entry"]["id"])
+    client_id = uuid.UUID(placed["client"]["id"])
+    await db.execute(
+        update(QueueEntry).where(QueueEntry.id == entry_id).values(intake_status="approved")
+    )
+    cas = await auth.headers("case_manager", org="cas")
+    for issued, expires in ((400, -1), (10, 300)):
+        r = await upload_document_check(
+            client,
+            cas,
+            client_id,
+            issuance_date=(today() - timedelta(days=issued)).isoformat(),
+            expiration_date=(today() + timedelta(days=expires)).isoformat(),
+        )
+        assert r.status_code == 201, r.text
+    async with sessionmaker() as session:
+        found = await scans.approved_entries_with_expired_documents(
+            session, clock.now(), lookback_days=7
+        )
+        assert found == 0
+        assert await scans.expired_documents(session, clock.now(), lookback_days=7) == 1
+        await session.commit()
+    r = await upload_document_check(
+        client,
+        cas,
+        client_id,
+        category="disability",
+        item="disability",
+        document_type="disability_letter",
+        comments="Letter from the clinic",
+        issuance_date=(today() - timedelta(days=400)).isoformat(),
+        expiration_date=(today() - timedelta(days=1)).isoformat(),
+    )
+    assert r.status_code == 201, r.text
+    async with sessionmaker() as session:
+        found = await scans.approved_entries_with_expired_documents(
+            session, clock.now(), lookback_days=7
+        )
+        assert found == 1
+        await session.commit()
+    [event] = await events_of(db, K.QUEUE_REVIEW_NEEDED)
+    assert event.data["document_id"] == r.json()["id"]
+
+
 async def test_a_providers_cas_contact_hears_of_its_referrals(
     db: AsyncSession,
     world: World,

@@ -4,9 +4,13 @@ problem and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -18,8 +22,11 @@ from app.config import Settings
 from app.models import EmailMessage, Membership
 from app.models.notifications import Notification
 from app.models.platform import NotificationEvent
+from app.permissions import Role
 from app.reference.notifications import NotificationKind
+from app.services.notifications import live
 from tests.conftest import Auth, World, assert_problem
+from tests.support.actors import make_actor
 from tests.support.notifications import FAN_OUT, intake, run_jobs
 
 URL = "/api/v1/notifications"
@@ -238,22 +245,73 @@ async def test_kind_and_calendar_range_filters(
     assert_problem(await client.get(URL, params={"since": "9999-01-01"}, headers=headers), 422)
 
 
-async def test_leaving_the_organization_hides_what_came_through_it(
+async def test_the_inbox_shows_what_came_through_the_organization_you_act_for(
     client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, inbox: Any
 ) -> None:
-    headers = await auth.headers("case_manager", org="access_point_1")
-    listed = await client.get(URL, headers=headers)
-    # Received through the CAS organization, shown whichever organization they act for.
-    assert len(listed.json()["items"]) == 3
-    await db.execute(
-        delete(Membership).where(
-            Membership.user_id == world.user_id("case_manager"),
-            Membership.organization_id == world.org_id("cas"),
-        )
+    """case_manager received the three notices through the CAS organization: acting for the
+    Bridge Access Point they are not in the list, the bell, the stream's catch-up, and cannot
+    be read or acted on (404) -- switching back to the CAS organization shows them."""
+    as_cas = await auth.headers("case_manager", org="cas")
+    listed = (await client.get(URL, headers=as_cas)).json()["items"]
+    assert len(listed) == 3
+    assert {i["organization_id"] for i in listed} == {str(world.org_id("cas"))}
+    as_bridge = await auth.headers("case_manager", org="access_point_1")
+    assert (await client.get(URL, headers=as_bridge)).json()["items"] == []
+    assert (await client.get(f"{URL}/unread-count", headers=as_bridge)).json() == {"unread": 0}
+    target = listed[0]["id"]
+    assert_problem(await client.get(f"{URL}/{target}", headers=as_bridge), 404)
+    for action in ("dismiss", "acknowledge"):
+        assert_problem(await client.post(f"{URL}/{target}/{action}", headers=as_bridge), 404)
+    r = await client.post(f"{URL}/dismiss-all", json={}, headers=as_bridge)
+    assert r.json() == {"dismissed": 0}
+    assert (await client.get(f"{URL}/unread-count", headers=as_cas)).json() == {"unread": 3}
+
+
+async def test_a_victim_service_providers_inbox_and_the_others_stay_apart(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, inbox: Any
+) -> None:
+    """DOMAIN 2: a user acting for a VSP sees nothing about identifiable clients -- not the
+    notices they received through another membership; and what reached them through the VSP
+    does not show while they act for another organization."""
+    me, vsp = world.user_id("case_manager"), world.org_id("vsp")
+    db.add(Membership(user_id=me, organization_id=vsp, role="agency_admin"))
+    # An organization-level notice that reached them through the VSP.
+    disabled = NotificationEvent(
+        coc_id=world.home.coc.id,
+        event_type=K.WEBHOOK_SUBSCRIPTION_DISABLED.value,
+        entity_type="webhook_subscription",
+        entity_id=uuid.uuid4(),
+        data={"organization_id": str(vsp)},
+        fanned_out_at=clock.now(),
     )
+    db.add(disabled)
     await db.flush()
-    assert (await client.get(URL, headers=headers)).json()["items"] == []
-    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 0}
+    vsp_notice = Notification(
+        coc_id=world.home.coc.id,
+        user_id=me,
+        organization_id=vsp,
+        event_id=disabled.id,
+        kind=disabled.event_type,
+        entity_type=disabled.entity_type,
+        entity_id=disabled.entity_id,
+        data=disabled.data,
+        occurred_at=clock.now(),
+        emailed=False,
+    )
+    db.add(vsp_notice)
+    await db.flush()
+    as_vsp = await auth.headers("case_manager", org="vsp")
+    listed = (await client.get(URL, headers=as_vsp)).json()["items"]
+    assert [i["id"] for i in listed] == [str(vsp_notice.id)]
+    assert all(i["client_id"] is None for i in listed)
+    assert (await client.get(f"{URL}/unread-count", headers=as_vsp)).json() == {"unread": 1}
+    for item in inbox:
+        assert_problem(await client.get(f"{URL}/{item['id']}", headers=as_vsp), 404)
+    as_cas = await auth.headers("case_manager", org="cas")
+    ids = [i["id"] for i in (await client.get(URL, headers=as_cas)).json()["items"]]
+    assert len(ids) == 3 and str(vsp_notice.id) not in ids
+    assert_problem(await client.get(f"{URL}/{vsp_notice.id}", headers=as_cas), 404)
+    assert (await client.get(f"{URL}/unread-count", headers=as_cas)).json() == {"unread": 3}
 
 
 async def test_email_choices_per_kind_but_no_wholesale_opt_out(
@@ -300,16 +358,15 @@ async def test_email_choices_per_kind_but_no_wholesale_opt_out(
     assert events == 1
 
 
-async def test_the_inbox_is_the_persons_in_every_coc(
+async def test_acting_in_another_coc_shows_that_organizations_inbox(
     client: httpx.AsyncClient,
     auth: Auth,
     db: AsyncSession,
     world: World,
     inbox: list[dict[str, Any]],
 ) -> None:
-    """A member of two CoCs acting for the other one: the notifications received through this
-    CoC's organization are still theirs to read and act on, although the request reads only
-    the other CoC's rows otherwise."""
+    """A member of two CoCs acting for the other one sees what reached them through that
+    organization only; this CoC's notices are theirs again once they switch back."""
     me, there = world.user_id("cas_admin"), world.org_id("cas", "other")
     db.add(Membership(user_id=me, organization_id=there, role="cas_admin"))
     await db.flush()
@@ -320,21 +377,104 @@ async def test_the_inbox_is_the_persons_in_every_coc(
     )
     assert r.status_code == 200, r.text
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-    listed = await client.get(URL, headers=headers)
-    assert [i["id"] for i in listed.json()["items"]] == [i["id"] for i in inbox]
-    assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 3}
-    first, second, third = (i["id"] for i in inbox)
-    one = await client.get(f"{URL}/{first}", headers=headers)
-    assert one.status_code == 200 and one.json()["organization_id"] == str(world.org_id("cas"))
-    r = await client.post(f"{URL}/{first}/acknowledge", headers=headers)
-    assert r.status_code == 200 and r.json()["acknowledged_at"], r.text
-    r = await client.post(f"{URL}/{second}/dismiss", headers=headers)
-    assert r.status_code == 200 and r.json()["dismissed_at"], r.text
-    until = _iso(clock.now() + timedelta(hours=1))
-    r = await client.post(f"{URL}/{third}/snooze", json={"until": until}, headers=headers)
-    assert r.status_code == 200 and r.json()["snoozed_until"], r.text
+    assert (await client.get(URL, headers=headers)).json()["items"] == []
     assert (await client.get(f"{URL}/unread-count", headers=headers)).json() == {"unread": 0}
+    first = inbox[0]["id"]
+    assert_problem(await client.get(f"{URL}/{first}", headers=headers), 404)
+    until = _iso(clock.now() + timedelta(hours=1))
+    r = await client.post(f"{URL}/{first}/snooze", json={"until": until}, headers=headers)
+    assert_problem(r, 404)
     r = await client.post(f"{URL}/dismiss-all", json={}, headers=headers)
-    assert r.status_code == 200 and r.json() == {"dismissed": 2}, r.text
+    assert r.status_code == 200 and r.json() == {"dismissed": 0}, r.text
     rows = (await db.scalars(select(Notification).where(Notification.user_id == me))).all()
-    assert len(rows) == 3 and all(n.dismissed_at is not None for n in rows)
+    assert len(rows) == 3 and all(n.dismissed_at is None and n.snoozed_until is None for n in rows)
+    home = await auth.headers("cas_admin", org="cas")
+    assert (await client.get(f"{URL}/unread-count", headers=home)).json() == {"unread": 3}
+
+
+class _QuietListener:
+    """Stands in for the LISTEN connection: nothing arrives (the stream's first events are its
+    catch-up and the count)."""
+
+    def subscribers(self, key: str) -> int:
+        return 0
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, key: str) -> AsyncIterator[asyncio.Queue[str]]:
+        yield asyncio.Queue()
+
+
+async def _stream_opening(
+    sessionmaker: async_sessionmaker[AsyncSession], actor: Any, last_event_id: str
+) -> list[tuple[str, Any]]:
+    """The live stream's events up to its first unread count (a reconnect after
+    ``last_event_id``)."""
+    events = live.stream(
+        sessionmaker,
+        cast(Any, _QuietListener()),
+        actor,
+        heartbeat_seconds=60,
+        ends_at=clock.now() + timedelta(minutes=5),
+        last_event_id=last_event_id,
+    )
+    opened: list[tuple[str, Any]] = []
+    async for chunk in events:
+        fields = dict(line.split(": ", 1) for line in chunk.strip().splitlines() if ": " in line)
+        if "event" in fields:
+            opened.append((fields["event"], json.loads(fields["data"])))
+            if fields["event"] == "unread_count":
+                break
+    await events.aclose()
+    return opened
+
+
+async def test_the_live_stream_follows_the_organization_acted_for(
+    db: AsyncSession,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    inbox: list[dict[str, Any]],
+) -> None:
+    """case_manager reconnects after the oldest of their three notices (received through the
+    CAS organization): acting for it, the two newer ones and a count of 3; acting for the
+    Bridge, nothing and a count of 0."""
+    user = world.user_id("case_manager")
+    oldest, *newer = (
+        await db.scalars(
+            select(Notification.id)
+            .where(Notification.user_id == user)
+            .order_by(Notification.created_at, Notification.id)
+        )
+    ).all()
+    as_cas = make_actor(
+        Role.CASE_MANAGER, world.org_id("cas"), coc=world.home.coc.id, kind="cas", user_id=user
+    )
+    as_bridge = make_actor(
+        Role.CASE_MANAGER, world.org_id("access_point_1"), coc=world.home.coc.id, user_id=user
+    )
+    opened = await _stream_opening(sessionmaker, as_cas, str(oldest))
+    assert [name for name, _ in opened] == ["notification", "notification", "unread_count"]
+    assert {body["id"] for _, body in opened[:2]} == {str(i) for i in newer}
+    assert opened[-1][1] == {"unread": 3}
+    opened = await _stream_opening(sessionmaker, as_bridge, str(oldest))
+    assert opened == [("unread_count", {"unread": 0})]
+
+
+async def test_leaving_the_organization_hides_what_came_through_it(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World, inbox: Any
+) -> None:
+    """case_manager's notices came through the CAS organization; once that membership is
+    removed, a token still acting for it is refused, and acting for the Bridge shows nothing."""
+    as_cas = await auth.headers("case_manager", org="cas")
+    assert len((await client.get(URL, headers=as_cas)).json()["items"]) == 3
+    await db.execute(
+        delete(Membership).where(
+            Membership.user_id == world.user_id("case_manager"),
+            Membership.organization_id == world.org_id("cas"),
+        )
+    )
+    await db.flush()
+    refused = await client.get(URL, headers=as_cas)
+    assert refused.status_code in (401, 403), refused.text
+    as_bridge = await auth.headers("case_manager", org="access_point_1")
+    assert (await client.get(URL, headers=as_bridge)).json()["items"] == []
+    assert (await client.get(f"{URL}/unread-count", headers=as_bridge)).json() == {"unread": 0}

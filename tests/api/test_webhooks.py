@@ -27,9 +27,10 @@ from app.config import Settings
 from app.models.jobs import Job
 from app.models.notifications import WebhookDelivery, WebhookSubscription
 from app.services.notifications import webhooks
+from app.services.platform import events
 from tests.conftest import Auth, World, assert_problem
 from tests.support.documents import make_client
-from tests.support.notifications import receiver, recipients, run_jobs
+from tests.support.notifications import intake, receiver, recipients, run_jobs
 
 URL = "/api/v1/webhook-subscriptions"
 
@@ -158,6 +159,57 @@ async def test_only_events_the_organization_may_see_are_sent(
         await run_jobs(sessionmaker, test_settings)
         assert len(bridge_rx.requests) == 1
         assert harbor_rx.requests == [] and off_rx.requests == []
+
+
+async def test_a_review_needed_notice_reaches_no_partner_outside_the_cas_organization(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    store: Any,
+    bridge: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    """``queue.review_needed`` names an expired Document Check document (its id and expiry):
+    Document Check is for the CAS organization and admins only (DOMAIN 3), so the Bridge --
+    which placed the household and sees the client -- is not sent it; the CAS organization
+    is."""
+    placed = await intake(client, await auth.headers("case_manager", org="access_point_1"))
+    client_id = uuid.UUID(placed["client"]["id"])
+    entry_id = uuid.UUID(placed["queue_entry"]["id"])
+    admin = await auth.headers("system_admin")
+    kinds = ("queue.review_needed", "client.inactive")
+    with receiver() as bridge_rx, receiver() as cas_rx:
+        await subscribe(client, bridge, bridge_rx.url, kinds)
+        await subscribe(client, admin, cas_rx.url, kinds, organization_id=str(world.org_id("cas")))
+        async with sessionmaker() as session:
+            for kind, data in (
+                (
+                    "queue.review_needed",
+                    {
+                        "queue_entry_id": str(entry_id),
+                        "document_id": str(uuid.uuid4()),
+                        "expiration_date": "2026-11-30",
+                    },
+                ),
+                ("client.inactive", {"last_contact_on": "2026-09-01"}),
+            ):
+                await events.emit_once(
+                    session,
+                    world.home.coc.id,
+                    kind,
+                    dedupe_key=f"test:{kind}",
+                    entity_type="queue_entry" if kind.startswith("queue") else "client",
+                    entity_id=entry_id if kind.startswith("queue") else client_id,
+                    client_id=client_id,
+                    data=data,
+                )
+            await session.commit()
+        await run_jobs(sessionmaker, test_settings)
+        # The Bridge: its client's inactivity only; the CAS organization: both.
+        assert [json.loads(r.body)["type"] for r in bridge_rx.requests] == ["client.inactive"]
+        assert sorted(json.loads(r.body)["type"] for r in cas_rx.requests) == sorted(kinds)
 
 
 @pytest.mark.parametrize(

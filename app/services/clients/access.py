@@ -16,7 +16,9 @@ A client the caller may not see is a 404, never a 403; named in a request body i
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal
 
@@ -28,6 +30,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     false,
+    func,
     or_,
     select,
     true,
@@ -205,7 +208,8 @@ async def resolve_merged(session: AsyncSession, client_id: uuid.UUID) -> uuid.UU
 async def grant(
     session: AsyncSession, client_id: uuid.UUID, organization_id: uuid.UUID, reason: str
 ) -> None:
-    """Record that ``organization_id`` may see the client (idempotent)."""
+    """Record that ``organization_id`` may see the client (idempotent). A match's ``referred``
+    grants go through ``grant_referred`` (under the lock of their revocations)."""
     # The row names its CoC (a CoC-sharded deployment routes the insert by it): the caller's,
     # whose scoped reads found the client; a job's session reads the client's.
     coc_id = scoped_coc(session) or await session.scalar(
@@ -222,6 +226,65 @@ async def grant(
         )
         .on_conflict_do_nothing(index_elements=["client_id", "organization_id", "reason"])
     )
+
+
+# --- ``referred`` access: grants and revocations one at a time per client ----------------------
+#
+# A match gives its provider (and an assigned EHV case-manager agency) ``referred`` access to
+# the household's clients; an unsuccessful end takes it away unless another match of the
+# organization still holds the client (``matching.matches``). That check reads committed
+# matches only: an end running while another match of the same organization for the same
+# client is being sent would not see the new match and would delete the grant it relies on.
+# So every grant and every check-and-revoke of ``referred`` access first takes, until its
+# transaction ends, the lock of each client it touches (``lock_referred``): the second one
+# waits, and its next statement (READ COMMITTED) sees what the first committed.
+
+REFERRED_LOCK_SCOPE = "client_access.referred"
+
+
+def referred_lock_key(client_id: uuid.UUID) -> int:
+    """The advisory lock of the ``referred`` access to ``client_id``, the same in every process
+    and release: the first 8 bytes of SHA-256 of ``"client_access.referred\n<client id>"`` as a
+    signed bigint (``pg_advisory_xact_lock(bigint)``)."""
+    digest = hashlib.sha256(f"{REFERRED_LOCK_SCOPE}\n{client_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def lock_referred(session: AsyncSession, client_ids: Iterable[uuid.UUID]) -> None:
+    """Hold, until the transaction ends, the right to grant or revoke ``referred`` access to
+    ``client_ids`` (every organization's): call it before the grant, and before reading which
+    clients another match still holds. Two transactions never wait for each other in a cycle:
+
+    * each takes its locks once, all of them, in one order: first the clients' rows ``FOR KEY
+      SHARE`` in id order (what the grant's foreign key takes anyway, so a merge of one of the
+      clients -- ``FOR UPDATE`` on both records -- runs wholly before or after, and the locks
+      below are never held while waiting for a client's row), then the advisory locks in key
+      order;
+    * it takes them after the match's own row locks (the match, its unit and queue entry), so
+      it never waits for one of those while holding a client's lock.
+    """
+    ids = sorted(set(client_ids))
+    if not ids:
+        return
+    await session.execute(
+        select(Client.id)
+        .where(Client.id.in_(ids))
+        .order_by(Client.id)
+        .with_for_update(read=True, key_share=True)
+    )
+    for key in sorted({referred_lock_key(client_id) for client_id in ids}):
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def grant_referred(
+    session: AsyncSession, client_ids: Iterable[uuid.UUID], organization_id: uuid.UUID
+) -> None:
+    """``organization_id`` was referred the clients (a match was sent to it): under their
+    ``referred`` locks, so a concurrent end of another match cannot take the grants away."""
+    ids = list(dict.fromkeys(client_ids))
+    await lock_referred(session, ids)
+    for client_id in ids:
+        await grant(session, client_id, organization_id, "referred")
 
 
 NO_SUCH_CLIENT = "No such client (or not visible to you)."

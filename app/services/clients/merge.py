@@ -115,6 +115,15 @@ def _version_bump(table: Table) -> dict[str, Any]:
 async def _lock_pair(
     session: AsyncSession, actor: Actor, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
 ) -> tuple[Client, Client]:
+    # Both rows first, in id order -- the order ``client_access.lock_referred`` takes clients'
+    # rows in: a match's grant or revocation for a household holding both records never waits
+    # for the merge while the merge waits for it.
+    await session.execute(
+        select(Client.id)
+        .where(Client.id.in_([survivor_id, duplicate_id]))
+        .order_by(Client.id)
+        .with_for_update()
+    )
     survivor = await client_access.get_visible_client(
         session, actor, survivor_id, follow_merge=False, for_update=True
     )

@@ -295,10 +295,14 @@ async def _revoke_referred_access(session: AsyncSession, match: Match) -> None:
     case-manager agency, both given ``referred`` access to the household by the match. For each
     organization, the grant of a client ends unless another match of that organization still
     holds the client (active, or enrolled); the organization's own links to the client
-    (``created``, ``enrolled``: other rows) stay."""
+    (``created``, ``enrolled``: other rows) stay. Under the clients' ``referred`` locks: a
+    match of the organization being sent for one of them at the same moment is committed
+    before the check below reads the matches (or is sent after the revocation, and grants
+    again)."""
     entry = await session.get(QueueEntry, match.queue_entry_id)
     assert entry is not None
     clients = await household_clients(session, entry)
+    await client_access.lock_referred(session, clients)
     for org_id in {match.organization_id, match.ehv_case_manager_organization_id} - {None}:
         held = and_(
             or_(Match.organization_id == org_id, Match.ehv_case_manager_organization_id == org_id),
@@ -505,8 +509,9 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
             "The unit or the queue entry got an active match at the same time; reload and "
             "choose again."
         ) from None
-    for client_id in await household_clients(session, entry):
-        await client_access.grant(session, client_id, project.organization_id, "referred")
+    await client_access.grant_referred(
+        session, await household_clients(session, entry), project.organization_id
+    )
     MATCH.record(
         session,
         actor,
@@ -870,8 +875,9 @@ async def assign_ehv_case_manager(
     match.ehv_case_manager_user_id = user_id
     entry = await session.get(QueueEntry, match.queue_entry_id)
     assert entry is not None
-    for client_id in await household_clients(session, entry):
-        await client_access.grant(session, client_id, organization_id, "referred")
+    await client_access.grant_referred(
+        session, await household_clients(session, entry), organization_id
+    )
     return match
 
 

@@ -94,6 +94,7 @@ async def _to_inboxes(
                 data,
                 notification_id=notification_id,
                 client_id=event.client_id,
+                organization_id=person.organization_id,
                 frontend_url=settings.frontend_url,
             )
             email.enqueue(

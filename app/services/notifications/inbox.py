@@ -5,9 +5,12 @@ dismiss all, acknowledge; and the per-kind email choice.
 Dismissed, acknowledged and snoozed are separate states (the seeds' "Dismiss marks it
 acknowledged" and "Snooze brings it back later" can both be built on them). A notification is
 *new* while neither dismissed nor acknowledged and not snoozed into the future. Only your own
-notifications exist for you (anyone else's is a 404), and only those received through an
-organization you still belong to. There is no wholesale opt-out: reassign the case manager
-instead; email can be turned off per kind.
+notifications exist for you (anyone else's is a 404), and only those received through the
+organization you act for now (DOMAIN 2: every request acts for one organization): a notice that
+reached you through another membership shows once you switch to it -- so what came through a
+victim service provider never shows while you act for another organization, and client notices
+received elsewhere never show while you act for a VSP. There is no wholesale opt-out: reassign
+the case manager instead; email can be turned off per kind.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    exists,
     func,
     or_,
     select,
@@ -68,19 +72,29 @@ def _filter(status: InboxFilter, now: datetime) -> ColumnElement[bool]:
     return Notification.acknowledged_at.is_not(None)
 
 
-def own_stmt(user_id: uuid.UUID | BindParameter[Any]) -> Select[Notification]:
-    """The user's notifications, received through organizations they still belong to (in any
-    CoC: the inbox is the person's, whichever organization they act for)."""
+def own_stmt(
+    user_id: uuid.UUID | BindParameter[Any], organization_id: uuid.UUID | BindParameter[Any]
+) -> Select[Notification]:
+    """The user's notifications received through ``organization_id`` (the one they act for),
+    while they still belong to it. Read without the request's CoC filter: the live stream's
+    sessions have none, and the organization fixes the CoC."""
     return (
         select(Notification)
         .where(
             Notification.user_id == user_id,
-            Notification.organization_id.in_(
-                select(Membership.organization_id).where(Membership.user_id == user_id)
+            Notification.organization_id == organization_id,
+            exists().where(
+                Membership.user_id == user_id, Membership.organization_id == organization_id
             ),
         )
         .execution_options(**ALL_COCS)
     )
+
+
+def mine(actor: Actor) -> Select[Notification]:
+    """The caller's notifications: their own, received through the organization they act
+    for."""
+    return own_stmt(actor.user_id, actor.organization_id)
 
 
 def read(n: Notification, now: datetime) -> NotificationRead:
@@ -121,7 +135,7 @@ async def list_notifications(
 ) -> PageOf[NotificationRead]:
     """Your notifications, newest first."""
     now = clock.now()
-    stmt = own_stmt(actor.user_id)
+    stmt = mine(actor)
     if status is not None:
         stmt = stmt.where(_filter(status, now))
     if kind is not None:
@@ -139,21 +153,28 @@ async def list_notifications(
 # The bell is asked for on every page: its statement is built once, the user and the time are
 # parameters.
 _UNREAD_STMT = (
-    own_stmt(bindparam("user_id")).where(is_new(bindparam("now"))).with_only_columns(func.count())
+    own_stmt(bindparam("user_id"), bindparam("organization_id"))
+    .where(is_new(bindparam("now")))
+    .with_only_columns(func.count())
 )
 
 
-async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
-    return int(await session.scalar(_UNREAD_STMT, {"user_id": user_id, "now": clock.now()}) or 0)
+async def unread_count(session: AsyncSession, actor: Actor) -> int:
+    values = {
+        "user_id": actor.user_id,
+        "organization_id": actor.organization_id,
+        "now": clock.now(),
+    }
+    return int(await session.scalar(_UNREAD_STMT, values) or 0)
 
 
 async def newer_than(
-    session: AsyncSession, user_id: uuid.UUID, after: datetime, *, limit: int = 50
+    session: AsyncSession, actor: Actor, after: datetime, *, limit: int = 50
 ) -> list[Notification]:
-    """The user's notifications that reached the inbox after ``after``, oldest first (the
+    """The caller's notifications that reached the inbox after ``after``, oldest first (the
     live stream's catch-up)."""
     stmt = (
-        own_stmt(user_id)
+        mine(actor)
         .where(Notification.created_at > after)
         .order_by(Notification.created_at, Notification.id)
         .limit(limit)
@@ -163,7 +184,7 @@ async def newer_than(
 
 async def get_own(session: AsyncSession, actor: Actor, notification_id: uuid.UUID) -> Notification:
     found = await session.scalar(
-        own_stmt(actor.user_id).where(Notification.id == notification_id).with_for_update()
+        mine(actor).where(Notification.id == notification_id).with_for_update(of=Notification)
     )
     if found is None:
         raise NotFound("No such notification.")
@@ -209,12 +230,12 @@ async def acknowledge(session: AsyncSession, actor: Actor, n: Notification) -> N
 async def dismiss_all(session: AsyncSession, actor: Actor, kind: NotificationKind | None) -> int:
     """Dismiss every notification of yours not dismissed yet (of ``kind``); how many."""
     now = clock.now()
-    mine = own_stmt(actor.user_id).where(Notification.dismissed_at.is_(None))
+    open_ = mine(actor).where(Notification.dismissed_at.is_(None))
     if kind is not None:
-        mine = mine.where(Notification.kind == kind.value)
+        open_ = open_.where(Notification.kind == kind.value)
     result = await session.execute(
         update(Notification)
-        .where(Notification.id.in_(mine.with_only_columns(Notification.id)))
+        .where(Notification.id.in_(open_.with_only_columns(Notification.id)))
         .values(dismissed_at=now, snoozed_until=None)
         .execution_options(synchronize_session=False)
     )

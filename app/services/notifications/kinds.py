@@ -17,7 +17,8 @@ after ``incomplete_documentation`` or ``approved``, the CAS admins after
 ``pending_second_review``).
 
 Whatever the audience, a recipient only gets a notification about what they may see: the
-client (``clients.access``), Document Check (the CAS organization and admins), and the kind's
+client (``clients.access``), Document Check (the CAS organization and admins -- also for a kind
+whose data names a Document Check record, ``reveals_document_check``), and the kind's
 own ``visible`` rule, all judged for the organization through which they receive it -- for the
 changes of a match, its rule alone (``visible_covers_client``: a match names its client, and an
 unsuccessful end takes the client off the provider's caseload before the notice is delivered).
@@ -61,6 +62,10 @@ class KindSpec:
     # and whoever may read the record may be told of its change (the provider of a declined or
     # parked referral no longer sees the client, still its match).
     visible_covers_client: bool = False
+    # The event names a Document Check record in its data although it is about another entity
+    # (a queue entry whose verification expired): only the CAS organization and admins may be
+    # told of it (DOMAIN 3), as for an event about the record itself.
+    reveals_document_check: bool = False
 
 
 async def _match_visible(session: AsyncSession, actor: Actor, event: NotificationEvent) -> bool:
@@ -118,6 +123,7 @@ KINDS: dict[NotificationKind, KindSpec] = {
             (A.CAS_ADMINS,),
             "An approved queue entry needs review",
             email=True,
+            reveals_document_check=True,
         ),
         # DOMAIN 5 / issue 14: 90 days without a contact notifies the case manager.
         KindSpec(

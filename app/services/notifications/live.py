@@ -56,7 +56,7 @@ async def _resume_point(session: AsyncSession, actor: Actor, last_event_id: str 
             seen = None
         if seen is not None:
             found = await session.scalar(
-                inbox.own_stmt(actor.user_id)
+                inbox.mine(actor)
                 .where(Notification.id == seen)
                 .with_only_columns(Notification.created_at)
             )
@@ -89,7 +89,7 @@ async def stream(
             # What the client has (everything up to the start) is not sent again.
             sent = {
                 n.id: n.created_at
-                for n in await inbox.newer_than(session, actor.user_id, floor, limit=1000)
+                for n in await inbox.newer_than(session, actor, floor, limit=1000)
                 if n.created_at <= start
             }
         yield f"retry: {RETRY_MS}\n\n"
@@ -97,8 +97,8 @@ async def stream(
         while True:
             if changed:
                 async with unit_of_work(sessionmaker) as session:
-                    fresh = await inbox.newer_than(session, actor.user_id, floor, limit=200)
-                    count = await inbox.unread_count(session, actor.user_id)
+                    fresh = await inbox.newer_than(session, actor, floor, limit=200)
+                    count = await inbox.unread_count(session, actor)
                 now = clock.now()
                 for n in fresh:
                     if n.id in sent:

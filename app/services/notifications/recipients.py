@@ -98,11 +98,10 @@ async def may_see(
     """Whether ``actor`` may know about ``event``: the client it names, Document Check, and the
     kind's own rule (alone when it covers the client: a change of a match)."""
     about_client = event.client_id is not None
-    if actor.organization.victim_service_provider and (
-        about_client or event.entity_type == DOCUMENT_CHECK
-    ):
+    document_check = event.entity_type == DOCUMENT_CHECK or spec.reveals_document_check
+    if actor.organization.victim_service_provider and (about_client or document_check):
         return False
-    if event.entity_type == DOCUMENT_CHECK and not can_use_document_check(actor):
+    if document_check and not can_use_document_check(actor):
         return False
     if spec.visible is not None and spec.visible_covers_client:
         return await spec.visible(session, actor, event)

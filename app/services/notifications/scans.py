@@ -22,9 +22,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.models import Client, Coc
 from app.models.documents import ClientFile, DocumentCheck
@@ -139,8 +151,16 @@ async def approved_entries_with_expired_documents(
     session: AsyncSession, now: datetime, *, lookback_days: int
 ) -> int:
     """Open approved queue entries whose household head's Document Check document expired
-    (within the lookback): ``queue.review_needed`` for the CAS admins."""
+    (within the lookback) with no current document of the same item on file (a renewed
+    verification needs no review): ``queue.review_needed`` for the CAS admins."""
     today = _local_date(literal(now))
+    current = aliased(DocumentCheck)
+    renewed = exists().where(
+        current.client_id == DocumentCheck.client_id,
+        current.item == DocumentCheck.item,
+        current.deleted_at.is_(None),
+        or_(current.expiration_date.is_(None), current.expiration_date >= today),
+    )
     rows = (
         select(
             QueueEntry.coc_id,
@@ -176,6 +196,7 @@ async def approved_entries_with_expired_documents(
             DocumentCheck.expiration_date.is_not(None),
             DocumentCheck.expiration_date < today,
             DocumentCheck.expiration_date >= today - lookback_days,
+            ~renewed,
         )
     )
     return await events.emit_from(session, K.QUEUE_REVIEW_NEEDED.value, rows)

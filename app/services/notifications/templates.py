@@ -92,12 +92,16 @@ def email(
     *,
     notification_id: uuid.UUID,
     client_id: uuid.UUID | None,
+    organization_id: uuid.UUID,
     frontend_url: str,
 ) -> Email:
+    """The links name the organization the notification reached the recipient through: the
+    front end acts for it (switching organization if need be) to open them."""
     title = spec.title
     sentence = detail(spec.kind, data)
-    link = f"{frontend_url}/notifications/{notification_id}"
-    client_link = f"{frontend_url}/clients/{client_id}" if client_id else None
+    acting = f"?organization_id={organization_id}"
+    link = f"{frontend_url}/notifications/{notification_id}{acting}"
+    client_link = f"{frontend_url}/clients/{client_id}{acting}" if client_id else None
     lines = [title, "", sentence, "", f"Open the notification: {link}"]
     if client_link:
         lines.append(f"Open the client (ID {client_id}): {client_link}")

@@ -48,7 +48,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -904,3 +904,18 @@ def reseal_secrets(settings: Settings, subscription: WebhookSubscription) -> boo
         )
         changed = True
     return changed
+
+
+async def purge_deliveries(session: AsyncSession, now: datetime, *, retention_days: int) -> int:
+    """Remove finished deliveries (succeeded, failed, skipped) whose last try (or creation) is
+    more than ``retention_days`` old, their tries with them (maintenance); pending ones stay."""
+    last = func.coalesce(
+        WebhookDelivery.delivered_at, WebhookDelivery.last_attempt_at, WebhookDelivery.created_at
+    )
+    result = await session.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.status != WebhookDeliveryStatus.PENDING.value,
+            last < now - timedelta(days=retention_days),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

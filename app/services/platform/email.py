@@ -23,11 +23,12 @@ import os
 import smtplib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -191,3 +192,15 @@ async def sent_count(session: AsyncSession) -> int:
         )
         or 0
     )
+
+
+async def purge_sent(session: AsyncSession, now: datetime, *, retention_days: int) -> int:
+    """Remove messages sent more than ``retention_days`` ago (maintenance); unsent ones stay
+    for their retries."""
+    result = await session.execute(
+        delete(EmailMessage).where(
+            EmailMessage.sent_at.is_not(None),
+            EmailMessage.sent_at < now - timedelta(days=retention_days),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
