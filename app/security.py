@@ -108,6 +108,8 @@ class AccessClaims:
     jti: str
     # When the token expires (long-lived answers, the notification stream, end then).
     expires_at: datetime | None = None
+    # The CoC of the session (tokens issued before it was a claim have none).
+    coc_id: uuid.UUID | None = None
 
 
 def create_access_token(
@@ -118,8 +120,11 @@ def create_access_token(
     session_id: uuid.UUID,
     issued_at: datetime | None = None,
     jti: str | None = None,
+    coc_id: uuid.UUID | None = None,
 ) -> str:
-    """A signed access token; with ``issued_at`` and ``jti`` given, the same token every time."""
+    """A signed access token; with ``issued_at`` and ``jti`` given, the same token every time.
+    ``coc_id``, the session's CoC, lets the request's first query name it (a CoC-sharded
+    database routes it to one node)."""
     now = issued_at or utcnow()
     claims: dict[str, Any] = {
         "iss": settings.jwt_issuer,
@@ -131,6 +136,8 @@ def create_access_token(
         "exp": int((now + timedelta(seconds=settings.access_token_ttl_seconds)).timestamp()),
         "typ": "access",
     }
+    if coc_id is not None:
+        claims["coc"] = str(coc_id)
     return str(jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm))
 
 
@@ -193,6 +200,7 @@ def _verify_access_token(settings: Settings, token: str) -> tuple[AccessClaims, 
             session_id=uuid.UUID(claims["sid"]),
             jti=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(exp, tz=UTC),
+            coc_id=uuid.UUID(claims["coc"]) if "coc" in claims else None,
         )
     except (KeyError, ValueError, TypeError, OverflowError):
         raise Unauthorized("The access token is invalid.")

@@ -230,7 +230,11 @@ class Auth:
         self.db.add(auth_session)
         await self.db.flush()
         token = create_access_token(
-            self.settings, user_id=user_id, organization_id=org_id, session_id=auth_session.id
+            self.settings,
+            user_id=user_id,
+            organization_id=org_id,
+            session_id=auth_session.id,
+            coc_id=auth_session.coc_id,
         )
         return {"Authorization": f"Bearer {token}"}
 

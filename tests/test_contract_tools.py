@@ -809,3 +809,20 @@ def test_generated_python_client_runs_the_whole_journey(
     }
     [left] = [x for x in files["Exit"] if x["EnrollmentID"] == ce_enrollment_id.hex]
     assert left["Destination"] == "435" and left["ExitDate"] == day.isoformat()
+    referrals = [
+        e
+        for e in files["Event"]
+        if e["EnrollmentID"] == ce_enrollment_id.hex and e["Event"] == "14"
+    ]
+    assert len(referrals) == 2 and {e["ReferralResult"] for e in referrals} >= {"1"}
+    held = {
+        name: sum(1 for r in files[name] if r["EnrollmentID"] == ce_enrollment_id.hex)
+        for name in (
+            "Assessment",
+            "CurrentLivingSituation",
+            "Disabilities",
+            "HealthAndDV",
+            "IncomeBenefits",
+        )
+    }
+    assert all(held.values()), held

@@ -28,6 +28,8 @@ from tests.support.committed import serving
 from tests.support.hmis import read_zip
 from tests.test_cli import _invoke
 
+DEMO_FINGERPRINT = "baf117154eed0cdafa270734c204a890"
+
 
 @pytest.fixture
 def demo_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
@@ -116,6 +118,16 @@ async def _facts(url: str) -> dict[str, object]:
                     .tuples()
                     .all()
                 ),
+                # Who is in the community and where they stand, independent of the day it was
+                # seeded and of the ids: the same on every fresh database.
+                "fingerprint": await one(
+                    "SELECT md5(string_agg(line, ';' ORDER BY line)) FROM (SELECT concat_ws("
+                    "',', c.last_name, c.first_name, c.middle_name, c.gender::text, "
+                    "c.veteran_status, q.score, q.intake_status, q.referral_status, e.outcome) "
+                    "AS line FROM clients c LEFT JOIN enrollments e ON e.client_id = c.id AND "
+                    "e.is_coordinated_entry LEFT JOIN queue_entries q "
+                    "ON q.head_enrollment_id = e.id) AS people"
+                ),
                 "people": await one(
                     "SELECT count(DISTINCT (first_name, last_name, dob)) FROM clients"
                 ),
@@ -191,6 +203,9 @@ def test_seed_demo_writes_the_community_once(demo_database: str, tmp_path: Path)
     facts = asyncio.run(_facts(demo_database))
     # The 39 hand-made households (44 people) and 9 households written from each of them.
     assert facts["clients"] == 440 and facts["people"] == 440
+    # Deterministic: every fresh database gets this community (seeded random numbers). A change
+    # to the demo's people, scores or states changes this digest: update it with the change.
+    assert facts["fingerprint"] == DEMO_FINGERPRINT
     # Enrollments: the intakes' CE enrollments, and the program enrollments matches started.
     assert facts["outcomes"] == {"pending": 10 * (11 + 6), "diverted": 80, "placed": 10 * 25}
     assert facts["queued"] == 220

@@ -2,8 +2,9 @@
 ``cas worker`` processes on one PostgreSQL database, driven over HTTP alternating between the
 servers. The rules the database holds hold across them: one active match per unit, one open
 CE enrollment per client, an Idempotency-Key replayed on the other instance, each scheduled job
-once per slot, the live stream of one instance fed by a write on the other, and the account
-lockout. (Rate limits have their own test.)"""
+once per slot, the live stream of one instance fed by a write on the other, the account
+lockout and a rate limit (a user's exports). (Every rate limit across two apps in one process:
+tests/api/test_rate_limits_shared.py.)"""
 
 from __future__ import annotations
 
@@ -89,8 +90,10 @@ async def _deployment(db: Committed, data_dir: Path) -> AsyncIterator[list[str]]
         "CAS_NOTIFICATION_SWEEP_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
         "CAS_QUEUE_REFRESH_INTERVAL_SECONDS": str(SCHEDULE_SECONDS),
         "CAS_SSE_HEARTBEAT_SECONDS": "0.3",
-        # Rate limits are tested on their own; here they stay out of the way.
+        # The address budget of the auth routes stays out of the way (every login here comes
+        # from 127.0.0.1); a user's exports are limited to two.
         "CAS_AUTH_RATE_LIMIT": "100000",
+        "CAS_EXPORT_RATE_LIMIT": "2",
         "CAS_PASSWORD_RESET_ADDRESS_LIMIT": "100000",
     }
     ports = [_free_port(), _free_port()]
@@ -263,6 +266,12 @@ async def _rules(db: Committed, a: httpx.AsyncClient, b: httpx.AsyncClient) -> N
         r = await side.post(LOGIN, json={"email": email, "password": PASSWORD})
         assert r.status_code == 401, r.text
     assert await _scalar(db, "SELECT locked_until IS NOT NULL FROM users WHERE email = :e", e=email)
+
+    # --- a user's export budget is one budget, whichever instance answers -----------------
+    for side, expected in ((a, 200), (b, 200), (a, 429), (b, 429)):
+        r = await side.get("/api/v1/queue-exports", params={"format": "csv"}, headers=admin)
+        assert r.status_code == expected, r.text
+    assert int(r.headers["retry-after"]) >= 1
 
     # --- each scheduled job ran once per slot, though four runners share the schedules ----
     await asyncio.sleep(2 * SCHEDULE_SECONDS)

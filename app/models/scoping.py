@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, event
+from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from app.models.base import CocScoped
@@ -29,6 +30,12 @@ ALL_COCS = {"cas_all_cocs": True}
 def scope_to_coc(session: Any, coc_id: uuid.UUID) -> None:
     """Confine the ORM reads of ``session`` (sync or async) to ``coc_id`` from now on."""
     session.info[_SCOPE] = coc_id
+
+
+def scoped_coc(session: Any) -> uuid.UUID | None:
+    """The CoC ``session``'s reads are confined to (its caller's), or None (a job, sign-in)."""
+    coc_id: uuid.UUID | None = session.info.get(_SCOPE)
+    return coc_id
 
 
 # One option for every table, made once: the CoC is a bound parameter, so the statement cache
@@ -61,4 +68,17 @@ def _confine(orm_execute_state: ORMExecuteState) -> None:
     orm_execute_state.parameters = {**(params or {}), _PARAM: coc_id}
 
 
-__all__ = ["ALL_COCS", "scope_to_coc"]
+async def refresh(session: AsyncSession, instance: Any) -> None:
+    """``session.refresh(instance)`` as a read like any other: SQLAlchemy leaves the criteria
+    above out of a refresh (a column load by primary key), so the row is read again with a
+    SELECT, which names the CoC."""
+    mapper = inspect(instance).mapper
+    key = mapper.primary_key_from_instance(instance)
+    await session.execute(
+        select(mapper.class_)
+        .where(*[column == value for column, value in zip(mapper.primary_key, key, strict=True)])
+        .execution_options(populate_existing=True)
+    )
+
+
+__all__ = ["ALL_COCS", "refresh", "scope_to_coc", "scoped_coc"]

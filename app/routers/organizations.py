@@ -260,7 +260,7 @@ async def set_access_point(
     openapi_extra=documented(
         Visibility.COC, sends=(ETAG,), permission=PROJECT_MANAGERS, idempotent=True
     ),
-    responses=problems(403, 409),
+    responses=problems(403, 404, 409),  # 404: an organization you cannot see
 )
 async def create_project(
     body: ProjectCreate, actor: CurrentActor, session: Session, response: Response

@@ -27,6 +27,7 @@ from app.reference.queue import (
     ReferralStatus,
 )
 from app.routers import api_router
+from app.schemas.common import problems
 from app.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from app.schemas.queue import (
     SCORE_LIMIT,
@@ -161,6 +162,8 @@ PAGE_JSON = PlainJson(Page[QueueEntryListItem])
     summary="List the queue",
     response_model=Page[QueueEntryListItem],
     openapi_extra=documented(QUEUE_VISIBILITY),
+    # Outside the CAS organization and the admins, the queue does not exist.
+    responses=problems(404),
 )
 async def list_queue(
     request: Request,
@@ -201,6 +204,8 @@ async def list_queue(
     summary="Search the queue",
     response_model=Page[QueueEntryListItem],
     openapi_extra=documented(QUEUE_VISIBILITY),
+    # Outside the CAS organization and the admins, the queue does not exist.
+    responses=problems(404),
 )
 async def search_queue(
     request: Request, actor: QueueReader, session: Session, body: QueueSearch
@@ -244,6 +249,8 @@ async def get_queue_entry(
     summary="Read the queue settings",
     response_model=QueueSettingsRead,
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(ETAG,)),
+    # Outside the CAS organization and the admins, the queue does not exist.
+    responses=problems(404),
 )
 async def get_queue_settings(
     actor: QueueReader, session: Session, response: Response

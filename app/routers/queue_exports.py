@@ -17,6 +17,7 @@ from app.reference.queue import QueueSortOrder
 from app.routers import api_router
 from app.routers.caseloads import EXPORT_RESPONSES, Format, Sessions
 from app.routers.queue import QUEUE_VISIBILITY, Filter, QueueReader, to_filter
+from app.schemas.common import problems
 from app.schemas.queue_flow import QueueExportSearch
 from app.services.queue import exports
 from app.services.queue.listing import QueueFilter, QueueOrder
@@ -57,7 +58,7 @@ async def _export(
     name="queue_export",
     summary="Export the queue",
     response_class=StreamingResponse,
-    responses=EXPORT_RESPONSES,
+    responses=EXPORT_RESPONSES | problems(404),
     dependencies=[ExportRateLimited],
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
@@ -86,7 +87,7 @@ async def export_queue(
     name="queue_export_search",
     summary="Export a search of the queue",
     response_class=StreamingResponse,
-    responses=EXPORT_RESPONSES,
+    responses=EXPORT_RESPONSES | problems(404),
     dependencies=[ExportRateLimited],
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )

@@ -54,7 +54,7 @@ ManagedUser = Annotated[svc.User, Depends(managed_user)]
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
     openapi_extra=documented(Visibility.USERS, sends=(ETAG,), permission=MANAGERS, idempotent=True),
-    responses=problems(403, 409),
+    responses=problems(403, 404, 409),  # 404: an organization you cannot see
 )
 async def invite_user(
     body: UserInvite, actor: Manager, session: Session, settings: SettingsDep, response: Response

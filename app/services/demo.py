@@ -170,7 +170,10 @@ async def seed_coc(
         for org_key, role in roles:
             session.add(
                 Membership(
-                    user_id=user.id, organization_id=seeded.orgs[org_key].id, role=role.value
+                    coc_id=seeded.orgs[org_key].coc_id,
+                    user_id=user.id,
+                    organization_id=seeded.orgs[org_key].id,
+                    role=role.value,
                 )
             )
     await session.flush()
@@ -258,7 +261,12 @@ async def create_admin(
     )
     if has is None:
         session.add(
-            Membership(user_id=user.id, organization_id=lead.id, role=Role.SYSTEM_ADMIN.value)
+            Membership(
+                coc_id=lead.coc_id,
+                user_id=user.id,
+                organization_id=lead.id,
+                role=Role.SYSTEM_ADMIN.value,
+            )
         )
     await session.flush()
     return user

@@ -18,7 +18,7 @@ from app.models import (
     RefreshToken,
     User,
 )
-from app.security import utcnow
+from app.security import create_access_token, utcnow
 from app.services.identity import auth as auth_service
 from tests.conftest import PASSWORD, Auth, World, assert_problem
 
@@ -463,3 +463,32 @@ async def test_invitation_flow(
     )
     assert_problem(r, 422)
     assert uuid.UUID(user["id"])
+
+
+async def test_the_access_token_names_the_sessions_coc_and_tokens_without_it_still_work(
+    client: httpx.AsyncClient, world: World, db: AsyncSession, test_settings: Settings
+) -> None:
+    """The access token carries the session's CoC (`coc`), so the request's first query names
+    it (a CoC-sharded database routes it to one node); a token issued before the claim existed
+    still works, and a token whose CoC is not its session's is refused."""
+    r = await login(client)
+    assert r.status_code == 200, r.text
+    claims = jwt.get_unverified_claims(r.json()["access_token"])
+    assert claims["coc"] == str(world.home.coc.id)
+    session = await db.get(AuthSession, uuid.UUID(claims["sid"]))
+    assert session is not None and session.coc_id == world.home.coc.id
+
+    def token(coc_id: uuid.UUID | None) -> dict[str, str]:
+        made = create_access_token(
+            test_settings,
+            user_id=uuid.UUID(claims["sub"]),
+            organization_id=uuid.UUID(claims["org"]),
+            session_id=uuid.UUID(claims["sid"]),
+            coc_id=coc_id,
+        )
+        return {"Authorization": f"Bearer {made}"}
+
+    before = await client.get("/api/v1/auth/me", headers=token(None))
+    assert before.status_code == 200 and before.json()["user"]["email"] == CM
+    elsewhere = await client.get("/api/v1/auth/me", headers=token(world.other.coc.id))
+    assert_problem(elsewhere, 401)

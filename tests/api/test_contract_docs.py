@@ -114,6 +114,20 @@ def test_tags_are_described_and_grouped(document: dict[str, Any]) -> None:
     assert max(counts.values()) <= 15, counts  # no bag of 30 operations
 
 
+# Operations without path ids that answer 404 all the same (tests/api/test_role_probe.py sends
+# every role to them): the queue, which does not exist outside the CAS organization and the
+# admins; creates naming an organization the caller cannot see.
+NOT_FOUND_WITHOUT_IDS = {
+    "queue_list",
+    "queue_search",
+    "queue_settings_get",
+    "queue_export",
+    "queue_export_search",
+    "projects_create",
+    "users_invite",
+}
+
+
 def test_errors_are_problems_declared_per_operation(document: dict[str, Any]) -> None:
     failures = []
     for path, method, op in _operations(document):
@@ -136,7 +150,11 @@ def test_errors_are_problems_declared_per_operation(document: dict[str, Any]) ->
             failures.append(f"{where}: public, yet 401")
         if "{" in path and "404" not in responses:
             failures.append(f"{where}: has path ids, no 404")
-        if "{" not in path and "404" in responses:
+        if (
+            "{" not in path
+            and "404" in responses
+            and op["operationId"] not in NOT_FOUND_WITHOUT_IDS
+        ):
             failures.append(f"{where}: no path ids, yet 404")
         if path.startswith("/api/") and not public and "401" not in responses:
             failures.append(f"{where}: authenticated, no 401")

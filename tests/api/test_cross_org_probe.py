@@ -89,5 +89,10 @@ async def test_other_organizations_cannot_reach_any_resource(
                 leaked = set(body) - {"type", "title", "status", "detail", "instance", "errors"}
                 if leaked or not r.headers["content-type"].startswith("application/problem+json"):
                     failures.append(f"{method.upper()} {path} as {label}: leaked {leaked}")
+                if str(r.status_code) not in operation["responses"]:
+                    failures.append(
+                        f"{method.upper()} {path} as {label}: {r.status_code} is not among the "
+                        "operation's documented responses"
+                    )
     assert probed > 0
     assert not failures, "\n".join(failures)

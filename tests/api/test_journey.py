@@ -6,8 +6,8 @@ finds the household among the candidates and matches it; the match nears its sta
 provider parks it; the park ends and the household is a candidate again; a new match is accepted,
 the program intake done and its outcome recorded; the case manager exits the household from
 CAS; the people in the story find it in their inboxes, the partner's webhook receiver got it,
-and the HMIS CSV export holds the client, the enrollments and the exit and passes the structural
-checks.
+and the HMIS CSV export holds the client, the enrollments, the intake's records, both referrals
+and the exit and passes the structural checks.
 
 Only the calendar and the background jobs are moved by hand: the clock the way the matching
 tests move it (the match's stall clock and the park's end date), the jobs as the worker runs
@@ -465,4 +465,20 @@ async def test_the_whole_journey_over_http(
     assert left["Destination"] == "435" and left["DestinationSubsidyType"] == "439"
     assert left["ExitDate"] == day.isoformat()
     events = [e for e in files["Event"] if e["EnrollmentID"] == ce_id]
-    assert {e["Event"] for e in events} >= {"14"}  # the PSH referral events
+    # The PSH referral events, one per match; the second's result: successful referral.
+    referrals = [e for e in events if e["Event"] == "14"]
+    assert len(referrals) == 2, events
+    assert {e["ReferralResult"] for e in referrals} >= {"1"}, referrals
+    # The intake's records of the CE enrollment: its CE assessment, current living situation,
+    # disabilities, health and DV, income and benefits.
+    held = {
+        name: sum(1 for r in files[name] if r["EnrollmentID"] == ce_id)
+        for name in (
+            "Assessment",
+            "CurrentLivingSituation",
+            "Disabilities",
+            "HealthAndDV",
+            "IncomeBenefits",
+        )
+    }
+    assert all(held.values()), held

@@ -84,5 +84,44 @@ async def test_roles_without_the_permission_are_refused(
                         f"{method} {route.path_format} as {role.value}: "
                         f"{r.status_code} {r.text[:120]}"
                     )
+                elif str(r.status_code) not in operation["responses"]:
+                    failures.append(
+                        f"{method} {route.path_format} as {role.value}: {r.status_code} is not "
+                        "among the operation's documented responses"
+                    )
     assert probed > 50 and forbidden > probed // 2
+    assert not failures, "\n".join(failures)
+
+
+# Operations that end the caller's session, or stream until the token expires.
+_NOT_PROBED = {"auth_logout", "auth_switch_organization", "notifications_stream"}
+
+
+async def test_every_role_gets_only_documented_answers(
+    client: httpx.AsyncClient, auth: Auth, world: World, db: Any, app: Any
+) -> None:
+    """Each role calls every operation that names no record in its path (a list, a search, a
+    create): whatever the answer -- a page, 403, 404 where the role cannot see the list at all,
+    a 422 for the probe's minimal body -- its status is among the operation's documented
+    responses, as generated clients rely on."""
+    schema = app.openapi()
+    components = schema.get("components", {}).get("schemas", {})
+    headers = {role: await auth.headers(user, org=org) for role, (user, org) in ROLE_USERS.items()}
+    failures: list[str] = []
+    probed = 0
+    for path, operations in schema["paths"].items():
+        if "{" in path or not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            if operation["operationId"] in _NOT_PROBED:
+                continue
+            kwargs = _body_for(operation, components)
+            for role, role_headers in headers.items():
+                probed += 1
+                r = await client.request(method.upper(), path, headers=role_headers, **kwargs)
+                if str(r.status_code) not in operation["responses"]:
+                    failures.append(
+                        f"{method.upper()} {path} as {role.value}: {r.status_code} {r.text[:120]}"
+                    )
+    assert probed > 200
     assert not failures, "\n".join(failures)

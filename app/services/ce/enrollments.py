@@ -22,7 +22,7 @@ from app import clock
 from app.context import Actor
 from app.db import constraint_name
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import Client, Coc, Household, Membership, Project, User
+from app.models import Client, Coc, Household, Membership, Project, User, scoping
 from app.models.area_ties import AreaTie
 from app.models.ce_records import (
     CaseNote,
@@ -306,7 +306,7 @@ async def enrollment_reads(
 async def enrollment_read(
     session: AsyncSession, actor: Actor, enrollment: Enrollment, *, audit_read: bool = False
 ) -> EnrollmentRead:
-    await session.refresh(enrollment)
+    await scoping.refresh(session, enrollment)
     return (await enrollment_reads(session, actor, [enrollment], audit_read=audit_read))[0]
 
 

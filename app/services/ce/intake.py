@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.context import Actor
 from app.errors import ValidationFailed
-from app.models import Client, Household, Membership, Organization
+from app.models import Client, Household, Membership, Organization, scoping
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
 from app.models.queue import QueueEntry
 from app.reference.ce import Outcome
@@ -311,7 +311,7 @@ async def create_intake(
     )
     await session.flush()
     client = await session.get_one(Client, enrollment.client_id)
-    await session.refresh(client)
+    await scoping.refresh(session, client)
     if body.client_id is not None:
         # The answer shows an existing client's record: a PII read, audited like GET /clients/{id}.
         clients.audit_read(session, actor, client.id)

@@ -43,6 +43,7 @@ from app.context import Actor
 from app.errors import NotFound, ValidationFailed
 from app.models import Client, ClientAccess
 from app.models.enrollments import CaseAssignment, Enrollment
+from app.models.scoping import scoped_coc
 
 
 def roi_active(today: date | ColumnElement[date]) -> ColumnElement[bool]:
@@ -209,10 +210,19 @@ async def grant(
 ) -> None:
     """Record that ``organization_id`` may see the client (idempotent). A match's ``referred``
     grants go through ``grant_referred`` (under the lock of their revocations)."""
+    # The row names its CoC (a CoC-sharded deployment routes the insert by it): the caller's,
+    # whose scoped reads found the client; a job's session reads the client's.
+    coc_id = scoped_coc(session) or await session.scalar(
+        select(Client.coc_id).where(Client.id == client_id)
+    )
     await session.execute(
         insert(ClientAccess)
         .values(
-            id=uuid.uuid4(), client_id=client_id, organization_id=organization_id, reason=reason
+            id=uuid.uuid4(),
+            coc_id=coc_id,
+            client_id=client_id,
+            organization_id=organization_id,
+            reason=reason,
         )
         .on_conflict_do_nothing(index_elements=["client_id", "organization_id", "reason"])
     )

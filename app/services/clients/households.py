@@ -122,7 +122,12 @@ async def create_household(
     await session.flush()
     for client_id, rel in members:
         session.add(
-            HouseholdMember(household_id=household.id, client_id=client_id, relationship_to_hoh=rel)
+            HouseholdMember(
+                coc_id=household.coc_id,
+                household_id=household.id,
+                client_id=client_id,
+                relationship_to_hoh=rel,
+            )
         )
     await session.flush()
     audit.record(
@@ -195,7 +200,10 @@ async def add_member(
         )
     session.add(
         HouseholdMember(
-            household_id=household.id, client_id=client_id, relationship_to_hoh=relationship_to_hoh
+            coc_id=household.coc_id,
+            household_id=household.id,
+            client_id=client_id,
+            relationship_to_hoh=relationship_to_hoh,
         )
     )
     _touch(household)

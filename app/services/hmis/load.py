@@ -1109,9 +1109,9 @@ async def load_clients(scope: LoadScope) -> None:
         ),
     )
     await scope.execute(
-        f"INSERT INTO client_access (id, client_id, organization_id, reason) "
-        f"SELECT gen_random_uuid(), c.id, {_lit(actor.organization_id)}::uuid, 'created' "
-        f"FROM {cands} c JOIN clients x ON x.id = c.id "
+        f"INSERT INTO client_access (id, coc_id, client_id, organization_id, reason) "
+        f"SELECT gen_random_uuid(), x.coc_id, c.id, {_lit(actor.organization_id)}::uuid, "
+        f"'created' FROM {cands} c JOIN clients x ON x.id = c.id "
         f"ON CONFLICT (client_id, organization_id, reason) DO NOTHING"
     )
     scope.client_ids.extend(
@@ -1277,9 +1277,9 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
     )
     member_id = scope.sid("HouseholdMember", "c._hh || ':' || c.client_id::text")
     await scope.execute(
-        f"INSERT INTO household_members (id, household_id, client_id, relationship_to_hoh, "
-        f"created_at, updated_at) SELECT {member_id}, "
-        f"c.household_id, c.client_id, CASE WHEN c.relationship_to_hoh = 1 AND c.id <> "
+        f"INSERT INTO household_members (id, coc_id, household_id, client_id, "
+        f"relationship_to_hoh, created_at, updated_at) SELECT {member_id}, "
+        f"c.coc_id, c.household_id, c.client_id, CASE WHEN c.relationship_to_hoh = 1 AND c.id <> "
         f"c.household_group_id THEN 99 ELSE c.relationship_to_hoh END, c.created_at, "
         f"c.updated_at FROM (SELECT DISTINCT ON (c.household_id, c.client_id) c.* {ok} "
         f"ORDER BY c.household_id, c.client_id, (c.id = c.household_group_id) DESC) c "
@@ -1309,9 +1309,10 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
         ),
     )
     await scope.execute(
-        f"INSERT INTO client_access (id, client_id, organization_id, reason) "
-        f"SELECT gen_random_uuid(), x.client_id, x.created_by_organization_id, 'enrolled' "
-        f"FROM (SELECT DISTINCT c.client_id, c.created_by_organization_id {ok}) x "
+        f"INSERT INTO client_access (id, coc_id, client_id, organization_id, reason) "
+        f"SELECT gen_random_uuid(), x.coc_id, x.client_id, x.created_by_organization_id, "
+        f"'enrolled' FROM (SELECT DISTINCT c.coc_id, c.client_id, c.created_by_organization_id "
+        f"{ok}) x "
         f"ON CONFLICT (client_id, organization_id, reason) DO NOTHING"
     )
     voided = await _report_rows(

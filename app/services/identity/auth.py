@@ -97,6 +97,12 @@ _ACTOR_STMT = (
         AuthSession.id == bindparam("session_id"),
     )
 )
+# With the token's CoC: every distributed table the query reads names it.
+_ACTOR_IN_COC_STMT = _ACTOR_STMT.where(
+    AuthSession.coc_id == bindparam("coc_id"),
+    Membership.coc_id == bindparam("coc_id"),
+    Organization.coc_id == bindparam("coc_id"),
+)
 
 
 async def load_actor(
@@ -113,11 +119,15 @@ async def load_actor(
         "organization_id": claims.organization_id,
         "session_id": claims.session_id,
     }
+    statement = _ACTOR_STMT
+    if claims.coc_id is not None:
+        params["coc_id"] = claims.coc_id
+        statement = _ACTOR_IN_COC_STMT
     # On the session's connection (its transaction), below the ORM: the row is plain columns,
     # nothing is pending to flush at the start of a request, and the CoC scope is not set yet;
     # the ORM's execution path would add only its own cost to every request.
     connection = await session.connection()
-    row = (await connection.execute(_ACTOR_STMT, params)).first()
+    row = (await connection.execute(statement, params)).first()
     if row is None:
         raise Unauthorized("Your session or your access to this organization is no longer valid.")
     now = utcnow()
@@ -276,6 +286,7 @@ def _pair(
         session_id=auth_session.id,
         issued_at=token.created_at,
         jti=token.id.hex,
+        coc_id=auth_session.coc_id,
     )
     return TokenPair(
         access, refresh, settings.access_token_ttl_seconds, auth_session.organization_id
@@ -286,16 +297,19 @@ async def _issue(
     session: AsyncSession,
     settings: Settings,
     user: User,
-    organization_id: uuid.UUID,
+    membership: Membership,
     auth_session: AuthSession | None = None,
     *,
     rotated: str | None = None,
 ) -> TokenPair:
-    """A new pair: for a new session, or the successor of the ``rotated`` refresh token."""
+    """A new pair: for a new session acting for ``membership``'s organization, or the
+    successor of the ``rotated`` refresh token."""
     now = utcnow()
+    organization_id = membership.organization_id
     if auth_session is None:
         auth_session = AuthSession(
             id=uuid.uuid4(),
+            coc_id=membership.coc_id,
             user_id=user.id,
             organization_id=organization_id,
             created_at=now,
@@ -305,6 +319,7 @@ async def _issue(
     refresh = successor_refresh_token(settings, rotated) if rotated else new_opaque_token()
     token = RefreshToken(
         id=uuid.uuid4(),
+        coc_id=auth_session.coc_id,
         session_id=auth_session.id,
         token_hash=hash_token(refresh),
         created_at=now,
@@ -391,7 +406,7 @@ async def login(
     user.failed_login_count = 0
     user.locked_until = None
     user.last_login_at = now
-    pair = await _issue(session, settings, user, membership.organization_id)
+    pair = await _issue(session, settings, user, membership)
     audit.record(
         session,
         meta,
@@ -440,9 +455,7 @@ async def refresh(
         # Another tab refreshed with this token a moment ago: the same new pair for this one.
         return _pair(settings, auth_session, *rotated_into)
     token.used_at = now
-    return await _issue(
-        session, settings, user, auth_session.organization_id, auth_session, rotated=refresh_token
-    )
+    return await _issue(session, settings, user, membership, auth_session, rotated=refresh_token)
 
 
 async def _within_grace(
@@ -514,7 +527,7 @@ async def switch_organization(
     if old is not None and old.revoked_at is None:
         old.revoked_at = utcnow()
         old.revoke_reason = "switched_organization"
-    pair = await _issue(session, settings, user, organization_id)
+    pair = await _issue(session, settings, user, membership)
     audit.record(
         session,
         actor,

@@ -91,7 +91,12 @@ async def create_coc(
     session.add(lead)
     await session.flush()
     session.add(
-        Membership(user_id=actor.user_id, organization_id=lead.id, role=Role.SYSTEM_ADMIN.value)
+        Membership(
+            coc_id=coc.id,
+            user_id=actor.user_id,
+            organization_id=lead.id,
+            role=Role.SYSTEM_ADMIN.value,
+        )
     )
     audit.record(
         session,

@@ -215,7 +215,12 @@ async def invite_user(
     user = User(email=address, full_name=full_name, password_hash=None)
     session.add(user)
     await session.flush()
-    session.add(Membership(user_id=user.id, organization_id=organization_id, role=role.value))
+    # The organization is one of the acting CoC's (checked above).
+    session.add(
+        Membership(
+            coc_id=actor.coc_id, user_id=user.id, organization_id=organization_id, role=role.value
+        )
+    )
     await _send_invitation(session, settings, user, actor.coc_id)
     audit.record(
         session,
@@ -264,7 +269,11 @@ async def _reinvite(
     """Give a former member a membership again. The account keeps its name, password and
     active flag; an invitation is sent only if no password was ever set."""
     _check_may_change(actor, user)
-    session.add(Membership(user_id=user.id, organization_id=organization_id, role=role.value))
+    session.add(
+        Membership(
+            coc_id=actor.coc_id, user_id=user.id, organization_id=organization_id, role=role.value
+        )
+    )
     if user.password_hash is None:
         await _send_invitation(session, settings, user, actor.coc_id)
     audit.record(
@@ -345,7 +354,9 @@ async def add_membership(
                 {"loc": ["body", "organization_id"], "msg": "already a member", "type": "unique"}
             ],
         )
-    membership = Membership(user_id=user.id, organization_id=organization_id, role=role.value)
+    membership = Membership(
+        coc_id=actor.coc_id, user_id=user.id, organization_id=organization_id, role=role.value
+    )
     session.add(membership)
     await session.flush()
     audit.record(
