@@ -819,6 +819,42 @@ async def test_the_ehv_contact_must_be_able_to_record_the_outcome(
     assert done.status_code == 200 and done.json()["status"] == "enrolled", done.text
 
 
+async def test_a_deactivated_account_is_not_made_the_ehv_contact(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The contact takes the match over: an account that is deactivated (it cannot sign in) is
+    refused like a non-member (422 naming ``user_id``), and nothing is written."""
+    project = world.project_id("h1_rrh")
+    await _profile(client, auth, project, funding_sources=[52])
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    mid = (await send(client, auth, unit["id"], person["entry"])).json()["id"]
+    assert (await act(client, auth, mid, "accept", user="cas_admin")).status_code == 200
+    on = {"issued_on": today().isoformat()}
+    assert (await act(client, auth, mid, "voucher-issued", on)).status_code == 200
+    on = {"submitted_on": today().isoformat()}
+    assert (await act(client, auth, mid, "rfta-submitted", on)).status_code == 200
+    body = await ehv_contact(db, world)
+    await db.execute(
+        text("UPDATE users SET is_active = false WHERE id = :u"), {"u": uuid.UUID(body["user_id"])}
+    )
+    counts = (
+        "SELECT (SELECT count(*) FROM match_events WHERE match_id = :m) AS events, "
+        "(SELECT count(*) FROM client_access WHERE organization_id = :o) AS access"
+    )
+    agency = uuid.UUID(body["organization_id"])
+    [before] = await rows(db, counts, m=uuid.UUID(mid), o=agency)
+    r = await act(client, auth, mid, "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "user_id"], r.text
+    [after] = await rows(db, counts, m=uuid.UUID(mid), o=agency)
+    assert after == before
+    [m] = await rows(
+        db, "SELECT status, ehv_case_manager_user_id FROM matches WHERE id = :m", m=uuid.UUID(mid)
+    )
+    assert m["status"] == "ehv_rfta_submitted" and m["ehv_case_manager_user_id"] is None
+
+
 async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: World) -> None:
     project = world.project_id("h1_rrh")
     profile = await _profile(client, auth, project, funding_sources=[52])

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import ClientAccess, HouseholdMember, Membership, Organization, Project
+from app.models import ClientAccess, HouseholdMember, Membership, Organization, Project, User
 from app.models.ce_records import CeEvent
 from app.models.enrollments import CaseAssignment, Enrollment
 from app.models.matching import (
@@ -848,13 +848,20 @@ async def assign_ehv_case_manager(
     )
     if org is None or org.victim_service_provider:
         raise ValidationFailed("No such organization.", field="organization_id")
+    # An active account: the contact takes the match over (a deactivated one cannot sign in).
     role = await session.scalar(
-        select(Membership.role).where(
-            Membership.user_id == user_id, Membership.organization_id == organization_id
+        select(Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.user_id == user_id,
+            Membership.organization_id == organization_id,
+            User.is_active,
         )
     )
     if role is None:
-        raise ValidationFailed("The contact is not a member of that agency.", field="user_id")
+        raise ValidationFailed(
+            "The contact is not an active member of that agency.", field="user_id"
+        )
     # The contact takes over and records the outcome (``/outcome``: referrals:respond).
     if Permission.REFERRALS_RESPOND not in permissions_for(role):
         raise ValidationFailed(
