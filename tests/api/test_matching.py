@@ -819,6 +819,47 @@ async def test_the_ehv_contact_must_be_able_to_record_the_outcome(
     assert done.status_code == 200 and done.json()["status"] == "enrolled", done.text
 
 
+async def test_matches_and_program_entries_stay_inside_the_projects_operating_period(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """HUD 2.03: a project outside its operating period takes no match (409, nothing written),
+    and the program entry a provider records on accepting lies inside the period (422 naming
+    ``entry_date``, the match still waiting)."""
+    project = world.project_id("h1_psh")
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    period = "UPDATE projects SET operating_end_date = :e WHERE id = :p"
+    await db.execute(text(period), {"e": today() - timedelta(days=1), "p": project})
+    counts = (
+        "SELECT (SELECT count(*) FROM matches WHERE unit_id = :u) AS matches, "
+        "(SELECT count(*) FROM ce_events WHERE enrollment_id = :e) AS events"
+    )
+    args = {"u": uuid.UUID(unit["id"]), "e": person["enrollment"]}
+    [before] = await rows(db, counts, **args)
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 409 and "not operating" in r.json()["detail"], r.text
+    assert (await rows(db, counts, **args))[0] == before
+    # Sent while it operated (five days ago); it closed three days ago.
+    await db.execute(text(period), {"e": None, "p": project})
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    mid = r.json()["id"]
+    await db.execute(
+        text("UPDATE matches SET sent_on = :d WHERE id = :m"),
+        {"d": today() - timedelta(days=5), "m": uuid.UUID(mid)},
+    )
+    await db.execute(text(period), {"e": today() - timedelta(days=3), "p": project})
+    late = {"entry_date": (today() - timedelta(days=2)).isoformat()}
+    r = await act(client, auth, mid, "accept", late)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "entry_date"], r.text
+    [m] = await rows(db, "SELECT status FROM matches WHERE id = :m", m=uuid.UUID(mid))
+    assert m["status"] == "sent"
+    inside = {"entry_date": (today() - timedelta(days=4)).isoformat()}
+    r = await act(client, auth, mid, "accept", inside)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+
+
 async def test_a_deactivated_account_is_not_made_the_ehv_contact(
     client: httpx.AsyncClient, auth: Auth, db: Any, world: World
 ) -> None:
