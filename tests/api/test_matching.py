@@ -839,6 +839,14 @@ async def test_matches_and_program_entries_stay_inside_the_projects_operating_pe
     r = await send(client, auth, unit["id"], person["entry"])
     assert r.status_code == 409 and "not operating" in r.json()["detail"], r.text
     assert (await rows(db, counts, **args))[0] == before
+    # Nor does a project of a deactivated organization (nobody there can respond).
+    await db.execute(text(period), {"e": None, "p": project})
+    deactivate = "UPDATE organizations SET is_active = :a WHERE id = :o"
+    await db.execute(text(deactivate), {"a": False, "o": world.org_id("housing_1")})
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 409 and "deactivated" in r.json()["detail"], r.text
+    assert (await rows(db, counts, **args))[0] == before
+    await db.execute(text(deactivate), {"a": True, "o": world.org_id("housing_1")})
     # Sent while it operated (five days ago); it closed three days ago.
     await db.execute(text(period), {"e": None, "p": project})
     r = await send(client, auth, unit["id"], person["entry"])

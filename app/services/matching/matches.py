@@ -400,7 +400,10 @@ async def _body_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) 
 
 
 def _check_operating(project: Project, today: date) -> None:
-    """HUD 2.03: a project outside its operating period takes no referral (409)."""
+    """HUD 2.03: a project outside its operating period, or of a deactivated organization (no
+    one there can respond), takes no referral (409)."""
+    if not project.organization.is_active:
+        raise Conflict("The unit's project belongs to a deactivated organization.")
     end = project.operating_end_date
     if project.operating_start_date > today or (end is not None and end < today):
         raise Conflict(
