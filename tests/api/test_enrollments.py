@@ -626,3 +626,14 @@ async def test_entry_dates_stay_inside_the_projects_operating_period(
         db, "SELECT entry_date FROM enrollments WHERE id = :e", e=uuid.UUID(r.json()["id"])
     )
     assert row["entry_date"].isoformat() == days_ago(5)
+    # Nor can the project's period shrink past an entry it holds.
+    admin = {**(await auth.headers("system_admin")), **ANY_VERSION}
+    before_project = (await client.get(f"/api/v1/projects/{project}", headers=admin)).json()
+    for field, value in (
+        ("operating_end_date", days_ago(6)),
+        ("operating_start_date", days_ago(4)),
+    ):
+        r = await client.patch(f"/api/v1/projects/{project}", json={field: value}, headers=admin)
+        assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", field], r.text
+    after_project = (await client.get(f"/api/v1/projects/{project}", headers=admin)).json()
+    assert after_project == before_project
