@@ -750,7 +750,12 @@ async def test_a_voided_enrollments_case_manager_no_longer_reads_the_match(
     client_url = f"/api/v1/clients/{person['client']}"
     assert (await client.get(client_url, headers=own)).status_code == 200
     assert (await client.get(f"{M}/{match['id']}", headers=own)).status_code == 200
-    # The intake was recorded in error: voided, with its case assignment.
+    # The intake was recorded in error: its match is canceled, then the intake is voided, with
+    # its case assignment.
+    r = await act(
+        client, auth, match["id"], "cancel", {"reason": "sent_in_error"}, user="cas_admin"
+    )
+    assert r.status_code == 200, r.text
     admin = {**(await auth.headers("cas_admin", org="cas")), **ANY_VERSION}
     r = await client.post(
         f"/api/v1/enrollments/{person['enrollment']}/void",
@@ -762,6 +767,38 @@ async def test_a_voided_enrollments_case_manager_no_longer_reads_the_match(
     assert (await client.get(f"{M}/{match['id']}", headers=own)).status_code == 404
     listed = await client.get(f"{M}?client_id={person['client']}", headers=own)
     assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
+
+
+async def test_an_intake_with_an_active_match_is_not_voided(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """Voiding says the intake was recorded in error: while a match of the household is active
+    (the provider could still accept it, start a program enrollment from the voided stay and
+    record the HUD referral result) the void is a 409 naming the match, and nothing changes.
+    Once the CAS admin cancels the match, the void goes through."""
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    admin = {**(await auth.headers("cas_admin", org="cas")), **ANY_VERSION}
+    void = f"/api/v1/enrollments/{person['enrollment']}/void"
+    state = (
+        "SELECT (SELECT count(*) FROM enrollments WHERE id = :e AND voided_at IS NULL) AS live, "
+        "(SELECT count(*) FROM queue_entries WHERE id = :q AND closed_at IS NULL) AS queued, "
+        "(SELECT status FROM matches WHERE id = :m) AS match"
+    )
+    args = {"e": person["enrollment"], "q": person["entry"], "m": uuid.UUID(match["id"])}
+    [before] = await rows(db, state, **args)
+    r = await client.post(void, json={"reason": "Recorded in error"}, headers=admin)
+    assert r.status_code == 409, r.text
+    assert r.json()["match_id"] == match["id"], r.text
+    [after] = await rows(db, state, **args)
+    assert after == before and before["match"] == "sent"
+    r = await act(
+        client, auth, match["id"], "cancel", {"reason": "sent_in_error"}, user="cas_admin"
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(void, json={"reason": "Recorded in error"}, headers=admin)
+    assert r.status_code == 200, r.text
 
 
 async def test_the_ehv_contact_must_be_able_to_record_the_outcome(
