@@ -12,9 +12,8 @@ from app.deps import Session, require_for_clients
 from app.http.contract import Visibility, documented
 from app.http.pagination import Pages
 from app.permissions import Permission
-from app.reference.data_quality import DataQualityKind
 from app.routers import api_router
-from app.schemas.data_quality import DataQualityIssueRead
+from app.schemas.data_quality import DataQualityIssueRead, DataQualityKind
 from app.schemas.pagination import Page
 from app.services.clients import data_quality as svc
 

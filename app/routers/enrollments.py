@@ -864,7 +864,8 @@ async def void_enrollment(
     """Void a Coordinated Entry enrollment recorded in error (CAS and system admins), with its
     household stay: it disappears from lists, lookups, the queue (its entry is closed with
     reason `voided`) and exports; the void stays in the audit trail. Undo within 30 days. 409
-    when it is already voided or is not a Coordinated Entry enrollment."""
+    when it is already voided, is not a Coordinated Entry enrollment, or the household has an
+    active match (`match_id`: cancel it first)."""
     check_if_match(if_match, enrollment.version)
     await void.void_enrollment(session, actor, enrollment, body.reason)
     return await _read(session, actor, enrollment, response)

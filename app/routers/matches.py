@@ -438,8 +438,8 @@ async def assign_case_manager(
     if_match: IfMatchRequired,
 ) -> MatchRead:
     """The agency's contact takes over: the agency may see and respond to the match. The
-    contact records the outcome, so their role at the agency must allow `referrals:respond`
-    (else 422 naming `user_id`; nothing is written)."""
+    contact records the outcome, so they are an active account whose role at the agency
+    allows `referrals:respond` (else 422 naming `user_id`; nothing is written)."""
     check_if_match(if_match, match.version)
     await svc.assign_ehv_case_manager(
         session, actor, match, body.organization_id, body.user_id, body.note

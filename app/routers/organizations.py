@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Query, Response, status
 
@@ -22,6 +22,7 @@ from app.schemas.organizations import (
     OrganizationCreate,
     OrganizationRead,
     OrganizationUpdate,
+    OrgKind,
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
@@ -166,7 +167,7 @@ async def list_organizations(
     actor: CurrentActor,
     session: Session,
     page: Pages,
-    kind: Annotated[Literal["hmis_lead", "agency", "cas"] | None, Query()] = None,
+    kind: Annotated[OrgKind | None, Query()] = None,
     housing_provider: bool | None = None,
     access_point: bool | None = None,
 ) -> dict[str, object]:

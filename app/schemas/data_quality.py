@@ -10,10 +10,12 @@ from typing import Literal
 from pydantic import Field
 from typing_extensions import TypeAliasType
 
-from app.reference.data_quality import DataQualityKind
+from app.reference.data_quality import DataQualityKind as DataQualityKindCodes
 from app.schemas.common import ReadModel
 
 DuplicateReason = TypeAliasType("DuplicateReason", Literal["ssn", "name_dob"])
+# Named, so the read model and the list's filter share one type in generated clients.
+DataQualityKind = TypeAliasType("DataQualityKind", DataQualityKindCodes)
 
 
 class DataQualityIssueRead(ReadModel):

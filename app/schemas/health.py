@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from typing_extensions import TypeAliasType
 
 CheckResult = TypeAliasType("CheckResult", Literal["ok", "unavailable", "timeout"])
+ReadinessStatus = TypeAliasType("ReadinessStatus", Literal["ok", "unavailable"])
 
 
 class Health(BaseModel):
@@ -20,5 +21,5 @@ class ReadinessChecks(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: ReadinessStatus
     checks: ReadinessChecks

@@ -43,6 +43,8 @@ class UnitCreate(WriteModel):
 
 
 class UnitUpdate(WriteModel):
+    NOT_NULL = ("label", "bedrooms")
+
     label: str | None = Field(default=None, min_length=1, max_length=100)
     bedrooms: int | None = Field(default=None, ge=0, le=20)
 

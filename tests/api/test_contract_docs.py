@@ -425,3 +425,28 @@ def test_info_servers_and_security(document: dict[str, Any]) -> None:
         "health_live",
         "health_ready",
     }
+
+
+def test_string_code_lists_are_named_components(document: dict[str, Any]) -> None:
+    """A list of codes (an ``enum``) in a model's property or a query parameter is a named
+    component: an inline ``enum`` makes each generator invent a type per place (the same kinds
+    would be one type in the read model and another in the list's filter)."""
+
+    def inline(schema: dict[str, Any]) -> bool:
+        options = [schema, *schema.get("anyOf", []), *schema.get("oneOf", [])]
+        options += [o["items"] for o in options if isinstance(o.get("items"), dict)]
+        return any("enum" in o for o in options)
+
+    failures = [
+        f"{model}.{prop}"
+        for model, schema in document["components"]["schemas"].items()
+        for prop, sub in schema.get("properties", {}).items()
+        if inline(sub)
+    ]
+    failures += [
+        f"{method.upper()} {path} ?{p['name']}"
+        for path, method, op in _operations(document)
+        for p in op.get("parameters", [])
+        if inline(p.get("schema", {}))
+    ]
+    assert not failures, "\n".join(failures)

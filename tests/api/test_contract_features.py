@@ -249,6 +249,13 @@ async def test_an_update_refuses_null_for_a_field_that_always_has_a_value(
         (f"/api/v1/organizations/{world.org_id('housing_1')}", "OrganizationUpdate", ["name"]),
         (f"/api/v1/users/{world.user_id('case_manager2')}", "UserUpdate", ["full_name"]),
     ]
+    unit = await client.post(
+        f"/api/v1/projects/{world.project_id('h1_psh')}/units",
+        json={"label": "Null-1", "bedrooms": 1},
+        headers=admin,
+    )
+    assert unit.status_code == 201, unit.text
+    cases.append((f"/api/v1/units/{unit.json()['id']}", "UnitUpdate", ["label", "bedrooms"]))
     schemas = app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
     for url, model, fields in cases:
         before = (await client.get(url, headers=admin)).json()

@@ -4,7 +4,7 @@ individual CE records, inactivity."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -570,3 +570,70 @@ async def test_ce_stays_may_not_overlap(client: httpx.AsyncClient, auth: Auth, d
     again["entry_date"] = days_ago(3)  # re-entry on the exit day is fine
     r = await client.post(INTAKES, json=again, headers=headers)
     assert r.status_code == 201, r.text
+
+
+async def test_entry_dates_stay_inside_the_projects_operating_period(
+    client: httpx.AsyncClient, auth: Auth, world: World, db: Any
+) -> None:
+    """HUD 2.03 / 3.10: a project serves clients between its operating start and end dates: an
+    entry before the start or after the end is a 422 naming ``entry_date`` and nothing is
+    written; moving an existing entry out of the period is refused the same way."""
+    headers = await auth.headers("case_manager", org="access_point_1")
+    project = world.project_id("ap1_outreach")
+    client_id = (
+        await client.post(
+            "/api/v1/clients", json={"first_name": "Ora", "last_name": "Period"}, headers=headers
+        )
+    ).json()["id"]
+    body = {
+        "client_id": client_id,
+        "project_id": str(project),
+        "prior_living_situation": {"living_situation": 99},
+    }
+
+    async def period(start: str, end: str | None) -> None:
+        await db.execute(
+            text(
+                "UPDATE projects SET operating_start_date = :s, operating_end_date = :e "
+                "WHERE id = :p"
+            ),
+            {"s": date.fromisoformat(start), "e": end and date.fromisoformat(end), "p": project},
+        )
+
+    before = await counts(db)
+    # The project closed ten days ago: no entry today.
+    await period("2020-01-01", days_ago(10))
+    r = await client.post("/api/v1/enrollments", json=body, headers=headers)
+    assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "entry_date"], r.text
+    # It opened five days ago: no entry dated before.
+    await period(days_ago(5), None)
+    r = await client.post(
+        "/api/v1/enrollments", json={**body, "entry_date": days_ago(6)}, headers=headers
+    )
+    assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "entry_date"], r.text
+    assert await counts(db) == before
+    # Inside the period: enrolled; the entry cannot move before the start either.
+    r = await client.post(
+        "/api/v1/enrollments", json={**body, "entry_date": days_ago(5)}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    url = f"/api/v1/enrollments/{r.json()['id']}"
+    moved = await client.patch(
+        url, json={"entry_date": days_ago(7)}, headers={**headers, **ANY_VERSION}
+    )
+    assert assert_problem(moved, 422)["errors"][0]["loc"] == ["body", "entry_date"], moved.text
+    [row] = await rows(
+        db, "SELECT entry_date FROM enrollments WHERE id = :e", e=uuid.UUID(r.json()["id"])
+    )
+    assert row["entry_date"].isoformat() == days_ago(5)
+    # Nor can the project's period shrink past an entry it holds.
+    admin = {**(await auth.headers("system_admin")), **ANY_VERSION}
+    before_project = (await client.get(f"/api/v1/projects/{project}", headers=admin)).json()
+    for field, value in (
+        ("operating_end_date", days_ago(6)),
+        ("operating_start_date", days_ago(4)),
+    ):
+        r = await client.patch(f"/api/v1/projects/{project}", json={field: value}, headers=admin)
+        assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", field], r.text
+    after_project = (await client.get(f"/api/v1/projects/{project}", headers=admin)).json()
+    assert after_project == before_project

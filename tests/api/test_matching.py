@@ -750,7 +750,12 @@ async def test_a_voided_enrollments_case_manager_no_longer_reads_the_match(
     client_url = f"/api/v1/clients/{person['client']}"
     assert (await client.get(client_url, headers=own)).status_code == 200
     assert (await client.get(f"{M}/{match['id']}", headers=own)).status_code == 200
-    # The intake was recorded in error: voided, with its case assignment.
+    # The intake was recorded in error: its match is canceled, then the intake is voided, with
+    # its case assignment.
+    r = await act(
+        client, auth, match["id"], "cancel", {"reason": "sent_in_error"}, user="cas_admin"
+    )
+    assert r.status_code == 200, r.text
     admin = {**(await auth.headers("cas_admin", org="cas")), **ANY_VERSION}
     r = await client.post(
         f"/api/v1/enrollments/{person['enrollment']}/void",
@@ -762,6 +767,38 @@ async def test_a_voided_enrollments_case_manager_no_longer_reads_the_match(
     assert (await client.get(f"{M}/{match['id']}", headers=own)).status_code == 404
     listed = await client.get(f"{M}?client_id={person['client']}", headers=own)
     assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
+
+
+async def test_an_intake_with_an_active_match_is_not_voided(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """Voiding says the intake was recorded in error: while a match of the household is active
+    (the provider could still accept it, start a program enrollment from the voided stay and
+    record the HUD referral result) the void is a 409 naming the match, and nothing changes.
+    Once the CAS admin cancels the match, the void goes through."""
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    admin = {**(await auth.headers("cas_admin", org="cas")), **ANY_VERSION}
+    void = f"/api/v1/enrollments/{person['enrollment']}/void"
+    state = (
+        "SELECT (SELECT count(*) FROM enrollments WHERE id = :e AND voided_at IS NULL) AS live, "
+        "(SELECT count(*) FROM queue_entries WHERE id = :q AND closed_at IS NULL) AS queued, "
+        "(SELECT status FROM matches WHERE id = :m) AS match"
+    )
+    args = {"e": person["enrollment"], "q": person["entry"], "m": uuid.UUID(match["id"])}
+    [before] = await rows(db, state, **args)
+    r = await client.post(void, json={"reason": "Recorded in error"}, headers=admin)
+    assert r.status_code == 409, r.text
+    assert r.json()["match_id"] == match["id"], r.text
+    [after] = await rows(db, state, **args)
+    assert after == before and before["match"] == "sent"
+    r = await act(
+        client, auth, match["id"], "cancel", {"reason": "sent_in_error"}, user="cas_admin"
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(void, json={"reason": "Recorded in error"}, headers=admin)
+    assert r.status_code == 200, r.text
 
 
 async def test_the_ehv_contact_must_be_able_to_record_the_outcome(
@@ -817,6 +854,91 @@ async def test_the_ehv_contact_must_be_able_to_record_the_outcome(
         org="housing_2",
     )
     assert done.status_code == 200 and done.json()["status"] == "enrolled", done.text
+
+
+async def test_matches_and_program_entries_stay_inside_the_projects_operating_period(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """HUD 2.03: a project outside its operating period takes no match (409, nothing written),
+    and the program entry a provider records on accepting lies inside the period (422 naming
+    ``entry_date``, the match still waiting)."""
+    project = world.project_id("h1_psh")
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    period = "UPDATE projects SET operating_end_date = :e WHERE id = :p"
+    await db.execute(text(period), {"e": today() - timedelta(days=1), "p": project})
+    counts = (
+        "SELECT (SELECT count(*) FROM matches WHERE unit_id = :u) AS matches, "
+        "(SELECT count(*) FROM ce_events WHERE enrollment_id = :e) AS events"
+    )
+    args = {"u": uuid.UUID(unit["id"]), "e": person["enrollment"]}
+    [before] = await rows(db, counts, **args)
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 409 and "not operating" in r.json()["detail"], r.text
+    assert (await rows(db, counts, **args))[0] == before
+    # Nor does a project of a deactivated organization (nobody there can respond).
+    await db.execute(text(period), {"e": None, "p": project})
+    deactivate = "UPDATE organizations SET is_active = :a WHERE id = :o"
+    await db.execute(text(deactivate), {"a": False, "o": world.org_id("housing_1")})
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 409 and "deactivated" in r.json()["detail"], r.text
+    assert (await rows(db, counts, **args))[0] == before
+    await db.execute(text(deactivate), {"a": True, "o": world.org_id("housing_1")})
+    # Sent while it operated (five days ago); it closed three days ago.
+    await db.execute(text(period), {"e": None, "p": project})
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    mid = r.json()["id"]
+    await db.execute(
+        text("UPDATE matches SET sent_on = :d WHERE id = :m"),
+        {"d": today() - timedelta(days=5), "m": uuid.UUID(mid)},
+    )
+    await db.execute(text(period), {"e": today() - timedelta(days=3), "p": project})
+    late = {"entry_date": (today() - timedelta(days=2)).isoformat()}
+    r = await act(client, auth, mid, "accept", late)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "entry_date"], r.text
+    [m] = await rows(db, "SELECT status FROM matches WHERE id = :m", m=uuid.UUID(mid))
+    assert m["status"] == "sent"
+    inside = {"entry_date": (today() - timedelta(days=4)).isoformat()}
+    r = await act(client, auth, mid, "accept", inside)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+
+
+async def test_a_deactivated_account_is_not_made_the_ehv_contact(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """The contact takes the match over: an account that is deactivated (it cannot sign in) is
+    refused like a non-member (422 naming ``user_id``), and nothing is written."""
+    project = world.project_id("h1_rrh")
+    await _profile(client, auth, project, funding_sources=[52])
+    unit = await make_unit(client, auth, project)
+    person = await place(client, auth, db)
+    mid = (await send(client, auth, unit["id"], person["entry"])).json()["id"]
+    assert (await act(client, auth, mid, "accept", user="cas_admin")).status_code == 200
+    on = {"issued_on": today().isoformat()}
+    assert (await act(client, auth, mid, "voucher-issued", on)).status_code == 200
+    on = {"submitted_on": today().isoformat()}
+    assert (await act(client, auth, mid, "rfta-submitted", on)).status_code == 200
+    body = await ehv_contact(db, world)
+    await db.execute(
+        text("UPDATE users SET is_active = false WHERE id = :u"), {"u": uuid.UUID(body["user_id"])}
+    )
+    counts = (
+        "SELECT (SELECT count(*) FROM match_events WHERE match_id = :m) AS events, "
+        "(SELECT count(*) FROM client_access WHERE organization_id = :o) AS access"
+    )
+    agency = uuid.UUID(body["organization_id"])
+    [before] = await rows(db, counts, m=uuid.UUID(mid), o=agency)
+    r = await act(client, auth, mid, "ehv-case-manager", body, user="cas_admin")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "user_id"], r.text
+    [after] = await rows(db, counts, m=uuid.UUID(mid), o=agency)
+    assert after == before
+    [m] = await rows(
+        db, "SELECT status, ehv_case_manager_user_id FROM matches WHERE id = :m", m=uuid.UUID(mid)
+    )
+    assert m["status"] == "ehv_rfta_submitted" and m["ehv_case_manager_user_id"] is None
 
 
 async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: World) -> None:

@@ -507,6 +507,21 @@ async def check_case_manager(
         )
 
 
+def check_operating_period(project: Project, day: date, field: str) -> None:
+    """HUD 2.03: a project serves clients between its operating start and end dates; an
+    entry outside them is a 422 naming ``field``."""
+    if day < project.operating_start_date:
+        raise ValidationFailed(
+            f"{field} is before the project's operating start date {project.operating_start_date}.",
+            field=field,
+        )
+    if project.operating_end_date is not None and day > project.operating_end_date:
+        raise ValidationFailed(
+            f"{field} is after the project's operating end date {project.operating_end_date}.",
+            field=field,
+        )
+
+
 async def ce_project(session: AsyncSession, actor: Actor) -> Project:
     project = await ce_project_for(session, actor.coc_id)
     if project is None:
@@ -551,6 +566,7 @@ async def enroll(
     """Create one enrollment per enrolling member (head first) and their case assignments."""
     translation_values = check_translation(translation)
     check_not_future(entry_date, "", "entry_date", clock.today(actor))
+    check_operating_period(project, entry_date, "entry_date")
     is_ce = project.project_type == PROJECT_TYPE_CE
     if is_ce:
         for p in enrolling:
@@ -794,6 +810,10 @@ async def update_enrollment(
         enrollment.move_in_date = move_in
     if new_entry is not None and new_entry != enrollment.entry_date:
         check_not_future(new_entry, "", "entry_date", clock.today(actor))
+        # The household's stay is in one project: the enrollment's.
+        check_operating_period(
+            await session.get_one(Project, enrollment.project_id), new_entry, "entry_date"
+        )
         old_entry = enrollment.entry_date
         targets = [enrollment]
         if enrollment.id == enrollment.household_group_id:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import DEFAULT_TIME_ZONE
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
+from app.models.enrollments import Enrollment
 from app.models.scoping import ALL_COCS
 from app.permissions import Role
 from app.reference import PROJECT_TYPE_CE
@@ -314,6 +315,31 @@ async def create_project(session: AsyncSession, actor: Actor, body: ProjectCreat
     return project
 
 
+async def _check_period_holds_entries(
+    session: AsyncSession, project: Project, period: dict[str, Any]
+) -> None:
+    """HUD 2.03: the operating period holds every (not voided) entry of the project: a start
+    after the first entry, or an end before the last, is a 422 naming the date."""
+    first, last = (
+        await session.execute(
+            select(func.min(Enrollment.entry_date), func.max(Enrollment.entry_date)).where(
+                Enrollment.project_id == project.id, Enrollment.voided_at.is_(None)
+            )
+        )
+    ).one()
+    start, end = period["operating_start_date"], period["operating_end_date"]
+    if first is not None and first < start:
+        raise ValidationFailed(
+            f"The project has an enrollment entered on {first}, before this operating start date.",
+            field="operating_start_date",
+        )
+    if end is not None and last is not None and last > end:
+        raise ValidationFailed(
+            f"The project has an enrollment entered on {last}, after this operating end date.",
+            field="operating_end_date",
+        )
+
+
 async def update_project(
     session: AsyncSession, actor: Actor, project: Project, data: ProjectUpdate
 ) -> Project:
@@ -327,14 +353,13 @@ async def update_project(
         project.project_type,
         changes.get("project_type", project.project_type),
     )
-    _check_project_dates(
-        {
-            "operating_start_date": changes.get(
-                "operating_start_date", project.operating_start_date
-            ),
-            "operating_end_date": changes.get("operating_end_date", project.operating_end_date),
-        }
-    )
+    period = {
+        "operating_start_date": changes.get("operating_start_date", project.operating_start_date),
+        "operating_end_date": changes.get("operating_end_date", project.operating_end_date),
+    }
+    _check_project_dates(period)
+    if changes.keys() & period.keys():
+        await _check_period_holds_entries(session, project, period)
     diff = apply_changes(project, changes)
     await session.flush()
     audit.record(session, actor, "project.update", "project", project.id, diff)

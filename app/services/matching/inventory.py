@@ -437,10 +437,7 @@ async def create_unit(
 
 
 async def update_unit(session: AsyncSession, actor: Actor, unit: Unit, data: UnitUpdate) -> Unit:
-    changes = data.model_dump(exclude_unset=True)
-    for name in ("label", "bedrooms"):
-        if name in changes and changes[name] is None:
-            raise ValidationFailed(f"{name} cannot be null.", field=name)
+    changes = data.model_dump(exclude_unset=True)  # null is refused by UnitUpdate.NOT_NULL
     before = {k: getattr(unit, k) for k in changes}
     for k, v in changes.items():
         setattr(unit, k, v)

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import ClientAccess, HouseholdMember, Membership, Organization, Project
+from app.models import ClientAccess, HouseholdMember, Membership, Organization, Project, User
 from app.models.ce_records import CeEvent
 from app.models.enrollments import CaseAssignment, Enrollment
 from app.models.matching import (
@@ -71,6 +71,7 @@ from app.reference.matching import (
 from app.reference.queue import CloseReason, IntakeStatus, ReferralStatus
 from app.schemas.matching import MatchCreate, MatchRead
 from app.schemas.pagination import PageParams
+from app.services.ce.enrollments import check_operating_period
 from app.services.clients import access as client_access
 from app.services.matching import eligibility, inventory, policy
 from app.services.matching.machine import MATCH, needs_provider
@@ -398,11 +399,29 @@ async def _body_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) 
     return entry
 
 
+def _check_operating(project: Project, today: date) -> None:
+    """HUD 2.03: a project outside its operating period, or of a deactivated organization (no
+    one there can respond), takes no referral (409)."""
+    if not project.organization.is_active:
+        raise Conflict("The unit's project belongs to a deactivated organization.")
+    end = project.operating_end_date
+    if project.operating_start_date > today or (end is not None and end < today):
+        raise Conflict(
+            f"The unit's project is not operating today (operating from "
+            f"{project.operating_start_date}" + (f" to {end}" if end else "") + ").",
+            extra={
+                "operating_start_date": project.operating_start_date.isoformat(),
+                "operating_end_date": end.isoformat() if end else None,
+            },
+        )
+
+
 async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -> Match:
     today = clock.today(actor)
     MATCH.check(None, S.SENT, actor)
     unit = await _body_unit(session, actor, body.unit_id)
     entry = await _body_entry(session, actor, body.queue_entry_id)
+    _check_operating(await session.get_one(Project, unit.project_id), today)
     if entry.closed_at is not None:
         raise Conflict("The queue entry is closed (the household left the queue).")
     if entry.intake_status != IntakeStatus.APPROVED.value:
@@ -544,7 +563,7 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
 
 
 async def _start_program_intake(
-    session: AsyncSession, actor: Actor, match: Match, entry_date: date
+    session: AsyncSession, actor: Actor, match: Match, entry_date: date, field: str
 ) -> uuid.UUID:
     """The program enrollments of the household (head first), prefilled from the CE enrollment
     (3.917, disabling condition), the acting user as case manager; returns the head's."""
@@ -564,9 +583,10 @@ async def _start_program_intake(
         ).all()
     ) or [ce]
     if entry_date < match.sent_on:
-        raise ValidationFailed("The entry date is before the match was sent.", field="entry_date")
+        raise ValidationFailed("The entry date is before the match was sent.", field=field)
     project = await session.get(Project, match.project_id)
     assert project is not None
+    check_operating_period(project, entry_date, field)
     head_id = uuid.uuid4()
     copied = (
         "living_situation",
@@ -639,7 +659,9 @@ async def accept(
     if when > today:
         raise ValidationFailed("The entry date is in the future.", field="entry_date")
     await _move(session, actor, match, S.ACCEPTED, note=note)
-    match.program_enrollment_id = await _start_program_intake(session, actor, match, when)
+    match.program_enrollment_id = await _start_program_intake(
+        session, actor, match, when, "entry_date"
+    )
     return match
 
 
@@ -804,7 +826,9 @@ async def voucher_issued(
         data={"voucher_issued_on": issued_on.isoformat()},
     )
     match.voucher_issued_on = issued_on
-    match.program_enrollment_id = await _start_program_intake(session, actor, match, issued_on)
+    match.program_enrollment_id = await _start_program_intake(
+        session, actor, match, issued_on, "issued_on"
+    )
     return match
 
 
@@ -848,13 +872,20 @@ async def assign_ehv_case_manager(
     )
     if org is None or org.victim_service_provider:
         raise ValidationFailed("No such organization.", field="organization_id")
+    # An active account: the contact takes the match over (a deactivated one cannot sign in).
     role = await session.scalar(
-        select(Membership.role).where(
-            Membership.user_id == user_id, Membership.organization_id == organization_id
+        select(Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.user_id == user_id,
+            Membership.organization_id == organization_id,
+            User.is_active,
         )
     )
     if role is None:
-        raise ValidationFailed("The contact is not a member of that agency.", field="user_id")
+        raise ValidationFailed(
+            "The contact is not an active member of that agency.", field="user_id"
+        )
     # The contact takes over and records the outcome (``/outcome``: referrals:respond).
     if Permission.REFERRALS_RESPOND not in permissions_for(role):
         raise ValidationFailed(
