@@ -25,8 +25,13 @@ from app.config import Settings
 from app.db import create_replica, create_sessionmaker
 from app.main import create_app
 from app.models import AuditEvent
+from app.models.scoping import scope_to_coc
+from app.reference.caseloads import Caseload
 from app.routers import caseloads as caseloads_router
 from app.routers import queue_exports
+from app.schemas.pagination import PageParams
+from app.services.identity.auth import memberships_by_email
+from app.services.queue import caseloads as svc
 from tests.conftest import PASSWORD, assert_problem
 from tests.support.committed import committed_database
 from tests.support.queue_flow import place
@@ -275,3 +280,50 @@ def test_a_replica_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPa
     )
     monkeypatch.setenv("CAS_DATABASE_REPLICA_URL", "")
     assert Settings(environment="test").database_replica_url is None
+
+
+async def test_a_caseload_read_on_the_replica_shows_only_clients_the_primary_still_shows(
+    setup: Setup,
+) -> None:
+    """The replica's snapshot still has an access the primary no longer has (ended in a
+    transaction the replica has not seen; here, not committed yet): the client is left out of
+    the page and of its audit event."""
+    primary_sessions = create_sessionmaker(setup.engine)
+    async with primary_sessions() as session:
+        [actor] = [
+            a for a in await memberships_by_email(session, "agency_admin@demo.example", "XX-501")
+        ]
+    order, filters = svc.CaseloadOrder(), svc.CaseloadFilters()
+    async with primary_sessions() as session:
+        scope_to_coc(session, actor.coc_id)
+        shown = await svc.list_caseload(
+            session, actor, Caseload.ORGANIZATION, filters, PageParams(limit=10), order
+        )
+        await session.rollback()
+    everyone = [r.client_id for r in shown.items]
+    assert len(everyone) == 3, everyone
+    ended = everyone[0]
+    engine, replica_sessions = _replica(setup.url)
+    try:
+        async with primary_sessions() as primary, replica_sessions() as replica:
+            scope_to_coc(primary, actor.coc_id)
+            scope_to_coc(replica, actor.coc_id)
+            await primary.execute(
+                text("DELETE FROM client_access WHERE client_id = :c AND organization_id = :o"),
+                {"c": ended, "o": actor.organization_id},
+            )
+            page = await svc.list_caseload(
+                replica,
+                actor,
+                Caseload.ORGANIZATION,
+                filters,
+                PageParams(limit=10),
+                order,
+                primary=primary,
+            )
+            [audited] = [e for e in primary.new if isinstance(e, AuditEvent)]
+            await primary.rollback()
+    finally:
+        await engine.dispose()
+    assert [r.client_id for r in page.items] == everyone[1:]
+    assert audited.subject_ids == everyone[1:]
