@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0000000000000000"
 DEFAULT_FIELD_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0wMDAwMDAwMDA="  # 32 bytes, base64
@@ -36,6 +38,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("CAS_DATABASE_URL", "DATABASE_URL")
     )
+    # A read replica (a hot standby) of that database: the queue and caseload exports read
+    # their rows there (README, Operations: the scaling path). Unset => every read on the
+    # primary.
+    database_replica_url: str | None = None
     data_dir: Path = Path(".cas-data")
     # Connections kept open. At most db_pool_size + db_max_overflow are open at once; those beyond
     # db_pool_size are closed again when returned, so under load they would be reopened (a new
@@ -230,6 +236,21 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"CAS_WEBHOOK_ALLOWED_NETWORKS: {entry!r} is not an IP address or network"
                 )
+        return value
+
+    @field_validator("database_replica_url")
+    @classmethod
+    def _replica_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("CAS_DATABASE_REPLICA_URL is not a database URL") from None
+        if url.get_backend_name() not in ("postgresql", "postgres"):
+            raise ValueError("CAS_DATABASE_REPLICA_URL must be a postgresql:// URL")
+        if not url.database or not (url.host or url.query.get("host")):
+            raise ValueError("CAS_DATABASE_REPLICA_URL must name a host and a database")
         return value
 
     @model_validator(mode="after")

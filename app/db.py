@@ -145,11 +145,24 @@ def json_loads(text: str) -> Any:
     return json.loads(text)
 
 
-def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str, settings: Settings, *, pool: bool = True, read_only: bool = False
+) -> AsyncEngine:
     """The engine, with every wait bounded: connecting, waiting for a pooled connection, each
     statement. A database that is down, frozen or overloaded raises ``DatabaseUnavailable``
-    (503) instead of hanging or surfacing driver errors."""
+    (503) instead of hanging or surfacing driver errors.
+
+    ``read_only`` (the read replica's engine, ``create_replica``): every transaction is
+    ``REPEATABLE READ, READ ONLY`` (one consistent snapshot per transaction), and the server
+    refuses writes by default on every connection (``default_transaction_read_only``), so a
+    write sent there by mistake fails loudly instead of being lost with a replica."""
     statement_timeout = settings.db_statement_timeout_seconds
+    server_settings = {
+        "statement_timeout": str(int(statement_timeout * 1000)),
+        "jit": "off",
+    }
+    if read_only:
+        server_settings["default_transaction_read_only"] = "on"
     kwargs: dict[str, Any] = {
         "echo": settings.db_echo,
         "json_deserializer": json_loads,
@@ -159,13 +172,13 @@ def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEn
             # client gives up a second later, for a server that no longer answers at all.
             # No JIT: the API's statements are short; the generic plan of a prepared statement
             # over a large queue can exceed jit_above_cost and spend more compiling than running.
-            "server_settings": {
-                "statement_timeout": str(int(statement_timeout * 1000)),
-                "jit": "off",
-            },
+            "server_settings": server_settings,
             "command_timeout": statement_timeout + 1,
         },
     }
+    if read_only:
+        kwargs["isolation_level"] = "REPEATABLE READ"
+        kwargs["execution_options"] = {"postgresql_readonly": True}
     if pool:
         kwargs["pool_size"] = settings.db_pool_size
         kwargs["max_overflow"] = settings.db_max_overflow
@@ -254,6 +267,19 @@ def _bound_faults(engine: Engine, *, ping_timeout: float) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def create_replica(
+    settings: Settings,
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None:
+    """The read replica's engine and sessions (``CAS_DATABASE_REPLICA_URL``), or None when
+    none is configured (every read on the primary). Built as the primary's engine is (the same
+    timeouts, pool sizes, JSON reading and ``DatabaseUnavailable`` translation: an unreachable
+    replica is a 503, never a 500), but read-only: see ``create_engine``."""
+    if not settings.database_replica_url:
+        return None
+    engine = create_engine(to_async_url(settings.database_replica_url), settings, read_only=True)
+    return engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 def migrations_root() -> Path:

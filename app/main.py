@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from app import jobs
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker, resolve_database_url
+from app.db import create_engine, create_replica, create_sessionmaker, resolve_database_url
 from app.http import params
 from app.http.client_address import ClientAddressMiddleware
 from app.http.docs import install_docs
@@ -55,6 +55,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rate_limit_engine = create_engine(
             url, settings.model_copy(update={"db_pool_size": 4, "db_max_overflow": 0})
         )
+    owns_replica = getattr(app.state, "replica_engine", None) is None
+    if owns_replica:
+        replica = create_replica(settings)
+        if replica is not None:
+            app.state.replica_engine, app.state.replica_sessionmaker = replica
     app.state.notification_listener = Listener(app.state.engine, inbox.CHANNEL)
     stop = asyncio.Event()
     lanes: list[asyncio.Task[None]] = []
@@ -81,6 +86,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await long
         await app.state.notification_listener.close()
+        if owns_replica and app.state.replica_engine is not None:
+            await app.state.replica_engine.dispose()
+            app.state.replica_engine = app.state.replica_sessionmaker = None
         if owns_engine:
             await app.state.rate_limit_engine.dispose()
             app.state.rate_limit_engine = None
@@ -103,6 +111,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     app.state.cipher = cipher_for(settings)
     app.state.notification_listener = None  # made with the engine (lifespan)
     app.state.rate_limit_engine = None  # made with the engine (lifespan); else the engine's
+    # The read replica's (CAS_DATABASE_REPLICA_URL; lifespan): None, every read on the primary.
+    app.state.replica_engine = None
+    app.state.replica_sessionmaker = None
 
     install_exception_handlers(app)
     install_docs(app)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Query
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
@@ -15,7 +16,7 @@ from app.http.contract import CONTENT_DISPOSITION, documented
 from app.reference.exports import MEDIA_TYPES, ExportFormat
 from app.reference.queue import QueueSortOrder
 from app.routers import api_router
-from app.routers.caseloads import EXPORT_RESPONSES, Format, Sessions
+from app.routers.caseloads import EXPORT_RESPONSES, Format, Replica, Sessions
 from app.routers.queue import QUEUE_VISIBILITY, Filter, QueueReader, to_filter
 from app.schemas.common import problems
 from app.schemas.queue_flow import QueueExportSearch
@@ -32,6 +33,7 @@ async def _export(
     actor: Actor,
     session: Session,
     sessions: Sessions,
+    replica: AsyncSession | None,
     f: QueueFilter,
     sort: QueueSortOrder,
     fmt: ExportFormat,
@@ -44,6 +46,7 @@ async def _export(
         QueueOrder.parse(sort),
         page_size=EXPORT_PAGE,
         sessionmaker=sessions,
+        replica=replica,
         loc=loc,
     )
     return StreamingResponse(
@@ -66,6 +69,7 @@ async def export_queue(
     actor: QueueReader,
     session: Session,
     sessions: Sessions,
+    replica: Replica,
     f: Filter,
     format: Format,
     sort: Annotated[
@@ -79,7 +83,7 @@ async def export_queue(
     manager can filter it by assigned case manager or status in a spreadsheet (the seeds' queue
     export). Every client in the file is recorded as read in the audit trail, page by page,
     before its rows are sent."""
-    return await _export(actor, session, sessions, f, sort, format, "query")
+    return await _export(actor, session, sessions, replica, f, sort, format, "query")
 
 
 @router.post(
@@ -92,12 +96,23 @@ async def export_queue(
     openapi_extra=documented(QUEUE_VISIBILITY, sends=(CONTENT_DISPOSITION,)),
 )
 async def export_queue_search(
-    actor: QueueReader, session: Session, sessions: Sessions, body: QueueExportSearch
+    actor: QueueReader,
+    session: Session,
+    sessions: Sessions,
+    replica: Replica,
+    body: QueueExportSearch,
 ) -> StreamingResponse:
     """The queue found by `POST /api/v1/queue-entries/search` (its filters and the head of
     household's name, in a body so names never travel in URLs) as a CSV or XLSX file (`format`
     in the body), streamed like `GET /api/v1/queue-exports`. Nothing is created; every client
     in the file is audited as read."""
     return await _export(
-        actor, session, sessions, to_filter(body, name=body.name), body.sort, body.format, "body"
+        actor,
+        session,
+        sessions,
+        replica,
+        to_filter(body, name=body.name),
+        body.sort,
+        body.format,
+        "body",
     )

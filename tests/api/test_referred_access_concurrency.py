@@ -14,9 +14,10 @@ import asyncio
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.context import Actor
@@ -230,11 +231,23 @@ async def test_an_end_alone_still_ends_the_access_no_other_match_holds(
     of the household off the provider's caseload (committed, through the same lock)."""
     client, engine = committed
     setup = await _setup(client, engine)
-    async with create_sessionmaker(engine)() as ending:
-        await _end(ending, setup.provider, setup.ending)
-        await ending.commit()
+    deletes: list[str] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("DELETE FROM CLIENT_ACCESS"):
+            deletes.append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with create_sessionmaker(engine)() as ending:
+            await _end(ending, setup.provider, setup.ending)
+            await ending.commit()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
     assert await _statuses(engine, [setup.ending]) == {setup.ending: "declined"}
     assert await _referred(engine, [setup.shared, setup.other]) == set()
+    # The revocation names the match's CoC (a CoC-sharded deployment routes it by that value).
+    assert deletes and all("client_access.coc_id = " in d for d in deletes), deletes
 
 
 async def test_a_merge_while_a_match_ends_keeps_the_access_the_merged_records_match_holds(

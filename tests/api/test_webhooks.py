@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.config import Settings
@@ -89,16 +89,30 @@ async def test_deliveries_are_signed_and_verify_independently(
     bridge: dict[str, str],
     sessionmaker: async_sessionmaker[AsyncSession],
     test_settings: Settings,
+    engine: AsyncEngine,
 ) -> None:
     person = await make_client(db, world)
+    inserts: list[str] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO WEBHOOK_DELIVERY_ATTEMPTS"):
+            inserts.append(statement)
+
     with receiver() as rx:
         sub = await subscribe(client, bridge, rx.url, description="Intake system")
         secret = sub["secret"]
         assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
         assert sub["enabled"] and sub["organization_id"] == str(world.org_id("access_point_1"))
         await upload_file(client, await auth.headers("case_manager"), person.id)
-        await run_jobs(sessionmaker, test_settings)
+        event.listen(engine.sync_engine, "before_cursor_execute", capture)
+        try:
+            await run_jobs(sessionmaker, test_settings)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", capture)
         [request] = rx.requests
+    # The attempt's INSERT names its CoC (a CoC-sharded deployment routes it by that value).
+    [insert] = inserts
+    assert "coc_id" in insert.split("(", 1)[1].split(")", 1)[0], insert
     headers = lower(request.headers)
     assert request.path == "/hooks/cas"
     assert headers["content-type"] == "application/json"

@@ -320,6 +320,7 @@ async def _revoke_referred_access(session: AsyncSession, match: Match) -> None:
         )
         await session.execute(
             delete(ClientAccess).where(
+                ClientAccess.coc_id == match.coc_id,
                 ClientAccess.client_id.in_(clients),
                 ClientAccess.organization_id == org_id,
                 ClientAccess.reason == "referred",

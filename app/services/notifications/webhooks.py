@@ -707,6 +707,7 @@ async def _record(
         session.add(
             WebhookDeliveryAttempt(
                 delivery_id=delivery_id,
+                coc_id=delivery.coc_id,
                 succeeded=attempt.succeeded,
                 status_code=attempt.status_code,
                 error=attempt.error,

@@ -68,6 +68,7 @@ from app.models import Client, Membership, User
 from app.models.ce_records import CeAssessment, CurrentLivingSituation, Service
 from app.models.enrollments import CaseAssignment, Enrollment, EnrollmentAssessment
 from app.models.queue import QueueEntry
+from app.models.scoping import scope_to_coc
 from app.reference import label
 from app.reference.caseloads import Caseload, CaseloadSort
 from app.reference.queue import ChronicFilter, CloseReason, ReferralStatus
@@ -367,11 +368,17 @@ async def list_caseload(
     *,
     read_as: str = "caseload",
     loc: str = "query",
+    primary: AsyncSession | None = None,
 ) -> PageOf[CaseloadRow]:
     """One page of the caseload in ``order`` (ties by enrollment id, the same way); the read of
-    every client shown is audited."""
+    every client shown is audited.
+
+    ``primary``: the rows are read on ``session`` (a read replica's, read-only), while the
+    filter's check and the audit of the read are done on ``primary`` (by default all of it on
+    ``session``)."""
+    primary = primary or session
     _check_document_check_filters(actor, filters.queue, loc)
-    await check_filter(session, actor, filters.queue, loc=loc)
+    await check_filter(primary, actor, filters.queue, loc=loc)
     today = clock.today(actor)
     rows = _rows(actor, caseload, filters, today).subquery("caseload")
     key = _sort_key(rows, order.sort)
@@ -396,7 +403,18 @@ async def list_caseload(
         last = found[-1]
         next_cursor = encode_cursor([order.token, last.sort_value, last.enrollment_id])
     shaped = await _shape(session, actor, found, today)
-    audit.record_pii_reads(session, actor, [r.client_id for r in shaped], fields=[read_as, "name"])
+    if primary is not session and shaped:
+        # Read on a replica (a snapshot a few seconds old): the clients the caller may see are
+        # decided on the primary, so an access ended since then is not shown from the replica.
+        visible = set(
+            await primary.scalars(
+                select(Client.id).where(
+                    Client.id.in_([r.client_id for r in shaped]), visible_clients_filter(actor)
+                )
+            )
+        )
+        shaped = [r for r in shaped if r.client_id in visible]
+    audit.record_pii_reads(primary, actor, [r.client_id for r in shaped], fields=[read_as, "name"])
     return PageOf(shaped, next_cursor)
 
 
@@ -559,19 +577,25 @@ async def export_caseload(
     *,
     page_size: int,
     sessionmaker: async_sessionmaker[AsyncSession],
+    replica: AsyncSession | None = None,
 ) -> Export[CaseloadRow]:
     """The caseload as an export: its first page read now (a bad filter is still a problem
-    answer), the others as the file is sent (``exports``); each page's clients audited."""
+    answer), the others as the file is sent (``exports``); each page's clients audited.
+    ``replica``: the rows are read there (``exports``: read replica), the audit is written on
+    the primary."""
+    if replica is not None:
+        scope_to_coc(replica, actor.coc_id)
 
     async def page(s: AsyncSession, cursor: str | None) -> PageOf[CaseloadRow]:
         return await list_caseload(
-            s,
+            replica or s,
             actor,
             caseload,
             filters,
             PageParams(limit=page_size, cursor=cursor),
             order,
             read_as=f"caseload_export_{caseload}",
+            primary=s,
         )
 
     async def next_page(s: AsyncSession, cursor: str) -> tuple[list[CaseloadRow], str | None]:

@@ -110,13 +110,19 @@ async def list_entries(
     cursor: str | None,
     *,
     loc: str = "query",
+    primary: AsyncSession | None = None,
 ) -> PageOf[dict[str, Any]]:
-    """One page of the CoC's open queue entries (see ``listing``)."""
+    """One page of the CoC's open queue entries (see ``listing``).
+
+    ``primary``: the rows are read on ``session`` (a read replica's, read-only), while the
+    filter's check, the recomputation of stale entries and the audit of the read are done on
+    ``primary`` (by default all of it on ``session``)."""
+    primary = primary or session
     check_visible(actor)
-    await check_filter(session, actor, f, loc=loc)
+    await check_filter(primary, actor, f, loc=loc)
     after, after_rank = decode_queue_cursor_with_rank(cursor, order) if cursor else (None, None)
-    if await facts.has_stale(session, actor.coc_id):
-        await facts.refresh_stale(session, actor.coc_id, limit=facts.READ_REFRESH_LIMIT)
+    if await facts.has_stale(primary, actor.coc_id):
+        await facts.refresh_stale(primary, actor.coc_id, limit=facts.READ_REFRESH_LIMIT)
     now = clock.now()
     today = clock.today(actor)
     # The statement as the driver runs it, on the session's connection (in its transaction):
@@ -133,7 +139,7 @@ async def list_entries(
         rows = rows[:limit]
         next_cursor = encode_queue_cursor(order, rows[-1])
     await audit.write_pii_reads(
-        session, actor, [r.head_client_id for r in rows], fields=LISTED_FIELDS
+        primary, actor, [r.head_client_id for r in rows], fields=LISTED_FIELDS
     )
     return PageOf(shape_page(rows, today, now), next_cursor)
 

@@ -12,6 +12,14 @@ cursor is still a problem response; the following pages are read as the body is 
 are not one snapshot: an entry that moves while the export runs may be missed or shown twice,
 as when paging the list by hand.
 
+Read replica (``CAS_DATABASE_REPLICA_URL``): the rows are read on the replica, in one
+``REPEATABLE READ, READ ONLY`` transaction for the whole export (one snapshot: consistent
+across its pages, possibly a few seconds behind the primary), held by the request until its
+response has been sent. Everything else stays on the primary: who the caller is and what they
+may see, the filter's check, the recomputation of stale queue entries, and each page's audit,
+still committed on the primary before the page's bytes are produced (the first page's with the
+request's unit of work, before the response starts).
+
 CSV: UTF-8 with a byte-order mark (spreadsheet programs then read names with accents right),
 CRLF line ends (RFC 4180); text that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
 ``@`` first) is written with a leading apostrophe. XLSX: text cells are always text, never
@@ -221,16 +229,24 @@ async def export_queue(
     *,
     page_size: int,
     sessionmaker: async_sessionmaker[AsyncSession],
+    replica: AsyncSession | None = None,
     loc: str = "query",
 ) -> Export[dict[str, Any]]:
     """The queue (``entries.list_entries``: its visibility, filters, order, rank and audit) as
-    an export: the first page read now, the others as the file is sent."""
+    an export: the first page read now, the others as the file is sent. ``replica``: the rows
+    are read there (see the module: read replica), the audit is written on the primary."""
+    if replica is not None:
+        scope_to_coc(replica, actor.coc_id)
 
     async def next_page(s: AsyncSession, cursor: str) -> tuple[list[dict[str, Any]], str | None]:
-        found = await list_entries(s, actor, f, order, page_size, cursor, loc=loc)
+        found = await list_entries(
+            replica or s, actor, f, order, page_size, cursor, loc=loc, primary=s
+        )
         return found.items, found.next_cursor
 
-    first = await list_entries(session, actor, f, order, page_size, None, loc=loc)
+    first = await list_entries(
+        replica or session, actor, f, order, page_size, None, loc=loc, primary=session
+    )
     return Export(
         columns=QUEUE_COLUMNS,
         first=first.items,
