@@ -10,7 +10,7 @@ from tests.support.bench import run_bench
 
 def test_the_matching_benchmark_runs_at_a_tiny_size(database_url: str) -> None:
     args = ["--entries", "200", "--requests", "8", "--explanations", "8", "--concurrency", "2"]
-    args += ["--limit", "10", "--check-foreign-keys"]
+    args += ["--limit", "10", "--check-foreign-keys", "--one-at-a-time", "4"]
     out = run_bench("matching.py", args, database_url)
 
     assert out["benchmark"] == "matching"
@@ -23,6 +23,8 @@ def test_the_matching_benchmark_runs_at_a_tiny_size(database_url: str) -> None:
     for phase in ("candidates", "baseline", "database_only", "explanation"):
         assert out[phase]["requests"] == 8, phase
         assert out[phase]["p95_ms"] > 0, phase
+    for phase in ("candidates_one_at_a_time", "explanation_one_at_a_time"):
+        assert out[phase]["requests"] == 4 and out[phase]["p95_ms"] > 0, phase
     assert out["candidates"]["mean_shown"] == 10
     assert out["explanation"]["mean_shown"] == 5  # the five requirements, each checked
     assert out["throughput_ratio_to_baseline"] > 0
@@ -31,4 +33,6 @@ def test_the_matching_benchmark_runs_at_a_tiny_size(database_url: str) -> None:
         "candidates_p95_le_100ms",
         "candidates_ge_50pct_of_baseline",
         "explanation_p95_le_30ms",
+        "one_at_a_time_candidates_p95_le_100ms",
+        "one_at_a_time_explanation_p95_le_30ms",
     }
