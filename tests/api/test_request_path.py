@@ -103,7 +103,8 @@ def _sync_calls(dependant: Dependant) -> set[str]:
     call = dependant.call
     if call is not None:
         target = call if inspect.isfunction(call) or inspect.ismethod(call) else call.__call__  # type: ignore[operator]
-        if not inspect.iscoroutinefunction(target):
+        # An ``async def`` generator (a dependency with clean-up) runs on the loop too.
+        if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
             found.add(getattr(call, "__qualname__", repr(call)))
     return found
 
