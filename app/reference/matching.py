@@ -305,7 +305,8 @@ JOINT_TH_RRH_REFERRAL_EVENT = 12
 def referral_event(project_type: int, funding_sources: set[int]) -> int | None:
     """The HUD 4.20.2 event of a referral to a project: 17 for an EHV program (by its funding
     source), 12 for a joint TH-RRH one, else by project type (13 RRH, 14 PSH, 15 other PH, 11 TH,
-    10 ES); None when the project type takes no referral event."""
+    10 ES); None when HUD has no referral event for the project type (Safe Haven, 8). HUD's 18
+    (Housing Stability Voucher) is never chosen: no funding source marks an HSV program."""
     if EHV_FUNDING_SOURCE in funding_sources:
         return EHV_REFERRAL_EVENT
     if JOINT_TH_RRH_FUNDING_SOURCE in funding_sources:

@@ -1107,3 +1107,43 @@ async def test_a_project_with_units_keeps_a_residential_type(
     assert row["project_type"] == 13
     r = await client.patch(url, json={"project_type": 3}, headers=admin)
     assert r.status_code == 200 and r.json()["project_type"] == 3, r.text
+
+
+async def test_the_referral_event_follows_the_project_type(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """HUD 4.20.2 has a referral event for each residential project type but Safe Haven: 10 ES
+    (entry/exit and night-by-night), 11 TH, 12 joint TH-RRH (funding 44), 13 RRH, 14 PSH, 15
+    other PH (housing only, with services). A Safe Haven match is sent and recorded without a
+    4.20 event (HUD has none for it), so its export holds no invented code."""
+    admin = await auth.headers("system_admin")
+    expected = {(0, None): 10, (1, None): 10, (2, None): 11, (2, 44): 12, (3, None): 14}
+    expected |= {(8, 6): None, (9, None): 15, (10, None): 15, (13, None): 13}
+    for (ptype, funder), code in expected.items():
+        r = await client.post(
+            "/api/v1/projects",
+            headers=admin,
+            json={
+                "organization_id": str(world.org_id("housing_1")),
+                "name": f"Type {ptype} {uuid.uuid4().hex[:6]}",
+                "project_type": ptype,
+                "funding_source": funder,
+                "referrals_through_cas": True,
+                "operating_start_date": "2024-01-01",
+            },
+        )
+        assert r.status_code == 201, r.text
+        unit = await make_unit(client, auth, uuid.UUID(r.json()["id"]))
+        person = await place(client, auth, db)
+        events = "SELECT event FROM ce_events WHERE enrollment_id = :e AND event <> 2"
+        before = await rows(db, events, e=person["enrollment"])
+        r = await send(client, auth, unit["id"], person["entry"])
+        assert r.status_code == 201, r.text
+        assert r.json()["referral_event"] == code, (ptype, funder, r.text)
+        after = await rows(db, events, e=person["enrollment"])
+        added = [] if code is None else [code]
+        assert sorted(x["event"] for x in after) == sorted([x["event"] for x in before] + added), (
+            ptype,
+            funder,
+            after,
+        )
