@@ -28,7 +28,7 @@ from tests.support.committed import serving
 from tests.support.hmis import read_zip
 from tests.test_cli import _invoke
 
-DEMO_FINGERPRINT = "baf117154eed0cdafa270734c204a890"
+DEMO_FINGERPRINT = "bb9ab5ddb919fa8d5aeb4a9ccdcd579f"
 
 
 @pytest.fixture

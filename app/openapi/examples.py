@@ -292,7 +292,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
         "CasContactSet": {"user_id": _user("case_manager2")},
         "WebhookSubscriptionCreate": {
             "url": "https://partner.example.org/cas-webhooks",
-            "event_types": ["queue.intake_status_changed", "document.uploaded"],
+            "event_types": ["match.sent", "match.about_to_stall", "match.stalled"],
             "description": "Housing partner intake system",
         },
         "WebhookSubscriptionUpdate": {"enabled": True},

@@ -273,6 +273,20 @@ EHV_FUNDING_SOURCE = 52  # 2.06.1 HUD: PIH (Emergency Housing Voucher)
 VASH_FUNDING_SOURCE = 20  # 2.06.1 HUD: HUD/VASH
 JOINT_TH_RRH_FUNDING_SOURCE = 44  # 2.06.1 HUD: CoC - Joint Component TH/RRH
 
+# 2.02.6 project types that have beds and units (HUD's Housing Inventory Count: ES entry/exit and
+# night-by-night, TH, PSH, SH, PH housing only, PH housing with services, RRH). Units -- the
+# vacancies CAS refers to -- exist only on them.
+RESIDENTIAL_PROJECT_TYPES: dict[int, str] = {
+    0: "Emergency Shelter - Entry Exit",
+    1: "Emergency Shelter - Night-by-Night",
+    2: "Transitional Housing",
+    3: "PH - Permanent Supportive Housing",
+    8: "Safe Haven",
+    9: "PH - Housing Only",
+    10: "PH - Housing with Services",
+    13: "PH - Rapid Re-Housing",
+}
+
 # 2.02.6 project type -> 4.20.2 referral event.
 REFERRAL_EVENT_BY_PROJECT_TYPE: dict[int, int] = {
     0: 10,  # ES entry/exit -> Emergency Shelter bed opening
@@ -291,7 +305,8 @@ JOINT_TH_RRH_REFERRAL_EVENT = 12
 def referral_event(project_type: int, funding_sources: set[int]) -> int | None:
     """The HUD 4.20.2 event of a referral to a project: 17 for an EHV program (by its funding
     source), 12 for a joint TH-RRH one, else by project type (13 RRH, 14 PSH, 15 other PH, 11 TH,
-    10 ES); None when the project type takes no referral event."""
+    10 ES); None when HUD has no referral event for the project type (Safe Haven, 8). HUD's 18
+    (Housing Stability Voucher) is never chosen: no funding source marks an HSV program."""
     if EHV_FUNDING_SOURCE in funding_sources:
         return EHV_REFERRAL_EVENT
     if JOINT_TH_RRH_FUNDING_SOURCE in funding_sources:

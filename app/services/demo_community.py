@@ -702,7 +702,7 @@ _SUBSCRIPTIONS: Sequence[tuple[str, str, list[str], str]] = (
     (
         "housing_1",
         "https://hooks.hope-housing.example/cas",
-        ["enrollment.outcome_changed", "queue.intake_status_changed"],
+        ["match.sent", "match.about_to_stall", "match.stalled"],
         "Hope Housing's referral inbox",
     ),
     (

@@ -996,3 +996,154 @@ async def test_ehv_route(client: httpx.AsyncClient, auth: Auth, db: Any, world: 
     r = await act(client, auth, match["id"], "outcome", {"provider_result": "client_enrolled"})
     assert r.status_code == 200 and r.json()["status"] == "enrolled"
     assert r.json()["ce_exit_subsidy_type"] == 420
+
+
+async def test_a_ce_exit_with_an_active_match_is_refused(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """Exiting the household from Coordinated Entry while its match is still active (sent,
+    accepted, on the EHV route) would leave a referral the provider can still accept and
+    succeed on a closed stay: like the void, the exit is a 409 naming the match, nothing is
+    written. Once the provider records the outcome or the CAS admin cancels, the exit goes
+    through."""
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    person = await place(client, auth, db)
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    manager = {**(await auth.headers("case_manager", org="cas")), **ANY_VERSION}
+    url = f"/api/v1/enrollments/{person['enrollment']}/exit"
+    body = {"exit_date": today().isoformat(), "destination": 410, "exit_reason": "left_coc_area"}
+    state = (
+        "SELECT (SELECT exit_date FROM enrollments WHERE id = :e) AS exit_date, "
+        "(SELECT count(*) FROM exits WHERE enrollment_id = :e) AS exits, "
+        "(SELECT count(*) FROM enrollment_assessments WHERE enrollment_id = :e) AS passes, "
+        "(SELECT count(*) FROM queue_entries WHERE id = :q AND closed_at IS NULL) AS queued, "
+        "(SELECT count(*) FROM case_assignments WHERE enrollment_id = :e "
+        " AND status = 'active') AS assigned, "
+        "(SELECT status FROM matches WHERE id = :m) AS match"
+    )
+    args = {"e": person["enrollment"], "q": person["entry"], "m": uuid.UUID(match["id"])}
+    [before] = await rows(db, state, **args)
+    for status in ("sent", "accepted"):
+        r = await client.post(url, json=body, headers=manager)
+        assert r.status_code == 409, r.text
+        problem = r.json()
+        assert problem["match_id"] == match["id"] and problem["match_status"] == status
+        assert "match" in problem["detail"]
+        [after] = await rows(db, state, **args)
+        assert after == {**before, "match": status}
+        if status == "sent":
+            assert (await act(client, auth, match["id"], "accept")).status_code == 200
+            [before] = await rows(db, state, **args)
+    r = await act(
+        client, auth, match["id"], "cancel", {"reason": "sent_in_error"}, user="cas_admin"
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(url, json=body, headers=manager)
+    assert r.status_code == 201, r.text
+    [done] = await rows(db, state, **args)
+    assert done["exits"] == 1 and done["queued"] == 0 and done["exit_date"] == today()
+
+
+async def test_units_only_on_residential_project_types(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """HUD counts beds and units for ES, TH, SH and PH projects (2.02.6 types 0, 1, 2, 3, 8, 9,
+    10, 13): a unit of a street outreach, services only, day shelter, prevention or other
+    project would be a vacancy CAS refers to where nobody can move in. Creating one is a 422
+    naming the project's type, nothing written; a Safe Haven takes units."""
+    admin = await auth.headers("system_admin")
+    body = {"label": "Room 1", "bedrooms": 0}
+    count_units = "SELECT count(*) AS n FROM units"
+    count_events = "SELECT count(*) AS n FROM unit_events"
+    outreach = world.project_id("ap1_outreach")  # 4 Street Outreach
+    projects = {4: outreach}
+    for ptype in (6, 7, 8, 11, 12):
+        r = await client.post(
+            "/api/v1/projects",
+            headers=admin,
+            json={
+                "organization_id": str(world.org_id("access_point_1")),
+                "name": f"Type {ptype} {uuid.uuid4().hex[:6]}",
+                "project_type": ptype,
+                "operating_start_date": "2024-01-01",
+            },
+        )
+        assert r.status_code == 201, r.text
+        projects[ptype] = uuid.UUID(r.json()["id"])
+    [units_before] = await rows(db, count_units)
+    [events_before] = await rows(db, count_events)
+    for ptype, project in projects.items():
+        if ptype == 8:
+            continue
+        r = await client.post(f"/api/v1/projects/{project}/units", json=body, headers=admin)
+        assert r.status_code == 422, r.text
+        problem = r.json()
+        assert problem["errors"][0]["loc"] == ["path", "project_id"], r.text
+        assert problem["project_type"] == ptype
+        assert "project type" in problem["detail"].lower()
+        assert await rows(db, count_units) == [units_before]
+        assert await rows(db, count_events) == [events_before]
+    r = await client.post(f"/api/v1/projects/{projects[8]}/units", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["project_id"] == str(projects[8]) and r.json()["status"] == "available"
+    [units_after] = await rows(db, count_units)
+    assert units_after["n"] == units_before["n"] + 1
+
+
+async def test_a_project_with_units_keeps_a_residential_type(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """Changing a project that has units to a type without beds (here Street Outreach) would
+    leave vacancies nobody can move into: 422 naming ``project_type``, nothing changed; another
+    residential type is fine."""
+    project = world.project_id("h1_rrh")
+    await make_unit(client, auth, project)
+    admin = await auth.headers("system_admin")
+    url = f"/api/v1/projects/{project}"
+    r = await client.patch(url, json={"project_type": 4}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "project_type"], r.text
+    [row] = await rows(db, "SELECT project_type FROM projects WHERE id = :p", p=project)
+    assert row["project_type"] == 13
+    r = await client.patch(url, json={"project_type": 3}, headers=admin)
+    assert r.status_code == 200 and r.json()["project_type"] == 3, r.text
+
+
+async def test_the_referral_event_follows_the_project_type(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """HUD 4.20.2 has a referral event for each residential project type but Safe Haven: 10 ES
+    (entry/exit and night-by-night), 11 TH, 12 joint TH-RRH (funding 44), 13 RRH, 14 PSH, 15
+    other PH (housing only, with services). A Safe Haven match is sent and recorded without a
+    4.20 event (HUD has none for it), so its export holds no invented code."""
+    admin = await auth.headers("system_admin")
+    expected = {(0, None): 10, (1, None): 10, (2, None): 11, (2, 44): 12, (3, None): 14}
+    expected |= {(8, 6): None, (9, None): 15, (10, None): 15, (13, None): 13}
+    for (ptype, funder), code in expected.items():
+        r = await client.post(
+            "/api/v1/projects",
+            headers=admin,
+            json={
+                "organization_id": str(world.org_id("housing_1")),
+                "name": f"Type {ptype} {uuid.uuid4().hex[:6]}",
+                "project_type": ptype,
+                "funding_source": funder,
+                "referrals_through_cas": True,
+                "operating_start_date": "2024-01-01",
+            },
+        )
+        assert r.status_code == 201, r.text
+        unit = await make_unit(client, auth, uuid.UUID(r.json()["id"]))
+        person = await place(client, auth, db)
+        events = "SELECT event FROM ce_events WHERE enrollment_id = :e AND event <> 2"
+        before = await rows(db, events, e=person["enrollment"])
+        r = await send(client, auth, unit["id"], person["entry"])
+        assert r.status_code == 201, r.text
+        assert r.json()["referral_event"] == code, (ptype, funder, r.text)
+        after = await rows(db, events, e=person["enrollment"])
+        added = [] if code is None else [code]
+        assert sorted(x["event"] for x in after) == sorted([x["event"] for x in before] + added), (
+            ptype,
+            funder,
+            after,
+        )

@@ -599,3 +599,49 @@ def test_payload_is_the_events_ids_and_codes() -> None:
             "expiration_date": "2026-01-01",
         },
     }
+
+
+async def test_a_queue_status_change_reaches_only_organizations_that_read_the_queue_entry(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    db: AsyncSession,
+    world: World,
+    bridge: dict[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    test_settings: Settings,
+) -> None:
+    """The queue (intake status, review) is for admins, the CAS organization and the client's
+    assigned case managers (DOMAIN 3 and 7). ``queue.intake_status_changed`` goes to the CAS
+    organization and to the Bridge (its case manager is assigned to the household), not to
+    Hope Housing, although Hope sees the client through the referral it was sent."""
+    from tests.support.journey import INCOMPLETE
+    from tests.support.matching import make_unit, send
+
+    placed = await intake(client, await auth.headers("case_manager", org="access_point_1"))
+    client_id = placed["client"]["id"]
+    entry = f"/api/v1/queue-entries/{placed['queue_entry']['id']}"
+    cas_admin = {**(await auth.headers("cas_admin")), "If-Match": "*"}
+    r = await client.post(f"{entry}/transitions", json={"to_status": "approved"}, headers=cas_admin)
+    assert r.status_code == 200, r.text
+    unit = await make_unit(client, auth, world.project_id("h1_psh"))
+    assert (await send(client, auth, unit["id"], placed["queue_entry"]["id"])).status_code == 201
+    hope = await auth.headers("housing_provider")
+    assert (await client.get(f"/api/v1/clients/{client_id}", headers=hope)).status_code == 200
+    assert (await client.get(entry, headers=hope)).status_code in (403, 404)
+    await run_jobs(sessionmaker, test_settings)  # the earlier events, before any subscription
+    admin = await auth.headers("system_admin")
+    kinds = ("queue.intake_status_changed",)
+    with receiver() as bridge_rx, receiver() as cas_rx, receiver() as hope_rx:
+        await subscribe(client, bridge, bridge_rx.url, kinds)
+        await subscribe(client, admin, cas_rx.url, kinds, organization_id=str(world.org_id("cas")))
+        await subscribe(
+            client, admin, hope_rx.url, kinds, organization_id=str(world.org_id("housing_1"))
+        )
+        r = await client.post(f"{entry}/transitions", json=INCOMPLETE, headers=cas_admin)
+        assert r.status_code == 200, r.text
+        await run_jobs(sessionmaker, test_settings)
+        for rx in (bridge_rx, cas_rx):
+            [delivered] = [json.loads(x.body) for x in rx.requests]
+            assert delivered["type"] == "queue.intake_status_changed"
+            assert delivered["data"]["client_id"] == client_id
+        assert hope_rx.requests == []

@@ -22,7 +22,7 @@ from app import clock
 from app.context import Actor
 from app.db import constraint_name
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import Client, Coc, Household, Membership, Project, User, scoping
+from app.models import Client, Coc, Household, Membership, Organization, Project, User, scoping
 from app.models.area_ties import AreaTie
 from app.models.ce_records import (
     CaseNote,
@@ -522,6 +522,24 @@ def check_operating_period(project: Project, day: date, field: str) -> None:
         )
 
 
+async def check_organization_active(session: AsyncSession, project: Project) -> None:
+    """A deactivated organization's projects take no new enrollments (409 naming
+    ``project_id``); its existing enrollments stay as they are."""
+    active = await session.scalar(
+        select(Organization.is_active).where(Organization.id == project.organization_id)
+    )
+    if not active:
+        msg = (
+            "The project's organization is deactivated: it takes no new enrollments "
+            "(a system admin can reactivate it)."
+        )
+        raise Conflict(
+            msg,
+            errors=_problem_errors("project_id", msg, "deactivated"),
+            extra={"organization_id": str(project.organization_id)},
+        )
+
+
 async def ce_project(session: AsyncSession, actor: Actor) -> Project:
     project = await ce_project_for(session, actor.coc_id)
     if project is None:
@@ -565,6 +583,7 @@ async def enroll(
 ) -> list[Enrollment]:
     """Create one enrollment per enrolling member (head first) and their case assignments."""
     translation_values = check_translation(translation)
+    await check_organization_active(session, project)
     check_not_future(entry_date, "", "entry_date", clock.today(actor))
     check_operating_period(project, entry_date, "entry_date")
     is_ce = project.project_type == PROJECT_TYPE_CE

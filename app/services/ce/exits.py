@@ -4,6 +4,11 @@ Exiting the head of household's enrollment exits every open member of the stay t
 may see and write (``enrollment_policy``); members it may not see or write stay open, for their
 own organization to exit. Exiting a member exits only that member. An exit ends the active case
 assignments and, when the head leaves, closes the household's open queue entry.
+
+A Coordinated Entry stay whose match is still active (sent, accepted, on the EHV route) is not
+exited: the referral could still be accepted and succeed on a closed stay. As for voiding an
+intake (``void``), the exit is a 409 naming ``match_id``; the provider records the outcome
+(success flags the exit with the program as destination) or the CAS admin cancels the match.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
-from app.errors import ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.models.enrollments import Enrollment, EnrollmentAssessment, Exit
+from app.models.matching import Match
 from app.models.queue import QueueEntry
 from app.reference.living_situations import check_destination, check_not_future
+from app.reference.matching import ACTIVE_MATCH_STATUSES
 from app.schemas.enrollments import CurrentLivingSituationIn, ExitCreate, IncomeBenefitsIn
 from app.security import utcnow
 from app.services.ce.assignments import end_assignments
@@ -79,6 +86,7 @@ async def exit_enrollments(
         )
     if not enrollments:
         return []
+    await check_no_active_match(session, enrollments)
     head = enrollments[0]
     if assessment is None:
         assessment = await start_assessment(
@@ -154,6 +162,28 @@ async def exit_enrollments(
         )
     await session.flush()
     return exits
+
+
+async def check_no_active_match(session: AsyncSession, enrollments: Sequence[Enrollment]) -> None:
+    """409 naming the match when a Coordinated Entry stay being exited has an active match."""
+    ce_ids = [e.id for e in enrollments if e.is_coordinated_entry]
+    if not ce_ids:
+        return
+    active = (
+        await session.execute(
+            select(Match.id, Match.status)
+            .where(Match.ce_enrollment_id.in_(ce_ids), Match.status.in_(ACTIVE_MATCH_STATUSES))
+            .order_by(Match.created_at, Match.id)
+            .limit(1)
+        )
+    ).first()
+    if active is not None:
+        raise Conflict(
+            f"The household has an active match ({active.status}): the provider records its "
+            "outcome (POST /api/v1/matches/{match_id}/outcome) or the CAS admin cancels it "
+            "(POST /api/v1/matches/{match_id}/cancel) before the Coordinated Entry exit.",
+            extra={"match_id": str(active.id), "match_status": active.status},
+        )
 
 
 async def close_queue_entries(

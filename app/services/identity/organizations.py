@@ -13,9 +13,11 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
 from app.models.enrollments import Enrollment
+from app.models.matching import Unit
 from app.models.scoping import ALL_COCS
 from app.permissions import Role
 from app.reference import PROJECT_TYPE_CE
+from app.reference.matching import RESIDENTIAL_PROJECT_TYPES
 from app.schemas.organizations import (
     CocUpdate,
     OrganizationCreate,
@@ -353,6 +355,15 @@ async def update_project(
         project.project_type,
         changes.get("project_type", project.project_type),
     )
+    new_type = changes.get("project_type", project.project_type)
+    if new_type != project.project_type and new_type not in RESIDENTIAL_PROJECT_TYPES:
+        unit = await session.scalar(select(Unit.id).where(Unit.project_id == project.id).limit(1))
+        if unit is not None:
+            raise ValidationFailed(
+                f"The project has units: HUD 2.02.6 project type {new_type} has no beds or "
+                "units (units belong to ES, TH, SH and PH projects).",
+                field="project_type",
+            )
     period = {
         "operating_start_date": changes.get("operating_start_date", project.operating_start_date),
         "operating_end_date": changes.get("operating_end_date", project.operating_end_date),

@@ -162,6 +162,20 @@ async def _check_grant(
     return org
 
 
+def _check_active(org: Organization) -> None:
+    """Nobody joins a deactivated organization: its users cannot act for it (409 naming
+    ``organization_id``; a system admin can reactivate it first)."""
+    if not org.is_active:
+        msg = (
+            f"The organization {org.name!r} is deactivated: nobody is invited into it or given "
+            "a membership there (a system admin can reactivate it)."
+        )
+        raise Conflict(
+            msg,
+            errors=[{"loc": ["body", "organization_id"], "msg": msg, "type": "deactivated"}],
+        )
+
+
 async def _send_invitation(
     session: AsyncSession, settings: Settings, user: User, coc_id: uuid.UUID
 ) -> None:
@@ -192,7 +206,7 @@ async def invite_user(
     organization_id: uuid.UUID,
     role: Role,
 ) -> User:
-    await _check_grant(session, actor, organization_id, role)
+    _check_active(await _check_grant(session, actor, organization_id, role))
     address = email_address.lower()
     existing = await session.scalar(
         select(User).where(User.email == address).execution_options(**ALL_COCS)
@@ -345,8 +359,9 @@ async def update_user(session: AsyncSession, actor: Actor, user: User, data: Use
 async def add_membership(
     session: AsyncSession, actor: Actor, user: User, organization_id: uuid.UUID, role: Role
 ) -> Membership:
-    await _check_grant(session, actor, organization_id, role)
+    org = await _check_grant(session, actor, organization_id, role)
     _check_may_change(actor, user)
+    _check_active(org)
     if any(m.organization_id == organization_id for m in user.memberships):
         raise Conflict(
             "The user already has a role in this organization; change or remove it.",

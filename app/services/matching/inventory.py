@@ -36,6 +36,7 @@ from app.reference.matching import (
     DEFAULT_WARN_DAYS_BEFORE,
     EHV_FUNDING_SOURCE,
     REQUIREMENT_PARAMS,
+    RESIDENTIAL_PROJECT_TYPES,
     UNIT_EVENTS,
     OfflineReason,
     RequirementKind,
@@ -72,6 +73,23 @@ async def housing_project(session: AsyncSession, actor: Actor, project_id: uuid.
     if project.project_type == PROJECT_TYPE_CE:
         raise NotFound("No such housing project (the Coordinated Entry project has no units).")
     return project
+
+
+def check_residential(project: Project) -> None:
+    """Units (beds, vacancies) belong to residential projects only: a 422 naming the project
+    (``project_type`` in the problem) otherwise."""
+    if project.project_type in RESIDENTIAL_PROJECT_TYPES:
+        return
+    kinds = ", ".join(f"{code} {name}" for code, name in RESIDENTIAL_PROJECT_TYPES.items())
+    msg = (
+        f"The project's type (HUD 2.02.6 project type {project.project_type}) has no beds or "
+        f"units; units belong to residential projects: {kinds}."
+    )
+    raise ValidationFailed(
+        msg,
+        errors=[{"loc": ["path", "project_id"], "msg": msg, "type": "value_error"}],
+        extra={"project_type": project.project_type},
+    )
 
 
 def _check_inventory_writer(actor: Actor, project: Project) -> None:
@@ -403,6 +421,7 @@ async def create_unit(
     session: AsyncSession, actor: Actor, project: Project, data: UnitCreate
 ) -> Unit:
     _check_inventory_writer(actor, project)
+    check_residential(project)
     unit = Unit(
         id=uuid.uuid4(),
         coc_id=actor.coc_id,

@@ -30,14 +30,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Actor
+from app.models.enrollments import CaseAssignment, Enrollment
 from app.models.matching import Match
 from app.models.platform import NotificationEvent
+from app.models.queue import QueueEntry
 from app.reference.notifications import Audience, NotificationKind
 from app.services.matching.policy import visible_matches_filter
+from app.services.queue.flow_policy import sees_whole_queue
 
 # An extra visibility rule of a kind: may ``actor`` (a recipient acting for the organization
 # they receive it through, or a partner organization) know about ``event``?
@@ -75,6 +78,41 @@ async def _match_visible(session: AsyncSession, actor: Actor, event: Notificatio
         return False
     found = await session.scalar(
         select(Match.id).where(Match.id == event.entity_id, visible_matches_filter(actor))
+    )
+    return found is not None
+
+
+async def _queue_entry_visible(
+    session: AsyncSession, actor: Actor, event: NotificationEvent
+) -> bool:
+    """The recipient may read the queue entry (DOMAIN 3 and 7: ``queue.flow_policy``): admins,
+    the CAS organization, and the household's assigned case managers -- for a partner
+    organization (no user of its own), the organization through which one of them is assigned
+    to the household's Coordinated Entry stay. A partner that merely sees the client (it
+    created it, was referred it, holds a release) is not told of queue status."""
+    if sees_whole_queue(actor):
+        return True
+    if event.entity_id is None:
+        return False
+    stay = (
+        select(Enrollment.household_group_id)
+        .join(QueueEntry, QueueEntry.head_enrollment_id == Enrollment.id)
+        .where(QueueEntry.id == event.entity_id)
+        .scalar_subquery()
+    )
+    found = await session.scalar(
+        select(CaseAssignment.id)
+        .join(Enrollment, Enrollment.id == CaseAssignment.enrollment_id)
+        .where(
+            or_(
+                CaseAssignment.user_id == actor.user_id,
+                CaseAssignment.organization_id == actor.organization_id,
+            ),
+            CaseAssignment.status == "active",
+            Enrollment.household_group_id == stay,
+            Enrollment.voided_at.is_(None),
+        )
+        .limit(1)
     )
     return found is not None
 
@@ -117,6 +155,7 @@ KINDS: dict[NotificationKind, KindSpec] = {
             (A.CASE_MANAGERS, A.CAS_ADMINS),
             "A queue intake status changed",
             email=True,
+            visible=_queue_entry_visible,
         ),
         KindSpec(
             K.QUEUE_REVIEW_NEEDED,
