@@ -511,3 +511,36 @@ async def test_only_system_admins_load_and_other_cocs_see_nothing(
     assert listed.status_code == 200 and listed.json()["items"] == []
     mine = await client.get(IMPORTS, headers=admin)
     assert r.json()["id"] in {i["id"] for i in mine.json()["items"]}
+
+
+async def test_an_enrollment_outside_its_projects_operating_period_is_loaded_and_reported(
+    client: httpx.AsyncClient, auth: Auth, app: Any, db: AsyncSession
+) -> None:
+    """HUD 2.03: the API refuses an entry outside the project's operating period; a source
+    system's history may hold one. The import keeps the record (refusing it would lose the
+    client's history) and reports it as a warning naming the row, for the HMIS lead to fix."""
+    admin = await auth.headers("system_admin")
+
+    def early_entry(name: str, data: bytes) -> bytes:
+        data = _repair(name, data)
+        if name == "Enrollment.csv":
+
+            def change(row: dict[str, str]) -> None:
+                if row["EnrollmentID"] == "826158":
+                    row["EntryDate"] = "2016-01-04"  # its project operates from 2017-03-22
+
+            return rewrite_csv(data, change)
+        return data
+
+    job = await load(client, app, admin, zip_folder(_datalab(), early_entry))
+    assert job["status"] == "succeeded", job["summary"]
+    assert ("Enrollment", "EntryDate", "entry_outside_operating_period") in rules(
+        job["summary"], "warning"
+    )
+    [group] = [g for g in job["summary"]["groups"] if g["rule"] == "entry_outside_operating_period"]
+    assert group["count"] == 1
+    ds = uuid.UUID(job["data_source_id"])
+    enrollment = source_uuid(ds, "Enrollment", "826158")
+    assert (
+        await count(db, "enrollments", "id = :e AND entry_date = '2016-01-04'", e=enrollment) == 1
+    )

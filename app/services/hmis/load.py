@@ -1267,6 +1267,21 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
         hud_values.items(),
     )
     ok = f"FROM {cands} c WHERE c._parent AND cardinality(c._fails) = 0"
+    # HUD 2.03: the API refuses an entry outside the project's operating period; a source
+    # system's history may hold one. Loaded (refusing it would lose the client's history) and
+    # reported, for the HMIS lead to correct the entry or the project's dates.
+    await _report_rows(
+        scope,
+        "Enrollment",
+        "EntryDate",
+        "entry_outside_operating_period",
+        "Loaded, but the entry date is outside the project's operating period "
+        "(OperatingStartDate to OperatingEndDate): correct the entry or the project's dates.",
+        f"{cands} c JOIN projects p ON p.id = c.project_id",
+        "c._parent AND cardinality(c._fails) = 0 AND (c.entry_date < p.operating_start_date "
+        "OR c.entry_date > p.operating_end_date)",
+        row_expr="c._row",
+    )
     # Households (one per HUD HouseholdID) and their members.
     await scope.execute(
         f"INSERT INTO households (id, coc_id, created_by_organization_id, created_at, "
