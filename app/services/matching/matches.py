@@ -374,8 +374,13 @@ async def _body_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) ->
 
 
 async def _body_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> QueueEntry:
+    # Locked (after the unit): an intake voided or a match sent for the entry at the same moment
+    # is committed before the checks read it (``ce.void`` locks it before its check too).
     entry = await session.scalar(
-        select(QueueEntry).where(QueueEntry.id == entry_id, QueueEntry.coc_id == actor.coc_id)
+        select(QueueEntry)
+        .where(QueueEntry.id == entry_id, QueueEntry.coc_id == actor.coc_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if entry is None or not await client_access.can_see(session, actor, entry.head_client_id):
         raise ValidationFailed("No such queue entry.", field="queue_entry_id")
