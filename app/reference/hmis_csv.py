@@ -744,6 +744,7 @@ RULE_SEVERITY: dict[str, Severity] = {
     "second_open_ce_enrollment": "high",
     "duplicate_exit": "high",
     "exit_before_entry": "high",
+    "entry_outside_operating_period": "warning",
     "vsp_client_data": "high",
     "database_constraint": "high",
 }

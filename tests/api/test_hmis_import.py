@@ -511,3 +511,73 @@ async def test_only_system_admins_load_and_other_cocs_see_nothing(
     assert listed.status_code == 200 and listed.json()["items"] == []
     mine = await client.get(IMPORTS, headers=admin)
     assert r.json()["id"] in {i["id"] for i in mine.json()["items"]}
+
+
+async def test_an_enrollment_outside_its_projects_operating_period_is_loaded_and_reported(
+    client: httpx.AsyncClient, auth: Auth, app: Any, db: AsyncSession
+) -> None:
+    """HUD 2.03: the API refuses an entry outside the project's operating period; a source
+    system's history may hold one. The import keeps the record (refusing it would lose the
+    client's history) and reports it as a warning naming the row, for the HMIS lead to fix."""
+    admin = await auth.headers("system_admin")
+
+    def early_entry(name: str, data: bytes) -> bytes:
+        data = _repair(name, data)
+        if name == "Enrollment.csv":
+
+            def change(row: dict[str, str]) -> None:
+                if row["EnrollmentID"] == "826158":
+                    row["EntryDate"] = "2016-01-04"  # its project operates from 2017-03-22
+
+            return rewrite_csv(data, change)
+        return data
+
+    job = await load(client, app, admin, zip_folder(_datalab(), early_entry))
+    assert job["status"] == "succeeded", job["summary"]
+    assert ("Enrollment", "EntryDate", "entry_outside_operating_period") in rules(
+        job["summary"], "warning"
+    )
+    [group] = [g for g in job["summary"]["groups"] if g["rule"] == "entry_outside_operating_period"]
+    assert group["count"] == 1
+    ds = uuid.UUID(job["data_source_id"])
+    enrollment = source_uuid(ds, "Enrollment", "826158")
+    assert (
+        await count(db, "enrollments", "id = :e AND entry_date = '2016-01-04'", e=enrollment) == 1
+    )
+
+
+async def test_a_project_whose_new_operating_period_leaves_out_its_entries_is_reported(
+    client: httpx.AsyncClient, auth: Auth, app: Any, db: AsyncSession
+) -> None:
+    """A newer copy of a project moves its OperatingStartDate past entries CAS already holds
+    (the API refuses that change, 422): the import takes the source's dates and reports the
+    project's row, for the HMIS lead to correct."""
+    admin = await auth.headers("system_admin")
+    first = await load(client, app, admin, datalab_zip(repaired=True))
+    assert first["status"] == "succeeded", first["summary"]
+    assert ("Project", "OperatingStartDate", "entry_outside_operating_period") not in rules(
+        first["summary"]
+    )
+
+    def later_start(name: str, data: bytes) -> bytes:
+        data = _repair(name, data)
+        if name == "Project.csv":
+
+            def change(row: dict[str, str]) -> None:
+                if row["ProjectID"] == "1362":  # enrollment 826158 entered it on 2021-09-28
+                    row["OperatingStartDate"] = "2022-01-01"
+                    row["DateUpdated"] = "2031-01-01 00:00:00"
+
+            return rewrite_csv(data, change)
+        return data
+
+    second = await load(client, app, admin, zip_folder(_datalab(), later_start))
+    assert second["status"] == "succeeded", second["summary"]
+    assert ("Project", "OperatingStartDate", "entry_outside_operating_period") in rules(
+        second["summary"], "warning"
+    )
+    project = source_uuid(uuid.UUID(second["data_source_id"]), "Project", "1362")
+    start = await db.scalar(
+        text("SELECT operating_start_date FROM projects WHERE id = :p"), {"p": project}
+    )
+    assert str(start) == "2022-01-01"

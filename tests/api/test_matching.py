@@ -1147,3 +1147,52 @@ async def test_the_referral_event_follows_the_project_type(
             funder,
             after,
         )
+
+
+async def test_a_member_removed_from_a_referred_household_leaves_the_providers_view(
+    client: httpx.AsyncClient, auth: Auth, db: Any, world: World
+) -> None:
+    """A match gives the provider ``referred`` access to the household's members; a member who
+    leaves the household (removed while the match is open) is no longer part of that referral:
+    the provider stops seeing them at once (and the match's end, which revokes only the current
+    members, cannot miss them). The head stays visible; another CoC's or a hidden client's
+    access is not touched."""
+    cm = await auth.headers("case_manager", org="cas")
+    person = await place(client, auth, db)
+    r = await client.post(
+        "/api/v1/clients", headers=cm, json={"first_name": "Leaving", "last_name": "Member"}
+    )
+    assert r.status_code == 201, r.text
+    leaving = uuid.UUID(r.json()["id"])
+    [row] = await rows(
+        db, "SELECT household_id, coc_id FROM queue_entries WHERE id = :e", e=person["entry"]
+    )
+    await db.execute(
+        text(
+            "INSERT INTO household_members (id, coc_id, household_id, client_id, "
+            "relationship_to_hoh, created_at, updated_at) "
+            "VALUES (:i, :coc, :h, :c, 3, now(), now())"
+        ),
+        {"i": uuid.uuid4(), "coc": row["coc_id"], "h": row["household_id"], "c": leaving},
+    )
+    unit = await make_unit(client, auth, world.project_id("h1_rrh"))
+    match = (await send(client, auth, unit["id"], person["entry"])).json()
+    provider = world.org_id("housing_1")
+    head = uuid.UUID(str(person["client"]))
+    assert await _referred(db, provider, [head, leaving]) == {head, leaving}
+    hp = await auth.headers("housing_provider")
+    assert (await client.get(f"/api/v1/clients/{leaving}", headers=hp)).status_code == 200
+
+    r = await client.delete(
+        f"/api/v1/households/{row['household_id']}/members/{leaving}",
+        headers={**cm, **ANY_VERSION},
+    )
+    assert r.status_code == 200, r.text
+    assert str(leaving) not in {m["client_id"] for m in r.json()["members"]}
+    assert await _referred(db, provider, [head, leaving]) == {head}
+    assert (await client.get(f"/api/v1/clients/{leaving}", headers=hp)).status_code == 404
+    assert (await client.get(f"/api/v1/clients/{head}", headers=hp)).status_code == 200
+    # The match goes on; its end still ends the head's access.
+    r = await act(client, auth, match["id"], "decline", {"reason": "another_housing_option"})
+    assert r.status_code == 200, r.text
+    assert await _referred(db, provider, [head, leaving]) == set()

@@ -32,6 +32,8 @@ from app.routers import queue_exports
 from app.schemas.pagination import PageParams
 from app.services.identity.auth import memberships_by_email
 from app.services.queue import caseloads as svc
+from app.services.queue import entries
+from app.services.queue.listing import QueueFilter, QueueOrder
 from tests.conftest import PASSWORD, assert_problem
 from tests.support.committed import committed_database
 from tests.support.queue_flow import place
@@ -327,3 +329,53 @@ async def test_a_caseload_read_on_the_replica_shows_only_clients_the_primary_sti
         await engine.dispose()
     assert [r.client_id for r in page.items] == everyone[1:]
     assert audited.subject_ids == everyone[1:]
+
+
+async def test_a_queue_page_read_on_the_replica_shows_only_entries_the_primary_still_has_open(
+    setup: Setup,
+) -> None:
+    """The replica's snapshot still has an entry open that the primary has closed since (an
+    intake voided, a household housed; here in a transaction not committed yet): the queue
+    export's page leaves it out, and its audit event does not name its client."""
+    primary_sessions = create_sessionmaker(setup.engine)
+    async with primary_sessions() as session:
+        [actor] = list(await memberships_by_email(session, "cas_admin@demo.example", "XX-501"))
+    order = QueueOrder.parse("-score")
+    async with primary_sessions() as session:
+        scope_to_coc(session, actor.coc_id)
+        shown = await entries.list_entries(session, actor, QueueFilter(), order, 50, None)
+        await session.rollback()
+    everyone = [(r["id"], r["client"]["id"]) for r in shown.items]
+    assert len(everyone) >= 3, everyone
+    closed_id, closed_client = everyone[0]
+    engine, replica_sessions = _replica(setup.url)
+    try:
+        async with primary_sessions() as primary, replica_sessions() as replica:
+            scope_to_coc(primary, actor.coc_id)
+            scope_to_coc(replica, actor.coc_id)
+            await primary.execute(
+                text(
+                    "UPDATE queue_entries SET closed_at = now(), closed_reason = 'voided' "
+                    "WHERE id = :e"
+                ),
+                {"e": closed_id},
+            )
+            page = await entries.list_entries(
+                replica, actor, QueueFilter(), order, 50, None, primary=primary
+            )
+            audited = (
+                await primary.scalars(
+                    select(AuditEvent.subject_ids)
+                    .where(
+                        AuditEvent.action == "pii.read", AuditEvent.actor_user_id == actor.user_id
+                    )
+                    .order_by(AuditEvent.occurred_at.desc())
+                    .limit(1)
+                )
+            ).one()
+            await primary.rollback()
+    finally:
+        await engine.dispose()
+    assert [r["id"] for r in page.items] == [e for e, _ in everyone[1:]]
+    assert closed_client not in (audited or [])
+    assert sorted(audited or []) == sorted(c for _, c in everyone[1:])

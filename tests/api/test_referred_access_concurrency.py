@@ -317,3 +317,59 @@ async def test_a_merge_while_a_match_ends_keeps_the_access_the_merged_records_ma
     }
     assert await _referred(engine, [survivor, duplicate]) == {survivor}
     assert waited_on is not None  # for the survivor's row, locked by the merge
+
+
+async def test_a_merge_of_a_match_head_while_the_match_ends_does_not_deadlock(
+    committed: tuple[httpx.AsyncClient, AsyncEngine],
+) -> None:
+    """The ending match's head is merged (as the duplicate) into another record at the same
+    moment. The end holds the match's row and then takes the clients' ``referred`` locks; the
+    merge re-points the match's head. The merge takes the rows of the matches, queue entries and
+    units naming either record before the clients' rows (the order of the match's paths), so it
+    waits for the end instead of holding a client the end waits for: both finish, neither is
+    aborted as a deadlock."""
+    client, engine = committed
+    [entry] = await _approved_entries(client, engine, 1)
+    cm = await _login(client, "case_manager@demo.example")
+    r = await client.post(
+        "/api/v1/clients", headers=cm, json={"first_name": "Merge", "last_name": "Keeper"}
+    )
+    assert r.status_code == 201, r.text
+    survivor = uuid.UUID(r.json()["id"])
+    admin_headers = await _login(client, "cas_admin@demo.example")
+    r = await client.post(
+        "/api/v1/matches",
+        json={"unit_id": await _unit(client), "queue_entry_id": str(entry)},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    ending = uuid.UUID(r.json()["id"])
+    duplicate = uuid.UUID(r.json()["head_client_id"])
+    admin = await _actor(
+        engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas")
+    )
+    provider = await _actor(engine, "housing_provider@demo.example", HOPE)
+    sessions = create_sessionmaker(engine)
+    async with sessions() as merging, sessions() as ends:
+        ender = await _pid(ends)
+        match = await matches.get_visible_match(ends, provider, ending, for_update=True)
+        merger = await _pid(merging)
+        task = asyncio.create_task(
+            _then_commit(merging, merge.merge_clients(merging, admin, survivor, duplicate))
+        )
+        # The merge waits for the end (the match's row) ...
+        assert await _finished_or_waiting(engine, task, merger, ender) is not None
+        # ... and the end goes on to the clients' locks and commits.
+        await matches.decline(ends, provider, match, DeclineReason.ANOTHER_HOUSING_OPTION, None)
+        await ends.commit()
+        await task
+    assert await _statuses(engine, [ending]) == {ending: "declined"}
+    async with engine.connect() as conn:
+        merged = await conn.scalar(
+            text("SELECT merged_into_id FROM clients WHERE id = :d"), {"d": duplicate}
+        )
+        head = await conn.scalar(
+            text("SELECT head_client_id FROM matches WHERE id = :m"), {"m": ending}
+        )
+    assert merged == survivor and head == survivor
+    assert await _referred(engine, [survivor, duplicate]) == set()

@@ -41,6 +41,13 @@ async def void_enrollment(
             "Only a Coordinated Entry enrollment (an intake) is voided; exit other enrollments."
         )
     group = [e for e in await household_group(session, enrollment) if e.voided_at is None]
+    # The stay's queue entry locked first (a match sent now writes it): such a match is
+    # committed before the check below reads the matches, or finds the entry closed.
+    await session.execute(
+        select(QueueEntry.id)
+        .where(QueueEntry.head_enrollment_id.in_([e.id for e in group]))
+        .with_for_update(key_share=True)
+    )
     # A match of the stay still active could be accepted and succeed on a voided intake (a
     # program enrollment from it, the HUD referral result, the provider's access): the CAS
     # admin cancels it first.

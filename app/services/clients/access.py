@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Literal
 
@@ -28,12 +28,14 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    delete,
     exists,
     false,
     func,
     or_,
     select,
     true,
+    union,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,9 +43,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.context import Actor
 from app.errors import NotFound, ValidationFailed
-from app.models import Client, ClientAccess
+from app.models import Client, ClientAccess, HouseholdMember
 from app.models.enrollments import CaseAssignment, Enrollment
+from app.models.matching import Match
+from app.models.queue import QueueEntry
 from app.models.scoping import scoped_coc
+from app.reference.matching import ACTIVE_MATCH_STATUSES, MatchStatus
 
 
 def roi_active(today: date | ColumnElement[date]) -> ColumnElement[bool]:
@@ -285,6 +290,65 @@ async def grant_referred(
     await lock_referred(session, ids)
     for client_id in ids:
         await grant(session, client_id, organization_id, "referred")
+
+
+# A match in one of these still holds the ``referred`` access it gave (another match's end, or a
+# member leaving another household, leaves it).
+REFERRAL_HOLDS: tuple[MatchStatus, ...] = (*ACTIVE_MATCH_STATUSES, MatchStatus.ENROLLED)
+
+
+async def revoke_referred_unless_held(
+    session: AsyncSession,
+    coc_id: uuid.UUID,
+    client_ids: Sequence[uuid.UUID],
+    organization_ids: Iterable[uuid.UUID],
+    *,
+    except_match_id: uuid.UUID | None = None,
+) -> None:
+    """End each organization's ``referred`` access to ``client_ids`` unless another match of
+    that organization (as the provider or the EHV case-manager agency) still holds the client:
+    active or enrolled, the client its head or a current member of its household. The
+    organization's own links (``created``, ``enrolled``) are other rows and stay. The caller
+    holds the clients' ``referred`` locks (``lock_referred``)."""
+    for org_id in dict.fromkeys(organization_ids):
+        held = and_(
+            or_(Match.organization_id == org_id, Match.ehv_case_manager_organization_id == org_id),
+            Match.status.in_(REFERRAL_HOLDS),
+        )
+        if except_match_id is not None:
+            held = and_(held, Match.id != except_match_id)
+        # The clients of those matches' households (what their sending granted).
+        still_needed = union(
+            select(Match.head_client_id).where(held),
+            select(HouseholdMember.client_id)
+            .join(QueueEntry, QueueEntry.household_id == HouseholdMember.household_id)
+            .join(Match, Match.queue_entry_id == QueueEntry.id)
+            .where(held),
+        )
+        await session.execute(
+            delete(ClientAccess).where(
+                ClientAccess.coc_id == coc_id,
+                ClientAccess.client_id.in_(client_ids),
+                ClientAccess.organization_id == org_id,
+                ClientAccess.reason == "referred",
+                ClientAccess.client_id.not_in(still_needed),
+            )
+        )
+
+
+async def referring_organizations(
+    session: AsyncSession, household_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The organizations a match of the household's queue entries that still holds its access
+    referred the household to (providers and EHV case-manager agencies)."""
+    rows = (
+        await session.execute(
+            select(Match.organization_id, Match.ehv_case_manager_organization_id)
+            .join(QueueEntry, QueueEntry.id == Match.queue_entry_id)
+            .where(QueueEntry.household_id == household_id, Match.status.in_(REFERRAL_HOLDS))
+        )
+    ).all()
+    return list(dict.fromkeys(o for row in rows for o in row if o is not None))
 
 
 NO_SUCH_CLIENT = "No such client (or not visible to you)."

@@ -238,9 +238,19 @@ async def remove_member(
             "client_id",
             "The head of household cannot be removed; make another member the head first.",
         )
+    # A match of the household referred the member to organizations: the member leaves that
+    # referral. Their ``referred`` lock first (before the member's row: the order of a merge,
+    # which locks clients before re-pointing members), then the grants no other match holds.
+    referred_to = await client_access.referring_organizations(session, household.id)
+    if referred_to:
+        await client_access.lock_referred(session, [client_id])
     await session.delete(member)
     _touch(household)
     await session.flush()
+    if referred_to:
+        await client_access.revoke_referred_unless_held(
+            session, household.coc_id, [client_id], referred_to
+        )
     audit.record(
         session,
         actor,

@@ -30,6 +30,8 @@ from app.errors import Conflict, ValidationFailed
 from app.models import Base, Client, ClientAccess, HouseholdMember
 from app.models.clients import ClientMerge
 from app.models.enrollments import Enrollment
+from app.models.matching import Match, Unit
+from app.models.queue import QueueEntry
 from app.schemas.pagination import PageParams
 from app.security import utcnow
 from app.services.clients import access as client_access
@@ -115,7 +117,20 @@ def _version_bump(table: Table) -> dict[str, Any]:
 async def _lock_pair(
     session: AsyncSession, actor: Actor, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
 ) -> tuple[Client, Client]:
-    # Both rows first, in id order -- the order ``client_access.lock_referred`` takes clients'
+    # The rows a match's paths lock before the clients' (``client_access.lock_referred``: the
+    # match, its queue entry, its unit), where they name either record (the merge re-points
+    # them), first: a match of one of them ending or sent now is waited for, instead of waiting
+    # for a client's row the merge would hold while it waits for the match (a deadlock).
+    pair = [survivor_id, duplicate_id]
+    for model, column in (
+        (Match, Match.head_client_id),
+        (QueueEntry, QueueEntry.head_client_id),
+        (Unit, Unit.occupant_client_id),
+    ):
+        await session.execute(
+            select(model.id).where(column.in_(pair)).order_by(model.id).with_for_update()
+        )
+    # Then both rows, in id order -- the order ``client_access.lock_referred`` takes clients'
     # rows in: a match's grant or revocation for a household holding both records never waits
     # for the merge while the merge waits for it.
     await session.execute(

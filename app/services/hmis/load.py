@@ -707,6 +707,7 @@ async def _load_projects(
     not_loaded: list[int] = []
     deleted: list[int] = []
     inserted = updated = 0
+    changed: dict[uuid.UUID, int] = {}  # updated projects' rows
     for p in projects:
         own_id = source_uuid(scope.data_source_id, "Project", p.source_id)
         if p.source_id in adopted:
@@ -766,8 +767,28 @@ async def _load_projects(
         )
         inserted += row["i"]
         updated += row["u"]
+        if row["u"]:
+            changed[own_id] = p.row
     scope.count("Project", inserted=inserted, updated=updated)
     report = scope.report
+    if changed:
+        # HUD 2.03: the source's operating period wins (the API refuses the change, 422), but
+        # an entry CAS already holds outside it is reported on the project's row.
+        outside = await scope.conn.fetch(
+            "SELECT p.id FROM projects p WHERE p.id = ANY($1::uuid[]) AND EXISTS (SELECT 1 "
+            "FROM enrollments e WHERE e.project_id = p.id AND e.voided_at IS NULL AND "
+            "(e.entry_date < p.operating_start_date OR e.entry_date > p.operating_end_date))",
+            list(changed),
+        )
+        if outside:
+            report.add(
+                "Project",
+                "OperatingStartDate",
+                "entry_outside_operating_period",
+                "Loaded, but the project holds entries outside its new operating period "
+                "(OperatingStartDate to OperatingEndDate): correct the dates or the entries.",
+                rows=sorted(changed[r["id"]] for r in outside),
+            )
     if not_loaded:
         report.add(
             "Project",
@@ -1267,6 +1288,21 @@ async def load_enrollments(scope: LoadScope, projects: str) -> None:
         hud_values.items(),
     )
     ok = f"FROM {cands} c WHERE c._parent AND cardinality(c._fails) = 0"
+    # HUD 2.03: the API refuses an entry outside the project's operating period; a source
+    # system's history may hold one. Loaded (refusing it would lose the client's history) and
+    # reported, for the HMIS lead to correct the entry or the project's dates.
+    await _report_rows(
+        scope,
+        "Enrollment",
+        "EntryDate",
+        "entry_outside_operating_period",
+        "Loaded, but the entry date is outside the project's operating period "
+        "(OperatingStartDate to OperatingEndDate): correct the entry or the project's dates.",
+        f"{cands} c JOIN projects p ON p.id = c.project_id",
+        "c._parent AND cardinality(c._fails) = 0 AND (c.entry_date < p.operating_start_date "
+        "OR c.entry_date > p.operating_end_date)",
+        row_expr="c._row",
+    )
     # Households (one per HUD HouseholdID) and their members.
     await scope.execute(
         f"INSERT INTO households (id, coc_id, created_by_organization_id, created_at, "

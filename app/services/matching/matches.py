@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from app.models import ClientAccess, HouseholdMember, Membership, Organization, Project, User
+from app.models import HouseholdMember, Membership, Organization, Project, User
 from app.models.ce_records import CeEvent
 from app.models.enrollments import CaseAssignment, Enrollment
 from app.models.matching import (
@@ -287,8 +287,6 @@ async def _write_result(session: AsyncSession, match: Match, result: int, on: da
 # The ends of a match that end the ``referred`` access it gave: every end but success (the
 # provider enrolled the household, and keeps it on its caseload).
 ENDS_ACCESS = frozenset(set(S) - set(ACTIVE_MATCH_STATUSES) - {S.ENROLLED})
-# A match in one of these still holds the access it gave (another match's end leaves it).
-HOLDS_ACCESS = (*ACTIVE_MATCH_STATUSES, S.ENROLLED)
 
 
 async def _revoke_referred_access(session: AsyncSession, match: Match) -> None:
@@ -304,29 +302,13 @@ async def _revoke_referred_access(session: AsyncSession, match: Match) -> None:
     assert entry is not None
     clients = await household_clients(session, entry)
     await client_access.lock_referred(session, clients)
-    for org_id in {match.organization_id, match.ehv_case_manager_organization_id} - {None}:
-        held = and_(
-            or_(Match.organization_id == org_id, Match.ehv_case_manager_organization_id == org_id),
-            Match.status.in_(HOLDS_ACCESS),
-            Match.id != match.id,
-        )
-        # The clients of those matches' households (what their sending granted).
-        still_needed = union(
-            select(Match.head_client_id).where(held),
-            select(HouseholdMember.client_id)
-            .join(QueueEntry, QueueEntry.household_id == HouseholdMember.household_id)
-            .join(Match, Match.queue_entry_id == QueueEntry.id)
-            .where(held),
-        )
-        await session.execute(
-            delete(ClientAccess).where(
-                ClientAccess.coc_id == match.coc_id,
-                ClientAccess.client_id.in_(clients),
-                ClientAccess.organization_id == org_id,
-                ClientAccess.reason == "referred",
-                ClientAccess.client_id.not_in(still_needed),
-            )
-        )
+    await client_access.revoke_referred_unless_held(
+        session,
+        match.coc_id,
+        clients,
+        [o for o in (match.organization_id, match.ehv_case_manager_organization_id) if o],
+        except_match_id=match.id,
+    )
 
 
 async def _move(
@@ -392,8 +374,13 @@ async def _body_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) ->
 
 
 async def _body_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> QueueEntry:
+    # Locked (after the unit): an intake voided or a match sent for the entry at the same moment
+    # is committed before the checks read it (``ce.void`` locks it before its check too).
     entry = await session.scalar(
-        select(QueueEntry).where(QueueEntry.id == entry_id, QueueEntry.coc_id == actor.coc_id)
+        select(QueueEntry)
+        .where(QueueEntry.id == entry_id, QueueEntry.coc_id == actor.coc_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if entry is None or not await client_access.can_see(session, actor, entry.head_client_id):
         raise ValidationFailed("No such queue entry.", field="queue_entry_id")

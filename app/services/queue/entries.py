@@ -138,10 +138,31 @@ async def list_entries(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_queue_cursor(order, rows[-1])
+    if primary is not session and rows:
+        rows = await _still_open(primary, actor, rows)
     await audit.write_pii_reads(
         primary, actor, [r.head_client_id for r in rows], fields=LISTED_FIELDS
     )
     return PageOf(shape_page(rows, today, now), next_cursor)
+
+
+async def _still_open(primary: AsyncSession, actor: Actor, rows: Sequence[Any]) -> list[Any]:
+    """The rows of a page read on a read replica (a snapshot possibly behind the primary) whose
+    entry the primary still has open with the same head of household: an entry closed since
+    (an intake voided, a household housed or exited) or re-pointed by a merge is left out of
+    the page and of its audit. The page's cursor stays the replica's (paging goes on)."""
+    current = set(
+        (
+            await primary.execute(
+                select(QueueEntry.id, QueueEntry.head_client_id).where(
+                    QueueEntry.coc_id == actor.coc_id,
+                    QueueEntry.id.in_([r.id for r in rows]),
+                    QueueEntry.closed_at.is_(None),
+                )
+            )
+        ).tuples()
+    )
+    return [r for r in rows if (r.id, r.head_client_id) in current]
 
 
 async def get_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> dict[str, Any]:
