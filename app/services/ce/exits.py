@@ -164,11 +164,24 @@ async def exit_enrollments(
     return exits
 
 
-async def check_no_active_match(session: AsyncSession, enrollments: Sequence[Enrollment]) -> None:
-    """409 naming the match when a Coordinated Entry stay being exited has an active match."""
+async def check_no_active_match(
+    session: AsyncSession,
+    enrollments: Sequence[Enrollment],
+    before: str = "the Coordinated Entry exit",
+) -> None:
+    """409 naming the match when a Coordinated Entry stay being exited (or voided: ``before``)
+    has an active match: it could still be accepted and succeed on a stay that ended (a program
+    enrollment from it, the HUD referral result, the provider's access). The stay's queue entry
+    is locked first (a match being sent writes it): such a match is committed before the check
+    reads the matches, or its send finds the entry closed."""
     ce_ids = [e.id for e in enrollments if e.is_coordinated_entry]
     if not ce_ids:
         return
+    await session.execute(
+        select(QueueEntry.id)
+        .where(QueueEntry.head_enrollment_id.in_(ce_ids))
+        .with_for_update(key_share=True)
+    )
     active = (
         await session.execute(
             select(Match.id, Match.status)
@@ -181,7 +194,7 @@ async def check_no_active_match(session: AsyncSession, enrollments: Sequence[Enr
         raise Conflict(
             f"The household has an active match ({active.status}): the provider records its "
             "outcome (POST /api/v1/matches/{match_id}/outcome) or the CAS admin cancels it "
-            "(POST /api/v1/matches/{match_id}/cancel) before the Coordinated Entry exit.",
+            f"(POST /api/v1/matches/{{match_id}}/cancel) before {before}.",
             extra={"match_id": str(active.id), "match_status": active.status},
         )
 

@@ -19,12 +19,10 @@ from app import clock
 from app.context import Actor
 from app.errors import Conflict
 from app.models.enrollments import Enrollment
-from app.models.matching import Match
 from app.models.queue import QueueEntry
-from app.reference.matching import ACTIVE_MATCH_STATUSES
 from app.services.ce.enrollments import already_enrolled, head_of, household_group
 from app.services.ce.enrollments import open_ce_enrollment as find_open_ce_enrollment
-from app.services.ce.exits import close_queue_entries
+from app.services.ce.exits import check_no_active_match, close_queue_entries
 from app.services.platform import audit
 
 UNDO_DAYS = 30
@@ -41,30 +39,7 @@ async def void_enrollment(
             "Only a Coordinated Entry enrollment (an intake) is voided; exit other enrollments."
         )
     group = [e for e in await household_group(session, enrollment) if e.voided_at is None]
-    # The stay's queue entry locked first (a match sent now writes it): such a match is
-    # committed before the check below reads the matches, or finds the entry closed.
-    await session.execute(
-        select(QueueEntry.id)
-        .where(QueueEntry.head_enrollment_id.in_([e.id for e in group]))
-        .with_for_update(key_share=True)
-    )
-    # A match of the stay still active could be accepted and succeed on a voided intake (a
-    # program enrollment from it, the HUD referral result, the provider's access): the CAS
-    # admin cancels it first.
-    active = await session.scalar(
-        select(Match.id)
-        .where(
-            Match.ce_enrollment_id.in_([e.id for e in group]),
-            Match.status.in_(ACTIVE_MATCH_STATUSES),
-        )
-        .limit(1)
-    )
-    if active is not None:
-        raise Conflict(
-            "The household has an active match: cancel it first "
-            "(POST /api/v1/matches/{match_id}/cancel), then void the intake.",
-            extra={"match_id": str(active)},
-        )
+    await check_no_active_match(session, group, before="the intake is voided")
     now = clock.now()
     for e in group:
         e.voided_at = now
