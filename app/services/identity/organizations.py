@@ -370,6 +370,12 @@ async def update_project(
     }
     _check_project_dates(period)
     if changes.keys() & period.keys():
+        # FOR NO KEY UPDATE conflicts with the FOR SHARE an enrollment takes before checking
+        # its entry date: a shrink and a new (or moved) entry cannot both pass their checks.
+        # (The version check at flush still catches a concurrent change of the project.)
+        await session.execute(
+            select(Project.id).where(Project.id == project.id).with_for_update(key_share=True)
+        )
         await _check_period_holds_entries(session, project, period)
     diff = apply_changes(project, changes)
     await session.flush()

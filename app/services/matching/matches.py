@@ -71,7 +71,7 @@ from app.reference.matching import (
 from app.reference.queue import CloseReason, IntakeStatus, ReferralStatus
 from app.schemas.matching import MatchCreate, MatchRead
 from app.schemas.pagination import PageParams
-from app.services.ce.enrollments import check_operating_period
+from app.services.ce.enrollments import check_operating_period, locked_project
 from app.services.clients import access as client_access
 from app.services.matching import eligibility, inventory, policy
 from app.services.matching.machine import MATCH, needs_provider
@@ -572,8 +572,7 @@ async def _start_program_intake(
     ) or [ce]
     if entry_date < match.sent_on:
         raise ValidationFailed("The entry date is before the match was sent.", field=field)
-    project = await session.get(Project, match.project_id)
-    assert project is not None
+    project = await locked_project(session, match.project_id)
     check_operating_period(project, entry_date, field)
     head_id = uuid.uuid4()
     copied = (
