@@ -215,7 +215,8 @@ async def update_organization(
     if_match: IfMatch,
     response: Response,
 ) -> svc.Organization:
-    """Rename the organization, change its flags or deactivate it (system admins)."""
+    """Rename the organization, change its flags or deactivate it (system admins). A provider
+    with matches in progress is not deactivated (409 listing them in `match_ids`)."""
     org = await svc.get_organization(session, actor, organization_id)
     check_if_match(if_match, org.version)
     org = await svc.update_organization(session, actor, org, body)

@@ -12,7 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Auth, World
+from tests.support.http import ANY_VERSION
 from tests.support.intake import INTAKES, example, rows
+from tests.support.matching import act, make_unit, place, send
 
 USERS = "/api/v1/users"
 STATE = (
@@ -88,3 +90,55 @@ async def test_no_invitation_or_membership_into_a_deactivated_organization(
     r = await client.post(USERS, json=invite, headers=admin)
     assert r.status_code == 201, r.text
     assert [m["organization_id"] for m in r.json()["memberships"]] == [str(org)]
+
+
+ACTIVE_MATCHES = (
+    "SELECT m.id FROM matches m JOIN projects p ON p.id = m.project_id "
+    "WHERE p.organization_id = :o AND m.status IN "
+    "('sent', 'accepted', 'ehv_navigation', 'ehv_voucher_issued', 'ehv_rfta_submitted', "
+    "'ehv_case_management') ORDER BY m.created_at, m.id"
+)
+
+
+async def test_a_provider_with_active_matches_is_not_deactivated(
+    client: httpx.AsyncClient, auth: Auth, db: AsyncSession, world: World
+) -> None:
+    """Nobody at a deactivated provider could answer a match sent to it: deactivating one that
+    holds matches in progress is a 409 naming ``is_active`` and the matches (``match_ids``),
+    nothing written; once the CAS admin has canceled them, the deactivation goes through."""
+    person = await place(client, auth, db)
+    unit = await make_unit(client, auth, world.project_id("h1_rrh"))
+    r = await send(client, auth, unit["id"], person["entry"])
+    assert r.status_code == 201, r.text
+    sent = r.json()["id"]
+    org = world.org_id("housing_1")
+    url = f"/api/v1/organizations/{org}"
+    held = [str(m) for m in (await db.scalars(text(ACTIVE_MATCHES), {"o": org})).all()]
+    assert sent in held
+    state = "SELECT is_active, version FROM organizations WHERE id = :o"
+    [before] = await rows(db, state, o=org)
+    # Only system admins deactivate organizations.
+    r = await client.patch(
+        url,
+        json={"is_active": False},
+        headers={**(await auth.headers("cas_admin")), **ANY_VERSION},
+    )
+    assert r.status_code == 403, r.text
+    admin = {**(await auth.headers("system_admin")), **ANY_VERSION}
+    r = await client.patch(url, json={"is_active": False}, headers=admin)
+    assert r.status_code == 409, r.text
+    problem = r.json()
+    assert problem["errors"][0]["loc"] == ["body", "is_active"], problem
+    assert problem["match_ids"] == held and "active match" in problem["detail"]
+    assert await rows(db, state, o=org) == [before]
+    # Other changes to the organization are not held up by its matches.
+    r = await client.patch(url, json={"veteran_services": True}, headers=admin)
+    assert r.status_code == 200, r.text
+    for match_id in held:
+        r = await act(
+            client, auth, match_id, "cancel", {"reason": "sent_in_error"}, user="cas_admin"
+        )
+        assert r.status_code == 200, r.text
+    r = await client.patch(url, json={"is_active": False}, headers=admin)
+    assert r.status_code == 200 and r.json()["is_active"] is False, r.text
+    await _set_active(db, org, True)

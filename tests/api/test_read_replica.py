@@ -331,6 +331,64 @@ async def test_a_caseload_read_on_the_replica_shows_only_clients_the_primary_sti
     assert audited.subject_ids == everyone[1:]
 
 
+async def test_my_caseload_read_on_the_replica_leaves_out_a_case_assignment_ended_since(
+    setup: Setup,
+) -> None:
+    """The replica's snapshot still has the caller's case assignment, which has ended on the
+    primary (not committed yet) while the caller's organization keeps its access to the client:
+    "mine" leaves the client out of the page and of its audit event; the organization's
+    caseload (other case managers of the organization may hold the case) is checked on access
+    only, as before."""
+    primary_sessions = create_sessionmaker(setup.engine)
+    async with primary_sessions() as session:
+        [actor] = [
+            a
+            for a in await memberships_by_email(session, "case_manager@demo.example", "XX-501")
+            if a.organization_id != (await _cas_org(session))
+        ]
+    order, filters = svc.CaseloadOrder(), svc.CaseloadFilters()
+    async with primary_sessions() as session:
+        scope_to_coc(session, actor.coc_id)
+        shown = await svc.list_caseload(
+            session, actor, Caseload.MINE, filters, PageParams(limit=10), order
+        )
+        await session.rollback()
+    everyone = [r.client_id for r in shown.items]
+    assert len(everyone) == 3, everyone
+    ended = shown.items[0].enrollment_id
+    engine, replica_sessions = _replica(setup.url)
+    try:
+        async with primary_sessions() as primary, replica_sessions() as replica:
+            scope_to_coc(primary, actor.coc_id)
+            scope_to_coc(replica, actor.coc_id)
+            await primary.execute(
+                text(
+                    "UPDATE case_assignments SET status = 'inactive', end_date = start_date "
+                    "WHERE enrollment_id = :e AND user_id = :u"
+                ),
+                {"e": ended, "u": actor.user_id},
+            )
+            pages, audited = {}, []
+            for caseload in (Caseload.MINE, Caseload.ORGANIZATION):
+                pages[caseload] = await svc.list_caseload(
+                    replica, actor, caseload, filters, PageParams(limit=10), order, primary=primary
+                )
+                audited += [e.subject_ids for e in primary.new if isinstance(e, AuditEvent)]
+                await primary.flush()
+            await primary.rollback()
+    finally:
+        await engine.dispose()
+    assert [r.client_id for r in pages[Caseload.MINE].items] == everyone[1:]
+    assert sorted(r.client_id for r in pages[Caseload.ORGANIZATION].items) == sorted(everyone)
+    assert audited == [everyone[1:], [r.client_id for r in pages[Caseload.ORGANIZATION].items]]
+
+
+async def _cas_org(session: AsyncSession) -> uuid.UUID:
+    org = await session.scalar(text("SELECT id FROM organizations WHERE kind = 'cas'"))
+    assert isinstance(org, uuid.UUID)
+    return org
+
+
 async def test_a_queue_page_read_on_the_replica_shows_only_entries_the_primary_still_has_open(
     setup: Setup,
 ) -> None:

@@ -522,6 +522,20 @@ def check_operating_period(project: Project, day: date, field: str) -> None:
         )
 
 
+async def locked_project(session: AsyncSession, project_id: uuid.UUID) -> Project:
+    """The project read afresh under ``FOR SHARE``: an entry date is checked against the
+    operating period while no project update (``FOR NO KEY UPDATE``, which conflicts) can
+    shrink it; concurrent enrollments (share locks) do not wait for each other."""
+    return (
+        await session.scalars(
+            select(Project)
+            .where(Project.id == project_id)
+            .with_for_update(read=True, of=Project)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
 async def check_organization_active(session: AsyncSession, project: Project) -> None:
     """A deactivated organization's projects take no new enrollments (409 naming
     ``project_id``); its existing enrollments stay as they are."""
@@ -585,6 +599,7 @@ async def enroll(
     translation_values = check_translation(translation)
     await check_organization_active(session, project)
     check_not_future(entry_date, "", "entry_date", clock.today(actor))
+    project = await locked_project(session, project.id)
     check_operating_period(project, entry_date, "entry_date")
     is_ce = project.project_type == PROJECT_TYPE_CE
     if is_ce:
@@ -831,7 +846,7 @@ async def update_enrollment(
         check_not_future(new_entry, "", "entry_date", clock.today(actor))
         # The household's stay is in one project: the enrollment's.
         check_operating_period(
-            await session.get_one(Project, enrollment.project_id), new_entry, "entry_date"
+            await locked_project(session, enrollment.project_id), new_entry, "entry_date"
         )
         old_entry = enrollment.entry_date
         targets = [enrollment]

@@ -13,11 +13,11 @@ from app.context import Actor
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.models import Coc, Membership, Organization, Project
 from app.models.enrollments import Enrollment
-from app.models.matching import Unit
+from app.models.matching import Match, Unit
 from app.models.scoping import ALL_COCS
 from app.permissions import Role
 from app.reference import PROJECT_TYPE_CE
-from app.reference.matching import RESIDENTIAL_PROJECT_TYPES
+from app.reference.matching import ACTIVE_MATCH_STATUSES, RESIDENTIAL_PROJECT_TYPES
 from app.schemas.organizations import (
     CocUpdate,
     OrganizationCreate,
@@ -207,6 +207,36 @@ async def create_organization(
     return org
 
 
+async def _check_no_active_matches(session: AsyncSession, org: Organization) -> None:
+    """A provider with matches in progress (sent, accepted, EHV) is not deactivated: nobody
+    there could respond to them. 409 naming ``is_active`` and the matches (``match_ids``); the
+    CAS admin cancels them (or they end) first. The organization row is locked first
+    (``FOR NO KEY UPDATE``, against the ``FOR SHARE`` a new match takes on it), so a match sent
+    at the same moment is either seen here or refused as sent to a deactivated organization."""
+    await session.execute(
+        select(Organization.id).where(Organization.id == org.id).with_for_update(key_share=True)
+    )
+    active = [
+        str(i)
+        for i in await session.scalars(
+            select(Match.id)
+            .join(Project, Project.id == Match.project_id)
+            .where(Project.organization_id == org.id, Match.status.in_(ACTIVE_MATCH_STATUSES))
+            .order_by(Match.created_at, Match.id)
+        )
+    ]
+    if active:
+        msg = (
+            f"The organization has {len(active)} active match(es) (sent, accepted or EHV): the "
+            "CAS admin cancels them, or they end, before it is deactivated."
+        )
+        raise Conflict(
+            msg,
+            errors=[{"loc": ["body", "is_active"], "msg": msg, "type": "active_matches"}],
+            extra={"match_ids": active},
+        )
+
+
 async def update_organization(
     session: AsyncSession, actor: Actor, org: Organization, data: OrganizationUpdate
 ) -> Organization:
@@ -216,6 +246,8 @@ async def update_organization(
         changes.get("victim_service_provider", org.victim_service_provider),
         changes.get("access_point", org.access_point),
     )
+    if changes.get("is_active") is False and org.is_active:
+        await _check_no_active_matches(session, org)
     diff = apply_changes(org, changes)
     await session.flush()
     audit.record(session, actor, "organization.update", "organization", org.id, diff)
@@ -370,6 +402,12 @@ async def update_project(
     }
     _check_project_dates(period)
     if changes.keys() & period.keys():
+        # FOR NO KEY UPDATE conflicts with the FOR SHARE an enrollment takes before checking
+        # its entry date: a shrink and a new (or moved) entry cannot both pass their checks.
+        # (The version check at flush still catches a concurrent change of the project.)
+        await session.execute(
+            select(Project.id).where(Project.id == project.id).with_for_update(key_share=True)
+        )
         await _check_period_holds_entries(session, project, period)
     diff = apply_changes(project, changes)
     await session.flush()

@@ -71,7 +71,7 @@ from app.reference.matching import (
 from app.reference.queue import CloseReason, IntakeStatus, ReferralStatus
 from app.schemas.matching import MatchCreate, MatchRead
 from app.schemas.pagination import PageParams
-from app.services.ce.enrollments import check_operating_period
+from app.services.ce.enrollments import check_operating_period, locked_project
 from app.services.clients import access as client_access
 from app.services.matching import eligibility, inventory, policy
 from app.services.matching.machine import MATCH, needs_provider
@@ -387,10 +387,17 @@ async def _body_entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) 
     return entry
 
 
-def _check_operating(project: Project, today: date) -> None:
+async def _check_operating(session: AsyncSession, project: Project, today: date) -> None:
     """HUD 2.03: a project outside its operating period, or of a deactivated organization (no
-    one there can respond), takes no referral (409)."""
-    if not project.organization.is_active:
+    one there can respond), takes no referral (409). The organization row is read under
+    ``FOR SHARE``: a deactivation at the same moment (``FOR NO KEY UPDATE``) waits for this
+    match and refuses, or this waits for it and sees it."""
+    active = await session.scalar(
+        select(Organization.is_active)
+        .where(Organization.id == project.organization_id)
+        .with_for_update(read=True)
+    )
+    if not active:
         raise Conflict("The unit's project belongs to a deactivated organization.")
     end = project.operating_end_date
     if project.operating_start_date > today or (end is not None and end < today):
@@ -409,7 +416,7 @@ async def create_match(session: AsyncSession, actor: Actor, body: MatchCreate) -
     MATCH.check(None, S.SENT, actor)
     unit = await _body_unit(session, actor, body.unit_id)
     entry = await _body_entry(session, actor, body.queue_entry_id)
-    _check_operating(await session.get_one(Project, unit.project_id), today)
+    await _check_operating(session, await session.get_one(Project, unit.project_id), today)
     if entry.closed_at is not None:
         raise Conflict("The queue entry is closed (the household left the queue).")
     if entry.intake_status != IntakeStatus.APPROVED.value:
@@ -572,8 +579,7 @@ async def _start_program_intake(
     ) or [ce]
     if entry_date < match.sent_on:
         raise ValidationFailed("The entry date is before the match was sent.", field=field)
-    project = await session.get(Project, match.project_id)
-    assert project is not None
+    project = await locked_project(session, match.project_id)
     check_operating_period(project, entry_date, field)
     head_id = uuid.uuid4()
     copied = (

@@ -413,6 +413,17 @@ async def list_caseload(
                 )
             )
         )
+        if caseload == Caseload.MINE:
+            # "Mine" is the caller's active assignments: one ended since the snapshot is out.
+            assigned = set(
+                await primary.scalars(
+                    select(Enrollment.id).where(
+                        Enrollment.id.in_([r.enrollment_id for r in shaped]),
+                        _assigned(actor, caseload, None),
+                    )
+                )
+            )
+            shaped = [r for r in shaped if r.enrollment_id in assigned]
         shaped = [r for r in shaped if r.client_id in visible]
     audit.record_pii_reads(primary, actor, [r.client_id for r in shaped], fields=[read_as, "name"])
     return PageOf(shaped, next_cursor)
