@@ -388,7 +388,21 @@ async def update_project(
         changes.get("project_type", project.project_type),
     )
     new_type = changes.get("project_type", project.project_type)
-    if new_type != project.project_type and new_type not in RESIDENTIAL_PROJECT_TYPES:
+    period = {
+        "operating_start_date": changes.get("operating_start_date", project.operating_start_date),
+        "operating_end_date": changes.get("operating_end_date", project.operating_end_date),
+    }
+    _check_project_dates(period)
+    retyped = new_type != project.project_type and new_type not in RESIDENTIAL_PROJECT_TYPES
+    if retyped or changes.keys() & period.keys():
+        # FOR NO KEY UPDATE conflicts with the FOR SHARE an enrollment (before checking its
+        # entry date) and a new unit (before checking the project type) take: a shrink and a
+        # new (or moved) entry, or a type without units and a new unit, cannot both pass their
+        # checks. (The version check at flush still catches a concurrent change of the project.)
+        await session.execute(
+            select(Project.id).where(Project.id == project.id).with_for_update(key_share=True)
+        )
+    if retyped:
         unit = await session.scalar(select(Unit.id).where(Unit.project_id == project.id).limit(1))
         if unit is not None:
             raise ValidationFailed(
@@ -396,18 +410,7 @@ async def update_project(
                 "units (units belong to ES, TH, SH and PH projects).",
                 field="project_type",
             )
-    period = {
-        "operating_start_date": changes.get("operating_start_date", project.operating_start_date),
-        "operating_end_date": changes.get("operating_end_date", project.operating_end_date),
-    }
-    _check_project_dates(period)
     if changes.keys() & period.keys():
-        # FOR NO KEY UPDATE conflicts with the FOR SHARE an enrollment takes before checking
-        # its entry date: a shrink and a new (or moved) entry cannot both pass their checks.
-        # (The version check at flush still catches a concurrent change of the project.)
-        await session.execute(
-            select(Project.id).where(Project.id == project.id).with_for_update(key_share=True)
-        )
         await _check_period_holds_entries(session, project, period)
     diff = apply_changes(project, changes)
     await session.flush()

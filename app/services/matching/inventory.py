@@ -55,6 +55,7 @@ from app.schemas.matching import (
 )
 from app.schemas.pagination import PageParams
 from app.services.ce import area_ties
+from app.services.ce.enrollments import locked_project
 from app.services.clients import access as client_access
 from app.services.identity import organizations
 from app.services.matching import policy
@@ -421,6 +422,9 @@ async def create_unit(
     session: AsyncSession, actor: Actor, project: Project, data: UnitCreate
 ) -> Unit:
     _check_inventory_writer(actor, project)
+    # Read afresh under FOR SHARE: a change of the project's type (FOR NO KEY UPDATE) to one
+    # without units waits for this unit and refuses, or this waits for it and sees the type.
+    project = await locked_project(session, project.id)
     check_residential(project)
     unit = Unit(
         id=uuid.uuid4(),
