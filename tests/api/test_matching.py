@@ -791,6 +791,8 @@ async def test_an_intake_with_an_active_match_is_not_voided(
     r = await client.post(void, json={"reason": "Recorded in error"}, headers=admin)
     assert r.status_code == 409, r.text
     assert r.json()["match_id"] == match["id"], r.text
+    # An intake recorded in error is no referral outcome: the advice is the admin's cancel only.
+    assert "/cancel" in r.json()["detail"] and "/outcome" not in r.json()["detail"], r.text
     [after] = await rows(db, state, **args)
     assert after == before and before["match"] == "sent"
     r = await act(

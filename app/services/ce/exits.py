@@ -164,16 +164,28 @@ async def exit_enrollments(
     return exits
 
 
+EXIT_ADVICE = (
+    "the provider records its outcome (POST /api/v1/matches/{match_id}/outcome) or the CAS "
+    "admin cancels it (POST /api/v1/matches/{match_id}/cancel) before the Coordinated Entry exit."
+)
+# An intake recorded in error is not a referral's outcome (that would start a program stay).
+VOID_ADVICE = (
+    "the CAS admin cancels it first (POST /api/v1/matches/{match_id}/cancel), then the intake is "
+    "voided."
+)
+
+
 async def check_no_active_match(
     session: AsyncSession,
     enrollments: Sequence[Enrollment],
-    before: str = "the Coordinated Entry exit",
+    advice: str = EXIT_ADVICE,
 ) -> None:
-    """409 naming the match when a Coordinated Entry stay being exited (or voided: ``before``)
-    has an active match: it could still be accepted and succeed on a stay that ended (a program
-    enrollment from it, the HUD referral result, the provider's access). The stay's queue entry
-    is locked first (a match being sent writes it): such a match is committed before the check
-    reads the matches, or its send finds the entry closed."""
+    """409 naming the match when a Coordinated Entry stay being exited (or voided; ``advice``
+    says what to do first) has an active match: it could still be accepted and succeed on a
+    stay that ended (a program enrollment from it, the HUD referral result, the provider's
+    access). The stay's queue entry is locked first (a match being sent writes it): such a
+    match is committed before the check reads the matches, or its send finds the entry
+    closed."""
     ce_ids = [e.id for e in enrollments if e.is_coordinated_entry]
     if not ce_ids:
         return
@@ -192,9 +204,7 @@ async def check_no_active_match(
     ).first()
     if active is not None:
         raise Conflict(
-            f"The household has an active match ({active.status}): the provider records its "
-            "outcome (POST /api/v1/matches/{match_id}/outcome) or the CAS admin cancels it "
-            f"(POST /api/v1/matches/{{match_id}}/cancel) before {before}.",
+            f"The household has an active match ({active.status}): {advice}",
             extra={"match_id": str(active.id), "match_status": active.status},
         )
 

@@ -22,7 +22,7 @@ from app.models.enrollments import Enrollment
 from app.models.queue import QueueEntry
 from app.services.ce.enrollments import already_enrolled, head_of, household_group
 from app.services.ce.enrollments import open_ce_enrollment as find_open_ce_enrollment
-from app.services.ce.exits import check_no_active_match, close_queue_entries
+from app.services.ce.exits import VOID_ADVICE, check_no_active_match, close_queue_entries
 from app.services.platform import audit
 
 UNDO_DAYS = 30
@@ -39,7 +39,7 @@ async def void_enrollment(
             "Only a Coordinated Entry enrollment (an intake) is voided; exit other enrollments."
         )
     group = [e for e in await household_group(session, enrollment) if e.voided_at is None]
-    await check_no_active_match(session, group, before="the intake is voided")
+    await check_no_active_match(session, group, VOID_ADVICE)
     now = clock.now()
     for e in group:
         e.voided_at = now
