@@ -7,16 +7,13 @@ the match is refused as sent to a deactivated organization.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.context import Actor
-from app.db import create_sessionmaker
 from app.errors import Conflict
 from app.schemas.matching import MatchCreate
 from app.schemas.organizations import OrganizationUpdate
@@ -25,7 +22,7 @@ from app.services.identity import organizations
 from app.services.matching import matches
 from tests.api.test_concurrency import committed  # the committed database (module fixture)
 from tests.api.test_matching_concurrency import _approved_entries, _unit
-from tests.api.test_referred_access_concurrency import _actor, _finished_or_waiting, _pid
+from tests.support.races import second_waits, seeded_actor
 
 __all__ = ["committed"]
 
@@ -33,8 +30,10 @@ HOPE = demo_uuid("XX-501", "organization", "housing_1")
 
 
 async def _actors(engine: AsyncEngine) -> tuple[Actor, Actor]:
-    cas = await _actor(engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas"))
-    system = await _actor(
+    cas = await seeded_actor(
+        engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas")
+    )
+    system = await seeded_actor(
         engine, "system_admin@demo.example", demo_uuid("XX-501", "organization", "hmis_lead")
     )
     return cas, system
@@ -89,23 +88,15 @@ async def test_a_deactivation_while_a_match_is_sent_waits_and_is_refused(
     [entry] = await _approved_entries(client, engine, 1)
     unit = await _unit(client)
     cas, system = await _actors(engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions() as sending, sessions() as deactivating:
-        holder = await _pid(sending)
-        sent = await _send(sending, cas, unit, entry)  # flushed, uncommitted
-        waiter = await _pid(deactivating)
-
-        async def deactivate() -> None:
-            await _deactivate(deactivating, system)
-            await deactivating.commit()
-
-        task = asyncio.create_task(deactivate())
-        waited_on = await _finished_or_waiting(engine, task, waiter, holder)
-        await sending.commit()
-        with pytest.raises(Conflict) as refused:
-            await task
-    assert waited_on == "transactionid"
-    assert str(sent) in refused.value.extra["match_ids"]
+    run = await second_waits(
+        engine,
+        lambda sending: _send(sending, cas, unit, entry),
+        lambda deactivating: _deactivate(deactivating, system),
+    )
+    assert run.waited_on == "transactionid"
+    sent, refused = run.first, run.error
+    assert isinstance(sent, uuid.UUID) and isinstance(refused, Conflict)
+    assert str(sent) in refused.extra["match_ids"]
     active, in_progress = await _state(engine)
     assert active and sent in in_progress
 
@@ -130,24 +121,15 @@ async def test_a_match_sent_while_the_provider_is_deactivated_waits_and_is_refus
             ),
             {"o": HOPE},
         )
-    sessions = create_sessionmaker(engine)
     try:
-        async with sessions() as sending, sessions() as deactivating:
-            holder = await _pid(deactivating)
-            await _deactivate(deactivating, system)  # flushed, uncommitted
-            waiter = await _pid(sending)
-
-            async def send() -> None:
-                await _send(sending, cas, unit, entry)
-                await sending.commit()
-
-            task = asyncio.create_task(send())
-            waited_on = await _finished_or_waiting(engine, task, waiter, holder)
-            await deactivating.commit()
-            with pytest.raises(Conflict) as refused:
-                await task
-        assert waited_on == "transactionid"
-        assert "deactivated" in str(refused.value.detail)
+        run = await second_waits(
+            engine,
+            lambda deactivating: _deactivate(deactivating, system),
+            lambda sending: _send(sending, cas, unit, entry),
+        )
+        assert run.waited_on == "transactionid"
+        assert isinstance(run.error, Conflict)
+        assert "deactivated" in str(run.error.detail)
         assert await _state(engine) == (False, [])
     finally:
         await _reactivate(engine)

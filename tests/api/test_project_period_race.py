@@ -6,19 +6,16 @@ second waits for the first and then sees its result, so only one of them commits
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import clock
 from app.config import Settings
 from app.context import Actor
-from app.db import create_sessionmaker
 from app.errors import ValidationFailed
 from app.schemas.enrollments import EnrollmentCreate
 from app.schemas.organizations import ProjectUpdate
@@ -28,8 +25,8 @@ from app.services.identity import organizations
 from app.services.platform.crypto import cipher_for
 from tests.api.test_concurrency import committed  # the committed database (module fixture)
 from tests.api.test_matching_concurrency import _login
-from tests.api.test_referred_access_concurrency import _actor, _finished_or_waiting, _pid
 from tests.support.intake import INTAKES, example
+from tests.support.races import second_waits, seeded_actor
 
 __all__ = ["committed"]
 
@@ -62,7 +59,7 @@ async def _setup(client: httpx.AsyncClient, engine: AsyncEngine) -> tuple[Actor,
     cm = {"Authorization": f"Bearer {r.json()['access_token']}"}
     r = await client.post(INTAKES, json=example("pending"), headers=cm)
     assert r.status_code == 201, r.text
-    actor = await _actor(
+    actor = await seeded_actor(
         engine, "system_admin@demo.example", demo_uuid("XX-501", "organization", "hmis_lead")
     )
     return actor, project, r.json()["client"]["id"]
@@ -112,23 +109,15 @@ async def test_a_shrink_while_an_entry_is_added_waits_and_is_refused(
     update waits for it, then finds the entry and refuses the shrink (422)."""
     client, engine = committed
     actor, project, client_id = await _setup(client, engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions() as enrolling, sessions() as updating:
-        holder = await _pid(enrolling)
-        await _enroll(enrolling, actor, project, client_id)  # flushed, uncommitted
-        waiter = await _pid(updating)
-
-        async def shrink() -> None:
-            await _shrink(updating, actor, project)
-            await updating.commit()
-
-        task = asyncio.create_task(shrink())
-        waited_on = await _finished_or_waiting(engine, task, waiter, holder)
-        await enrolling.commit()
-        with pytest.raises(ValidationFailed) as refused:
-            await task
-    assert waited_on == "transactionid"
-    assert refused.value.errors and refused.value.errors[0]["loc"] == [
+    run = await second_waits(
+        engine,
+        lambda enrolling: _enroll(enrolling, actor, project, client_id),
+        lambda updating: _shrink(updating, actor, project),
+    )
+    assert run.waited_on == "transactionid"
+    refused = run.error
+    assert isinstance(refused, ValidationFailed)
+    assert refused.errors and refused.errors[0]["loc"] == [
         "body",
         "operating_start_date",
     ]
@@ -142,22 +131,14 @@ async def test_an_entry_while_the_period_shrinks_waits_and_is_refused(
     waits for it, then checks its entry date against the new period and is refused (422)."""
     client, engine = committed
     actor, project, client_id = await _setup(client, engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions() as enrolling, sessions() as updating:
-        holder = await _pid(updating)
-        await _shrink(updating, actor, project)  # flushed, uncommitted
-        waiter = await _pid(enrolling)
-
-        async def enroll() -> None:
-            await _enroll(enrolling, actor, project, client_id)
-            await enrolling.commit()
-
-        task = asyncio.create_task(enroll())
-        waited_on = await _finished_or_waiting(engine, task, waiter, holder)
-        await updating.commit()
-        with pytest.raises(ValidationFailed) as refused:
-            await task
-    assert waited_on == "transactionid"
-    assert refused.value.errors and refused.value.errors[0]["loc"] == ["body", "entry_date"]
+    run = await second_waits(
+        engine,
+        lambda updating: _shrink(updating, actor, project),
+        lambda enrolling: _enroll(enrolling, actor, project, client_id),
+    )
+    assert run.waited_on == "transactionid"
+    refused = run.error
+    assert isinstance(refused, ValidationFailed)
+    assert refused.errors and refused.errors[0]["loc"] == ["body", "entry_date"]
     start = (clock.today(actor) - timedelta(days=2)).isoformat()
     assert await _state(engine, project) == (start, 0)

@@ -26,10 +26,12 @@ from app.reference.matching import DeclineReason
 from app.schemas.matching import MatchCreate
 from app.services.clients import merge
 from app.services.demo import demo_uuid
-from app.services.identity.auth import memberships_by_email
 from app.services.matching import matches
 from tests.api.test_concurrency import committed  # the committed database (module fixture)
 from tests.api.test_matching_concurrency import _approved_entries, _login, _unit
+from tests.support.races import backend_pid as _pid
+from tests.support.races import finished_or_waiting as _finished_or_waiting
+from tests.support.races import seeded_actor
 
 __all__ = ["committed"]
 
@@ -45,13 +47,6 @@ class Setup:
     other: uuid.UUID  # head of the ending match's household (only in that one)
     admin: Actor
     provider: Actor
-
-
-async def _actor(engine: AsyncEngine, email: str, organization_id: uuid.UUID) -> Actor:
-    async with create_sessionmaker(engine)() as session:
-        actors = await memberships_by_email(session, email, "XX-501")
-    [actor] = [a for a in actors if a.organization_id == organization_id]
-    return actor
 
 
 async def _setup(client: httpx.AsyncClient, engine: AsyncEngine) -> Setup:
@@ -89,10 +84,10 @@ async def _setup(client: httpx.AsyncClient, engine: AsyncEngine) -> Setup:
         unit=uuid.UUID(await _unit(client)),
         shared=row.shared,
         other=row.head_client_id,
-        admin=await _actor(
+        admin=await seeded_actor(
             engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas")
         ),
-        provider=await _actor(engine, "housing_provider@demo.example", HOPE),
+        provider=await seeded_actor(engine, "housing_provider@demo.example", HOPE),
     )
     assert await _referred(engine, [setup.shared, setup.other]) == {setup.shared, setup.other}
     return setup
@@ -117,36 +112,6 @@ async def _statuses(engine: AsyncEngine, ids: list[uuid.UUID]) -> dict[uuid.UUID
             text("SELECT id, status FROM matches WHERE id = ANY(:m)"), {"m": ids}
         )
         return {r.id: r.status for r in found}
-
-
-async def _pid(session: AsyncSession) -> int:
-    """The server process of the session's connection (its transaction begins here)."""
-    pid = await session.scalar(text("SELECT pg_backend_pid()"))
-    assert isinstance(pid, int)
-    return pid
-
-
-async def _finished_or_waiting(
-    engine: AsyncEngine, task: asyncio.Task[None], waiter: int, holder: int
-) -> str | None:
-    """Let ``task`` (running on server process ``waiter``) run until it either finishes or waits
-    for a lock held by ``holder``; the lock type it waits on then (None: it finished). Decided by
-    the server's lock table, never by time (the bound only stops a broken test)."""
-    async with asyncio.timeout(120), engine.connect() as conn:
-        while not task.done():
-            waiting = (
-                await conn.execute(
-                    text(
-                        "SELECT locktype FROM pg_locks WHERE pid = :w AND NOT granted "
-                        "AND :h = ANY(pg_blocking_pids(:w))"
-                    ),
-                    {"w": waiter, "h": holder},
-                )
-            ).scalar()
-            if waiting is not None:
-                return str(waiting)
-    await task  # its exception, if any
-    return None
 
 
 async def _end(session: AsyncSession, provider: Actor, match_id: uuid.UUID) -> None:
@@ -298,10 +263,10 @@ async def test_a_merge_while_a_match_ends_keeps_the_access_the_merged_records_ma
         sent.append(uuid.UUID(r.json()["id"]))
     ending, open_match = sent
     assert await _referred(engine, [survivor, duplicate]) == {survivor, duplicate}
-    admin = await _actor(
+    admin = await seeded_actor(
         engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas")
     )
-    provider = await _actor(engine, "housing_provider@demo.example", HOPE)
+    provider = await seeded_actor(engine, "housing_provider@demo.example", HOPE)
     sessions = create_sessionmaker(engine)
     async with sessions() as merging, sessions() as ends:
         merger = await _pid(merging)
@@ -345,10 +310,10 @@ async def test_a_merge_of_a_match_head_while_the_match_ends_does_not_deadlock(
     assert r.status_code == 201, r.text
     ending = uuid.UUID(r.json()["id"])
     duplicate = uuid.UUID(r.json()["head_client_id"])
-    admin = await _actor(
+    admin = await seeded_actor(
         engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas")
     )
-    provider = await _actor(engine, "housing_provider@demo.example", HOPE)
+    provider = await seeded_actor(engine, "housing_provider@demo.example", HOPE)
     sessions = create_sessionmaker(engine)
     async with sessions() as merging, sessions() as ends:
         ender = await _pid(ends)

@@ -6,16 +6,13 @@ second waits for the first and then sees its result, so only one of them commits
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.context import Actor
-from app.db import create_sessionmaker
 from app.errors import ValidationFailed
 from app.schemas.matching import UnitCreate
 from app.schemas.organizations import ProjectUpdate
@@ -24,7 +21,7 @@ from app.services.identity import organizations
 from app.services.matching import inventory
 from tests.api.test_concurrency import committed  # the committed database (module fixture)
 from tests.api.test_matching_concurrency import _login
-from tests.api.test_referred_access_concurrency import _actor, _finished_or_waiting, _pid
+from tests.support.races import second_waits, seeded_actor
 
 __all__ = ["committed"]
 
@@ -47,7 +44,7 @@ async def _setup(client: httpx.AsyncClient, engine: AsyncEngine) -> tuple[Actor,
         headers=admin,
     )
     assert r.status_code == 201, r.text
-    actor = await _actor(
+    actor = await seeded_actor(
         engine, "system_admin@demo.example", demo_uuid("XX-501", "organization", "hmis_lead")
     )
     return actor, r.json()["id"]
@@ -86,23 +83,15 @@ async def test_a_type_change_while_a_unit_is_added_waits_and_is_refused(
     the unit and refuses the new type (422 on project_type)."""
     client, engine = committed
     actor, project = await _setup(client, engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions() as adding, sessions() as updating:
-        holder = await _pid(adding)
-        await _add_unit(adding, actor, project)  # flushed, uncommitted
-        waiter = await _pid(updating)
-
-        async def change() -> None:
-            await _to_outreach(updating, actor, project)
-            await updating.commit()
-
-        task = asyncio.create_task(change())
-        waited_on = await _finished_or_waiting(engine, task, waiter, holder)
-        await adding.commit()
-        with pytest.raises(ValidationFailed) as refused:
-            await task
-    assert waited_on == "transactionid"
-    assert refused.value.errors and refused.value.errors[0]["loc"] == ["body", "project_type"]
+    run = await second_waits(
+        engine,
+        lambda adding: _add_unit(adding, actor, project),
+        lambda updating: _to_outreach(updating, actor, project),
+    )
+    assert run.waited_on == "transactionid"
+    refused = run.error
+    assert isinstance(refused, ValidationFailed)
+    assert refused.errors and refused.errors[0]["loc"] == ["body", "project_type"]
     assert await _state(engine, project) == (1, 1)
 
 
@@ -113,21 +102,13 @@ async def test_a_unit_while_the_type_changes_waits_and_is_refused(
     waits for it, then sees the new type and is refused (422)."""
     client, engine = committed
     actor, project = await _setup(client, engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions() as adding, sessions() as updating:
-        holder = await _pid(updating)
-        await _to_outreach(updating, actor, project)  # flushed, uncommitted
-        waiter = await _pid(adding)
-
-        async def add() -> None:
-            await _add_unit(adding, actor, project)
-            await adding.commit()
-
-        task = asyncio.create_task(add())
-        waited_on = await _finished_or_waiting(engine, task, waiter, holder)
-        await updating.commit()
-        with pytest.raises(ValidationFailed) as refused:
-            await task
-    assert waited_on == "transactionid"
-    assert refused.value.extra == {"project_type": STREET_OUTREACH}
+    run = await second_waits(
+        engine,
+        lambda updating: _to_outreach(updating, actor, project),
+        lambda adding: _add_unit(adding, actor, project),
+    )
+    assert run.waited_on == "transactionid"
+    refused = run.error
+    assert isinstance(refused, ValidationFailed)
+    assert refused.extra == {"project_type": STREET_OUTREACH}
     assert await _state(engine, project) == (STREET_OUTREACH, 0)

@@ -6,16 +6,13 @@ committed."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.context import Actor
-from app.db import create_sessionmaker
 from app.errors import Conflict
 from app.models.enrollments import Enrollment
 from app.schemas.matching import MatchCreate
@@ -24,12 +21,7 @@ from app.services.demo import demo_uuid
 from app.services.matching import matches
 from tests.api.test_concurrency import committed  # the committed database (module fixture)
 from tests.api.test_matching_concurrency import _approved_entries, _unit
-from tests.api.test_referred_access_concurrency import (
-    _actor,
-    _finished_or_waiting,
-    _pid,
-    _then_commit,
-)
+from tests.support.races import second_waits, seeded_actor
 
 __all__ = ["committed"]
 
@@ -43,7 +35,7 @@ async def _setup(
         head = await conn.scalar(
             text("SELECT head_enrollment_id FROM queue_entries WHERE id = :e"), {"e": entry}
         )
-    admin = await _actor(
+    admin = await seeded_actor(
         engine, "cas_admin@demo.example", demo_uuid("XX-501", "organization", "cas")
     )
     return entry, unit, head, admin
@@ -80,16 +72,13 @@ async def test_a_send_while_the_intake_is_voided_fails_and_sends_nothing(
 ) -> None:
     client, engine = committed
     entry, unit, head, admin = await _setup(client, engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions() as voiding, sessions() as sending:
-        voider = await _pid(voiding)
-        await _void(voiding, admin, head)  # flushed, uncommitted
-        sender = await _pid(sending)
-        task = asyncio.create_task(_then_commit(sending, _send(sending, admin, unit, entry)))
-        assert await _finished_or_waiting(engine, task, sender, voider) is not None
-        await voiding.commit()
-        with pytest.raises(Conflict, match="closed"):
-            await task
+    run = await second_waits(
+        engine,
+        lambda voiding: _void(voiding, admin, head),
+        lambda sending: _send(sending, admin, unit, entry),
+    )
+    assert run.waited_on is not None
+    assert isinstance(run.error, Conflict) and "closed" in str(run.error.detail)
     assert await _state(engine, entry, head) == (0, True)
 
 
@@ -98,14 +87,11 @@ async def test_a_void_while_a_match_is_sent_fails_and_voids_nothing(
 ) -> None:
     client, engine = committed
     entry, unit, head, admin = await _setup(client, engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions() as voiding, sessions() as sending:
-        sender = await _pid(sending)
-        await _send(sending, admin, unit, entry)  # flushed, uncommitted
-        voider = await _pid(voiding)
-        task = asyncio.create_task(_then_commit(voiding, _void(voiding, admin, head)))
-        assert await _finished_or_waiting(engine, task, voider, sender) is not None
-        await sending.commit()
-        with pytest.raises(Conflict, match="active match"):
-            await task
+    run = await second_waits(
+        engine,
+        lambda sending: _send(sending, admin, unit, entry),
+        lambda voiding: _void(voiding, admin, head),
+    )
+    assert run.waited_on is not None
+    assert isinstance(run.error, Conflict) and "active match" in str(run.error.detail)
     assert await _state(engine, entry, head) == (1, False)
